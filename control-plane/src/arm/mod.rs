@@ -1,0 +1,24 @@
+//! The ARM request pipeline, shared by every resource type, in the order a
+//! request meets it:
+//!
+//! 1. [`request_context`]: request/correlation ids, path canonicalisation;
+//! 2. [`auth`]: bearer token → [`crate::identity::tokens::Principal`];
+//! 3. [`api_version`]: per-type supported `api-version`s;
+//! 4. [`schema`]: the JSON body, validated against `schemas/`;
+//! 5. the handler (`crate::providers`), using [`conditions`], [`validation`],
+//!    [`paging`] and [`resource_id`];
+//! 6. [`crate::store`], and [`lro`] for long-running operations.
+//!
+//! Every failure is an [`error::ArmError`], rendered once.
+
+pub mod api_version;
+pub mod auth;
+pub mod conditions;
+pub mod error;
+pub mod lro;
+pub mod paging;
+pub mod request_context;
+pub mod resource_id;
+pub mod schema;
+pub mod system_data;
+pub mod validation;

@@ -1,0 +1,49 @@
+//! Settings the emulator runs with, and its well-known defaults.
+//!
+//! Like Azurite's well-known storage account key, the default tenant,
+//! subscription and service principal are fixed and public: they exist so that
+//! tools work against a fresh emulator without set-up. Override them by flag.
+
+use std::{path::PathBuf, time::Duration};
+
+pub const WELL_KNOWN_TENANT_ID: &str = "00000000-0000-0000-0000-00000000c10d";
+/// The spec's examples use this subscription, so they run unchanged.
+pub const WELL_KNOWN_SUBSCRIPTION_ID: &str = "00000000-0000-0000-0000-000000000000";
+pub const WELL_KNOWN_CLIENT_ID: &str = "00000000-0000-0000-0000-0000000c11e7";
+pub const WELL_KNOWN_CLIENT_SECRET: &str = "CloudHsmEmulator~WellKnownSecret~DoNotUseInProduction";
+
+/// The public Resource Manager audience; tokens for it are accepted as well as
+/// tokens for the emulator's own URL, so tools can keep their usual scope.
+pub const PUBLIC_ARM_AUDIENCES: &[&str] = &[
+    "https://management.azure.com/",
+    "https://management.core.windows.net/",
+];
+
+#[derive(Debug, Clone)]
+pub struct EmulatorConfig {
+    pub data_dir: PathBuf,
+    /// Base URL of the resource manager and of the token service, no trailing slash.
+    pub base_url: String,
+    pub tenant_id: String,
+    pub subscription_id: String,
+    pub client_id: String,
+    pub client_secret: String,
+    /// Simulated time a cluster create or delete takes.
+    pub provisioning_delay: Duration,
+    /// Items per page of a list before ARM hands out a `nextLink`.
+    pub page_size: usize,
+}
+
+impl EmulatorConfig {
+    /// Audiences a management token may carry.
+    pub fn arm_audiences(&self) -> Vec<String> {
+        let mut audiences = vec![format!("{}/", self.base_url)];
+        audiences.extend(PUBLIC_ARM_AUDIENCES.iter().map(|a| a.to_string()));
+        audiences
+    }
+
+    /// Object id of the well-known service principal: stable across restarts.
+    pub fn client_object_id(&self) -> String {
+        uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, self.client_id.as_bytes()).to_string()
+    }
+}

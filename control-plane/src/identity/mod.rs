@@ -1,0 +1,7 @@
+//! The emulator's own identity platform: a token service compatible with the
+//! Microsoft identity platform's client-credentials flow, and validation of the
+//! bearer tokens it issues.
+
+pub mod signing_key;
+pub mod token_service;
+pub mod tokens;

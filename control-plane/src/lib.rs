@@ -1,0 +1,56 @@
+//! Control plane of the Cloud HSM emulator: an ARM-style resource provider for
+//! `Microsoft.HardwareSecurityModules/cloudHsmClusters`, with its own token
+//! service. See `arm` for the request pipeline every route goes through.
+
+pub mod arm;
+pub mod config;
+pub mod identity;
+pub mod providers;
+pub mod server;
+pub mod state;
+pub mod store;
+pub mod tls;
+
+use axum::{middleware, Router};
+
+use crate::{arm::error::ArmError, state::AppState};
+
+/// Every route, with the ARM pipeline in front of the ARM ones. Path
+/// canonicalisation must run before routing, so it wraps this router (see
+/// [`server::serve`]).
+pub fn app(state: AppState) -> Router {
+    let arm_routes = Router::new()
+        .merge(providers::metadata::arm_routes())
+        .merge(providers::resource_groups::routes())
+        .merge(providers::cloud_hsm::routes())
+        .method_not_allowed_fallback(method_not_allowed)
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            providers::resource_groups::subscription_must_exist,
+        ))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            arm::auth::require_bearer,
+        ));
+    Router::new()
+        .merge(identity::token_service::routes())
+        .merge(providers::metadata::public_routes())
+        .merge(arm_routes)
+        .fallback(not_found)
+        .layer(middleware::from_fn(arm::request_context::request_ids))
+        .with_state(state)
+}
+
+async fn not_found(uri: axum::http::Uri) -> ArmError {
+    ArmError::NotFound {
+        code: "InvalidResourceType",
+        message: format!(
+            "The resource type could not be found for path '{}'. The emulator serves Microsoft.HardwareSecurityModules/cloudHsmClusters and the Resource Manager routes it needs.",
+            uri.path()
+        ),
+    }
+}
+
+async fn method_not_allowed(method: axum::http::Method) -> ArmError {
+    ArmError::MethodNotAllowed(method.to_string())
+}

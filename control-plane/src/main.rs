@@ -1,0 +1,77 @@
+//! `cloudhsm-emulator`: starts the Cloud HSM emulator. With no arguments it
+//! uses embedded defaults: state in `./.cloudhsm-emulator/`, HTTPS on
+//! `127.0.0.1:8443`, the well-known tenant, subscription and service principal.
+
+use std::{path::PathBuf, process::ExitCode, time::Duration};
+
+use clap::Parser;
+use cloudhsm_control_plane::{config, server};
+
+#[derive(Parser)]
+#[command(
+    name = "cloudhsm-emulator",
+    version,
+    about = "Local emulator of Azure Cloud HSM (Microsoft.HardwareSecurityModules/cloudHsmClusters)"
+)]
+struct Flags {
+    /// Where state, keys and endpoints.json are kept.
+    #[arg(long, default_value = ".cloudhsm-emulator")]
+    data_dir: PathBuf,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: String,
+    /// Port to listen on; 0 picks a free one (read it from endpoints.json).
+    #[arg(long, default_value_t = 8443)]
+    port: u16,
+    /// Serve plain HTTP instead of HTTPS (MSAL-based credentials need HTTPS).
+    #[arg(long)]
+    http: bool,
+    /// Simulated time a cluster create or delete takes, e.g. 1s, 250ms.
+    #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
+    provisioning_delay: Duration,
+    #[arg(long, default_value = config::WELL_KNOWN_TENANT_ID)]
+    tenant_id: String,
+    #[arg(long, default_value = config::WELL_KNOWN_SUBSCRIPTION_ID)]
+    subscription_id: String,
+    /// Client id of the well-known service principal.
+    #[arg(long, default_value = config::WELL_KNOWN_CLIENT_ID)]
+    client_id: String,
+    /// Secret of the well-known service principal.
+    #[arg(long, default_value = config::WELL_KNOWN_CLIENT_SECRET)]
+    client_secret: String,
+    /// Items per page before a list returns a nextLink.
+    #[arg(long, default_value_t = 100)]
+    page_size: usize,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CLOUDHSM_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let flags = Flags::parse();
+    let options = server::ServerOptions {
+        data_dir: flags.data_dir,
+        host: flags.host,
+        port: flags.port,
+        plain_http: flags.http,
+        provisioning_delay: flags.provisioning_delay,
+        tenant_id: flags.tenant_id,
+        subscription_id: flags.subscription_id,
+        client_id: flags.client_id,
+        client_secret: flags.client_secret,
+        page_size: flags.page_size,
+    };
+    match server::serve(options).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("cloudhsm-emulator: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,546 @@
+//! `cloudHsmClusters`: create (long-running), get, list, update (PUT and a
+//! long-running PATCH) and delete (long-running).
+
+use std::collections::BTreeMap;
+
+use axum::{
+    extract::{OriginalUri, Path, State},
+    http::{HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+    routing::get,
+    Json, Router,
+};
+use chrono::Utc;
+use serde_json::Value;
+
+use super::model::{
+    requests::{ClusterPatch, ClusterPut, IdentityInput},
+    CloudHsmCluster, CloudHsmClusterProperties, CloudHsmProperties, ManagedServiceIdentity,
+    StoredCluster, UserAssignedIdentity, RESOURCE_TYPE,
+};
+use crate::{
+    arm::{
+        api_version::{ApiVersion, VersionedType},
+        conditions::{etag_header, new_etag, Preconditions},
+        error::ArmError,
+        lro::{OperationKind, OperationRecord, Outcome},
+        paging,
+        resource_id::{resource_group_id, resource_id, storage_key},
+        schema::ArmJson,
+        system_data::SystemData,
+        validation::normalise_location,
+    },
+    identity::tokens::Principal,
+    providers::resource_groups,
+    state::AppState,
+    store::WriteSet,
+};
+
+pub struct CloudHsmClusters;
+impl VersionedType for CloudHsmClusters {
+    const NAMESPACE: &'static str = "Microsoft.HardwareSecurityModules";
+    const RESOURCE_TYPE: &'static str = "cloudHsmClusters";
+    const SUPPORTED: &'static [&'static str] = &["2025-03-31", "2024-06-30-preview"];
+}
+
+const HSMS_PER_CLUSTER: usize = 3;
+
+pub fn routes() -> Router<AppState> {
+    const GROUP: &str = "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}";
+    Router::new()
+        .route(
+            "/subscriptions/{subscriptionId}/providers/Microsoft.HardwareSecurityModules/cloudHsmClusters",
+            get(list_by_subscription),
+        )
+        .route(
+            &format!("{GROUP}/providers/Microsoft.HardwareSecurityModules/cloudHsmClusters"),
+            get(list_by_resource_group),
+        )
+        .route(
+            &format!("{GROUP}/providers/Microsoft.HardwareSecurityModules/cloudHsmClusters/{{cloudHsmClusterName}}"),
+            get(show).put(create_or_update).patch(update).delete(delete),
+        )
+}
+
+type ClusterPath = Path<(String, String, String)>;
+
+fn cluster_id(subscription: &str, group: &str, name: &str) -> String {
+    resource_id(
+        subscription,
+        group,
+        "Microsoft.HardwareSecurityModules",
+        "cloudHsmClusters",
+        name,
+    )
+}
+
+fn find(
+    state: &AppState,
+    subscription: &str,
+    group: &str,
+    name: &str,
+) -> Result<StoredCluster, ArmError> {
+    state
+        .store
+        .get::<StoredCluster>(&storage_key(&cluster_id(subscription, group, name)))?
+        .ok_or_else(|| ArmError::resource_not_found(RESOURCE_TYPE, name, group))
+}
+
+/// A 200/201 carrying the resource and its ETag.
+fn resource_response(
+    status: StatusCode,
+    cluster: &StoredCluster,
+    mut headers: HeaderMap,
+) -> Response {
+    etag_header(&mut headers, &cluster.etag);
+    (status, headers, Json(&cluster.resource)).into_response()
+}
+
+fn refuse_while_busy(cluster: &StoredCluster) -> Result<(), ArmError> {
+    match &cluster.operation_id {
+        None => Ok(()),
+        Some(_) => Err(ArmError::Conflict {
+            code: "Conflict",
+            message: format!(
+                "The Cloud HSM Cluster '{}' is in provisioning state '{}': another operation is in progress. Retry when it has finished.",
+                cluster.resource.name, cluster.resource.properties.provisioning_state
+            ),
+        }),
+    }
+}
+
+fn check_name(name: &str) -> Result<(), ArmError> {
+    let valid = (3..=23).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    if valid {
+        Ok(())
+    } else {
+        Err(ArmError::BadRequest {
+            code: "InvalidResourceName",
+            message: format!(
+                "The resource name '{name}' is invalid. Cloud HSM Cluster names must be between 3 and 23 characters in length and use only letters, digits and '-' (pattern ^[a-zA-Z0-9-]{{3,23}}$)."
+            ),
+            target: Some("cloudHsmClusterName".into()),
+        })
+    }
+}
+
+/// Ids of a user-assigned identity as the cluster reports them. Until the
+/// identity resources themselves exist (managed identities are a later
+/// provider), they are derived from the identity's resource id, so the same
+/// identity shows the same ids on every cluster.
+fn user_assigned_ids(identity_id: &str) -> UserAssignedIdentity {
+    let key = identity_id.to_ascii_lowercase();
+    let derive = |purpose: &str| {
+        uuid::Uuid::new_v5(
+            &uuid::Uuid::NAMESPACE_URL,
+            format!("{purpose}:{key}").as_bytes(),
+        )
+        .to_string()
+    };
+    UserAssignedIdentity {
+        principal_id: derive("principal"),
+        client_id: derive("client"),
+    }
+}
+
+fn resolve_identity(
+    input: IdentityInput,
+    previous: Option<&ManagedServiceIdentity>,
+    tenant: &str,
+) -> Option<ManagedServiceIdentity> {
+    if input.identity_type == "None" {
+        return None;
+    }
+    let system = input.identity_type.starts_with("SystemAssigned");
+    let principal_id = system.then(|| {
+        previous
+            .and_then(|p| p.principal_id.clone())
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+    });
+    let user_assigned_identities: BTreeMap<_, _> = input
+        .user_assigned_identities
+        .into_keys()
+        .map(|id| {
+            let ids = user_assigned_ids(&id);
+            (id, ids)
+        })
+        .collect();
+    Some(ManagedServiceIdentity {
+        identity_type: input.identity_type,
+        tenant_id: system.then(|| tenant.to_string()),
+        principal_id,
+        user_assigned_identities,
+    })
+}
+
+/// The HSMs' DNS names: `hsm{n}.{name}-{label}.cloudhsm.localhost`, where the
+/// label is reused across clusters of the same name within the scope that
+/// `autoGeneratedDomainNameLabelScope` names (as for other Azure resources
+/// with generated domain labels).
+fn hsm_fqdns(
+    state: &AppState,
+    subscription: &str,
+    group: &str,
+    name: &str,
+    scope: &str,
+) -> Vec<String> {
+    let seed = match scope {
+        "TenantReuse" => format!("{}/{name}", state.config.tenant_id),
+        "SubscriptionReuse" => format!("{subscription}/{name}"),
+        "ResourceGroupReuse" => format!("{subscription}/{group}/{name}"),
+        _ => uuid::Uuid::new_v4().to_string(),
+    }
+    .to_ascii_lowercase();
+    let label = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, seed.as_bytes())
+        .simple()
+        .to_string();
+    let host = format!("{}-{}", name.to_ascii_lowercase(), &label[..12]);
+    (1..=HSMS_PER_CLUSTER)
+        .map(|n| format!("hsm{n}.{host}.cloudhsm.localhost"))
+        .collect()
+}
+
+fn set_hsm_state(cluster: &mut CloudHsmCluster, state: &str) {
+    for hsm in &mut cluster.properties.hsms {
+        hsm.state = state.to_string();
+    }
+}
+
+async fn show(
+    State(state): State<AppState>,
+    _: ApiVersion<CloudHsmClusters>,
+    Path((sub, group, name)): ClusterPath,
+) -> Result<Response, ArmError> {
+    let cluster = find(&state, &sub, &group, &name)?;
+    Ok(resource_response(
+        StatusCode::OK,
+        &cluster,
+        HeaderMap::new(),
+    ))
+}
+
+async fn list(
+    state: &AppState,
+    prefix: &str,
+    uri: &axum::http::Uri,
+) -> Result<Json<Value>, ArmError> {
+    let after = paging::start_after(uri.query())?;
+    let size = state.config.page_size;
+    let items = state
+        .store
+        .list::<StoredCluster>(prefix, after.as_deref(), size + 1)?
+        .into_iter()
+        .map(|(k, c)| serde_json::to_value(c.resource).map(|v| (k, v)))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| ArmError::Internal(e.to_string()))?;
+    Ok(Json(paging::page(
+        &state.config.base_url,
+        uri.path(),
+        uri.query(),
+        items,
+        size,
+    )))
+}
+
+async fn list_by_subscription(
+    State(state): State<AppState>,
+    _: ApiVersion<CloudHsmClusters>,
+    Path(sub): Path<String>,
+    OriginalUri(uri): OriginalUri,
+) -> Result<Json<Value>, ArmError> {
+    list(
+        &state,
+        &storage_key(&format!("/subscriptions/{sub}/")),
+        &uri,
+    )
+    .await
+}
+
+async fn list_by_resource_group(
+    State(state): State<AppState>,
+    _: ApiVersion<CloudHsmClusters>,
+    Path((sub, group)): Path<(String, String)>,
+    OriginalUri(uri): OriginalUri,
+) -> Result<Json<Value>, ArmError> {
+    resource_groups::find(&state, &sub, &group)?;
+    let prefix = format!(
+        "{}/providers/microsoft.hardwaresecuritymodules/cloudhsmclusters/",
+        storage_key(&resource_group_id(&sub, &group))
+    );
+    list(&state, &prefix, &uri).await
+}
+
+async fn create_or_update(
+    State(state): State<AppState>,
+    principal: Principal,
+    api: ApiVersion<CloudHsmClusters>,
+    Path((sub, group, name)): ClusterPath,
+    preconditions: Preconditions,
+    ArmJson(body): ArmJson<ClusterPut>,
+) -> Result<Response, ArmError> {
+    check_name(&name)?;
+    let location = normalise_location(&body.location, RESOURCE_TYPE)?;
+    let props = body.properties.unwrap_or_default();
+    let _guard = state.store.lock_writes().await;
+    let group_record = resource_groups::writable_group(&state, &sub, &group)?;
+    let id = cluster_id(&sub, &group_record.name, &name);
+    let key = storage_key(&id);
+    let existing = state.store.get::<StoredCluster>(&key)?;
+    preconditions.check(existing.as_ref().map(|c| c.etag.as_str()))?;
+    let now = Utc::now();
+    let mut writes = WriteSet::new();
+
+    if let Some(mut stored) = existing {
+        refuse_while_busy(&stored)?;
+        let cluster = &mut stored.resource;
+        if cluster.location != location {
+            return Err(ArmError::BadRequest {
+                code: "InvalidResourceLocation",
+                message: format!(
+                    "The resource '{}' already exists in location '{}' in resource group '{}'. A resource with the same name cannot be created in location '{location}'. Please select a new resource name.",
+                    cluster.name, cluster.location, group_record.name
+                ),
+                target: Some("location".into()),
+            });
+        }
+        if let Some(sku) = &body.sku {
+            if sku.family != cluster.sku.family || sku.name != cluster.sku.name {
+                return Err(ArmError::BadRequest {
+                    code: "PropertyChangeNotAllowed",
+                    message: "Changing property 'sku' is not allowed: the SKU of a Cloud HSM Cluster is set when it is created.".into(),
+                    target: Some("sku".into()),
+                });
+            }
+        }
+        if let Some(scope) = &props.auto_generated_domain_name_label_scope {
+            if *scope != cluster.properties.auto_generated_domain_name_label_scope {
+                return Err(ArmError::BadRequest {
+                    code: "PropertyChangeNotAllowed",
+                    message: "Changing property 'properties.autoGeneratedDomainNameLabelScope' is not allowed: the HSMs' domain names are set when the cluster is created.".into(),
+                    target: Some("properties.autoGeneratedDomainNameLabelScope".into()),
+                });
+            }
+        }
+        // PUT replaces: what the body leaves out is cleared.
+        cluster.tags = body.tags.unwrap_or_default();
+        cluster.identity = body
+            .identity
+            .and_then(|i| resolve_identity(i, cluster.identity.as_ref(), &state.config.tenant_id));
+        if let Some(access) = props.public_network_access {
+            cluster.properties.public_network_access = access;
+        }
+        cluster.system_data.modified(&principal, now);
+        stored.etag = new_etag();
+        writes.put(&key, &stored)?;
+        state.store.commit(writes).await?;
+        return Ok(resource_response(StatusCode::OK, &stored, HeaderMap::new()));
+    }
+
+    let scope = props
+        .auto_generated_domain_name_label_scope
+        .unwrap_or_else(|| "TenantReuse".into());
+    let hsms = hsm_fqdns(&state, &sub, &group_record.name, &name, &scope)
+        .into_iter()
+        .map(|fqdn| CloudHsmProperties {
+            fqdn,
+            state: "Deploying".into(),
+            state_message: None,
+        })
+        .collect();
+    let op = OperationRecord::begin(
+        OperationKind::CreateCluster,
+        &id,
+        &sub,
+        &location,
+        api.as_str(),
+        state.config.provisioning_delay,
+    );
+    let stored = StoredCluster {
+        resource: CloudHsmCluster {
+            id,
+            name,
+            resource_type: RESOURCE_TYPE.into(),
+            location,
+            tags: body.tags.unwrap_or_default(),
+            identity: body
+                .identity
+                .and_then(|i| resolve_identity(i, None, &state.config.tenant_id)),
+            sku: body.sku.unwrap_or_default(),
+            properties: CloudHsmClusterProperties {
+                activation_state: "NotDefined".into(),
+                auto_generated_domain_name_label_scope: scope,
+                hsms,
+                private_endpoint_connections: Vec::new(),
+                provisioning_state: "Provisioning".into(),
+                public_network_access: props
+                    .public_network_access
+                    .unwrap_or_else(|| "Disabled".into()),
+                status_message: None,
+            },
+            system_data: SystemData::created(&principal, now),
+        },
+        etag: new_etag(),
+        operation_id: Some(op.id.clone()),
+    };
+    writes.put(&key, &stored)?;
+    op.stage(&mut writes)?;
+    state.store.commit(writes).await?;
+    state.operations.wake();
+    Ok(resource_response(
+        StatusCode::CREATED,
+        &stored,
+        op.async_operation_headers(&state.config.base_url),
+    ))
+}
+
+async fn update(
+    State(state): State<AppState>,
+    principal: Principal,
+    api: ApiVersion<CloudHsmClusters>,
+    Path((sub, group, name)): ClusterPath,
+    preconditions: Preconditions,
+    ArmJson(body): ArmJson<ClusterPatch>,
+) -> Result<Response, ArmError> {
+    let _guard = state.store.lock_writes().await;
+    let mut stored = find(&state, &sub, &group, &name)?;
+    preconditions.check(Some(&stored.etag))?;
+    refuse_while_busy(&stored)?;
+    let cluster = &mut stored.resource;
+    if let Some(tags) = body.tags {
+        cluster.tags = tags;
+    }
+    if let Some(identity) = body.identity {
+        cluster.identity =
+            resolve_identity(identity, cluster.identity.as_ref(), &state.config.tenant_id);
+    }
+    cluster.properties.provisioning_state = "Updating".into();
+    cluster.system_data.modified(&principal, Utc::now());
+    let op = OperationRecord::begin(
+        OperationKind::UpdateCluster,
+        &cluster.id,
+        &sub,
+        &cluster.location,
+        api.as_str(),
+        state.config.provisioning_delay / 2,
+    );
+    stored.etag = new_etag();
+    stored.operation_id = Some(op.id.clone());
+    let mut writes = WriteSet::new();
+    writes.put(&storage_key(&stored.resource.id), &stored)?;
+    op.stage(&mut writes)?;
+    state.store.commit(writes).await?;
+    state.operations.wake();
+    let mut headers = op.location_headers(&state.config.base_url);
+    etag_header(&mut headers, &stored.etag);
+    Ok((StatusCode::ACCEPTED, headers).into_response())
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    _: Principal,
+    api: ApiVersion<CloudHsmClusters>,
+    Path((sub, group, name)): ClusterPath,
+    preconditions: Preconditions,
+) -> Result<Response, ArmError> {
+    let _guard = state.store.lock_writes().await;
+    let mut stored = match find(&state, &sub, &group, &name) {
+        Ok(stored) => stored,
+        // Deleting what is not there succeeds, as ARM answers.
+        Err(ArmError::NotFound { .. }) => return Ok(StatusCode::NO_CONTENT.into_response()),
+        Err(e) => return Err(e),
+    };
+    preconditions.check(Some(&stored.etag))?;
+    if stored.resource.properties.provisioning_state == "Deleting" {
+        if let Some(running) = &stored.operation_id {
+            let op = crate::arm::lro::find(&state.store, &sub, running)?;
+            return Ok((
+                StatusCode::ACCEPTED,
+                op.location_headers(&state.config.base_url),
+            )
+                .into_response());
+        }
+    }
+    refuse_while_busy(&stored)?;
+    let op = OperationRecord::begin(
+        OperationKind::DeleteCluster,
+        &stored.resource.id,
+        &sub,
+        &stored.resource.location,
+        api.as_str(),
+        state.config.provisioning_delay,
+    );
+    stored.resource.properties.provisioning_state = "Deleting".into();
+    set_hsm_state(&mut stored.resource, "Deleting");
+    stored.etag = new_etag();
+    stored.operation_id = Some(op.id.clone());
+    let mut writes = WriteSet::new();
+    writes.put(&storage_key(&stored.resource.id), &stored)?;
+    op.stage(&mut writes)?;
+    state.store.commit(writes).await?;
+    state.operations.wake();
+    Ok((
+        StatusCode::ACCEPTED,
+        op.location_headers(&state.config.base_url),
+    )
+        .into_response())
+}
+
+/// Ends a cluster operation: the resource reaches its final state in the same
+/// batch that marks the operation done.
+pub fn finish(
+    state: &AppState,
+    op: &OperationRecord,
+    writes: &mut WriteSet,
+) -> Result<Outcome, ArmError> {
+    let key = storage_key(&op.resource_id);
+    let Some(mut stored) = state.store.get::<StoredCluster>(&key)? else {
+        return Ok(super::super::resource_gone(op));
+    };
+    if stored.operation_id.as_deref() != Some(op.id.as_str()) {
+        // The resource was deleted and re-created meanwhile: not ours to change.
+        return Ok(super::super::resource_gone(op));
+    }
+    match op.kind {
+        OperationKind::DeleteCluster => {
+            writes.delete::<StoredCluster>(&key);
+            return Ok(Outcome::Succeeded);
+        }
+        OperationKind::CreateCluster => {
+            stored.resource.properties.activation_state = "NotActivated".into();
+            set_hsm_state(&mut stored.resource, "Active");
+        }
+        _ => {}
+    }
+    stored.resource.properties.provisioning_state = "Succeeded".into();
+    stored.operation_id = None;
+    stored.etag = new_etag();
+    writes.put(&key, &stored)?;
+    Ok(Outcome::Succeeded)
+}
+
+/// Part of a resource group's deletion.
+pub fn delete_in_group(
+    state: &AppState,
+    group_id: &str,
+    writes: &mut WriteSet,
+) -> Result<(), ArmError> {
+    let prefix = format!(
+        "{}/providers/microsoft.hardwaresecuritymodules/cloudhsmclusters/",
+        storage_key(group_id)
+    );
+    for (key, _) in state
+        .store
+        .list::<StoredCluster>(&prefix, None, usize::MAX)?
+    {
+        writes.delete::<StoredCluster>(&key);
+    }
+    Ok(())
+}
+
+/// For `operationResults`: the resource as a finished update left it.
+pub fn current(state: &AppState, resource_id: &str) -> Result<Option<StoredCluster>, ArmError> {
+    Ok(state
+        .store
+        .get::<StoredCluster>(&storage_key(resource_id))?)
+}

@@ -1,0 +1,16 @@
+//! `Microsoft.HardwareSecurityModules`: Cloud HSM clusters and the provider's
+//! operation status resources.
+
+pub mod clusters;
+pub mod model;
+pub mod operations;
+
+use axum::Router;
+
+use crate::state::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .merge(clusters::routes())
+        .merge(operations::routes())
+}

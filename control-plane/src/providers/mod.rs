@@ -1,0 +1,57 @@
+//! Resource providers: one module per provider / resource type. Handlers read
+//! like the API they serve (parse → authorise → validate → store → shape the
+//! response); the ARM boilerplate lives in `crate::arm`.
+
+pub mod cloud_hsm;
+pub mod metadata;
+pub mod resource_groups;
+
+use axum::http::StatusCode;
+
+use crate::{
+    arm::{
+        error::ArmError,
+        lro::{OperationKind, OperationRecord, Outcome},
+    },
+    state::AppState,
+    store::WriteSet,
+};
+
+/// The [`crate::arm::lro::Finisher`] for every provider's operations.
+pub fn finish_operation(
+    state: &AppState,
+    op: &OperationRecord,
+    writes: &mut WriteSet,
+) -> Result<Outcome, ArmError> {
+    match op.kind {
+        OperationKind::CreateCluster
+        | OperationKind::UpdateCluster
+        | OperationKind::DeleteCluster => cloud_hsm::clusters::finish(state, op, writes),
+        OperationKind::DeleteResourceGroup => resource_groups::finish_delete(state, op, writes),
+    }
+}
+
+/// Deletes every resource of every provider inside a resource group.
+fn delete_group_contents(
+    state: &AppState,
+    group_id: &str,
+    writes: &mut WriteSet,
+) -> Result<(), ArmError> {
+    cloud_hsm::clusters::delete_in_group(state, group_id, writes)
+}
+
+/// The outcome of an operation whose resource vanished underneath it.
+fn resource_gone(op: &OperationRecord) -> Outcome {
+    Outcome::Failed {
+        error: crate::arm::error::ErrorDetail {
+            code: "ResourceNotFound".into(),
+            message: format!(
+                "The resource '{}' was deleted before the operation completed.",
+                op.resource_id
+            ),
+            target: None,
+            details: Vec::new(),
+        },
+        status: StatusCode::NOT_FOUND,
+    }
+}

@@ -1,0 +1,163 @@
+//! Start-up: data dir, store, keys, listener, `endpoints.json`, the operation
+//! worker, and a clean shutdown on Ctrl-C or SIGTERM.
+
+use std::{
+    net::{IpAddr, SocketAddr, TcpListener},
+    path::PathBuf,
+    time::Duration,
+};
+
+use serde_json::json;
+
+use crate::{
+    arm::{lro, request_context::canonicalise_path, schema::SchemaRegistry},
+    config::EmulatorConfig,
+    identity::signing_key::SigningKey,
+    providers,
+    state::{AppState, Shared},
+    store::Store,
+    tls,
+};
+
+pub struct ServerOptions {
+    pub data_dir: PathBuf,
+    pub host: String,
+    pub port: u16,
+    pub plain_http: bool,
+    pub provisioning_delay: Duration,
+    pub tenant_id: String,
+    pub subscription_id: String,
+    pub client_id: String,
+    pub client_secret: String,
+    pub page_size: usize,
+}
+
+fn url_host(host: &str) -> String {
+    match host.parse::<IpAddr>() {
+        Ok(ip) if ip.is_unspecified() => "127.0.0.1".to_string(),
+        Ok(IpAddr::V6(v6)) => format!("[{v6}]"),
+        _ => host.to_string(),
+    }
+}
+
+pub async fn serve(options: ServerOptions) -> Result<(), String> {
+    std::fs::create_dir_all(&options.data_dir)
+        .map_err(|e| format!("creating {}: {e}", options.data_dir.display()))?;
+    let data_dir = std::fs::canonicalize(&options.data_dir)
+        .map_err(|e| format!("resolving {}: {e}", options.data_dir.display()))?;
+
+    let listener = TcpListener::bind((options.host.as_str(), options.port))
+        .map_err(|e| format!("binding {}:{}: {e}", options.host, options.port))?;
+    listener
+        .set_nonblocking(true)
+        .map_err(|e| format!("configuring the listener: {e}"))?;
+    let address: SocketAddr = listener
+        .local_addr()
+        .map_err(|e| format!("reading the bound address: {e}"))?;
+    let scheme = if options.plain_http { "http" } else { "https" };
+    let base_url = format!("{scheme}://{}:{}", url_host(&options.host), address.port());
+
+    let config = EmulatorConfig {
+        data_dir: data_dir.clone(),
+        base_url: base_url.clone(),
+        tenant_id: options.tenant_id,
+        subscription_id: options.subscription_id,
+        client_id: options.client_id,
+        client_secret: options.client_secret,
+        provisioning_delay: options.provisioning_delay,
+        page_size: options.page_size.max(1),
+    };
+    let store = Store::open(&data_dir.join("state")).map_err(|e| e.to_string())?;
+    let signing_key = SigningKey::load_or_create(&data_dir)?;
+    let tls = if options.plain_http {
+        None
+    } else {
+        Some(tls::prepare(&data_dir, &[options.host.clone()])?)
+    };
+    let state = AppState::new(Shared {
+        config,
+        store,
+        signing_key,
+        schemas: SchemaRegistry::load()?,
+        operations: lro::OperationQueue::default(),
+    });
+
+    write_endpoints(&state, tls.as_ref().map(|t| t.ca_certificate.clone()))?;
+    tokio::spawn(lro::run_worker(state.clone(), providers::finish_operation));
+
+    let app = tower::ServiceBuilder::new()
+        .map_request(canonicalise_path::<hyper::body::Incoming>)
+        .service(crate::app(state));
+    let service = tower::make::Shared::new(app);
+    let handle = axum_server::Handle::new();
+    tokio::spawn(shutdown_on_signal(handle.clone()));
+
+    println!("Cloud HSM emulator listening");
+    println!("  resource manager: {base_url}/");
+    println!("  authority:        {base_url}/");
+    println!(
+        "  endpoints file:   {}",
+        data_dir.join("endpoints.json").display()
+    );
+    match tls {
+        Some(material) => {
+            let rustls = axum_server::tls_rustls::RustlsConfig::from_pem(
+                material.server_certificate_pem.into_bytes(),
+                material.server_key_pem.into_bytes(),
+            )
+            .await
+            .map_err(|e| format!("TLS configuration: {e}"))?;
+            axum_server::from_tcp_rustls(listener, rustls)
+                .handle(handle)
+                .serve(service)
+                .await
+        }
+        None => {
+            axum_server::from_tcp(listener)
+                .handle(handle)
+                .serve(service)
+                .await
+        }
+    }
+    .map_err(|e| format!("server failed: {e}"))
+}
+
+/// `endpoints.json`: how tools find and authenticate to this emulator.
+fn write_endpoints(state: &AppState, ca: Option<PathBuf>) -> Result<(), String> {
+    let c = &state.config;
+    let endpoints = json!({
+        "resourceManager": format!("{}/", c.base_url),
+        "authority": format!("{}/", c.base_url),
+        "tenantId": c.tenant_id,
+        "subscriptionId": c.subscription_id,
+        "clientId": c.client_id,
+        "clientSecret": c.client_secret,
+        "caCertificate": ca.map(|p| p.display().to_string()),
+    });
+    let text = serde_json::to_string_pretty(&endpoints).map_err(|e| e.to_string())?;
+    tls::write_private_file(&c.data_dir.join("endpoints.json"), text.as_bytes())
+}
+
+async fn shutdown_on_signal(handle: axum_server::Handle) {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    handle.graceful_shutdown(Some(Duration::from_secs(5)));
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+    tracing::info!("shutting down");
+    handle.graceful_shutdown(Some(Duration::from_secs(5)));
+}

@@ -1,0 +1,34 @@
+//! What every request handler shares.
+
+use std::{ops::Deref, sync::Arc};
+
+use crate::{
+    arm::{lro::OperationQueue, schema::SchemaRegistry},
+    config::EmulatorConfig,
+    identity::signing_key::SigningKey,
+    store::Store,
+};
+
+#[derive(Clone)]
+pub struct AppState(Arc<Shared>);
+
+pub struct Shared {
+    pub config: EmulatorConfig,
+    pub store: Store,
+    pub signing_key: SigningKey,
+    pub schemas: SchemaRegistry,
+    pub operations: OperationQueue,
+}
+
+impl AppState {
+    pub fn new(shared: Shared) -> Self {
+        Self(Arc::new(shared))
+    }
+}
+
+impl Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
