@@ -1,1 +1,384 @@
+//! Shared by every end-to-end test: start the real `cloudhsm-emulator`
+//! binary on a free port with its own data dir, authenticate like a client
+//! does, and speak HTTPS to it.
 
+use std::{
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    sync::OnceLock,
+    time::{Duration, Instant},
+};
+
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+pub const SUB: &str = "00000000-0000-0000-0000-000000000000";
+pub const HSM_API: &str = "2025-03-31";
+pub const RG_API: &str = "2025-04-01";
+
+/// The workspace's `target/debug` (or `$CARGO_TARGET_DIR`), where the emulator is built.
+fn binary() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        if let Ok(path) = std::env::var("CLOUDHSM_EMULATOR_BIN") {
+            return PathBuf::from(path);
+        }
+        let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let target = std::env::var("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| workspace.join("target"));
+        // Build it if the test run did not (cargo test builds only this
+        // crate's dependencies), in the profile these tests were built in, so
+        // `cargo bench` measures an optimised emulator.
+        let release = !cfg!(debug_assertions);
+        let mut build = Command::new(env!("CARGO"));
+        build.args([
+            "build",
+            "-q",
+            "-p",
+            "cloudhsm-control-plane",
+            "--bin",
+            "cloudhsm-emulator",
+        ]);
+        if release {
+            build.arg("--release");
+        }
+        let status = build
+            .current_dir(&workspace)
+            .status()
+            .expect("running cargo build");
+        assert!(status.success(), "building cloudhsm-emulator failed");
+        target
+            .join(if release { "release" } else { "debug" })
+            .join("cloudhsm-emulator")
+    })
+    .clone()
+}
+
+#[derive(Debug, Clone)]
+pub struct Endpoints {
+    pub resource_manager: String,
+    pub authority: String,
+    pub tenant_id: String,
+    pub subscription_id: String,
+    pub client_id: String,
+    pub client_secret: String,
+    pub ca_certificate: Option<String>,
+}
+
+pub struct Emulator {
+    child: Option<Child>,
+    data_dir: PathBuf,
+    _temp: Option<tempfile::TempDir>,
+    args: Vec<String>,
+    pub endpoints: Endpoints,
+    pub http: reqwest::Client,
+    token: String,
+}
+
+impl Emulator {
+    /// A fresh emulator with a short provisioning delay.
+    pub async fn start() -> Self {
+        Self::start_with(&["--provisioning-delay", "200ms"]).await
+    }
+
+    pub async fn start_with(args: &[&str]) -> Self {
+        let temp = tempfile::tempdir().expect("temp dir");
+        let data_dir = temp.path().to_path_buf();
+        let mut emulator =
+            Self::launch(data_dir, args.iter().map(|s| s.to_string()).collect()).await;
+        emulator._temp = Some(temp);
+        emulator
+    }
+
+    async fn launch(data_dir: PathBuf, args: Vec<String>) -> Self {
+        let endpoints_file = data_dir.join("endpoints.json");
+        let _ = std::fs::remove_file(&endpoints_file);
+        let child = Command::new(binary())
+            .arg("--data-dir")
+            .arg(&data_dir)
+            .args(["--port", "0"])
+            .args(&args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starting cloudhsm-emulator");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let text = loop {
+            if let Ok(text) = std::fs::read_to_string(&endpoints_file) {
+                break text;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "emulator did not write endpoints.json"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        let v: Value = serde_json::from_str(&text).expect("endpoints.json is JSON");
+        let s = |k: &str| v[k].as_str().unwrap_or_default().to_string();
+        let endpoints = Endpoints {
+            resource_manager: s("resourceManager"),
+            authority: s("authority"),
+            tenant_id: s("tenantId"),
+            subscription_id: s("subscriptionId"),
+            client_id: s("clientId"),
+            client_secret: s("clientSecret"),
+            ca_certificate: v["caCertificate"].as_str().map(str::to_string),
+        };
+        let http = client_for(&endpoints);
+        let mut emulator = Self {
+            child: Some(child),
+            data_dir,
+            _temp: None,
+            args,
+            endpoints,
+            http,
+            token: String::new(),
+        };
+        emulator.token = emulator.fetch_token().await;
+        emulator
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// `kill -9`: no chance to flush or clean up.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// SIGTERM, then the exit status.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("emulator is running");
+        unsafe {
+            libc::kill(child.id() as i32, libc::SIGTERM);
+        }
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Some(status) = child.try_wait().expect("waiting for the emulator") {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "emulator ignored SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Starts again on the same data dir (after [`kill`](Self::kill) or [`terminate`](Self::terminate)).
+    pub async fn restart(mut self) -> Self {
+        self.kill();
+        let temp = self._temp.take();
+        let mut next = Self::launch(self.data_dir.clone(), self.args.clone()).await;
+        next._temp = temp;
+        next
+    }
+
+    pub async fn fetch_token(&self) -> String {
+        let response = self
+            .http
+            .post(format!(
+                "{}{}/oauth2/v2.0/token",
+                self.endpoints.authority, self.endpoints.tenant_id
+            ))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", self.endpoints.client_id.as_str()),
+                ("client_secret", self.endpoints.client_secret.as_str()),
+                ("scope", "https://management.azure.com/.default"),
+            ])
+            .send()
+            .await
+            .expect("token request");
+        assert_eq!(response.status(), StatusCode::OK, "token endpoint refused");
+        let body: Value = response.json().await.expect("token JSON");
+        body["access_token"]
+            .as_str()
+            .expect("access_token")
+            .to_string()
+    }
+
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
+    /// `path` is relative to the resource manager (`/subscriptions/...`);
+    /// absolute URLs (operation links) are used as they are.
+    pub fn url(&self, path: &str) -> String {
+        if path.starts_with("http") {
+            path.to_string()
+        } else {
+            format!(
+                "{}{}",
+                self.endpoints.resource_manager.trim_end_matches('/'),
+                path
+            )
+        }
+    }
+
+    pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, self.url(path))
+            .bearer_auth(&self.token)
+    }
+
+    /// Sends an authenticated request and returns status, headers and JSON body
+    /// (`Value::Null` when empty).
+    pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Reply {
+        let mut request = self.request(method, path);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        Reply::from(request.send().await.expect("request sent")).await
+    }
+
+    pub async fn put_group(&self, group: &str) {
+        let reply = self
+            .call(
+                Method::PUT,
+                &group_path(group),
+                Some(serde_json::json!({"location": "eastus2"})),
+            )
+            .await;
+        assert!(
+            reply.status.is_success(),
+            "creating group {group}: {reply:?}"
+        );
+    }
+
+    /// Polls an `Azure-AsyncOperation` URL until the operation ends; returns its final body.
+    pub async fn wait_async_operation(&self, url: &str) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let reply = self.call(Method::GET, url, None).await;
+            assert_eq!(reply.status, StatusCode::OK, "operation status: {reply:?}");
+            if reply.body["status"] != "InProgress" {
+                return reply.body;
+            }
+            assert!(Instant::now() < deadline, "operation never finished: {url}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Polls a `Location` URL until it stops answering 202; returns that reply.
+    pub async fn wait_location(&self, url: &str) -> Reply {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let reply = self.call(Method::GET, url, None).await;
+            if reply.status != StatusCode::ACCEPTED {
+                return reply;
+            }
+            assert!(
+                reply.header("retry-after").is_some(),
+                "202 without Retry-After"
+            );
+            assert!(Instant::now() < deadline, "operation never finished: {url}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Creates a cluster and waits until it is provisioned.
+    pub async fn create_cluster(&self, group: &str, name: &str) -> Value {
+        let reply = self
+            .call(
+                Method::PUT,
+                &cluster_path(group, name),
+                Some(cluster_body()),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{reply:?}");
+        let op = reply
+            .header("azure-asyncoperation")
+            .expect("Azure-AsyncOperation");
+        let status = self.wait_async_operation(&op).await;
+        assert_eq!(status["status"], "Succeeded", "{status}");
+        self.call(Method::GET, &cluster_path(group, name), None)
+            .await
+            .body
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+pub fn client_for(endpoints: &Endpoints) -> reqwest::Client {
+    let mut builder = reqwest::Client::builder().timeout(Duration::from_secs(30));
+    if let Some(ca) = &endpoints.ca_certificate {
+        let pem = std::fs::read(ca).expect("reading the emulator CA");
+        let cert = reqwest::Certificate::from_pem(&pem).expect("CA is PEM");
+        builder = builder
+            .add_root_certificate(cert)
+            .tls_built_in_root_certs(false);
+    }
+    builder.build().expect("HTTP client")
+}
+
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    pub async fn from(response: reqwest::Response) -> Self {
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.bytes().await.expect("response body");
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+        };
+        Self {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    }
+
+    /// Asserts an ARM error with this status and code; returns the error object.
+    pub fn expect_error(&self, status: StatusCode, code: &str) -> &Value {
+        assert_eq!(self.status, status, "{self:?}");
+        assert_eq!(self.body["error"]["code"], code, "{self:?}");
+        assert!(
+            self.body["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()),
+            "{self:?}"
+        );
+        &self.body["error"]
+    }
+}
+
+pub fn group_path(group: &str) -> String {
+    format!("/subscriptions/{SUB}/resourceGroups/{group}?api-version={RG_API}")
+}
+
+pub fn cluster_path(group: &str, name: &str) -> String {
+    format!(
+        "/subscriptions/{SUB}/resourceGroups/{group}/providers/Microsoft.HardwareSecurityModules/cloudHsmClusters/{name}?api-version={HSM_API}"
+    )
+}
+
+pub fn cluster_body() -> Value {
+    serde_json::json!({
+        "location": "eastus2",
+        "sku": { "family": "B", "name": "Standard_B1" },
+        "tags": { "Dept": "hsm" },
+        "properties": { "publicNetworkAccess": "Disabled" }
+    })
+}
