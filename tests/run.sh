@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Runs every test on a fresh machine: builds the workspace, runs the Rust
+# unit and end-to-end tests, then installs the official Azure SDK for Python
+# into a local virtualenv (.tooling/venv) and runs the interop tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== build"
+cargo build --workspace --locked --bins --tests
+
+echo "== Rust tests (unit + end-to-end)"
+cargo test --workspace --locked
+
+echo "== Python SDK interop tests"
+venv=.tooling/venv
+if [ ! -x "$venv/bin/python" ]; then
+  python3 -m venv "$venv"
+fi
+"$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/interop/requirements.txt
+CLOUDHSM_EMULATOR_BIN="$PWD/target/debug/cloudhsm-emulator" \
+  "$venv/bin/python" -m pytest tests/interop -q -p no:cacheprovider
