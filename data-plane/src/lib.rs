@@ -1,0 +1,1 @@
+//! The Cloud HSM cluster engine.
