@@ -118,3 +118,59 @@ async fn sigterm_shuts_down_cleanly_and_a_restart_keeps_everything() {
         .unwrap();
     assert_eq!(reply.status(), StatusCode::OK);
 }
+
+/// With no arguments the emulator uses its embedded defaults: state under
+/// `./.cloudhsm-emulator/`, HTTPS on 127.0.0.1:8443, the well-known identity.
+#[tokio::test]
+async fn no_arguments_means_embedded_defaults() {
+    let cwd = tempfile::tempdir().unwrap();
+    let port_free = std::net::TcpListener::bind("127.0.0.1:8443")
+        .map(drop)
+        .is_ok();
+    let mut child = std::process::Command::new(cloudhsm_e2e_tests::emulator_binary())
+        .current_dir(cwd.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let endpoints = cwd.path().join(".cloudhsm-emulator/endpoints.json");
+    if !port_free {
+        // Someone else holds 8443: the emulator must say so and stop.
+        let output = child.wait_with_output().unwrap();
+        assert!(!output.status.success());
+        assert!(String::from_utf8_lossy(&output.stderr).contains("8443"));
+        return;
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !endpoints.exists() {
+        assert!(std::time::Instant::now() < deadline, "no endpoints.json");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&endpoints).unwrap()).unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(v["resourceManager"], "https://127.0.0.1:8443/");
+    assert_eq!(v["authority"], "https://127.0.0.1:8443/");
+    assert_eq!(v["subscriptionId"], "00000000-0000-0000-0000-000000000000");
+    assert_eq!(v["tenantId"], "00000000-0000-0000-0000-00000000c10d");
+    assert_eq!(v["clientId"], "00000000-0000-0000-0000-0000000c11e7");
+    assert!(v["clientSecret"].as_str().is_some_and(|s| !s.is_empty()));
+    let ca = v["caCertificate"].as_str().unwrap();
+    assert!(std::path::Path::new(ca).is_absolute() && std::path::Path::new(ca).exists());
+    let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
+    assert_eq!(keys.len(), 7, "exactly the documented keys: {keys:?}");
+}
+
+#[tokio::test]
+async fn plain_http_has_no_ca() {
+    let emu = Emulator::start_with(&["--http"]).await;
+    assert!(emu.endpoints.resource_manager.starts_with("http://"));
+    assert!(emu.endpoints.ca_certificate.is_none());
+    assert_eq!(
+        emu.call(Method::GET, "/subscriptions?api-version=2022-12-01", None)
+            .await
+            .status,
+        StatusCode::OK
+    );
+}

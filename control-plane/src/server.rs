@@ -84,6 +84,7 @@ pub async fn serve(options: ServerOptions) -> Result<(), String> {
 
     write_endpoints(&state, tls.as_ref().map(|t| t.ca_certificate.clone()))?;
     tokio::spawn(lro::run_worker(state.clone(), providers::finish_operation));
+    print_banner(&state);
 
     let app = tower::ServiceBuilder::new()
         .map_request(canonicalise_path::<hyper::body::Incoming>)
@@ -92,13 +93,6 @@ pub async fn serve(options: ServerOptions) -> Result<(), String> {
     let handle = axum_server::Handle::new();
     tokio::spawn(shutdown_on_signal(handle.clone()));
 
-    println!("Cloud HSM emulator listening");
-    println!("  resource manager: {base_url}/");
-    println!("  authority:        {base_url}/");
-    println!(
-        "  endpoints file:   {}",
-        data_dir.join("endpoints.json").display()
-    );
     match tls {
         Some(material) => {
             let rustls = axum_server::tls_rustls::RustlsConfig::from_pem(
@@ -120,6 +114,20 @@ pub async fn serve(options: ServerOptions) -> Result<(), String> {
         }
     }
     .map_err(|e| format!("server failed: {e}"))
+}
+
+fn print_banner(state: &AppState) {
+    let c = &state.config;
+    println!("Cloud HSM emulator listening");
+    println!("  resource manager: {}/", c.base_url);
+    println!("  authority:        {}/", c.base_url);
+    println!("  tenant:           {}", c.tenant_id);
+    println!("  subscription:     {}", c.subscription_id);
+    println!("  client id:        {}", c.client_id);
+    println!(
+        "  endpoints file:   {}",
+        c.data_dir.join("endpoints.json").display()
+    );
 }
 
 /// `endpoints.json`: how tools find and authenticate to this emulator.

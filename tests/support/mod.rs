@@ -17,7 +17,7 @@ pub const HSM_API: &str = "2025-03-31";
 pub const RG_API: &str = "2025-04-01";
 
 /// The workspace's `target/debug` (or `$CARGO_TARGET_DIR`), where the emulator is built.
-fn binary() -> PathBuf {
+pub fn emulator_binary() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
         if let Ok(path) = std::env::var("CLOUDHSM_EMULATOR_BIN") {
@@ -94,7 +94,7 @@ impl Emulator {
     async fn launch(data_dir: PathBuf, args: Vec<String>) -> Self {
         let endpoints_file = data_dir.join("endpoints.json");
         let _ = std::fs::remove_file(&endpoints_file);
-        let child = Command::new(binary())
+        let child = Command::new(emulator_binary())
             .arg("--data-dir")
             .arg(&data_dir)
             .args(["--port", "0"])
