@@ -223,29 +223,27 @@ async fn arm_rejects_missing_malformed_foreign_expired_and_misaddressed_tokens()
         "InvalidAuthenticationToken",
     );
 
-    let mut expired = valid_claims(&emu);
-    expired["exp"] = json!(expired["iat"].as_i64().unwrap() - 3600);
-    let expired = sign_with_emulator_key(&emu, &expired);
-    expect_401(
-        &with_auth(Some(format!("Bearer {expired}"))).await,
-        "ExpiredAuthenticationToken",
-    );
-
-    let mut wrong_audience = valid_claims(&emu);
-    wrong_audience["aud"] = json!("https://vault.azure.net");
-    let wrong_audience = sign_with_emulator_key(&emu, &wrong_audience);
-    expect_401(
-        &with_auth(Some(format!("Bearer {wrong_audience}"))).await,
-        "InvalidAuthenticationTokenAudience",
-    );
-
-    let mut other_tenant = valid_claims(&emu);
-    other_tenant["iss"] = json!("https://sts.windows.net/another-tenant/");
-    let other_tenant = sign_with_emulator_key(&emu, &other_tenant);
-    expect_401(
-        &with_auth(Some(format!("Bearer {other_tenant}"))).await,
-        "InvalidAuthenticationTokenTenant",
-    );
+    // Properly signed, one claim wrong at a time.
+    let iat = valid_claims(&emu)["iat"].as_i64().unwrap();
+    let cases = [
+        ("exp", json!(iat - 3600), "ExpiredAuthenticationToken"),
+        (
+            "aud",
+            json!("https://vault.azure.net"),
+            "InvalidAuthenticationTokenAudience",
+        ),
+        (
+            "iss",
+            json!("https://sts.windows.net/another-tenant/"),
+            "InvalidAuthenticationTokenTenant",
+        ),
+    ];
+    for (claim, value, code) in cases {
+        let mut claims = valid_claims(&emu);
+        claims[claim] = value;
+        let token = sign_with_emulator_key(&emu, &claims);
+        expect_401(&with_auth(Some(format!("Bearer {token}"))).await, code);
+    }
 
     // The same claims, properly signed, pass: the checks above failed for
     // the reason they name.

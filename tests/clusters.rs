@@ -1,6 +1,6 @@
 //! The cloudHsmClusters lifecycle over HTTPS, as the spec describes it.
 
-use cloudhsm_e2e_tests::{cluster_body, cluster_path, group_path, Emulator, HSM_API, SUB};
+use cloudhsm_e2e_tests::{cluster_body, cluster_path, group_path, Emulator, Reply, HSM_API, SUB};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
@@ -144,44 +144,31 @@ async fn etag_preconditions() {
     emu.put_group("rg").await;
     let path = cluster_path("rg", "chsm1");
 
+    let put_if = |header: &'static str, value: String| {
+        let request = emu
+            .request(Method::PUT, &path)
+            .header(header, value)
+            .json(&cluster_body());
+        async move { Reply::from(request.send().await.unwrap()).await }
+    };
+
     // If-Match on a missing resource fails; If-None-Match: * creates.
-    let reply = emu
-        .request(Method::PUT, &path)
-        .header("if-match", "*")
-        .json(&cluster_body())
-        .send()
+    put_if("if-match", "*".into())
         .await
-        .unwrap();
-    assert_eq!(reply.status(), StatusCode::PRECONDITION_FAILED);
-    let reply = emu
-        .request(Method::PUT, &path)
-        .header("if-none-match", "*")
-        .json(&cluster_body())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(reply.status(), StatusCode::CREATED);
-    let op = reply.headers()["azure-asyncoperation"]
-        .to_str()
-        .unwrap()
-        .to_string();
-    emu.wait_async_operation(&op).await;
+        .expect_error(StatusCode::PRECONDITION_FAILED, "PreconditionFailed");
+    let created = put_if("if-none-match", "*".into()).await;
+    assert_eq!(created.status, StatusCode::CREATED);
+    emu.wait_async_operation(&created.header("azure-asyncoperation").unwrap())
+        .await;
 
     let current = emu
         .call(Method::GET, &path, None)
         .await
         .header("etag")
         .unwrap();
-    let reply = emu
-        .request(Method::PUT, &path)
-        .header("if-none-match", "*")
-        .json(&cluster_body())
-        .send()
+    put_if("if-none-match", "*".into())
         .await
-        .unwrap();
-    assert_eq!(reply.status(), StatusCode::PRECONDITION_FAILED);
-    let body: serde_json::Value = reply.json().await.unwrap();
-    assert_eq!(body["error"]["code"], "PreconditionFailed");
+        .expect_error(StatusCode::PRECONDITION_FAILED, "PreconditionFailed");
 
     let stale = "\"00000000-0000-0000-0000-000000000000\"";
     for method in [Method::PUT, Method::PATCH, Method::DELETE] {
@@ -195,25 +182,13 @@ async fn etag_preconditions() {
             "{method}"
         );
     }
-    let reply = emu
-        .request(Method::PUT, &path)
-        .header("if-match", &current)
-        .json(&cluster_body())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(reply.status(), StatusCode::OK);
-    let newer = reply.headers()["etag"].to_str().unwrap().to_string();
-    assert_ne!(newer, current);
+    let updated = put_if("if-match", current.clone()).await;
+    assert_eq!(updated.status, StatusCode::OK);
+    assert_ne!(updated.header("etag").unwrap(), current);
     // The old tag is stale now.
-    let reply = emu
-        .request(Method::PUT, &path)
-        .header("if-match", &current)
-        .json(&cluster_body())
-        .send()
+    put_if("if-match", current)
         .await
-        .unwrap();
-    assert_eq!(reply.status(), StatusCode::PRECONDITION_FAILED);
+        .expect_error(StatusCode::PRECONDITION_FAILED, "PreconditionFailed");
 }
 
 #[tokio::test]
