@@ -75,6 +75,8 @@ pub async fn serve(options: ServerOptions) -> Result<(), String> {
         Some(tls::prepare(&data_dir, &[options.host.clone()])?)
     };
     let state = AppState::new(Shared {
+        arm_audiences: config.arm_audiences(),
+        validated_tokens: Default::default(),
         config,
         store,
         signing_key,

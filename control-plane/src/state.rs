@@ -5,7 +5,7 @@ use std::{ops::Deref, sync::Arc};
 use crate::{
     arm::{lro::OperationQueue, schema::SchemaRegistry},
     config::EmulatorConfig,
-    identity::signing_key::SigningKey,
+    identity::{signing_key::SigningKey, tokens::ValidatedTokens},
     store::Store,
 };
 
@@ -18,6 +18,9 @@ pub struct Shared {
     pub signing_key: SigningKey,
     pub schemas: SchemaRegistry,
     pub operations: OperationQueue,
+    pub validated_tokens: ValidatedTokens,
+    /// `config.arm_audiences()`, computed once.
+    pub arm_audiences: Vec<String>,
 }
 
 impl AppState {

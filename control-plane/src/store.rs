@@ -1,14 +1,14 @@
 //! The one place that touches sled.
 //!
 //! Every persisted record is a typed [`Record`] stored under `KIND \0 key` in a
-//! single tree, wrapped in a versioned envelope so later releases can migrate
-//! old records. Writes are grouped into a [`WriteSet`] that is applied as one
+//! single tree, prefixed by its version so later releases can migrate old
+//! records. Writes are grouped into a [`WriteSet`] that is applied as one
 //! atomic sled batch and flushed to disk before the caller acknowledges it:
 //! an ARM response is only sent for a write that survives `kill -9`.
 
 use std::path::Path;
 
-use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use serde::{de::DeserializeOwned, Serialize};
 use tokio::sync::{Mutex, MutexGuard};
 
 #[derive(Debug, thiserror::Error)]
@@ -37,10 +37,12 @@ pub trait Record: Serialize + DeserializeOwned {
     const VERSION: u32;
 }
 
-#[derive(Serialize, Deserialize)]
-struct Envelope<T> {
-    v: u32,
-    data: T,
+/// Stored bytes: the record's version as 4 little-endian bytes, then its
+/// JSON. The version is checked before any parsing, so a read is one parse.
+fn encode<T: Record>(record: &T) -> Result<Vec<u8>, StoreError> {
+    let mut bytes = T::VERSION.to_le_bytes().to_vec();
+    serde_json::to_writer(&mut bytes, record)?;
+    Ok(bytes)
 }
 
 pub struct Store {
@@ -116,19 +118,16 @@ impl Store {
 }
 
 fn decode<T: Record>(key: &str, bytes: &[u8]) -> Result<T, StoreError> {
-    let envelope: Envelope<serde_json::Value> =
-        serde_json::from_slice(bytes).map_err(|source| StoreError::Corrupt {
-            key: key.to_string(),
-            source,
-        })?;
-    if envelope.v != T::VERSION {
+    let (version, json) = bytes.split_at(bytes.len().min(4));
+    let found = u32::from_le_bytes(version.try_into().unwrap_or([0; 4]));
+    if found != T::VERSION {
         return Err(StoreError::Version {
             key: key.to_string(),
-            found: envelope.v,
+            found,
             expected: T::VERSION,
         });
     }
-    serde_json::from_value(envelope.data).map_err(|source| StoreError::Corrupt {
+    serde_json::from_slice(json).map_err(|source| StoreError::Corrupt {
         key: key.to_string(),
         source,
     })
@@ -146,11 +145,7 @@ impl WriteSet {
     }
 
     pub fn put<T: Record>(&mut self, key: &str, record: &T) -> Result<&mut Self, StoreError> {
-        let bytes = serde_json::to_vec(&Envelope {
-            v: T::VERSION,
-            data: record,
-        })?;
-        self.batch.insert(full_key(T::KIND, key), bytes);
+        self.batch.insert(full_key(T::KIND, key), encode(record)?);
         Ok(self)
     }
 
@@ -163,6 +158,7 @@ impl WriteSet {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde::Deserialize;
 
     #[derive(Serialize, Deserialize, Debug, PartialEq)]
     struct Thing {

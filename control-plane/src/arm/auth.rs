@@ -49,12 +49,14 @@ fn authenticate(
             code: "AuthenticationFailed",
             message: "Authentication failed. The 'Authorization' header is provided in an invalid format.".into(),
         })?;
-    tokens::validate(
-        token,
-        &state.signing_key,
-        &state.config.tenant_id,
-        &state.config.arm_audiences(),
-    )
+    state.validated_tokens.get_or_validate(token, || {
+        tokens::validate(
+            token,
+            &state.signing_key,
+            &state.config.tenant_id,
+            &state.arm_audiences,
+        )
+    })
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Principal {

@@ -4,6 +4,8 @@
 //! receives): issuer `https://sts.windows.net/{tenant}/`, `tid`, `oid`,
 //! `appid`, `idtyp`, signed RS256 with the key published in the JWKS.
 
+use std::{collections::HashMap, sync::RwLock};
+
 use jsonwebtoken::{errors::ErrorKind, Algorithm, Header, Validation};
 use serde::{Deserialize, Serialize};
 
@@ -38,7 +40,13 @@ pub struct Principal {
     pub name: String,
     /// `createdByType`: `Application`, `ManagedIdentity` or `User`.
     pub kind: &'static str,
+    /// The token's validity window (epoch seconds).
+    pub not_before: i64,
+    pub expires: i64,
 }
+
+/// ARM tolerates five minutes of clock skew.
+const CLOCK_SKEW_SECS: i64 = 300;
 
 pub fn issuer(tenant: &str) -> String {
     format!("https://sts.windows.net/{tenant}/")
@@ -103,7 +111,7 @@ pub fn validate(
     validation.validate_aud = false; // checked below, slash-insensitively
     validation.set_issuer(&[issuer(tenant)]);
     validation.set_required_spec_claims(&["exp", "iss", "aud"]);
-    validation.leeway = 300; // ARM tolerates five minutes of clock skew
+    validation.leeway = CLOCK_SKEW_SECS as u64;
     let data = jsonwebtoken::decode::<Claims>(token, &key.decoding, &validation).map_err(|e| {
         match e.kind() {
             ErrorKind::ExpiredSignature => ArmError::Unauthenticated {
@@ -143,5 +151,98 @@ pub fn validate(
         object_id: claims.oid,
         name,
         kind,
+        not_before: claims.nbf,
+        expires: claims.exp,
     })
+}
+
+/// Tokens already validated, so a client reusing its token (as every SDK
+/// does for an hour) costs one signature check, not one per request. Only
+/// successes are kept; an entry is used only inside its validity window.
+#[derive(Default)]
+pub struct ValidatedTokens {
+    entries: RwLock<HashMap<String, Principal>>,
+}
+
+/// Enough for many clients; past it the cache starts over rather than grow.
+const MAX_CACHED_TOKENS: usize = 4096;
+
+impl ValidatedTokens {
+    pub fn get_or_validate(
+        &self,
+        token: &str,
+        validate: impl FnOnce() -> Result<Principal, ArmError>,
+    ) -> Result<Principal, ArmError> {
+        let now = chrono::Utc::now().timestamp();
+        let usable = |p: &Principal| {
+            p.not_before - CLOCK_SKEW_SECS <= now && now < p.expires + CLOCK_SKEW_SECS
+        };
+        if let Ok(entries) = self.entries.read() {
+            if let Some(principal) = entries.get(token).filter(|p| usable(p)) {
+                return Ok(principal.clone());
+            }
+        }
+        let principal = validate()?;
+        if let Ok(mut entries) = self.entries.write() {
+            if entries.len() >= MAX_CACHED_TOKENS {
+                entries.clear();
+            }
+            entries.insert(token.to_string(), principal.clone());
+        }
+        Ok(principal)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn principal(not_before: i64, expires: i64) -> Principal {
+        Principal {
+            object_id: "o".into(),
+            name: "app".into(),
+            kind: "Application",
+            not_before,
+            expires,
+        }
+    }
+
+    #[test]
+    fn cache_answers_within_the_validity_window_only() {
+        let cache = ValidatedTokens::default();
+        let now = chrono::Utc::now().timestamp();
+        let mut checks = 0;
+        for _ in 0..3 {
+            cache
+                .get_or_validate("good", || {
+                    checks += 1;
+                    Ok(principal(now, now + 3600))
+                })
+                .unwrap();
+        }
+        assert_eq!(checks, 1, "a valid token is checked once");
+
+        let mut checks = 0;
+        for _ in 0..2 {
+            let _ = cache.get_or_validate("expired", || {
+                checks += 1;
+                Ok(principal(now - 7200, now - 3600))
+            });
+        }
+        assert_eq!(checks, 2, "an expired entry is never served from the cache");
+
+        let refused = cache.get_or_validate("bad", || {
+            Err(ArmError::Unauthenticated {
+                code: "InvalidAuthenticationToken",
+                message: "no".into(),
+            })
+        });
+        assert!(refused.is_err());
+        assert!(
+            cache
+                .get_or_validate("bad", || Ok(principal(now, now + 60)))
+                .is_ok(),
+            "failures are not cached"
+        );
+    }
 }
