@@ -1,6 +1,8 @@
 //! The cloudHsmClusters lifecycle over HTTPS, as the spec describes it.
 
-use cloudhsm_e2e_tests::{cluster_body, cluster_path, group_path, Emulator, Reply, HSM_API, SUB};
+use cloudhsm_e2e_tests::{
+    cluster_body, cluster_path, group_path, identity_id, Emulator, Reply, HSM_API, SUB,
+};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
@@ -306,32 +308,68 @@ async fn domain_labels_follow_the_reuse_scope() {
 }
 
 #[tokio::test]
-async fn identity_is_echoed_with_its_ids() {
+async fn identity_comes_from_the_identity_resource() {
     let emu = Emulator::start().await;
     emu.put_group("rg").await;
-    let identity_id = format!("/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id1");
-    let mut body = cluster_body();
-    body["identity"] =
-        json!({"type": "UserAssigned", "userAssignedIdentities": {identity_id.clone(): {}}});
+    let identity = emu.put_identity("rg", "id1").await;
+    let id = identity_id("rg", "id1");
+    let with_identity = |identities: serde_json::Value, kind: &str| {
+        let mut body = cluster_body();
+        body["identity"] = json!({"type": kind, "userAssignedIdentities": identities});
+        body
+    };
+
     let reply = emu
-        .call(Method::PUT, &cluster_path("rg", "chsm1"), Some(body))
+        .call(
+            Method::PUT,
+            &cluster_path("rg", "chsm1"),
+            Some(with_identity(json!({id.clone(): {}}), "UserAssigned")),
+        )
         .await;
     assert_eq!(reply.status, StatusCode::CREATED, "{reply:?}");
-    let ids = &reply.body["identity"]["userAssignedIdentities"][&identity_id];
-    assert!(
-        ids["principalId"].is_string() && ids["clientId"].is_string(),
-        "{reply:?}"
-    );
+    let ids = &reply.body["identity"]["userAssignedIdentities"][&id];
+    assert_eq!(ids["principalId"], identity["properties"]["principalId"]);
+    assert_eq!(ids["clientId"], identity["properties"]["clientId"]);
     emu.wait_async_operation(&reply.header("azure-asyncoperation").unwrap())
         .await;
 
-    let patched = emu
-        .call(
+    // A missing identity, a second one, or another type: clear 400s, nothing changed.
+    let missing = identity_id("rg", "nobody");
+    let path = cluster_path("rg", "chsm1");
+    let patch = |body: serde_json::Value| {
+        emu.call(
             Method::PATCH,
-            &cluster_path("rg", "chsm1"),
-            Some(json!({"identity": {"type": "None"}})),
+            &path,
+            Some(json!({"identity": body["identity"]})),
         )
+    };
+    let error = patch(with_identity(json!({missing.clone(): {}}), "UserAssigned")).await;
+    assert!(
+        error.expect_error(StatusCode::BAD_REQUEST, "FailedIdentityOperation")["message"]
+            .as_str()
+            .unwrap()
+            .contains("nobody")
+    );
+    emu.put_identity("rg", "id2").await;
+    patch(with_identity(
+        json!({id.clone(): {}, identity_id("rg", "id2"): {}}),
+        "UserAssigned",
+    ))
+    .await
+    .expect_error(StatusCode::BAD_REQUEST, "InvalidUserAssignedIdentities");
+    patch(json!({"identity": {"type": "SystemAssigned"}}))
+        .await
+        .expect_error(StatusCode::BAD_REQUEST, "UnsupportedIdentityType");
+    let unchanged = emu
+        .call(Method::GET, &cluster_path("rg", "chsm1"), None)
         .await;
+    assert_eq!(
+        unchanged.body["properties"]["provisioningState"],
+        "Succeeded"
+    );
+    assert_eq!(unchanged.body["identity"], reply.body["identity"]);
+
+    let patched = patch(json!({"identity": {"type": "None"}})).await;
     let done = emu
         .wait_location(&patched.header("location").unwrap())
         .await;
@@ -492,7 +530,7 @@ async fn resource_groups_and_cascading_delete() {
         .expect_error(StatusCode::NOT_FOUND, "ResourceGroupNotFound");
     emu.call(Method::GET, &cluster_path("rg", "chsm1"), None)
         .await
-        .expect_error(StatusCode::NOT_FOUND, "ResourceNotFound");
+        .expect_error(StatusCode::NOT_FOUND, "ResourceGroupNotFound");
     assert_eq!(
         emu.call(Method::GET, &cluster_path("other", "survivor"), None)
             .await

@@ -136,6 +136,9 @@ async fn the_specs_examples_run_unchanged_and_responses_match_the_spec() {
     );
     emu.put_group(create["parameters"]["resourceGroupName"].as_str().unwrap())
         .await;
+    // The identity the example assigns must exist, as in Azure.
+    emu.put_group("contoso-resources").await;
+    emu.put_identity("contoso-resources", "identity-1").await;
     let path = example_path(&create);
 
     let created = emu

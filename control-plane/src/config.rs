@@ -12,6 +12,14 @@ pub const WELL_KNOWN_SUBSCRIPTION_ID: &str = "00000000-0000-0000-0000-0000000000
 pub const WELL_KNOWN_CLIENT_ID: &str = "00000000-0000-0000-0000-0000000c11e7";
 pub const WELL_KNOWN_CLIENT_SECRET: &str = "CloudHsmEmulator~WellKnownSecret~DoNotUseInProduction";
 
+/// The secret a caller of the managed-identity endpoint shows in
+/// `X-IDENTITY-HEADER` (App Service sets `IDENTITY_HEADER` to it).
+pub const WELL_KNOWN_IDENTITY_HEADER: &str = "CloudHsmEmulator~WellKnownIdentityHeader";
+
+/// Blob Storage's audience: managed identities get tokens for it to reach
+/// Azurite.
+pub const STORAGE_AUDIENCE: &str = "https://storage.azure.com/";
+
 /// The public Resource Manager audience; tokens for it are accepted as well as
 /// tokens for the emulator's own URL, so tools can keep their usual scope.
 pub const PUBLIC_ARM_AUDIENCES: &[&str] = &[
@@ -28,6 +36,7 @@ pub struct EmulatorConfig {
     pub subscription_id: String,
     pub client_id: String,
     pub client_secret: String,
+    pub identity_header: String,
     /// Simulated time a cluster create or delete takes.
     pub provisioning_delay: Duration,
     /// Items per page of a list before ARM hands out a `nextLink`.

@@ -23,6 +23,7 @@ pub fn app(state: AppState) -> Router {
         .merge(providers::metadata::arm_routes())
         .merge(providers::resource_groups::routes())
         .merge(providers::cloud_hsm::routes())
+        .merge(providers::managed_identity::routes())
         .method_not_allowed_fallback(method_not_allowed)
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
@@ -34,6 +35,7 @@ pub fn app(state: AppState) -> Router {
         ));
     Router::new()
         .merge(identity::token_service::routes())
+        .merge(identity::managed_identity_endpoint::routes())
         .merge(providers::metadata::public_routes())
         .merge(arm_routes)
         .fallback(not_found)

@@ -39,6 +39,9 @@ struct Flags {
     /// Secret of the well-known service principal.
     #[arg(long, default_value = config::WELL_KNOWN_CLIENT_SECRET)]
     client_secret: String,
+    /// Secret callers of the managed-identity endpoint send as X-IDENTITY-HEADER.
+    #[arg(long, default_value = config::WELL_KNOWN_IDENTITY_HEADER)]
+    identity_header: String,
     /// Items per page before a list returns a nextLink.
     #[arg(long, default_value_t = 100)]
     page_size: usize,
@@ -65,6 +68,7 @@ async fn main() -> ExitCode {
         subscription_id: flags.subscription_id,
         client_id: flags.client_id,
         client_secret: flags.client_secret,
+        identity_header: flags.identity_header,
         page_size: flags.page_size,
     };
     match server::serve(options).await {

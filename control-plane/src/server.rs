@@ -29,6 +29,7 @@ pub struct ServerOptions {
     pub subscription_id: String,
     pub client_id: String,
     pub client_secret: String,
+    pub identity_header: String,
     pub page_size: usize,
 }
 
@@ -64,6 +65,7 @@ pub async fn serve(options: ServerOptions) -> Result<(), String> {
         subscription_id: options.subscription_id,
         client_id: options.client_id,
         client_secret: options.client_secret,
+        identity_header: options.identity_header,
         provisioning_delay: options.provisioning_delay,
         page_size: options.page_size.max(1),
     };
@@ -126,6 +128,10 @@ fn print_banner(state: &AppState) {
     println!("  tenant:           {}", c.tenant_id);
     println!("  subscription:     {}", c.subscription_id);
     println!("  client id:        {}", c.client_id);
+    println!(
+        "  managed identity: IDENTITY_ENDPOINT={}/msi/token (X-IDENTITY-HEADER as configured)",
+        c.base_url
+    );
     println!(
         "  endpoints file:   {}",
         c.data_dir.join("endpoints.json").display()

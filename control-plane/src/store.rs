@@ -109,6 +109,20 @@ impl Store {
         Ok(out)
     }
 
+    /// Adds the deletion of every record of kind `T` under `prefix` to `writes`.
+    pub fn delete_under<T: Record>(
+        &self,
+        prefix: &str,
+        writes: &mut WriteSet,
+    ) -> Result<(), StoreError> {
+        let start = full_key(T::KIND, prefix);
+        for item in self.records.scan_prefix(&start) {
+            let (key, _) = item?;
+            writes.batch.remove(key);
+        }
+        Ok(())
+    }
+
     /// Applies every write in `writes` atomically and waits until it is on disk.
     pub async fn commit(&self, writes: WriteSet) -> Result<(), StoreError> {
         self.records.apply_batch(writes.batch)?;

@@ -15,6 +15,9 @@ use serde_json::Value;
 pub const SUB: &str = "00000000-0000-0000-0000-000000000000";
 pub const HSM_API: &str = "2025-03-31";
 pub const RG_API: &str = "2025-04-01";
+pub const IDENTITY_API: &str = "2023-01-31";
+/// The emulator's default `X-IDENTITY-HEADER` secret.
+pub const IDENTITY_HEADER: &str = "CloudHsmEmulator~WellKnownIdentityHeader";
 
 /// The workspace's `target/debug` (or `$CARGO_TARGET_DIR`), where the emulator is built.
 pub fn emulator_binary() -> PathBuf {
@@ -279,6 +282,22 @@ impl Emulator {
         }
     }
 
+    /// Creates a user-assigned identity; returns it.
+    pub async fn put_identity(&self, group: &str, name: &str) -> Value {
+        let reply = self
+            .call(
+                Method::PUT,
+                &identity_path(group, name),
+                Some(serde_json::json!({"location": "eastus2"})),
+            )
+            .await;
+        assert!(
+            reply.status.is_success(),
+            "creating identity {name}: {reply:?}"
+        );
+        reply.body
+    }
+
     /// Creates a cluster and waits until it is provisioned.
     pub async fn create_cluster(&self, group: &str, name: &str) -> Value {
         let reply = self
@@ -372,6 +391,17 @@ pub fn cluster_path(group: &str, name: &str) -> String {
     format!(
         "/subscriptions/{SUB}/resourceGroups/{group}/providers/Microsoft.HardwareSecurityModules/cloudHsmClusters/{name}?api-version={HSM_API}"
     )
+}
+
+pub fn identity_path(group: &str, name: &str) -> String {
+    format!(
+        "/subscriptions/{SUB}/resourceGroups/{group}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{name}?api-version={IDENTITY_API}"
+    )
+}
+
+/// The resource id of an identity (what clusters reference).
+pub fn identity_id(group: &str, name: &str) -> String {
+    format!("/subscriptions/{SUB}/resourceGroups/{group}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{name}")
 }
 
 pub fn cluster_body() -> Value {

@@ -49,3 +49,27 @@ pub fn page(
         None => json!({ "value": value }),
     }
 }
+
+/// One page of the records of kind `T` under `prefix`, rendered for the wire.
+pub fn list_records<T: crate::store::Record>(
+    state: &crate::state::AppState,
+    prefix: &str,
+    uri: &axum::http::Uri,
+    render: impl Fn(T) -> Value,
+) -> Result<axum::Json<Value>, ArmError> {
+    let after = start_after(uri.query())?;
+    let size = state.config.page_size;
+    let items = state
+        .store
+        .list::<T>(prefix, after.as_deref(), size + 1)?
+        .into_iter()
+        .map(|(key, record)| (key, render(record)))
+        .collect();
+    Ok(axum::Json(page(
+        &state.config.base_url,
+        uri.path(),
+        uri.query(),
+        items,
+        size,
+    )))
+}

@@ -19,6 +19,8 @@ const KEYWORDS: &[&str] = &[
     "operations",
     "Microsoft.HardwareSecurityModules",
     "Microsoft.Resources",
+    "Microsoft.ManagedIdentity",
+    "userAssignedIdentities",
     "cloudHsmClusters",
     "privateEndpointConnections",
     "privateLinkResources",
@@ -92,6 +94,13 @@ pub fn resource_id(
     name: &str,
 ) -> String {
     format!("/subscriptions/{subscription}/resourceGroups/{group}/providers/{namespace}/{resource_type}/{name}")
+}
+
+/// Storage-key prefix of every resource of one type in a resource group.
+pub fn type_prefix_in_group(group_id: &str, namespace: &str, resource_type: &str) -> String {
+    storage_key(&format!(
+        "{group_id}/providers/{namespace}/{resource_type}/"
+    ))
 }
 
 #[cfg(test)]

@@ -30,6 +30,14 @@ const SCHEMAS: &[(&str, &str)] = &[
         include_str!("../../../schemas/cloudHsmClusters.patch.json"),
     ),
     (
+        "userAssignedIdentities.put",
+        include_str!("../../../schemas/userAssignedIdentities.put.json"),
+    ),
+    (
+        "userAssignedIdentities.patch",
+        include_str!("../../../schemas/userAssignedIdentities.patch.json"),
+    ),
+    (
         "resourceGroups.put",
         include_str!("../../../schemas/resourceGroups.put.json"),
     ),

@@ -218,6 +218,7 @@ fn issue(
         &audience,
         &config.client_id,
         &config.client_object_id(),
+        None,
         now,
     )
     .map_err(|e| OAuthError {

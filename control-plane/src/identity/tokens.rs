@@ -30,6 +30,9 @@ pub struct Claims {
     pub idtyp: Option<String>,
     pub ver: String,
     pub uti: String,
+    /// Resource id of the managed identity a token was issued to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub xms_mirid: Option<String>,
 }
 
 /// Who made an ARM request, as ARM records it in `systemData`.
@@ -58,11 +61,14 @@ pub struct TokenIssuer<'a> {
 }
 
 impl TokenIssuer<'_> {
+    /// An app-only token for `client_id` (a service principal, or a managed
+    /// identity when `managed_identity_id` names its resource).
     pub fn issue_app_token(
         &self,
         audience: &str,
         client_id: &str,
         object_id: &str,
+        managed_identity_id: Option<&str>,
         now: i64,
     ) -> Result<String, ArmError> {
         let claims = Claims {
@@ -78,6 +84,7 @@ impl TokenIssuer<'_> {
             idtyp: Some("app".into()),
             ver: "1.0".into(),
             uti: uuid::Uuid::new_v4().simple().to_string(),
+            xms_mirid: managed_identity_id.map(str::to_string),
         };
         let mut header = Header::new(Algorithm::RS256);
         header.kid = Some(self.key.kid.clone());
@@ -142,9 +149,9 @@ pub fn validate(
             ),
         });
     }
-    let (name, kind) = match (claims.idtyp.as_deref(), claims.appid.clone()) {
-        (Some("app"), Some(appid)) => (appid, "Application"),
-        (Some("managedIdentity"), Some(appid)) => (appid, "ManagedIdentity"),
+    let (name, kind) = match (claims.xms_mirid.is_some(), claims.appid.clone()) {
+        (true, Some(appid)) => (appid, "ManagedIdentity"),
+        (false, Some(appid)) if claims.idtyp.as_deref() == Some("app") => (appid, "Application"),
         _ => (claims.oid.clone(), "User"),
     };
     Ok(Principal {

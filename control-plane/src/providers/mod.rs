@@ -3,6 +3,7 @@
 //! response); the ARM boilerplate lives in `crate::arm`.
 
 pub mod cloud_hsm;
+pub mod managed_identity;
 pub mod metadata;
 pub mod resource_groups;
 
@@ -37,7 +38,8 @@ fn delete_group_contents(
     group_id: &str,
     writes: &mut WriteSet,
 ) -> Result<(), ArmError> {
-    cloud_hsm::clusters::delete_in_group(state, group_id, writes)
+    cloud_hsm::clusters::delete_in_group(state, group_id, writes)?;
+    managed_identity::delete_in_group(state, group_id, writes)
 }
 
 /// The outcome of an operation whose resource vanished underneath it.

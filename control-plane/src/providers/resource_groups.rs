@@ -185,6 +185,21 @@ fn being_deleted(name: &str) -> ArmError {
     }
 }
 
+/// What ARM answers for a resource that is not there: the group is checked
+/// first, so a missing group is named as such.
+pub fn resource_not_found(
+    state: &AppState,
+    subscription: &str,
+    group: &str,
+    resource_type: &str,
+    name: &str,
+) -> ArmError {
+    match find(state, subscription, group) {
+        Ok(_) => ArmError::resource_not_found(resource_type, name, group),
+        Err(e) => e,
+    }
+}
+
 pub fn find(
     state: &AppState,
     subscription: &str,
@@ -203,21 +218,7 @@ async fn list(
     OriginalUri(uri): OriginalUri,
 ) -> Result<Json<Value>, ArmError> {
     let prefix = storage_key(&format!("/subscriptions/{subscription}/resourceGroups/"));
-    let after = paging::start_after(uri.query())?;
-    let size = state.config.page_size;
-    let items = state
-        .store
-        .list::<ResourceGroupRecord>(&prefix, after.as_deref(), size + 1)?
-        .into_iter()
-        .map(|(k, g)| (k, g.wire()))
-        .collect();
-    Ok(Json(paging::page(
-        &state.config.base_url,
-        uri.path(),
-        uri.query(),
-        items,
-        size,
-    )))
+    paging::list_records(&state, &prefix, &uri, |g: ResourceGroupRecord| g.wire())
 }
 
 async fn show(

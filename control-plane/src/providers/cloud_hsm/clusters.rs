@@ -24,14 +24,16 @@ use crate::{
         conditions::{etag_header, new_etag, Preconditions},
         error::ArmError,
         lro::{OperationKind, OperationRecord, Outcome},
-        paging,
-        resource_id::{resource_group_id, resource_id, storage_key},
+        paging::list_records,
+        resource_id::{
+            resource_group_id, resource_id, storage_key, subscription_id, type_prefix_in_group,
+        },
         schema::ArmJson,
         system_data::SystemData,
         validation::normalise_location,
     },
     identity::tokens::Principal,
-    providers::resource_groups,
+    providers::{managed_identity, resource_groups},
     state::AppState,
     store::WriteSet,
 };
@@ -83,7 +85,9 @@ fn find(
     state
         .store
         .get::<StoredCluster>(&storage_key(&cluster_id(subscription, group, name)))?
-        .ok_or_else(|| ArmError::resource_not_found(RESOURCE_TYPE, name, group))
+        .ok_or_else(|| {
+            resource_groups::resource_not_found(state, subscription, group, RESOURCE_TYPE, name)
+        })
 }
 
 /// A 200/201 carrying the resource and its ETag.
@@ -125,53 +129,55 @@ fn check_name(name: &str) -> Result<(), ArmError> {
     }
 }
 
-/// Ids of a user-assigned identity as the cluster reports them. Until the
-/// identity resources themselves exist (managed identities are a later
-/// provider), they are derived from the identity's resource id, so the same
-/// identity shows the same ids on every cluster.
-fn user_assigned_ids(identity_id: &str) -> UserAssignedIdentity {
-    let key = identity_id.to_ascii_lowercase();
-    let derive = |purpose: &str| {
-        uuid::Uuid::new_v5(
-            &uuid::Uuid::NAMESPACE_URL,
-            format!("{purpose}:{key}").as_bytes(),
-        )
-        .to_string()
-    };
-    UserAssignedIdentity {
-        principal_id: derive("principal"),
-        client_id: derive("client"),
-    }
-}
-
+/// The cluster's identity as requested, with each user-assigned identity's
+/// ids taken from the identity resource. Cloud HSM clusters use one
+/// user-assigned identity (for backup and restore); it must exist.
 fn resolve_identity(
+    state: &AppState,
     input: IdentityInput,
-    previous: Option<&ManagedServiceIdentity>,
-    tenant: &str,
-) -> Option<ManagedServiceIdentity> {
-    if input.identity_type == "None" {
-        return None;
+) -> Result<Option<ManagedServiceIdentity>, ArmError> {
+    match input.identity_type.as_str() {
+        "None" => return Ok(None),
+        "UserAssigned" => {}
+        other => {
+            return Err(ArmError::BadRequest {
+                code: "UnsupportedIdentityType",
+                message: format!(
+                    "Identity type '{other}' is not supported: Cloud HSM clusters use a user-assigned managed identity ('UserAssigned') or none ('None')."
+                ),
+                target: Some("identity.type".into()),
+            })
+        }
     }
-    let system = input.identity_type.starts_with("SystemAssigned");
-    let principal_id = system.then(|| {
-        previous
-            .and_then(|p| p.principal_id.clone())
-            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
-    });
-    let user_assigned_identities: BTreeMap<_, _> = input
-        .user_assigned_identities
-        .into_keys()
-        .map(|id| {
-            let ids = user_assigned_ids(&id);
-            (id, ids)
-        })
-        .collect();
-    Some(ManagedServiceIdentity {
+    if input.user_assigned_identities.len() != 1 {
+        return Err(ArmError::BadRequest {
+            code: "InvalidUserAssignedIdentities",
+            message: format!(
+                "A Cloud HSM cluster takes exactly one user-assigned identity; {} were given.",
+                input.user_assigned_identities.len()
+            ),
+            target: Some("identity.userAssignedIdentities".into()),
+        });
+    }
+    let mut user_assigned_identities = BTreeMap::new();
+    for id in input.user_assigned_identities.into_keys() {
+        let identity = managed_identity::find_by_id(state, &id)?.ok_or_else(|| ArmError::BadRequest {
+            code: "FailedIdentityOperation",
+            message: format!("The user-assigned identity '{id}' was not found: create it before assigning it."),
+            target: Some("identity.userAssignedIdentities".into()),
+        })?;
+        let ids = UserAssignedIdentity {
+            principal_id: identity.properties.principal_id,
+            client_id: identity.properties.client_id,
+        };
+        user_assigned_identities.insert(identity.id, ids);
+    }
+    Ok(Some(ManagedServiceIdentity {
         identity_type: input.identity_type,
-        tenant_id: system.then(|| tenant.to_string()),
-        principal_id,
+        tenant_id: None,
+        principal_id: None,
         user_assigned_identities,
-    })
+    }))
 }
 
 /// The HSMs' DNS names: `hsm{n}.{name}-{label}.cloudhsm.localhost`, where the
@@ -220,27 +226,16 @@ async fn show(
     ))
 }
 
-async fn list(
-    state: &AppState,
-    prefix: &str,
-    uri: &axum::http::Uri,
-) -> Result<Json<Value>, ArmError> {
-    let after = paging::start_after(uri.query())?;
-    let size = state.config.page_size;
-    let items = state
-        .store
-        .list::<StoredCluster>(prefix, after.as_deref(), size + 1)?
-        .into_iter()
-        .map(|(k, c)| serde_json::to_value(c.resource).map(|v| (k, v)))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| ArmError::Internal(e.to_string()))?;
-    Ok(Json(paging::page(
-        &state.config.base_url,
-        uri.path(),
-        uri.query(),
-        items,
-        size,
-    )))
+fn render(cluster: StoredCluster) -> Value {
+    serde_json::to_value(cluster.resource).unwrap_or(Value::Null)
+}
+
+fn clusters_prefix(group_id: &str) -> String {
+    type_prefix_in_group(
+        group_id,
+        CloudHsmClusters::NAMESPACE,
+        CloudHsmClusters::RESOURCE_TYPE,
+    )
 }
 
 async fn list_by_subscription(
@@ -249,12 +244,7 @@ async fn list_by_subscription(
     Path(sub): Path<String>,
     OriginalUri(uri): OriginalUri,
 ) -> Result<Json<Value>, ArmError> {
-    list(
-        &state,
-        &storage_key(&format!("/subscriptions/{sub}/")),
-        &uri,
-    )
-    .await
+    list_records(&state, &storage_key(&subscription_id(&sub)), &uri, render)
 }
 
 async fn list_by_resource_group(
@@ -264,11 +254,8 @@ async fn list_by_resource_group(
     OriginalUri(uri): OriginalUri,
 ) -> Result<Json<Value>, ArmError> {
     resource_groups::find(&state, &sub, &group)?;
-    let prefix = format!(
-        "{}/providers/microsoft.hardwaresecuritymodules/cloudhsmclusters/",
-        storage_key(&resource_group_id(&sub, &group))
-    );
-    list(&state, &prefix, &uri).await
+    let prefix = clusters_prefix(&resource_group_id(&sub, &group));
+    list_records(&state, &prefix, &uri, render)
 }
 
 async fn create_or_update(
@@ -324,9 +311,10 @@ async fn create_or_update(
         }
         // PUT replaces: what the body leaves out is cleared.
         cluster.tags = body.tags.unwrap_or_default();
-        cluster.identity = body
-            .identity
-            .and_then(|i| resolve_identity(i, cluster.identity.as_ref(), &state.config.tenant_id));
+        cluster.identity = match body.identity {
+            Some(input) => resolve_identity(&state, input)?,
+            None => None,
+        };
         if let Some(access) = props.public_network_access {
             cluster.properties.public_network_access = access;
         }
@@ -363,9 +351,10 @@ async fn create_or_update(
             resource_type: RESOURCE_TYPE.into(),
             location,
             tags: body.tags.unwrap_or_default(),
-            identity: body
-                .identity
-                .and_then(|i| resolve_identity(i, None, &state.config.tenant_id)),
+            identity: match body.identity {
+                Some(input) => resolve_identity(&state, input)?,
+                None => None,
+            },
             sku: body.sku.unwrap_or_default(),
             properties: CloudHsmClusterProperties {
                 activation_state: "NotDefined".into(),
@@ -411,8 +400,7 @@ async fn update(
         cluster.tags = tags;
     }
     if let Some(identity) = body.identity {
-        cluster.identity =
-            resolve_identity(identity, cluster.identity.as_ref(), &state.config.tenant_id);
+        cluster.identity = resolve_identity(&state, identity)?;
     }
     cluster.properties.provisioning_state = "Updating".into();
     cluster.system_data.modified(&principal, Utc::now());
@@ -525,17 +513,9 @@ pub fn delete_in_group(
     group_id: &str,
     writes: &mut WriteSet,
 ) -> Result<(), ArmError> {
-    let prefix = format!(
-        "{}/providers/microsoft.hardwaresecuritymodules/cloudhsmclusters/",
-        storage_key(group_id)
-    );
-    for (key, _) in state
+    Ok(state
         .store
-        .list::<StoredCluster>(&prefix, None, usize::MAX)?
-    {
-        writes.delete::<StoredCluster>(&key);
-    }
-    Ok(())
+        .delete_under::<StoredCluster>(&clusters_prefix(group_id), writes)?)
 }
 
 /// For `operationResults`: the resource as a finished update left it.
