@@ -84,3 +84,10 @@ def resources(emulator, credential):
     from azure.mgmt.resource.resources import ResourceManagementClient
 
     return ResourceManagementClient(credential, emulator.endpoints["subscriptionId"], **client_kwargs(emulator))
+
+
+@pytest.fixture(scope="session")
+def msi(emulator, credential):
+    from azure.mgmt.msi import ManagedServiceIdentityClient
+
+    return ManagedServiceIdentityClient(credential, emulator.endpoints["subscriptionId"], **client_kwargs(emulator))

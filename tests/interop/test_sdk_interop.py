@@ -132,3 +132,38 @@ def test_errors_reach_the_sdk_as_arm_errors(emulator, credential, hsm, resources
     with pytest.raises(ClientAuthenticationError) as refused:
         wrong.get_token("https://management.azure.com/.default")
     assert "AADSTS7000215" in str(refused.value)
+
+
+def test_managed_identity_credential_gets_storage_tokens(emulator, resources, msi, hsm, monkeypatch):
+    """azure-identity's ManagedIdentityCredential, pointed at the emulator the
+    way App Service points it (IDENTITY_ENDPOINT + IDENTITY_HEADER)."""
+    import base64
+    import json
+
+    from azure.identity import ManagedIdentityCredential
+
+    group = new_group(resources)
+    identity = msi.user_assigned_identities.create_or_update(group, "backup-id", {"location": "eastus2"})
+    assert identity.type == "Microsoft.ManagedIdentity/userAssignedIdentities"
+    client_id = identity.client_id
+
+    monkeypatch.setenv("IDENTITY_ENDPOINT", emulator.endpoints["resourceManager"] + "msi/token")
+    monkeypatch.setenv("IDENTITY_HEADER", "CloudHsmEmulator~WellKnownIdentityHeader")
+    credential = ManagedIdentityCredential(client_id=client_id)
+    token = credential.get_token("https://storage.azure.com/.default")
+    payload = token.token.split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    assert claims["aud"] == "https://storage.azure.com"
+    assert claims["iss"] == f"https://sts.windows.net/{emulator.endpoints['tenantId']}/"
+    assert claims["appid"] == client_id
+    assert claims["oid"] == identity.principal_id
+    assert [i.name for i in msi.user_assigned_identities.list_by_resource_group(group)] == ["backup-id"]
+
+    # A cluster takes the identity; the ids it reports are the identity's.
+    cluster = hsm.cloud_hsm_clusters.begin_create_or_update(
+        group,
+        "with-identity",
+        {"location": "eastus2", "sku": SKU, "identity": {"type": "UserAssigned", "userAssignedIdentities": {identity.id: {}}}},
+    ).result()
+    assigned = cluster.identity.user_assigned_identities[identity.id]
+    assert assigned.client_id == client_id and assigned.principal_id == identity.principal_id
