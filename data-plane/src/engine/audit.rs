@@ -1,0 +1,62 @@
+//! Audit events shaped like Azure's `CloudHsmServiceOperationAuditLogs`.
+//! They name the operation and its outcome, never key handles, labels, user
+//! names or session ids.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "PascalCase")]
+pub struct AuditEvent {
+    pub operation_name: &'static str,
+    pub opcode: u32,
+    /// The HSM node that served the operation.
+    pub member_id: usize,
+    pub caller_ip_address: String,
+    pub duration_ms: u64,
+    pub time_generated: String,
+    /// `0` on success, else the error code.
+    pub result_code: String,
+}
+
+/// Opcodes of the operations the engine audits, as the service logs them.
+pub fn opcode(operation: &str) -> u32 {
+    match operation {
+        "CN_LOGIN" => 0x0d,
+        "CN_LOGOUT" => 0x0e,
+        "CN_CREATE_USER" => 0x03,
+        "CN_DELETE_USER" => 0x04,
+        "CN_CHANGE_PSWD" => 0x05,
+        "CN_GENERATE_KEY" => 0x11,
+        "CN_GENERATE_KEY_PAIR" => 0x12,
+        "CN_SHARE_OBJECT" => 0x1b,
+        "CN_TOMBSTONE_OBJECT" => 0x1c,
+        "CN_FIND_OBJECTS_USING_COUNT" => 0x20,
+        "CN_SET_ATTRIBUTE_VALUE" => 0x22,
+        "CN_SIGN" => 0x29,
+        "CN_VERIFY" => 0x2a,
+        "CN_ENCRYPT" => 0x2b,
+        "CN_DECRYPT" => 0x2c,
+        "CN_UNLOCK_USER" => 0x36,
+        _ => 0xff,
+    }
+}
+
+pub fn event(
+    operation_name: &'static str,
+    member_id: usize,
+    caller_ip_address: &str,
+    took: Duration,
+    result_code: &str,
+) -> AuditEvent {
+    AuditEvent {
+        operation_name,
+        opcode: opcode(operation_name),
+        member_id,
+        caller_ip_address: caller_ip_address.to_string(),
+        duration_ms: took.as_millis() as u64,
+        time_generated: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        result_code: result_code.to_string(),
+    }
+}

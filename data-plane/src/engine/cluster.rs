@@ -1,0 +1,769 @@
+//! A cluster: three HSM nodes behind one API, with the service's replication
+//! rules. Keys are synchronised by the service: written to every node that is
+//! up, and copied to a node when it comes back. Users are not: a user created
+//! while a node was down is missing there until a crypto officer runs
+//! [`Cluster::sync_user`].
+
+use std::{
+    sync::{Arc, Mutex, MutexGuard},
+    time::Instant,
+};
+
+use super::{
+    attributes::{ids, Attribute, KeyAttributes},
+    audit::{self, AuditEvent},
+    error::EngineError,
+    keys::{self, KeyClass, KeyHandle, KeyMaterial, KeyObject, KeySpec},
+    mechanisms::Mechanism,
+    nodes::{Node, NodeListing},
+    sessions::{Caller, InUse, LoginId, SessionHandle, SessionTable},
+    users::{Role, UserRecord},
+};
+
+#[derive(Debug, Clone)]
+pub struct ClusterConfig {
+    /// Failed logins before a user is locked.
+    pub max_failed_logins: u32,
+    /// Key handles the cluster holds; a key pair uses two.
+    pub key_capacity: usize,
+    pub nodes: usize,
+}
+
+impl Default for ClusterConfig {
+    fn default() -> Self {
+        Self {
+            max_failed_logins: 5,
+            key_capacity: 3200,
+            nodes: 3,
+        }
+    }
+}
+
+/// The partition's pre-crypto-officer, as a new cluster ships it.
+pub const PRECO_USER: &str = "admin";
+/// Its documented default password (change it to activate the cluster).
+pub const PRECO_DEFAULT_PASSWORD: &str = "password";
+
+struct State {
+    nodes: Vec<Node>,
+    sessions: SessionTable,
+    next_handle: KeyHandle,
+    activated: bool,
+}
+
+pub struct Cluster {
+    config: ClusterConfig,
+    state: Mutex<State>,
+    audit: Mutex<Vec<AuditEvent>>,
+}
+
+impl State {
+    /// The node that serves a request: the first one up (the client library
+    /// fails over in the same order).
+    fn serving(&self) -> Result<usize, EngineError> {
+        self.nodes
+            .iter()
+            .position(|n| n.up)
+            .ok_or(EngineError::NoNodeAvailable)
+    }
+
+    fn key(&self, handle: KeyHandle) -> Result<Arc<KeyObject>, EngineError> {
+        let node = self.serving()?;
+        self.nodes[node]
+            .keys
+            .get(&handle)
+            .cloned()
+            .ok_or(EngineError::KeyNotFound(handle))
+    }
+
+    /// Writes a key to every node that is up (the service's key sync).
+    fn put_key(&mut self, key: KeyObject) {
+        let key = Arc::new(key);
+        for node in self.nodes.iter_mut().filter(|n| n.up) {
+            node.keys.insert(key.handle, key.clone());
+        }
+    }
+
+    fn remove_key(&mut self, handle: KeyHandle) {
+        for node in self.nodes.iter_mut().filter(|n| n.up) {
+            node.keys.remove(&handle);
+        }
+    }
+
+    /// Writes a user to the nodes that are up only: users are not synchronised.
+    fn put_user(&mut self, user: UserRecord) {
+        for node in self.nodes.iter_mut().filter(|n| n.up) {
+            node.users.insert(user.name.clone(), user.clone());
+        }
+    }
+
+    fn handles_in_use(&self) -> usize {
+        self.nodes.iter().map(|n| n.keys.len()).max().unwrap_or(0)
+    }
+}
+
+impl Cluster {
+    pub fn new(config: ClusterConfig) -> Result<Self, EngineError> {
+        let preco = UserRecord::new(PRECO_USER, Role::Preco, PRECO_DEFAULT_PASSWORD)?;
+        let mut nodes: Vec<Node> = (0..config.nodes.max(1)).map(Node::new).collect();
+        for node in &mut nodes {
+            node.users.insert(preco.name.clone(), preco.clone());
+        }
+        Ok(Self {
+            config,
+            state: Mutex::new(State {
+                nodes,
+                sessions: SessionTable::default(),
+                next_handle: 0,
+                activated: false,
+            }),
+            audit: Mutex::new(Vec::new()),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic elsewhere must not take the cluster down with it.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Runs `op`, recording an audit event whatever its outcome.
+    fn audited<T>(
+        &self,
+        name: &'static str,
+        op: impl FnOnce() -> Result<T, EngineError>,
+    ) -> Result<T, EngineError> {
+        let start = Instant::now();
+        let result = op();
+        let member = self.lock().serving().unwrap_or(0);
+        let code = match &result {
+            Ok(_) => "0",
+            Err(e) => e.code(),
+        };
+        let event = audit::event(name, member, "", start.elapsed(), code);
+        self.audit
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(event);
+        result
+    }
+
+    pub fn audit_events(&self) -> Vec<AuditEvent> {
+        self.audit.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub fn is_activated(&self) -> bool {
+        self.lock().activated
+    }
+
+    // ---- logins and sessions ----
+
+    /// `loginHSM -u CU -s cu1 -p user1234`.
+    pub fn login(&self, role: Role, user: &str, password: &str) -> Result<LoginId, EngineError> {
+        self.audited("CN_LOGIN", || {
+            let mut state = self.lock();
+            let node = state.serving()?;
+            let record = state.nodes[node]
+                .users
+                .get(user)
+                .cloned()
+                .ok_or(EngineError::LoginFailed)?;
+            if record.role != role {
+                return Err(EngineError::LoginFailed);
+            }
+            if record.locked {
+                return Err(EngineError::UserLocked(user.to_string()));
+            }
+            if record.disabled {
+                return Err(EngineError::NotPermitted(
+                    "the user's access is disabled".into(),
+                ));
+            }
+            if !record.password_matches(password) {
+                let mut failed = record.clone();
+                failed.failed_logins += 1;
+                failed.locked = failed.failed_logins >= self.config.max_failed_logins;
+                state.put_user(failed);
+                return Err(EngineError::LoginFailed);
+            }
+            if record.failed_logins > 0 {
+                let mut reset = record.clone();
+                reset.failed_logins = 0;
+                state.put_user(reset);
+            }
+            Ok(state.sessions.login(Caller {
+                user: record.name,
+                role: record.role,
+            }))
+        })
+    }
+
+    pub fn open_session(&self, login: LoginId) -> Result<SessionHandle, EngineError> {
+        self.lock().sessions.open(login)
+    }
+
+    pub fn close_session(&self, session: SessionHandle) -> Result<(), EngineError> {
+        self.lock().sessions.close(session)
+    }
+
+    pub fn logout(&self, login: LoginId) -> Result<(), EngineError> {
+        self.audited("CN_LOGOUT", || self.lock().sessions.logout(login))
+    }
+
+    fn enter(&self, session: SessionHandle) -> Result<(Caller, InUse), EngineError> {
+        self.lock().sessions.enter(session)
+    }
+
+    fn officer(&self, session: SessionHandle) -> Result<(Caller, InUse), EngineError> {
+        let (caller, in_use) = self.enter(session)?;
+        if caller.role.manages_users() {
+            Ok((caller, in_use))
+        } else {
+            Err(EngineError::NotPermitted(
+                "only a crypto officer manages users".into(),
+            ))
+        }
+    }
+
+    fn crypto_user(&self, session: SessionHandle) -> Result<(Caller, InUse), EngineError> {
+        let (caller, in_use) = self.enter(session)?;
+        if caller.role.uses_keys() {
+            Ok((caller, in_use))
+        } else {
+            Err(EngineError::NotPermitted(
+                "only crypto users use keys".into(),
+            ))
+        }
+    }
+
+    // ---- users ----
+
+    pub fn create_user(
+        &self,
+        session: SessionHandle,
+        role: Role,
+        name: &str,
+        password: &str,
+    ) -> Result<(), EngineError> {
+        self.audited("CN_CREATE_USER", || {
+            let (_caller, _in_use) = self.officer(session)?;
+            if !matches!(
+                role,
+                Role::CryptoOfficer | Role::CryptoUser | Role::ApplianceUser
+            ) {
+                return Err(EngineError::NotPermitted(format!(
+                    "users of type {} cannot be created",
+                    role.as_str()
+                )));
+            }
+            let record = UserRecord::new(name, role, password)?;
+            let mut state = self.lock();
+            let node = state.serving()?;
+            if state.nodes[node].users.contains_key(name) {
+                return Err(EngineError::UserExists(name.to_string()));
+            }
+            state.put_user(record);
+            Ok(())
+        })
+    }
+
+    pub fn delete_user(&self, session: SessionHandle, name: &str) -> Result<(), EngineError> {
+        self.audited("CN_DELETE_USER", || {
+            let (caller, _in_use) = self.officer(session)?;
+            if caller.user == name {
+                return Err(EngineError::NotPermitted(
+                    "an officer cannot delete itself".into(),
+                ));
+            }
+            let mut state = self.lock();
+            let node = state.serving()?;
+            if !state.nodes[node].users.contains_key(name) {
+                return Err(EngineError::UserNotFound(name.to_string()));
+            }
+            if state.nodes[node].keys.values().any(|k| k.owner == name) {
+                return Err(EngineError::NotPermitted(format!(
+                    "user '{name}' still owns keys; delete them first"
+                )));
+            }
+            for n in state.nodes.iter_mut().filter(|n| n.up) {
+                n.users.remove(name);
+            }
+            state.sessions.logout_user(name);
+            Ok(())
+        })
+    }
+
+    /// `(name, role)` of every user on the serving node.
+    pub fn list_users(&self) -> Result<Vec<(String, Role)>, EngineError> {
+        let state = self.lock();
+        let node = state.serving()?;
+        Ok(state.nodes[node]
+            .users
+            .values()
+            .map(|u| (u.name.clone(), u.role))
+            .collect())
+    }
+
+    /// A user changes its own password; an officer changes anyone's. The
+    /// pre-crypto-officer changing its own password activates the cluster and
+    /// becomes a crypto officer.
+    pub fn change_password(
+        &self,
+        session: SessionHandle,
+        name: &str,
+        new_password: &str,
+    ) -> Result<(), EngineError> {
+        self.audited("CN_CHANGE_PSWD", || {
+            let (caller, _in_use) = self.enter(session)?;
+            if caller.user != name && !caller.role.manages_users() {
+                return Err(EngineError::NotPermitted(
+                    "only a crypto officer changes another user's password".into(),
+                ));
+            }
+            let mut state = self.lock();
+            let node = state.serving()?;
+            let mut record = state.nodes[node]
+                .users
+                .get(name)
+                .cloned()
+                .ok_or_else(|| EngineError::UserNotFound(name.to_string()))?;
+            let updated = UserRecord::new(name, record.role, new_password)?;
+            record.password_hash = updated.password_hash;
+            record.failed_logins = 0;
+            if record.role == Role::Preco {
+                record.role = Role::CryptoOfficer;
+                state.activated = true;
+            }
+            state.put_user(record);
+            Ok(())
+        })
+    }
+
+    pub fn unlock_user(&self, session: SessionHandle, name: &str) -> Result<(), EngineError> {
+        self.audited("CN_UNLOCK_USER", || {
+            let _ = self.officer(session)?;
+            let mut state = self.lock();
+            let node = state.serving()?;
+            let mut record = state.nodes[node]
+                .users
+                .get(name)
+                .cloned()
+                .ok_or_else(|| EngineError::UserNotFound(name.to_string()))?;
+            record.locked = false;
+            record.failed_logins = 0;
+            state.put_user(record);
+            Ok(())
+        })
+    }
+
+    /// Copies a user from a node that has it to every node that is up.
+    pub fn sync_user(&self, session: SessionHandle, name: &str) -> Result<(), EngineError> {
+        let _ = self.officer(session)?;
+        let mut state = self.lock();
+        let record = state
+            .nodes
+            .iter()
+            .filter(|n| n.up)
+            .find_map(|n| n.users.get(name).cloned())
+            .ok_or_else(|| EngineError::UserNotFound(name.to_string()))?;
+        state.put_user(record);
+        Ok(())
+    }
+
+    // ---- keys ----
+
+    fn check_capacity(&self, state: &State, needed: usize) -> Result<(), EngineError> {
+        if state.handles_in_use() + needed > self.config.key_capacity {
+            Err(EngineError::CapacityExceeded {
+                limit: self.config.key_capacity,
+            })
+        } else {
+            Ok(())
+        }
+    }
+
+    /// `genSymKey`: a secret key owned by the caller.
+    pub fn generate_key(
+        &self,
+        session: SessionHandle,
+        spec: KeySpec,
+        attributes: KeyAttributes,
+    ) -> Result<KeyHandle, EngineError> {
+        self.audited("CN_GENERATE_KEY", || {
+            let (caller, _in_use) = self.crypto_user(session)?;
+            spec.check()?;
+            let material = keys::generate_secret(spec)?;
+            let mut state = self.lock();
+            self.check_capacity(&state, 1)?;
+            state.next_handle += 1;
+            let handle = state.next_handle;
+            let mut attributes = attributes;
+            attributes.never_extractable = !attributes.extractable;
+            state.put_key(KeyObject {
+                handle,
+                class: KeyClass::Secret,
+                spec,
+                owner: caller.user,
+                shared_with: Default::default(),
+                attributes,
+                material,
+                pair: None,
+            });
+            Ok(handle)
+        })
+    }
+
+    /// `genRSAKeyPair` / `genECCKeyPair`: returns `(public, private)` handles.
+    pub fn generate_key_pair(
+        &self,
+        session: SessionHandle,
+        spec: KeySpec,
+        attributes: KeyAttributes,
+    ) -> Result<(KeyHandle, KeyHandle), EngineError> {
+        self.audited("CN_GENERATE_KEY_PAIR", || {
+            let (caller, _in_use) = self.crypto_user(session)?;
+            spec.check()?;
+            if !spec.is_pair() {
+                return Err(EngineError::KeySpecInvalid(format!(
+                    "{spec:?} is not a key pair"
+                )));
+            }
+            // Key generation is slow (RSA): done outside the cluster lock.
+            let (private, public) = keys::generate_pair(spec)?;
+            let mut state = self.lock();
+            self.check_capacity(&state, 2)?;
+            let (public_handle, private_handle) = (state.next_handle + 1, state.next_handle + 2);
+            state.next_handle += 2;
+            let mut private_attributes = attributes.clone();
+            private_attributes.never_extractable = !private_attributes.extractable;
+            private_attributes.verify = false;
+            private_attributes.encrypt = false;
+            let mut public_attributes = attributes;
+            public_attributes.sign = false;
+            public_attributes.decrypt = false;
+            public_attributes.sensitive = false;
+            public_attributes.extractable = true;
+            public_attributes.private = false;
+            for (handle, class, material, attributes, pair) in [
+                (
+                    public_handle,
+                    KeyClass::Public,
+                    public,
+                    public_attributes,
+                    private_handle,
+                ),
+                (
+                    private_handle,
+                    KeyClass::Private,
+                    private,
+                    private_attributes,
+                    public_handle,
+                ),
+            ] {
+                state.put_key(KeyObject {
+                    handle,
+                    class,
+                    spec,
+                    owner: caller.user.clone(),
+                    shared_with: Default::default(),
+                    attributes,
+                    material,
+                    pair: Some(pair),
+                });
+            }
+            Ok((public_handle, private_handle))
+        })
+    }
+
+    /// A key the caller may use.
+    fn usable_key(
+        &self,
+        caller: &Caller,
+        handle: KeyHandle,
+    ) -> Result<Arc<KeyObject>, EngineError> {
+        let key = self.lock().key(handle)?;
+        if key.usable_by(&caller.user) {
+            Ok(key)
+        } else {
+            // Not revealing whether someone else's key exists.
+            Err(EngineError::KeyNotFound(handle))
+        }
+    }
+
+    fn owned_key(&self, caller: &Caller, handle: KeyHandle) -> Result<Arc<KeyObject>, EngineError> {
+        let key = self.usable_key(caller, handle)?;
+        if key.owner == caller.user {
+            Ok(key)
+        } else {
+            Err(EngineError::NotPermitted(
+                "only the key's owner may do this".into(),
+            ))
+        }
+    }
+
+    pub fn get_attribute(
+        &self,
+        session: SessionHandle,
+        handle: KeyHandle,
+        id: u32,
+    ) -> Result<Attribute, EngineError> {
+        let (caller, _in_use) = self.crypto_user(session)?;
+        let key = self.usable_key(&caller, handle)?;
+        match id {
+            ids::CLASS => Ok(Attribute::Number(match key.class {
+                KeyClass::Public => 2,
+                KeyClass::Private => 3,
+                KeyClass::Secret => 4,
+            })),
+            ids::KEY_TYPE => Ok(Attribute::Number(match key.spec {
+                KeySpec::Rsa { .. } => 0,
+                KeySpec::Ec { .. } => 3,
+                KeySpec::GenericSecret { .. } => 0x10,
+                KeySpec::Aes { .. } => 0x1f,
+            })),
+            ids::VALUE_LEN => match key.spec {
+                KeySpec::Aes { bits } => Ok(Attribute::Number(u64::from(bits / 8))),
+                KeySpec::GenericSecret { bytes } => Ok(Attribute::Number(bytes as u64)),
+                _ => Err(EngineError::AttributeTypeInvalid(id)),
+            },
+            ids::MODULUS_BITS => match key.spec {
+                KeySpec::Rsa { bits } => Ok(Attribute::Number(u64::from(bits))),
+                _ => Err(EngineError::AttributeTypeInvalid(id)),
+            },
+            _ => key.attributes.get(id),
+        }
+    }
+
+    /// Owners change their keys' attributes; officers set TRUSTED on any key.
+    pub fn set_attribute(
+        &self,
+        session: SessionHandle,
+        handle: KeyHandle,
+        id: u32,
+        value: Attribute,
+    ) -> Result<(), EngineError> {
+        self.audited("CN_SET_ATTRIBUTE_VALUE", || {
+            let (caller, _in_use) = self.enter(session)?;
+            let key = if caller.role == Role::CryptoOfficer {
+                self.lock().key(handle)?
+            } else {
+                self.owned_key(&caller, handle)?
+            };
+            let mut updated = (*key).clone();
+            updated.attributes.set(id, &value, caller.role)?;
+            self.lock().put_key(updated);
+            Ok(())
+        })
+    }
+
+    /// `findKey`: the handles of keys the caller may use whose attributes
+    /// match every `(id, value)` given.
+    pub fn find_keys(
+        &self,
+        session: SessionHandle,
+        filter: &[(u32, Attribute)],
+    ) -> Result<Vec<KeyHandle>, EngineError> {
+        self.audited("CN_FIND_OBJECTS_USING_COUNT", || {
+            let (caller, _in_use) = self.crypto_user(session)?;
+            let state = self.lock();
+            let node = state.serving()?;
+            Ok(state.nodes[node]
+                .keys
+                .values()
+                .filter(|k| k.usable_by(&caller.user))
+                .filter(|k| {
+                    filter
+                        .iter()
+                        .all(|(id, value)| k.attributes.get(*id).as_ref() == Ok(value))
+                })
+                .map(|k| k.handle)
+                .collect())
+        })
+    }
+
+    /// `shareKey`: the owner shares a key (both halves of a pair) with
+    /// another crypto user, or stops sharing it.
+    pub fn share_key(
+        &self,
+        session: SessionHandle,
+        handle: KeyHandle,
+        user: &str,
+        share: bool,
+    ) -> Result<(), EngineError> {
+        self.audited("CN_SHARE_OBJECT", || {
+            let (caller, _in_use) = self.crypto_user(session)?;
+            let key = self.owned_key(&caller, handle)?;
+            let mut state = self.lock();
+            let node = state.serving()?;
+            match state.nodes[node].users.get(user) {
+                Some(u) if u.role == Role::CryptoUser => {}
+                _ => return Err(EngineError::UserNotFound(user.to_string())),
+            }
+            let pair = key.pair.and_then(|p| state.key(p).ok());
+            for k in std::iter::once(key).chain(pair) {
+                let mut updated = (*k).clone();
+                if share {
+                    updated.shared_with.insert(user.to_string());
+                } else {
+                    updated.shared_with.remove(user);
+                }
+                state.put_key(updated);
+            }
+            Ok(())
+        })
+    }
+
+    pub fn delete_key(&self, session: SessionHandle, handle: KeyHandle) -> Result<(), EngineError> {
+        self.audited("CN_TOMBSTONE_OBJECT", || {
+            let (caller, _in_use) = self.crypto_user(session)?;
+            self.owned_key(&caller, handle)?;
+            self.lock().remove_key(handle);
+            Ok(())
+        })
+    }
+
+    /// `exportPubKey`: public keys only; everything else leaves wrapped.
+    pub fn export_public_key(
+        &self,
+        session: SessionHandle,
+        handle: KeyHandle,
+    ) -> Result<Vec<u8>, EngineError> {
+        let (caller, _in_use) = self.crypto_user(session)?;
+        let key = self.usable_key(&caller, handle)?;
+        match &key.material {
+            KeyMaterial::Public(bytes) => Ok(bytes.clone()),
+            _ => Err(EngineError::KeyUnextractable),
+        }
+    }
+
+    // ---- crypto ----
+
+    pub fn sign(
+        &self,
+        session: SessionHandle,
+        handle: KeyHandle,
+        mechanism: Mechanism,
+        data: &[u8],
+    ) -> Result<Vec<u8>, EngineError> {
+        self.audited("CN_SIGN", || {
+            let (caller, _in_use) = self.crypto_user(session)?;
+            let key = self.usable_key(&caller, handle)?;
+            if !key.attributes.sign {
+                return Err(EngineError::KeyFunctionNotPermitted("signing"));
+            }
+            mechanism.sign(&key, data)
+        })
+    }
+
+    pub fn verify(
+        &self,
+        session: SessionHandle,
+        handle: KeyHandle,
+        mechanism: Mechanism,
+        data: &[u8],
+        signature: &[u8],
+    ) -> Result<(), EngineError> {
+        self.audited("CN_VERIFY", || {
+            let (caller, _in_use) = self.crypto_user(session)?;
+            let key = self.usable_key(&caller, handle)?;
+            if !key.attributes.verify {
+                return Err(EngineError::KeyFunctionNotPermitted("verification"));
+            }
+            mechanism.verify(&key, data, signature)
+        })
+    }
+
+    pub fn encrypt(
+        &self,
+        session: SessionHandle,
+        handle: KeyHandle,
+        mechanism: Mechanism,
+        data: &[u8],
+        aad: &[u8],
+    ) -> Result<Vec<u8>, EngineError> {
+        self.audited("CN_ENCRYPT", || {
+            let (caller, _in_use) = self.crypto_user(session)?;
+            let key = self.usable_key(&caller, handle)?;
+            if !key.attributes.encrypt {
+                return Err(EngineError::KeyFunctionNotPermitted("encryption"));
+            }
+            mechanism.encrypt(&key, data, aad)
+        })
+    }
+
+    pub fn decrypt(
+        &self,
+        session: SessionHandle,
+        handle: KeyHandle,
+        mechanism: Mechanism,
+        data: &[u8],
+        aad: &[u8],
+    ) -> Result<Vec<u8>, EngineError> {
+        self.audited("CN_DECRYPT", || {
+            let (caller, _in_use) = self.crypto_user(session)?;
+            let key = self.usable_key(&caller, handle)?;
+            if !key.attributes.decrypt {
+                return Err(EngineError::KeyFunctionNotPermitted("decryption"));
+            }
+            mechanism.decrypt(&key, data, aad)
+        })
+    }
+
+    // ---- nodes ----
+
+    fn node_mut<'a>(state: &'a mut State, node: usize) -> Result<&'a mut Node, EngineError> {
+        state
+            .nodes
+            .get_mut(node)
+            .ok_or(EngineError::NodeNotFound(node))
+    }
+
+    /// Simulates an HSM failing or being taken out.
+    pub fn stop_node(&self, node: usize) -> Result<(), EngineError> {
+        Self::node_mut(&mut self.lock(), node)?.up = false;
+        Ok(())
+    }
+
+    /// Brings a node back; the service re-synchronises its keys (users stay
+    /// as they were on that node).
+    pub fn start_node(&self, node: usize) -> Result<(), EngineError> {
+        let mut state = self.lock();
+        let keys = state.serving().ok().map(|n| state.nodes[n].keys.clone());
+        let target = Self::node_mut(&mut state, node)?;
+        target.up = true;
+        if let Some(keys) = keys {
+            target.keys = keys;
+        }
+        Ok(())
+    }
+
+    /// Swaps a node for a new HSM: keys are synchronised to it; users are
+    /// copied from a healthy node, as the service does when it replaces one.
+    pub fn replace_node(&self, node: usize) -> Result<(), EngineError> {
+        let mut state = self.lock();
+        let source = state
+            .nodes
+            .iter()
+            .position(|n| n.up && n.id != node)
+            .ok_or(EngineError::NoNodeAvailable)?;
+        let mut fresh = state.nodes[source].clone();
+        fresh.id = node;
+        *Self::node_mut(&mut state, node)? = fresh;
+        Ok(())
+    }
+
+    /// `findSingleKey`: whether each node holds the key.
+    pub fn find_single_key(&self, handle: KeyHandle) -> Vec<(usize, bool)> {
+        self.lock()
+            .nodes
+            .iter()
+            .map(|n| (n.id, n.keys.contains_key(&handle)))
+            .collect()
+    }
+
+    /// Per-node counts and digests, to make divergence visible.
+    pub fn node_listings(&self) -> Vec<NodeListing> {
+        self.lock().nodes.iter().map(Node::listing).collect()
+    }
+}

@@ -1,0 +1,125 @@
+//! Mechanisms as a registry: each names the key kinds it works with and the
+//! operations it offers; anything else is `CKR_MECHANISM_INVALID`.
+
+mod aes;
+mod ec;
+mod hmac;
+mod rsa;
+
+use serde::{Deserialize, Serialize};
+
+use super::{
+    error::EngineError,
+    keys::{KeyClass, KeyObject, KeySpec},
+};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Mechanism {
+    RsaPkcs1Sha256,
+    RsaPkcs1Sha384,
+    RsaPkcs1Sha512,
+    RsaPssSha256,
+    RsaPssSha384,
+    RsaPssSha512,
+    /// ECDSA with the curve's own hash (SHA-256 for P-256 and secp256k1, SHA-384 for P-384).
+    Ecdsa,
+    HmacSha256,
+    HmacSha384,
+    HmacSha512,
+    /// AES-GCM with a 12-byte IV made by the HSM and returned before the ciphertext.
+    AesGcm,
+}
+
+impl Mechanism {
+    pub fn parse(name: &str) -> Result<Self, EngineError> {
+        Ok(match name.to_ascii_uppercase().replace('-', "_").as_str() {
+            "SHA256_RSA_PKCS" | "RSA_PKCS1_SHA256" => Self::RsaPkcs1Sha256,
+            "SHA384_RSA_PKCS" | "RSA_PKCS1_SHA384" => Self::RsaPkcs1Sha384,
+            "SHA512_RSA_PKCS" | "RSA_PKCS1_SHA512" => Self::RsaPkcs1Sha512,
+            "SHA256_RSA_PKCS_PSS" | "RSA_PSS_SHA256" => Self::RsaPssSha256,
+            "SHA384_RSA_PKCS_PSS" | "RSA_PSS_SHA384" => Self::RsaPssSha384,
+            "SHA512_RSA_PKCS_PSS" | "RSA_PSS_SHA512" => Self::RsaPssSha512,
+            "ECDSA" => Self::Ecdsa,
+            "SHA256_HMAC" | "HMAC_SHA256" => Self::HmacSha256,
+            "SHA384_HMAC" | "HMAC_SHA384" => Self::HmacSha384,
+            "SHA512_HMAC" | "HMAC_SHA512" => Self::HmacSha512,
+            "AES_GCM" => Self::AesGcm,
+            other => return Err(EngineError::MechanismInvalid(other.to_string())),
+        })
+    }
+
+    fn invalid(self) -> EngineError {
+        EngineError::MechanismInvalid(format!("{self:?}"))
+    }
+
+    /// Signs with a private or secret key; attribute checks are the caller's.
+    pub fn sign(self, key: &KeyObject, data: &[u8]) -> Result<Vec<u8>, EngineError> {
+        match (self, key.spec, key.class) {
+            (
+                Self::RsaPkcs1Sha256
+                | Self::RsaPkcs1Sha384
+                | Self::RsaPkcs1Sha512
+                | Self::RsaPssSha256
+                | Self::RsaPssSha384
+                | Self::RsaPssSha512,
+                KeySpec::Rsa { .. },
+                KeyClass::Private,
+            ) => rsa::sign(self, key, data),
+            (Self::Ecdsa, KeySpec::Ec { curve }, KeyClass::Private) => ec::sign(curve, key, data),
+            (
+                Self::HmacSha256 | Self::HmacSha384 | Self::HmacSha512,
+                KeySpec::GenericSecret { .. } | KeySpec::Aes { .. },
+                KeyClass::Secret,
+            ) => hmac::sign(self, key, data),
+            _ => Err(self.invalid()),
+        }
+    }
+
+    /// Verifies with a public or secret key.
+    pub fn verify(self, key: &KeyObject, data: &[u8], signature: &[u8]) -> Result<(), EngineError> {
+        match (self, key.spec, key.class) {
+            (
+                Self::RsaPkcs1Sha256
+                | Self::RsaPkcs1Sha384
+                | Self::RsaPkcs1Sha512
+                | Self::RsaPssSha256
+                | Self::RsaPssSha384
+                | Self::RsaPssSha512,
+                KeySpec::Rsa { .. },
+                KeyClass::Public,
+            ) => rsa::verify(self, key, data, signature),
+            (Self::Ecdsa, KeySpec::Ec { curve }, KeyClass::Public) => {
+                ec::verify(curve, key, data, signature)
+            }
+            (
+                Self::HmacSha256 | Self::HmacSha384 | Self::HmacSha512,
+                KeySpec::GenericSecret { .. } | KeySpec::Aes { .. },
+                KeyClass::Secret,
+            ) => hmac::verify(self, key, data, signature),
+            _ => Err(self.invalid()),
+        }
+    }
+
+    pub fn encrypt(self, key: &KeyObject, data: &[u8], aad: &[u8]) -> Result<Vec<u8>, EngineError> {
+        match (self, key.spec) {
+            (Self::AesGcm, KeySpec::Aes { .. }) => aes::gcm_seal(key, data, aad),
+            _ => Err(self.invalid()),
+        }
+    }
+
+    pub fn decrypt(self, key: &KeyObject, data: &[u8], aad: &[u8]) -> Result<Vec<u8>, EngineError> {
+        match (self, key.spec) {
+            (Self::AesGcm, KeySpec::Aes { .. }) => aes::gcm_open(key, data, aad),
+            _ => Err(self.invalid()),
+        }
+    }
+}
+
+/// The bytes of a key of the class an operation needs.
+fn material<'a>(key: &'a KeyObject) -> &'a [u8] {
+    match &key.material {
+        super::keys::KeyMaterial::Secret(b)
+        | super::keys::KeyMaterial::Private(b)
+        | super::keys::KeyMaterial::Public(b) => b,
+    }
+}

@@ -1,0 +1,12 @@
+//! The engine, module per concept (after kryoptic: objects, attributes,
+//! mechanisms and sessions kept separate and small).
+
+pub mod attributes;
+pub mod audit;
+pub mod cluster;
+pub mod error;
+pub mod keys;
+pub mod mechanisms;
+pub mod nodes;
+pub mod sessions;
+pub mod users;
