@@ -17,6 +17,7 @@ use super::{
     mechanisms::Mechanism,
     nodes::{Node, NodeListing},
     sessions::{Caller, InUse, LoginId, SessionHandle, SessionTable},
+    store::{Change, ClusterStore, Meta},
     users::{Role, UserRecord},
 };
 
@@ -49,12 +50,18 @@ struct State {
     sessions: SessionTable,
     next_handle: KeyHandle,
     activated: bool,
+    /// Changes made since the last write to the store.
+    journal: Vec<Change>,
 }
 
 pub struct Cluster {
     config: ClusterConfig,
     state: Mutex<State>,
     audit: Mutex<Vec<AuditEvent>>,
+    store: Option<ClusterStore>,
+    /// Held while the journal is written, so an operation is acknowledged
+    /// only once its own changes are on disk.
+    persisting: Mutex<()>,
 }
 
 impl State {
@@ -81,12 +88,20 @@ impl State {
         let key = Arc::new(key);
         for node in self.nodes.iter_mut().filter(|n| n.up) {
             node.keys.insert(key.handle, key.clone());
+            self.journal.push(Change::Key {
+                node: node.id,
+                key: key.clone(),
+            });
         }
     }
 
     fn remove_key(&mut self, handle: KeyHandle) {
         for node in self.nodes.iter_mut().filter(|n| n.up) {
             node.keys.remove(&handle);
+            self.journal.push(Change::KeyRemoved {
+                node: node.id,
+                handle,
+            });
         }
     }
 
@@ -94,6 +109,68 @@ impl State {
     fn put_user(&mut self, user: UserRecord) {
         for node in self.nodes.iter_mut().filter(|n| n.up) {
             node.users.insert(user.name.clone(), user.clone());
+            self.journal.push(Change::User {
+                node: node.id,
+                user: user.clone(),
+            });
+        }
+    }
+
+    fn remove_user(&mut self, name: &str) {
+        for node in self.nodes.iter_mut().filter(|n| n.up) {
+            node.users.remove(name);
+            self.journal.push(Change::UserRemoved {
+                node: node.id,
+                name: name.to_string(),
+            });
+        }
+    }
+
+    /// Records handle counter, activation and node states.
+    fn touch_meta(&mut self) {
+        let meta = Meta {
+            next_handle: self.next_handle,
+            activated: self.activated,
+            nodes_up: self.nodes.iter().map(|n| n.up).collect(),
+        };
+        self.journal.push(Change::Meta(meta));
+    }
+
+    /// Makes node `target` hold exactly `users` and `keys`, journalling the difference.
+    fn reset_node(
+        &mut self,
+        target: usize,
+        users: Option<std::collections::BTreeMap<String, UserRecord>>,
+        keys: std::collections::BTreeMap<KeyHandle, Arc<KeyObject>>,
+    ) {
+        let node = &mut self.nodes[target];
+        for handle in node.keys.keys().filter(|h| !keys.contains_key(h)) {
+            self.journal.push(Change::KeyRemoved {
+                node: target,
+                handle: *handle,
+            });
+        }
+        for key in keys.values() {
+            self.journal.push(Change::Key {
+                node: target,
+                key: key.clone(),
+            });
+        }
+        node.keys = keys;
+        if let Some(users) = users {
+            for name in node.users.keys().filter(|n| !users.contains_key(*n)) {
+                self.journal.push(Change::UserRemoved {
+                    node: target,
+                    name: name.clone(),
+                });
+            }
+            for user in users.values() {
+                self.journal.push(Change::User {
+                    node: target,
+                    user: user.clone(),
+                });
+            }
+            node.users = users;
         }
     }
 
@@ -103,22 +180,63 @@ impl State {
 }
 
 impl Cluster {
+    /// A new cluster kept in memory only.
     pub fn new(config: ClusterConfig) -> Result<Self, EngineError> {
-        let preco = UserRecord::new(PRECO_USER, Role::Preco, PRECO_DEFAULT_PASSWORD)?;
-        let mut nodes: Vec<Node> = (0..config.nodes.max(1)).map(Node::new).collect();
-        for node in &mut nodes {
-            node.users.insert(preco.name.clone(), preco.clone());
-        }
-        Ok(Self {
-            config,
-            state: Mutex::new(State {
+        Self::build(config, None)
+    }
+
+    /// A cluster kept in `store`: its state is loaded if the store has one,
+    /// else a new cluster is written there.
+    pub fn open(config: ClusterConfig, store: ClusterStore) -> Result<Self, EngineError> {
+        Self::build(config, Some(store))
+    }
+
+    fn build(config: ClusterConfig, store: Option<ClusterStore>) -> Result<Self, EngineError> {
+        let loaded = match &store {
+            Some(store) => Some(store.load()?),
+            None => None,
+        };
+        let mut state = State {
+            nodes: (0..config.nodes.max(1)).map(Node::new).collect(),
+            sessions: SessionTable::default(),
+            next_handle: 0,
+            activated: false,
+            journal: Vec::new(),
+        };
+        match loaded {
+            Some(super::store::Loaded {
+                meta: Some(meta),
                 nodes,
-                sessions: SessionTable::default(),
-                next_handle: 0,
-                activated: false,
-            }),
+            }) => {
+                state.nodes = nodes;
+                state.next_handle = meta.next_handle;
+                state.activated = meta.activated;
+            }
+            _ => {
+                let preco = UserRecord::new(PRECO_USER, Role::Preco, PRECO_DEFAULT_PASSWORD)?;
+                state.put_user(preco);
+                state.touch_meta();
+            }
+        }
+        let cluster = Self {
+            config,
+            state: Mutex::new(state),
             audit: Mutex::new(Vec::new()),
-        })
+            store,
+            persisting: Mutex::new(()),
+        };
+        cluster.persist()?;
+        Ok(cluster)
+    }
+
+    /// Writes every journalled change to the store and flushes it.
+    fn persist(&self) -> Result<(), EngineError> {
+        let _writing = self.persisting.lock().unwrap_or_else(|p| p.into_inner());
+        let changes = std::mem::take(&mut self.lock().journal);
+        match &self.store {
+            Some(store) => store.apply(changes),
+            None => Ok(()),
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -136,6 +254,11 @@ impl Cluster {
     ) -> Result<T, EngineError> {
         let start = Instant::now();
         let result = op();
+        // Failed operations change state too (failed-login counters).
+        let result = match (result, self.persist()) {
+            (Ok(value), Ok(())) => Ok(value),
+            (Err(e), _) | (Ok(_), Err(e)) => Err(e),
+        };
         let member = self.lock().serving().unwrap_or(0);
         let code = match &result {
             Ok(_) => "0",
@@ -286,9 +409,7 @@ impl Cluster {
                     "user '{name}' still owns keys; delete them first"
                 )));
             }
-            for n in state.nodes.iter_mut().filter(|n| n.up) {
-                n.users.remove(name);
-            }
+            state.remove_user(name);
             state.sessions.logout_user(name);
             Ok(())
         })
@@ -334,6 +455,7 @@ impl Cluster {
             if record.role == Role::Preco {
                 record.role = Role::CryptoOfficer;
                 state.activated = true;
+                state.touch_meta();
             }
             state.put_user(record);
             Ok(())
@@ -368,7 +490,8 @@ impl Cluster {
             .find_map(|n| n.users.get(name).cloned())
             .ok_or_else(|| EngineError::UserNotFound(name.to_string()))?;
         state.put_user(record);
-        Ok(())
+        drop(state);
+        self.persist()
     }
 
     // ---- keys ----
@@ -397,6 +520,7 @@ impl Cluster {
             let mut state = self.lock();
             self.check_capacity(&state, 1)?;
             state.next_handle += 1;
+            state.touch_meta();
             let handle = state.next_handle;
             let mut attributes = attributes;
             attributes.never_extractable = !attributes.extractable;
@@ -435,6 +559,7 @@ impl Cluster {
             self.check_capacity(&state, 2)?;
             let (public_handle, private_handle) = (state.next_handle + 1, state.next_handle + 2);
             state.next_handle += 2;
+            state.touch_meta();
             let mut private_attributes = attributes.clone();
             private_attributes.never_extractable = !private_attributes.extractable;
             private_attributes.verify = false;
@@ -721,36 +846,47 @@ impl Cluster {
 
     /// Simulates an HSM failing or being taken out.
     pub fn stop_node(&self, node: usize) -> Result<(), EngineError> {
-        Self::node_mut(&mut self.lock(), node)?.up = false;
-        Ok(())
+        let mut state = self.lock();
+        Self::node_mut(&mut state, node)?.up = false;
+        state.touch_meta();
+        drop(state);
+        self.persist()
     }
 
     /// Brings a node back; the service re-synchronises its keys (users stay
     /// as they were on that node).
     pub fn start_node(&self, node: usize) -> Result<(), EngineError> {
         let mut state = self.lock();
-        let keys = state.serving().ok().map(|n| state.nodes[n].keys.clone());
-        let target = Self::node_mut(&mut state, node)?;
-        target.up = true;
-        if let Some(keys) = keys {
-            target.keys = keys;
+        Self::node_mut(&mut state, node)?;
+        if let Ok(source) = state.serving() {
+            let keys = state.nodes[source].keys.clone();
+            state.reset_node(node, None, keys);
         }
-        Ok(())
+        state.nodes[node].up = true;
+        state.touch_meta();
+        drop(state);
+        self.persist()
     }
 
     /// Swaps a node for a new HSM: keys are synchronised to it; users are
     /// copied from a healthy node, as the service does when it replaces one.
     pub fn replace_node(&self, node: usize) -> Result<(), EngineError> {
         let mut state = self.lock();
+        Self::node_mut(&mut state, node)?;
         let source = state
             .nodes
             .iter()
             .position(|n| n.up && n.id != node)
             .ok_or(EngineError::NoNodeAvailable)?;
-        let mut fresh = state.nodes[source].clone();
-        fresh.id = node;
-        *Self::node_mut(&mut state, node)? = fresh;
-        Ok(())
+        let (users, keys) = (
+            state.nodes[source].users.clone(),
+            state.nodes[source].keys.clone(),
+        );
+        state.reset_node(node, Some(users), keys);
+        state.nodes[node].up = true;
+        state.touch_meta();
+        drop(state);
+        self.persist()
     }
 
     /// `findSingleKey`: whether each node holds the key.

@@ -55,6 +55,8 @@ pub enum EngineError {
     NodeNotFound(usize),
     #[error("crypto provider failure: {0}")]
     Crypto(String),
+    #[error("storage failure: {0}")]
+    Storage(String),
 }
 
 impl EngineError {
@@ -87,6 +89,7 @@ impl EngineError {
             Self::NoNodeAvailable => "RET_NO_HSM_AVAILABLE",
             Self::NodeNotFound(_) => "RET_INVALID_NODE",
             Self::Crypto(_) => "CKR_FUNCTION_FAILED",
+            Self::Storage(_) => "CKR_DEVICE_ERROR",
         }
     }
 }

@@ -9,4 +9,5 @@ pub mod keys;
 pub mod mechanisms;
 pub mod nodes;
 pub mod sessions;
+pub mod store;
 pub mod users;
