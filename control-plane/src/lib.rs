@@ -4,6 +4,7 @@
 
 pub mod arm;
 pub mod config;
+pub mod hsm_clusters;
 pub mod identity;
 pub mod providers;
 pub mod server;

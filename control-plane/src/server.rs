@@ -12,6 +12,7 @@ use serde_json::json;
 use crate::{
     arm::{lro, request_context::canonicalise_path, schema::SchemaRegistry},
     config::EmulatorConfig,
+    hsm_clusters::HsmClusters,
     identity::signing_key::SigningKey,
     providers,
     state::{AppState, Shared},
@@ -84,6 +85,7 @@ pub async fn serve(options: ServerOptions) -> Result<(), String> {
         signing_key,
         schemas: SchemaRegistry::load()?,
         operations: lro::OperationQueue::default(),
+        hsm_clusters: HsmClusters::open(&data_dir.join("data-plane"))?,
     });
 
     write_endpoints(&state, tls.as_ref().map(|t| t.ca_certificate.clone()))?;
@@ -154,6 +156,11 @@ fn write_endpoints(state: &AppState, ca: Option<PathBuf>) -> Result<(), String> 
     tls::write_private_file(&c.data_dir.join("endpoints.json"), text.as_bytes())
 }
 
+/// How long in-flight requests get at shutdown. Short: every request the
+/// emulator serves is quick (long work runs as operations that survive a
+/// restart), and idle keep-alive connections would otherwise hold it up.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
+
 async fn shutdown_on_signal(handle: axum_server::Handle) {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
@@ -163,7 +170,7 @@ async fn shutdown_on_signal(handle: axum_server::Handle) {
                 Ok(term) => term,
                 Err(_) => {
                     let _ = ctrl_c.await;
-                    handle.graceful_shutdown(Some(Duration::from_secs(5)));
+                    handle.graceful_shutdown(Some(SHUTDOWN_GRACE));
                     return;
                 }
             };
@@ -175,5 +182,5 @@ async fn shutdown_on_signal(handle: axum_server::Handle) {
     #[cfg(not(unix))]
     let _ = ctrl_c.await;
     tracing::info!("shutting down");
-    handle.graceful_shutdown(Some(Duration::from_secs(5)));
+    handle.graceful_shutdown(Some(SHUTDOWN_GRACE));
 }

@@ -5,6 +5,7 @@ use std::{ops::Deref, sync::Arc};
 use crate::{
     arm::{lro::OperationQueue, schema::SchemaRegistry},
     config::EmulatorConfig,
+    hsm_clusters::HsmClusters,
     identity::{signing_key::SigningKey, tokens::ValidatedTokens},
     store::Store,
 };
@@ -18,6 +19,8 @@ pub struct Shared {
     pub signing_key: SigningKey,
     pub schemas: SchemaRegistry,
     pub operations: OperationQueue,
+    /// The data-plane engine clusters behind the resources.
+    pub hsm_clusters: HsmClusters,
     pub validated_tokens: ValidatedTokens,
     /// `config.arm_audiences()`, computed once.
     pub arm_audiences: Vec<String>,

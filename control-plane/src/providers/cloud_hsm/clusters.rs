@@ -218,7 +218,7 @@ async fn show(
     _: ApiVersion<CloudHsmClusters>,
     Path((sub, group, name)): ClusterPath,
 ) -> Result<Response, ArmError> {
-    let cluster = find(&state, &sub, &group, &name)?;
+    let cluster = live(&state, find(&state, &sub, &group, &name)?);
     Ok(resource_response(
         StatusCode::OK,
         &cluster,
@@ -226,8 +226,31 @@ async fn show(
     ))
 }
 
-fn render(cluster: StoredCluster) -> Value {
-    serde_json::to_value(cluster.resource).unwrap_or(Value::Null)
+fn render(state: &AppState, cluster: StoredCluster) -> Value {
+    serde_json::to_value(live(state, cluster).resource).unwrap_or(Value::Null)
+}
+
+/// The stored resource with what the engine knows now: whether the cluster
+/// is activated and which HSMs are up.
+fn live(state: &AppState, mut cluster: StoredCluster) -> StoredCluster {
+    let properties = &mut cluster.resource.properties;
+    if properties.provisioning_state != "Succeeded" && properties.provisioning_state != "Updating" {
+        return cluster;
+    }
+    if let Some(status) = state.hsm_clusters.status(&cluster.resource.id) {
+        properties.activation_state = if status.activated {
+            "Active"
+        } else {
+            "NotActivated"
+        }
+        .into();
+        for (hsm, up) in properties.hsms.iter_mut().zip(status.nodes_up) {
+            hsm.state = if up { "Active" } else { "Failed" }.into();
+            hsm.state_message =
+                (!up).then(|| "The HSM is unavailable; the service is replacing it.".into());
+        }
+    }
+    cluster
 }
 
 fn clusters_prefix(group_id: &str) -> String {
@@ -244,7 +267,9 @@ async fn list_by_subscription(
     Path(sub): Path<String>,
     OriginalUri(uri): OriginalUri,
 ) -> Result<Json<Value>, ArmError> {
-    list_records(&state, &storage_key(&subscription_id(&sub)), &uri, render)
+    list_records(&state, &storage_key(&subscription_id(&sub)), &uri, |c| {
+        render(&state, c)
+    })
 }
 
 async fn list_by_resource_group(
@@ -255,7 +280,7 @@ async fn list_by_resource_group(
 ) -> Result<Json<Value>, ArmError> {
     resource_groups::find(&state, &sub, &group)?;
     let prefix = clusters_prefix(&resource_group_id(&sub, &group));
-    list_records(&state, &prefix, &uri, render)
+    list_records(&state, &prefix, &uri, |c| render(&state, c))
 }
 
 async fn create_or_update(
@@ -491,10 +516,30 @@ pub fn finish(
     }
     match op.kind {
         OperationKind::DeleteCluster => {
+            // Key material goes first; re-running after a crash is harmless.
+            state
+                .hsm_clusters
+                .destroy(&op.resource_id)
+                .map_err(|e| ArmError::Internal(format!("destroying the HSM cluster: {e}")))?;
             writes.delete::<StoredCluster>(&key);
             return Ok(Outcome::Succeeded);
         }
         OperationKind::CreateCluster => {
+            if let Err(e) = state.hsm_clusters.provision(&op.resource_id) {
+                tracing::error!(error = %e, "provisioning an HSM cluster failed");
+                let message = "The HSM cluster could not be provisioned. Delete the resource and create it again.";
+                let properties = &mut stored.resource.properties;
+                properties.provisioning_state = "Failed".into();
+                properties.status_message = Some(message.into());
+                set_hsm_state(&mut stored.resource, "Failed");
+                stored.operation_id = None;
+                stored.etag = new_etag();
+                writes.put(&key, &stored)?;
+                return Ok(Outcome::Failed {
+                    error: ArmError::Internal(message.into()).detail(),
+                    status: StatusCode::INTERNAL_SERVER_ERROR,
+                });
+            }
             stored.resource.properties.activation_state = "NotActivated".into();
             set_hsm_state(&mut stored.resource, "Active");
         }
@@ -513,14 +558,23 @@ pub fn delete_in_group(
     group_id: &str,
     writes: &mut WriteSet,
 ) -> Result<(), ArmError> {
-    Ok(state
+    let prefix = clusters_prefix(group_id);
+    for (_, cluster) in state
         .store
-        .delete_under::<StoredCluster>(&clusters_prefix(group_id), writes)?)
+        .list::<StoredCluster>(&prefix, None, usize::MAX)?
+    {
+        state
+            .hsm_clusters
+            .destroy(&cluster.resource.id)
+            .map_err(|e| ArmError::Internal(format!("destroying the HSM cluster: {e}")))?;
+    }
+    Ok(state.store.delete_under::<StoredCluster>(&prefix, writes)?)
 }
 
 /// For `operationResults`: the resource as a finished update left it.
 pub fn current(state: &AppState, resource_id: &str) -> Result<Option<StoredCluster>, ArmError> {
     Ok(state
         .store
-        .get::<StoredCluster>(&storage_key(resource_id))?)
+        .get::<StoredCluster>(&storage_key(resource_id))?
+        .map(|c| live(state, c)))
 }
