@@ -533,6 +533,7 @@ impl Cluster {
                 attributes,
                 material,
                 pair: None,
+                prepared: Default::default(),
             });
             Ok(handle)
         })
@@ -595,6 +596,7 @@ impl Cluster {
                     attributes,
                     material,
                     pair: Some(pair),
+                    prepared: Default::default(),
                 });
             }
             Ok((public_handle, private_handle))

@@ -1,7 +1,11 @@
 //! Key objects: what a key is (spec, class, material), who owns it, who it
 //! is shared with, and its attributes.
 
-use std::collections::BTreeSet;
+use std::{
+    any::Any,
+    collections::BTreeSet,
+    sync::{Arc, OnceLock},
+};
 
 use aws_lc_rs::{
     encoding::AsDer,
@@ -105,6 +109,41 @@ impl std::fmt::Debug for KeyMaterial {
     }
 }
 
+/// The key's material parsed for its mechanism (an RSA key pair with its
+/// precomputation, an AES key schedule), made on first use and kept with
+/// the key: parsing on every operation would cost more than the operation.
+#[derive(Default, Clone)]
+pub struct Prepared(OnceLock<Arc<dyn Any + Send + Sync>>);
+
+impl Prepared {
+    pub fn get_or_init<T: Any + Send + Sync>(
+        &self,
+        make: impl FnOnce() -> Result<T, EngineError>,
+    ) -> Result<&T, EngineError> {
+        if self.0.get().is_none() {
+            let _ = self.0.set(Arc::new(make()?));
+        }
+        self.0
+            .get()
+            .and_then(|v| v.downcast_ref::<T>())
+            .ok_or_else(|| EngineError::Crypto("a key was prepared for another mechanism".into()))
+    }
+}
+
+impl PartialEq for Prepared {
+    /// A cache: never part of what a key is.
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+impl Eq for Prepared {}
+
+impl std::fmt::Debug for Prepared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Prepared")
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyObject {
     pub handle: KeyHandle,
@@ -116,6 +155,8 @@ pub struct KeyObject {
     pub material: KeyMaterial,
     /// The other half of a key pair.
     pub pair: Option<KeyHandle>,
+    #[serde(skip)]
+    pub prepared: Prepared,
 }
 
 impl KeyObject {

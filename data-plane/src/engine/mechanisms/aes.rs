@@ -8,7 +8,11 @@ use aws_lc_rs::{
 use super::material;
 use crate::engine::{error::EngineError, keys::KeyObject};
 
-fn key(key: &KeyObject) -> Result<LessSafeKey, EngineError> {
+fn key(key: &KeyObject) -> Result<&LessSafeKey, EngineError> {
+    key.prepared.get_or_init(|| schedule(key))
+}
+
+fn schedule(key: &KeyObject) -> Result<LessSafeKey, EngineError> {
     let bytes = material(key);
     let algorithm = match bytes.len() {
         16 => &AES_128_GCM,

@@ -12,8 +12,10 @@ use crate::engine::{
 };
 
 pub fn sign(curve: Curve, key: &KeyObject, data: &[u8]) -> Result<Vec<u8>, EngineError> {
-    let pair = EcdsaKeyPair::from_pkcs8(curve.signing(), material(key))
-        .map_err(|e| EngineError::Crypto(format!("EC key: {e}")))?;
+    let pair = key.prepared.get_or_init(|| {
+        EcdsaKeyPair::from_pkcs8(curve.signing(), material(key))
+            .map_err(|e| EngineError::Crypto(format!("EC key: {e}")))
+    })?;
     pair.sign(&SystemRandom::new(), data)
         .map(|s| s.as_ref().to_vec())
         .map_err(|_| EngineError::Crypto("ECDSA signing".into()))

@@ -31,8 +31,12 @@ fn verification(m: Mechanism) -> &'static signature::RsaParameters {
 }
 
 pub fn sign(m: Mechanism, key: &KeyObject, data: &[u8]) -> Result<Vec<u8>, EngineError> {
-    let pair = RsaKeyPair::from_pkcs8(material(key))
-        .map_err(|e| EngineError::Crypto(format!("RSA key: {e}")))?;
+    // Parsing a PKCS#8 RSA key checks it, which costs more than a signature:
+    // done once per key.
+    let pair = key.prepared.get_or_init(|| {
+        RsaKeyPair::from_pkcs8(material(key))
+            .map_err(|e| EngineError::Crypto(format!("RSA key: {e}")))
+    })?;
     let mut signature = vec![0u8; pair.public_modulus_len()];
     pair.sign(padding(m), &SystemRandom::new(), data, &mut signature)
         .map_err(|_| EngineError::Crypto("RSA signing".into()))?;
