@@ -81,3 +81,32 @@ impl HsmClusters {
         })
     }
 }
+
+/// Resolves HSM addresses (`properties.hsms[].fqdn`) to engine clusters and
+/// nodes for the data-plane listener.
+pub struct Directory {
+    pub state: crate::state::AppState,
+}
+
+impl cloudhsm_data_plane::server::ClusterDirectory for Directory {
+    fn resolve(&self, hsm_address: &str) -> Option<(Arc<Cluster>, usize)> {
+        let clusters = self
+            .state
+            .store
+            .list::<crate::providers::cloud_hsm::model::StoredCluster>("", None, usize::MAX)
+            .ok()?;
+        clusters.into_iter().find_map(|(_, stored)| {
+            let properties = &stored.resource.properties;
+            if properties.provisioning_state != "Succeeded"
+                && properties.provisioning_state != "Updating"
+            {
+                return None;
+            }
+            let node = properties
+                .hsms
+                .iter()
+                .position(|h| h.fqdn.eq_ignore_ascii_case(hsm_address))?;
+            Some((self.state.hsm_clusters.get(&stored.resource.id)?, node))
+        })
+    }
+}

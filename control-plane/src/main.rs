@@ -42,6 +42,10 @@ struct Flags {
     /// Secret callers of the managed-identity endpoint send as X-IDENTITY-HEADER.
     #[arg(long, default_value = config::WELL_KNOWN_IDENTITY_HEADER)]
     identity_header: String,
+    /// Port of the data-plane (HSM) listener; 0 picks a free one (read it
+    /// from data-plane.json).
+    #[arg(long, default_value_t = 2225)]
+    data_plane_port: u16,
     /// Items per page before a list returns a nextLink.
     #[arg(long, default_value_t = 100)]
     page_size: usize,
@@ -70,6 +74,7 @@ async fn main() -> ExitCode {
         client_secret: flags.client_secret,
         identity_header: flags.identity_header,
         page_size: flags.page_size,
+        data_plane_port: flags.data_plane_port,
     };
     match server::serve(options).await {
         Ok(()) => ExitCode::SUCCESS,

@@ -32,6 +32,8 @@ pub struct ServerOptions {
     pub client_secret: String,
     pub identity_header: String,
     pub page_size: usize,
+    /// Port of the data-plane listener (HSM network API); 0 picks a free one.
+    pub data_plane_port: u16,
 }
 
 fn url_host(host: &str) -> String {
@@ -50,6 +52,20 @@ pub async fn serve(options: ServerOptions) -> Result<(), String> {
 
     let listener = TcpListener::bind((options.host.as_str(), options.port))
         .map_err(|e| format!("binding {}:{}: {e}", options.host, options.port))?;
+    let data_plane_listener = TcpListener::bind((options.host.as_str(), options.data_plane_port))
+        .map_err(|e| {
+        format!(
+            "binding the data plane to {}:{}: {e}",
+            options.host, options.data_plane_port
+        )
+    })?;
+    data_plane_listener
+        .set_nonblocking(true)
+        .map_err(|e| format!("configuring the data-plane listener: {e}"))?;
+    let data_plane_port = data_plane_listener
+        .local_addr()
+        .map_err(|e| format!("reading the data-plane address: {e}"))?
+        .port();
     listener
         .set_nonblocking(true)
         .map_err(|e| format!("configuring the listener: {e}"))?;
@@ -89,8 +105,21 @@ pub async fn serve(options: ServerOptions) -> Result<(), String> {
     });
 
     write_endpoints(&state, tls.as_ref().map(|t| t.ca_certificate.clone()))?;
+    let data_plane_endpoint = format!("{scheme}://{}:{data_plane_port}", url_host(&options.host));
+    write_data_plane_endpoint(
+        &state,
+        &data_plane_endpoint,
+        tls.as_ref().map(|t| t.ca_certificate.clone()),
+    )?;
+    let data_plane =
+        cloudhsm_data_plane::server::router(cloudhsm_data_plane::server::DataPlaneState::new(
+            std::sync::Arc::new(crate::hsm_clusters::Directory {
+                state: state.clone(),
+            }),
+        ));
     tokio::spawn(lro::run_worker(state.clone(), providers::finish_operation));
     print_banner(&state);
+    println!("  data plane (HSMs): {data_plane_endpoint} (see data-plane.json)");
 
     let app = tower::ServiceBuilder::new()
         .map_request(canonicalise_path::<hyper::body::Incoming>)
@@ -99,7 +128,8 @@ pub async fn serve(options: ServerOptions) -> Result<(), String> {
     let handle = axum_server::Handle::new();
     tokio::spawn(shutdown_on_signal(handle.clone()));
 
-    match tls {
+    let data_plane_service = tower::make::Shared::new(data_plane);
+    let served = match tls {
         Some(material) => {
             let rustls = axum_server::tls_rustls::RustlsConfig::from_pem(
                 material.server_certificate_pem.into_bytes(),
@@ -107,19 +137,25 @@ pub async fn serve(options: ServerOptions) -> Result<(), String> {
             )
             .await
             .map_err(|e| format!("TLS configuration: {e}"))?;
-            axum_server::from_tcp_rustls(listener, rustls)
+            let data_plane = axum_server::from_tcp_rustls(data_plane_listener, rustls.clone())
+                .handle(handle.clone())
+                .serve(data_plane_service);
+            let arm = axum_server::from_tcp_rustls(listener, rustls)
                 .handle(handle)
-                .serve(service)
-                .await
+                .serve(service);
+            tokio::try_join!(arm, data_plane).map(drop)
         }
         None => {
-            axum_server::from_tcp(listener)
+            let data_plane = axum_server::from_tcp(data_plane_listener)
+                .handle(handle.clone())
+                .serve(data_plane_service);
+            let arm = axum_server::from_tcp(listener)
                 .handle(handle)
-                .serve(service)
-                .await
+                .serve(service);
+            tokio::try_join!(arm, data_plane).map(drop)
         }
-    }
-    .map_err(|e| format!("server failed: {e}"))
+    };
+    served.map_err(|e| format!("server failed: {e}"))
 }
 
 fn print_banner(state: &AppState) {
@@ -138,6 +174,24 @@ fn print_banner(state: &AppState) {
         "  endpoints file:   {}",
         c.data_dir.join("endpoints.json").display()
     );
+}
+
+/// `data-plane.json`: where HSM clients connect (the cluster's HSM addresses
+/// come from `properties.hsms[].fqdn`).
+fn write_data_plane_endpoint(
+    state: &AppState,
+    endpoint: &str,
+    ca: Option<PathBuf>,
+) -> Result<(), String> {
+    let body = json!({
+        "endpoint": endpoint,
+        "caCertificate": ca.map(|p| p.display().to_string()),
+    });
+    let text = serde_json::to_string_pretty(&body).map_err(|e| e.to_string())?;
+    tls::write_private_file(
+        &state.config.data_dir.join("data-plane.json"),
+        text.as_bytes(),
+    )
 }
 
 /// `endpoints.json`: how tools find and authenticate to this emulator.

@@ -3,7 +3,9 @@
 //! events. It knows nothing about HTTP: it takes plain Rust values and returns
 //! `Result<_, EngineError>`; a network layer maps those to its wire format.
 
+pub mod client;
 pub mod engine;
+pub mod server;
 
 pub use engine::{
     attributes::{Attribute, KeyAttributes},

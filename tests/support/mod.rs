@@ -100,7 +100,7 @@ impl Emulator {
         let child = Command::new(emulator_binary())
             .arg("--data-dir")
             .arg(&data_dir)
-            .args(["--port", "0"])
+            .args(["--port", "0", "--data-plane-port", "0"])
             .args(&args)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -144,6 +144,28 @@ impl Emulator {
 
     pub fn data_dir(&self) -> &Path {
         &self.data_dir
+    }
+
+    /// A data-plane client for a cluster's HSMs (from its ARM resource).
+    pub fn hsm_client(&self, cluster: &Value) -> cloudhsm_data_plane::client::HsmClient {
+        let file = std::fs::read_to_string(self.data_dir.join("data-plane.json"))
+            .expect("data-plane.json");
+        let v: Value = serde_json::from_str(&file).expect("data-plane.json is JSON");
+        let hsm_addresses = cluster["properties"]["hsms"]
+            .as_array()
+            .expect("hsms")
+            .iter()
+            .map(|h| h["fqdn"].as_str().expect("fqdn").to_string())
+            .collect();
+        let ca_pem = v["caCertificate"]
+            .as_str()
+            .map(|p| std::fs::read(p).expect("CA file"));
+        cloudhsm_data_plane::client::HsmClient::new(cloudhsm_data_plane::client::ClientConfig {
+            endpoint: v["endpoint"].as_str().expect("endpoint").to_string(),
+            hsm_addresses,
+            ca_pem,
+        })
+        .expect("HSM client")
     }
 
     /// `kill -9`: no chance to flush or clean up.

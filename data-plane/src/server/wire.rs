@@ -1,0 +1,102 @@
+//! Request and response bodies of the network API, shared with the client.
+
+use serde::{Deserialize, Serialize};
+
+use crate::engine::{attributes::Attribute, keys::KeySpec};
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct LoginRequest {
+    /// `PRECO`, `CO`, `CU` or `AU`, as `loginHSM -u` takes it.
+    pub user_type: String,
+    pub user: String,
+    pub password: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct LoginResponse {
+    pub token: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SessionResponse {
+    pub session: u64,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct UserInfo {
+    pub name: String,
+    pub user_type: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct CreateUserRequest {
+    pub user_type: String,
+    pub name: String,
+    pub password: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct PasswordRequest {
+    pub password: String,
+}
+
+/// Key attributes to set at generation, by attribute id.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct GenerateKeyRequest {
+    pub spec: KeySpec,
+    #[serde(default)]
+    pub attributes: Vec<(u32, Attribute)>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct KeyHandles {
+    pub handles: Vec<u64>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct FindRequest {
+    #[serde(default)]
+    pub filter: Vec<(u32, Attribute)>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct AttributeValue {
+    pub value: Attribute,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ShareRequest {
+    pub user: String,
+    pub share: bool,
+}
+
+/// Binary data travels as standard base64.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+pub struct CryptoRequest {
+    pub mechanism: String,
+    pub data: String,
+    #[serde(default)]
+    pub signature: String,
+    #[serde(default)]
+    pub aad: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct BytesResponse {
+    pub data: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct NodeListingBody {
+    pub node: usize,
+    pub up: bool,
+    pub users: usize,
+    pub keys: usize,
+    pub digest: String,
+}
