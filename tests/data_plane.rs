@@ -158,6 +158,17 @@ async fn activate_create_users_generate_sign_and_fail_cleanly() {
         .await
         .unwrap();
     assert_eq!(anonymous.status(), 401);
+    let malformed = emu
+        .http
+        .post(format!("{endpoint}/hsms/{hsm}/login"))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(malformed.status(), 400);
+    let body: serde_json::Value = malformed.json().await.unwrap();
+    assert_eq!(body["code"], "RET_INVALID_REQUEST");
 }
 
 #[tokio::test]

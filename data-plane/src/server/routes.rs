@@ -67,6 +67,20 @@ fn resolve(state: &DataPlaneState, hsm: &str) -> Result<Arc<Cluster>, ApiError> 
     Ok(cluster)
 }
 
+/// A JSON body; anything else is a 400 in the API's error shape.
+struct ApiJson<T>(T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        Json::<T>::from_request(request, state)
+            .await
+            .map(|Json(value)| ApiJson(value))
+            .map_err(|rejection| ApiError::bad_request(rejection.body_text()))
+    }
+}
+
 /// `Authorization: Bearer <token>` and, for work inside a session,
 /// `x-hsm-session: <handle>`.
 struct Credentials {
@@ -134,7 +148,7 @@ const MAX_DATA: usize = 16 * 1024;
 async fn login(
     State(state): State<AppState>,
     Path(hsm): Path<String>,
-    Json(request): Json<LoginRequest>,
+    ApiJson(request): ApiJson<LoginRequest>,
 ) -> Result<Json<LoginResponse>, ApiError> {
     let cluster = resolve(&state, &hsm)?;
     let role = Role::parse(&request.user_type)?;
@@ -266,7 +280,7 @@ async fn create_user(
     State(state): State<AppState>,
     Path(hsm): Path<String>,
     credentials: Credentials,
-    Json(request): Json<CreateUserRequest>,
+    ApiJson(request): ApiJson<CreateUserRequest>,
 ) -> Result<StatusCode, ApiError> {
     let (cluster, session) = session_of(&state, &hsm, &credentials)?;
     let role = Role::parse(&request.user_type)?;
@@ -288,7 +302,7 @@ async fn change_password(
     State(state): State<AppState>,
     Path((hsm, name)): Path<(String, String)>,
     credentials: Credentials,
-    Json(request): Json<PasswordRequest>,
+    ApiJson(request): ApiJson<PasswordRequest>,
 ) -> Result<StatusCode, ApiError> {
     let (cluster, session) = session_of(&state, &hsm, &credentials)?;
     blocking(move || cluster.change_password(session, &name, &request.password)).await?;
@@ -330,7 +344,7 @@ async fn generate_key(
     State(state): State<AppState>,
     Path(hsm): Path<String>,
     credentials: Credentials,
-    Json(request): Json<GenerateKeyRequest>,
+    ApiJson(request): ApiJson<GenerateKeyRequest>,
 ) -> Result<Json<KeyHandles>, ApiError> {
     let (cluster, session) = session_of(&state, &hsm, &credentials)?;
     let attributes = attributes(&request.attributes)?;
@@ -345,7 +359,7 @@ async fn generate_key_pair(
     State(state): State<AppState>,
     Path(hsm): Path<String>,
     credentials: Credentials,
-    Json(request): Json<GenerateKeyRequest>,
+    ApiJson(request): ApiJson<GenerateKeyRequest>,
 ) -> Result<Json<KeyHandles>, ApiError> {
     let (cluster, session) = session_of(&state, &hsm, &credentials)?;
     let attributes = attributes(&request.attributes)?;
@@ -360,7 +374,7 @@ async fn find_keys(
     State(state): State<AppState>,
     Path(hsm): Path<String>,
     credentials: Credentials,
-    Json(request): Json<FindRequest>,
+    ApiJson(request): ApiJson<FindRequest>,
 ) -> Result<Json<KeyHandles>, ApiError> {
     let (cluster, session) = session_of(&state, &hsm, &credentials)?;
     Ok(Json(KeyHandles {
@@ -393,7 +407,7 @@ async fn set_attribute(
     State(state): State<AppState>,
     Path((hsm, handle, id)): Path<(String, KeyHandle, u32)>,
     credentials: Credentials,
-    Json(request): Json<AttributeValue>,
+    ApiJson(request): ApiJson<AttributeValue>,
 ) -> Result<StatusCode, ApiError> {
     let (cluster, session) = session_of(&state, &hsm, &credentials)?;
     cluster.set_attribute(session, handle, id, request.value)?;
@@ -404,7 +418,7 @@ async fn share_key(
     State(state): State<AppState>,
     Path((hsm, handle)): Path<(String, KeyHandle)>,
     credentials: Credentials,
-    Json(request): Json<ShareRequest>,
+    ApiJson(request): ApiJson<ShareRequest>,
 ) -> Result<StatusCode, ApiError> {
     let (cluster, session) = session_of(&state, &hsm, &credentials)?;
     cluster.share_key(session, handle, &request.user, request.share)?;
@@ -434,7 +448,7 @@ async fn crypto(
     State(state): State<AppState>,
     Path((hsm, handle, operation)): Path<(String, KeyHandle, String)>,
     credentials: Credentials,
-    Json(request): Json<CryptoRequest>,
+    ApiJson(request): ApiJson<CryptoRequest>,
 ) -> Result<Json<BytesResponse>, ApiError> {
     let (cluster, session) = session_of(&state, &hsm, &credentials)?;
     let mechanism = Mechanism::parse(&request.mechanism)?;
