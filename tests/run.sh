@@ -9,7 +9,8 @@ echo "== build"
 cargo build --workspace --locked --bins --tests
 
 echo "== Rust tests (unit + end-to-end)"
-cargo test --workspace --locked
+# The end-to-end tests start the binary cargo test has just built.
+CLOUDHSM_EMULATOR_BIN="$PWD/target/debug/cloudhsm-emulator" cargo test --workspace --locked
 
 echo "== Python SDK interop tests"
 venv=.tooling/venv

@@ -83,30 +83,73 @@ impl HsmClusters {
 }
 
 /// Resolves HSM addresses (`properties.hsms[].fqdn`) to engine clusters and
-/// nodes for the data-plane listener.
+/// nodes for the data-plane listener. Addresses are cached; a miss (a new
+/// cluster) or a stale entry (a deleted one) rebuilds the cache.
 pub struct Directory {
-    pub state: crate::state::AppState,
+    state: crate::state::AppState,
+    addresses: std::sync::RwLock<HashMap<String, (String, usize)>>,
 }
 
-impl cloudhsm_data_plane::server::ClusterDirectory for Directory {
-    fn resolve(&self, hsm_address: &str) -> Option<(Arc<Cluster>, usize)> {
+impl Directory {
+    pub fn new(state: crate::state::AppState) -> Self {
+        Self {
+            state,
+            addresses: Default::default(),
+        }
+    }
+
+    fn rebuild(&self) -> Option<()> {
         let clusters = self
             .state
             .store
             .list::<crate::providers::cloud_hsm::model::StoredCluster>("", None, usize::MAX)
             .ok()?;
-        clusters.into_iter().find_map(|(_, stored)| {
+        let mut addresses = HashMap::new();
+        for (_, stored) in clusters {
             let properties = &stored.resource.properties;
             if properties.provisioning_state != "Succeeded"
                 && properties.provisioning_state != "Updating"
             {
-                return None;
+                continue;
             }
-            let node = properties
-                .hsms
-                .iter()
-                .position(|h| h.fqdn.eq_ignore_ascii_case(hsm_address))?;
-            Some((self.state.hsm_clusters.get(&stored.resource.id)?, node))
+            for (node, hsm) in properties.hsms.iter().enumerate() {
+                addresses.insert(
+                    hsm.fqdn.to_ascii_lowercase(),
+                    (stored.resource.id.clone(), node),
+                );
+            }
+        }
+        *self.addresses.write().unwrap_or_else(|p| p.into_inner()) = addresses;
+        Some(())
+    }
+
+    fn lookup(&self, address: &str) -> Option<(Arc<Cluster>, usize)> {
+        let (id, node) = self
+            .addresses
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(address)
+            .cloned()?;
+        let provisioned = self
+            .state
+            .store
+            .get::<crate::providers::cloud_hsm::model::StoredCluster>(&storage_key(&id))
+            .ok()
+            .flatten()
+            .is_some_and(|c| c.resource.properties.provisioning_state != "Deleting");
+        provisioned
+            .then(|| self.state.hsm_clusters.get(&id))
+            .flatten()
+            .map(|c| (c, node))
+    }
+}
+
+impl cloudhsm_data_plane::server::ClusterDirectory for Directory {
+    fn resolve(&self, hsm_address: &str) -> Option<(Arc<Cluster>, usize)> {
+        let address = hsm_address.to_ascii_lowercase();
+        self.lookup(&address).or_else(|| {
+            self.rebuild()?;
+            self.lookup(&address)
         })
     }
 }

@@ -113,9 +113,7 @@ pub async fn serve(options: ServerOptions) -> Result<(), String> {
     )?;
     let data_plane =
         cloudhsm_data_plane::server::router(cloudhsm_data_plane::server::DataPlaneState::new(
-            std::sync::Arc::new(crate::hsm_clusters::Directory {
-                state: state.clone(),
-            }),
+            std::sync::Arc::new(crate::hsm_clusters::Directory::new(state.clone())),
         ));
     tokio::spawn(lro::run_worker(state.clone(), providers::finish_operation));
     print_banner(&state);

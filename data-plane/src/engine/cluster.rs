@@ -40,6 +40,9 @@ impl Default for ClusterConfig {
     }
 }
 
+/// Audit events kept in memory per cluster.
+const AUDIT_BUFFER: usize = 10_000;
+
 /// The partition's pre-crypto-officer, as a new cluster ships it.
 pub const PRECO_USER: &str = "admin";
 /// Its documented default password (change it to activate the cluster).
@@ -57,7 +60,9 @@ struct State {
 pub struct Cluster {
     config: ClusterConfig,
     state: Mutex<State>,
-    audit: Mutex<Vec<AuditEvent>>,
+    /// The most recent audit events (a bounded buffer; a diagnostic setting
+    /// streams them on).
+    audit: Mutex<std::collections::VecDeque<AuditEvent>>,
     store: Option<ClusterStore>,
     /// Held while the journal is written, so an operation is acknowledged
     /// only once its own changes are on disk.
@@ -221,7 +226,7 @@ impl Cluster {
         let cluster = Self {
             config,
             state: Mutex::new(state),
-            audit: Mutex::new(Vec::new()),
+            audit: Mutex::new(std::collections::VecDeque::new()),
             store,
             persisting: Mutex::new(()),
         };
@@ -265,15 +270,21 @@ impl Cluster {
             Err(e) => e.code(),
         };
         let event = audit::event(name, member, "", start.elapsed(), code);
-        self.audit
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(event);
+        let mut audit = self.audit.lock().unwrap_or_else(|p| p.into_inner());
+        if audit.len() == AUDIT_BUFFER {
+            audit.pop_front();
+        }
+        audit.push_back(event);
         result
     }
 
     pub fn audit_events(&self) -> Vec<AuditEvent> {
-        self.audit.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.audit
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .cloned()
+            .collect()
     }
 
     pub fn is_activated(&self) -> bool {
@@ -898,6 +909,11 @@ impl Cluster {
             .iter()
             .map(|n| (n.id, n.keys.contains_key(&handle)))
             .collect()
+    }
+
+    /// Whether HSM `node` is up (cheap: for routing every request).
+    pub fn node_is_up(&self, node: usize) -> bool {
+        self.lock().nodes.get(node).is_some_and(|n| n.up)
     }
 
     /// Per-node counts and digests, to make divergence visible.

@@ -56,8 +56,7 @@ fn resolve(state: &DataPlaneState, hsm: &str) -> Result<Arc<Cluster>, ApiError> 
             format!("no HSM has the address '{hsm}'"),
         )
     })?;
-    let up = cluster.node_listings().get(node).is_some_and(|n| n.up);
-    if !up {
+    if !cluster.node_is_up(node) {
         return Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "RET_HSM_UNAVAILABLE",
