@@ -777,6 +777,26 @@ impl Cluster {
 
     // ---- crypto ----
 
+    /// Runs a crypto operation with a key the caller may use and whose
+    /// attribute `allowed` permits it.
+    fn with_usable_key<T>(
+        &self,
+        operation: &'static str,
+        session: SessionHandle,
+        handle: KeyHandle,
+        (allowed, what): (fn(&KeyAttributes) -> bool, &'static str),
+        run: impl FnOnce(&KeyObject) -> Result<T, EngineError>,
+    ) -> Result<T, EngineError> {
+        self.audited(operation, || {
+            let (caller, _in_use) = self.crypto_user(session)?;
+            let key = self.usable_key(&caller, handle)?;
+            if !allowed(&key.attributes) {
+                return Err(EngineError::KeyFunctionNotPermitted(what));
+            }
+            run(&key)
+        })
+    }
+
     pub fn sign(
         &self,
         session: SessionHandle,
@@ -784,13 +804,8 @@ impl Cluster {
         mechanism: Mechanism,
         data: &[u8],
     ) -> Result<Vec<u8>, EngineError> {
-        self.audited("CN_SIGN", || {
-            let (caller, _in_use) = self.crypto_user(session)?;
-            let key = self.usable_key(&caller, handle)?;
-            if !key.attributes.sign {
-                return Err(EngineError::KeyFunctionNotPermitted("signing"));
-            }
-            mechanism.sign(&key, data)
+        self.with_usable_key("CN_SIGN", session, handle, (|a| a.sign, "signing"), |key| {
+            mechanism.sign(key, data)
         })
     }
 
@@ -802,14 +817,13 @@ impl Cluster {
         data: &[u8],
         signature: &[u8],
     ) -> Result<(), EngineError> {
-        self.audited("CN_VERIFY", || {
-            let (caller, _in_use) = self.crypto_user(session)?;
-            let key = self.usable_key(&caller, handle)?;
-            if !key.attributes.verify {
-                return Err(EngineError::KeyFunctionNotPermitted("verification"));
-            }
-            mechanism.verify(&key, data, signature)
-        })
+        self.with_usable_key(
+            "CN_VERIFY",
+            session,
+            handle,
+            (|a| a.verify, "verification"),
+            |key| mechanism.verify(key, data, signature),
+        )
     }
 
     pub fn encrypt(
@@ -820,14 +834,13 @@ impl Cluster {
         data: &[u8],
         aad: &[u8],
     ) -> Result<Vec<u8>, EngineError> {
-        self.audited("CN_ENCRYPT", || {
-            let (caller, _in_use) = self.crypto_user(session)?;
-            let key = self.usable_key(&caller, handle)?;
-            if !key.attributes.encrypt {
-                return Err(EngineError::KeyFunctionNotPermitted("encryption"));
-            }
-            mechanism.encrypt(&key, data, aad)
-        })
+        self.with_usable_key(
+            "CN_ENCRYPT",
+            session,
+            handle,
+            (|a| a.encrypt, "encryption"),
+            |key| mechanism.encrypt(key, data, aad),
+        )
     }
 
     pub fn decrypt(
@@ -838,14 +851,13 @@ impl Cluster {
         data: &[u8],
         aad: &[u8],
     ) -> Result<Vec<u8>, EngineError> {
-        self.audited("CN_DECRYPT", || {
-            let (caller, _in_use) = self.crypto_user(session)?;
-            let key = self.usable_key(&caller, handle)?;
-            if !key.attributes.decrypt {
-                return Err(EngineError::KeyFunctionNotPermitted("decryption"));
-            }
-            mechanism.decrypt(&key, data, aad)
-        })
+        self.with_usable_key(
+            "CN_DECRYPT",
+            session,
+            handle,
+            (|a| a.decrypt, "decryption"),
+            |key| mechanism.decrypt(key, data, aad),
+        )
     }
 
     // ---- nodes ----
