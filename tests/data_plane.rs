@@ -106,6 +106,42 @@ async fn activate_create_users_generate_sign_and_fail_cleanly() {
         b"secret"
     );
 
+    // Wrap and unwrap: the unwrapped copy decrypts what the original sealed;
+    // a non-extractable key never leaves.
+    let kek = cu
+        .generate_key(
+            KeySpec::Aes { bits: 256 },
+            vec![
+                (ids::WRAP, Attribute::Bool(true)),
+                (ids::UNWRAP, Attribute::Bool(true)),
+            ],
+        )
+        .await
+        .unwrap();
+    let wrapped = cu.wrap_key(kek, aes, "AES_KEY_WRAP_PAD").await.unwrap();
+    let copy = cu
+        .unwrap_key(
+            kek,
+            &wrapped,
+            "AES_KEY_WRAP_PAD",
+            KeySpec::Aes { bits: 256 },
+            vec![(ids::DECRYPT, Attribute::Bool(true))],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        cu.decrypt(copy, "AES_GCM", &sealed, b"").await.unwrap(),
+        b"secret"
+    );
+    cu.set_attribute(aes, ids::EXTRACTABLE, Attribute::Bool(false))
+        .await
+        .unwrap();
+    let refused = cu.wrap_key(kek, aes, "AES_KEY_WRAP_PAD").await.unwrap_err();
+    assert_eq!(
+        (refused.status, refused.code.as_str()),
+        (403, "CKR_KEY_UNEXTRACTABLE")
+    );
+
     // Clear errors, nothing changed.
     let bad = cu.sign(private, "ROT13", b"x").await.unwrap_err();
     assert_eq!(

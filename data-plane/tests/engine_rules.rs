@@ -425,3 +425,150 @@ fn audit_events_name_operations_never_secrets() {
     }
     assert!(text.contains("\"OperationName\":\"CN_GENERATE_KEY\""));
 }
+
+#[test]
+fn wrapping_respects_extractable_and_wrap_with_trusted() {
+    let (cluster, co) = activated(ClusterConfig::default());
+    let cu = cu_session(&cluster, "cu1");
+    let kek = cluster
+        .generate_key(
+            cu,
+            KeySpec::Aes { bits: 256 },
+            KeyAttributes {
+                wrap: true,
+                unwrap: true,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let data_key = cluster
+        .generate_key(
+            cu,
+            KeySpec::Aes { bits: 128 },
+            KeyAttributes {
+                encrypt: true,
+                decrypt: true,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let wrap = Mechanism::parse("AES_KEY_WRAP_PAD").unwrap();
+
+    // Wrap, unwrap as a new key: it decrypts what the original encrypted.
+    let wrapped = cluster.wrap_key(cu, kek, data_key, wrap).unwrap();
+    let usable = KeyAttributes {
+        encrypt: true,
+        decrypt: true,
+        ..Default::default()
+    };
+    let copy = cluster
+        .unwrap_key(
+            cu,
+            kek,
+            &wrapped,
+            wrap,
+            KeySpec::Aes { bits: 128 },
+            usable.clone(),
+        )
+        .unwrap();
+    let sealed = cluster
+        .encrypt(cu, data_key, Mechanism::AesGcm, b"msg", b"")
+        .unwrap();
+    assert_eq!(
+        cluster
+            .decrypt(cu, copy, Mechanism::AesGcm, &sealed, b"")
+            .unwrap(),
+        b"msg"
+    );
+    assert_eq!(
+        cluster.get_attribute(cu, copy, ids::LOCAL).unwrap(),
+        Attribute::Bool(false)
+    );
+
+    // A private key travels as PKCS#8 and still signs.
+    let (public, private) = cluster
+        .generate_key_pair(cu, KeySpec::Ec { curve: Curve::P384 }, signing())
+        .unwrap();
+    let wrapped_private = cluster.wrap_key(cu, kek, private, wrap).unwrap();
+    let imported = cluster
+        .unwrap_key(
+            cu,
+            kek,
+            &wrapped_private,
+            wrap,
+            KeySpec::Ec { curve: Curve::P384 },
+            signing(),
+        )
+        .unwrap();
+    let signature = cluster.sign(cu, imported, Mechanism::Ecdsa, b"m").unwrap();
+    cluster
+        .verify(cu, public, Mechanism::Ecdsa, b"m", &signature)
+        .unwrap();
+
+    // Tampered or mislabelled wrapped keys are refused; nothing is created.
+    let before = cluster.find_keys(cu, &[]).unwrap().len();
+    let mut tampered = wrapped.clone();
+    tampered[3] ^= 1;
+    assert_eq!(
+        cluster.unwrap_key(
+            cu,
+            kek,
+            &tampered,
+            wrap,
+            KeySpec::Aes { bits: 128 },
+            usable.clone()
+        ),
+        Err(EngineError::DecryptFailed)
+    );
+    assert!(matches!(
+        cluster.unwrap_key(
+            cu,
+            kek,
+            &wrapped,
+            wrap,
+            KeySpec::Aes { bits: 256 },
+            usable.clone()
+        ),
+        Err(EngineError::DataInvalid(_))
+    ));
+    assert_eq!(cluster.find_keys(cu, &[]).unwrap().len(), before);
+
+    // WRAP_WITH_TRUSTED: only a TRUSTED key wraps it, and only officers set TRUSTED.
+    cluster
+        .set_attribute(cu, data_key, ids::WRAP_WITH_TRUSTED, Attribute::Bool(true))
+        .unwrap();
+    assert!(matches!(
+        cluster.wrap_key(cu, kek, data_key, wrap),
+        Err(EngineError::NotPermitted(_))
+    ));
+    cluster
+        .set_attribute(co, kek, ids::TRUSTED, Attribute::Bool(true))
+        .unwrap();
+    assert!(cluster.wrap_key(cu, kek, data_key, wrap).is_ok());
+
+    // A non-extractable key never leaves.
+    cluster
+        .set_attribute(cu, data_key, ids::EXTRACTABLE, Attribute::Bool(false))
+        .unwrap();
+    assert_eq!(
+        cluster.wrap_key(cu, kek, data_key, wrap),
+        Err(EngineError::KeyUnextractable)
+    );
+
+    // Only the owner wraps; the wrapping key must allow WRAP; mechanisms must fit.
+    cluster.share_key(cu, copy, "cu2", true).unwrap();
+    cluster.share_key(cu, kek, "cu2", true).unwrap();
+    let cu2 = cu_session(&cluster, "cu2");
+    assert!(matches!(
+        cluster.wrap_key(cu2, kek, copy, wrap),
+        Err(EngineError::NotPermitted(_))
+    ));
+    assert!(matches!(
+        cluster.wrap_key(cu, copy, kek, wrap),
+        Err(EngineError::KeyFunctionNotPermitted(_))
+    ));
+    assert!(matches!(
+        cluster.wrap_key(cu, kek, copy, Mechanism::AesGcm),
+        Err(EngineError::MechanismInvalid(_))
+    ));
+}

@@ -547,6 +547,58 @@ impl HsmClient {
         self.crypto(handle, "decrypt", request).await
     }
 
+    /// `wrapKey`: `target` wrapped under `wrapping`.
+    pub async fn wrap_key(
+        &self,
+        wrapping: u64,
+        target: u64,
+        mechanism: &str,
+    ) -> Result<Vec<u8>, ClientError> {
+        let request = WrapRequest {
+            target,
+            mechanism: mechanism.into(),
+        };
+        let out: BytesResponse = self
+            .call(
+                Method::POST,
+                &format!("/keys/{wrapping}/wrap"),
+                Some(request),
+                true,
+            )
+            .await?;
+        decode(&out.data)
+    }
+
+    /// `unwrapKey`: the new key's handle.
+    pub async fn unwrap_key(
+        &self,
+        wrapping: u64,
+        wrapped: &[u8],
+        mechanism: &str,
+        spec: KeySpec,
+        attributes: Vec<(u32, Attribute)>,
+    ) -> Result<u64, ClientError> {
+        let request = UnwrapRequest {
+            mechanism: mechanism.into(),
+            data: B64.encode(wrapped),
+            spec,
+            attributes,
+        };
+        let handles: KeyHandles = self
+            .call(
+                Method::POST,
+                &format!("/keys/{wrapping}/unwrap"),
+                Some(request),
+                false,
+            )
+            .await?;
+        handles
+            .handles
+            .first()
+            .copied()
+            .ok_or_else(|| ClientError::local("RET_INVALID_RESPONSE", "no handle returned"))
+    }
+
     pub async fn node_listings(&self) -> Result<Vec<NodeListingBody>, ClientError> {
         self.call::<(), _>(Method::GET, "/nodes", None, true).await
     }

@@ -39,6 +39,8 @@ pub fn opcode(operation: &str) -> u32 {
         "CN_ENCRYPT" => 0x2b,
         "CN_DECRYPT" => 0x2c,
         "CN_UNLOCK_USER" => 0x36,
+        "CN_WRAP_KEY" => 0x25,
+        "CN_UNWRAP_KEY" => 0x26,
         _ => 0xff,
     }
 }

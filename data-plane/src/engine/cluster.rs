@@ -860,6 +860,89 @@ impl Cluster {
         )
     }
 
+    /// `wrapKey`: the owner of `target` wraps it under `wrapping`. A key
+    /// that is not EXTRACTABLE never leaves; one marked WRAP_WITH_TRUSTED
+    /// leaves only under a TRUSTED wrapping key.
+    pub fn wrap_key(
+        &self,
+        session: SessionHandle,
+        wrapping: KeyHandle,
+        target: KeyHandle,
+        mechanism: Mechanism,
+    ) -> Result<Vec<u8>, EngineError> {
+        self.with_usable_key(
+            "CN_WRAP_KEY",
+            session,
+            wrapping,
+            (|a| a.wrap, "wrapping"),
+            |kek| {
+                let caller = self.lock().sessions.caller(session)?;
+                let key = self.owned_key(&caller, target)?;
+                if !key.attributes.extractable {
+                    return Err(EngineError::KeyUnextractable);
+                }
+                if key.attributes.wrap_with_trusted && !kek.attributes.trusted {
+                    return Err(EngineError::NotPermitted(
+                        "the key is WRAP_WITH_TRUSTED: only a TRUSTED key may wrap it".into(),
+                    ));
+                }
+                let plain = match &key.material {
+                    KeyMaterial::Secret(bytes) | KeyMaterial::Private(bytes) => bytes,
+                    KeyMaterial::Public(_) => {
+                        return Err(EngineError::MechanismInvalid(
+                            "public keys are exported, not wrapped".into(),
+                        ))
+                    }
+                };
+                mechanism.wrap(kek, plain)
+            },
+        )
+    }
+
+    /// `unwrapKey`: imports a wrapped key as a new key owned by the caller.
+    pub fn unwrap_key(
+        &self,
+        session: SessionHandle,
+        wrapping: KeyHandle,
+        wrapped: &[u8],
+        mechanism: Mechanism,
+        spec: KeySpec,
+        attributes: KeyAttributes,
+    ) -> Result<KeyHandle, EngineError> {
+        self.with_usable_key(
+            "CN_UNWRAP_KEY",
+            session,
+            wrapping,
+            (|a| a.unwrap, "unwrapping"),
+            |kek| {
+                spec.check()?;
+                let (class, material) =
+                    keys::imported_material(spec, mechanism.unwrap(kek, wrapped)?)?;
+                let caller = self.lock().sessions.caller(session)?;
+                let mut state = self.lock();
+                self.check_capacity(&state, 1)?;
+                state.next_handle += 1;
+                state.touch_meta();
+                let handle = state.next_handle;
+                let mut attributes = attributes;
+                attributes.local = false;
+                attributes.never_extractable = false;
+                state.put_key(KeyObject {
+                    handle,
+                    class,
+                    spec,
+                    owner: caller.user,
+                    shared_with: Default::default(),
+                    attributes,
+                    material,
+                    pair: None,
+                    prepared: Default::default(),
+                });
+                Ok(handle)
+            },
+        )
+    }
+
     // ---- nodes ----
 
     fn node_mut<'a>(state: &'a mut State, node: usize) -> Result<&'a mut Node, EngineError> {

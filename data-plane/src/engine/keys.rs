@@ -170,6 +170,38 @@ fn crypto(context: &str) -> impl Fn(aws_lc_rs::error::Unspecified) -> EngineErro
     move |_| EngineError::Crypto(context.to_string())
 }
 
+/// Checks key bytes brought in by unwrapping against the spec they claim,
+/// and returns them as material of the right class.
+pub fn imported_material(
+    spec: KeySpec,
+    bytes: Vec<u8>,
+) -> Result<(KeyClass, KeyMaterial), EngineError> {
+    let invalid =
+        |why: &str| EngineError::DataInvalid(format!("the unwrapped key is not {spec:?}: {why}"));
+    match spec {
+        KeySpec::Aes { bits } if bytes.len() * 8 == bits as usize => {
+            Ok((KeyClass::Secret, KeyMaterial::Secret(bytes)))
+        }
+        KeySpec::GenericSecret { bytes: n } if bytes.len() == n => {
+            Ok((KeyClass::Secret, KeyMaterial::Secret(bytes)))
+        }
+        KeySpec::Rsa { bits } => {
+            let pair =
+                RsaKeyPair::from_pkcs8(&bytes).map_err(|_| invalid("not an RSA PKCS#8 key"))?;
+            if pair.public_modulus_len() * 8 != bits as usize {
+                return Err(invalid("wrong modulus size"));
+            }
+            Ok((KeyClass::Private, KeyMaterial::Private(bytes)))
+        }
+        KeySpec::Ec { curve } => {
+            EcdsaKeyPair::from_pkcs8(curve.signing(), &bytes)
+                .map_err(|_| invalid("not a PKCS#8 key on that curve"))?;
+            Ok((KeyClass::Private, KeyMaterial::Private(bytes)))
+        }
+        _ => Err(invalid("wrong length")),
+    }
+}
+
 /// Fresh key material for a secret key.
 pub fn generate_secret(spec: KeySpec) -> Result<KeyMaterial, EngineError> {
     let len = match spec {

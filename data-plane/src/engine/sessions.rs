@@ -120,6 +120,20 @@ impl SessionTable {
         }
     }
 
+    /// The caller of a session, without marking it in use (for a step inside
+    /// an operation that already holds the session).
+    pub fn caller(&self, handle: SessionHandle) -> Result<Caller, EngineError> {
+        let session = self
+            .sessions
+            .get(&handle)
+            .ok_or(EngineError::SessionNotFound(handle))?;
+        let login = self
+            .logins
+            .get(&session.login)
+            .ok_or(EngineError::NotLoggedIn)?;
+        Ok(login.caller.clone())
+    }
+
     /// The caller of a session, with the session marked in use: a second
     /// thread on the same session gets `SessionBusy` until this is dropped.
     pub fn enter(&self, handle: SessionHandle) -> Result<(Caller, InUse), EngineError> {

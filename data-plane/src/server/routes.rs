@@ -41,6 +41,8 @@ pub fn router(state: AppState) -> Router {
         .route("/hsms/{hsm}/keys/{handle}/share", post(share_key))
         .route("/hsms/{hsm}/keys/{handle}/public", get(export_public_key))
         .route("/hsms/{hsm}/keys/{handle}/nodes", get(find_single_key))
+        .route("/hsms/{hsm}/keys/{handle}/wrap", post(wrap_key))
+        .route("/hsms/{hsm}/keys/{handle}/unwrap", post(unwrap_key))
         .route("/hsms/{hsm}/keys/{handle}/{operation}", post(crypto))
         .route("/hsms/{hsm}/nodes", get(node_listings))
         .route("/hsms/{hsm}/admin/nodes/{node}/{action}", post(node_admin))
@@ -440,6 +442,45 @@ async fn find_single_key(
     Path((hsm, handle)): Path<(String, KeyHandle)>,
 ) -> Result<Json<Vec<(usize, bool)>>, ApiError> {
     Ok(Json(resolve(&state, &hsm)?.find_single_key(handle)))
+}
+
+/// `wrapKey`: `handle` is the wrapping key.
+async fn wrap_key(
+    State(state): State<AppState>,
+    Path((hsm, handle)): Path<(String, KeyHandle)>,
+    credentials: Credentials,
+    ApiJson(request): ApiJson<WrapRequest>,
+) -> Result<Json<BytesResponse>, ApiError> {
+    let (cluster, session) = session_of(&state, &hsm, &credentials)?;
+    let mechanism = Mechanism::parse(&request.mechanism)?;
+    let wrapped = cluster.wrap_key(session, handle, request.target, mechanism)?;
+    Ok(Json(BytesResponse {
+        data: B64.encode(wrapped),
+    }))
+}
+
+/// `unwrapKey`: `handle` is the wrapping key; answers the new key's handle.
+async fn unwrap_key(
+    State(state): State<AppState>,
+    Path((hsm, handle)): Path<(String, KeyHandle)>,
+    credentials: Credentials,
+    ApiJson(request): ApiJson<UnwrapRequest>,
+) -> Result<Json<KeyHandles>, ApiError> {
+    let (cluster, session) = session_of(&state, &hsm, &credentials)?;
+    let mechanism = Mechanism::parse(&request.mechanism)?;
+    let wrapped = bytes("data", &request.data)?;
+    let attributes = attributes(&request.attributes)?;
+    let handle = cluster.unwrap_key(
+        session,
+        handle,
+        &wrapped,
+        mechanism,
+        request.spec,
+        attributes,
+    )?;
+    Ok(Json(KeyHandles {
+        handles: vec![handle],
+    }))
 }
 
 /// `sign`, `verify`, `encrypt`, `decrypt`.

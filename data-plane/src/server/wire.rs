@@ -100,3 +100,19 @@ pub struct NodeListingBody {
     pub keys: usize,
     pub digest: String,
 }
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct WrapRequest {
+    pub target: u64,
+    pub mechanism: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct UnwrapRequest {
+    pub mechanism: String,
+    /// The wrapped key, base64.
+    pub data: String,
+    pub spec: KeySpec,
+    #[serde(default)]
+    pub attributes: Vec<(u32, Attribute)>,
+}

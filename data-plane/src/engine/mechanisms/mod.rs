@@ -5,6 +5,7 @@ mod aes;
 mod ec;
 mod hmac;
 mod rsa;
+mod wrap;
 
 use serde::{Deserialize, Serialize};
 
@@ -28,6 +29,8 @@ pub enum Mechanism {
     HmacSha512,
     /// AES-GCM with a 12-byte IV made by the HSM and returned before the ciphertext.
     AesGcm,
+    /// AES key wrap with padding (KWP), for wrapKey / unwrapKey.
+    AesKeyWrapPad,
 }
 
 impl Mechanism {
@@ -44,6 +47,9 @@ impl Mechanism {
             "SHA384_HMAC" | "HMAC_SHA384" => Self::HmacSha384,
             "SHA512_HMAC" | "HMAC_SHA512" => Self::HmacSha512,
             "AES_GCM" => Self::AesGcm,
+            "AES_KEY_WRAP_PAD" | "AES_KEY_WRAP_KWP" | "CLOUDHSM_AES_KEY_WRAP_PKCS5_PAD" => {
+                Self::AesKeyWrapPad
+            }
             other => return Err(EngineError::MechanismInvalid(other.to_string())),
         })
     }
@@ -110,6 +116,23 @@ impl Mechanism {
     pub fn decrypt(self, key: &KeyObject, data: &[u8], aad: &[u8]) -> Result<Vec<u8>, EngineError> {
         match (self, key.spec) {
             (Self::AesGcm, KeySpec::Aes { .. }) => aes::gcm_open(key, data, aad),
+            _ => Err(self.invalid()),
+        }
+    }
+}
+
+impl Mechanism {
+    /// Wraps key bytes under `wrapping` (an AES key).
+    pub fn wrap(self, wrapping: &KeyObject, plain: &[u8]) -> Result<Vec<u8>, EngineError> {
+        match (self, wrapping.spec) {
+            (Self::AesKeyWrapPad, KeySpec::Aes { .. }) => wrap::wrap(wrapping, plain),
+            _ => Err(self.invalid()),
+        }
+    }
+
+    pub fn unwrap(self, wrapping: &KeyObject, wrapped: &[u8]) -> Result<Vec<u8>, EngineError> {
+        match (self, wrapping.spec) {
+            (Self::AesKeyWrapPad, KeySpec::Aes { .. }) => wrap::unwrap(wrapping, wrapped),
             _ => Err(self.invalid()),
         }
     }
