@@ -572,3 +572,85 @@ fn wrapping_respects_extractable_and_wrap_with_trusted() {
         Err(EngineError::MechanismInvalid(_))
     ));
 }
+
+#[test]
+fn rsa_oaep_and_aes_cbc_pad() {
+    let (cluster, _) = activated(ClusterConfig::default());
+    let cu = cu_session(&cluster, "cu1");
+    let all = KeyAttributes {
+        sign: true,
+        verify: true,
+        encrypt: true,
+        decrypt: true,
+        ..Default::default()
+    };
+    let (public, private) = cluster
+        .generate_key_pair(cu, KeySpec::Rsa { bits: 2048 }, all.clone())
+        .unwrap();
+    let oaep = Mechanism::parse("RSA_PKCS_OAEP").unwrap();
+
+    let sealed = cluster
+        .encrypt(cu, public, oaep, b"session key", b"")
+        .unwrap();
+    assert_eq!(sealed.len(), 256);
+    assert_eq!(
+        cluster.decrypt(cu, private, oaep, &sealed, b"").unwrap(),
+        b"session key"
+    );
+    // One key serves several mechanisms (each keeps its own parsed form).
+    let signature = cluster
+        .sign(cu, private, Mechanism::RsaPkcs1Sha256, b"m")
+        .unwrap();
+    cluster
+        .verify(cu, public, Mechanism::RsaPkcs1Sha256, b"m", &signature)
+        .unwrap();
+    assert_eq!(
+        cluster.decrypt(cu, private, oaep, &sealed, b"").unwrap(),
+        b"session key"
+    );
+    // The private half never encrypts (its ENCRYPT is off); wrong sizes and
+    // altered input are refused.
+    assert!(matches!(
+        cluster.encrypt(cu, private, oaep, b"x", b""),
+        Err(EngineError::KeyFunctionNotPermitted(_))
+    ));
+    assert!(matches!(
+        cluster.encrypt(cu, public, oaep, &[0u8; 300], b""),
+        Err(EngineError::DataInvalid(_))
+    ));
+    let mut altered = sealed.clone();
+    altered[10] ^= 1;
+    assert_eq!(
+        cluster.decrypt(cu, private, oaep, &altered, b""),
+        Err(EngineError::DecryptFailed)
+    );
+
+    let cbc = Mechanism::parse("AES_CBC_PAD").unwrap();
+    for bits in [128, 192, 256] {
+        let aes = cluster
+            .generate_key(cu, KeySpec::Aes { bits }, all.clone())
+            .unwrap();
+        let sealed = cluster
+            .encrypt(cu, aes, cbc, b"seventeen bytes!!", b"")
+            .unwrap();
+        assert_eq!(sealed.len(), 16 + 32, "IV and two padded blocks");
+        assert_eq!(
+            cluster.decrypt(cu, aes, cbc, &sealed, b"").unwrap(),
+            b"seventeen bytes!!"
+        );
+        // GCM and CBC with the same key.
+        let gcm = cluster
+            .encrypt(cu, aes, Mechanism::AesGcm, b"g", b"")
+            .unwrap();
+        assert_eq!(
+            cluster
+                .decrypt(cu, aes, Mechanism::AesGcm, &gcm, b"")
+                .unwrap(),
+            b"g"
+        );
+        assert!(matches!(
+            cluster.decrypt(cu, aes, cbc, &sealed[..40], b""),
+            Err(EngineError::DataInvalid(_))
+        ));
+    }
+}

@@ -1,11 +1,7 @@
 //! Key objects: what a key is (spec, class, material), who owns it, who it
 //! is shared with, and its attributes.
 
-use std::{
-    any::Any,
-    collections::BTreeSet,
-    sync::{Arc, OnceLock},
-};
+use std::{any::Any, collections::BTreeSet, sync::Arc};
 
 use aws_lc_rs::{
     encoding::AsDer,
@@ -109,24 +105,30 @@ impl std::fmt::Debug for KeyMaterial {
     }
 }
 
-/// The key's material parsed for its mechanism (an RSA key pair with its
-/// precomputation, an AES key schedule), made on first use and kept with
-/// the key: parsing on every operation would cost more than the operation.
+/// The key's material parsed for its mechanisms (an RSA key pair with its
+/// precomputation, an OAEP key, an AES key schedule), made on first use and
+/// kept with the key: parsing on every operation would cost more than the
+/// operation. One entry per parsed type.
 #[derive(Default, Clone)]
-pub struct Prepared(OnceLock<Arc<dyn Any + Send + Sync>>);
+pub struct Prepared(Arc<std::sync::RwLock<Vec<Arc<dyn Any + Send + Sync>>>>);
 
 impl Prepared {
     pub fn get_or_init<T: Any + Send + Sync>(
         &self,
         make: impl FnOnce() -> Result<T, EngineError>,
-    ) -> Result<&T, EngineError> {
-        if self.0.get().is_none() {
-            let _ = self.0.set(Arc::new(make()?));
+    ) -> Result<Arc<T>, EngineError> {
+        let find = |entries: &Vec<Arc<dyn Any + Send + Sync>>| {
+            entries.iter().find_map(|e| e.clone().downcast::<T>().ok())
+        };
+        if let Some(found) = find(&self.0.read().unwrap_or_else(|p| p.into_inner())) {
+            return Ok(found);
         }
+        let made = Arc::new(make()?);
         self.0
-            .get()
-            .and_then(|v| v.downcast_ref::<T>())
-            .ok_or_else(|| EngineError::Crypto("a key was prepared for another mechanism".into()))
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(made.clone());
+        Ok(made)
     }
 }
 

@@ -8,7 +8,7 @@ use aws_lc_rs::{
 use super::material;
 use crate::engine::{error::EngineError, keys::KeyObject};
 
-fn key(key: &KeyObject) -> Result<&LessSafeKey, EngineError> {
+fn key(key: &KeyObject) -> Result<std::sync::Arc<LessSafeKey>, EngineError> {
     key.prepared.get_or_init(|| schedule(key))
 }
 
@@ -52,4 +52,54 @@ pub fn gcm_open(k: &KeyObject, sealed: &[u8], aad: &[u8]) -> Result<Vec<u8>, Eng
         .open_in_place(nonce, Aad::from(aad), &mut buffer)
         .map_err(|_| EngineError::DecryptFailed)?;
     Ok(plain.to_vec())
+}
+
+/// AES-CBC with PKCS#7 padding: output is IV(16) ‖ ciphertext.
+pub fn cbc_seal(k: &KeyObject, data: &[u8]) -> Result<Vec<u8>, EngineError> {
+    use aws_lc_rs::cipher::{PaddedBlockEncryptingKey, UnboundCipherKey};
+    let unbound = UnboundCipherKey::new(cbc_algorithm(k)?, material(k))
+        .map_err(|_| EngineError::Crypto("AES key".into()))?;
+    let key = PaddedBlockEncryptingKey::cbc_pkcs7(unbound)
+        .map_err(|_| EngineError::Crypto("AES-CBC".into()))?;
+    let mut body = data.to_vec();
+    let context = key
+        .encrypt(&mut body)
+        .map_err(|_| EngineError::Crypto("AES-CBC".into()))?;
+    let iv: &[u8] = (&context)
+        .try_into()
+        .map_err(|_| EngineError::Crypto("AES-CBC IV".into()))?;
+    let mut out = iv.to_vec();
+    out.extend_from_slice(&body);
+    Ok(out)
+}
+
+pub fn cbc_open(k: &KeyObject, sealed: &[u8]) -> Result<Vec<u8>, EngineError> {
+    use aws_lc_rs::cipher::{DecryptionContext, PaddedBlockDecryptingKey, UnboundCipherKey};
+    if sealed.len() < 32 || sealed.len() % 16 != 0 {
+        return Err(EngineError::DataInvalid(
+            "AES-CBC input is an IV and whole blocks".into(),
+        ));
+    }
+    let (iv, body) = sealed.split_at(16);
+    let iv: [u8; 16] = iv
+        .try_into()
+        .map_err(|_| EngineError::DataInvalid("IV".into()))?;
+    let unbound = UnboundCipherKey::new(cbc_algorithm(k)?, material(k))
+        .map_err(|_| EngineError::Crypto("AES key".into()))?;
+    let key = PaddedBlockDecryptingKey::cbc_pkcs7(unbound)
+        .map_err(|_| EngineError::Crypto("AES-CBC".into()))?;
+    let mut buffer = body.to_vec();
+    let plain = key
+        .decrypt(&mut buffer, DecryptionContext::Iv128(iv.into()))
+        .map_err(|_| EngineError::DecryptFailed)?;
+    Ok(plain.to_vec())
+}
+
+fn cbc_algorithm(k: &KeyObject) -> Result<&'static aws_lc_rs::cipher::Algorithm, EngineError> {
+    match material(k).len() {
+        16 => Ok(&aws_lc_rs::cipher::AES_128),
+        24 => Ok(&aws_lc_rs::cipher::AES_192),
+        32 => Ok(&aws_lc_rs::cipher::AES_256),
+        _ => Err(EngineError::Crypto("AES key length".into())),
+    }
 }

@@ -4,6 +4,7 @@
 mod aes;
 mod ec;
 mod hmac;
+mod oaep;
 mod rsa;
 mod wrap;
 
@@ -31,6 +32,10 @@ pub enum Mechanism {
     AesGcm,
     /// AES key wrap with padding (KWP), for wrapKey / unwrapKey.
     AesKeyWrapPad,
+    /// AES-CBC with PKCS#7 padding; the HSM draws the IV and returns it first.
+    AesCbcPad,
+    /// RSA-OAEP with SHA-256 and MGF1-SHA-256.
+    RsaOaep,
 }
 
 impl Mechanism {
@@ -47,6 +52,8 @@ impl Mechanism {
             "SHA384_HMAC" | "HMAC_SHA384" => Self::HmacSha384,
             "SHA512_HMAC" | "HMAC_SHA512" => Self::HmacSha512,
             "AES_GCM" => Self::AesGcm,
+            "AES_CBC_PAD" => Self::AesCbcPad,
+            "RSA_PKCS_OAEP" | "RSA_OAEP" | "RSA_OAEP_SHA256" => Self::RsaOaep,
             "AES_KEY_WRAP_PAD" | "AES_KEY_WRAP_KWP" | "CLOUDHSM_AES_KEY_WRAP_PKCS5_PAD" => {
                 Self::AesKeyWrapPad
             }
@@ -106,16 +113,21 @@ impl Mechanism {
         }
     }
 
+    /// `aad` is used by AES-GCM only.
     pub fn encrypt(self, key: &KeyObject, data: &[u8], aad: &[u8]) -> Result<Vec<u8>, EngineError> {
-        match (self, key.spec) {
-            (Self::AesGcm, KeySpec::Aes { .. }) => aes::gcm_seal(key, data, aad),
+        match (self, key.spec, key.class) {
+            (Self::AesGcm, KeySpec::Aes { .. }, _) => aes::gcm_seal(key, data, aad),
+            (Self::AesCbcPad, KeySpec::Aes { .. }, _) => aes::cbc_seal(key, data),
+            (Self::RsaOaep, KeySpec::Rsa { .. }, KeyClass::Public) => oaep::encrypt(key, data),
             _ => Err(self.invalid()),
         }
     }
 
     pub fn decrypt(self, key: &KeyObject, data: &[u8], aad: &[u8]) -> Result<Vec<u8>, EngineError> {
-        match (self, key.spec) {
-            (Self::AesGcm, KeySpec::Aes { .. }) => aes::gcm_open(key, data, aad),
+        match (self, key.spec, key.class) {
+            (Self::AesGcm, KeySpec::Aes { .. }, _) => aes::gcm_open(key, data, aad),
+            (Self::AesCbcPad, KeySpec::Aes { .. }, _) => aes::cbc_open(key, data),
+            (Self::RsaOaep, KeySpec::Rsa { .. }, KeyClass::Private) => oaep::decrypt(key, data),
             _ => Err(self.invalid()),
         }
     }
