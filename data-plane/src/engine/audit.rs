@@ -41,6 +41,14 @@ pub fn opcode(operation: &str) -> u32 {
         "CN_UNLOCK_USER" => 0x36,
         "CN_WRAP_KEY" => 0x25,
         "CN_UNWRAP_KEY" => 0x26,
+        // Quorum and 2FA management (emulator numbering, past the others).
+        "CN_SET_POLICY" => 0x60,
+        "CN_SET_M_VALUE" => 0x61,
+        "CN_GET_TOKEN" => 0x62,
+        "CN_APPROVE_TOKEN" => 0x63,
+        "CN_LIST_TOKENS" => 0x64,
+        "CN_DELETE_TOKEN" => 0x65,
+        "CN_REGISTER_QUORUM_PUBKEY" => 0x66,
         _ => 0xff,
     }
 }

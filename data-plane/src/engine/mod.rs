@@ -8,6 +8,8 @@ pub mod error;
 pub mod keys;
 pub mod mechanisms;
 pub mod nodes;
+pub mod quorum;
 pub mod sessions;
 pub mod store;
+pub mod two_factor;
 pub mod users;
