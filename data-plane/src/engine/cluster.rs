@@ -311,6 +311,7 @@ impl Cluster {
             let record = self.check_password(&mut state, role, user, password)?;
             // A 2FA officer logs in with `login_two_factor_begin`.
             security::refuse_password_only(&record)?;
+            Self::clear_failed_logins(&mut state, &record);
             Ok(state.sessions.login(Caller {
                 user: record.name,
                 role: record.role,
@@ -318,8 +319,8 @@ impl Cluster {
         })
     }
 
-    /// The first factor of a login: failures count towards lockout; a
-    /// success resets the count.
+    /// The first factor of a login: failures count towards lockout (the
+    /// count is reset once the whole login succeeds).
     fn check_password(
         &self,
         state: &mut State,
@@ -348,12 +349,15 @@ impl Cluster {
             self.count_failed_login(state, &record);
             return Err(EngineError::LoginFailed);
         }
+        Ok(record)
+    }
+
+    fn clear_failed_logins(state: &mut State, record: &UserRecord) {
         if record.failed_logins > 0 {
             let mut reset = record.clone();
             reset.failed_logins = 0;
             state.put_user(reset);
         }
-        Ok(record)
     }
 
     fn count_failed_login(&self, state: &mut State, record: &UserRecord) {

@@ -210,7 +210,12 @@ impl QuorumState {
     }
 
     /// A live token; an expired one is removed and reported as such.
-    fn live(&mut self, id: &str, now_ms: i64, journal: &mut Vec<Change>) -> Result<&mut Token, EngineError> {
+    fn live(
+        &mut self,
+        id: &str,
+        now_ms: i64,
+        journal: &mut Vec<Change>,
+    ) -> Result<&mut Token, EngineError> {
         let expired = self
             .tokens
             .get(id)
@@ -345,7 +350,9 @@ mod tests {
     fn off_by_default_and_tokens_need_quorum_on() {
         let mut q = QuorumState::default();
         let mut journal = Vec::new();
-        assert!(q.consume("co1", Service::User, &BTreeSet::new(), 0, &mut journal).is_ok());
+        assert!(q
+            .consume("co1", Service::User, &BTreeSet::new(), 0, &mut journal)
+            .is_ok());
         assert!(matches!(
             q.issue("co1", Service::User, 0, &mut journal),
             Err(EngineError::FeatureDisabled(_))
@@ -372,21 +379,32 @@ mod tests {
             Err(EngineError::QuorumRequired(_))
         ));
         // An approver no longer registered does not count.
-        q.tokens.get_mut(&token.id).unwrap().approvals =
-            ["co1".to_string(), "gone".into()].into();
-        assert!(q.consume("co1", Service::User, &registered, 10, &mut journal).is_err());
-        q.tokens.get_mut(&token.id).unwrap().approvals =
-            ["co1".to_string(), "co2".into()].into();
+        q.tokens.get_mut(&token.id).unwrap().approvals = ["co1".to_string(), "gone".into()].into();
+        assert!(q
+            .consume("co1", Service::User, &registered, 10, &mut journal)
+            .is_err());
+        q.tokens.get_mut(&token.id).unwrap().approvals = ["co1".to_string(), "co2".into()].into();
         // Not someone else's operation.
-        assert!(q.consume("co2", Service::User, &registered, 10, &mut journal).is_err());
-        q.consume("co1", Service::User, &registered, 10, &mut journal).unwrap();
-        assert!(q.consume("co1", Service::User, &registered, 11, &mut journal).is_err());
+        assert!(q
+            .consume("co2", Service::User, &registered, 10, &mut journal)
+            .is_err());
+        q.consume("co1", Service::User, &registered, 10, &mut journal)
+            .unwrap();
+        assert!(q
+            .consume("co1", Service::User, &registered, 11, &mut journal)
+            .is_err());
 
         // Expiry.
         let late = q.issue("co1", Service::User, 20, &mut journal).unwrap();
         q.tokens.get_mut(&late.id).unwrap().approvals = registered.clone();
         assert_eq!(
-            q.consume("co1", Service::User, &registered, 20 + 600_000, &mut journal),
+            q.consume(
+                "co1",
+                Service::User,
+                &registered,
+                20 + 600_000,
+                &mut journal
+            ),
             Err(EngineError::TokenExpired)
         );
         assert!(q.list(20 + 600_000).iter().all(|t| t.id != late.id));

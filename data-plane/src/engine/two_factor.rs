@@ -43,11 +43,7 @@ pub struct AuthData {
     pub version: String,
     /// PEM SubjectPublicKeyInfo; given in responses to createUser and
     /// changePswd (and quorum key registration).
-    #[serde(
-        rename = "PublicKey",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PublicKey", default, skip_serializing_if = "Option::is_none")]
     pub public_key: Option<String>,
     #[serde(rename = "Data")]
     pub data: Vec<AuthEntry>,
@@ -61,7 +57,11 @@ pub struct AuthEntry {
     #[serde(rename = "Digest")]
     pub digest: String,
     /// Base64 signature of the digest; empty in the HSM's request.
-    #[serde(rename = "Signature", default, skip_serializing_if = "String::is_empty")]
+    #[serde(
+        rename = "Signature",
+        default,
+        skip_serializing_if = "String::is_empty"
+    )]
     pub signature: String,
 }
 
@@ -329,7 +329,10 @@ mod tests {
 
         let doc = pending.issue(&hsms, "login", now).unwrap();
         assert_eq!(doc.data.len(), 3);
-        assert!(doc.data.iter().all(|e| B64.decode(&e.digest).unwrap().len() == 32));
+        assert!(doc
+            .data
+            .iter()
+            .all(|e| B64.decode(&e.digest).unwrap().len() == 32));
         let signed = sign(&pair, &doc);
         let answered = pending.take(&signed, now, |p| *p == "login").unwrap();
         answered.verify(&signed, &der).unwrap();

@@ -20,10 +20,22 @@ use crate::engine::{
 
 /// What an issued authdata document is for.
 enum Purpose {
-    Login { role: Role, user: String },
-    CreateUser { by: String, record: UserRecord },
-    ChangePassword { by: String, name: String, password_hash: String },
-    RegisterQuorumKey { by: String },
+    Login {
+        role: Role,
+        user: String,
+    },
+    CreateUser {
+        by: String,
+        record: UserRecord,
+    },
+    ChangePassword {
+        by: String,
+        name: String,
+        password_hash: String,
+    },
+    RegisterQuorumKey {
+        by: String,
+    },
 }
 
 impl Purpose {
@@ -415,7 +427,10 @@ impl Cluster {
             let Purpose::Login { role, user } = &answered.purpose else {
                 return Err(EngineError::TwoFactorFailed("not a login".into()));
             };
-            let record = state.user(user).map_err(|_| EngineError::LoginFailed)?.clone();
+            let record = state
+                .user(user)
+                .map_err(|_| EngineError::LoginFailed)?
+                .clone();
             if record.role != *role {
                 return Err(EngineError::LoginFailed);
             }
@@ -429,6 +444,7 @@ impl Cluster {
                     return Err(e);
                 }
             }
+            Self::clear_failed_logins(&mut state, &record);
             Ok(state.sessions.login(Caller {
                 user: record.name,
                 role: record.role,
@@ -522,9 +538,13 @@ impl Cluster {
             .peek(response)
             .map_or("CN_CHANGE_PSWD", Purpose::operation);
         self.audited(operation, || {
-            let answered = self.lock().security.pending.take(response, Instant::now(), |p| {
-                p.started_by() == Some(caller.user.as_str())
-            })?;
+            let answered = self
+                .lock()
+                .security
+                .pending
+                .take(response, Instant::now(), |p| {
+                    p.started_by() == Some(caller.user.as_str())
+                })?;
             let (pem, der) = registered_key(response)?;
             answered.verify(response, &der)?;
             let mut state = self.lock();
