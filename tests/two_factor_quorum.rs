@@ -77,7 +77,13 @@ async fn two_factor_officers_over_the_network_api() {
         403,
         "RET_OPERATION_NOT_PERMITTED",
     );
-    assert!(admin.set_security(turn_on(Some(true), None)).await.unwrap().two_factor);
+    assert!(
+        admin
+            .set_security(turn_on(Some(true), None))
+            .await
+            .unwrap()
+            .two_factor
+    );
 
     // Crypto officers only.
     assert_error(
@@ -103,7 +109,8 @@ async fn two_factor_officers_over_the_network_api() {
         "RET_2FA_REQUIRED",
     );
     assert_error(
-        co2.login_two_factor("CO", "co2", "officer2-pass", &wrong).await,
+        co2.login_two_factor("CO", "co2", "officer2-pass", &wrong)
+            .await,
         401,
         "RET_2FA_VERIFICATION_FAILED",
     );
@@ -126,7 +133,10 @@ async fn two_factor_officers_over_the_network_api() {
     let (status, body) = post(&emu, &complete, authdata.clone()).await;
     assert_eq!(
         (status, body["code"].as_str()),
-        (StatusCode::UNAUTHORIZED, Some("RET_2FA_VERIFICATION_FAILED"))
+        (
+            StatusCode::UNAUTHORIZED,
+            Some("RET_2FA_VERIFICATION_FAILED")
+        )
     );
     let (status, body) = post(&emu, &complete, json!({"Version": "1.0"})).await;
     assert_eq!(
@@ -142,7 +152,10 @@ async fn two_factor_officers_over_the_network_api() {
     let (status, body) = post(&emu, &complete, signed).await;
     assert_eq!(
         (status, body["code"].as_str()),
-        (StatusCode::UNAUTHORIZED, Some("RET_2FA_VERIFICATION_FAILED")),
+        (
+            StatusCode::UNAUTHORIZED,
+            Some("RET_2FA_VERIFICATION_FAILED")
+        ),
         "a signed authdata is used once"
     );
 
@@ -159,7 +172,9 @@ async fn two_factor_officers_over_the_network_api() {
         .unwrap();
     let again = emu.hsm_client(&cluster);
     assert_error(
-        again.login_two_factor("CO", "co2", "officer2-new", &key).await,
+        again
+            .login_two_factor("CO", "co2", "officer2-new", &key)
+            .await,
         401,
         "RET_2FA_VERIFICATION_FAILED",
     );
@@ -209,10 +224,7 @@ async fn quorum_controls_user_management_over_the_network_api() {
         403,
         "RET_OPERATION_NOT_PERMITTED",
     );
-    admin
-        .set_security(turn_on(Some(true), None))
-        .await
-        .unwrap();
+    admin.set_security(turn_on(Some(true), None)).await.unwrap();
     admin
         .create_user_two_factor("CO", "co2", "officer2-pass", &keys[1])
         .await
@@ -225,10 +237,7 @@ async fn quorum_controls_user_management_over_the_network_api() {
         403,
         "RET_OPERATION_NOT_PERMITTED",
     );
-    let view = admin
-        .set_security(turn_on(None, Some(true)))
-        .await
-        .unwrap();
+    let view = admin.set_security(turn_on(None, Some(true))).await.unwrap();
     assert!(view.quorum);
     assert_eq!(view.m_user, 2);
 
@@ -350,5 +359,9 @@ async fn quorum_controls_user_management_over_the_network_api() {
     // delToken.
     let token = admin.get_token("user").await.unwrap();
     admin.delete_token(&token.id).await.unwrap();
-    assert_error(admin.delete_token(&token.id).await, 404, "RET_TOKEN_NOT_FOUND");
+    assert_error(
+        admin.delete_token(&token.id).await,
+        404,
+        "RET_TOKEN_NOT_FOUND",
+    );
 }

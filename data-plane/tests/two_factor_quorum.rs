@@ -504,3 +504,87 @@ fn settings_keys_and_tokens_survive_a_reopen() {
         .unwrap();
     two_factor_login(&cluster, "co2", "officer2-pass", &keys[1]).unwrap();
 }
+
+#[test]
+fn adding_two_factor_registers_for_quorum_with_the_same_key() {
+    let cluster = Cluster::new(ClusterConfig::default()).unwrap();
+    let admin = activate(&cluster);
+    enable_two_factor(&cluster, admin);
+    let quorum_key = TwoFactorKey::generate().unwrap();
+    register(&cluster, admin, &quorum_key);
+    assert_eq!(cluster.security().unwrap().quorum_officers, ["admin"]);
+
+    // A quorum officer adds 2FA with its quorum key only.
+    let other = TwoFactorKey::generate().unwrap();
+    let request = cluster
+        .change_password_two_factor_begin(admin, PRECO_USER, "officer-password2")
+        .unwrap();
+    assert!(matches!(
+        cluster.complete_two_factor(admin, &other.sign_authdata_with_key(&request).unwrap()),
+        Err(EngineError::NotPermitted(_))
+    ));
+    officer(&cluster, PRECO_USER, "officer-password"); // nothing changed
+    let request = cluster
+        .change_password_two_factor_begin(admin, PRECO_USER, "officer-password2")
+        .unwrap();
+    cluster
+        .complete_two_factor(admin, &quorum_key.sign_authdata_with_key(&request).unwrap())
+        .unwrap();
+    let view = cluster.security().unwrap();
+    assert_eq!(view.two_factor_officers, ["admin"]);
+    assert_eq!(view.quorum_officers, ["admin"]);
+
+    // An officer with neither adds 2FA and becomes a quorum approver.
+    cluster
+        .create_user(admin, Role::CryptoOfficer, "co3", "officer3-pass")
+        .unwrap();
+    let co3 = officer(&cluster, "co3", "officer3-pass");
+    let key = TwoFactorKey::generate().unwrap();
+    let request = cluster
+        .change_password_two_factor_begin(co3, "co3", "officer3-pass")
+        .unwrap();
+    cluster
+        .complete_two_factor(co3, &key.sign_authdata_with_key(&request).unwrap())
+        .unwrap();
+    assert_eq!(
+        cluster.security().unwrap().quorum_officers,
+        ["admin", "co3"]
+    );
+    two_factor_login(&cluster, "co3", "officer3-pass", &key).unwrap();
+}
+
+#[test]
+fn audit_events_name_operations_without_secrets_or_identifiers() {
+    let cluster = Cluster::new(ClusterConfig::default()).unwrap();
+    let (admin, _, keys) = quorum_cluster(&cluster);
+    let token = cluster.get_token(admin, Service::User).unwrap();
+    cluster
+        .approve_token(
+            admin,
+            &token.id,
+            &[keys[0].approve("admin", &token).unwrap()],
+        )
+        .unwrap();
+    let _ = cluster.create_user(admin, Role::CryptoUser, "cu-audit-name", "user1234");
+    let events = serde_json::to_string(&cluster.audit_events()).unwrap();
+    for op in [
+        "CN_SET_POLICY",
+        "CN_REGISTER_QUORUM_PUBKEY",
+        "CN_GET_TOKEN",
+        "CN_APPROVE_TOKEN",
+        "RET_QUORUM_APPROVAL_REQUIRED",
+        "CN_LOGIN",
+    ] {
+        assert!(events.contains(op), "{op} missing from {events}");
+    }
+    let pem = keys[0].public_key_pem().unwrap();
+    for secret in [
+        token.id.as_str(),
+        token.digest.as_str(),
+        "co2",
+        "cu-audit-name",
+        &pem[30..60],
+    ] {
+        assert!(!events.contains(secret), "audit events carry '{secret}'");
+    }
+}

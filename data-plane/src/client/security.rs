@@ -9,7 +9,8 @@ use super::{error_from, parse, ClientError, HsmClient, TwoFactorKey};
 use crate::server::wire::*;
 
 fn body<T: serde::Serialize>(value: &T) -> Result<Value, ClientError> {
-    serde_json::to_value(value).map_err(|e| ClientError::local("RET_INVALID_REQUEST", e.to_string()))
+    serde_json::to_value(value)
+        .map_err(|e| ClientError::local("RET_INVALID_REQUEST", e.to_string()))
 }
 
 impl HsmClient {
@@ -32,7 +33,13 @@ impl HsmClient {
             password: password.into(),
         })?;
         let (status, value) = self
-            .send_with_failover(&mut connection, Method::POST, "/2fa/login", false, Some(&request))
+            .send_with_failover(
+                &mut connection,
+                Method::POST,
+                "/2fa/login",
+                false,
+                Some(&request),
+            )
             .await?;
         if !status.is_success() {
             return Err(error_from(status, &value));

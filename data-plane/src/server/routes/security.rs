@@ -21,14 +21,23 @@ pub fn routes() -> Router<AppState> {
         .route("/hsms/{hsm}/2fa/login", post(login_begin))
         .route("/hsms/{hsm}/2fa/login/complete", post(login_complete))
         .route("/hsms/{hsm}/2fa/users", post(create_user_begin))
-        .route("/hsms/{hsm}/2fa/users/{name}/password", post(change_password_begin))
+        .route(
+            "/hsms/{hsm}/2fa/users/{name}/password",
+            post(change_password_begin),
+        )
         .route("/hsms/{hsm}/2fa/complete", post(complete))
         .route("/hsms/{hsm}/security", get(security).put(set_security))
         .route("/hsms/{hsm}/quorum/keys", post(register_key_begin))
         .route("/hsms/{hsm}/quorum/m/{service}", put(set_m_value))
-        .route("/hsms/{hsm}/quorum/tokens", get(list_tokens).post(get_token))
+        .route(
+            "/hsms/{hsm}/quorum/tokens",
+            get(list_tokens).post(get_token),
+        )
         .route("/hsms/{hsm}/quorum/tokens/{id}", delete(delete_token))
-        .route("/hsms/{hsm}/quorum/tokens/{id}/approvals", post(approve_token))
+        .route(
+            "/hsms/{hsm}/quorum/tokens/{id}/approvals",
+            post(approve_token),
+        )
 }
 
 /// `loginHSM ... -2fa`, first half: the password, answered with authdata.
@@ -39,10 +48,9 @@ async fn login_begin(
 ) -> Result<Json<AuthData>, ApiError> {
     let cluster = resolve(&state, &hsm)?;
     let role = Role::parse(&request.user_type)?;
-    let authdata = blocking(move || {
-        cluster.login_two_factor_begin(role, &request.user, &request.password)
-    })
-    .await?;
+    let authdata =
+        blocking(move || cluster.login_two_factor_begin(role, &request.user, &request.password))
+            .await?;
     Ok(Json(authdata))
 }
 
@@ -172,6 +180,7 @@ async fn approve_token(
     ApiJson(request): ApiJson<ApproveRequest>,
 ) -> Result<Json<ApprovalCount>, ApiError> {
     let (cluster, session) = session_of(&state, &hsm, &credentials)?;
-    let approvals = blocking(move || cluster.approve_token(session, &id, &request.approvals)).await?;
+    let approvals =
+        blocking(move || cluster.approve_token(session, &id, &request.approvals)).await?;
     Ok(Json(ApprovalCount { approvals }))
 }
