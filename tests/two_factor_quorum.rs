@@ -321,13 +321,34 @@ async fn quorum_controls_user_management_over_the_network_api() {
         "RET_TOKEN_NOT_FOUND",
     );
 
-    // Quorum settings are themselves quorum-controlled: shorten the token
-    // lifetime with a `quorum` token, then watch a token expire.
+    // Quorum settings are themselves quorum-controlled (setMValue needs a
+    // `quorum` token, M is 2 to 8 and at most the registered officers).
     assert_error(
         admin.set_m_value("user", 2).await,
         403,
         "RET_QUORUM_APPROVAL_REQUIRED",
     );
+    assert_error(admin.set_m_value("user", 9).await, 400, "CKR_DATA_INVALID");
+    assert_error(
+        admin.set_m_value("user", 3).await,
+        403,
+        "RET_OPERATION_NOT_PERMITTED",
+    );
+    let quorum_token = admin.get_token("quorum").await.unwrap();
+    admin
+        .approve_token(
+            &quorum_token.id,
+            keys.iter()
+                .zip(["admin", "co2"])
+                .map(|(k, u)| k.approve(u, &quorum_token).unwrap())
+                .collect(),
+        )
+        .await
+        .unwrap();
+    admin.set_m_value("quorum", 2).await.unwrap();
+    assert!(admin.list_tokens().await.unwrap().is_empty());
+    // Shorten the token lifetime (another `quorum` token), then watch a
+    // token expire.
     let quorum_token = admin.get_token("quorum").await.unwrap();
     admin
         .approve_token(
