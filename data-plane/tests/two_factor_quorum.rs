@@ -647,3 +647,24 @@ fn m_is_raised_with_quorum_approval_and_then_applies() {
         .create_user(admin, Role::CryptoUser, "cu1", "user1234")
         .unwrap();
 }
+
+#[test]
+fn authdata_has_one_digest_per_hsm_that_is_up() {
+    let cluster = Cluster::new(ClusterConfig::default()).unwrap();
+    let admin = activate(&cluster);
+    enable_two_factor(&cluster, admin);
+    let key = TwoFactorKey::generate().unwrap();
+    create_two_factor_officer(&cluster, admin, "co2", &key).unwrap();
+    cluster.stop_node(1).unwrap();
+    let request = cluster
+        .login_two_factor_begin(Role::CryptoOfficer, "co2", "officer2-pass")
+        .unwrap();
+    let hsms: Vec<&str> = request.data.iter().map(|e| e.hsm_id.as_str()).collect();
+    assert_eq!(hsms, ["hsm1", "hsm3"]);
+    // The node comes back while the login is pending: the document still
+    // holds the digests it was issued with.
+    cluster.start_node(1).unwrap();
+    cluster
+        .login_two_factor_complete(&key.sign_authdata(&request).unwrap())
+        .unwrap();
+}
