@@ -51,6 +51,13 @@ impl VersionedType for PrivateEndpoints {
     const RESOURCE_TYPE: &'static str = "privateEndpoints";
     /// Versions the Azure SDKs, CLI and Bicep of the last years send.
     const SUPPORTED: &'static [&'static str] = &[
+        "2026-03-01",
+        "2026-01-01",
+        "2025-09-01",
+        "2025-07-01",
+        "2025-05-01",
+        "2025-03-01",
+        "2025-01-01",
         "2024-10-01",
         "2024-07-01",
         "2024-05-01",
