@@ -67,7 +67,13 @@ fn a_masked_object_goes_back_into_its_cluster_or_one_restored_from_it() {
             .generate_key(cu, KeySpec::Aes { bits: 256 }, secret())
             .unwrap();
         let sealed = cluster
-            .encrypt(cu, key, cloudhsm_data_plane::Mechanism::AesGcm, b"kept", b"")
+            .encrypt(
+                cu,
+                key,
+                cloudhsm_data_plane::Mechanism::AesGcm,
+                b"kept",
+                b"",
+            )
             .unwrap();
         (cluster.extract_masked_object(cu, key).unwrap(), sealed)
     };
@@ -80,7 +86,13 @@ fn a_masked_object_goes_back_into_its_cluster_or_one_restored_from_it() {
     let handle = restored.insert_masked_object(cu, &blob).unwrap();
     assert_eq!(
         restored
-            .decrypt(cu, handle, cloudhsm_data_plane::Mechanism::AesGcm, &sealed, b"")
+            .decrypt(
+                cu,
+                handle,
+                cloudhsm_data_plane::Mechanism::AesGcm,
+                &sealed,
+                b""
+            )
             .unwrap(),
         b"kept"
     );

@@ -8,7 +8,10 @@
 // share the cluster's private state and helpers.
 mod masked_objects;
 mod onboarding;
+mod user_admin;
 mod utilities;
+
+pub use user_admin::{KeyOwnership, UserAttributes};
 
 use std::{
     sync::{Arc, Mutex, MutexGuard},
@@ -292,7 +295,7 @@ impl Cluster {
             Ok(_) => "0",
             Err(e) => e.code(),
         };
-        let event = audit::event(name, member, "", start.elapsed(), code);
+        let event = audit::event(name, member, &audit::caller_ip(), start.elapsed(), code);
         let mut audit = self.audit.lock().unwrap_or_else(|p| p.into_inner());
         if audit.len() == AUDIT_BUFFER {
             audit.pop_front();
@@ -435,8 +438,9 @@ impl Cluster {
             }
             let mut state = self.lock();
             let node = state.serving()?;
-            if !state.nodes[node].users.contains_key(name) {
-                return Err(EngineError::UserNotFound(name.to_string()));
+            match state.nodes[node].users.get(name) {
+                None => return Err(EngineError::UserNotFound(name.to_string())),
+                Some(target) => user_admin::check_officer_may_manage(target)?,
             }
             if state.nodes[node].keys.values().any(|k| k.owner == name) {
                 return Err(EngineError::NotPermitted(format!(
@@ -483,6 +487,9 @@ impl Cluster {
                 .get(name)
                 .cloned()
                 .ok_or_else(|| EngineError::UserNotFound(name.to_string()))?;
+            if caller.user != name {
+                user_admin::check_officer_may_manage(&record)?;
+            }
             let updated = UserRecord::new(name, record.role, new_password)?;
             record.password_hash = updated.password_hash;
             record.failed_logins = 0;

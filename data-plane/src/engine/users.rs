@@ -92,8 +92,12 @@ pub struct UserRecord {
     pub password_hash: String,
     pub failed_logins: u32,
     pub locked: bool,
-    /// `disableUserAccess`: a disabled user cannot log in.
+    /// A crypto officer disabled the user's login (`setUserAttributes`).
     pub disabled: bool,
+    /// `disableUserAccess`: the user took its management away from crypto
+    /// officers, for good.
+    #[serde(default)]
+    pub co_access_disabled: bool,
 }
 
 impl UserRecord {
@@ -107,6 +111,7 @@ impl UserRecord {
             failed_logins: 0,
             locked: false,
             disabled: false,
+            co_access_disabled: false,
         })
     }
 

@@ -49,6 +49,7 @@ pub fn router(state: AppState) -> Router {
         .route("/hsms/{hsm}/nodes", get(node_listings))
         .route("/hsms/{hsm}/admin/nodes/{node}/{action}", post(node_admin))
         .merge(partition::routes())
+        .layer(axum::middleware::from_fn(partition::caller_address))
         .with_state(state)
 }
 
@@ -157,8 +158,12 @@ async fn login(
     let cluster = resolve(&state, &hsm)?;
     let role = Role::parse(&request.user_type)?;
     let engine = cluster.clone();
-    let id =
-        tokio::task::spawn_blocking(move || engine.login(role, &request.user, &request.password))
+    let ip = crate::engine::audit::caller_ip();
+    let id = tokio::task::spawn_blocking(move || {
+        crate::engine::audit::with_caller_ip(ip, || {
+            engine.login(role, &request.user, &request.password)
+        })
+    })
             .await
             .map_err(|e| {
                 ApiError::new(
@@ -268,7 +273,9 @@ async fn list_users(
 async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, EngineError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(work)
+    // The audit events of the work name the request's caller.
+    let ip = crate::engine::audit::caller_ip();
+    tokio::task::spawn_blocking(move || crate::engine::audit::with_caller_ip(ip, work))
         .await
         .map_err(|e| {
             ApiError::new(

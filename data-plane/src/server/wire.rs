@@ -158,3 +158,18 @@ pub struct DigestRequest {
 pub struct RandomRequest {
     pub length: usize,
 }
+
+/// `setUserAttributes`: attributes left out stay as they are.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct UserAttributesRequest {
+    #[serde(default)]
+    pub login_disabled: Option<bool>,
+}
+
+/// One key of `findAllKeys`.
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+pub struct KeyOwnershipBody {
+    pub handle: u64,
+    pub owner: String,
+    pub shared_with: Vec<String>,
+}
