@@ -135,7 +135,8 @@ fn inserting_a_masked_object_counts_against_capacity() {
 #[test]
 fn ownership_is_sealed_at_rest_and_survives_reopen() {
     let dir = tempfile::tempdir().unwrap();
-    let owner = PartitionOwner::generate().unwrap();
+    // An RSA owner key here (the other tests use P-256): both sign challenges.
+    let owner = PartitionOwner::generate_rsa().unwrap();
     {
         let store = EngineStore::open(dir.path()).unwrap();
         let cluster = open(&store, "chsm1");
@@ -169,6 +170,12 @@ fn ownership_is_sealed_at_rest_and_survives_reopen() {
     let store = EngineStore::open(dir.path()).unwrap();
     let cluster = open(&store, "chsm1");
     assert!(cluster.is_activated());
+    let challenge = cluster.get_challenge("admin").unwrap();
+    let wrong = PartitionOwner::generate_rsa().unwrap();
+    assert_eq!(
+        cluster.unlock_officer("admin", &wrong.sign_challenge(&challenge).unwrap(), None),
+        Err(EngineError::SignatureInvalid)
+    );
     let challenge = cluster.get_challenge("admin").unwrap();
     cluster
         .unlock_officer("admin", &owner.sign_challenge(&challenge).unwrap(), None)

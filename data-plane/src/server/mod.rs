@@ -89,9 +89,7 @@ impl From<EngineError> for ApiError {
             | AlreadyLoggedIn(_)
             | CapacityExceeded { .. }
             | CertificateExists(_)
-            | ActivationIncomplete(_) => {
-                StatusCode::CONFLICT
-            }
+            | ActivationIncomplete(_) => StatusCode::CONFLICT,
             NoNodeAvailable => StatusCode::SERVICE_UNAVAILABLE,
             Crypto(_) | Storage(_) => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::BAD_REQUEST,

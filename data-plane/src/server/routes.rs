@@ -164,14 +164,14 @@ async fn login(
             engine.login(role, &request.user, &request.password)
         })
     })
-            .await
-            .map_err(|e| {
-                ApiError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "CKR_FUNCTION_FAILED",
-                    e.to_string(),
-                )
-            })??;
+    .await
+    .map_err(|e| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "CKR_FUNCTION_FAILED",
+            e.to_string(),
+        )
+    })??;
     let token = new_token()?;
     state
         .logins
