@@ -158,20 +158,7 @@ async fn login(
     let cluster = resolve(&state, &hsm)?;
     let role = Role::parse(&request.user_type)?;
     let engine = cluster.clone();
-    let ip = crate::engine::audit::caller_ip();
-    let id = tokio::task::spawn_blocking(move || {
-        crate::engine::audit::with_caller_ip(ip, || {
-            engine.login(role, &request.user, &request.password)
-        })
-    })
-    .await
-    .map_err(|e| {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "CKR_FUNCTION_FAILED",
-            e.to_string(),
-        )
-    })??;
+    let id = blocking(move || engine.login(role, &request.user, &request.password)).await?;
     let token = new_token()?;
     state
         .logins
