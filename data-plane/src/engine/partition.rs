@@ -106,11 +106,6 @@ impl Partition {
         })
     }
 
-    /// The POAC is stored: the owner has claimed the partition.
-    pub fn owned(&self) -> bool {
-        self.po_certificate.is_some() && self.poac.is_some()
-    }
-
     /// What activation still needs, if anything.
     pub fn check_ready(&self) -> Result<(), EngineError> {
         match (&self.po_certificate, &self.poac) {
