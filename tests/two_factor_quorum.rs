@@ -34,12 +34,7 @@ fn turn_on(two_factor: Option<bool>, quorum: Option<bool>) -> SecurityChange {
 async fn activated(emu: &Emulator) -> (Value, HsmClient) {
     emu.put_group("rg").await;
     let cluster = emu.create_cluster("rg", "chsm1").await;
-    let preco = emu.hsm_client(&cluster);
-    preco.login("PRECO", "admin", "password").await.unwrap();
-    preco
-        .change_password("admin", "officer-password")
-        .await
-        .unwrap();
+    emu.activate(&cluster, "officer-password").await;
     let admin = emu.hsm_client(&cluster);
     admin
         .login("CO", "admin", "officer-password")

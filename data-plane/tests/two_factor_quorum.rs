@@ -4,8 +4,9 @@
 
 use cloudhsm_data_plane::{
     client::TwoFactorKey,
+    onboarding::activate_cluster,
     engine::{
-        cluster::{SecurityChange, PRECO_DEFAULT_PASSWORD, PRECO_USER},
+        cluster::{SecurityChange, PRECO_USER},
         quorum::{Approval, Service},
         store::EngineStore,
     },
@@ -14,14 +15,7 @@ use cloudhsm_data_plane::{
 
 /// An activated cluster with officer `admin`; answers a session of it.
 fn activate(cluster: &Cluster) -> SessionHandle {
-    let preco = cluster
-        .login(Role::Preco, PRECO_USER, PRECO_DEFAULT_PASSWORD)
-        .unwrap();
-    let s = cluster.open_session(preco).unwrap();
-    cluster
-        .change_password(s, PRECO_USER, "officer-password")
-        .unwrap();
-    cluster.logout(preco).unwrap();
+    activate_cluster(cluster, "officer-password").unwrap();
     officer(cluster, PRECO_USER, "officer-password")
 }
 

@@ -8,6 +8,7 @@ mod security;
 mod signer;
 
 pub use signer::TwoFactorKey;
+mod partition;
 
 use std::time::Duration;
 

@@ -4,6 +4,15 @@
 //! while a node was down is missing there until a crypto officer runs
 //! [`Cluster::sync_user`].
 
+// More operations on `Cluster`, one module per family; as child modules they
+// share the cluster's private state and helpers.
+mod masked_objects;
+mod onboarding;
+mod user_admin;
+mod utilities;
+
+pub use user_admin::{KeyOwnership, UserAttributes};
+
 use std::{
     sync::{Arc, Mutex, MutexGuard},
     time::Instant,
@@ -20,6 +29,7 @@ use super::{
     keys::{self, KeyClass, KeyHandle, KeyMaterial, KeyObject, KeySpec},
     mechanisms::Mechanism,
     nodes::{Node, NodeListing},
+    partition::Partition,
     sessions::{Caller, InUse, LoginId, SessionHandle, SessionTable},
     store::{Change, ClusterStore, Meta},
     users::{Role, UserRecord},
@@ -57,6 +67,8 @@ struct State {
     sessions: SessionTable,
     next_handle: KeyHandle,
     activated: bool,
+    /// Certificates, partition key, masking key (cluster-wide).
+    partition: Partition,
     /// Changes made since the last write to the store.
     journal: Vec<Change>,
     /// Opt-in 2FA and quorum: settings, tokens, pending authdata.
@@ -137,6 +149,12 @@ impl State {
         }
     }
 
+    fn put_partition(&mut self, partition: Partition) {
+        self.journal
+            .push(Change::Partition(Box::new(partition.clone())));
+        self.partition = partition;
+    }
+
     /// Records handle counter, activation and node states.
     fn touch_meta(&mut self) {
         let meta = Meta {
@@ -212,6 +230,7 @@ impl Cluster {
             sessions: SessionTable::default(),
             next_handle: 0,
             activated: false,
+            partition: Partition::new()?,
             journal: Vec::new(),
             security: Default::default(),
         };
@@ -221,16 +240,23 @@ impl Cluster {
         match loaded {
             Some(super::store::Loaded {
                 meta: Some(meta),
+                partition,
                 nodes,
                 ..
             }) => {
                 state.nodes = nodes;
                 state.next_handle = meta.next_handle;
                 state.activated = meta.activated;
+                match partition {
+                    Some(partition) => state.partition = partition,
+                    // Stored before partitions were recorded: give it one now.
+                    None => state.put_partition(state.partition.clone()),
+                }
             }
             _ => {
                 let preco = UserRecord::new(PRECO_USER, Role::Preco, PRECO_DEFAULT_PASSWORD)?;
                 state.put_user(preco);
+                state.put_partition(state.partition.clone());
                 state.touch_meta();
             }
         }
@@ -280,7 +306,7 @@ impl Cluster {
             Ok(_) => "0",
             Err(e) => e.code(),
         };
-        let event = audit::event(name, member, "", start.elapsed(), code);
+        let event = audit::event(name, member, &audit::caller_ip(), start.elapsed(), code);
         let mut audit = self.audit.lock().unwrap_or_else(|p| p.into_inner());
         if audit.len() == AUDIT_BUFFER {
             audit.pop_front();
@@ -447,8 +473,9 @@ impl Cluster {
             }
             let mut state = self.lock();
             let node = state.serving()?;
-            if !state.nodes[node].users.contains_key(name) {
-                return Err(EngineError::UserNotFound(name.to_string()));
+            match state.nodes[node].users.get(name) {
+                None => return Err(EngineError::UserNotFound(name.to_string())),
+                Some(target) => user_admin::check_officer_may_manage(target)?,
             }
             if state.nodes[node].keys.values().any(|k| k.owner == name) {
                 return Err(EngineError::NotPermitted(format!(
@@ -496,6 +523,9 @@ impl Cluster {
                 .get(name)
                 .cloned()
                 .ok_or_else(|| EngineError::UserNotFound(name.to_string()))?;
+            if caller.user != name {
+                user_admin::check_officer_may_manage(&record)?;
+            }
             let updated = UserRecord::new(name, record.role, new_password)?;
             record.password_hash = updated.password_hash;
             record.failed_logins = 0;
@@ -505,6 +535,8 @@ impl Cluster {
             }
             security::on_password_change(&mut record);
             if record.role == Role::Preco {
+                // Activation needs the owner's certificates first.
+                state.partition.check_ready()?;
                 record.role = Role::CryptoOfficer;
                 state.activated = true;
                 state.touch_meta();

@@ -73,6 +73,14 @@ pub enum EngineError {
     TokenExpired,
     #[error("{0}")]
     TokenExists(String),
+    #[error("certificate rejected: {0}")]
+    CertificateInvalid(String),
+    #[error("{0}")]
+    CertificateExists(String),
+    #[error("the partition is not ready to activate: {0}")]
+    ActivationIncomplete(String),
+    #[error("masked object rejected: {0}")]
+    MaskedObjectInvalid(String),
 }
 
 impl EngineError {
@@ -114,6 +122,10 @@ impl EngineError {
             Self::TokenNotFound => "RET_TOKEN_NOT_FOUND",
             Self::TokenExpired => "RET_TOKEN_EXPIRED",
             Self::TokenExists(_) => "RET_TOKEN_EXISTS",
+            Self::CertificateInvalid(_) => "RET_INVALID_CERTIFICATE",
+            Self::CertificateExists(_) => "RET_CERTIFICATE_EXISTS",
+            Self::ActivationIncomplete(_) => "RET_PARTITION_NOT_INITIALIZED",
+            Self::MaskedObjectInvalid(_) => "CKR_WRAPPED_KEY_INVALID",
         }
     }
 }

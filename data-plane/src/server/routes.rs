@@ -11,6 +11,8 @@ use axum::{
 };
 use base64::{engine::general_purpose::STANDARD as B64, Engine as _};
 
+mod partition;
+
 use super::{wire::*, ApiError, DataPlaneState, Login};
 use crate::engine::{
     attributes::KeyAttributes, cluster::Cluster, error::EngineError, keys::KeyHandle,
@@ -49,6 +51,8 @@ pub fn router(state: AppState) -> Router {
         .route("/hsms/{hsm}/nodes", get(node_listings))
         .route("/hsms/{hsm}/admin/nodes/{node}/{action}", post(node_admin))
         .merge(security::routes())
+        .merge(partition::routes())
+        .layer(axum::middleware::from_fn(partition::caller_address))
         .with_state(state)
 }
 
@@ -157,16 +161,7 @@ async fn login(
     let cluster = resolve(&state, &hsm)?;
     let role = Role::parse(&request.user_type)?;
     let engine = cluster.clone();
-    let id =
-        tokio::task::spawn_blocking(move || engine.login(role, &request.user, &request.password))
-            .await
-            .map_err(|e| {
-                ApiError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "CKR_FUNCTION_FAILED",
-                    e.to_string(),
-                )
-            })??;
+    let id = blocking(move || engine.login(role, &request.user, &request.password)).await?;
     register_login(&state, cluster, id)
 }
 
@@ -277,7 +272,9 @@ async fn list_users(
 async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, EngineError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(work)
+    // The audit events of the work name the request's caller.
+    let ip = crate::engine::audit::caller_ip();
+    tokio::task::spawn_blocking(move || crate::engine::audit::with_caller_ip(ip, work))
         .await
         .map_err(|e| {
             ApiError::new(
