@@ -75,9 +75,6 @@ pub async fn login(ctx: &Ctx, args: LoginArgs) -> CliResult<Outcome> {
         .or_else(|| endpoints.client_secret.take())
         .ok_or_else(|| CliError::usage("argument --password/-p: the service principal's secret is required"))?;
     endpoints.client_secret = None;
-    if secret == WELL_KNOWN_SECRET {
-        ctx.warn("Logged in with the emulator's well-known client secret: never use it anywhere real.");
-    }
 
     let http = Http::new(endpoints.ca_certificate.as_deref(), ctx.global.debug)?;
     let token = http.client_credentials(&endpoints, &secret).await?;
@@ -105,6 +102,9 @@ pub async fn login(ctx: &Ctx, args: LoginArgs) -> CliResult<Outcome> {
             is_default: i == 0,
         })
         .collect();
+    if secret == WELL_KNOWN_SECRET {
+        ctx.warn("Logged in with the emulator's well-known client secret: never use it anywhere real.");
+    }
     let profile = Profile { endpoints, client_secret: secret, subscriptions };
     profile.save()?;
     profile::save_token(&token)?;
