@@ -508,3 +508,43 @@ async fn progress_shows_on_a_terminal() {
     let state = cli.emulator.call(Method::GET, &cluster_path("rg1", "chsm1"), None).await.body;
     assert_eq!(state["properties"]["provisioningState"], "Succeeded");
 }
+
+/// The README's walkthrough, command for command (keep them in step).
+#[tokio::test]
+async fn readme_walkthrough() {
+    let cli = Cli::start().await;
+    // `login` with no flags reads ./.cloudhsm-emulator/endpoints.json, where
+    // the emulator writes it by default: run from a folder that has one.
+    let cwd = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(cli.emulator.data_dir(), cwd.path().join(".cloudhsm-emulator")).unwrap();
+    let step = |args: &[&str]| {
+        let mut command = cli.command(args);
+        command.current_dir(cwd.path());
+        let run = cli.run_with(command);
+        assert_eq!(run.code, 0, "{args:?}: {run:?}");
+        run.stdout
+    };
+
+    let accounts: Value = serde_json::from_str(&step(&["login"])).unwrap();
+    assert_eq!(accounts[0]["id"], SUB);
+    let table = step(&["account", "show", "-o", "table"]);
+    assert!(table.starts_with("Name                CloudName         SubscriptionId"), "{table}");
+    step(&["group", "create", "-n", "rg1", "-l", "eastus2"]);
+    step(&["identity", "create", "-g", "rg1", "-n", "backup-id"]);
+    let cluster: Value = serde_json::from_str(&step(&[
+        "cloudhsm", "create", "-g", "rg1", "-n", "chsm1", "--mi-user-assigned", "backup-id", "--tags", "Dept=hsm",
+    ]))
+    .unwrap();
+    assert_eq!(cluster["properties"]["provisioningState"], "Succeeded");
+    assert!(step(&["cloudhsm", "list", "-o", "table"]).contains("chsm1  rg1            eastus2   Standard_B1  Succeeded          NotActivated"));
+    let fqdns = step(&["cloudhsm", "show", "-g", "rg1", "-n", "chsm1", "--query", "properties.hsms[].fqdn", "-o", "tsv"]);
+    assert_eq!(fqdns.lines().count(), 3, "{fqdns}");
+    assert!(fqdns.starts_with("hsm1.chsm1-"), "{fqdns}");
+    let tags = step(&["cloudhsm", "update", "-g", "rg1", "-n", "chsm1", "--tags", "Dept=security", "--query", "tags"]);
+    assert_eq!(serde_json::from_str::<Value>(&tags).unwrap(), json!({"Dept": "security"}));
+    assert_eq!(step(&["cloudhsm", "create", "-g", "rg1", "-n", "chsm2", "--no-wait"]), "");
+    step(&["cloudhsm", "wait", "-g", "rg1", "-n", "chsm2", "--created", "--interval", "1"]);
+    step(&["cloudhsm", "delete", "-g", "rg1", "-n", "chsm2", "--yes"]);
+    let names = step(&["cloudhsm", "list", "--query", "[].name", "-o", "tsv"]);
+    assert_eq!(names, "chsm1\n");
+}

@@ -84,7 +84,7 @@ pub async fn login(ctx: &Ctx, args: LoginArgs) -> CliResult<Outcome> {
         paths::SUBSCRIPTIONS_API
     );
     let reply = http
-        .send(Method::GET, &url, Some(&token.access_token), None, None)
+        .send(Method::GET, &url, Some(&token.access_token), None, None, None)
         .await?
         .ok()?;
     let listed = reply.body["value"].as_array().cloned().unwrap_or_default();

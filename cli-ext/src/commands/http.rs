@@ -92,6 +92,7 @@ impl Http {
         token: Option<&str>,
         body: Option<&Value>,
         form: Option<&[(&str, &str)]>,
+        if_match: Option<&str>,
     ) -> CliResult<Reply> {
         let mut request = self
             .client
@@ -106,6 +107,9 @@ impl Http {
         }
         if let Some(f) = form {
             request = request.form(f);
+        }
+        if let Some(etag) = if_match {
+            request = request.header(reqwest::header::IF_MATCH, etag);
         }
         let request = request.build()?;
         if self.debug {
@@ -144,7 +148,7 @@ impl Http {
             ("client_secret", client_secret),
             ("scope", ARM_SCOPE),
         ];
-        let reply = self.send(Method::POST, &url, None, None, Some(&form)).await?.ok()?;
+        let reply = self.send(Method::POST, &url, None, None, Some(&form), None).await?.ok()?;
         let access_token = reply.body["access_token"]
             .as_str()
             .ok_or_else(|| CliError::client("the token service answered without an access_token"))?
@@ -198,8 +202,17 @@ impl Arm {
 
     pub async fn call(&self, method: Method, path: &str, body: Option<&Value>) -> CliResult<Reply> {
         self.http
-            .send(method, &self.url(path), Some(&self.token), body, None)
+            .send(method, &self.url(path), Some(&self.token), body, None, None)
             .await
+    }
+
+    /// A write that applies only if the resource still has `etag` (a
+    /// read-modify-write that must not undo someone else's change).
+    pub async fn write_if_match(&self, method: Method, path: &str, body: &Value, etag: Option<&str>) -> CliResult<Reply> {
+        self.http
+            .send(method, &self.url(path), Some(&self.token), Some(body), None, etag)
+            .await?
+            .ok()
     }
 
     /// A call whose error status is an error.

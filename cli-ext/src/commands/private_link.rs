@@ -73,7 +73,9 @@ pub async fn resources(arm: &Arm, command: PrivateLinkResourceCommand) -> CliRes
 /// (the spec's only write on a connection).
 async fn set_state(arm: &Arm, c: &ConnectionArgs, status: &str, description: Option<String>) -> CliResult<Outcome> {
     let path = connection(arm, c);
-    let current = arm.expect(Method::GET, &path, None).await?.body;
+    let current = arm.expect(Method::GET, &path, None).await?;
+    let etag = current.header("etag");
+    let current = current.body;
     let mut state = current["properties"]["privateLinkServiceConnectionState"].clone();
     if !state.is_object() {
         state = json!({});
@@ -83,7 +85,7 @@ async fn set_state(arm: &Arm, c: &ConnectionArgs, status: &str, description: Opt
         state["description"] = Value::String(d);
     }
     let body = json!({ "properties": { "privateLinkServiceConnectionState": state } });
-    let reply = arm.expect(Method::PUT, &path, Some(&body)).await?;
+    let reply = arm.write_if_match(Method::PUT, &path, &body, etag.as_deref()).await?;
     Ok(Outcome::table(reply.body, connection_rows))
 }
 
