@@ -548,3 +548,25 @@ async fn readme_walkthrough() {
     let names = step(&["cloudhsm", "list", "--query", "[].name", "-o", "tsv"]);
     assert_eq!(names, "chsm1\n");
 }
+
+/// Tokens are reused while valid, renewed with the stored service principal
+/// when they expire, and renewed once when the emulator rejects one.
+#[tokio::test]
+async fn tokens_are_cached_and_renewed() {
+    let cli = Cli::logged_in().await;
+    let cache = cli.config_dir().join("cloudhsmEmulatorTokens.json");
+    let read = || -> Value { serde_json::from_str(&std::fs::read_to_string(&cache).unwrap()).unwrap() };
+    let first = read();
+    assert_eq!(cli.json(&["group", "list"]), json!([]));
+    assert_eq!(read(), first, "a valid token is reused");
+
+    // Expired: renewed without a new login.
+    std::fs::write(&cache, json!({"accessToken": first["accessToken"], "expiresOn": 0}).to_string()).unwrap();
+    assert_eq!(cli.json(&["group", "list"]), json!([]));
+    assert!(read()["expiresOn"].as_u64().unwrap() > 1_000_000_000, "renewed: {}", read());
+
+    // Not accepted by the emulator (say, its data dir was reset): renewed once.
+    std::fs::write(&cache, json!({"accessToken": "not-a-token", "expiresOn": 9_999_999_999u64}).to_string()).unwrap();
+    assert_eq!(cli.json(&["group", "list", "--subscription", SUB]), json!([]));
+    assert_ne!(read()["accessToken"], "not-a-token");
+}

@@ -164,9 +164,11 @@ impl Http {
 /// A logged-in client of the resource manager.
 pub struct Arm {
     http: Http,
+    profile: Profile,
     pub subscription: String,
     base: String,
-    token: String,
+    /// Replaced when the service rejects it (see [`Arm::send`]).
+    token: std::sync::Mutex<String>,
 }
 
 impl Arm {
@@ -176,18 +178,49 @@ impl Arm {
         let profile = Profile::load()?;
         let subscription = profile.subscription(subscription)?.id.clone();
         let http = Http::new(profile.endpoints.ca_certificate.as_deref(), debug)?;
-        let token = match profile::load_token() {
-            Some(t) if t.expires_on > profile::now_secs() + TOKEN_MARGIN_SECS => t.access_token,
-            _ => {
-                let t = http
-                    .client_credentials(&profile.endpoints, &profile.client_secret)
-                    .await?;
-                profile::save_token(&t)?;
-                t.access_token
-            }
-        };
         let base = profile.endpoints.resource_manager.trim_end_matches('/').to_string();
-        Ok(Self { http, subscription, base, token })
+        let arm = Self { http, profile, subscription, base, token: Default::default() };
+        match profile::load_token() {
+            Some(t) if t.expires_on > profile::now_secs() + TOKEN_MARGIN_SECS => arm.set_token(t.access_token),
+            _ => arm.renew_token().await?,
+        }
+        Ok(arm)
+    }
+
+    fn token(&self) -> String {
+        self.token.lock().map(|t| t.clone()).unwrap_or_default()
+    }
+
+    fn set_token(&self, token: String) {
+        if let Ok(mut t) = self.token.lock() {
+            *t = token;
+        }
+    }
+
+    async fn renew_token(&self) -> CliResult<()> {
+        let t = self
+            .http
+            .client_credentials(&self.profile.endpoints, &self.profile.client_secret)
+            .await?;
+        profile::save_token(&t)?;
+        self.set_token(t.access_token);
+        Ok(())
+    }
+
+    /// Sends with the current token; a 401 (a cached token the emulator no
+    /// longer accepts, e.g. after its data dir was reset) renews the token
+    /// once and sends again.
+    async fn send(&self, method: Method, path: &str, body: Option<&Value>, if_match: Option<&str>) -> CliResult<Reply> {
+        let url = self.url(path);
+        let reply = self
+            .http
+            .send(method.clone(), &url, Some(&self.token()), body, None, if_match)
+            .await?;
+        if reply.status != StatusCode::UNAUTHORIZED {
+            return Ok(reply);
+        }
+        self.renew_token().await?;
+        self.http.send(method, &url, Some(&self.token()), body, None, if_match).await
     }
 
     /// `path` is relative to the resource manager unless it is a full URL
@@ -201,18 +234,13 @@ impl Arm {
     }
 
     pub async fn call(&self, method: Method, path: &str, body: Option<&Value>) -> CliResult<Reply> {
-        self.http
-            .send(method, &self.url(path), Some(&self.token), body, None, None)
-            .await
+        self.send(method, path, body, None).await
     }
 
     /// A write that applies only if the resource still has `etag` (a
     /// read-modify-write that must not undo someone else's change).
     pub async fn write_if_match(&self, method: Method, path: &str, body: &Value, etag: Option<&str>) -> CliResult<Reply> {
-        self.http
-            .send(method, &self.url(path), Some(&self.token), Some(body), None, etag)
-            .await?
-            .ok()
+        self.send(method, path, Some(body), etag).await?.ok()
     }
 
     /// A call whose error status is an error.
