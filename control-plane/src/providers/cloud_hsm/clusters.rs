@@ -64,7 +64,7 @@ pub fn routes() -> Router<AppState> {
         )
 }
 
-type ClusterPath = Path<(String, String, String)>;
+pub(super) type ClusterPath = Path<(String, String, String)>;
 
 fn cluster_id(subscription: &str, group: &str, name: &str) -> String {
     resource_id(
@@ -76,7 +76,7 @@ fn cluster_id(subscription: &str, group: &str, name: &str) -> String {
     )
 }
 
-fn find(
+pub(super) fn find(
     state: &AppState,
     subscription: &str,
     group: &str,

@@ -1,6 +1,7 @@
 //! `Microsoft.HardwareSecurityModules`: Cloud HSM clusters and the provider's
 //! operation status resources.
 
+pub mod backup;
 pub mod clusters;
 pub mod model;
 pub mod operations;
@@ -13,4 +14,5 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .merge(clusters::routes())
         .merge(operations::routes())
+        .merge(backup::routes())
 }
