@@ -73,15 +73,25 @@ fn scope_or_subscription(arm: &Arm, scope: Option<&str>) -> String {
     scope.map(|s| s.trim_end_matches('/').to_string()).unwrap_or_else(|| paths::subscription(&arm.subscription))
 }
 
-/// Assignments matching the filter (`all`: at every scope below, not only at `scope`).
-async fn matching(arm: &Arm, filter: &RoleFilter, all: bool) -> CliResult<Vec<Value>> {
+/// Assignments matching the filter. Without `all`, ARM's `atScope()`: those
+/// at the scope and inherited from above it; with `all`, also those below.
+/// `exact`: only those made at the scope itself (what a delete removes).
+async fn matching(arm: &Arm, filter: &RoleFilter, all: bool, exact: bool) -> CliResult<Vec<Value>> {
     let scope = scope_or_subscription(arm, filter.scope.as_deref());
+    let mut conditions = Vec::new();
+    if !all {
+        conditions.push("atScope()".to_string());
+    }
+    if let Some(p) = &filter.assignee {
+        conditions.push(format!("principalId eq '{p}'"));
+    }
     let mut path = format!(
         "{scope}/providers/Microsoft.Authorization/roleAssignments?api-version={}",
         paths::AUTHORIZATION_API
     );
-    if let Some(p) = &filter.assignee {
-        path.push_str(&format!("&$filter=principalId%20eq%20'{p}'"));
+    if !conditions.is_empty() {
+        path.push_str("&$filter=");
+        path.push_str(&conditions.join(" and ").replace(' ', "%20").replace('\'', "%27"));
     }
     let role = filter.role.as_deref().map(role_guid).transpose()?;
     let listed = arm.list(&path).await?;
@@ -92,7 +102,7 @@ async fn matching(arm: &Arm, filter: &RoleFilter, all: bool) -> CliResult<Vec<Va
         .into_iter()
         .filter(|a| {
             let p = &a["properties"];
-            let at_scope = all || p["scope"].as_str().is_some_and(|s| s.eq_ignore_ascii_case(&scope));
+            let at_scope = !exact || p["scope"].as_str().is_some_and(|s| s.eq_ignore_ascii_case(&scope));
             let by_principal = filter.assignee.as_deref().is_none_or(|x| p["principalId"].as_str().is_some_and(|y| y.eq_ignore_ascii_case(x)));
             let by_role = role.as_deref().is_none_or(|g| {
                 p["roleDefinitionId"].as_str().is_some_and(|d| d.to_ascii_lowercase().ends_with(g))
@@ -126,7 +136,7 @@ pub async fn run(ctx: &Ctx, command: RoleAssignmentCommand) -> CliResult<Outcome
             Ok(Outcome::table(with_role_name(reply.body), rows))
         }
         RoleAssignmentCommand::List { filter, all } => {
-            Ok(Outcome::table(Value::Array(matching(&arm, &filter, all).await?), rows))
+            Ok(Outcome::table(Value::Array(matching(&arm, &filter, all, false).await?), rows))
         }
         RoleAssignmentCommand::Delete { filter, ids } => {
             let ids: Vec<String> = match ids {
@@ -137,7 +147,7 @@ pub async fn run(ctx: &Ctx, command: RoleAssignmentCommand) -> CliResult<Outcome
                             "Please provide at least one of --assignee, --role, --scope or --ids",
                         ));
                     }
-                    matching(&arm, &filter, filter.scope.is_none())
+                    matching(&arm, &filter, true, filter.scope.is_some())
                         .await?
                         .iter()
                         .filter_map(|a| a["id"].as_str().map(str::to_string))
