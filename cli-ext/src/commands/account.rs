@@ -73,7 +73,9 @@ pub async fn login(ctx: &Ctx, args: LoginArgs) -> CliResult<Outcome> {
     let secret = args
         .password
         .or_else(|| endpoints.client_secret.take())
-        .ok_or_else(|| CliError::usage("argument --password/-p: the service principal's secret is required"))?;
+        .ok_or_else(|| {
+            CliError::usage("argument --password/-p: the service principal's secret is required")
+        })?;
     endpoints.client_secret = None;
 
     let http = Http::new(endpoints.ca_certificate.as_deref(), ctx.global.debug)?;
@@ -84,12 +86,21 @@ pub async fn login(ctx: &Ctx, args: LoginArgs) -> CliResult<Outcome> {
         paths::SUBSCRIPTIONS_API
     );
     let reply = http
-        .send(Method::GET, &url, Some(&token.access_token), None, None, None)
+        .send(
+            Method::GET,
+            &url,
+            Some(&token.access_token),
+            None,
+            None,
+            None,
+        )
         .await?
         .ok()?;
     let listed = reply.body["value"].as_array().cloned().unwrap_or_default();
     if listed.is_empty() {
-        return Err(CliError::client("No subscriptions found for this service principal."));
+        return Err(CliError::client(
+            "No subscriptions found for this service principal.",
+        ));
     }
     let subscriptions = listed
         .iter()
@@ -98,14 +109,23 @@ pub async fn login(ctx: &Ctx, args: LoginArgs) -> CliResult<Outcome> {
             id: s["subscriptionId"].as_str().unwrap_or_default().to_string(),
             name: s["displayName"].as_str().unwrap_or_default().to_string(),
             state: s["state"].as_str().unwrap_or("Enabled").to_string(),
-            tenant_id: s["tenantId"].as_str().unwrap_or(&endpoints.tenant_id).to_string(),
+            tenant_id: s["tenantId"]
+                .as_str()
+                .unwrap_or(&endpoints.tenant_id)
+                .to_string(),
             is_default: i == 0,
         })
         .collect();
     if secret == WELL_KNOWN_SECRET {
-        ctx.warn("Logged in with the emulator's well-known client secret: never use it anywhere real.");
+        ctx.warn(
+            "Logged in with the emulator's well-known client secret: never use it anywhere real.",
+        );
     }
-    let profile = Profile { endpoints, client_secret: secret, subscriptions };
+    let profile = Profile {
+        endpoints,
+        client_secret: secret,
+        subscriptions,
+    };
     profile.save()?;
     profile::save_token(&token)?;
     // As `az login` does: print the subscriptions now available.
@@ -113,7 +133,13 @@ pub async fn login(ctx: &Ctx, args: LoginArgs) -> CliResult<Outcome> {
 }
 
 fn all_accounts(profile: &Profile) -> Value {
-    Value::Array(profile.subscriptions.iter().map(|s| profile.account_json(s)).collect())
+    Value::Array(
+        profile
+            .subscriptions
+            .iter()
+            .map(|s| profile.account_json(s))
+            .collect(),
+    )
 }
 
 pub fn logout(ctx: &Ctx) -> CliResult<Outcome> {
@@ -134,7 +160,9 @@ pub async fn run(ctx: &Ctx, command: AccountCommand) -> CliResult<Outcome> {
         AccountCommand::Set { name } => {
             let wanted = name
                 .or_else(|| ctx.global.subscription.clone())
-                .ok_or_else(|| CliError::usage("the following arguments are required: --subscription/-s"))?;
+                .ok_or_else(|| {
+                    CliError::usage("the following arguments are required: --subscription/-s")
+                })?;
             let id = profile
                 .subscription(Some(&wanted))
                 .map_err(|_| {

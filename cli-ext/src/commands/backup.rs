@@ -39,8 +39,19 @@ fn request_body(blob: &BlobArgs, backup_id: Option<&str>) -> Value {
 
 /// POSTs `action` on the cluster and, unless `no_wait`, follows the job to
 /// its result.
-async fn start(arm: &Arm, cluster: &ClusterArgs, action: &str, body: Value, no_wait: bool) -> CliResult<Outcome> {
-    let path = paths::cluster_child(&arm.subscription, &cluster.resource_group, &cluster.cluster_name, action);
+async fn start(
+    arm: &Arm,
+    cluster: &ClusterArgs,
+    action: &str,
+    body: Value,
+    no_wait: bool,
+) -> CliResult<Outcome> {
+    let path = paths::cluster_child(
+        &arm.subscription,
+        &cluster.resource_group,
+        &cluster.cluster_name,
+        action,
+    );
     let started = arm.call(Method::POST, &path, Some(&body)).await?.ok()?;
     if no_wait {
         return Ok(Outcome::none());
@@ -50,7 +61,12 @@ async fn start(arm: &Arm, cluster: &ClusterArgs, action: &str, body: Value, no_w
 }
 
 /// A job's status; 202 (still running, no body) reads as `InProgress`.
-async fn show(arm: &Arm, cluster: &ClusterArgs, collection: &str, job_id: &str) -> CliResult<Outcome> {
+async fn show(
+    arm: &Arm,
+    cluster: &ClusterArgs,
+    collection: &str,
+    job_id: &str,
+) -> CliResult<Outcome> {
     let path = paths::cluster_child(
         &arm.subscription,
         &cluster.resource_group,
@@ -68,24 +84,69 @@ async fn show(arm: &Arm, cluster: &ClusterArgs, collection: &str, job_id: &str) 
 
 pub async fn backup(arm: &Arm, command: BackupCommand) -> CliResult<Outcome> {
     match command {
-        BackupCommand::Start { cluster, blob, no_wait } => {
-            start(arm, &cluster, "backup", request_body(&blob, None), no_wait.no_wait).await
+        BackupCommand::Start {
+            cluster,
+            blob,
+            no_wait,
+        } => {
+            start(
+                arm,
+                &cluster,
+                "backup",
+                request_body(&blob, None),
+                no_wait.no_wait,
+            )
+            .await
         }
-        BackupCommand::Show { cluster, job_id } => show(arm, &cluster, "backupOperationStatus", &job_id).await,
+        BackupCommand::Show { cluster, job_id } => {
+            show(arm, &cluster, "backupOperationStatus", &job_id).await
+        }
         BackupCommand::Validate { cluster, blob } => {
-            start(arm, &cluster, "validateBackupProperties", request_body(&blob, None), false).await
+            start(
+                arm,
+                &cluster,
+                "validateBackupProperties",
+                request_body(&blob, None),
+                false,
+            )
+            .await
         }
     }
 }
 
 pub async fn restore(arm: &Arm, command: RestoreCommand) -> CliResult<Outcome> {
     match command {
-        RestoreCommand::Start { cluster, backup_id, blob, no_wait } => {
-            start(arm, &cluster, "restore", request_body(&blob, Some(&backup_id)), no_wait.no_wait).await
+        RestoreCommand::Start {
+            cluster,
+            backup_id,
+            blob,
+            no_wait,
+        } => {
+            start(
+                arm,
+                &cluster,
+                "restore",
+                request_body(&blob, Some(&backup_id)),
+                no_wait.no_wait,
+            )
+            .await
         }
-        RestoreCommand::Show { cluster, job_id } => show(arm, &cluster, "restoreOperationStatus", &job_id).await,
-        RestoreCommand::Validate { cluster, backup_id, blob } => {
-            start(arm, &cluster, "validateRestoreProperties", request_body(&blob, Some(&backup_id)), false).await
+        RestoreCommand::Show { cluster, job_id } => {
+            show(arm, &cluster, "restoreOperationStatus", &job_id).await
+        }
+        RestoreCommand::Validate {
+            cluster,
+            backup_id,
+            blob,
+        } => {
+            start(
+                arm,
+                &cluster,
+                "validateRestoreProperties",
+                request_body(&blob, Some(&backup_id)),
+                false,
+            )
+            .await
         }
     }
 }

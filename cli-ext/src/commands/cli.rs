@@ -52,25 +52,42 @@ pub struct GlobalArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Log in to the emulator with a service principal.
-    #[command(after_help = "Examples:\n  Log in with the well-known service principal from the emulator's endpoints.json\n    az-cloudhsm login --endpoints .cloudhsm-emulator/endpoints.json\n\n  Log in with explicit credentials\n    az-cloudhsm login --service-principal -u <client-id> -p <secret> --tenant <tenant-id>")]
+    #[command(
+        after_help = "Examples:\n  Log in with the well-known service principal from the emulator's endpoints.json\n    az-cloudhsm login --endpoints .cloudhsm-emulator/endpoints.json\n\n  Log in with explicit credentials\n    az-cloudhsm login --service-principal -u <client-id> -p <secret> --tenant <tenant-id>"
+    )]
     Login(LoginArgs),
     /// Log out: forget the stored service principal and tokens.
     #[command(after_help = "Examples:\n  Log out\n    az-cloudhsm logout")]
     Logout,
     /// Manage the subscription the CLI uses.
-    #[command(subcommand, after_help = "Examples:\n  Show the current subscription\n    az-cloudhsm account show")]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  Show the current subscription\n    az-cloudhsm account show"
+    )]
     Account(AccountCommand),
     /// Manage resource groups.
-    #[command(subcommand, after_help = "Examples:\n  Create a resource group\n    az-cloudhsm group create -n rg1 -l eastus2")]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  Create a resource group\n    az-cloudhsm group create -n rg1 -l eastus2"
+    )]
     Group(GroupCommand),
     /// Manage user-assigned managed identities.
-    #[command(subcommand, after_help = "Examples:\n  Create an identity for backups\n    az-cloudhsm identity create -g rg1 -n backup-id")]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  Create an identity for backups\n    az-cloudhsm identity create -g rg1 -n backup-id"
+    )]
     Identity(IdentityCommand),
     /// Manage Cloud HSM clusters.
-    #[command(subcommand, after_help = "Examples:\n  Create a cluster and wait for it\n    az-cloudhsm cloudhsm create -g rg1 -n chsm1 -l eastus2 --sku Standard_B1\n\n  Show the cluster's HSM addresses\n    az-cloudhsm cloudhsm show -g rg1 -n chsm1 --query \"properties.hsms[].fqdn\"")]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  Create a cluster and wait for it\n    az-cloudhsm cloudhsm create -g rg1 -n chsm1 -l eastus2 --sku Standard_B1\n\n  Show the cluster's HSM addresses\n    az-cloudhsm cloudhsm show -g rg1 -n chsm1 --query \"properties.hsms[].fqdn\""
+    )]
     Cloudhsm(CloudHsmCommand),
     /// Manage role assignments.
-    #[command(subcommand, after_help = "Examples:\n  Let an identity write backups to a storage account\n    az-cloudhsm role assignment create --assignee-object-id <principal-id> --role \"Storage Blob Data Contributor\" --scope <storage-account-id>")]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  Let an identity write backups to a storage account\n    az-cloudhsm role assignment create --assignee-object-id <principal-id> --role \"Storage Blob Data Contributor\" --scope <storage-account-id>"
+    )]
     Role(RoleCommand),
 }
 
@@ -105,13 +122,19 @@ pub struct LoginArgs {
 #[derive(Debug, Subcommand)]
 pub enum AccountCommand {
     /// Show the subscription in use.
-    #[command(after_help = "Examples:\n  Show the subscription id\n    az-cloudhsm account show --query id -o tsv")]
+    #[command(
+        after_help = "Examples:\n  Show the subscription id\n    az-cloudhsm account show --query id -o tsv"
+    )]
     Show,
     /// List the subscriptions of the logged-in service principal.
-    #[command(after_help = "Examples:\n  List subscriptions as a table\n    az-cloudhsm account list -o table")]
+    #[command(
+        after_help = "Examples:\n  List subscriptions as a table\n    az-cloudhsm account list -o table"
+    )]
     List,
     /// Set the subscription used by default.
-    #[command(after_help = "Examples:\n  Use a subscription by id\n    az-cloudhsm account set --subscription 00000000-0000-0000-0000-000000000000")]
+    #[command(
+        after_help = "Examples:\n  Use a subscription by id\n    az-cloudhsm account set --subscription 00000000-0000-0000-0000-000000000000"
+    )]
     Set {
         /// Name or id of the subscription (or pass --subscription).
         #[arg(short = 'n', long = "name", short_alias = 's')]
@@ -123,14 +146,21 @@ pub enum AccountCommand {
 #[derive(Debug, Args)]
 pub struct GroupName {
     /// Name of the resource group.
-    #[arg(short = 'n', long = "name", short_alias = 'g', alias = "resource-group")]
+    #[arg(
+        short = 'n',
+        long = "name",
+        short_alias = 'g',
+        alias = "resource-group"
+    )]
     pub name: String,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum GroupCommand {
     /// Create a new resource group (or update its tags).
-    #[command(after_help = "Examples:\n  Create a resource group in East US 2\n    az-cloudhsm group create -n rg1 -l eastus2 --tags env=test")]
+    #[command(
+        after_help = "Examples:\n  Create a resource group in East US 2\n    az-cloudhsm group create -n rg1 -l eastus2 --tags env=test"
+    )]
     Create {
         #[command(flatten)]
         group: GroupName,
@@ -141,22 +171,30 @@ pub enum GroupCommand {
         tags: TagArgs,
     },
     /// Get a resource group.
-    #[command(after_help = "Examples:\n  Show a resource group\n    az-cloudhsm group show -n rg1")]
+    #[command(
+        after_help = "Examples:\n  Show a resource group\n    az-cloudhsm group show -n rg1"
+    )]
     Show {
         #[command(flatten)]
         group: GroupName,
     },
     /// List resource groups.
-    #[command(after_help = "Examples:\n  List resource groups as a table\n    az-cloudhsm group list -o table")]
+    #[command(
+        after_help = "Examples:\n  List resource groups as a table\n    az-cloudhsm group list -o table"
+    )]
     List,
     /// Check whether a resource group exists (prints true or false).
-    #[command(after_help = "Examples:\n  Check a resource group\n    az-cloudhsm group exists -n rg1")]
+    #[command(
+        after_help = "Examples:\n  Check a resource group\n    az-cloudhsm group exists -n rg1"
+    )]
     Exists {
         #[command(flatten)]
         group: GroupName,
     },
     /// Delete a resource group and everything in it.
-    #[command(after_help = "Examples:\n  Delete without a prompt and without waiting\n    az-cloudhsm group delete -n rg1 --yes --no-wait")]
+    #[command(
+        after_help = "Examples:\n  Delete without a prompt and without waiting\n    az-cloudhsm group delete -n rg1 --yes --no-wait"
+    )]
     Delete {
         #[command(flatten)]
         group: GroupName,
@@ -166,7 +204,9 @@ pub enum GroupCommand {
         no_wait: NoWait,
     },
     /// Place the CLI in a waiting state until a condition of the resource group is met.
-    #[command(after_help = "Examples:\n  Wait until a resource group is deleted\n    az-cloudhsm group wait -n rg1 --deleted --interval 5")]
+    #[command(
+        after_help = "Examples:\n  Wait until a resource group is deleted\n    az-cloudhsm group wait -n rg1 --deleted --interval 5"
+    )]
     Wait {
         #[command(flatten)]
         group: GroupName,
@@ -230,7 +270,9 @@ pub struct NoWait {
 #[derive(Debug, Subcommand)]
 pub enum IdentityCommand {
     /// Create a user-assigned identity.
-    #[command(after_help = "Examples:\n  Create an identity in the group's location\n    az-cloudhsm identity create -g rg1 -n backup-id")]
+    #[command(
+        after_help = "Examples:\n  Create an identity in the group's location\n    az-cloudhsm identity create -g rg1 -n backup-id"
+    )]
     Create {
         #[command(flatten)]
         resource: ResourceArgs,
@@ -241,19 +283,25 @@ pub enum IdentityCommand {
         tags: TagArgs,
     },
     /// Show an identity.
-    #[command(after_help = "Examples:\n  Get an identity's principal id\n    az-cloudhsm identity show -g rg1 -n backup-id --query properties.principalId -o tsv")]
+    #[command(
+        after_help = "Examples:\n  Get an identity's principal id\n    az-cloudhsm identity show -g rg1 -n backup-id --query properties.principalId -o tsv"
+    )]
     Show {
         #[command(flatten)]
         resource: ResourceArgs,
     },
     /// List identities.
-    #[command(after_help = "Examples:\n  List the identities of a group\n    az-cloudhsm identity list -g rg1 -o table")]
+    #[command(
+        after_help = "Examples:\n  List the identities of a group\n    az-cloudhsm identity list -g rg1 -o table"
+    )]
     List {
         #[command(flatten)]
         group: OptionalGroup,
     },
     /// Delete an identity.
-    #[command(after_help = "Examples:\n  Delete an identity\n    az-cloudhsm identity delete -g rg1 -n backup-id")]
+    #[command(
+        after_help = "Examples:\n  Delete an identity\n    az-cloudhsm identity delete -g rg1 -n backup-id"
+    )]
     Delete {
         #[command(flatten)]
         resource: ResourceArgs,
@@ -263,7 +311,9 @@ pub enum IdentityCommand {
 #[derive(Debug, Subcommand)]
 pub enum CloudHsmCommand {
     /// Create a Cloud HSM cluster.
-    #[command(after_help = "Examples:\n  Create a cluster with a backup identity\n    az-cloudhsm cloudhsm create -g rg1 -n chsm1 -l eastus2 --sku Standard_B1 --mi-user-assigned backup-id --tags Dept=hsm\n\n  Start creating and return at once\n    az-cloudhsm cloudhsm create -g rg1 -n chsm1 --no-wait")]
+    #[command(
+        after_help = "Examples:\n  Create a cluster with a backup identity\n    az-cloudhsm cloudhsm create -g rg1 -n chsm1 -l eastus2 --sku Standard_B1 --mi-user-assigned backup-id --tags Dept=hsm\n\n  Start creating and return at once\n    az-cloudhsm cloudhsm create -g rg1 -n chsm1 --no-wait"
+    )]
     Create {
         #[command(flatten)]
         resource: ResourceArgs,
@@ -285,19 +335,25 @@ pub enum CloudHsmCommand {
         no_wait: NoWait,
     },
     /// Show a Cloud HSM cluster.
-    #[command(after_help = "Examples:\n  Show a cluster's state\n    az-cloudhsm cloudhsm show -g rg1 -n chsm1 --query \"{state: properties.provisioningState, activation: properties.activationState}\"")]
+    #[command(
+        after_help = "Examples:\n  Show a cluster's state\n    az-cloudhsm cloudhsm show -g rg1 -n chsm1 --query \"{state: properties.provisioningState, activation: properties.activationState}\""
+    )]
     Show {
         #[command(flatten)]
         resource: ResourceArgs,
     },
     /// List Cloud HSM clusters.
-    #[command(after_help = "Examples:\n  List the clusters of a group as a table\n    az-cloudhsm cloudhsm list -g rg1 -o table")]
+    #[command(
+        after_help = "Examples:\n  List the clusters of a group as a table\n    az-cloudhsm cloudhsm list -g rg1 -o table"
+    )]
     List {
         #[command(flatten)]
         group: OptionalGroup,
     },
     /// Update a Cloud HSM cluster's tags or identity.
-    #[command(after_help = "Examples:\n  Replace the tags\n    az-cloudhsm cloudhsm update -g rg1 -n chsm1 --tags Dept=security")]
+    #[command(
+        after_help = "Examples:\n  Replace the tags\n    az-cloudhsm cloudhsm update -g rg1 -n chsm1 --tags Dept=security"
+    )]
     Update {
         #[command(flatten)]
         resource: ResourceArgs,
@@ -310,7 +366,9 @@ pub enum CloudHsmCommand {
         no_wait: NoWait,
     },
     /// Delete a Cloud HSM cluster (and its keys).
-    #[command(after_help = "Examples:\n  Delete without a prompt\n    az-cloudhsm cloudhsm delete -g rg1 -n chsm1 --yes")]
+    #[command(
+        after_help = "Examples:\n  Delete without a prompt\n    az-cloudhsm cloudhsm delete -g rg1 -n chsm1 --yes"
+    )]
     Delete {
         #[command(flatten)]
         resource: ResourceArgs,
@@ -320,7 +378,9 @@ pub enum CloudHsmCommand {
         no_wait: NoWait,
     },
     /// Place the CLI in a waiting state until a condition of the cluster is met.
-    #[command(after_help = "Examples:\n  Wait until created\n    az-cloudhsm cloudhsm wait -g rg1 -n chsm1 --created --interval 5\n\n  Wait until activated\n    az-cloudhsm cloudhsm wait -g rg1 -n chsm1 --custom \"properties.activationState=='Active'\"")]
+    #[command(
+        after_help = "Examples:\n  Wait until created\n    az-cloudhsm cloudhsm wait -g rg1 -n chsm1 --created --interval 5\n\n  Wait until activated\n    az-cloudhsm cloudhsm wait -g rg1 -n chsm1 --custom \"properties.activationState=='Active'\""
+    )]
     Wait {
         #[command(flatten)]
         resource: ResourceArgs,
@@ -330,16 +390,30 @@ pub enum CloudHsmCommand {
         timing: WaitTiming,
     },
     /// Back up a cluster to a blob container.
-    #[command(subcommand, after_help = "Examples:\n  Back up to a container\n    az-cloudhsm cloudhsm backup start -g rg1 -n chsm1 --blob-container-uri https://account.blob.core.windows.net/backups")]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  Back up to a container\n    az-cloudhsm cloudhsm backup start -g rg1 -n chsm1 --blob-container-uri https://account.blob.core.windows.net/backups"
+    )]
     Backup(BackupCommand),
     /// Restore a cluster from a backup.
-    #[command(subcommand, after_help = "Examples:\n  Restore a backup\n    az-cloudhsm cloudhsm restore start -g rg1 -n chsm1 --backup-id <backup-id> --blob-container-uri https://account.blob.core.windows.net/backups")]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  Restore a backup\n    az-cloudhsm cloudhsm restore start -g rg1 -n chsm1 --backup-id <backup-id> --blob-container-uri https://account.blob.core.windows.net/backups"
+    )]
     Restore(RestoreCommand),
     /// The cluster's private link resources.
-    #[command(subcommand, name = "private-link-resource", after_help = "Examples:\n  List private link resources\n    az-cloudhsm cloudhsm private-link-resource list -g rg1 --cluster-name chsm1")]
+    #[command(
+        subcommand,
+        name = "private-link-resource",
+        after_help = "Examples:\n  List private link resources\n    az-cloudhsm cloudhsm private-link-resource list -g rg1 --cluster-name chsm1"
+    )]
     PrivateLinkResource(PrivateLinkResourceCommand),
     /// The cluster's private endpoint connections.
-    #[command(subcommand, name = "private-endpoint-connection", after_help = "Examples:\n  Approve a connection\n    az-cloudhsm cloudhsm private-endpoint-connection approve -g rg1 --cluster-name chsm1 --pe-connection-name pe1 --description ok")]
+    #[command(
+        subcommand,
+        name = "private-endpoint-connection",
+        after_help = "Examples:\n  Approve a connection\n    az-cloudhsm cloudhsm private-endpoint-connection approve -g rg1 --cluster-name chsm1 --pe-connection-name pe1 --description ok"
+    )]
     PrivateEndpointConnection(PrivateEndpointConnectionCommand),
 }
 
@@ -356,7 +430,9 @@ pub struct BlobArgs {
 #[derive(Debug, Subcommand)]
 pub enum BackupCommand {
     /// Start a backup (waits for it unless --no-wait).
-    #[command(after_help = "Examples:\n  Back up and print the backup id\n    az-cloudhsm cloudhsm backup start -g rg1 -n chsm1 --blob-container-uri https://account.blob.core.windows.net/backups --query properties.backupId -o tsv")]
+    #[command(
+        after_help = "Examples:\n  Back up and print the backup id\n    az-cloudhsm cloudhsm backup start -g rg1 -n chsm1 --blob-container-uri https://account.blob.core.windows.net/backups --query properties.backupId -o tsv"
+    )]
     Start {
         #[command(flatten)]
         cluster: ClusterArgs,
@@ -366,7 +442,9 @@ pub enum BackupCommand {
         no_wait: NoWait,
     },
     /// Show a backup job.
-    #[command(after_help = "Examples:\n  Show a backup job\n    az-cloudhsm cloudhsm backup show -g rg1 -n chsm1 --job-id <job-id>")]
+    #[command(
+        after_help = "Examples:\n  Show a backup job\n    az-cloudhsm cloudhsm backup show -g rg1 -n chsm1 --job-id <job-id>"
+    )]
     Show {
         #[command(flatten)]
         cluster: ClusterArgs,
@@ -375,7 +453,9 @@ pub enum BackupCommand {
         job_id: String,
     },
     /// Check that a backup to this container would work.
-    #[command(after_help = "Examples:\n  Validate a backup destination\n    az-cloudhsm cloudhsm backup validate -g rg1 -n chsm1 --blob-container-uri https://account.blob.core.windows.net/backups")]
+    #[command(
+        after_help = "Examples:\n  Validate a backup destination\n    az-cloudhsm cloudhsm backup validate -g rg1 -n chsm1 --blob-container-uri https://account.blob.core.windows.net/backups"
+    )]
     Validate {
         #[command(flatten)]
         cluster: ClusterArgs,
@@ -387,7 +467,9 @@ pub enum BackupCommand {
 #[derive(Debug, Subcommand)]
 pub enum RestoreCommand {
     /// Start a restore (waits for it unless --no-wait).
-    #[command(after_help = "Examples:\n  Restore a backup\n    az-cloudhsm cloudhsm restore start -g rg1 -n chsm1 --backup-id <backup-id> --blob-container-uri https://account.blob.core.windows.net/backups")]
+    #[command(
+        after_help = "Examples:\n  Restore a backup\n    az-cloudhsm cloudhsm restore start -g rg1 -n chsm1 --backup-id <backup-id> --blob-container-uri https://account.blob.core.windows.net/backups"
+    )]
     Start {
         #[command(flatten)]
         cluster: ClusterArgs,
@@ -400,7 +482,9 @@ pub enum RestoreCommand {
         no_wait: NoWait,
     },
     /// Show a restore job.
-    #[command(after_help = "Examples:\n  Show a restore job\n    az-cloudhsm cloudhsm restore show -g rg1 -n chsm1 --job-id <job-id>")]
+    #[command(
+        after_help = "Examples:\n  Show a restore job\n    az-cloudhsm cloudhsm restore show -g rg1 -n chsm1 --job-id <job-id>"
+    )]
     Show {
         #[command(flatten)]
         cluster: ClusterArgs,
@@ -409,7 +493,9 @@ pub enum RestoreCommand {
         job_id: String,
     },
     /// Check that a restore from this backup would work.
-    #[command(after_help = "Examples:\n  Validate a restore\n    az-cloudhsm cloudhsm restore validate -g rg1 -n chsm1 --backup-id <backup-id> --blob-container-uri https://account.blob.core.windows.net/backups")]
+    #[command(
+        after_help = "Examples:\n  Validate a restore\n    az-cloudhsm cloudhsm restore validate -g rg1 -n chsm1 --backup-id <backup-id> --blob-container-uri https://account.blob.core.windows.net/backups"
+    )]
     Validate {
         #[command(flatten)]
         cluster: ClusterArgs,
@@ -424,7 +510,9 @@ pub enum RestoreCommand {
 #[derive(Debug, Subcommand)]
 pub enum PrivateLinkResourceCommand {
     /// List the cluster's private link resources.
-    #[command(after_help = "Examples:\n  List group ids\n    az-cloudhsm cloudhsm private-link-resource list -g rg1 -n chsm1 --query \"[].properties.groupId\"")]
+    #[command(
+        after_help = "Examples:\n  List group ids\n    az-cloudhsm cloudhsm private-link-resource list -g rg1 -n chsm1 --query \"[].properties.groupId\""
+    )]
     List {
         #[command(flatten)]
         cluster: ClusterArgs,
@@ -443,19 +531,25 @@ pub struct ConnectionArgs {
 #[derive(Debug, Subcommand)]
 pub enum PrivateEndpointConnectionCommand {
     /// List the cluster's private endpoint connections.
-    #[command(after_help = "Examples:\n  List connections as a table\n    az-cloudhsm cloudhsm private-endpoint-connection list -g rg1 -n chsm1 -o table")]
+    #[command(
+        after_help = "Examples:\n  List connections as a table\n    az-cloudhsm cloudhsm private-endpoint-connection list -g rg1 -n chsm1 -o table"
+    )]
     List {
         #[command(flatten)]
         cluster: ClusterArgs,
     },
     /// Show a private endpoint connection.
-    #[command(after_help = "Examples:\n  Show a connection's state\n    az-cloudhsm cloudhsm private-endpoint-connection show -g rg1 -n chsm1 --pe-connection-name pe1")]
+    #[command(
+        after_help = "Examples:\n  Show a connection's state\n    az-cloudhsm cloudhsm private-endpoint-connection show -g rg1 -n chsm1 --pe-connection-name pe1"
+    )]
     Show {
         #[command(flatten)]
         connection: ConnectionArgs,
     },
     /// Approve a private endpoint connection.
-    #[command(after_help = "Examples:\n  Approve\n    az-cloudhsm cloudhsm private-endpoint-connection approve -g rg1 -n chsm1 --pe-connection-name pe1 --description \"approved\"")]
+    #[command(
+        after_help = "Examples:\n  Approve\n    az-cloudhsm cloudhsm private-endpoint-connection approve -g rg1 -n chsm1 --pe-connection-name pe1 --description \"approved\""
+    )]
     Approve {
         #[command(flatten)]
         connection: ConnectionArgs,
@@ -464,7 +558,9 @@ pub enum PrivateEndpointConnectionCommand {
         description: Option<String>,
     },
     /// Reject a private endpoint connection.
-    #[command(after_help = "Examples:\n  Reject\n    az-cloudhsm cloudhsm private-endpoint-connection reject -g rg1 -n chsm1 --pe-connection-name pe1 --description \"not ours\"")]
+    #[command(
+        after_help = "Examples:\n  Reject\n    az-cloudhsm cloudhsm private-endpoint-connection reject -g rg1 -n chsm1 --pe-connection-name pe1 --description \"not ours\""
+    )]
     Reject {
         #[command(flatten)]
         connection: ConnectionArgs,
@@ -473,7 +569,9 @@ pub enum PrivateEndpointConnectionCommand {
         description: Option<String>,
     },
     /// Delete a private endpoint connection.
-    #[command(after_help = "Examples:\n  Delete\n    az-cloudhsm cloudhsm private-endpoint-connection delete -g rg1 -n chsm1 --pe-connection-name pe1 --yes")]
+    #[command(
+        after_help = "Examples:\n  Delete\n    az-cloudhsm cloudhsm private-endpoint-connection delete -g rg1 -n chsm1 --pe-connection-name pe1 --yes"
+    )]
     Delete {
         #[command(flatten)]
         connection: ConnectionArgs,
@@ -487,14 +585,19 @@ pub enum PrivateEndpointConnectionCommand {
 #[derive(Debug, Subcommand)]
 pub enum RoleCommand {
     /// Manage role assignments.
-    #[command(subcommand, after_help = "Examples:\n  List role assignments\n    az-cloudhsm role assignment list --all -o table")]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  List role assignments\n    az-cloudhsm role assignment list --all -o table"
+    )]
     Assignment(RoleAssignmentCommand),
 }
 
 #[derive(Debug, Subcommand)]
 pub enum RoleAssignmentCommand {
     /// Create a role assignment.
-    #[command(after_help = "Examples:\n  Let a managed identity write blobs\n    az-cloudhsm role assignment create --assignee-object-id <principal-id> --assignee-principal-type ServicePrincipal --role \"Storage Blob Data Contributor\" --scope /subscriptions/<sub>/resourceGroups/rg1")]
+    #[command(
+        after_help = "Examples:\n  Let a managed identity write blobs\n    az-cloudhsm role assignment create --assignee-object-id <principal-id> --assignee-principal-type ServicePrincipal --role \"Storage Blob Data Contributor\" --scope /subscriptions/<sub>/resourceGroups/rg1"
+    )]
     Create {
         /// The principal's object id.
         #[arg(long, visible_alias = "assignee")]
@@ -510,7 +613,9 @@ pub enum RoleAssignmentCommand {
         scope: Option<String>,
     },
     /// List role assignments.
-    #[command(after_help = "Examples:\n  List an identity's assignments\n    az-cloudhsm role assignment list --assignee <principal-id> --all")]
+    #[command(
+        after_help = "Examples:\n  List an identity's assignments\n    az-cloudhsm role assignment list --assignee <principal-id> --all"
+    )]
     List {
         #[command(flatten)]
         filter: RoleFilter,
@@ -519,7 +624,9 @@ pub enum RoleAssignmentCommand {
         all: bool,
     },
     /// Delete role assignments.
-    #[command(after_help = "Examples:\n  Delete an identity's assignment of a role\n    az-cloudhsm role assignment delete --assignee <principal-id> --role \"Storage Blob Data Contributor\" --scope <scope>\n\n  Delete by id\n    az-cloudhsm role assignment delete --ids <assignment-id>")]
+    #[command(
+        after_help = "Examples:\n  Delete an identity's assignment of a role\n    az-cloudhsm role assignment delete --assignee <principal-id> --role \"Storage Blob Data Contributor\" --scope <scope>\n\n  Delete by id\n    az-cloudhsm role assignment delete --ids <assignment-id>"
+    )]
     Delete {
         #[command(flatten)]
         filter: RoleFilter,

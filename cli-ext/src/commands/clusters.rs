@@ -21,11 +21,21 @@ pub fn rows(v: &Value) -> Vec<Row> {
         .map(|c| {
             vec![
                 ("Name", c["name"].clone()),
-                ("ResourceGroup", paths::group_of(c["id"].as_str().unwrap_or_default()).map_or(Value::Null, |g| Value::String(g.into()))),
+                (
+                    "ResourceGroup",
+                    paths::group_of(c["id"].as_str().unwrap_or_default())
+                        .map_or(Value::Null, |g| Value::String(g.into())),
+                ),
                 ("Location", c["location"].clone()),
                 ("Sku", c["sku"]["name"].clone()),
-                ("ProvisioningState", c["properties"]["provisioningState"].clone()),
-                ("ActivationState", c["properties"]["activationState"].clone()),
+                (
+                    "ProvisioningState",
+                    c["properties"]["provisioningState"].clone(),
+                ),
+                (
+                    "ActivationState",
+                    c["properties"]["activationState"].clone(),
+                ),
             ]
         })
         .collect()
@@ -49,7 +59,15 @@ fn path(arm: &Arm, r: &ResourceArgs) -> String {
 pub async fn run(ctx: &Ctx, command: CloudHsmCommand) -> CliResult<Outcome> {
     let arm = ctx.arm().await?;
     match command {
-        CloudHsmCommand::Create { resource, location, sku, tags, domain_name_label_scope, mi_user_assigned, no_wait } => {
+        CloudHsmCommand::Create {
+            resource,
+            location,
+            sku,
+            tags,
+            domain_name_label_scope,
+            mi_user_assigned,
+            no_wait,
+        } => {
             let tags = tags.tags.as_deref().map(parse_tags).transpose()?;
             let location = match location {
                 Some(l) => l,
@@ -74,16 +92,27 @@ pub async fn run(ctx: &Ctx, command: CloudHsmCommand) -> CliResult<Outcome> {
             if no_wait.no_wait {
                 return Ok(Outcome::none());
             }
-            Ok(Outcome::maybe(lro::finish(&arm, started, &path, FinalState::OriginalUri).await?, rows))
+            Ok(Outcome::maybe(
+                lro::finish(&arm, started, &path, FinalState::OriginalUri).await?,
+                rows,
+            ))
         }
-        CloudHsmCommand::Show { resource } => {
-            Ok(Outcome::table(arm.expect(Method::GET, &path(&arm, &resource), None).await?.body, rows))
-        }
+        CloudHsmCommand::Show { resource } => Ok(Outcome::table(
+            arm.expect(Method::GET, &path(&arm, &resource), None)
+                .await?
+                .body,
+            rows,
+        )),
         CloudHsmCommand::List { group } => {
             let path = paths::clusters(&arm.subscription, group.resource_group.as_deref());
             Ok(Outcome::table(arm.list(&path).await?, rows))
         }
-        CloudHsmCommand::Update { resource, tags, mi_user_assigned, no_wait } => {
+        CloudHsmCommand::Update {
+            resource,
+            tags,
+            mi_user_assigned,
+            no_wait,
+        } => {
             let mut body = json!({});
             if let Some(t) = tags.tags {
                 body["tags"] = parse_tags(&t)?;
@@ -103,11 +132,22 @@ pub async fn run(ctx: &Ctx, command: CloudHsmCommand) -> CliResult<Outcome> {
             }
             let result = lro::finish(&arm, started, &path, FinalState::Location).await?;
             // A Location that ends in 204 carries no body: show the resource.
-            let result = if result.is_null() { arm.expect(Method::GET, &path, None).await?.body } else { result };
+            let result = if result.is_null() {
+                arm.expect(Method::GET, &path, None).await?.body
+            } else {
+                result
+            };
             Ok(Outcome::table(result, rows))
         }
-        CloudHsmCommand::Delete { resource, confirm, no_wait } => {
-            ctx.confirm(confirm.yes, &format!("Cloud HSM cluster '{}'", resource.name))?;
+        CloudHsmCommand::Delete {
+            resource,
+            confirm,
+            no_wait,
+        } => {
+            ctx.confirm(
+                confirm.yes,
+                &format!("Cloud HSM cluster '{}'", resource.name),
+            )?;
             let path = path(&arm, &resource);
             let started = arm.call(Method::DELETE, &path, None).await?.ok()?;
             if !no_wait.no_wait {
@@ -115,13 +155,19 @@ pub async fn run(ctx: &Ctx, command: CloudHsmCommand) -> CliResult<Outcome> {
             }
             Ok(Outcome::none())
         }
-        CloudHsmCommand::Wait { resource, condition, timing } => {
+        CloudHsmCommand::Wait {
+            resource,
+            condition,
+            timing,
+        } => {
             lro::wait(&arm, &path(&arm, &resource), &condition, &timing).await?;
             Ok(Outcome::none())
         }
         CloudHsmCommand::Backup(c) => backup::backup(&arm, c).await,
         CloudHsmCommand::Restore(c) => backup::restore(&arm, c).await,
         CloudHsmCommand::PrivateLinkResource(c) => private_link::resources(&arm, c).await,
-        CloudHsmCommand::PrivateEndpointConnection(c) => private_link::connections(ctx, &arm, c).await,
+        CloudHsmCommand::PrivateEndpointConnection(c) => {
+            private_link::connections(ctx, &arm, c).await
+        }
     }
 }

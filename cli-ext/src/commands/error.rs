@@ -1,7 +1,8 @@
 //! The CLI's one error type, and the one place it becomes an exit code and
 //! an `ERROR:` line — with the Azure CLI's conventions: 2 for usage errors
 //! (bad flags or values, caught before anything is sent), 3 when the service
-//! says the resource does not exist (as `az ... show` does), 1 for every other
+//! says the resource does not exist (az's rule since azure-cli#6612: a 404
+//! exits 3, so scripts can tell "missing" from "failed"), 1 for every other
 //! failure.
 
 use std::fmt;

@@ -46,15 +46,24 @@ impl Reply {
 pub fn service_error(status: StatusCode, body: &Value) -> CliError {
     let (code, message) = match &body["error"] {
         Value::Object(e) => (
-            e.get("code").and_then(Value::as_str).unwrap_or("Unknown").to_string(),
-            e.get("message").and_then(Value::as_str).unwrap_or("").to_string(),
+            e.get("code")
+                .and_then(Value::as_str)
+                .unwrap_or("Unknown")
+                .to_string(),
+            e.get("message")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string(),
         ),
         Value::String(code) => (
             code.clone(),
             body["error_description"].as_str().unwrap_or("").to_string(),
         ),
         _ => (
-            status.canonical_reason().unwrap_or("Error").replace(' ', ""),
+            status
+                .canonical_reason()
+                .unwrap_or("Error")
+                .replace(' ', ""),
             match body {
                 Value::String(s) => s.clone(),
                 Value::Null => format!("Operation returned an invalid status '{status}'"),
@@ -62,7 +71,11 @@ pub fn service_error(status: StatusCode, body: &Value) -> CliError {
             },
         ),
     };
-    CliError::Service { status: status.as_u16(), code, message }
+    CliError::Service {
+        status: status.as_u16(),
+        code,
+        message,
+    }
 }
 
 pub struct Http {
@@ -75,14 +88,21 @@ impl Http {
         let mut builder = reqwest::Client::builder().timeout(Duration::from_secs(60));
         if let Some(ca) = ca_certificate {
             let pem = std::fs::read(ca).map_err(|e| {
-                CliError::client(format!("cannot read the emulator's CA certificate '{ca}': {e}"))
+                CliError::client(format!(
+                    "cannot read the emulator's CA certificate '{ca}': {e}"
+                ))
             })?;
             let cert = reqwest::Certificate::from_pem(&pem)
                 .map_err(|e| CliError::client(format!("'{ca}' is not a PEM certificate: {e}")))?;
             // Trust the emulator's CA only: its certificates are for it alone.
-            builder = builder.add_root_certificate(cert).tls_built_in_root_certs(false);
+            builder = builder
+                .add_root_certificate(cert)
+                .tls_built_in_root_certs(false);
         }
-        Ok(Self { client: builder.build()?, debug })
+        Ok(Self {
+            client: builder.build()?,
+            debug,
+        })
     }
 
     pub async fn send(
@@ -98,7 +118,10 @@ impl Http {
             .client
             .request(method.clone(), url)
             .header("x-ms-client-request-id", uuid::Uuid::new_v4().to_string())
-            .header(reqwest::header::USER_AGENT, concat!("az-cloudhsm/", env!("CARGO_PKG_VERSION")));
+            .header(
+                reqwest::header::USER_AGENT,
+                concat!("az-cloudhsm/", env!("CARGO_PKG_VERSION")),
+            );
         if let Some(t) = token {
             request = request.bearer_auth(t);
         }
@@ -128,7 +151,11 @@ impl Http {
         if self.debug {
             debug_response(status, &headers, &body);
         }
-        Ok(Reply { status, headers, body })
+        Ok(Reply {
+            status,
+            headers,
+            body,
+        })
     }
 
     /// Client-credentials grant against the emulator's token service.
@@ -148,16 +175,26 @@ impl Http {
             ("client_secret", client_secret),
             ("scope", ARM_SCOPE),
         ];
-        let reply = self.send(Method::POST, &url, None, None, Some(&form), None).await?.ok()?;
+        let reply = self
+            .send(Method::POST, &url, None, None, Some(&form), None)
+            .await?
+            .ok()?;
         let access_token = reply.body["access_token"]
             .as_str()
             .ok_or_else(|| CliError::client("the token service answered without an access_token"))?
             .to_string();
         let expires_in = reply.body["expires_in"]
             .as_u64()
-            .or_else(|| reply.body["expires_in"].as_str().and_then(|s| s.parse().ok()))
+            .or_else(|| {
+                reply.body["expires_in"]
+                    .as_str()
+                    .and_then(|s| s.parse().ok())
+            })
             .unwrap_or(3600);
-        Ok(CachedToken { access_token, expires_on: profile::now_secs() + expires_in })
+        Ok(CachedToken {
+            access_token,
+            expires_on: profile::now_secs() + expires_in,
+        })
     }
 }
 
@@ -178,10 +215,22 @@ impl Arm {
         let profile = Profile::load()?;
         let subscription = profile.subscription(subscription)?.id.clone();
         let http = Http::new(profile.endpoints.ca_certificate.as_deref(), debug)?;
-        let base = profile.endpoints.resource_manager.trim_end_matches('/').to_string();
-        let arm = Self { http, profile, subscription, base, token: Default::default() };
+        let base = profile
+            .endpoints
+            .resource_manager
+            .trim_end_matches('/')
+            .to_string();
+        let arm = Self {
+            http,
+            profile,
+            subscription,
+            base,
+            token: Default::default(),
+        };
         match profile::load_token() {
-            Some(t) if t.expires_on > profile::now_secs() + TOKEN_MARGIN_SECS => arm.set_token(t.access_token),
+            Some(t) if t.expires_on > profile::now_secs() + TOKEN_MARGIN_SECS => {
+                arm.set_token(t.access_token)
+            }
             _ => arm.renew_token().await?,
         }
         Ok(arm)
@@ -210,17 +259,32 @@ impl Arm {
     /// Sends with the current token; a 401 (a cached token the emulator no
     /// longer accepts, e.g. after its data dir was reset) renews the token
     /// once and sends again.
-    async fn send(&self, method: Method, path: &str, body: Option<&Value>, if_match: Option<&str>) -> CliResult<Reply> {
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        if_match: Option<&str>,
+    ) -> CliResult<Reply> {
         let url = self.url(path);
         let reply = self
             .http
-            .send(method.clone(), &url, Some(&self.token()), body, None, if_match)
+            .send(
+                method.clone(),
+                &url,
+                Some(&self.token()),
+                body,
+                None,
+                if_match,
+            )
             .await?;
         if reply.status != StatusCode::UNAUTHORIZED {
             return Ok(reply);
         }
         self.renew_token().await?;
-        self.http.send(method, &url, Some(&self.token()), body, None, if_match).await
+        self.http
+            .send(method, &url, Some(&self.token()), body, None, if_match)
+            .await
     }
 
     /// `path` is relative to the resource manager unless it is a full URL
@@ -239,12 +303,23 @@ impl Arm {
 
     /// A write that applies only if the resource still has `etag` (a
     /// read-modify-write that must not undo someone else's change).
-    pub async fn write_if_match(&self, method: Method, path: &str, body: &Value, etag: Option<&str>) -> CliResult<Reply> {
+    pub async fn write_if_match(
+        &self,
+        method: Method,
+        path: &str,
+        body: &Value,
+        etag: Option<&str>,
+    ) -> CliResult<Reply> {
         self.send(method, path, Some(body), etag).await?.ok()
     }
 
     /// A call whose error status is an error.
-    pub async fn expect(&self, method: Method, path: &str, body: Option<&Value>) -> CliResult<Reply> {
+    pub async fn expect(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> CliResult<Reply> {
         self.call(method, path, body).await?.ok()
     }
 
@@ -257,7 +332,10 @@ impl Arm {
             if let Some(values) = reply.body["value"].as_array() {
                 items.extend(values.iter().cloned());
             }
-            next = reply.body["nextLink"].as_str().filter(|s| !s.is_empty()).map(str::to_string);
+            next = reply.body["nextLink"]
+                .as_str()
+                .filter(|s| !s.is_empty())
+                .map(str::to_string);
         }
         Ok(Value::Array(items))
     }
@@ -319,7 +397,10 @@ fn debug_headers(headers: &HeaderMap) {
 }
 
 fn debug_request(request: &reqwest::Request, body: Option<&Value>, is_form: bool) {
-    debug_line(&format!("Request URL: '{}'", mask_sas(request.url().as_str())));
+    debug_line(&format!(
+        "Request URL: '{}'",
+        mask_sas(request.url().as_str())
+    ));
     debug_line(&format!("Request method: '{}'", request.method()));
     debug_line("Request headers:");
     debug_headers(request.headers());

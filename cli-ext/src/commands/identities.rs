@@ -14,7 +14,11 @@ fn rows(v: &Value) -> Vec<Row> {
         .map(|i| {
             vec![
                 ("Name", i["name"].clone()),
-                ("ResourceGroup", paths::group_of(i["id"].as_str().unwrap_or_default()).map_or(Value::Null, |g| Value::String(g.into()))),
+                (
+                    "ResourceGroup",
+                    paths::group_of(i["id"].as_str().unwrap_or_default())
+                        .map_or(Value::Null, |g| Value::String(g.into())),
+                ),
                 ("Location", i["location"].clone()),
                 ("ClientId", i["properties"]["clientId"].clone()),
                 ("PrincipalId", i["properties"]["principalId"].clone()),
@@ -27,7 +31,11 @@ pub async fn run(ctx: &Ctx, command: IdentityCommand) -> CliResult<Outcome> {
     let arm = ctx.arm().await?;
     let sub = arm.subscription.clone();
     match command {
-        IdentityCommand::Create { resource, location, tags } => {
+        IdentityCommand::Create {
+            resource,
+            location,
+            tags,
+        } => {
             let location = match location {
                 Some(l) => l,
                 None => groups::location_of(&arm, &resource.resource_group).await?,
@@ -37,11 +45,17 @@ pub async fn run(ctx: &Ctx, command: IdentityCommand) -> CliResult<Outcome> {
                 body["tags"] = parse_tags(&t)?;
             }
             let path = paths::identity(&sub, &resource.resource_group, &resource.name);
-            Ok(Outcome::table(arm.expect(Method::PUT, &path, Some(&body)).await?.body, rows))
+            Ok(Outcome::table(
+                arm.expect(Method::PUT, &path, Some(&body)).await?.body,
+                rows,
+            ))
         }
         IdentityCommand::Show { resource } => {
             let path = paths::identity(&sub, &resource.resource_group, &resource.name);
-            Ok(Outcome::table(arm.expect(Method::GET, &path, None).await?.body, rows))
+            Ok(Outcome::table(
+                arm.expect(Method::GET, &path, None).await?.body,
+                rows,
+            ))
         }
         IdentityCommand::List { group } => {
             let path = paths::identities(&sub, group.resource_group.as_deref());

@@ -52,7 +52,10 @@ pub struct Progress {
 
 impl Progress {
     pub fn new() -> Self {
-        Self { on: std::io::stderr().is_terminal(), frame: 0 }
+        Self {
+            on: std::io::stderr().is_terminal(),
+            frame: 0,
+        }
     }
 
     fn tick(&mut self) {
@@ -76,23 +79,42 @@ impl Drop for Progress {
 /// Status of an operation-status body (`status`, or `properties.status` for
 /// backup/restore job results).
 fn operation_status(body: &Value) -> Option<&str> {
-    body["status"].as_str().or_else(|| body["properties"]["status"].as_str())
+    body["status"]
+        .as_str()
+        .or_else(|| body["properties"]["status"].as_str())
 }
 
 fn failed(body: &Value) -> CliError {
-    let error = if body["error"].is_object() { &body["error"] } else { &body["properties"]["error"] };
+    let error = if body["error"].is_object() {
+        &body["error"]
+    } else {
+        &body["properties"]["error"]
+    };
     CliError::Operation {
-        code: error["code"].as_str().unwrap_or("OperationFailed").to_string(),
+        code: error["code"]
+            .as_str()
+            .unwrap_or("OperationFailed")
+            .to_string(),
         message: error["message"]
             .as_str()
             .map(str::to_string)
-            .unwrap_or_else(|| format!("The operation ended as {}", operation_status(body).unwrap_or("Failed"))),
+            .unwrap_or_else(|| {
+                format!(
+                    "The operation ended as {}",
+                    operation_status(body).unwrap_or("Failed")
+                )
+            }),
     }
 }
 
 /// Follows a started operation to its end and returns its result
 /// (`Value::Null` when there is none, as for a delete).
-pub async fn finish(arm: &Arm, started: Reply, resource: &str, final_state: FinalState) -> CliResult<Value> {
+pub async fn finish(
+    arm: &Arm,
+    started: Reply,
+    resource: &str,
+    final_state: FinalState,
+) -> CliResult<Value> {
     let started = started.ok()?;
     if started.status != StatusCode::CREATED && started.status != StatusCode::ACCEPTED {
         return Ok(started.body);
@@ -117,12 +139,17 @@ pub async fn finish(arm: &Arm, started: Reply, resource: &str, final_state: Fina
                         async_body = reply.body;
                         break;
                     }
-                    Some("Failed") | Some("Canceled") | Some("Cancelled") => return Err(failed(&reply.body)),
+                    Some("Failed") | Some("Canceled") | Some("Cancelled") => {
+                        return Err(failed(&reply.body))
+                    }
                     _ => delay = retry_after(&reply),
                 }
             }
             if Instant::now() > deadline {
-                return Err(CliError::client(format!("the operation did not finish within {}s", OPERATION_TIMEOUT.as_secs())));
+                return Err(CliError::client(format!(
+                    "the operation did not finish within {}s",
+                    OPERATION_TIMEOUT.as_secs()
+                )));
             }
         }
     }
@@ -137,10 +164,17 @@ pub async fn finish(arm: &Arm, started: Reply, resource: &str, final_state: Fina
                 let reply = arm.call(Method::GET, &url, None).await?;
                 if reply.status != StatusCode::ACCEPTED {
                     let reply = reply.ok()?;
-                    return Ok(if reply.status == StatusCode::NO_CONTENT { Value::Null } else { reply.body });
+                    return Ok(if reply.status == StatusCode::NO_CONTENT {
+                        Value::Null
+                    } else {
+                        reply.body
+                    });
                 }
                 if Instant::now() > deadline {
-                    return Err(CliError::client(format!("the operation did not finish within {}s", OPERATION_TIMEOUT.as_secs())));
+                    return Err(CliError::client(format!(
+                        "the operation did not finish within {}s",
+                        OPERATION_TIMEOUT.as_secs()
+                    )));
                 }
                 progress.tick();
                 tokio::time::sleep(retry_after(&reply)).await;
@@ -181,8 +215,17 @@ pub struct WaitTiming {
     pub timeout: u64,
 }
 
-pub async fn wait(arm: &Arm, resource: &str, args: &WaitArgs, timing: &WaitTiming) -> CliResult<()> {
-    let custom = args.custom.as_deref().map(output::compile_query).transpose()?;
+pub async fn wait(
+    arm: &Arm,
+    resource: &str,
+    args: &WaitArgs,
+    timing: &WaitTiming,
+) -> CliResult<()> {
+    let custom = args
+        .custom
+        .as_deref()
+        .map(output::compile_query)
+        .transpose()?;
     let deadline = Instant::now() + Duration::from_secs(timing.timeout);
     let mut progress = Progress::new();
     loop {
@@ -191,7 +234,9 @@ pub async fn wait(arm: &Arm, resource: &str, args: &WaitArgs, timing: &WaitTimin
         if !exists && reply.status != StatusCode::NOT_FOUND {
             return Err(service_error(reply.status, &reply.body));
         }
-        let state = reply.body["properties"]["provisioningState"].as_str().unwrap_or("");
+        let state = reply.body["properties"]["provisioningState"]
+            .as_str()
+            .unwrap_or("");
         let done = if args.deleted {
             !exists
         } else if args.exists {
@@ -211,10 +256,18 @@ pub async fn wait(arm: &Arm, resource: &str, args: &WaitArgs, timing: &WaitTimin
             return Ok(());
         }
         if Instant::now() >= deadline {
-            return Err(CliError::client(format!("Wait operation timed-out after {} seconds", timing.timeout)));
+            return Err(CliError::client(format!(
+                "Wait operation timed-out after {} seconds",
+                timing.timeout
+            )));
         }
         progress.tick();
-        tokio::time::sleep(Duration::from_secs(timing.interval.max(1)).min(deadline.saturating_duration_since(Instant::now()) + Duration::from_millis(50))).await;
+        tokio::time::sleep(
+            Duration::from_secs(timing.interval.max(1)).min(
+                deadline.saturating_duration_since(Instant::now()) + Duration::from_millis(50),
+            ),
+        )
+        .await;
     }
 }
 

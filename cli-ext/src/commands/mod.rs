@@ -41,15 +41,24 @@ pub struct Outcome {
 
 impl Outcome {
     pub fn none() -> Self {
-        Self { value: None, layout: None }
+        Self {
+            value: None,
+            layout: None,
+        }
     }
 
     pub fn value(value: Value) -> Self {
-        Self { value: Some(value), layout: None }
+        Self {
+            value: Some(value),
+            layout: None,
+        }
     }
 
     pub fn table(value: Value, layout: TableLayout) -> Self {
-        Self { value: Some(value), layout: Some(layout) }
+        Self {
+            value: Some(value),
+            layout: Some(layout),
+        }
     }
 
     /// A result that may be absent (a `--no-wait` start, a finished delete).
@@ -107,7 +116,9 @@ pub fn parse_tags(tags: &[String]) -> CliResult<Value> {
     for tag in tags.iter().filter(|t| !t.is_empty()) {
         let (key, value) = tag.split_once('=').unwrap_or((tag.as_str(), ""));
         if key.is_empty() {
-            return Err(CliError::usage(format!("argument --tags: invalid tag '{tag}': a tag needs a name (key[=value])")));
+            return Err(CliError::usage(format!(
+                "argument --tags: invalid tag '{tag}': a tag needs a name (key[=value])"
+            )));
         }
         map.insert(key.to_string(), Value::String(value.to_string()));
     }
@@ -116,7 +127,9 @@ pub fn parse_tags(tags: &[String]) -> CliResult<Value> {
 
 pub fn run(args: &[String]) -> i32 {
     let started = Instant::now();
-    let cli = match Cli::try_parse_from(std::iter::once("az-cloudhsm".to_string()).chain(args.iter().cloned())) {
+    let cli = match Cli::try_parse_from(
+        std::iter::once("az-cloudhsm".to_string()).chain(args.iter().cloned()),
+    ) {
         Ok(cli) => cli,
         Err(e) => return usage_error(e),
     };
@@ -129,7 +142,10 @@ pub fn run(args: &[String]) -> i32 {
         }
     };
     if verbose {
-        eprintln!("INFO: Command ran in {:.3} seconds", started.elapsed().as_secs_f64());
+        eprintln!(
+            "INFO: Command ran in {:.3} seconds",
+            started.elapsed().as_secs_f64()
+        );
     }
     code
 }
@@ -139,7 +155,9 @@ pub fn run(args: &[String]) -> i32 {
 fn usage_error(e: clap::Error) -> i32 {
     use clap::error::ErrorKind;
     match e.kind() {
-        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
             output::print(&e.render().to_string());
             0
         }
@@ -155,14 +173,24 @@ fn usage_error(e: clap::Error) -> i32 {
 fn execute(cli: Cli) -> CliResult<()> {
     let format = OutputFormat::resolve(cli.global.output)?;
     // A bad query is a usage error found before anything is sent.
-    let query = cli.global.query.as_deref().map(output::compile_query).transpose()?;
+    let query = cli
+        .global
+        .query
+        .as_deref()
+        .map(output::compile_query)
+        .transpose()?;
     let ctx = Ctx { global: cli.global };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     let outcome = runtime.block_on(dispatch(&ctx, cli.command))?;
     if let Some(value) = outcome.value {
-        output::print(&output::render(&value, format, query.as_ref(), outcome.layout)?);
+        output::print(&output::render(
+            &value,
+            format,
+            query.as_ref(),
+            outcome.layout,
+        )?);
     }
     Ok(())
 }

@@ -49,8 +49,11 @@ pub type TableLayout = fn(&Value) -> Vec<Row>;
 /// Compiles a `--query` before anything is sent, so a bad expression is a
 /// usage error with nothing changed.
 pub fn compile_query(query: &str) -> CliResult<jmespath::Expression<'static>> {
-    jmespath::compile(query)
-        .map_err(|e| CliError::usage(format!("argument --query: invalid jmespath query supplied for '--query': {e}")))
+    jmespath::compile(query).map_err(|e| {
+        CliError::usage(format!(
+            "argument --query: invalid jmespath query supplied for '--query': {e}"
+        ))
+    })
 }
 
 pub fn apply_query(expr: &jmespath::Expression<'static>, value: &Value) -> CliResult<Value> {
@@ -213,7 +216,12 @@ fn tsv(value: &Value) -> String {
                 .map(cell)
                 .collect::<Vec<_>>()
                 .join("\t"),
-            Value::Array(a) => a.iter().filter(|v| is_scalar(v)).map(cell).collect::<Vec<_>>().join("\t"),
+            Value::Array(a) => a
+                .iter()
+                .filter(|v| is_scalar(v))
+                .map(cell)
+                .collect::<Vec<_>>()
+                .join("\t"),
             scalar => cell(scalar),
         }
     };
@@ -237,7 +245,11 @@ fn colour_json(value: &Value, indent: usize) -> String {
             let fields: Vec<String> = map
                 .iter()
                 .map(|(k, v)| {
-                    format!("{pad}{KEY}{}{RESET}: {}", Value::String(k.clone()), colour_json(v, indent + 1))
+                    format!(
+                        "{pad}{KEY}{}{RESET}: {}",
+                        Value::String(k.clone()),
+                        colour_json(v, indent + 1)
+                    )
                 })
                 .collect();
             format!("{{\n{}\n{close}}}", fields.join(",\n"))
@@ -275,7 +287,10 @@ mod tests {
     fn query_runs_before_formatting_and_replaces_the_layout() {
         let v = json!([{"name": "a", "n": 1}, {"name": "b", "n": 2}]);
         let q = compile_query("[?n > `1`].name").unwrap();
-        assert_eq!(render(&v, OutputFormat::Tsv, Some(&q), None).unwrap(), "b\n");
+        assert_eq!(
+            render(&v, OutputFormat::Tsv, Some(&q), None).unwrap(),
+            "b\n"
+        );
         assert!(compile_query("[?").is_err());
     }
 }

@@ -30,7 +30,10 @@ pub fn identity_id(sub: &str, group: &str, name: &str) -> String {
 }
 
 pub fn identity(sub: &str, group: &str, name: &str) -> String {
-    format!("{}?api-version={IDENTITY_API}", identity_id(sub, group, name))
+    format!(
+        "{}?api-version={IDENTITY_API}",
+        identity_id(sub, group, name)
+    )
 }
 
 /// Identities of a group, or of the subscription.
@@ -49,7 +52,10 @@ pub fn cluster(sub: &str, group: &str, name: &str) -> String {
 
 /// A path below a cluster (`backup`, `privateEndpointConnections/pe1`, ...).
 pub fn cluster_child(sub: &str, group: &str, name: &str, child: &str) -> String {
-    format!("{}/{child}?api-version={HSM_API}", cluster_id(sub, group, name))
+    format!(
+        "{}/{child}?api-version={HSM_API}",
+        cluster_id(sub, group, name)
+    )
 }
 
 pub fn clusters(sub: &str, group: Option<&str>) -> String {

@@ -56,7 +56,10 @@ impl Endpoints {
             ))
         })?;
         serde_json::from_str(&text).map_err(|e| {
-            CliError::client(format!("'{}' is not an endpoints.json: {e}", path.display()))
+            CliError::client(format!(
+                "'{}' is not an endpoints.json: {e}",
+                path.display()
+            ))
         })
     }
 }
@@ -133,7 +136,10 @@ impl Profile {
             Err(e) => return Err(e.into()),
         };
         serde_json::from_str(&text).map_err(|e| {
-            CliError::client(format!("'{}' is damaged ({e}); run 'az-cloudhsm login' again", path.display()))
+            CliError::client(format!(
+                "'{}' is damaged ({e}); run 'az-cloudhsm login' again",
+                path.display()
+            ))
         })
     }
 

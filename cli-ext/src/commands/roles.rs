@@ -18,11 +18,26 @@ const BUILT_IN_ROLES: &[(&str, &str)] = &[
     ("Owner", "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"),
     ("Contributor", "b24988ac-6180-42a0-ab88-20f7382dd24c"),
     ("Reader", "acdd72a7-3385-48ef-bd42-f606fba81ae7"),
-    ("User Access Administrator", "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9"),
-    ("Storage Blob Data Owner", "b7e6dc6d-f1e8-4753-8033-0f276bb0955b"),
-    ("Storage Blob Data Contributor", "ba92f5b4-2d11-453d-a403-e96b0029c9fe"),
-    ("Storage Blob Data Reader", "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"),
-    ("Managed Identity Operator", "f1a07417-d97a-45cb-824c-7a7467783830"),
+    (
+        "User Access Administrator",
+        "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9",
+    ),
+    (
+        "Storage Blob Data Owner",
+        "b7e6dc6d-f1e8-4753-8033-0f276bb0955b",
+    ),
+    (
+        "Storage Blob Data Contributor",
+        "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
+    ),
+    (
+        "Storage Blob Data Reader",
+        "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1",
+    ),
+    (
+        "Managed Identity Operator",
+        "f1a07417-d97a-45cb-824c-7a7467783830",
+    ),
 ];
 
 /// A role name, GUID or definition id → the definition's GUID.
@@ -62,7 +77,9 @@ fn rows(v: &Value) -> Vec<Row> {
 
 /// az adds the role's name to each assignment.
 fn with_role_name(mut a: Value) -> Value {
-    let name = a["properties"]["roleDefinitionId"].as_str().and_then(role_name);
+    let name = a["properties"]["roleDefinitionId"]
+        .as_str()
+        .and_then(role_name);
     if let (Some(name), Some(obj)) = (name, a.as_object_mut()) {
         obj.insert("roleDefinitionName".into(), Value::String(name.into()));
     }
@@ -70,7 +87,9 @@ fn with_role_name(mut a: Value) -> Value {
 }
 
 fn scope_or_subscription(arm: &Arm, scope: Option<&str>) -> String {
-    scope.map(|s| s.trim_end_matches('/').to_string()).unwrap_or_else(|| paths::subscription(&arm.subscription))
+    scope
+        .map(|s| s.trim_end_matches('/').to_string())
+        .unwrap_or_else(|| paths::subscription(&arm.subscription))
 }
 
 /// Assignments matching the filter. Without `all`, ARM's `atScope()`: those
@@ -91,7 +110,12 @@ async fn matching(arm: &Arm, filter: &RoleFilter, all: bool, exact: bool) -> Cli
     );
     if !conditions.is_empty() {
         path.push_str("&$filter=");
-        path.push_str(&conditions.join(" and ").replace(' ', "%20").replace('\'', "%27"));
+        path.push_str(
+            &conditions
+                .join(" and ")
+                .replace(' ', "%20")
+                .replace('\'', "%27"),
+        );
     }
     let role = filter.role.as_deref().map(role_guid).transpose()?;
     let listed = arm.list(&path).await?;
@@ -102,10 +126,19 @@ async fn matching(arm: &Arm, filter: &RoleFilter, all: bool, exact: bool) -> Cli
         .into_iter()
         .filter(|a| {
             let p = &a["properties"];
-            let at_scope = !exact || p["scope"].as_str().is_some_and(|s| s.eq_ignore_ascii_case(&scope));
-            let by_principal = filter.assignee.as_deref().is_none_or(|x| p["principalId"].as_str().is_some_and(|y| y.eq_ignore_ascii_case(x)));
+            let at_scope = !exact
+                || p["scope"]
+                    .as_str()
+                    .is_some_and(|s| s.eq_ignore_ascii_case(&scope));
+            let by_principal = filter.assignee.as_deref().is_none_or(|x| {
+                p["principalId"]
+                    .as_str()
+                    .is_some_and(|y| y.eq_ignore_ascii_case(x))
+            });
             let by_role = role.as_deref().is_none_or(|g| {
-                p["roleDefinitionId"].as_str().is_some_and(|d| d.to_ascii_lowercase().ends_with(g))
+                p["roleDefinitionId"]
+                    .as_str()
+                    .is_some_and(|d| d.to_ascii_lowercase().ends_with(g))
             });
             at_scope && by_principal && by_role
         })
@@ -116,7 +149,12 @@ async fn matching(arm: &Arm, filter: &RoleFilter, all: bool, exact: bool) -> Cli
 pub async fn run(ctx: &Ctx, command: RoleAssignmentCommand) -> CliResult<Outcome> {
     let arm = ctx.arm().await?;
     match command {
-        RoleAssignmentCommand::Create { assignee_object_id, assignee_principal_type, role, scope } => {
+        RoleAssignmentCommand::Create {
+            assignee_object_id,
+            assignee_principal_type,
+            role,
+            scope,
+        } => {
             let guid = role_guid(&role)?;
             let scope = scope_or_subscription(&arm, scope.as_deref());
             let body = json!({
@@ -135,14 +173,16 @@ pub async fn run(ctx: &Ctx, command: RoleAssignmentCommand) -> CliResult<Outcome
             let reply = arm.expect(Method::PUT, &path, Some(&body)).await?;
             Ok(Outcome::table(with_role_name(reply.body), rows))
         }
-        RoleAssignmentCommand::List { filter, all } => {
-            Ok(Outcome::table(Value::Array(matching(&arm, &filter, all, false).await?), rows))
-        }
+        RoleAssignmentCommand::List { filter, all } => Ok(Outcome::table(
+            Value::Array(matching(&arm, &filter, all, false).await?),
+            rows,
+        )),
         RoleAssignmentCommand::Delete { filter, ids } => {
             let ids: Vec<String> = match ids {
                 Some(ids) => ids,
                 None => {
-                    if filter.assignee.is_none() && filter.role.is_none() && filter.scope.is_none() {
+                    if filter.assignee.is_none() && filter.role.is_none() && filter.scope.is_none()
+                    {
                         return Err(CliError::usage(
                             "Please provide at least one of --assignee, --role, --scope or --ids",
                         ));
