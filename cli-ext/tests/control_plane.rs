@@ -849,6 +849,10 @@ async fn help_on_every_group_and_command() {
             run.stdout.contains("--output"),
             "{command} lists the global flags"
         );
+        assert!(
+            !run.stdout.contains("Print this message or the help"),
+            "no `help` subcommand, as in az: {run:?}"
+        );
         // Every example invokes this very command.
         let examples = run.stdout.split("Examples:").nth(1).unwrap_or_default();
         assert!(

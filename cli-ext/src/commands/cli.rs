@@ -17,7 +17,9 @@ use super::{
     about = "Manage the Cloud HSM emulator's resources the way the Azure CLI manages Azure's.",
     after_help = "Examples:\n  Log in with the emulator's well-known service principal (reads .cloudhsm-emulator/endpoints.json)\n    az-cloudhsm login\n\n  Create a cluster\n    az-cloudhsm group create -n rg1 -l eastus2\n    az-cloudhsm cloudhsm create -g rg1 -n chsm1 -l eastus2\n\n  List clusters as a table\n    az-cloudhsm cloudhsm list -o table",
     arg_required_else_help = true,
-    disable_version_flag = true
+    disable_version_flag = true,
+    // az has `--help` on everything and no `help` command.
+    disable_help_subcommand = true
 )]
 pub struct Cli {
     #[command(flatten)]

@@ -98,7 +98,7 @@ pub async fn run(ctx: &Ctx, command: CloudHsmCommand) -> CliResult<Outcome> {
             ))
         }
         CloudHsmCommand::Show { resource } => Ok(Outcome::table(
-            arm.expect(Method::GET, &path(&arm, &resource), None)
+            arm.call_checked(Method::GET, &path(&arm, &resource), None)
                 .await?
                 .body,
             rows,
@@ -133,7 +133,7 @@ pub async fn run(ctx: &Ctx, command: CloudHsmCommand) -> CliResult<Outcome> {
             let result = lro::finish(&arm, started, &path, FinalState::Location).await?;
             // A Location that ends in 204 carries no body: show the resource.
             let result = if result.is_null() {
-                arm.expect(Method::GET, &path, None).await?.body
+                arm.call_checked(Method::GET, &path, None).await?.body
             } else {
                 result
             };

@@ -39,13 +39,13 @@ pub async fn run(ctx: &Ctx, command: GroupCommand) -> CliResult<Outcome> {
                 body["tags"] = parse_tags(&t)?;
             }
             let reply = arm
-                .expect(Method::PUT, &paths::group(&sub, &group.name), Some(&body))
+                .call_checked(Method::PUT, &paths::group(&sub, &group.name), Some(&body))
                 .await?;
             Ok(Outcome::table(reply.body, rows))
         }
         GroupCommand::Show { group } => {
             let reply = arm
-                .expect(Method::GET, &paths::group(&sub, &group.name), None)
+                .call_checked(Method::GET, &paths::group(&sub, &group.name), None)
                 .await?;
             Ok(Outcome::table(reply.body, rows))
         }
@@ -87,7 +87,7 @@ pub async fn run(ctx: &Ctx, command: GroupCommand) -> CliResult<Outcome> {
 /// A group's location: what resources in it default to, as in az.
 pub async fn location_of(arm: &super::http::Arm, group: &str) -> CliResult<String> {
     let reply = arm
-        .expect(Method::GET, &paths::group(&arm.subscription, group), None)
+        .call_checked(Method::GET, &paths::group(&arm.subscription, group), None)
         .await?;
     Ok(reply.body["location"]
         .as_str()

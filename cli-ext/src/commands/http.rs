@@ -314,7 +314,7 @@ impl Arm {
     }
 
     /// A call whose error status is an error.
-    pub async fn expect(
+    pub async fn call_checked(
         &self,
         method: Method,
         path: &str,
@@ -328,7 +328,7 @@ impl Arm {
         let mut items = Vec::new();
         let mut next = Some(path.to_string());
         while let Some(url) = next.take() {
-            let reply = self.expect(Method::GET, &url, None).await?;
+            let reply = self.call_checked(Method::GET, &url, None).await?;
             if let Some(values) = reply.body["value"].as_array() {
                 items.extend(values.iter().cloned());
             }

@@ -46,14 +46,16 @@ pub async fn run(ctx: &Ctx, command: IdentityCommand) -> CliResult<Outcome> {
             }
             let path = paths::identity(&sub, &resource.resource_group, &resource.name);
             Ok(Outcome::table(
-                arm.expect(Method::PUT, &path, Some(&body)).await?.body,
+                arm.call_checked(Method::PUT, &path, Some(&body))
+                    .await?
+                    .body,
                 rows,
             ))
         }
         IdentityCommand::Show { resource } => {
             let path = paths::identity(&sub, &resource.resource_group, &resource.name);
             Ok(Outcome::table(
-                arm.expect(Method::GET, &path, None).await?.body,
+                arm.call_checked(Method::GET, &path, None).await?.body,
                 rows,
             ))
         }
@@ -63,7 +65,7 @@ pub async fn run(ctx: &Ctx, command: IdentityCommand) -> CliResult<Outcome> {
         }
         IdentityCommand::Delete { resource } => {
             let path = paths::identity(&sub, &resource.resource_group, &resource.name);
-            arm.expect(Method::DELETE, &path, None).await?;
+            arm.call_checked(Method::DELETE, &path, None).await?;
             Ok(Outcome::none())
         }
     }

@@ -155,7 +155,7 @@ pub async fn finish(
     }
     match final_state {
         FinalState::AsyncOperation => Ok(async_body),
-        FinalState::OriginalUri => Ok(arm.expect(Method::GET, resource, None).await?.body),
+        FinalState::OriginalUri => Ok(arm.call_checked(Method::GET, resource, None).await?.body),
         FinalState::Location => {
             let Some(url) = location else {
                 return Ok(Value::Null);
@@ -262,12 +262,10 @@ pub async fn wait(
             )));
         }
         progress.tick();
-        tokio::time::sleep(
-            Duration::from_secs(timing.interval.max(1)).min(
-                deadline.saturating_duration_since(Instant::now()) + Duration::from_millis(50),
-            ),
-        )
-        .await;
+        // Never sleep past the deadline: one last look, then the timeout error.
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        let interval = Duration::from_secs(timing.interval.max(1));
+        tokio::time::sleep(interval.min(remaining + Duration::from_millis(50))).await;
     }
 }
 

@@ -108,7 +108,7 @@ async fn set_state(
     description: Option<String>,
 ) -> CliResult<Outcome> {
     let path = connection(arm, c);
-    let current = arm.expect(Method::GET, &path, None).await?;
+    let current = arm.call_checked(Method::GET, &path, None).await?;
     let etag = current.header("etag");
     let current = current.body;
     let mut state = current["properties"]["privateLinkServiceConnectionState"].clone();
@@ -138,7 +138,7 @@ pub async fn connections(
             connection_rows,
         )),
         PrivateEndpointConnectionCommand::Show { connection: c } => Ok(Outcome::table(
-            arm.expect(Method::GET, &connection(arm, &c), None)
+            arm.call_checked(Method::GET, &connection(arm, &c), None)
                 .await?
                 .body,
             connection_rows,

@@ -170,7 +170,7 @@ pub async fn run(ctx: &Ctx, command: RoleAssignmentCommand) -> CliResult<Outcome
                 uuid::Uuid::new_v4(),
                 paths::AUTHORIZATION_API
             );
-            let reply = arm.expect(Method::PUT, &path, Some(&body)).await?;
+            let reply = arm.call_checked(Method::PUT, &path, Some(&body)).await?;
             Ok(Outcome::table(with_role_name(reply.body), rows))
         }
         RoleAssignmentCommand::List { filter, all } => Ok(Outcome::table(
@@ -199,7 +199,7 @@ pub async fn run(ctx: &Ctx, command: RoleAssignmentCommand) -> CliResult<Outcome
             }
             for id in ids {
                 let path = format!("{id}?api-version={}", paths::AUTHORIZATION_API);
-                arm.expect(Method::DELETE, &path, None).await?;
+                arm.call_checked(Method::DELETE, &path, None).await?;
             }
             Ok(Outcome::none())
         }
