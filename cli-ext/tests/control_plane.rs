@@ -1087,3 +1087,36 @@ async fn tokens_are_cached_and_renewed() {
     );
     assert_ne!(read()["accessToken"], "not-a-token");
 }
+
+/// Lists follow `nextLink` to the end: every page, in order.
+#[tokio::test]
+async fn lists_follow_next_links() {
+    let cli = Cli::start_with(&["--provisioning-delay", "200ms", "--page-size", "1"]).await;
+    cli.login();
+    for group in ["rg1", "rg2", "rg3"] {
+        cli.json(&["group", "create", "-n", group, "-l", "eastus2"]);
+    }
+    // The server really pages (one item and a nextLink)...
+    let page = cli
+        .emulator
+        .call(
+            Method::GET,
+            &format!("/subscriptions/{SUB}/resourcegroups?api-version=2025-04-01"),
+            None,
+        )
+        .await
+        .body;
+    assert_eq!(page["value"].as_array().map(Vec::len), Some(1), "{page}");
+    assert!(page["nextLink"].is_string(), "{page}");
+    // ...and the CLI shows every item.
+    assert_eq!(
+        cli.json(&["group", "list", "--query", "sort([].name)"]),
+        json!(["rg1", "rg2", "rg3"])
+    );
+    cli.json(&["cloudhsm", "create", "-g", "rg1", "-n", "chsm1"]);
+    cli.json(&["cloudhsm", "create", "-g", "rg2", "-n", "chsm2"]);
+    assert_eq!(
+        cli.json(&["cloudhsm", "list", "--query", "sort([].name)"]),
+        json!(["chsm1", "chsm2"])
+    );
+}
