@@ -107,6 +107,13 @@ fn failed(body: &Value) -> CliError {
     }
 }
 
+fn timed_out() -> CliError {
+    CliError::client(format!(
+        "the operation did not finish within {}s",
+        OPERATION_TIMEOUT.as_secs()
+    ))
+}
+
 /// Follows a started operation to its end and returns its result
 /// (`Value::Null` when there is none, as for a delete).
 pub async fn finish(
@@ -123,6 +130,11 @@ pub async fn finish(
     let mut progress = Progress::new();
     let async_url = started.header("azure-asyncoperation");
     let location = started.header("location");
+    // A service that gives only a Location has its result there.
+    let final_state = match (final_state, &async_url) {
+        (FinalState::AsyncOperation, None) => FinalState::Location,
+        (other, _) => other,
+    };
     let mut delay = retry_after(&started);
     let mut async_body = Value::Null;
     if let Some(url) = &async_url {
@@ -146,10 +158,7 @@ pub async fn finish(
                 }
             }
             if Instant::now() > deadline {
-                return Err(CliError::client(format!(
-                    "the operation did not finish within {}s",
-                    OPERATION_TIMEOUT.as_secs()
-                )));
+                return Err(timed_out());
             }
         }
     }
@@ -171,10 +180,7 @@ pub async fn finish(
                     });
                 }
                 if Instant::now() > deadline {
-                    return Err(CliError::client(format!(
-                        "the operation did not finish within {}s",
-                        OPERATION_TIMEOUT.as_secs()
-                    )));
+                    return Err(timed_out());
                 }
                 progress.tick();
                 tokio::time::sleep(retry_after(&reply)).await;
