@@ -163,6 +163,9 @@ async fn backup_then_restore_into_a_new_cluster_keeps_users_keys_and_shares() {
     assert_eq!(code, StatusCode::OK);
     assert_eq!(&blob[..8], backup_format::MAGIC);
     assert!(!String::from_utf8_lossy(&blob).contains("cu1"), "user names must not be readable");
+    // Azurite really checks the bearer token (OAuth mode).
+    let (refused, _) = s.azurite.get_blob("not-a-token", "backups", &backup_id).await;
+    assert!(refused == StatusCode::UNAUTHORIZED || refused == StatusCode::FORBIDDEN, "{refused}");
 
     // A restore needs a cluster that is not activated.
     let refused = backup_jobs::post(&s.emu, "rg", "chsm-src", "restore", restore_body(&s.container, &backup_id)).await;
@@ -349,4 +352,165 @@ async fn role_assignments_crud_and_refusals() {
     assert_eq!(deleted.status, StatusCode::OK);
     assert_eq!(s.emu.call(Method::DELETE, &path, None).await.status, StatusCode::NO_CONTENT);
     s.emu.call(Method::GET, &path, None).await.expect_error(StatusCode::NOT_FOUND, "RoleAssignmentNotFound");
+}
+
+/// A stand-in for Blob Storage that fails the requests `fail_at` names
+/// (503 ServerBusy, then 500 InternalError alternately) and forwards the
+/// rest to the real Azurite. HTTPS (the managed identity's token only goes
+/// over TLS), with the emulator's certificate; wiremock serves plain HTTP only.
+mod flaky_blob {
+    use std::sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc,
+    };
+
+    use axum::{body::Bytes, extract::State, http::Request, response::Response};
+
+    #[derive(Clone)]
+    struct Proxy {
+        upstream: String,
+        seen: Arc<AtomicUsize>,
+        failed: Arc<AtomicUsize>,
+        fail_at: Arc<Vec<usize>>,
+        http: reqwest::Client,
+    }
+
+    pub struct Flaky {
+        pub port: u16,
+        pub failed: Arc<AtomicUsize>,
+        handle: axum_server::Handle,
+    }
+
+    impl Drop for Flaky {
+        fn drop(&mut self) {
+            self.handle.shutdown();
+        }
+    }
+
+    async fn forward(State(proxy): State<Proxy>, request: Request<axum::body::Body>) -> Response {
+        let n = proxy.seen.fetch_add(1, Ordering::SeqCst);
+        if proxy.fail_at.contains(&n) {
+            let k = proxy.failed.fetch_add(1, Ordering::SeqCst);
+            let (status, code) = if k % 2 == 0 { (503, "ServerBusy") } else { (500, "InternalError") };
+            return Response::builder()
+                .status(status)
+                .header("x-ms-error-code", code)
+                .header("content-type", "application/xml")
+                .body(format!("<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>{code}</Code><Message>injected</Message></Error>").into())
+                .unwrap();
+        }
+        let (parts, body) = request.into_parts();
+        let body: Bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+        let url = format!("{}{}", proxy.upstream, parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/"));
+        let method = reqwest::Method::from_bytes(parts.method.as_str().as_bytes()).unwrap();
+        let mut upstream = proxy.http.request(method, url).body(body.to_vec());
+        for (name, value) in parts.headers.iter() {
+            if name != "host" && name != "content-length" {
+                upstream = upstream.header(name.as_str(), value.as_bytes());
+            }
+        }
+        let reply = upstream.send().await.unwrap();
+        let mut response = Response::builder().status(reply.status().as_u16());
+        for (name, value) in reply.headers().iter() {
+            if name != "content-length" && name != "transfer-encoding" {
+                response = response.header(name.as_str(), value.as_bytes());
+            }
+        }
+        response.body(reply.bytes().await.unwrap().into()).unwrap()
+    }
+
+    pub async fn start(emulator: &cloudhsm_e2e_tests::Emulator, azurite_port: u16, fail_at: Vec<usize>) -> Flaky {
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+        let tls = emulator.data_dir().join("tls");
+        let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(tls.join("server.pem"), tls.join("server.key"))
+            .await
+            .unwrap();
+        let failed = Arc::new(AtomicUsize::new(0));
+        let proxy = Proxy {
+            upstream: format!("https://127.0.0.1:{azurite_port}"),
+            seen: Arc::new(AtomicUsize::new(0)),
+            failed: failed.clone(),
+            fail_at: Arc::new(fail_at),
+            http: emulator.http.clone(),
+        };
+        let app = axum::Router::new().fallback(forward).with_state(proxy);
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let handle = axum_server::Handle::new();
+        let server = axum_server::from_tcp_rustls(listener, config).handle(handle.clone());
+        tokio::spawn(server.serve(app.into_make_service()));
+        Flaky { port, failed, handle }
+    }
+}
+
+#[tokio::test]
+async fn transient_blob_errors_are_retried_with_backoff() {
+    let s = setup().await;
+    s.grant().await;
+    let (_, private, der) = s.active_cluster_with_key("chsm1").await;
+    // Fail the container check twice, a block stage and the block-list commit once each.
+    let flaky = flaky_blob::start(&s.emu, s.azurite.port, vec![0, 1, 3, 5]).await;
+    let container = format!("https://127.0.0.1:{}/devstoreaccount1/backups", flaky.port);
+    let done = backup_jobs::run(&s.emu, "rg", "chsm1", "backup", backup_body(&container)).await;
+    assert_eq!(done["status"], "Succeeded", "{done}");
+    assert_eq!(flaky.failed.load(std::sync::atomic::Ordering::SeqCst), 4, "every injected fault was met");
+    // The blob is whole: it restores (read straight from Azurite).
+    let backup_id = done["properties"]["backupId"].as_str().unwrap();
+    let target = s.cluster("chsm-dst").await;
+    let restored = backup_jobs::run(&s.emu, "rg", "chsm-dst", "restore", restore_body(&s.container, backup_id)).await;
+    assert_eq!(restored["status"], "Succeeded", "{restored}");
+    let cu = s.emu.hsm_client(&target);
+    cu.login("CU", "cu1", "user1234").await.unwrap();
+    verify_rsa(&der, b"m", &cu.sign(private, "SHA256_RSA_PKCS", b"m").await.unwrap());
+}
+
+/// Blob names in a container (List Blobs, committed blobs only).
+async fn committed_blobs(s: &Setup, token: &str) -> Vec<String> {
+    let url = format!("{}?restype=container&comp=list", s.container);
+    let xml = s
+        .emu
+        .http
+        .get(url)
+        .bearer_auth(token)
+        .header("x-ms-version", cloudhsm_e2e_tests::azurite::BLOB_API_VERSION)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    xml.split("<Name>").skip(1).filter_map(|p| p.split("</Name>").next()).map(str::to_string).collect()
+}
+
+#[tokio::test]
+async fn kill_9_during_a_backup_ends_failed_or_succeeded_never_stuck() {
+    let s = setup().await;
+    s.grant().await;
+    s.active_cluster_with_key("chsm1").await;
+    let target_name = "chsm-dst";
+    s.cluster(target_name).await;
+    let reply = backup_jobs::post(&s.emu, "rg", "chsm1", "backup", backup_body(&s.container)).await;
+    assert_eq!(reply.status, StatusCode::ACCEPTED);
+    let status_url = reply.header("azure-asyncoperation").unwrap();
+    let status_path = &status_url[status_url.find("/subscriptions/").unwrap()..];
+    let Setup { emu, azurite, identity, container } = s;
+    let emu = emu.restart().await; // kill -9, then start on the same data dir
+    let s = Setup { emu, azurite, identity, container };
+    let status = s.emu.call(Method::GET, status_path, None).await;
+    assert_eq!(status.status, StatusCode::OK, "{status:?}");
+    let outcome = status.body["status"].as_str().unwrap().to_string();
+    assert!(outcome == "Succeeded" || outcome == "Failed", "never left InProgress: {status:?}");
+    if outcome == "Failed" {
+        assert_eq!(status.body["error"]["code"], "OperationInterrupted", "{status:?}");
+        assert!(status.body["properties"]["backupId"].is_null(), "a failed backup names no blob");
+    }
+    // Every committed blob is a whole backup: each validates for restore.
+    let token = storage_token(&s.emu, &s.identity).await;
+    for blob in committed_blobs(&s, &token).await {
+        let done = backup_jobs::run(&s.emu, "rg", target_name, "validateRestoreProperties", restore_body(&s.container, &blob)).await;
+        assert_eq!(done["status"], "Succeeded", "blob {blob} is not a whole backup: {done}");
+    }
+    // The cluster backs up normally after the restart.
+    s.backup("chsm1").await;
 }
