@@ -924,20 +924,8 @@ async fn progress_shows_on_a_terminal() {
     let cli = Cli::start_with(&["--provisioning-delay", "2s"]).await;
     cli.login();
     cli.json(&["group", "create", "-n", "rg1", "-l", "eastus2"]);
-    // `script` gives the command a pseudo-terminal and records what it wrote.
-    let bin = env!("CARGO_BIN_EXE_az-cloudhsm");
-    let mut command = std::process::Command::new("script");
-    command
-        .args([
-            "-qec",
-            &format!("{bin} cloudhsm create -g rg1 -n chsm1 -o none"),
-            "/dev/null",
-        ])
-        .env("AZURE_CONFIG_DIR", cli.config_dir())
-        .stdin(std::process::Stdio::null());
-    let output = command.output().expect("running script");
-    let seen = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{seen}");
+    let (ok, seen) = on_terminal(&cli, "cloudhsm create -g rg1 -n chsm1 -o none", "");
+    assert!(ok, "{seen}");
     assert!(seen.contains("Running .."), "no spinner: {seen:?}");
     let state = cli
         .emulator
@@ -945,6 +933,55 @@ async fn progress_shows_on_a_terminal() {
         .await
         .body;
     assert_eq!(state["properties"]["provisioningState"], "Succeeded");
+}
+
+/// Runs the CLI on a pseudo-terminal (`script`), typing `input`; returns
+/// exit success and everything the terminal showed.
+fn on_terminal(cli: &Cli, args: &str, input: &str) -> (bool, String) {
+    use std::io::Write;
+    let bin = env!("CARGO_BIN_EXE_az-cloudhsm");
+    let mut child = std::process::Command::new("script")
+        .args(["-qec", &format!("{bin} {args}"), "/dev/null"])
+        .env("AZURE_CONFIG_DIR", cli.config_dir())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("running script");
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin.write_all(input.as_bytes()).expect("typing");
+    let output = child.wait_with_output().expect("script output");
+    drop(stdin);
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+    )
+}
+
+/// On a terminal, deletes ask first, as az does: "n" keeps the cluster.
+#[tokio::test]
+async fn delete_asks_on_a_terminal() {
+    let cli = Cli::logged_in().await;
+    cli.json(&["group", "create", "-n", "rg1", "-l", "eastus2"]);
+    cli.json(&["cloudhsm", "create", "-g", "rg1", "-n", "chsm1"]);
+    let (ok, seen) = on_terminal(&cli, "cloudhsm delete -g rg1 -n chsm1", "n\n");
+    assert!(!ok, "{seen}");
+    assert!(
+        seen.contains("Are you sure you want to perform this operation? (y/n)"),
+        "{seen}"
+    );
+    assert!(seen.contains("ERROR: Operation cancelled."), "{seen}");
+    let kept = cli
+        .emulator
+        .call(Method::GET, &cluster_path("rg1", "chsm1"), None)
+        .await;
+    assert_eq!(kept.status, StatusCode::OK);
+    let (ok, seen) = on_terminal(&cli, "cloudhsm delete -g rg1 -n chsm1", "y\n");
+    assert!(ok, "{seen}");
+    let gone = cli
+        .emulator
+        .call(Method::GET, &cluster_path("rg1", "chsm1"), None)
+        .await;
+    assert_eq!(gone.status, StatusCode::NOT_FOUND);
 }
 
 /// The README's walkthrough, command for command (keep them in step).
