@@ -838,7 +838,7 @@ async fn help_on_every_group_and_command() {
         assert_eq!(run.code, 0, "{command}: {run:?}");
         assert!(
             run.stdout
-                .contains(&format!("Usage: az-cloudhsm {command}").trim_end()),
+                .contains(format!("Usage: az-cloudhsm {command}").trim_end()),
             "{command}: {run:?}"
         );
         assert!(
