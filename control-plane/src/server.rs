@@ -102,7 +102,15 @@ pub async fn serve(options: ServerOptions) -> Result<(), String> {
         schemas: SchemaRegistry::load()?,
         operations: lro::OperationQueue::default(),
         hsm_clusters: HsmClusters::open(&data_dir.join("data-plane"))?,
+        backup_storage: crate::backup_storage::BackupStorage::new(
+            tls.as_ref()
+                .map(|t| std::fs::read(&t.ca_certificate))
+                .transpose()
+                .map_err(|e| format!("reading the CA certificate: {e}"))?
+                .as_deref(),
+        )?,
     });
+    providers::cloud_hsm::backup::recover_interrupted(&state).await?;
 
     write_endpoints(&state, tls.as_ref().map(|t| t.ca_certificate.clone()))?;
     let data_plane_endpoint = format!("{scheme}://{}:{data_plane_port}", url_host(&options.host));

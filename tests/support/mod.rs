@@ -2,6 +2,9 @@
 //! binary on a free port with its own data dir, authenticate like a client
 //! does, and speak HTTPS to it.
 
+pub mod azurite;
+pub mod backup_jobs;
+
 use std::{
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},

@@ -328,6 +328,34 @@ impl Cluster {
         self.lock().activated
     }
 
+    // ---- backup and restore (see `backup_format`) ----
+
+    /// Every record of the cluster's store, decrypted, taken while no write
+    /// is in flight: what a backup carries, whatever features put there.
+    pub fn export_records(&self) -> Result<Vec<(String, Vec<u8>)>, EngineError> {
+        let _writing = self.persisting.lock().unwrap_or_else(|p| p.into_inner());
+        match &self.store {
+            Some(store) => store.export_records(),
+            None => Err(EngineError::Storage("an in-memory cluster has no records to back up".into())),
+        }
+    }
+
+    /// Replaces the cluster's stored records with a backup's. Only a cluster
+    /// that is not activated takes a restore; the caller reopens the cluster
+    /// from its store afterwards.
+    pub fn replace_records(&self, records: &[(String, Vec<u8>)]) -> Result<(), EngineError> {
+        let _writing = self.persisting.lock().unwrap_or_else(|p| p.into_inner());
+        if self.lock().activated {
+            return Err(EngineError::NotPermitted(
+                "only a cluster that is not activated can be restored".into(),
+            ));
+        }
+        match &self.store {
+            Some(store) => store.replace_records(records),
+            None => Err(EngineError::Storage("an in-memory cluster cannot be restored".into())),
+        }
+    }
+
     // ---- logins and sessions ----
 
     /// `loginHSM -u CU -s cu1 -p user1234`.

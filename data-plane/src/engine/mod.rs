@@ -3,6 +3,7 @@
 
 pub mod attributes;
 pub mod audit;
+pub mod backup_format;
 pub mod cluster;
 pub mod error;
 pub mod keys;

@@ -194,7 +194,7 @@ impl EngineStore {
     }
 }
 
-fn write_private(path: &Path, bytes: &[u8]) -> Result<(), EngineError> {
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> Result<(), EngineError> {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
@@ -351,4 +351,53 @@ impl ClusterStore {
             extensions,
         })
     }
+
+    /// Every logical record but the master keys, decrypted: what a backup
+    /// carries. Records under `node/{n}/` are sealed under node n's master
+    /// key, all others (like `meta`) under node 0's.
+    pub fn export_records(&self) -> Result<Vec<(String, Vec<u8>)>, EngineError> {
+        let mut records = Vec::new();
+        for item in self.tree.iter() {
+            let (record, value) = item.map_err(storage)?;
+            if record.starts_with(b"master/") {
+                continue;
+            }
+            let plain = open(self.master(record_node(&record))?, &record, &value)?;
+            let name = String::from_utf8(record.to_vec()).map_err(storage)?;
+            records.push((name, plain));
+        }
+        Ok(records)
+    }
+
+    /// Replaces every logical record with `records`, sealed under this
+    /// cluster's master keys, in one atomic, flushed batch (a restore).
+    pub fn replace_records(&self, records: &[(String, Vec<u8>)]) -> Result<(), EngineError> {
+        let mut batch = sled::Batch::default();
+        for item in self.tree.iter() {
+            let (record, _) = item.map_err(storage)?;
+            if !record.starts_with(b"master/") {
+                batch.remove(record);
+            }
+        }
+        for (name, plain) in records {
+            if name.starts_with("master/") {
+                return Err(storage(format!("record {name} cannot be restored")));
+            }
+            let node = record_node(name.as_bytes());
+            batch.insert(name.as_bytes(), seal(self.master(node)?, name.as_bytes(), plain)?);
+        }
+        self.tree.apply_batch(batch).map_err(storage)?;
+        self.tree.flush().map_err(storage)?;
+        Ok(())
+    }
+}
+
+/// The node whose master key seals a record.
+fn record_node(record: &[u8]) -> usize {
+    std::str::from_utf8(record)
+        .ok()
+        .and_then(|r| r.strip_prefix("node/"))
+        .and_then(|r| r.split('/').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
 }
