@@ -134,6 +134,27 @@ impl Setup {
     }
 }
 
+/// The property names a spec definition allows (its own and its `allOf` bases').
+fn spec_properties(definition: &str) -> Vec<String> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../schemas/spec/2025-03-31/openapi-2025-03-31.json");
+    let spec: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let def = &spec["definitions"][definition];
+    let mut names: Vec<String> = def["properties"].as_object().map(|p| p.keys().cloned().collect()).unwrap_or_default();
+    for base in def["allOf"].as_array().into_iter().flatten() {
+        let name = base["$ref"].as_str().unwrap().rsplit('/').next().unwrap();
+        names.extend(spec_properties(name));
+    }
+    names
+}
+
+/// Every field of a result's `properties` is one the spec defines.
+fn assert_spec_fields(definition: &str, properties: &Value) {
+    let allowed = spec_properties(definition);
+    for key in properties.as_object().expect("properties").keys() {
+        assert!(allowed.contains(key), "{definition} has no '{key}': {properties}");
+    }
+}
+
 fn verify_rsa(der: &[u8], message: &[u8], signature: &[u8]) {
     aws_lc_rs::signature::UnparsedPublicKey::new(
         &aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA256,
@@ -214,6 +235,7 @@ async fn backup_then_restore_into_a_new_cluster_keeps_users_keys_and_shares() {
         result["startTime"].is_string() && result["endTime"].is_string(),
         "{result}"
     );
+    assert_spec_fields("BackupResultProperties", result);
     let backup_id = result["backupId"].as_str().expect("backupId").to_string();
     let job_id = result["jobId"].as_str().expect("jobId").to_string();
     // backupOperationStatus/{jobId} answers the same result.
@@ -280,6 +302,7 @@ async fn backup_then_restore_into_a_new_cluster_keeps_users_keys_and_shares() {
     assert_eq!(restored["status"], "Succeeded", "{restored}");
     assert_eq!(restored["properties"]["status"], "Succeeded");
     assert!(restored["properties"]["jobId"].is_string());
+    assert_spec_fields("BackupRestoreBaseResultProperties", &restored["properties"]);
     assert_eq!(s.activation_state("chsm-dst").await, "Active");
 
     // Old passwords, same key ids, attributes and shares; signatures verify

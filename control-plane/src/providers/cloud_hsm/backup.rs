@@ -534,10 +534,14 @@ async fn execute(
                 .check_container(&container, credential.clone())
                 .await
                 .map_err(|e| blob_failure(e, &container, None))?;
+            // As the service names them: a UUID and a timestamp to the
+            // hundredth of a second (`cloudhsm-{uuid}-2025052912032456`).
+            let now = Utc::now();
             let backup_id = format!(
-                "cloudhsm-{}-{}",
+                "cloudhsm-{}-{}{:02}",
                 uuid::Uuid::new_v4(),
-                Utc::now().format("%Y%m%dT%H%M%SZ")
+                now.format("%Y%m%d%H%M%S"),
+                now.timestamp_subsec_millis() / 10
             );
             let envelope = {
                 let (state, id, backup_id) =
