@@ -16,6 +16,7 @@ pub struct HsmClusters {
     store: EngineStore,
     /// The emulator-wide backup key (see `backup_format`).
     backup_key: [u8; 32],
+    config: ClusterConfig,
     open: Mutex<HashMap<String, Arc<Cluster>>>,
 }
 
@@ -33,6 +34,7 @@ impl HsmClusters {
         Ok(Self {
             store,
             backup_key,
+            config: ClusterConfig::default(),
             open: Mutex::new(HashMap::new()),
         })
     }
@@ -49,7 +51,7 @@ impl HsmClusters {
         if let Some(cluster) = open.get(&key) {
             return Ok(cluster.clone());
         }
-        let config = ClusterConfig::default();
+        let config = self.config.clone();
         let cluster = Arc::new(Cluster::open(
             config.clone(),
             self.store.cluster(&key, config.nodes)?,
@@ -78,6 +80,12 @@ impl HsmClusters {
         self.store.destroy(&key)
     }
 
+    /// Key handles per cluster (`--key-capacity`).
+    pub fn with_key_capacity(mut self, key_capacity: usize) -> Self {
+        self.config.key_capacity = key_capacity;
+        self
+    }
+
     pub fn backup_key(&self) -> &[u8; 32] {
         &self.backup_key
     }
@@ -103,7 +111,7 @@ impl HsmClusters {
         let mut open = self.lock();
         cluster.replace_records(records)?;
         open.remove(&key);
-        let config = ClusterConfig::default();
+        let config = self.config.clone();
         let reopened = Arc::new(Cluster::open(
             config.clone(),
             self.store.cluster(&key, config.nodes)?,

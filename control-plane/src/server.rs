@@ -34,6 +34,8 @@ pub struct ServerOptions {
     pub page_size: usize,
     /// Port of the data-plane listener (HSM network API); 0 picks a free one.
     pub data_plane_port: u16,
+    /// Key handles per cluster.
+    pub key_capacity: usize,
 }
 
 fn url_host(host: &str) -> String {
@@ -101,7 +103,8 @@ pub async fn serve(options: ServerOptions) -> Result<(), String> {
         signing_key,
         schemas: SchemaRegistry::load()?,
         operations: lro::OperationQueue::default(),
-        hsm_clusters: HsmClusters::open(&data_dir.join("data-plane"))?,
+        hsm_clusters: HsmClusters::open(&data_dir.join("data-plane"))?
+            .with_key_capacity(options.key_capacity),
         backup_storage: crate::backup_storage::BackupStorage::new(
             tls.as_ref()
                 .map(|t| std::fs::read(&t.ca_certificate))

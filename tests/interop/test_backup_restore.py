@@ -82,6 +82,44 @@ class Hsm:
         session = self.call("POST", "/sessions")["session"]
         self.headers["x-hsm-session"] = str(session)
 
+    def activate(self, new_password):
+        """The onboarding flow as a cluster owner runs it: the partition's CSR,
+        a PO key and certificate made here (the emulator never sees PO.key),
+        the CSR signed into the POAC, both stored, then PRECO's password
+        change activates the cluster."""
+        import datetime
+
+        from cryptography import x509
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.x509.oid import NameOID
+
+        self.login("PRECO", "admin", "password")
+        csr = x509.load_pem_x509_csr(self.call("GET", "/partition/csr")["csr"].encode())
+        po_key = ec.generate_private_key(ec.SECP256R1())
+        owner = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Partition Owner")])
+        now = datetime.datetime.now(datetime.timezone.utc)
+
+        def certificate(subject, public_key, ca):
+            return (
+                x509.CertificateBuilder()
+                .subject_name(subject)
+                .issuer_name(owner)
+                .public_key(public_key)
+                .serial_number(x509.random_serial_number())
+                .not_valid_before(now - datetime.timedelta(minutes=5))
+                .not_valid_after(now + datetime.timedelta(days=365))
+                .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+                .sign(po_key, hashes.SHA256())
+                .public_bytes(serialization.Encoding.PEM)
+                .decode()
+            )
+
+        po_crt = certificate(owner, po_key.public_key(), True)
+        poac = certificate(csr.subject, csr.public_key(), False)
+        self.call("POST", "/partition/certificates", {"certificate_type": 4, "certificate": po_crt})
+        self.call("POST", "/partition/certificates", {"certificate_type": 8, "certificate": poac})
+        self.call("POST", "/users/admin/password", {"password": new_password})
+
     def sign(self, handle, data):
         out = self.call("POST", f"/keys/{handle}/sign", {"mechanism": "SHA256_RSA_PKCS", "data": base64.b64encode(data).decode()})
         return base64.b64decode(out["data"])
@@ -123,8 +161,7 @@ def test_backup_and_restore_with_the_sdk_pollers(emulator, credential, hsm, reso
     # An active cluster with a user and a signing key.
     source = new_cluster(hsm, group, "chsm-src", identity.id)
     dp = Hsm(emulator, source)
-    dp.login("PRECO", "admin", "password")
-    dp.call("POST", "/users/admin/password", {"password": "officer-pass1"})
+    dp.activate("officer-pass1")
     dp.login("CO", "admin", "officer-pass1")
     dp.call("POST", "/users", {"user_type": "CU", "name": "cu1", "password": "user1234"})
     dp.login("CU", "cu1", "user1234")
@@ -175,8 +212,7 @@ def test_backup_errors_surface_as_sdk_errors(emulator, hsm, resources, msi, azur
     identity = msi.user_assigned_identities.create_or_update(group, "noroles", {"location": "eastus2"})
     cluster = new_cluster(hsm, group, "chsm1", identity.id)
     dp = Hsm(emulator, cluster)
-    dp.login("PRECO", "admin", "password")
-    dp.call("POST", "/users/admin/password", {"password": "officer-pass1"})
+    dp.activate("officer-pass1")
     with pytest.raises(HttpResponseError) as sas:
         hsm.cloud_hsm_clusters.begin_backup(group, "chsm1", {
             "azureStorageBlobContainerUri": f"{azurite}/backups", "token": "sv=2022&sig=x"}).result()

@@ -90,7 +90,10 @@ impl Azurite {
         };
         let deadline = Instant::now() + Duration::from_secs(30);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "Azurite did not start on port {port}");
+            assert!(
+                Instant::now() < deadline,
+                "Azurite did not start on port {port}"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         azurite
@@ -108,7 +111,13 @@ impl Azurite {
         format!("https://127.0.0.1:{}/{ACCOUNT}/{container}", self.port)
     }
 
-    async fn send(&self, token: &str, method: Method, url: String, body: Option<Vec<u8>>) -> (StatusCode, Vec<u8>) {
+    async fn send(
+        &self,
+        token: &str,
+        method: Method,
+        url: String,
+        body: Option<Vec<u8>>,
+    ) -> (StatusCode, Vec<u8>) {
         let mut request = self
             .http
             .request(method, url)
@@ -120,27 +129,60 @@ impl Azurite {
         }
         let response = request.send().await.expect("Azurite request");
         let status = response.status();
-        (status, response.bytes().await.expect("Azurite body").to_vec())
+        (
+            status,
+            response.bytes().await.expect("Azurite body").to_vec(),
+        )
     }
 
     /// Creates a container, as a user would with their own credentials.
     pub async fn create_container(&self, token: &str, container: &str) {
         let (status, body) = self
-            .send(token, Method::PUT, format!("{}?restype=container", self.container_uri(container)), None)
+            .send(
+                token,
+                Method::PUT,
+                format!("{}?restype=container", self.container_uri(container)),
+                None,
+            )
             .await;
-        assert_eq!(status, StatusCode::CREATED, "creating the container: {}", String::from_utf8_lossy(&body));
+        assert_eq!(
+            status,
+            StatusCode::CREATED,
+            "creating the container: {}",
+            String::from_utf8_lossy(&body)
+        );
     }
 
-    pub async fn get_blob(&self, token: &str, container: &str, blob: &str) -> (StatusCode, Vec<u8>) {
-        self.send(token, Method::GET, format!("{}/{blob}", self.container_uri(container)), None)
-            .await
+    pub async fn get_blob(
+        &self,
+        token: &str,
+        container: &str,
+        blob: &str,
+    ) -> (StatusCode, Vec<u8>) {
+        self.send(
+            token,
+            Method::GET,
+            format!("{}/{blob}", self.container_uri(container)),
+            None,
+        )
+        .await
     }
 
     pub async fn put_blob(&self, token: &str, container: &str, blob: &str, bytes: Vec<u8>) {
         let (status, body) = self
-            .send(token, Method::PUT, format!("{}/{blob}", self.container_uri(container)), Some(bytes))
+            .send(
+                token,
+                Method::PUT,
+                format!("{}/{blob}", self.container_uri(container)),
+                Some(bytes),
+            )
             .await;
-        assert_eq!(status, StatusCode::CREATED, "writing a blob: {}", String::from_utf8_lossy(&body));
+        assert_eq!(
+            status,
+            StatusCode::CREATED,
+            "writing a blob: {}",
+            String::from_utf8_lossy(&body)
+        );
     }
 }
 
@@ -160,8 +202,15 @@ fn httpdate_now() -> String {
     let secs = now.rem_euclid(86_400);
     let (y, m, d) = civil_from_days(days);
     let weekday = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"][days.rem_euclid(7) as usize];
-    let month = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"][(m - 1) as usize];
-    format!("{weekday}, {d:02} {month} {y} {:02}:{:02}:{:02} GMT", secs / 3600, secs % 3600 / 60, secs % 60)
+    let month = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ][(m - 1) as usize];
+    format!(
+        "{weekday}, {d:02} {month} {y} {:02}:{:02}:{:02} GMT",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
 }
 
 fn civil_from_days(z: i64) -> (i64, i64, i64) {
@@ -179,7 +228,9 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
 /// Storage token for a user-assigned identity, from the emulator's
 /// managed-identity endpoint (what a user's own tooling would present).
 pub async fn storage_token(emulator: &Emulator, identity: &Value) -> String {
-    let client_id = identity["properties"]["clientId"].as_str().expect("clientId");
+    let client_id = identity["properties"]["clientId"]
+        .as_str()
+        .expect("clientId");
     let response = emulator
         .http
         .get(emulator.url("/msi/token"))
@@ -194,7 +245,10 @@ pub async fn storage_token(emulator: &Emulator, identity: &Value) -> String {
         .expect("token request");
     assert_eq!(response.status(), StatusCode::OK);
     let body: Value = response.json().await.expect("token JSON");
-    body["access_token"].as_str().expect("access_token").to_string()
+    body["access_token"]
+        .as_str()
+        .expect("access_token")
+        .to_string()
 }
 
 /// `Storage Blob Data Contributor`.
@@ -202,7 +256,12 @@ pub const BLOB_DATA_CONTRIBUTOR: &str = "ba92f5b4-2d11-453d-a403-e96b0029c9fe";
 
 /// Grants `principal_id` a built-in role on Azurite's account (scoped to a
 /// storage-account id in `group`, as a user would name it); returns the reply.
-pub async fn assign_role(emulator: &Emulator, group: &str, principal_id: &str, role: &str) -> crate::Reply {
+pub async fn assign_role(
+    emulator: &Emulator,
+    group: &str,
+    principal_id: &str,
+    role: &str,
+) -> crate::Reply {
     let sub = crate::SUB;
     let scope = format!("/subscriptions/{sub}/resourceGroups/{group}/providers/Microsoft.Storage/storageAccounts/{ACCOUNT}");
     let name = uuid::Uuid::new_v4();
@@ -223,18 +282,30 @@ pub async fn assign_role(emulator: &Emulator, group: &str, principal_id: &str, r
 
 /// An identity, a cluster using it, and the role on Azurite's account:
 /// what every backup test starts from. Returns `(identity, cluster)`.
-pub async fn cluster_with_identity(emulator: &Emulator, group: &str, name: &str, identity: &str) -> (Value, Value) {
+pub async fn cluster_with_identity(
+    emulator: &Emulator,
+    group: &str,
+    name: &str,
+    identity: &str,
+) -> (Value, Value) {
     let id = emulator.put_identity(group, identity).await;
     let mut body = crate::cluster_body();
     body["identity"] = serde_json::json!({
         "type": "UserAssigned",
         "userAssignedIdentities": { identity_id(group, identity): {} }
     });
-    let reply = emulator.call(Method::PUT, &crate::cluster_path(group, name), Some(body)).await;
+    let reply = emulator
+        .call(Method::PUT, &crate::cluster_path(group, name), Some(body))
+        .await;
     assert_eq!(reply.status, StatusCode::CREATED, "{reply:?}");
-    let op = reply.header("azure-asyncoperation").expect("Azure-AsyncOperation");
+    let op = reply
+        .header("azure-asyncoperation")
+        .expect("Azure-AsyncOperation");
     let status = emulator.wait_async_operation(&op).await;
     assert_eq!(status["status"], "Succeeded", "{status}");
-    let cluster = emulator.call(Method::GET, &crate::cluster_path(group, name), None).await.body;
+    let cluster = emulator
+        .call(Method::GET, &crate::cluster_path(group, name), None)
+        .await
+        .body;
     (id, cluster)
 }

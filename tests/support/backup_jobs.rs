@@ -12,7 +12,13 @@ pub fn action_path(group: &str, name: &str, action: &str) -> String {
 }
 
 /// POSTs `action` (`backup`, `restore`, `validateBackupProperties`, ...).
-pub async fn post(emulator: &Emulator, group: &str, name: &str, action: &str, body: Value) -> Reply {
+pub async fn post(
+    emulator: &Emulator,
+    group: &str,
+    name: &str,
+    action: &str,
+    body: Value,
+) -> Reply {
     emulator
         .call(Method::POST, &action_path(group, name, action), Some(body))
         .await
@@ -23,9 +29,14 @@ pub async fn post(emulator: &Emulator, group: &str, name: &str, action: &str, bo
 pub async fn run(emulator: &Emulator, group: &str, name: &str, action: &str, body: Value) -> Value {
     let reply = post(emulator, group, name, action, body).await;
     assert_eq!(reply.status, StatusCode::ACCEPTED, "{reply:?}");
-    assert!(reply.header("retry-after").is_some(), "no Retry-After: {reply:?}");
+    assert!(
+        reply.header("retry-after").is_some(),
+        "no Retry-After: {reply:?}"
+    );
     assert!(reply.header("location").is_some(), "no Location: {reply:?}");
-    let status_url = reply.header("azure-asyncoperation").expect("Azure-AsyncOperation");
+    let status_url = reply
+        .header("azure-asyncoperation")
+        .expect("Azure-AsyncOperation");
     emulator.wait_async_operation(&status_url).await
 }
 

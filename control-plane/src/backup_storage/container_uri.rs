@@ -96,9 +96,15 @@ mod tests {
     #[test]
     fn path_and_host_style() {
         let azurite = parse("https://127.0.0.1:10000/devstoreaccount1/backups").unwrap();
-        assert_eq!((azurite.account.as_str(), azurite.container.as_str()), ("devstoreaccount1", "backups"));
+        assert_eq!(
+            (azurite.account.as_str(), azurite.container.as_str()),
+            ("devstoreaccount1", "backups")
+        );
         let azure = parse("https://acct.blob.core.windows.net/backups").unwrap();
-        assert_eq!((azure.account.as_str(), azure.container.as_str()), ("acct", "backups"));
+        assert_eq!(
+            (azure.account.as_str(), azure.container.as_str()),
+            ("acct", "backups")
+        );
     }
 
     #[test]

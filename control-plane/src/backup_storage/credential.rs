@@ -39,7 +39,12 @@ struct TokenResponse {
 }
 
 impl ManagedIdentityEndpointCredential {
-    pub fn new(http: reqwest013::Client, endpoint: String, header: String, client_id: String) -> Self {
+    pub fn new(
+        http: reqwest013::Client,
+        endpoint: String,
+        header: String,
+        client_id: String,
+    ) -> Self {
         Self {
             http,
             endpoint,
@@ -50,7 +55,8 @@ impl ManagedIdentityEndpointCredential {
     }
 
     async fn fetch(&self, resource: &str) -> azure_core::Result<AccessToken> {
-        let failed = |message: String| azure_core::Error::with_message(ErrorKind::Credential, message);
+        let failed =
+            |message: String| azure_core::Error::with_message(ErrorKind::Credential, message);
         let mut url = url::Url::parse(&self.endpoint)
             .map_err(|e| failed(format!("IDENTITY_ENDPOINT is not a URL: {e}")))?;
         url.query_pairs_mut()
@@ -65,23 +71,29 @@ impl ManagedIdentityEndpointCredential {
             .await
             .map_err(|e| failed(format!("the managed-identity endpoint is unreachable: {e}")))?;
         let status = response.status();
-        let text = response
-            .text()
-            .await
-            .map_err(|e| failed(format!("reading the managed-identity endpoint's answer: {e}")))?;
+        let text = response.text().await.map_err(|e| {
+            failed(format!(
+                "reading the managed-identity endpoint's answer: {e}"
+            ))
+        })?;
         if !status.is_success() {
             return Err(failed(format!(
                 "the managed-identity endpoint refused a token ({status}): {text}"
             )));
         }
-        let token: TokenResponse = serde_json::from_str(&text)
-            .map_err(|e| failed(format!("the managed-identity endpoint's answer is malformed: {e}")))?;
+        let token: TokenResponse = serde_json::from_str(&text).map_err(|e| {
+            failed(format!(
+                "the managed-identity endpoint's answer is malformed: {e}"
+            ))
+        })?;
         let expires = token
             .expires_on
             .parse::<i64>()
             .ok()
             .and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok())
-            .ok_or_else(|| failed("the managed-identity endpoint sent no valid expires_on".into()))?;
+            .ok_or_else(|| {
+                failed("the managed-identity endpoint sent no valid expires_on".into())
+            })?;
         Ok(AccessToken::new(token.access_token, expires))
     }
 }
@@ -102,7 +114,12 @@ impl TokenCredential for ManagedIdentityEndpointCredential {
         // Scope `https://storage.azure.com/.default` is resource `https://storage.azure.com`.
         let resource = scope.trim_end_matches("/.default");
         let fresh_until = OffsetDateTime::now_utc() + time::Duration::minutes(5);
-        if let Some(token) = self.cached.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+        if let Some(token) = self
+            .cached
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+        {
             if token.expires_on > fresh_until {
                 return Ok(token.clone());
             }

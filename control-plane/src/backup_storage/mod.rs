@@ -78,12 +78,16 @@ fn classify(e: azure_core::Error) -> BlobError {
             match (*status, code.as_str()) {
                 (StatusCode::NotFound, "ContainerNotFound") => BlobError::ContainerNotFound,
                 (StatusCode::NotFound, _) => BlobError::BlobNotFound,
-                (StatusCode::Forbidden, _) => BlobError::Forbidden(format!("Blob Storage refused access ({code})")),
+                (StatusCode::Forbidden, _) => {
+                    BlobError::Forbidden(format!("Blob Storage refused access ({code})"))
+                }
                 (s, _) if u16::from(s) >= 500 => BlobError::Unreachable(format!(
                     "Blob Storage kept failing ({} {code}) after retries",
                     u16::from(s)
                 )),
-                (s, _) => BlobError::Other(format!("Blob Storage answered {} {code}", u16::from(s))),
+                (s, _) => {
+                    BlobError::Other(format!("Blob Storage answered {} {code}", u16::from(s)))
+                }
             }
         }
         ErrorKind::Credential => BlobError::Credential(e.to_string()),
@@ -110,10 +114,13 @@ impl BackupStorage {
             .connect_timeout(std::time::Duration::from_secs(5))
             .timeout(std::time::Duration::from_secs(120));
         if let Some(pem) = ca_pem {
-            let ca = reqwest013::Certificate::from_pem(pem).map_err(|e| format!("the CA certificate: {e}"))?;
+            let ca = reqwest013::Certificate::from_pem(pem)
+                .map_err(|e| format!("the CA certificate: {e}"))?;
             builder = builder.add_root_certificate(ca);
         }
-        let http = builder.build().map_err(|e| format!("the blob HTTP client: {e}"))?;
+        let http = builder
+            .build()
+            .map_err(|e| format!("the blob HTTP client: {e}"))?;
         let retry = RetryOptions::exponential(ExponentialRetryOptions {
             initial_delay: Duration::milliseconds(100),
             max_retries: 5,
@@ -170,7 +177,10 @@ impl BackupStorage {
         name: &str,
         bytes: Vec<u8>,
     ) -> Result<(), BlobError> {
-        let blob = self.container(uri, credential)?.blob_client(name).block_blob_client();
+        let blob = self
+            .container(uri, credential)?
+            .blob_client(name)
+            .block_blob_client();
         let bytes = bytes::Bytes::from(bytes);
         let ids: Vec<Vec<u8>> = (0..bytes.len().div_ceil(BLOCK_SIZE).max(1))
             .map(|i| format!("block-{i:08}").into_bytes())
@@ -200,7 +210,9 @@ impl BackupStorage {
         let content = list
             .try_into()
             .map_err(|e: azure_core::Error| BlobError::Other(format!("the block list: {e}")))?;
-        blob.commit_block_list(content, None).await.map_err(classify)?;
+        blob.commit_block_list(content, None)
+            .await
+            .map_err(classify)?;
         Ok(())
     }
 

@@ -59,12 +59,36 @@ pub enum BlobAccess {
 /// Owner and Contributor are management roles and grant no blob data access,
 /// as in Azure.
 const BUILT_IN_ROLES: &[(&str, &str, BlobAccess)] = &[
-    ("ba92f5b4-2d11-453d-a403-e96b0029c9fe", "Storage Blob Data Contributor", BlobAccess::Write),
-    ("b7e6dc6d-f1e8-4753-8033-0f276bb0955b", "Storage Blob Data Owner", BlobAccess::Write),
-    ("2a2b9908-6ea1-4ae2-8e65-a410df84e7d1", "Storage Blob Data Reader", BlobAccess::Read),
-    ("8e3af657-a8ff-443c-a75c-2fe8c4bcb635", "Owner", BlobAccess::None),
-    ("b24988ac-6180-42a0-ab88-20f7382dd24c", "Contributor", BlobAccess::None),
-    ("acdd72a7-3385-48ef-bd42-f606fba81ae7", "Reader", BlobAccess::None),
+    (
+        "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
+        "Storage Blob Data Contributor",
+        BlobAccess::Write,
+    ),
+    (
+        "b7e6dc6d-f1e8-4753-8033-0f276bb0955b",
+        "Storage Blob Data Owner",
+        BlobAccess::Write,
+    ),
+    (
+        "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1",
+        "Storage Blob Data Reader",
+        BlobAccess::Read,
+    ),
+    (
+        "8e3af657-a8ff-443c-a75c-2fe8c4bcb635",
+        "Owner",
+        BlobAccess::None,
+    ),
+    (
+        "b24988ac-6180-42a0-ab88-20f7382dd24c",
+        "Contributor",
+        BlobAccess::None,
+    ),
+    (
+        "acdd72a7-3385-48ef-bd42-f606fba81ae7",
+        "Reader",
+        BlobAccess::None,
+    ),
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -117,12 +141,10 @@ pub fn routes() -> Router<AppState> {
     ];
     let mut router = Router::new();
     for scope in scopes {
-        router = router
-            .route(&format!("{scope}{SEGMENT}"), get(list))
-            .route(
-                &format!("{scope}{SEGMENT}/{{roleAssignmentName}}"),
-                get(show).put(create).delete(delete),
-            );
+        router = router.route(&format!("{scope}{SEGMENT}"), get(list)).route(
+            &format!("{scope}{SEGMENT}/{{roleAssignmentName}}"),
+            get(show).put(create).delete(delete),
+        );
     }
     router
 }
@@ -172,7 +194,9 @@ fn not_found(id: &str) -> ArmError {
     }
 }
 
-fn role_guid(definition_id: &str) -> Result<&'static (&'static str, &'static str, BlobAccess), ArmError> {
+fn role_guid(
+    definition_id: &str,
+) -> Result<&'static (&'static str, &'static str, BlobAccess), ArmError> {
     let guid = definition_id.rsplit('/').next().unwrap_or_default();
     let well_formed = definition_id.contains("/providers/Microsoft.Authorization/roleDefinitions/");
     BUILT_IN_ROLES
@@ -195,7 +219,10 @@ async fn show(
 ) -> Result<Json<Value>, ArmError> {
     let id = uri.path().to_string();
     let (scope, _) = split_path(&id);
-    let found = state.store.get::<RoleAssignment>(&storage_key(&id))?.ok_or_else(|| not_found(&id))?;
+    let found = state
+        .store
+        .get::<RoleAssignment>(&storage_key(&id))?
+        .ok_or_else(|| not_found(&id))?;
     Ok(Json(render(&found, &subscription_of(&scope))))
 }
 
@@ -218,8 +245,11 @@ async fn create(
     }
     let props = body.properties;
     let (guid, _, _) = role_guid(&props.role_definition_id)?;
-    let known_principal = managed_identity::find_by_principal_id(&state, &props.principal_id)?.is_some()
-        || props.principal_id.eq_ignore_ascii_case(&state.config.client_object_id());
+    let known_principal = managed_identity::find_by_principal_id(&state, &props.principal_id)?
+        .is_some()
+        || props
+            .principal_id
+            .eq_ignore_ascii_case(&state.config.client_object_id());
     if !known_principal {
         return Err(ArmError::BadRequest {
             code: "PrincipalNotFound",
@@ -234,12 +264,22 @@ async fn create(
     let _guard = state.store.lock_writes().await;
     let key = storage_key(&id);
     if let Some(existing) = state.store.get::<RoleAssignment>(&key)? {
-        if existing.role_guid == *guid && existing.principal_id.eq_ignore_ascii_case(&props.principal_id) {
-            return Ok((StatusCode::CREATED, Json(render(&existing, &subscription_of(&scope)))).into_response());
+        if existing.role_guid == *guid
+            && existing
+                .principal_id
+                .eq_ignore_ascii_case(&props.principal_id)
+        {
+            return Ok((
+                StatusCode::CREATED,
+                Json(render(&existing, &subscription_of(&scope))),
+            )
+                .into_response());
         }
         return Err(ArmError::Conflict {
             code: "RoleAssignmentUpdateNotPermitted",
-            message: "Tenant ID, application ID, principal ID, and scope are not allowed to be updated.".into(),
+            message:
+                "Tenant ID, application ID, principal ID, and scope are not allowed to be updated."
+                    .into(),
         });
     }
     let duplicate = state
@@ -264,7 +304,9 @@ async fn create(
         role_definition_id: props.role_definition_id,
         role_guid: guid.to_string(),
         principal_id: props.principal_id.to_ascii_lowercase(),
-        principal_type: props.principal_type.unwrap_or_else(|| "ServicePrincipal".into()),
+        principal_type: props
+            .principal_type
+            .unwrap_or_else(|| "ServicePrincipal".into()),
         description: props.description,
         created_on: arm_time(Utc::now()),
         created_by: principal.object_id,
@@ -272,7 +314,11 @@ async fn create(
     let mut writes = WriteSet::new();
     writes.put(&key, &assignment)?;
     state.store.commit(writes).await?;
-    Ok((StatusCode::CREATED, Json(render(&assignment, &subscription_of(&scope)))).into_response())
+    Ok((
+        StatusCode::CREATED,
+        Json(render(&assignment, &subscription_of(&scope))),
+    )
+        .into_response())
 }
 
 async fn delete(
@@ -337,8 +383,14 @@ pub fn blob_access(
     principal_id: &str,
     container: &ContainerUri,
 ) -> Result<BlobAccess, ArmError> {
-    let account_scope = format!("/providers/microsoft.storage/storageaccounts/{}", container.account.to_ascii_lowercase());
-    let container_scope = format!("{account_scope}/blobservices/default/containers/{}", container.container);
+    let account_scope = format!(
+        "/providers/microsoft.storage/storageaccounts/{}",
+        container.account.to_ascii_lowercase()
+    );
+    let container_scope = format!(
+        "{account_scope}/blobservices/default/containers/{}",
+        container.container
+    );
     let sub_scope = format!("/subscriptions/{}", subscription.to_ascii_lowercase());
     let mut best = BlobAccess::None;
     for (_, a) in state.store.list::<RoleAssignment>("", None, usize::MAX)? {
@@ -352,7 +404,9 @@ pub fn blob_access(
                     || scope.ends_with(&account_scope)
                     || scope.ends_with(&container_scope)));
         if applies {
-            if let Some((_, _, access)) = BUILT_IN_ROLES.iter().find(|(id, _, _)| *id == a.role_guid) {
+            if let Some((_, _, access)) =
+                BUILT_IN_ROLES.iter().find(|(id, _, _)| *id == a.role_guid)
+            {
                 best = best.max(*access);
             }
         }
@@ -361,6 +415,12 @@ pub fn blob_access(
 }
 
 /// Drops a resource group's assignments with it.
-pub fn delete_in_group(state: &AppState, group_id: &str, writes: &mut WriteSet) -> Result<(), ArmError> {
-    Ok(state.store.delete_under::<RoleAssignment>(&format!("{}/", storage_key(group_id)), writes)?)
+pub fn delete_in_group(
+    state: &AppState,
+    group_id: &str,
+    writes: &mut WriteSet,
+) -> Result<(), ArmError> {
+    Ok(state
+        .store
+        .delete_under::<RoleAssignment>(&format!("{}/", storage_key(group_id)), writes)?)
 }

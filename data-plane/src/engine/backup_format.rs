@@ -119,19 +119,33 @@ fn derive(ikm: &[u8], salt: &[u8], info: &[u8]) -> Result<LessSafeKey, EngineErr
 }
 
 /// `nonce ‖ ciphertext ‖ tag`, appended to `out`.
-fn seal_into(key: &LessSafeKey, aad: &[u8], plain: &[u8], out: &mut Vec<u8>) -> Result<(), EngineError> {
+fn seal_into(
+    key: &LessSafeKey,
+    aad: &[u8],
+    plain: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<(), EngineError> {
     let nonce: [u8; NONCE_LEN] = random()?;
     out.extend_from_slice(&nonce);
     let start = out.len();
     out.extend_from_slice(plain);
     let tag = key
-        .seal_in_place_separate_tag(Nonce::assume_unique_for_key(nonce), Aad::from(aad), &mut out[start..])
+        .seal_in_place_separate_tag(
+            Nonce::assume_unique_for_key(nonce),
+            Aad::from(aad),
+            &mut out[start..],
+        )
         .map_err(|_| EngineError::Crypto("sealing a backup".into()))?;
     out.extend_from_slice(tag.as_ref());
     Ok(())
 }
 
-fn open_sealed(key: &LessSafeKey, aad: &[u8], sealed: &[u8], what: &str) -> Result<Vec<u8>, BackupError> {
+fn open_sealed(
+    key: &LessSafeKey,
+    aad: &[u8],
+    sealed: &[u8],
+    what: &str,
+) -> Result<Vec<u8>, BackupError> {
     if sealed.len() < NONCE_LEN + TAG_LEN {
         return Err(BackupError::Integrity(format!("{what} is truncated")));
     }
@@ -173,10 +187,14 @@ pub fn seal(
         salt: B64.encode(salt),
         wrapped_key: B64.encode(&wrapped),
     };
-    let header_json = serde_json::to_vec(&header).map_err(|e| EngineError::Storage(e.to_string()))?;
+    let header_json =
+        serde_json::to_vec(&header).map_err(|e| EngineError::Storage(e.to_string()))?;
 
     let record_key = derive(&ebk, &[], b"records")?;
-    let size: usize = records.iter().map(|(n, v)| 8 + n.len() + v.len() + NONCE_LEN + TAG_LEN).sum();
+    let size: usize = records
+        .iter()
+        .map(|(n, v)| 8 + n.len() + v.len() + NONCE_LEN + TAG_LEN)
+        .sum();
     let mut payload = Vec::with_capacity(4 + size);
     payload.extend_from_slice(&(records.len() as u32).to_be_bytes());
     for (name, value) in records {
@@ -221,13 +239,24 @@ pub fn read_header(bytes: &[u8]) -> Result<(BackupHeader, usize), BackupError> {
 
 /// Opens an envelope: checks its integrity and returns its header and the
 /// records, decrypted.
-pub fn open(backup_key: &[u8; 32], bytes: &[u8]) -> Result<(BackupHeader, Vec<RecordEntry>), BackupError> {
+pub fn open(
+    backup_key: &[u8; 32],
+    bytes: &[u8],
+) -> Result<(BackupHeader, Vec<RecordEntry>), BackupError> {
     let (header, body_at) = read_header(bytes)?;
-    let malformed = |what: &str| BackupError::Integrity(format!("the header's {what} is malformed"));
+    let malformed =
+        |what: &str| BackupError::Integrity(format!("the header's {what} is malformed"));
     let salt = B64.decode(&header.salt).map_err(|_| malformed("salt"))?;
-    let wrapped = B64.decode(&header.wrapped_key).map_err(|_| malformed("wrapped key"))?;
+    let wrapped = B64
+        .decode(&header.wrapped_key)
+        .map_err(|_| malformed("wrapped key"))?;
     let kek = derive(backup_key, &salt, KEK_INFO)?;
-    let ebk = open_sealed(&kek, &ebk_aad(&header.backup_id), &wrapped, "the backup key")?;
+    let ebk = open_sealed(
+        &kek,
+        &ebk_aad(&header.backup_id),
+        &wrapped,
+        "the backup key",
+    )?;
     let payload = open_sealed(
         &derive(&ebk, &[], b"payload")?,
         &bytes[..body_at],
@@ -238,7 +267,9 @@ pub fn open(backup_key: &[u8; 32], bytes: &[u8]) -> Result<(BackupHeader, Vec<Re
     let mut reader = Reader(&payload);
     let count = reader.u32()? as usize;
     if count != header.records {
-        return Err(BackupError::Integrity("the record count does not match".into()));
+        return Err(BackupError::Integrity(
+            "the record count does not match".into(),
+        ));
     }
     let mut records = Vec::with_capacity(count);
     for _ in 0..count {
@@ -251,7 +282,9 @@ pub fn open(backup_key: &[u8; 32], bytes: &[u8]) -> Result<(BackupHeader, Vec<Re
         records.push((name, value));
     }
     if !reader.0.is_empty() {
-        return Err(BackupError::Integrity("trailing bytes after the records".into()));
+        return Err(BackupError::Integrity(
+            "trailing bytes after the records".into(),
+        ));
     }
     Ok((header, records))
 }
@@ -297,17 +330,32 @@ mod tests {
         let key = [3u8; 32];
         let blob = seal(&key, "b1", "c1", "t", &sample()).unwrap();
         let truncated = &blob[..blob.len() - 10];
-        assert!(matches!(open(&key, truncated), Err(BackupError::Integrity(_))));
+        assert!(matches!(
+            open(&key, truncated),
+            Err(BackupError::Integrity(_))
+        ));
         let mut tampered = blob.clone();
         let at = tampered.len() / 2 + 20;
         tampered[at] ^= 1;
-        assert!(matches!(open(&key, &tampered), Err(BackupError::Integrity(_))));
-        assert!(matches!(open(&[4u8; 32], &blob), Err(BackupError::Integrity(_))));
-        assert!(matches!(open(&key, b"not a backup at all"), Err(BackupError::Integrity(_))));
+        assert!(matches!(
+            open(&key, &tampered),
+            Err(BackupError::Integrity(_))
+        ));
+        assert!(matches!(
+            open(&[4u8; 32], &blob),
+            Err(BackupError::Integrity(_))
+        ));
+        assert!(matches!(
+            open(&key, b"not a backup at all"),
+            Err(BackupError::Integrity(_))
+        ));
         // The header is authenticated too.
         let mut edited = blob.clone();
         let pos = edited.windows(4).position(|w| w == b"\"c1\"").unwrap();
         edited[pos + 2] = b'2';
-        assert!(matches!(open(&key, &edited), Err(BackupError::Integrity(_))));
+        assert!(matches!(
+            open(&key, &edited),
+            Err(BackupError::Integrity(_))
+        ));
     }
 }

@@ -23,7 +23,7 @@ use axum::{
     extract::{Path, State},
     http::{header, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
-    routing::{get, post},
+    routing::{get, post, MethodRouter},
     Json, Router,
 };
 use chrono::Utc;
@@ -58,12 +58,30 @@ use crate::{
 pub fn routes() -> Router<AppState> {
     const CLUSTER: &str = "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.HardwareSecurityModules/cloudHsmClusters/{cloudHsmClusterName}";
     Router::new()
-        .route(&format!("{CLUSTER}/validateBackupProperties"), post(validate_backup))
-        .route(&format!("{CLUSTER}/backup"), post(backup))
-        .route(&format!("{CLUSTER}/validateRestoreProperties"), post(validate_restore))
-        .route(&format!("{CLUSTER}/restore"), post(restore))
-        .route(&format!("{CLUSTER}/backupOperationStatus/{{jobId}}"), get(backup_status))
-        .route(&format!("{CLUSTER}/restoreOperationStatus/{{jobId}}"), get(restore_status))
+        .route(
+            &format!("{CLUSTER}/validateBackupProperties"),
+            start_route::<BackupRequest>(OperationKind::ValidateBackup),
+        )
+        .route(
+            &format!("{CLUSTER}/backup"),
+            start_route::<BackupRequest>(OperationKind::Backup),
+        )
+        .route(
+            &format!("{CLUSTER}/validateRestoreProperties"),
+            start_route::<RestoreRequest>(OperationKind::ValidateRestore),
+        )
+        .route(
+            &format!("{CLUSTER}/restore"),
+            start_route::<RestoreRequest>(OperationKind::Restore),
+        )
+        .route(
+            &format!("{CLUSTER}/backupOperationStatus/{{jobId}}"),
+            status_route(false),
+        )
+        .route(
+            &format!("{CLUSTER}/restoreOperationStatus/{{jobId}}"),
+            status_route(true),
+        )
 }
 
 #[derive(Deserialize)]
@@ -130,67 +148,50 @@ impl From<ArmError> for JobFailure {
 
 // ---- handlers: parse → check → start the job ----
 
-async fn validate_backup(
-    State(state): State<AppState>,
-    _: Principal,
-    api: ApiVersion<CloudHsmClusters>,
-    Path((sub, group, name)): ClusterPath,
-    ArmJson(body): ArmJson<BackupRequest>,
-) -> Result<Response, ArmError> {
-    let request = Request::new(body.azure_storage_blob_container_uri, None, body.token);
-    start(&state, &api, (&sub, &group, &name), OperationKind::ValidateBackup, request).await
+/// POST `kind`: the body, then [`start`].
+fn start_route<B>(kind: OperationKind) -> MethodRouter<AppState>
+where
+    B: ValidatedBody + Into<Request> + 'static,
+{
+    post(
+        move |State(state): State<AppState>,
+              _: Principal,
+              api: ApiVersion<CloudHsmClusters>,
+              Path((sub, group, name)): ClusterPath,
+              ArmJson(body): ArmJson<B>| async move {
+            start(&state, &api, (&sub, &group, &name), kind, body.into()).await
+        },
+    )
 }
 
-async fn backup(
-    State(state): State<AppState>,
-    _: Principal,
-    api: ApiVersion<CloudHsmClusters>,
-    Path((sub, group, name)): ClusterPath,
-    ArmJson(body): ArmJson<BackupRequest>,
-) -> Result<Response, ArmError> {
-    let request = Request::new(body.azure_storage_blob_container_uri, None, body.token);
-    start(&state, &api, (&sub, &group, &name), OperationKind::Backup, request).await
+/// GET `backupOperationStatus/{jobId}` or `restoreOperationStatus/{jobId}`.
+fn status_route(restore: bool) -> MethodRouter<AppState> {
+    get(
+        move |State(state): State<AppState>,
+              _: ApiVersion<CloudHsmClusters>,
+              Path((sub, group, name, job)): Path<(String, String, String, String)>| async move {
+            job_status(&state, (&sub, &group, &name), &job, restore)
+        },
+    )
 }
 
-async fn validate_restore(
-    State(state): State<AppState>,
-    _: Principal,
-    api: ApiVersion<CloudHsmClusters>,
-    Path((sub, group, name)): ClusterPath,
-    ArmJson(body): ArmJson<RestoreRequest>,
-) -> Result<Response, ArmError> {
-    let request = Request::new(body.azure_storage_blob_container_uri, Some(body.backup_id), body.token);
-    start(&state, &api, (&sub, &group, &name), OperationKind::ValidateRestore, request).await
+impl From<BackupRequest> for Request {
+    fn from(body: BackupRequest) -> Self {
+        Request::new(body.azure_storage_blob_container_uri, None, body.token)
+    }
 }
 
-async fn restore(
-    State(state): State<AppState>,
-    _: Principal,
-    api: ApiVersion<CloudHsmClusters>,
-    Path((sub, group, name)): ClusterPath,
-    ArmJson(body): ArmJson<RestoreRequest>,
-) -> Result<Response, ArmError> {
-    let request = Request::new(body.azure_storage_blob_container_uri, Some(body.backup_id), body.token);
-    start(&state, &api, (&sub, &group, &name), OperationKind::Restore, request).await
+impl From<RestoreRequest> for Request {
+    fn from(body: RestoreRequest) -> Self {
+        Request::new(
+            body.azure_storage_blob_container_uri,
+            Some(body.backup_id),
+            body.token,
+        )
+    }
 }
 
-async fn backup_status(
-    State(state): State<AppState>,
-    _: ApiVersion<CloudHsmClusters>,
-    Path((sub, group, name, job)): Path<(String, String, String, String)>,
-) -> Result<Response, ArmError> {
-    job_status(&state, (&sub, &group, &name), &job, false)
-}
-
-async fn restore_status(
-    State(state): State<AppState>,
-    _: ApiVersion<CloudHsmClusters>,
-    Path((sub, group, name, job)): Path<(String, String, String, String)>,
-) -> Result<Response, ArmError> {
-    job_status(&state, (&sub, &group, &name), &job, true)
-}
-
-struct Request {
+pub struct Request {
     container_uri: String,
     backup_id: Option<String>,
     token: Option<String>,
@@ -207,7 +208,10 @@ impl Request {
 }
 
 fn is_restore(kind: OperationKind) -> bool {
-    matches!(kind, OperationKind::ValidateRestore | OperationKind::Restore)
+    matches!(
+        kind,
+        OperationKind::ValidateRestore | OperationKind::Restore
+    )
 }
 
 /// The checks that need no storage, then the job.
@@ -263,7 +267,11 @@ async fn start(
     Ok((StatusCode::ACCEPTED, headers).into_response())
 }
 
-fn check_cluster(state: &AppState, cluster: &StoredCluster, kind: OperationKind) -> Result<(), ArmError> {
+fn check_cluster(
+    state: &AppState,
+    cluster: &StoredCluster,
+    kind: OperationKind,
+) -> Result<(), ArmError> {
     let properties = &cluster.resource.properties;
     if properties.provisioning_state != "Succeeded" || cluster.operation_id.is_some() {
         return Err(ArmError::Conflict {
@@ -306,19 +314,26 @@ fn cluster_identity(
     state: &AppState,
     cluster: &StoredCluster,
 ) -> Result<managed_identity::UserAssignedIdentity, ArmError> {
-    let missing = |why: String| ArmError::BadRequest {
+    let missing = |why: String| {
+        ArmError::BadRequest {
         code: "ManagedIdentityNotConfigured",
         message: format!(
             "{why} Backup and restore use the cluster's user-assigned managed identity: assign one (identity.type 'UserAssigned') and grant it the 'Storage Blob Data Contributor' role on the storage account."
         ),
         target: Some("identity".into()),
+    }
     };
     let id = cluster
         .resource
         .identity
         .as_ref()
         .and_then(|i| i.user_assigned_identities.keys().next().cloned())
-        .ok_or_else(|| missing(format!("The Cloud HSM Cluster '{}' has no managed identity.", cluster.resource.name)))?;
+        .ok_or_else(|| {
+            missing(format!(
+                "The Cloud HSM Cluster '{}' has no managed identity.",
+                cluster.resource.name
+            ))
+        })?;
     managed_identity::find_by_id(state, &id)?
         .ok_or_else(|| missing(format!("The cluster's identity '{id}' no longer exists.")))
 }
@@ -384,7 +399,10 @@ fn job_status(
     if !matches {
         return Err(ArmError::NotFound {
             code: "OperationNotFound",
-            message: format!("The {} job '{job}' could not be found for this cluster.", if restore { "restore" } else { "backup" }),
+            message: format!(
+                "The {} job '{job}' could not be found for this cluster.",
+                if restore { "restore" } else { "backup" }
+            ),
         });
     }
     if op.status == OperationStatus::InProgress {
@@ -446,19 +464,42 @@ async fn settle(
 }
 
 /// Runs the job; `Ok` carries the result's status details.
-async fn execute(state: &AppState, op: &OperationRecord, job: &mut BackupJob) -> Result<String, JobFailure> {
+async fn execute(
+    state: &AppState,
+    op: &OperationRecord,
+    job: &mut BackupJob,
+) -> Result<String, JobFailure> {
     let cluster = state
         .store
         .get::<StoredCluster>(&crate::arm::resource_id::storage_key(&op.resource_id))
         .map_err(ArmError::from)?
-        .ok_or_else(|| fail(StatusCode::NOT_FOUND, "ResourceNotFound", "The cluster was deleted while the job ran."))?;
+        .ok_or_else(|| {
+            fail(
+                StatusCode::NOT_FOUND,
+                "ResourceNotFound",
+                "The cluster was deleted while the job ran.",
+            )
+        })?;
     let identity = cluster_identity(state, &cluster)?;
     let container = container_uri::parse(&job.container_uri)
         .map_err(|e| fail(StatusCode::BAD_REQUEST, "InvalidParameter", e.0))?;
-    let needed = if is_restore(op.kind) { BlobAccess::Read } else { BlobAccess::Write };
-    let held = authorization::blob_access(state, &op.subscription_id, &identity.properties.principal_id, &container)?;
+    let needed = if is_restore(op.kind) {
+        BlobAccess::Read
+    } else {
+        BlobAccess::Write
+    };
+    let held = authorization::blob_access(
+        state,
+        &op.subscription_id,
+        &identity.properties.principal_id,
+        &container,
+    )?;
     if held < needed {
-        let role = if needed == BlobAccess::Write { "Storage Blob Data Contributor" } else { "Storage Blob Data Reader" };
+        let role = if needed == BlobAccess::Write {
+            "Storage Blob Data Contributor"
+        } else {
+            "Storage Blob Data Reader"
+        };
         return Err(fail(
             StatusCode::FORBIDDEN,
             "AuthorizationPermissionMismatch",
@@ -471,25 +512,40 @@ async fn execute(state: &AppState, op: &OperationRecord, job: &mut BackupJob) ->
     let credential: Arc<dyn azure_core::credentials::TokenCredential> =
         Arc::new(ManagedIdentityEndpointCredential::new(
             state.backup_storage.http(),
-            format!("{}{}", state.config.base_url, managed_identity_endpoint::PATH),
+            format!(
+                "{}{}",
+                state.config.base_url,
+                managed_identity_endpoint::PATH
+            ),
             state.config.identity_header.clone(),
             identity.properties.client_id.clone(),
         ));
     let storage = &state.backup_storage;
     match op.kind {
         OperationKind::ValidateBackup => {
-            storage.check_container(&container, credential).await.map_err(|e| blob_failure(e, &container, None))?;
+            storage
+                .check_container(&container, credential)
+                .await
+                .map_err(|e| blob_failure(e, &container, None))?;
             Ok("The cluster can be backed up to the container.".into())
         }
         OperationKind::Backup => {
-            storage.check_container(&container, credential.clone()).await.map_err(|e| blob_failure(e, &container, None))?;
+            storage
+                .check_container(&container, credential.clone())
+                .await
+                .map_err(|e| blob_failure(e, &container, None))?;
+            // As the service names them: a UUID and a timestamp to the
+            // hundredth of a second (`cloudhsm-{uuid}-2025052912032456`).
+            let now = Utc::now();
             let backup_id = format!(
-                "cloudhsm-{}-{}",
+                "cloudhsm-{}-{}{:02}",
                 uuid::Uuid::new_v4(),
-                Utc::now().format("%Y%m%dT%H%M%SZ")
+                now.format("%Y%m%d%H%M%S"),
+                now.timestamp_subsec_millis() / 10
             );
             let envelope = {
-                let (state, id, backup_id) = (state.clone(), op.resource_id.clone(), backup_id.clone());
+                let (state, id, backup_id) =
+                    (state.clone(), op.resource_id.clone(), backup_id.clone());
                 tokio::task::spawn_blocking(move || {
                     let records = state.hsm_clusters.export_records(&id)?;
                     backup_format::seal(
@@ -523,9 +579,16 @@ async fn execute(state: &AppState, op: &OperationRecord, job: &mut BackupJob) ->
                 let (_, records) = backup_format::open(state.hsm_clusters.backup_key(), &bytes)
                     .map_err(|e| backup_failure(e, &backup_id))?;
                 if restoring {
-                    state.hsm_clusters.restore_records(&id, &records).map_err(|e| {
-                        fail(StatusCode::CONFLICT, "RestoreFailed", format!("The backup could not be restored: {e}"))
-                    })?;
+                    state
+                        .hsm_clusters
+                        .restore_records(&id, &records)
+                        .map_err(|e| {
+                            fail(
+                                StatusCode::CONFLICT,
+                                "RestoreFailed",
+                                format!("The backup could not be restored: {e}"),
+                            )
+                        })?;
                 }
                 Ok(())
             })
@@ -537,7 +600,11 @@ async fn execute(state: &AppState, op: &OperationRecord, job: &mut BackupJob) ->
                 "The backup can be restored into the cluster.".into()
             })
         }
-        _ => Err(fail(StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError", "not a backup job")),
+        _ => Err(fail(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalServerError",
+            "not a backup job",
+        )),
     }
 }
 
@@ -557,14 +624,29 @@ fn blob_failure(e: BlobError, container: &ContainerUri, backup_id: Option<&str>)
                 backup_id.unwrap_or_default()
             ),
         ),
-        BlobError::Forbidden(m) => fail(StatusCode::FORBIDDEN, "AuthorizationFailed", format!("Blob Storage refused the cluster's managed identity: {m}.")),
-        BlobError::Credential(m) => fail(StatusCode::UNAUTHORIZED, "ManagedIdentityTokenFailed", format!("The cluster's managed identity got no token for Blob Storage: {m}")),
+        BlobError::Forbidden(m) => fail(
+            StatusCode::FORBIDDEN,
+            "AuthorizationFailed",
+            format!("Blob Storage refused the cluster's managed identity: {m}."),
+        ),
+        BlobError::Credential(m) => fail(
+            StatusCode::UNAUTHORIZED,
+            "ManagedIdentityTokenFailed",
+            format!("The cluster's managed identity got no token for Blob Storage: {m}"),
+        ),
         BlobError::Unreachable(m) => fail(
             StatusCode::SERVICE_UNAVAILABLE,
             "StorageUnavailable",
-            format!("Blob Storage at '{}' could not be reached: {m}. The cluster was not changed.", container.url),
+            format!(
+                "Blob Storage at '{}' could not be reached: {m}. The cluster was not changed.",
+                container.url
+            ),
         ),
-        BlobError::Other(m) => fail(StatusCode::BAD_GATEWAY, "StorageRequestFailed", format!("{m}. The cluster was not changed.")),
+        BlobError::Other(m) => fail(
+            StatusCode::BAD_GATEWAY,
+            "StorageRequestFailed",
+            format!("{m}. The cluster was not changed."),
+        ),
     }
 }
 
@@ -573,7 +655,9 @@ fn backup_failure(e: BackupError, backup_id: &str) -> JobFailure {
         BackupError::Integrity(_) | BackupError::Unsupported(_) => fail(
             StatusCode::BAD_REQUEST,
             "BackupIntegrityCheckFailed",
-            format!("The backup '{backup_id}' cannot be restored: {e}. The cluster was not changed."),
+            format!(
+                "The backup '{backup_id}' cannot be restored: {e}. The cluster was not changed."
+            ),
         ),
         BackupError::Engine(e) => ArmError::Internal(format!("opening a backup: {e}")).into(),
     }
@@ -613,7 +697,10 @@ pub async fn recover_interrupted(state: &AppState) -> Result<(), String> {
         if !op.kind.is_backup_job() || op.status != OperationStatus::InProgress {
             continue;
         }
-        let job = state.store.get::<BackupJob>(&id).map_err(|e| e.to_string())?;
+        let job = state
+            .store
+            .get::<BackupJob>(&id)
+            .map_err(|e| e.to_string())?;
         let result = match interrupted(state, &op) {
             Outcome::Succeeded => Ok("Restore operation completed successfully.".to_string()),
             Outcome::Failed { error, status } => Err(JobFailure {
@@ -627,7 +714,9 @@ pub async fn recover_interrupted(state: &AppState) -> Result<(), String> {
             backup_id: None,
             status_details: None,
         });
-        settle(state, &id, job, result).await.map_err(|e| e.to_string())?;
+        settle(state, &id, job, result)
+            .await
+            .map_err(|e| e.to_string())?;
     }
     Ok(())
 }
