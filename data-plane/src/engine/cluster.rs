@@ -669,6 +669,10 @@ impl Cluster {
                 KeySpec::Rsa { bits } => Ok(Attribute::Number(u64::from(bits))),
                 _ => Err(EngineError::AttributeTypeInvalid(id)),
             },
+            ids::EC_PARAMS => match key.spec {
+                KeySpec::Ec { curve } => Ok(Attribute::Text(curve.oid_der_hex().into())),
+                _ => Err(EngineError::AttributeTypeInvalid(id)),
+            },
             _ => key.attributes.get(id),
         }
     }
