@@ -5,7 +5,7 @@
 
 use std::{
     io::{BufRead, BufReader, Write},
-    path::{Path, PathBuf},
+    path::PathBuf,
     process::{Command, Output, Stdio},
 };
 
@@ -59,7 +59,10 @@ impl Run {
     /// The number after `label` in the output (`Key Handle: 7`).
     #[track_caller]
     fn number_after(&self, label: &str) -> u64 {
-        let at = self.stdout.find(label).unwrap_or_else(|| panic!("no '{label}' in {self:?}"));
+        let at = self
+            .stdout
+            .find(label)
+            .unwrap_or_else(|| panic!("no '{label}' in {self:?}"));
         self.stdout[at + label.len()..]
             .split_whitespace()
             .next()
@@ -114,14 +117,32 @@ impl Fixture {
         // the officer creates the crypto user.
         fixture
             .util(&[
-                "loginHSM", "-u", "PRECO", "-s", "admin", "-p", "password", "changePswd", "PRECO",
-                "admin", OFFICER_PASSWORD,
+                "loginHSM",
+                "-u",
+                "PRECO",
+                "-s",
+                "admin",
+                "-p",
+                "password",
+                "changePswd",
+                "PRECO",
+                "admin",
+                OFFICER_PASSWORD,
             ])
             .ok();
         fixture
             .util(&[
-                "loginHSM", "-u", "CO", "-s", "admin", "-p", OFFICER_PASSWORD, "createUser", "CU",
-                "cu1", "user1234",
+                "loginHSM",
+                "-u",
+                "CO",
+                "-s",
+                "admin",
+                "-p",
+                OFFICER_PASSWORD,
+                "createUser",
+                "CU",
+                "cu1",
+                "user1234",
             ])
             .ok();
         fixture
@@ -199,10 +220,7 @@ fn read(path: &str) -> Vec<u8> {
 fn pem_der(path: &str) -> Vec<u8> {
     let text = String::from_utf8(read(path)).expect("PEM is text");
     assert!(text.starts_with("-----BEGIN PUBLIC KEY-----\n"), "{text}");
-    let body: String = text
-        .lines()
-        .filter(|l| !l.starts_with("-----"))
-        .collect();
+    let body: String = text.lines().filter(|l| !l.starts_with("-----")).collect();
     B64.decode(body).expect("PEM base64")
 }
 
@@ -210,25 +228,61 @@ fn pem_der(path: &str) -> Vec<u8> {
 async fn walkthrough_create_user_generate_key_sign() {
     let f = Fixture::start().await;
     let users = f
-        .util(&["loginHSM", "-u", "CO", "-s", "admin", "-p", OFFICER_PASSWORD, "listUsers"])
+        .util(&[
+            "loginHSM",
+            "-u",
+            "CO",
+            "-s",
+            "admin",
+            "-p",
+            OFFICER_PASSWORD,
+            "listUsers",
+        ])
         .ok();
     assert!(users.stdout.contains("CU          cu1"), "{users:?}");
     assert!(users.stdout.contains("CO          admin"), "{users:?}");
 
     // The seed's own command line.
     let login = f
-        .util(&["loginHSM", "-u", "CU", "-s", "cu1", "-p", "user1234", "findKey"])
+        .util(&[
+            "loginHSM", "-u", "CU", "-s", "cu1", "-p", "user1234", "findKey",
+        ])
         .ok();
-    assert!(login.stdout.contains("Cfm3LoginHSM returned: 0x00 : HSM Return: SUCCESS"));
-    assert!(login.stdout.contains("Command:  loginHSM -u CU -s cu1 -p ********"), "{login:?}");
-    assert!(!login.stdout.contains("user1234"), "password echoed: {login:?}");
-    assert!(login.stderr.contains("WARNING: a password on the command line"), "{login:?}");
+    assert!(login
+        .stdout
+        .contains("Cfm3LoginHSM returned: 0x00 : HSM Return: SUCCESS"));
+    assert!(
+        login
+            .stdout
+            .contains("Command:  loginHSM -u CU -s cu1 -p ********"),
+        "{login:?}"
+    );
+    assert!(
+        !login.stdout.contains("user1234"),
+        "password echoed: {login:?}"
+    );
+    assert!(
+        login
+            .stderr
+            .contains("WARNING: a password on the command line"),
+        "{login:?}"
+    );
     assert_eq!(login.found(), Vec::<u64>::new());
 
     let pair = f
-        .as_cu1(&["genRSAKeyPair", "-m", "2048", "-e", "65537", "-l", "signing"])
+        .as_cu1(&[
+            "genRSAKeyPair",
+            "-m",
+            "2048",
+            "-e",
+            "65537",
+            "-l",
+            "signing",
+        ])
         .ok();
-    assert!(pair.stdout.contains("Cfm3GenerateKeyPair returned: 0x00 : HSM Return: SUCCESS"));
+    assert!(pair
+        .stdout
+        .contains("Cfm3GenerateKeyPair returned: 0x00 : HSM Return: SUCCESS"));
     let public = pair.number_after("public key handle:");
     let private = pair.number_after("private key handle:");
 
@@ -237,13 +291,33 @@ async fn walkthrough_create_user_generate_key_sign() {
     let signature = f.file("message.sig");
     let pem = f.file("public.pem");
     f.as_cu1(&[
-        "sign", "-f", &message, "-k", &private.to_string(), "-m", "1", "-out", &signature,
+        "sign",
+        "-f",
+        &message,
+        "-k",
+        &private.to_string(),
+        "-m",
+        "1",
+        "-out",
+        &signature,
     ])
     .ok();
     let verified = f
-        .as_cu1(&["verify", "-f", &message, "-s", &signature, "-k", &public.to_string(), "-m", "1"])
+        .as_cu1(&[
+            "verify",
+            "-f",
+            &message,
+            "-s",
+            &signature,
+            "-k",
+            &public.to_string(),
+            "-m",
+            "1",
+        ])
         .ok();
-    assert!(verified.stdout.contains("Signature verification successful"));
+    assert!(verified
+        .stdout
+        .contains("Signature verification successful"));
     f.as_cu1(&["exportPubKey", "-k", &public.to_string(), "-out", &pem])
         .ok();
 
@@ -258,14 +332,795 @@ async fn walkthrough_create_user_generate_key_sign() {
     // A tampered message does not verify: exit 1, the HSM's code.
     std::fs::write(&message, b"pay 900 to alice").unwrap();
     let refused = f.as_cu1(&[
-        "verify", "-f", &message, "-s", &signature, "-k", &public.to_string(), "-m", "1",
+        "verify",
+        "-f",
+        &message,
+        "-s",
+        &signature,
+        "-k",
+        &public.to_string(),
+        "-m",
+        "1",
     ]);
     assert_eq!(refused.code, 1, "{refused:?}");
-    assert!(refused.stdout.contains("Cfm3Verify returned: 0xc0 : HSM Error: CKR_SIGNATURE_INVALID"));
-    assert!(refused.stderr.contains("ERROR: CKR_SIGNATURE_INVALID"), "{refused:?}");
+    assert!(refused
+        .stdout
+        .contains("Cfm3Verify returned: 0xc0 : HSM Error: CKR_SIGNATURE_INVALID"));
+    assert!(
+        refused.stderr.contains("ERROR: CKR_SIGNATURE_INVALID"),
+        "{refused:?}"
+    );
 
     let found = f.as_cu1(&["findKey", "-l", "signing"]).ok();
     assert_eq!(found.found(), vec![public, private]);
     let private_only = f.as_cu1(&["findKey", "-l", "signing", "-c", "3"]).ok();
     assert_eq!(private_only.found(), vec![private]);
+}
+
+#[tokio::test]
+async fn every_key_command_through_singlecmd() {
+    let f = Fixture::start().await;
+    f.util(&[
+        "loginHSM",
+        "-u",
+        "CO",
+        "-s",
+        "admin",
+        "-p",
+        OFFICER_PASSWORD,
+        "createUser",
+        "-u",
+        "CU",
+        "-s",
+        "cu2",
+        "-p",
+        "user5678",
+    ])
+    .ok();
+
+    // AES: encrypt and decrypt a file.
+    let aes = f
+        .as_cu1(&[
+            "genSymKey",
+            "-t",
+            "31",
+            "-s",
+            "32",
+            "-l",
+            "data-key",
+            "-id",
+            "k1",
+        ])
+        .ok();
+    assert!(aes
+        .stdout
+        .contains("Cfm3GenerateSymmetricKey returned: 0x00 : HSM Return: SUCCESS"));
+    let aes = aes.number_after("Key Handle:").to_string();
+    let (plain, sealed, opened) = (f.file("plain"), f.file("sealed"), f.file("opened"));
+    std::fs::write(&plain, b"card 4111 1111 1111 1111").unwrap();
+    for mechanism in ["AES_GCM", "AES_CBC_PAD"] {
+        f.as_cu1(&[
+            "encrypt", "-k", &aes, "-m", mechanism, "-f", &plain, "-out", &sealed,
+        ])
+        .ok();
+        assert_ne!(read(&sealed), read(&plain));
+        f.as_cu1(&[
+            "decrypt", "-k", &aes, "-m", mechanism, "-f", &sealed, "-out", &opened,
+        ])
+        .ok();
+        assert_eq!(read(&opened), read(&plain));
+    }
+
+    // Attributes: read all to a file, change the label, find by it.
+    let attributes = f.file("attributes.txt");
+    f.as_cu1(&["getAttribute", "-o", &aes, "-a", "512", "-out", &attributes])
+        .ok();
+    let text = String::from_utf8(read(&attributes)).unwrap();
+    for expected in [
+        "OBJ_ATTR_CLASS\n0x04\n",
+        "OBJ_ATTR_KEY_TYPE\n0x1f\n",
+        "OBJ_ATTR_LABEL\ndata-key\n",
+        "OBJ_ATTR_ID\nk1\n",
+        "OBJ_ATTR_EXTRACTABLE\n0x01\n",
+        "OBJ_ATTR_VALUE_LEN\n0x00000020\n",
+    ] {
+        assert!(text.contains(expected), "{expected:?} not in\n{text}");
+    }
+    assert!(!text.contains("OBJ_ATTR_MODULUS_BITS"), "{text}");
+    f.as_cu1(&["setAttribute", "-o", &aes, "-a", "3", "-v", "renamed"])
+        .ok();
+    let label = f.as_cu1(&["getAttribute", "-o", &aes, "-a", "3"]).ok();
+    assert!(
+        label.stdout.contains("OBJ_ATTR_LABEL\nrenamed"),
+        "{label:?}"
+    );
+    assert_eq!(
+        f.as_cu1(&["findKey", "-l", "renamed"]).ok().found(),
+        vec![aes.parse::<u64>().unwrap()]
+    );
+    assert!(f
+        .as_cu1(&["findKey", "-l", "data-key"])
+        .ok()
+        .found()
+        .is_empty());
+    let list = f.util(&["listAttributes"]).ok();
+    assert!(
+        list.stdout.contains("OBJ_ATTR_LABEL                 = 3"),
+        "{list:?}"
+    );
+
+    // Wrap under a key-encryption key, unwrap a copy: the copy opens what
+    // the original sealed.
+    let kek = f
+        .as_cu1(&["genSymKey", "-t", "31", "-s", "32", "-l", "kek"])
+        .ok()
+        .number_after("Key Handle:")
+        .to_string();
+    let wrapped = f.file("wrapped.key");
+    let wrap = f
+        .as_cu1(&["wrapKey", "-k", &aes, "-w", &kek, "-out", &wrapped])
+        .ok();
+    assert!(wrap.stdout.contains("length 40"), "{wrap:?}");
+    f.as_cu1(&[
+        "encrypt", "-k", &aes, "-m", "AES_GCM", "-f", &plain, "-out", &sealed,
+    ])
+    .ok();
+    let copy = f
+        .as_cu1(&["unWrapKey", "-f", &wrapped, "-w", &kek, "-l", "copy"])
+        .ok()
+        .number_after("Key Handle:")
+        .to_string();
+    f.as_cu1(&[
+        "decrypt", "-k", &copy, "-m", "AES_GCM", "-f", &sealed, "-out", &opened,
+    ])
+    .ok();
+    assert_eq!(read(&opened), read(&plain));
+    // A non-extractable key never leaves.
+    let fixed = f
+        .as_cu1(&["genSymKey", "-t", "31", "-s", "16", "-l", "fixed", "-nex"])
+        .ok()
+        .number_after("Key Handle:")
+        .to_string();
+    let refused = f.as_cu1(&["wrapKey", "-k", &fixed, "-w", &kek, "-out", &wrapped]);
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert!(
+        refused.stderr.contains("CKR_KEY_UNEXTRACTABLE"),
+        "{refused:?}"
+    );
+
+    // EC: sign with -m 17, the PEM key verifies it outside the HSM.
+    let pair = f.as_cu1(&["genECCKeyPair", "-i", "2", "-l", "ec"]).ok();
+    let (public, private) = (
+        pair.number_after("public key handle:").to_string(),
+        pair.number_after("private key handle:").to_string(),
+    );
+    let (signature, pem) = (f.file("ec.sig"), f.file("ec.pem"));
+    f.as_cu1(&[
+        "sign", "-f", &plain, "-k", &private, "-m", "17", "-out", &signature,
+    ])
+    .ok();
+    f.as_cu1(&["exportPubKey", "-k", &public, "-out", &pem])
+        .ok();
+    aws_lc_rs::signature::UnparsedPublicKey::new(
+        &aws_lc_rs::signature::ECDSA_P256_SHA256_ASN1,
+        pem_der(&pem),
+    )
+    .verify(&read(&plain), &read(&signature))
+    .expect("ECDSA signature verifies with the exported key");
+    let secp = f
+        .as_cu1(&["genECCKeyPair", "-i", "16", "-l", "k1-curve"])
+        .ok();
+    let secp_pem = f.file("secp.pem");
+    f.as_cu1(&[
+        "exportPubKey",
+        "-k",
+        &secp.number_after("public key handle:").to_string(),
+        "-out",
+        &secp_pem,
+    ])
+    .ok();
+    // The curve's OID (1.3.132.0.10) is in the SubjectPublicKeyInfo.
+    assert!(
+        pem_der(&secp_pem)
+            .windows(7)
+            .any(|w| w == [0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x0a]),
+        "secp256k1 OID missing"
+    );
+
+    // RSA-OAEP and HMAC.
+    let rsa = f
+        .as_cu1(&["genRSAKeyPair", "-m", "2048", "-e", "65537", "-l", "oaep"])
+        .ok();
+    let (rsa_public, rsa_private) = (
+        rsa.number_after("public key handle:").to_string(),
+        rsa.number_after("private key handle:").to_string(),
+    );
+    f.as_cu1(&[
+        "encrypt",
+        "-k",
+        &rsa_public,
+        "-m",
+        "RSA_OAEP",
+        "-f",
+        &plain,
+        "-out",
+        &sealed,
+    ])
+    .ok();
+    f.as_cu1(&[
+        "decrypt",
+        "-k",
+        &rsa_private,
+        "-m",
+        "RSA_OAEP",
+        "-f",
+        &sealed,
+        "-out",
+        &opened,
+    ])
+    .ok();
+    assert_eq!(read(&opened), read(&plain));
+    let hmac = f
+        .as_cu1(&["genSymKey", "-t", "16", "-s", "32", "-l", "mac"])
+        .ok()
+        .number_after("Key Handle:")
+        .to_string();
+    let tag = f.file("tag");
+    f.as_cu1(&[
+        "sign",
+        "-f",
+        &plain,
+        "-k",
+        &hmac,
+        "-m",
+        "SHA256_HMAC",
+        "-out",
+        &tag,
+    ])
+    .ok();
+    f.as_cu1(&[
+        "verify",
+        "-f",
+        &plain,
+        "-s",
+        &tag,
+        "-k",
+        &hmac,
+        "-m",
+        "SHA256_HMAC",
+    ])
+    .ok();
+
+    // Sharing: cu2 sees the key while shared, not after.
+    let cu2_find = || {
+        f.util(&[
+            "loginHSM", "-u", "CU", "-s", "cu2", "-p", "user5678", "findKey", "-l", "renamed",
+        ])
+        .ok()
+        .found()
+    };
+    assert!(cu2_find().is_empty());
+    f.as_cu1(&["shareKey", &aes, "cu1", "cu2", "1"]).ok();
+    assert_eq!(cu2_find(), vec![aes.parse::<u64>().unwrap()]);
+    let not_owner = f.as_cu1(&["shareKey", &aes, "cu2", "cu2", "0"]);
+    assert_eq!(not_owner.code, 2, "{not_owner:?}");
+    f.as_cu1(&["shareKey", &aes, "cu1", "cu2", "0"]).ok();
+    assert!(cu2_find().is_empty());
+
+    // Verify sync: the key is on every HSM; the HSMs agree.
+    let single = f.as_cu1(&["findSingleKey", "-k", &aes]).ok();
+    assert_eq!(
+        single.stdout.matches("HSM Return: SUCCESS").count(),
+        4,
+        "{single:?}"
+    );
+    let info = f.as_cu1(&["getHSMInfo"]).ok();
+    assert!(info.stdout.contains("Number of HSMs: 3"), "{info:?}");
+    assert!(info.stdout.contains("HSMs in sync: yes"), "{info:?}");
+    for hsm in f.cluster["properties"]["hsms"].as_array().unwrap() {
+        assert!(
+            info.stdout.contains(hsm["fqdn"].as_str().unwrap()),
+            "{info:?}"
+        );
+    }
+
+    // Delete: gone for findKey and the HSMs.
+    let deleted = f.as_cu1(&["deleteKey", "-k", &copy]).ok();
+    assert!(deleted.stdout.contains("Cfm3DeleteKey returned: 0x00"));
+    assert!(f.as_cu1(&["findKey", "-l", "copy"]).ok().found().is_empty());
+    let gone = f.as_cu1(&["findSingleKey", "-k", &copy]);
+    assert_eq!(gone.code, 1, "{gone:?}");
+
+    // Users: delete cu2, change cu1's password, log out.
+    f.util(&[
+        "loginHSM",
+        "-u",
+        "CO",
+        "-s",
+        "admin",
+        "-p",
+        OFFICER_PASSWORD,
+        "deleteUser",
+        "CU",
+        "cu2",
+    ])
+    .ok();
+    let users = f
+        .util(&[
+            "loginHSM",
+            "-u",
+            "CO",
+            "-s",
+            "admin",
+            "-p",
+            OFFICER_PASSWORD,
+            "listUsers",
+        ])
+        .ok();
+    assert!(!users.stdout.contains("cu2"), "{users:?}");
+    f.as_cu1(&["changePswd", "CU", "cu1", "user1234-new", "logoutHSM"])
+        .ok();
+    assert_eq!(f.as_cu1(&["findKey"]).code, 1, "old password still works");
+    f.util(&[
+        "loginHSM",
+        "-u",
+        "CU",
+        "-s",
+        "cu1",
+        "-p",
+        "user1234-new",
+        "findKey",
+        "logoutHSM",
+    ])
+    .ok();
+}
+
+#[tokio::test]
+async fn interactive_session_from_stdin() {
+    let f = Fixture::start().await;
+    let session = f.interactive(
+        "loginHSM -u CU -s cu1 -p user1234\n\
+         genSymKey -t 31 -s 16 -l \"interactive key\"\n\
+         \n\
+         findKey -l 'interactive key'\n\
+         genSymKey -t 99 -s 16 -l bad\n\
+         getAttribute -o 1 -a 3\n\
+         logoutHSM\n\
+         exit\n\
+         findKey\n",
+    );
+    assert_eq!(
+        session.code, 0,
+        "the last command (logoutHSM) succeeded: {session:?}"
+    );
+    let out = &session.stdout;
+    assert!(
+        out.starts_with("Command:  loginHSM -u CU -s cu1 -p ********\n"),
+        "{session:?}"
+    );
+    assert!(
+        out.contains("Command:  genSymKey -t 31 -s 16 -l interactive key"),
+        "{session:?}"
+    );
+    let handle = session.number_after("Key Handle:");
+    assert!(out.contains(&format!("0::1\n{handle}\n")), "{session:?}");
+    // A bad line is reported and the shell goes on.
+    assert!(session.stderr.contains("genSymKey -t 99"), "{session:?}");
+    assert!(out.contains("Cfm3LogoutHSM returned: 0x00"), "{session:?}");
+    // Nothing after exit ran.
+    assert_eq!(out.matches("Cfm3FindKey").count(), 1, "{session:?}");
+
+    // End of input ends the shell; a failing last command sets the code.
+    let failing = f.interactive("loginHSM -u CU -s cu1 -p wrong-password\n");
+    assert_eq!(failing.code, 1, "{failing:?}");
+    assert!(
+        failing.stderr.contains("RET_USER_LOGIN_FAILURE"),
+        "{failing:?}"
+    );
+    let help = f.interactive("help\nhelp genRSAKeyPair\n");
+    assert_eq!(help.code, 0, "{help:?}");
+    assert!(help.stdout.contains("genECCKeyPair"), "{help:?}");
+    assert!(help.stdout.contains("-m <modulus length>"), "{help:?}");
+}
+
+#[tokio::test]
+async fn refusals_are_clear_and_change_nothing() {
+    let f = Fixture::start().await;
+    let key = f
+        .as_cu1(&["genSymKey", "-t", "31", "-s", "32", "-l", "kept"])
+        .ok()
+        .number_after("Key Handle:")
+        .to_string();
+    let keys_now = || f.as_cu1(&["findKey"]).ok().found();
+    let before = keys_now();
+
+    // Wrong password: exit 1, the HSM's code, and the chain stops there.
+    let wrong = f.util(&[
+        "loginHSM",
+        "-u",
+        "CU",
+        "-s",
+        "cu1",
+        "-p",
+        "not-it",
+        "genSymKey",
+        "-t",
+        "31",
+        "-s",
+        "32",
+        "-l",
+        "x",
+    ]);
+    assert_eq!(wrong.code, 1, "{wrong:?}");
+    assert!(
+        wrong
+            .stdout
+            .contains("Cfm3LoginHSM returned: 0xa0 : HSM Error: RET_USER_LOGIN_FAILURE"),
+        "{wrong:?}"
+    );
+    assert!(
+        wrong
+            .stderr
+            .contains("ERROR: RET_USER_LOGIN_FAILURE: login failed"),
+        "{wrong:?}"
+    );
+    assert!(!wrong.stdout.contains("Command:  genSymKey"), "{wrong:?}");
+
+    // Usage errors: exit 2, a message naming the problem, no HSM call.
+    for (chain, message) in [
+        (
+            &["genSymKey", "-t", "31", "-s", "32", "-l", "x", "-bogus"][..],
+            "unknown flag '-bogus'",
+        ),
+        (
+            &["genSymKey", "-t", "31", "-s", "32"][..],
+            "missing -l <label>",
+        ),
+        (
+            &["genSymKey", "-t", "31", "-s", "32", "-l"][..],
+            "-l: missing <label>",
+        ),
+        (
+            &["genSymKey", "-t", "seven", "-s", "32", "-l", "x"][..],
+            "'seven' is not a valid number",
+        ),
+        (
+            &["genSymKey", "-t", "3", "-s", "32", "-l", "x"][..],
+            "key types are 31 (AES) and 16",
+        ),
+        (
+            &["genRSAKeyPair", "-m", "2048", "-e", "3", "-l", "x"][..],
+            "exponent must be 65537",
+        ),
+        (
+            &["genECCKeyPair", "-i", "99", "-l", "x"][..],
+            "curves are 2 (P-256)",
+        ),
+        (
+            &["genSymKey", "-t", "31", "-s", "32", "-l", "x", "-sess"][..],
+            "session keys are not emulated",
+        ),
+        (&["findkey"][..], "did you mean 'findKey'?"),
+        (
+            &["setAttribute", "-o", &key, "-a", "3"][..],
+            "missing -v <value>",
+        ),
+        (
+            &["setAttribute", "-o", &key, "-a", "354", "-v", "yes"][..],
+            "takes 0 or 1",
+        ),
+        (
+            &["getAttribute", "-o", &key, "-a", "4242"][..],
+            "unknown attribute",
+        ),
+    ] {
+        let run = f.as_cu1(chain);
+        assert_eq!(run.code, 2, "{chain:?}: {run:?}");
+        assert!(
+            run.stderr.contains(message),
+            "{chain:?}: wanted {message:?} in {run:?}"
+        );
+        assert!(
+            !run.stdout.contains("returned:"),
+            "{chain:?} reached the HSM: {run:?}"
+        );
+    }
+    let nothing = binary()
+        .args(["util", "frobnicate"])
+        .output()
+        .map(Run::from)
+        .unwrap();
+    assert_eq!(nothing.code, 2, "{nothing:?}");
+    assert!(nothing.stderr.contains("singlecmd"), "{nothing:?}");
+
+    // The HSM's refusals: exit 1 with its code; the key is unchanged.
+    let read_only = f.as_cu1(&["setAttribute", "-o", &key, "-a", "0", "-v", "1"]);
+    assert_eq!(read_only.code, 1, "{read_only:?}");
+    assert!(
+        read_only
+            .stdout
+            .contains("Cfm3SetAttributeValue returned: 0x10 : HSM Error: CKR_ATTRIBUTE_READ_ONLY"),
+        "{read_only:?}"
+    );
+    f.as_cu1(&["setAttribute", "-o", &key, "-a", "354", "-v", "0"])
+        .ok();
+    let back = f.as_cu1(&["setAttribute", "-o", &key, "-a", "354", "-v", "1"]);
+    assert_eq!(back.code, 1, "EXTRACTABLE came back: {back:?}");
+    let attrs = f.as_cu1(&["getAttribute", "-o", &key, "-a", "512"]).ok();
+    assert!(
+        attrs.stdout.contains("OBJ_ATTR_EXTRACTABLE\n0x00"),
+        "{attrs:?}"
+    );
+    assert!(attrs.stdout.contains("OBJ_ATTR_LABEL\nkept"), "{attrs:?}");
+    let officer_keys = f.util(&[
+        "loginHSM",
+        "-u",
+        "CO",
+        "-s",
+        "admin",
+        "-p",
+        OFFICER_PASSWORD,
+        "genSymKey",
+        "-t",
+        "31",
+        "-s",
+        "32",
+        "-l",
+        "x",
+    ]);
+    assert_eq!(officer_keys.code, 1, "{officer_keys:?}");
+    assert!(
+        officer_keys.stderr.contains("RET_OPERATION_NOT_PERMITTED"),
+        "{officer_keys:?}"
+    );
+    let short = f.util(&[
+        "loginHSM",
+        "-u",
+        "CO",
+        "-s",
+        "admin",
+        "-p",
+        OFFICER_PASSWORD,
+        "createUser",
+        "CU",
+        "cu9",
+        "short",
+    ]);
+    assert_eq!(short.code, 1, "{short:?}");
+    assert!(short.stderr.contains("CKR_PIN_LEN_RANGE"), "{short:?}");
+    let missing = f.as_cu1(&["deleteKey", "-k", "999999"]);
+    assert_eq!(missing.code, 1, "{missing:?}");
+    assert!(
+        missing
+            .stdout
+            .contains("0x82 : HSM Error: CKR_OBJECT_HANDLE_INVALID"),
+        "{missing:?}"
+    );
+    assert_eq!(keys_now(), before, "a refused command changed the keys");
+    let users = f
+        .util(&[
+            "loginHSM",
+            "-u",
+            "CO",
+            "-s",
+            "admin",
+            "-p",
+            OFFICER_PASSWORD,
+            "listUsers",
+        ])
+        .ok();
+    assert!(!users.stdout.contains("cu9"), "{users:?}");
+
+    // Not logged in and no credentials: told how to log in.
+    let anonymous = f.util(&["findKey"]);
+    assert_eq!(anonymous.code, 1, "{anonymous:?}");
+    assert!(
+        anonymous
+            .stderr
+            .contains("run loginHSM first, or set azcloudhsm_password"),
+        "{anonymous:?}"
+    );
+
+    // The default configuration file is ./azcloudhsm_client.json.
+    let default = binary()
+        .current_dir(f.dir.path())
+        .env("azcloudhsm_password", "cu1:user1234")
+        .args(["util", "singlecmd", "findKey"])
+        .output()
+        .map(Run::from)
+        .unwrap()
+        .ok();
+    assert_eq!(default.found(), before);
+    // No configuration: exit 3 saying where it looked and what to give.
+    let empty = tempfile::tempdir().unwrap();
+    let lost = binary()
+        .current_dir(empty.path())
+        .args(["util", "singlecmd", "findKey"])
+        .output()
+        .map(Run::from)
+        .unwrap();
+    assert_eq!(lost.code, 3, "{lost:?}");
+    assert!(lost.stderr.contains("azcloudhsm_client.json"), "{lost:?}");
+    assert!(lost.stderr.contains("--config"), "{lost:?}");
+    let no_cluster = f
+        .by_name(&[])
+        .args(["-n", "nope", "singlecmd", "findKey"])
+        .output()
+        .map(Run::from)
+        .unwrap();
+    assert_eq!(no_cluster.code, 3, "{no_cluster:?}");
+    assert!(
+        no_cluster.stderr.contains("ResourceNotFound"),
+        "{no_cluster:?}"
+    );
+}
+
+#[tokio::test]
+async fn credentials_from_the_environment() {
+    let f = Fixture::start().await;
+    // No loginHSM at all: azcloudhsm_password logs in implicitly.
+    let implicit = f
+        .as_cu1(&["genSymKey", "-t", "31", "-s", "16", "-l", "env"])
+        .ok();
+    assert!(
+        implicit
+            .stderr
+            .contains("Logged in as CU 'cu1' from azcloudhsm_password"),
+        "{implicit:?}"
+    );
+    assert!(!implicit.stderr.contains("WARNING"), "{implicit:?}");
+    // loginHSM without -p takes the password from the environment.
+    let explicit = f
+        .as_cu1(&["loginHSM", "-u", "CU", "-s", "cu1", "findKey", "-l", "env"])
+        .ok();
+    assert!(
+        explicit.stdout.contains("Cfm3LoginHSM returned: 0x00"),
+        "{explicit:?}"
+    );
+    assert!(!explicit.stderr.contains("WARNING"), "{explicit:?}");
+    assert_eq!(explicit.found().len(), 1);
+    // ... and the user too, with azcloudhsm_user_type for the role.
+    let officer = f
+        .command()
+        .env("azcloudhsm_password", format!("admin:{OFFICER_PASSWORD}"))
+        .env("azcloudhsm_user_type", "CO")
+        .args(["singlecmd", "loginHSM", "listUsers"])
+        .output()
+        .map(Run::from)
+        .unwrap()
+        .ok();
+    assert!(officer.stdout.contains("cu1"), "{officer:?}");
+    // The environment names another user: no password for this one.
+    let other = f.as_cu1(&["loginHSM", "-u", "CU", "-s", "cu2"]);
+    assert_eq!(other.code, 2, "{other:?}");
+    assert!(other.stderr.contains("no password for 'cu2'"), "{other:?}");
+    // A wrong password in the environment fails like a wrong -p.
+    let wrong = f
+        .command()
+        .env("azcloudhsm_password", "cu1:wrong-password")
+        .args(["singlecmd", "findKey"])
+        .output()
+        .map(Run::from)
+        .unwrap();
+    assert_eq!(wrong.code, 1, "{wrong:?}");
+    assert!(wrong.stderr.contains("RET_USER_LOGIN_FAILURE"), "{wrong:?}");
+}
+
+#[tokio::test]
+async fn fails_over_through_a_stopped_hsm() {
+    let f = Fixture::start().await;
+    let admin = f.emulator.hsm_client(&f.cluster);
+
+    // An interactive session logged in before its HSM stops carries on.
+    let mut child = f
+        .command()
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starts");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut until = |marker: &str| {
+        let mut seen = String::new();
+        while !seen.contains(marker) {
+            let mut line = String::new();
+            assert!(
+                stdout.read_line(&mut line).expect("reads") > 0,
+                "ended before {marker:?}: {seen}"
+            );
+            seen.push_str(&line);
+        }
+        seen
+    };
+    writeln!(stdin, "loginHSM -u CU -s cu1 -p user1234").unwrap();
+    writeln!(stdin, "genSymKey -t 31 -s 32 -l before").unwrap();
+    until("Key Handle:");
+    admin.admin_node(0, "stop").await.expect("node 0 stops");
+    writeln!(stdin, "genSymKey -t 31 -s 32 -l during").unwrap();
+    writeln!(stdin, "findKey").unwrap();
+    let seen = until("Cfm3FindKey returned");
+    assert!(seen.contains("Symmetric Key Created"), "{seen}");
+    assert!(seen.contains("0::2\n"), "{seen}");
+    writeln!(stdin, "getHSMInfo").unwrap();
+    let info = until("HSMs in sync");
+    assert!(info.contains("DOWN"), "{info}");
+    drop(stdin);
+    assert!(child.wait().expect("ends").success());
+
+    // A new invocation while the first HSM is down, then after it is
+    // replaced by an empty one that the cluster fills again.
+    let during = f.as_cu1(&["findKey", "-l", "during"]).ok();
+    assert_eq!(during.found().len(), 1, "{during:?}");
+    admin.admin_node(0, "start").await.expect("node 0 starts");
+    admin
+        .admin_node(0, "replace")
+        .await
+        .expect("node 0 replaced");
+    let after = f.as_cu1(&["findKey"]).ok();
+    assert_eq!(after.found().len(), 2, "{after:?}");
+    let handle = during.found()[0].to_string();
+    f.as_cu1(&["findSingleKey", "-k", &handle]).ok();
+}
+
+#[tokio::test]
+async fn help_for_the_utility_and_every_command() {
+    let top = binary()
+        .args(["util", "--help"])
+        .output()
+        .map(Run::from)
+        .unwrap()
+        .ok();
+    let names: Vec<String> = top
+        .stdout
+        .split("Commands:\n")
+        .nth(1)
+        .expect("a command list")
+        .lines()
+        .take_while(|l| l.starts_with("    "))
+        .filter_map(|l| l.split_whitespace().next().map(str::to_string))
+        .collect();
+    for expected in [
+        "loginHSM",
+        "logoutHSM",
+        "listUsers",
+        "createUser",
+        "deleteUser",
+        "changePswd",
+        "genSymKey",
+        "genRSAKeyPair",
+        "genECCKeyPair",
+        "findKey",
+        "getAttribute",
+        "setAttribute",
+        "listAttributes",
+        "deleteKey",
+        "shareKey",
+        "wrapKey",
+        "unWrapKey",
+        "exportPubKey",
+        "sign",
+        "verify",
+        "encrypt",
+        "decrypt",
+        "getHSMInfo",
+        "findSingleKey",
+        "syncUser",
+    ] {
+        assert!(
+            names.iter().any(|n| n == expected),
+            "{expected} missing from {names:?}"
+        );
+    }
+    for name in &names {
+        // No configuration is needed for help.
+        let help = binary()
+            .args(["util", "singlecmd", name, "-h"])
+            .output()
+            .map(Run::from)
+            .unwrap()
+            .ok();
+        assert!(help.stdout.contains(&format!("Usage: {name}")), "{help:?}");
+        assert!(help.stdout.contains("Example:"), "{help:?}");
+    }
 }

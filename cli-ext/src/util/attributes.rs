@@ -51,7 +51,11 @@ pub const GET_ATTRIBUTE: Command = Command {
         flags: &[
             flag("-o", "key handle", "the key"),
             flag("-a", "attribute id", "see listAttributes; 512 = all"),
-            flag("-out", "file", "write the attributes to a file instead of the screen"),
+            flag(
+                "-out",
+                "file",
+                "write the attributes to a file instead of the screen",
+            ),
         ],
         positionals: &[],
         example: "getAttribute -o 7 -a 512 -out attributes.txt",
@@ -75,7 +79,8 @@ fn get_attribute(ctx: &mut Ctx, parsed: &Parsed) -> Result<(), UtilError> {
                 Ok(value) => push(&mut text, id, &value),
                 // Attributes the key's kind does not have (a modulus on an
                 // AES key) are left out, as the utility does.
-                Err(UtilError::Hsm { error, .. }) if error.code == "CKR_ATTRIBUTE_TYPE_INVALID" => {}
+                Err(UtilError::Hsm { error, .. }) if error.code == "CKR_ATTRIBUTE_TYPE_INVALID" => {
+                }
                 Err(e) => return Err(e),
             }
         }
@@ -106,7 +111,11 @@ pub const SET_ATTRIBUTE: Command = Command {
         flags: &[
             flag("-o", "key handle", "the key"),
             flag("-a", "attribute id", "see listAttributes"),
-            flag("-v", "value", "0 or 1 for flags; text for the label (3) and id (258)"),
+            flag(
+                "-v",
+                "value",
+                "0 or 1 for flags; text for the label (3) and id (258)",
+            ),
         ],
         positionals: &[],
         example: "setAttribute -o 7 -a 3 -v new-label",
@@ -118,8 +127,9 @@ fn set_attribute(ctx: &mut Ctx, parsed: &Parsed) -> Result<(), UtilError> {
     let handle: u64 = parsed.number("-o", "key handle")?;
     let id: u32 = parsed.number("-a", "attribute id")?;
     let text = parsed.require(parsed.get("-v"), "-v <value>")?;
-    attributes::name(id)
-        .map_err(|_| UtilError::Usage(format!("-a {id}: unknown attribute (see listAttributes)")))?;
+    attributes::name(id).map_err(|_| {
+        UtilError::Usage(format!("-a {id}: unknown attribute (see listAttributes)"))
+    })?;
     let value = match id {
         ids::LABEL | ids::ID => Attribute::Text(text.to_string()),
         _ => match text {

@@ -53,9 +53,8 @@ impl Ctx {
     pub fn connect(&mut self) -> Result<Hsm<'_>, UtilError> {
         if self.client.is_none() {
             let config = self.runtime.block_on(self.options.resolve())?;
-            let client = HsmClient::new(config.clone()).map_err(|e| {
-                UtilError::Config(format!("{}: {}", e.code, e.message))
-            })?;
+            let client = HsmClient::new(config.clone())
+                .map_err(|e| UtilError::Config(format!("{}: {}", e.code, e.message)))?;
             self.client = Some((client, config));
         }
         match &self.client {
@@ -80,13 +79,15 @@ impl Ctx {
     /// credentials in `azcloudhsm_password` (and `azcloudhsm_user_type`) log
     /// in implicitly, as the Cloud HSM SDKs do.
     pub fn session(&mut self) -> Result<Hsm<'_>, UtilError> {
+        // Where the cluster is comes first: a missing configuration is the
+        // problem to report, not the missing login.
+        self.connect()?;
         if self.logged_in.is_none() {
-            if let Some((user_type, user, _)) = credentials_from_env() {
-                let hsm = self.connect()?;
-                hsm.run("Cfm3LoginHSM", hsm.client.login_from_env())?;
-                eprintln!("Logged in as {user_type} '{user}' from azcloudhsm_password");
-                self.logged_in = Some((user_type, user));
-            }
+            let (user_type, user, _) = credentials_from_env().ok_or(UtilError::NotLoggedIn)?;
+            let hsm = self.connect()?;
+            hsm.run("Cfm3LoginHSM", hsm.client.login_from_env())?;
+            eprintln!("Logged in as {user_type} '{user}' from azcloudhsm_password");
+            self.logged_in = Some((user_type, user));
         }
         self.connect()
     }

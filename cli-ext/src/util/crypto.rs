@@ -102,7 +102,11 @@ fn verify(ctx: &mut Ctx, parsed: &Parsed) -> Result<(), UtilError> {
 
 const CIPHER_FLAGS: &[super::args::Flag] = &[
     flag("-k", "key handle", "the key"),
-    flag("-m", "mechanism", "AES_GCM, AES_CBC_PAD or RSA_OAEP (SHA-256)"),
+    flag(
+        "-m",
+        "mechanism",
+        "AES_GCM, AES_CBC_PAD or RSA_OAEP (SHA-256)",
+    ),
     flag("-f", "file", "the input"),
     flag("-out", "file", "the output"),
     flag("-aad", "file", "AES-GCM additional authenticated data"),
@@ -141,10 +145,16 @@ fn cipher(ctx: &mut Ctx, parsed: &Parsed, encrypt: bool) -> Result<(), UtilError
     };
     let hsm = ctx.session()?;
     let (call, result) = if encrypt {
-        let r = hsm.run("Cfm3Encrypt", hsm.client.encrypt(handle, mechanism, &data, &aad));
+        let r = hsm.run(
+            "Cfm3Encrypt",
+            hsm.client.encrypt(handle, mechanism, &data, &aad),
+        );
         ("Cfm3Encrypt", r)
     } else {
-        let r = hsm.run("Cfm3Decrypt", hsm.client.decrypt(handle, mechanism, &data, &aad));
+        let r = hsm.run(
+            "Cfm3Decrypt",
+            hsm.client.decrypt(handle, mechanism, &data, &aad),
+        );
         ("Cfm3Decrypt", r)
     };
     let bytes = result?;

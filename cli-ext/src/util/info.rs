@@ -57,7 +57,11 @@ fn get_hsm_info(ctx: &mut Ctx, _: &Parsed) -> Result<(), UtilError> {
     let in_sync = up.windows(2).all(|w| w[0].digest == w[1].digest);
     println!(
         "\n\tHSMs in sync: {}",
-        if in_sync { "yes" } else { "NO (run syncUser for missing users)" }
+        if in_sync {
+            "yes"
+        } else {
+            "NO (run syncUser for missing users)"
+        }
     );
     Ok(())
 }
@@ -100,7 +104,10 @@ fn find_single_key(ctx: &mut Ctx, parsed: &Parsed) -> Result<(), UtilError> {
             error: ClientError {
                 status: 404,
                 code: "CKR_OBJECT_HANDLE_INVALID".into(),
-                message: format!("key {handle} is missing on HSM node(s) {}", missing.join(", ")),
+                message: format!(
+                    "key {handle} is missing on HSM node(s) {}",
+                    missing.join(", ")
+                ),
             },
         })
     }
@@ -125,7 +132,9 @@ fn save_config(ctx: &mut Ctx, parsed: &Parsed) -> Result<(), UtilError> {
         Some(pem) => {
             let name = format!(
                 "{}.ca.pem",
-                out.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()
+                out.file_name()
+                    .map(|n| n.to_string_lossy())
+                    .unwrap_or_default()
             );
             let path = out.with_file_name(&name);
             std::fs::write(&path, pem).map_err(|e| file_error(&path, e))?;

@@ -28,8 +28,14 @@ pub const TYPE_AES: u64 = 31;
 pub const LABEL_FLAGS: [Flag; 4] = [
     flag("-l", "label", "the key's label"),
     flag("-id", "id", "the key's id"),
-    switch("-nex", "not extractable: the key can never leave the HSM, even wrapped"),
-    switch("-sess", "a session key (not emulated: keys are always token keys)"),
+    switch(
+        "-nex",
+        "not extractable: the key can never leave the HSM, even wrapped",
+    ),
+    switch(
+        "-sess",
+        "a session key (not emulated: keys are always token keys)",
+    ),
 ];
 
 /// Attributes for a new key. Like key_mgmt_util, a new key may do what its
@@ -68,7 +74,11 @@ pub const GEN_SYM_KEY: Command = Command {
         summary: "generate a symmetric key",
         flags: &[
             flag("-t", "key type", "31 = AES, 16 = generic secret (HMAC)"),
-            flag("-s", "key size", "in bytes: AES 16, 24 or 32; generic secret 16-800"),
+            flag(
+                "-s",
+                "key size",
+                "in bytes: AES 16, 24 or 32; generic secret 16-800",
+            ),
             LABEL_FLAGS[0],
             LABEL_FLAGS[1],
             LABEL_FLAGS[2],
@@ -139,7 +149,11 @@ pub const GEN_ECC_KEY_PAIR: Command = Command {
         name: "genECCKeyPair",
         summary: "generate an elliptic-curve key pair",
         flags: &[
-            flag("-i", "curve id", "2 = P-256 (prime256v1), 14 = P-384 (secp384r1), 16 = secp256k1"),
+            flag(
+                "-i",
+                "curve id",
+                "2 = P-256 (prime256v1), 14 = P-384 (secp384r1), 16 = secp256k1",
+            ),
             LABEL_FLAGS[0],
             LABEL_FLAGS[1],
             LABEL_FLAGS[2],
@@ -180,7 +194,9 @@ fn generate_pair(
         hsm.client.generate_key_pair(spec, attributes),
     )?;
     output::success("Cfm3GenerateKeyPair");
-    println!("\n\tCfm3GenerateKeyPair:    public key handle: {public}    private key handle: {private}");
+    println!(
+        "\n\tCfm3GenerateKeyPair:    public key handle: {public}    private key handle: {private}"
+    );
     Ok(())
 }
 
@@ -190,7 +206,11 @@ pub const FIND_KEY: Command = Command {
         summary: "find the keys you can use, by attributes",
         flags: &[
             flag("-c", "key class", "2 = public, 3 = private, 4 = secret"),
-            flag("-t", "key type", "0 = RSA, 3 = EC, 16 = generic secret, 31 = AES"),
+            flag(
+                "-t",
+                "key type",
+                "0 = RSA, 3 = EC, 16 = generic secret, 31 = AES",
+            ),
             flag("-l", "label", "the key's label"),
             flag("-id", "id", "the key's id"),
         ],
@@ -213,7 +233,10 @@ fn find_key(ctx: &mut Ctx, parsed: &Parsed) -> Result<(), UtilError> {
     let mut wanted = Vec::new();
     for (flag, id) in [("-c", ids::CLASS), ("-t", ids::KEY_TYPE)] {
         if let Some(text) = parsed.get(flag) {
-            wanted.push((id, Attribute::Number(super::args::parse_number(text, flag)?)));
+            wanted.push((
+                id,
+                Attribute::Number(super::args::parse_number(text, flag)?),
+            ));
         }
     }
     let hsm = ctx.session()?;
@@ -233,7 +256,10 @@ fn find_key(ctx: &mut Ctx, parsed: &Parsed) -> Result<(), UtilError> {
         handles = kept;
     }
     println!("\n\tTotal number of keys present: {}", handles.len());
-    println!("\n\tnumber of keys matched from start index 0::{}", handles.len());
+    println!(
+        "\n\tnumber of keys matched from start index 0::{}",
+        handles.len()
+    );
     println!(
         "{}",
         handles
@@ -280,14 +306,19 @@ pub const SHARE_KEY: Command = Command {
 fn share_key(ctx: &mut Ctx, parsed: &Parsed) -> Result<(), UtilError> {
     let usage = "shareKey <key handle> <key owner> <user[,user...]> <1|0>";
     let [handle, owner, users, share] = [0, 1, 2, 3].map(|i| parsed.positional(i));
-    let (Some(handle), Some(owner), Some(users), Some(share)) = (handle, owner, users, share) else {
+    let (Some(handle), Some(owner), Some(users), Some(share)) = (handle, owner, users, share)
+    else {
         return Err(UtilError::Usage(format!("usage: {usage}")));
     };
     let handle: u64 = super::args::parse_number(handle, "key handle")?;
     let share = match share {
         "1" => true,
         "0" => false,
-        other => return Err(UtilError::Usage(format!("shareKey: '{other}' is not 1 or 0"))),
+        other => {
+            return Err(UtilError::Usage(format!(
+                "shareKey: '{other}' is not 1 or 0"
+            )))
+        }
     };
     // The management utility names the owner; only the owner may share,
     // so the owner must be whoever is logged in.
@@ -296,8 +327,8 @@ fn share_key(ctx: &mut Ctx, parsed: &Parsed) -> Result<(), UtilError> {
         Some((_, me)) if me == owner => {}
         Some((_, me)) => {
             return Err(UtilError::Usage(format!(
-                "shareKey: '{owner}' is not the logged-in user ('{me}'); only a key's owner shares it"
-            )))
+            "shareKey: '{owner}' is not the logged-in user ('{me}'); only a key's owner shares it"
+        )))
         }
         None => {}
     }
@@ -308,7 +339,11 @@ fn share_key(ctx: &mut Ctx, parsed: &Parsed) -> Result<(), UtilError> {
     output::success("Cfm3ShareKey");
     println!(
         "\n\tKey {handle} of {owner} {} {users}",
-        if share { "shared with" } else { "no longer shared with" }
+        if share {
+            "shared with"
+        } else {
+            "no longer shared with"
+        }
     );
     Ok(())
 }

@@ -42,9 +42,10 @@ impl Options {
                 "-n" | "--name" => 4,
                 _ => break,
             };
-            let value = args.get(i + 1).cloned().ok_or_else(|| {
-                UtilError::Usage(format!("{} needs a value", args[i]))
-            })?;
+            let value = args
+                .get(i + 1)
+                .cloned()
+                .ok_or_else(|| UtilError::Usage(format!("{} needs a value", args[i])))?;
             match slot {
                 0 => options.config = Some(value.into()),
                 1 => options.endpoints = Some(value.into()),
@@ -112,9 +113,9 @@ impl Options {
             "token service",
         )
         .await?;
-        let token = token["access_token"]
-            .as_str()
-            .ok_or_else(|| UtilError::Config("the token service returned no access_token".into()))?;
+        let token = token["access_token"].as_str().ok_or_else(|| {
+            UtilError::Config("the token service returned no access_token".into())
+        })?;
         let cluster: Value = send(
             http.get(format!(
                 "{}/subscriptions/{}/resourceGroups/{group}/providers/Microsoft.HardwareSecurityModules/cloudHsmClusters/{name}?api-version={HSM_API_VERSION}",
@@ -148,7 +149,10 @@ impl Options {
         });
         let data_plane = read_json(&data_plane_path)?;
         let endpoint = data_plane["endpoint"].as_str().ok_or_else(|| {
-            UtilError::Config(format!("{}: 'endpoint' is missing", data_plane_path.display()))
+            UtilError::Config(format!(
+                "{}: 'endpoint' is missing",
+                data_plane_path.display()
+            ))
         })?;
         Ok(ClientConfig {
             endpoint: endpoint.to_string(),
@@ -173,7 +177,11 @@ pub fn from_config_file(path: &Path) -> Result<ClientConfig, UtilError> {
         .ok_or_else(|| UtilError::Config(format!("{}: 'endpoint' is missing", path.display())))?;
     let hsms: Vec<String> = config["hsms"]
         .as_array()
-        .map(|list| list.iter().filter_map(|h| h.as_str().map(str::to_string)).collect())
+        .map(|list| {
+            list.iter()
+                .filter_map(|h| h.as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default();
     if hsms.is_empty() {
         return Err(UtilError::Config(format!(
@@ -224,7 +232,9 @@ fn http_client(ca_pem: Option<&[u8]>) -> Result<reqwest::Client, UtilError> {
     if let Some(pem) = ca_pem {
         let ca = reqwest::Certificate::from_pem(pem)
             .map_err(|e| UtilError::Config(format!("CA certificate: {e}")))?;
-        builder = builder.add_root_certificate(ca).tls_built_in_root_certs(false);
+        builder = builder
+            .add_root_certificate(ca)
+            .tls_built_in_root_certs(false);
     }
     builder
         .build()
@@ -245,12 +255,21 @@ async fn send(request: reqwest::RequestBuilder, what: &str) -> Result<Value, Uti
     }
     let (code, message) = match &body["error"] {
         Value::Object(e) => (
-            e.get("code").and_then(Value::as_str).unwrap_or_default().to_string(),
-            e.get("message").and_then(Value::as_str).unwrap_or_default().to_string(),
+            e.get("code")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
+            e.get("message")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
         ),
         Value::String(code) => (
             code.clone(),
-            body["error_description"].as_str().unwrap_or_default().to_string(),
+            body["error_description"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
         ),
         _ => (status.to_string(), String::new()),
     };

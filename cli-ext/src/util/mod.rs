@@ -36,12 +36,15 @@ pub enum UtilError {
     },
     Config(String),
     File(String),
+    /// A command that needs a login, with no login and no credentials in
+    /// the environment.
+    NotLoggedIn,
 }
 
 impl UtilError {
     pub fn exit_code(&self) -> i32 {
         match self {
-            Self::Hsm { .. } => 1,
+            Self::Hsm { .. } | Self::NotLoggedIn => 1,
             Self::Usage(_) => 2,
             Self::Config(_) => 3,
             Self::File(_) => 4,
@@ -55,6 +58,10 @@ impl UtilError {
             Self::Usage(message) => eprintln!("ERROR: {message}"),
             Self::Config(message) => eprintln!("ERROR: cluster configuration: {message}"),
             Self::File(message) => eprintln!("ERROR: {message}"),
+            Self::NotLoggedIn => eprintln!(
+                "ERROR: CKR_USER_NOT_LOGGED_IN: not logged in: run loginHSM first, \
+                 or set azcloudhsm_password=\"user:password\""
+            ),
         }
     }
 }

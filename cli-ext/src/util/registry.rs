@@ -3,7 +3,9 @@
 
 use super::{
     args::{Parsed, Spec},
-    attributes, context::Ctx, crypto, info, keys, users, wrap, UtilError,
+    attributes,
+    context::Ctx,
+    crypto, info, keys, users, wrap, UtilError,
 };
 
 pub struct Command {

@@ -25,7 +25,10 @@ pub fn top_level_help() -> String {
          log in without a password on the command line.\n\nCommands:\n",
     );
     for command in registry::COMMANDS {
-        text.push_str(&format!("    {:<18} {}\n", command.spec.name, command.spec.summary));
+        text.push_str(&format!(
+            "    {:<18} {}\n",
+            command.spec.name, command.spec.summary
+        ));
     }
     text.push_str(
         "\n'<command> -h' shows a command's flags. Example:\n    \
@@ -99,7 +102,8 @@ fn echo(spec: &Spec, tokens: &[String]) -> String {
 /// command after a failed login must not run as someone else).
 pub fn singlecmd(ctx: &mut Ctx, tokens: &[String]) -> i32 {
     if tokens.is_empty() {
-        let e = UtilError::Usage("singlecmd needs a command, e.g. 'singlecmd listAttributes'".into());
+        let e =
+            UtilError::Usage("singlecmd needs a command, e.g. 'singlecmd listAttributes'".into());
         e.report();
         return e.exit_code();
     }

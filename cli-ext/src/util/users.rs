@@ -57,9 +57,21 @@ pub const LOGIN: Command = Command {
         name: "loginHSM",
         summary: "log in to the cluster's HSMs",
         flags: &[
-            flag("-u", "user type", "CU, CO, PRECO or AU (default: azcloudhsm_user_type, then CU)"),
-            flag("-s", "user name", "the user (default: from azcloudhsm_password)"),
-            flag("-p", "password", "the password (better: azcloudhsm_password=\"user:password\")"),
+            flag(
+                "-u",
+                "user type",
+                "CU, CO, PRECO or AU (default: azcloudhsm_user_type, then CU)",
+            ),
+            flag(
+                "-s",
+                "user name",
+                "the user (default: from azcloudhsm_password)",
+            ),
+            flag(
+                "-p",
+                "password",
+                "the password (better: azcloudhsm_password=\"user:password\")",
+            ),
         ],
         positionals: &["user type", "user name", "password"],
         example: "loginHSM -u CU -s cu1 -p user1234",
@@ -81,7 +93,8 @@ fn login(ctx: &mut Ctx, parsed: &Parsed) -> Result<(), UtilError> {
         (None, Some((_, name, _))) => name.clone(),
         (None, None) => {
             return Err(UtilError::Usage(
-                "loginHSM: give -s <user name>, or set azcloudhsm_password=\"user:password\"".into(),
+                "loginHSM: give -s <user name>, or set azcloudhsm_password=\"user:password\""
+                    .into(),
             ))
         }
     };
@@ -95,7 +108,10 @@ fn login(ctx: &mut Ctx, parsed: &Parsed) -> Result<(), UtilError> {
         }
     };
     let hsm = ctx.connect()?;
-    hsm.run("Cfm3LoginHSM", hsm.client.login(&user_type, &name, &password))?;
+    hsm.run(
+        "Cfm3LoginHSM",
+        hsm.client.login(&user_type, &name, &password),
+    )?;
     output::success("Cfm3LoginHSM");
     ctx.logged_in = Some((user_type, name));
     Ok(())
@@ -153,7 +169,11 @@ pub const CREATE_USER: Command = Command {
         flags: &[
             flag("-u", "user type", "CU or CO"),
             flag("-s", "user name", "the new user"),
-            flag("-p", "password", "its password (8-32 characters; 12 or more recommended)"),
+            flag(
+                "-p",
+                "password",
+                "its password (8-32 characters; 12 or more recommended)",
+            ),
         ],
         positionals: &["user type", "user name", "password"],
         example: "createUser CU cu1 user1234",
@@ -253,7 +273,9 @@ pub const SYNC_USER: Command = Command {
 };
 
 fn sync_user(ctx: &mut Ctx, parsed: &Parsed) -> Result<(), UtilError> {
-    let name = parsed.require(parsed.either("-s", 0), "<user name>")?.to_string();
+    let name = parsed
+        .require(parsed.either("-s", 0), "<user name>")?
+        .to_string();
     let hsm = ctx.session()?;
     hsm.run("Cfm3SyncUser", hsm.client.sync_user(&name))?;
     output::success("Cfm3SyncUser");

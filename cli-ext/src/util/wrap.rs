@@ -76,8 +76,16 @@ pub const UNWRAP_KEY: Command = Command {
         flags: &[
             flag("-f", "file", "the wrapped key"),
             flag("-w", "key handle", "the unwrapping key"),
-            flag("-kt", "key type", "31 = AES (default), 16 = generic secret, 0 = RSA, 3 = EC"),
-            flag("-s", "key size", "bytes of a secret key (default: from the wrapped length)"),
+            flag(
+                "-kt",
+                "key type",
+                "31 = AES (default), 16 = generic secret, 0 = RSA, 3 = EC",
+            ),
+            flag(
+                "-s",
+                "key size",
+                "bytes of a secret key (default: from the wrapped length)",
+            ),
             flag("-b", "modulus bits", "an RSA key's size (default 2048)"),
             flag("-i", "curve id", "an EC key's curve: 2, 14 or 16"),
             MECHANISM,
