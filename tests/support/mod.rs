@@ -168,6 +168,22 @@ impl Emulator {
         .expect("HSM client")
     }
 
+    /// Activates a new cluster the way its owner does (the onboarding flow
+    /// with a freshly generated PO key: `getCertReq`, `storeCert` PO.crt and
+    /// POAC, `changePswd PRECO admin <password>`); `admin` is then a crypto
+    /// officer with `password`. Returns the owner, whose key signs `unlockCO`
+    /// challenges.
+    pub async fn activate(
+        &self,
+        cluster: &Value,
+        password: &str,
+    ) -> cloudhsm_data_plane::onboarding::PartitionOwner {
+        self.hsm_client(cluster)
+            .activate_with_new_owner(password)
+            .await
+            .expect("activate the cluster")
+    }
+
     /// `kill -9`: no chance to flush or clean up.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {

@@ -4,6 +4,8 @@
 //! login is gone, e.g. after the emulator restarted, retrying operations
 //! that are safe to repeat.
 
+mod partition;
+
 use std::time::Duration;
 
 use base64::{engine::general_purpose::STANDARD as B64, Engine as _};

@@ -41,6 +41,14 @@ pub fn opcode(operation: &str) -> u32 {
         "CN_UNLOCK_USER" => 0x36,
         "CN_WRAP_KEY" => 0x25,
         "CN_UNWRAP_KEY" => 0x26,
+        "CN_GET_CERT_REQ" => 0x40,
+        "CN_STORE_CERT" => 0x41,
+        "CN_GET_CHALLENGE" => 0x42,
+        "CN_UNLOCK_CO" => 0x43,
+        "CN_EXTRACT_MASKED_OBJECT" => 0x44,
+        "CN_INSERT_MASKED_OBJECT" => 0x45,
+        "HASH_SINGLE_CALL" => 0x46,
+        "CN_GENERATE_RANDOM" => 0x47,
         _ => 0xff,
     }
 }

@@ -4,6 +4,12 @@
 //! while a node was down is missing there until a crypto officer runs
 //! [`Cluster::sync_user`].
 
+// More operations on `Cluster`, one module per family; as child modules they
+// share the cluster's private state and helpers.
+mod masked_objects;
+mod onboarding;
+mod utilities;
+
 use std::{
     sync::{Arc, Mutex, MutexGuard},
     time::Instant,
@@ -16,6 +22,7 @@ use super::{
     keys::{self, KeyClass, KeyHandle, KeyMaterial, KeyObject, KeySpec},
     mechanisms::Mechanism,
     nodes::{Node, NodeListing},
+    partition::Partition,
     sessions::{Caller, InUse, LoginId, SessionHandle, SessionTable},
     store::{Change, ClusterStore, Meta},
     users::{Role, UserRecord},
@@ -53,6 +60,8 @@ struct State {
     sessions: SessionTable,
     next_handle: KeyHandle,
     activated: bool,
+    /// Certificates, partition key, masking key (cluster-wide).
+    partition: Partition,
     /// Changes made since the last write to the store.
     journal: Vec<Change>,
 }
@@ -131,6 +140,12 @@ impl State {
         }
     }
 
+    fn put_partition(&mut self, partition: Partition) {
+        self.journal
+            .push(Change::Partition(Box::new(partition.clone())));
+        self.partition = partition;
+    }
+
     /// Records handle counter, activation and node states.
     fn touch_meta(&mut self) {
         let meta = Meta {
@@ -206,20 +221,28 @@ impl Cluster {
             sessions: SessionTable::default(),
             next_handle: 0,
             activated: false,
+            partition: Partition::new()?,
             journal: Vec::new(),
         };
         match loaded {
             Some(super::store::Loaded {
                 meta: Some(meta),
+                partition,
                 nodes,
             }) => {
                 state.nodes = nodes;
                 state.next_handle = meta.next_handle;
                 state.activated = meta.activated;
+                match partition {
+                    Some(partition) => state.partition = partition,
+                    // Stored before partitions were recorded: give it one now.
+                    None => state.put_partition(state.partition.clone()),
+                }
             }
             _ => {
                 let preco = UserRecord::new(PRECO_USER, Role::Preco, PRECO_DEFAULT_PASSWORD)?;
                 state.put_user(preco);
+                state.put_partition(state.partition.clone());
                 state.touch_meta();
             }
         }
@@ -464,6 +487,8 @@ impl Cluster {
             record.password_hash = updated.password_hash;
             record.failed_logins = 0;
             if record.role == Role::Preco {
+                // Activation needs the owner's certificates first.
+                state.partition.check_ready()?;
                 record.role = Role::CryptoOfficer;
                 state.activated = true;
                 state.touch_meta();

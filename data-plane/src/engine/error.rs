@@ -57,6 +57,14 @@ pub enum EngineError {
     Crypto(String),
     #[error("storage failure: {0}")]
     Storage(String),
+    #[error("certificate rejected: {0}")]
+    CertificateInvalid(String),
+    #[error("{0}")]
+    CertificateExists(String),
+    #[error("the partition is not ready to activate: {0}")]
+    ActivationIncomplete(String),
+    #[error("masked object rejected: {0}")]
+    MaskedObjectInvalid(String),
 }
 
 impl EngineError {
@@ -90,6 +98,10 @@ impl EngineError {
             Self::NodeNotFound(_) => "RET_INVALID_NODE",
             Self::Crypto(_) => "CKR_FUNCTION_FAILED",
             Self::Storage(_) => "CKR_DEVICE_ERROR",
+            Self::CertificateInvalid(_) => "RET_INVALID_CERTIFICATE",
+            Self::CertificateExists(_) => "RET_CERTIFICATE_EXISTS",
+            Self::ActivationIncomplete(_) => "RET_PARTITION_NOT_INITIALIZED",
+            Self::MaskedObjectInvalid(_) => "CKR_WRAPPED_KEY_INVALID",
         }
     }
 }

@@ -2,6 +2,8 @@
 //!
 //! Records (all values encrypted, see below):
 //! - `meta`: handle counter, activation, which nodes are up;
+//! - `partition`: the partition key, the owner's certificates (PO.crt, POAC),
+//!   the masking key and outstanding unlockCO challenges;
 //! - `master/{node}`: the node's master key, wrapped under the emulator's
 //!   root key (`<dir>/root.key`);
 //! - `node/{node}/user/{sha256(name)}`, `node/{node}/key/{handle}`: what each
@@ -20,7 +22,9 @@ use aws_lc_rs::{
 };
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
-use super::{error::EngineError, keys::KeyObject, nodes::Node, users::UserRecord};
+use super::{
+    error::EngineError, keys::KeyObject, nodes::Node, partition::Partition, users::UserRecord,
+};
 
 const FORMAT: u8 = 1;
 
@@ -92,6 +96,7 @@ pub struct Meta {
 #[derive(Debug, Clone)]
 pub enum Change {
     Meta(Meta),
+    Partition(Box<Partition>),
     User { node: usize, user: UserRecord },
     UserRemoved { node: usize, name: String },
     Key { node: usize, key: Arc<KeyObject> },
@@ -213,6 +218,7 @@ pub struct ClusterStore {
 /// What [`ClusterStore::load`] finds.
 pub struct Loaded {
     pub meta: Option<Meta>,
+    pub partition: Option<Partition>,
     pub nodes: Vec<Node>,
 }
 
@@ -255,6 +261,10 @@ impl ClusterStore {
                     // Meta is sealed under node 0's master key.
                     batch.insert("meta", self.sealed(0, "meta", &meta)?);
                 }
+                Change::Partition(partition) => {
+                    // Cluster-wide, like meta: sealed under node 0's master key.
+                    batch.insert("partition", self.sealed(0, "partition", &partition)?);
+                }
                 Change::User { node, user } => {
                     let record = user_record(node, &user.name);
                     batch.insert(record.as_bytes(), self.sealed(node, &record, &user)?);
@@ -279,6 +289,10 @@ impl ClusterStore {
     pub fn load(&self) -> Result<Loaded, EngineError> {
         let meta = match self.tree.get("meta").map_err(storage)? {
             Some(v) => Some(self.opened::<Meta>(0, b"meta", &v)?),
+            None => None,
+        };
+        let partition = match self.tree.get("partition").map_err(storage)? {
+            Some(v) => Some(self.opened::<Partition>(0, b"partition", &v)?),
             None => None,
         };
         let mut nodes: Vec<Node> = (0..self.masters.len()).map(Node::new).collect();
@@ -308,6 +322,10 @@ impl ClusterStore {
                 node.up = *up;
             }
         }
-        Ok(Loaded { meta, nodes })
+        Ok(Loaded {
+            meta,
+            partition,
+            nodes,
+        })
     }
 }

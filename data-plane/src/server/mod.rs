@@ -84,7 +84,12 @@ impl From<EngineError> for ApiError {
             KeyNotFound(_) | UserNotFound(_) | SessionNotFound(_) | NodeNotFound(_) => {
                 StatusCode::NOT_FOUND
             }
-            SessionBusy(_) | UserExists(_) | AlreadyLoggedIn(_) | CapacityExceeded { .. } => {
+            SessionBusy(_)
+            | UserExists(_)
+            | AlreadyLoggedIn(_)
+            | CapacityExceeded { .. }
+            | CertificateExists(_)
+            | ActivationIncomplete(_) => {
                 StatusCode::CONFLICT
             }
             NoNodeAvailable => StatusCode::SERVICE_UNAVAILABLE,

@@ -11,6 +11,8 @@ use axum::{
 };
 use base64::{engine::general_purpose::STANDARD as B64, Engine as _};
 
+mod partition;
+
 use super::{wire::*, ApiError, DataPlaneState, Login};
 use crate::engine::{
     attributes::KeyAttributes, cluster::Cluster, error::EngineError, keys::KeyHandle,
@@ -46,6 +48,7 @@ pub fn router(state: AppState) -> Router {
         .route("/hsms/{hsm}/keys/{handle}/{operation}", post(crypto))
         .route("/hsms/{hsm}/nodes", get(node_listings))
         .route("/hsms/{hsm}/admin/nodes/{node}/{action}", post(node_admin))
+        .merge(partition::routes())
         .with_state(state)
 }
 

@@ -116,3 +116,45 @@ pub struct UnwrapRequest {
     #[serde(default)]
     pub attributes: Vec<(u32, Attribute)>,
 }
+
+/// `getCertReq`: the partition's CSR.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct CsrResponse {
+    pub csr: String,
+}
+
+/// `storeCert`: `certificate_type` 4 for PO.crt, 8 for the POAC.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct StoreCertRequest {
+    pub certificate_type: u32,
+    /// PEM.
+    pub certificate: String,
+}
+
+/// `unlockCO`: PO.key's signature over the challenge, base64; with
+/// `password`, the officer's password is reset too.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct UnlockOfficerRequest {
+    pub signature: String,
+    #[serde(default)]
+    pub password: Option<String>,
+}
+
+/// `insertMaskedObject`: the blob `extractMaskedObject` returned, base64.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct MaskedObject {
+    pub data: String,
+}
+
+/// `C_Digest`: `mechanism` is `SHA256`, `SHA384` or `SHA512`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct DigestRequest {
+    pub mechanism: String,
+    pub data: String,
+}
+
+/// `C_GenerateRandom`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RandomRequest {
+    pub length: usize,
+}
