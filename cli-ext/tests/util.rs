@@ -10,6 +10,7 @@ use std::{
 };
 
 use base64::{engine::general_purpose::STANDARD as B64, Engine as _};
+use cloudhsm_data_plane::onboarding::PartitionOwner;
 use cloudhsm_e2e_tests::Emulator;
 use serde_json::Value;
 
@@ -21,6 +22,8 @@ struct Fixture {
     emulator: Emulator,
     cluster: Value,
     dir: tempfile::TempDir,
+    /// PO.key and PO.crt, once activated.
+    owner: Option<PartitionOwner>,
 }
 
 struct Run {
@@ -96,7 +99,9 @@ fn binary() -> Command {
 }
 
 impl Fixture {
-    async fn start() -> Self {
+    /// A provisioned cluster, not yet activated, and its client
+    /// configuration written by the utility from the control plane.
+    async fn provisioned() -> Self {
         let emulator = Emulator::start().await;
         emulator.put_group("rg").await;
         let cluster = emulator.create_cluster("rg", "chsm1").await;
@@ -104,8 +109,8 @@ impl Fixture {
             emulator,
             cluster,
             dir: tempfile::tempdir().expect("temp dir"),
+            owner: None,
         };
-        // Found through the control plane, saved as a client configuration.
         fixture
             .by_name(&["singlecmd", "saveConfig", "-out"])
             .arg(fixture.config())
@@ -113,23 +118,66 @@ impl Fixture {
             .map(Run::from)
             .expect("runs")
             .ok();
-        // Activation (the pre-crypto-officer changes its password), then
-        // the officer creates the crypto user.
         fixture
-            .util(&[
-                "loginHSM",
-                "-u",
-                "PRECO",
-                "-s",
-                "admin",
-                "-p",
-                "password",
-                "changePswd",
-                "PRECO",
-                "admin",
-                OFFICER_PASSWORD,
-            ])
-            .ok();
+    }
+
+    /// The onboarding flow through the utility: the partition's CSR out,
+    /// the owner signs it (as OpenSSL would, offline), PO.crt and the POAC
+    /// in, then the pre-crypto-officer's new password activates.
+    fn activate(&mut self) {
+        let (csr, po, poac) = (
+            self.file("partition.csr"),
+            self.file("PO.crt"),
+            self.file("POAC.crt"),
+        );
+        self.util(&[
+            "loginHSM",
+            "-u",
+            "PRECO",
+            "-s",
+            "admin",
+            "-p",
+            "password",
+            "getCertReq",
+            "-f",
+            &csr,
+        ])
+        .ok();
+        let owner = PartitionOwner::generate().expect("PO key");
+        std::fs::write(&po, owner.certificate_pem()).unwrap();
+        let csr_pem = String::from_utf8(read(&csr)).unwrap();
+        std::fs::write(&poac, owner.sign_csr(&csr_pem).expect("POAC")).unwrap();
+        self.util(&[
+            "loginHSM",
+            "-u",
+            "PRECO",
+            "-s",
+            "admin",
+            "-p",
+            "password",
+            "storeCert",
+            "-fPath",
+            &po,
+            "-type",
+            "4",
+            "storeCert",
+            "-fPath",
+            &poac,
+            "-type",
+            "8",
+            "changePswd",
+            "PRECO",
+            "admin",
+            OFFICER_PASSWORD,
+        ])
+        .ok();
+        self.owner = Some(owner);
+    }
+
+    /// Activated, with the crypto user `cu1`.
+    async fn start() -> Self {
+        let mut fixture = Self::provisioned().await;
+        fixture.activate();
         fixture
             .util(&[
                 "loginHSM",
@@ -1123,4 +1171,176 @@ async fn help_for_the_utility_and_every_command() {
         assert!(help.stdout.contains(&format!("Usage: {name}")), "{help:?}");
         assert!(help.stdout.contains("Example:"), "{help:?}");
     }
+}
+
+#[tokio::test]
+async fn activation_unlock_co_and_masked_objects() {
+    let mut f = Fixture::provisioned().await;
+    // Activation needs the owner's certificates first.
+    let early = f.util(&[
+        "loginHSM",
+        "-u",
+        "PRECO",
+        "-s",
+        "admin",
+        "-p",
+        "password",
+        "changePswd",
+        "PRECO",
+        "admin",
+        OFFICER_PASSWORD,
+    ]);
+    assert_eq!(early.code, 1, "{early:?}");
+    assert!(
+        early.stderr.contains("RET_PARTITION_NOT_INITIALIZED"),
+        "{early:?}"
+    );
+    let bad_type = f.util(&[
+        "loginHSM",
+        "-u",
+        "PRECO",
+        "-s",
+        "admin",
+        "-p",
+        "password",
+        "storeCert",
+        "-fPath",
+        "x",
+        "-type",
+        "5",
+    ]);
+    assert_eq!(bad_type.code, 2, "{bad_type:?}");
+    let not_a_certificate = f.file("junk.crt");
+    std::fs::write(&not_a_certificate, "not a certificate").unwrap();
+    let junk = f.util(&[
+        "loginHSM",
+        "-u",
+        "PRECO",
+        "-s",
+        "admin",
+        "-p",
+        "password",
+        "storeCert",
+        "-fPath",
+        &not_a_certificate,
+        "-type",
+        "4",
+    ]);
+    assert_eq!(junk.code, 1, "{junk:?}");
+    assert!(junk.stderr.contains("RET_INVALID_CERTIFICATE"), "{junk:?}");
+    f.activate();
+    let arm = f
+        .emulator
+        .call(
+            reqwest::Method::GET,
+            &cloudhsm_e2e_tests::cluster_path("rg", "chsm1"),
+            None,
+        )
+        .await;
+    assert_eq!(arm.body["properties"]["activationState"], "Active");
+
+    // Five wrong passwords lock the officer; PO.key's signature over a
+    // challenge unlocks it with a new password.
+    for _ in 0..5 {
+        assert_eq!(
+            f.util(&[
+                "loginHSM",
+                "-u",
+                "CO",
+                "-s",
+                "admin",
+                "-p",
+                "wrong-password"
+            ])
+            .code,
+            1
+        );
+    }
+    let locked = f.util(&[
+        "loginHSM",
+        "-u",
+        "CO",
+        "-s",
+        "admin",
+        "-p",
+        OFFICER_PASSWORD,
+    ]);
+    assert!(locked.stderr.contains("RET_USER_LOCKED"), "{locked:?}");
+    let (challenge, signature) = (f.file("challenge.bin"), f.file("challenge.sig"));
+    f.util(&["getChallenge", "-s", "admin", "-out", &challenge])
+        .ok();
+    let signed = f
+        .owner
+        .as_ref()
+        .expect("owner")
+        .sign_challenge(&read(&challenge))
+        .expect("signed");
+    std::fs::write(&signature, &signed).unwrap();
+    f.util(&[
+        "unlockCO",
+        "-s",
+        "admin",
+        "-f",
+        &signature,
+        "-p",
+        "officer-pass-2",
+    ])
+    .ok();
+    // A challenge serves once.
+    let replay = f.util(&["unlockCO", "-s", "admin", "-f", &signature]);
+    assert_eq!(replay.code, 1, "{replay:?}");
+    f.util(&[
+        "loginHSM",
+        "-u",
+        "CO",
+        "-s",
+        "admin",
+        "-p",
+        "officer-pass-2",
+        "createUser",
+        "CU",
+        "cu1",
+        "user1234",
+    ])
+    .ok();
+
+    // A masked object comes back as a working key after the key is gone.
+    let key = f
+        .as_cu1(&["genSymKey", "-t", "31", "-s", "32", "-l", "masked"])
+        .ok()
+        .number_after("Key Handle:")
+        .to_string();
+    let (plain, sealed, opened, blob) = (
+        f.file("plain"),
+        f.file("sealed"),
+        f.file("opened"),
+        f.file("key.mask"),
+    );
+    std::fs::write(&plain, b"kept across masking").unwrap();
+    f.as_cu1(&[
+        "encrypt", "-k", &key, "-m", "AES_GCM", "-f", &plain, "-out", &sealed,
+    ])
+    .ok();
+    f.as_cu1(&["extractMaskedObject", "-o", &key, "-out", &blob])
+        .ok();
+    f.as_cu1(&["deleteKey", "-k", &key]).ok();
+    let restored = f
+        .as_cu1(&["insertMaskedObject", "-f", &blob])
+        .ok()
+        .number_after("New Key Handle:")
+        .to_string();
+    f.as_cu1(&[
+        "decrypt", "-k", &restored, "-m", "AES_GCM", "-f", &sealed, "-out", &opened,
+    ])
+    .ok();
+    assert_eq!(read(&opened), read(&plain));
+    // An altered blob is refused and adds nothing.
+    let mut altered = read(&blob);
+    let last = altered.len() - 1;
+    altered[last] ^= 1;
+    std::fs::write(&blob, altered).unwrap();
+    let before = f.as_cu1(&["findKey"]).ok().found();
+    let refused = f.as_cu1(&["insertMaskedObject", "-f", &blob]);
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert_eq!(f.as_cu1(&["findKey"]).ok().found(), before);
 }

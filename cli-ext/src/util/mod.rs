@@ -15,6 +15,7 @@ mod info;
 mod keys;
 mod locate;
 mod output;
+mod partition;
 mod pem;
 mod registry;
 mod shell;

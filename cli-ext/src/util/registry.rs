@@ -5,7 +5,7 @@ use super::{
     args::{Parsed, Spec},
     attributes,
     context::Ctx,
-    crypto, info, keys, users, wrap, UtilError,
+    crypto, info, keys, partition, users, wrap, UtilError,
 };
 
 pub struct Command {
@@ -22,6 +22,10 @@ pub const COMMANDS: &[&Command] = &[
     &users::CHANGE_PASSWORD,
     &users::UNLOCK_USER,
     &users::SYNC_USER,
+    &partition::GET_CERT_REQ,
+    &partition::STORE_CERT,
+    &partition::GET_CHALLENGE,
+    &partition::UNLOCK_CO,
     &info::GET_HSM_INFO,
     &info::FIND_SINGLE_KEY,
     &info::SAVE_CONFIG,
@@ -41,6 +45,8 @@ pub const COMMANDS: &[&Command] = &[
     &wrap::WRAP_KEY,
     &wrap::UNWRAP_KEY,
     &wrap::EXPORT_PUB_KEY,
+    &partition::EXTRACT_MASKED_OBJECT,
+    &partition::INSERT_MASKED_OBJECT,
 ];
 
 /// Other spellings the utilities accept (key_mgmt_util spells `unWrapKey`).
