@@ -10,7 +10,11 @@ use std::{
 };
 
 use base64::{engine::general_purpose::STANDARD as B64, Engine as _};
-use cloudhsm_data_plane::onboarding::PartitionOwner;
+use cloudhsm_data_plane::{
+    client::TwoFactorKey,
+    engine::{quorum::Token, two_factor::AuthData},
+    onboarding::PartitionOwner,
+};
 use cloudhsm_e2e_tests::Emulator;
 use serde_json::Value;
 
@@ -257,6 +261,84 @@ impl Fixture {
             .write_all(script.as_bytes())
             .expect("script written");
         child.wait_with_output().expect("ends").into()
+    }
+}
+
+/// An interactive utility process driven line by line.
+struct Session {
+    child: std::process::Child,
+    stdin: std::process::ChildStdin,
+    stdout: BufReader<std::process::ChildStdout>,
+    /// Everything read so far.
+    transcript: String,
+}
+
+impl Session {
+    fn start(mut command: Command) -> Self {
+        let mut child = command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starts");
+        let stdin = child.stdin.take().expect("stdin");
+        let stdout = BufReader::new(child.stdout.take().expect("stdout"));
+        Self {
+            child,
+            stdin,
+            stdout,
+            transcript: String::new(),
+        }
+    }
+
+    fn send(&mut self, line: &str) {
+        writeln!(self.stdin, "{line}").expect("written");
+    }
+
+    /// Output up to and including the line with `marker`.
+    #[track_caller]
+    fn until(&mut self, marker: &str) -> String {
+        let mut seen = String::new();
+        while !seen.contains(marker) {
+            let mut line = String::new();
+            let n = self.stdout.read_line(&mut line).expect("reads");
+            assert!(n > 0, "ended before {marker:?}: {seen}");
+            seen.push_str(&line);
+        }
+        self.transcript.push_str(&seen);
+        seen
+    }
+
+    /// Answers a -2fa exchange: waits for the authdata, signs it with
+    /// `key` (adding the public key when asked), confirms.
+    #[track_caller]
+    fn sign_authdata(&mut self, path: &str, key: &TwoFactorKey) {
+        let prompt = self.until("then press Enter");
+        let request: AuthData = serde_json::from_slice(&read(path)).expect("authdata JSON");
+        assert!(!request.data.is_empty(), "no digests: {prompt}");
+        let signed = if prompt.contains("PublicKey") {
+            key.sign_authdata_with_key(&request)
+        } else {
+            key.sign_authdata(&request)
+        }
+        .expect("signed");
+        std::fs::write(path, serde_json::to_vec_pretty(&signed).unwrap()).unwrap();
+        self.send("");
+    }
+
+    /// Closes stdin; the whole output and the exit code.
+    fn finish(self) -> Run {
+        let Self {
+            child,
+            stdin,
+            mut stdout,
+            mut transcript,
+        } = self;
+        drop(stdin);
+        std::io::Read::read_to_string(&mut stdout, &mut transcript).expect("reads");
+        let mut run: Run = child.wait_with_output().expect("ends").into();
+        run.stdout = transcript;
+        run
     }
 }
 
@@ -1060,41 +1142,21 @@ async fn fails_over_through_a_stopped_hsm() {
     let admin = f.emulator.hsm_client(&f.cluster);
 
     // An interactive session logged in before its HSM stops carries on.
-    let mut child = f
-        .command()
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("starts");
-    let mut stdin = child.stdin.take().expect("stdin");
-    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
-    let mut until = |marker: &str| {
-        let mut seen = String::new();
-        while !seen.contains(marker) {
-            let mut line = String::new();
-            assert!(
-                stdout.read_line(&mut line).expect("reads") > 0,
-                "ended before {marker:?}: {seen}"
-            );
-            seen.push_str(&line);
-        }
-        seen
-    };
-    writeln!(stdin, "loginHSM -u CU -s cu1 -p user1234").unwrap();
-    writeln!(stdin, "genSymKey -t 31 -s 32 -l before").unwrap();
-    until("Key Handle:");
+    let mut session = Session::start(f.command());
+    session.send("loginHSM -u CU -s cu1 -p user1234");
+    session.send("genSymKey -t 31 -s 32 -l before");
+    session.until("Key Handle:");
     admin.admin_node(0, "stop").await.expect("node 0 stops");
-    writeln!(stdin, "genSymKey -t 31 -s 32 -l during").unwrap();
-    writeln!(stdin, "findKey").unwrap();
-    let seen = until("Cfm3FindKey returned");
+    session.send("genSymKey -t 31 -s 32 -l during");
+    session.send("findKey");
+    let seen = session.until("Cfm3FindKey returned");
     assert!(seen.contains("Symmetric Key Created"), "{seen}");
     assert!(seen.contains("0::2\n"), "{seen}");
-    writeln!(stdin, "getHSMInfo").unwrap();
-    let info = until("HSMs in sync");
+    session.send("getHSMInfo");
+    let info = session.until("HSMs in sync");
     assert!(info.contains("DOWN"), "{info}");
-    drop(stdin);
-    assert!(child.wait().expect("ends").success());
+    let run = session.finish();
+    assert_eq!(run.code, 0, "{run:?}");
 
     // A new invocation while the first HSM is down, then after it is
     // replaced by an empty one that the cluster fills again.
@@ -1343,4 +1405,172 @@ async fn activation_unlock_co_and_masked_objects() {
     let refused = f.as_cu1(&["insertMaskedObject", "-f", &blob]);
     assert_eq!(refused.code, 1, "{refused:?}");
     assert_eq!(f.as_cu1(&["findKey"]).ok().found(), before);
+}
+
+#[tokio::test]
+async fn two_factor_officers_and_quorum_approval() {
+    let f = Fixture::start().await;
+    let (admin_key, co2_key, rotated) = (
+        TwoFactorKey::generate().unwrap(),
+        TwoFactorKey::generate().unwrap(),
+        TwoFactorKey::generate().unwrap(),
+    );
+    let authdata = f.file("authdata.json");
+    let token_file = f.file("token.json");
+
+    // 2FA is opt-in: off, a -2fa change is refused.
+    let off = f.util(&[
+        "loginHSM",
+        "-u",
+        "CO",
+        "-s",
+        "admin",
+        "-p",
+        OFFICER_PASSWORD,
+        "getPolicy",
+    ]);
+    assert!(off.ok().stdout.contains("Two-factor authentication: off"));
+
+    let mut admin = Session::start(f.command());
+    admin.send(&format!("loginHSM -u CO -s admin -p {OFFICER_PASSWORD}"));
+    admin.send(&format!("registerQuorumPubKey -f {authdata}"));
+    admin.sign_authdata(&authdata, &admin_key);
+    assert!(admin
+        .until("Cfm3RegisterQuorumPubKey returned")
+        .contains("Cfm3RegisterQuorumPubKey returned: 0x00"));
+    admin.send("setPolicy -2fa 1");
+    assert!(admin
+        .until("Quorum approvers")
+        .contains("Two-factor authentication: on"));
+    admin.send(&format!("createUser CO co2 officer2-pass -2fa {authdata}"));
+    admin.sign_authdata(&authdata, &co2_key);
+    assert!(admin
+        .until("Cfm3CreateUser returned")
+        .contains("returned: 0x00"));
+    admin.send("setPolicy -quorum 1");
+    let policy = admin.until("Quorum approvers");
+    assert!(policy.contains("Quorum authentication:     on"), "{policy}");
+    assert!(policy.contains("M value (user service):    2"), "{policy}");
+
+    // User management now waits for two approvals.
+    admin.send("createUser CU cu5 user5678");
+    assert!(admin
+        .until("Cfm3CreateUser returned")
+        .contains("HSM Error: RET_QUORUM_APPROVAL_REQUIRED"));
+    admin.send(&format!("getToken -s user -out {token_file}"));
+    admin.until("Cfm3GetToken returned");
+    let mut file: Value = serde_json::from_slice(&read(&token_file)).unwrap();
+    let token: Token = serde_json::from_value(file.clone()).expect("a token");
+    file["signatures"] = serde_json::json!([
+        admin_key.approve("admin", &token).unwrap(),
+        co2_key.approve("co2", &token).unwrap(),
+    ]);
+    std::fs::write(&token_file, serde_json::to_vec(&file).unwrap()).unwrap();
+    admin.send(&format!("approveToken -f {token_file}"));
+    assert!(admin
+        .until("approval(s)")
+        .contains(&format!("Token {} has 2 approval(s)", token.id)));
+    admin.send("listTokens");
+    assert!(admin
+        .until("Number of tokens")
+        .contains("Number of tokens: 1"));
+    admin.send("createUser CU cu5 user5678");
+    assert!(admin
+        .until("Cfm3CreateUser returned")
+        .contains("returned: 0x00"));
+    // The approval was used up.
+    admin.send("createUser CU cu6 user5678");
+    assert!(admin
+        .until("Cfm3CreateUser returned")
+        .contains("RET_QUORUM_APPROVAL_REQUIRED"));
+    admin.send("exit");
+    admin.finish();
+
+    // co2 has 2FA: a password alone is refused, a wrong key fails, its key
+    // logs in; it rotates its key with changePswd -2fa.
+    let plain = f.util(&["loginHSM", "-u", "CO", "-s", "co2", "-p", "officer2-pass"]);
+    assert_eq!(plain.code, 1, "{plain:?}");
+    assert!(plain.stderr.contains("RET_2FA_REQUIRED"), "{plain:?}");
+    let login_co2 = |key: &TwoFactorKey, password: &str, then: &[&str]| {
+        let mut command = f.command();
+        command.args([
+            "singlecmd",
+            "loginHSM",
+            "-u",
+            "CO",
+            "-s",
+            "co2",
+            "-p",
+            password,
+            "-2fa",
+            &authdata,
+        ]);
+        command.args(then);
+        let mut session = Session::start(command);
+        session.sign_authdata(&authdata, key);
+        session
+    };
+    let wrong = login_co2(&admin_key, "officer2-pass", &[]).finish();
+    assert_eq!(wrong.code, 1, "{wrong:?}");
+    assert!(
+        wrong.stdout.contains("RET_2FA_VERIFICATION_FAILED"),
+        "{wrong:?}"
+    );
+    let rotation = f.file("rotation.json");
+    let mut co2 = login_co2(
+        &co2_key,
+        "officer2-pass",
+        &[
+            "listUsers",
+            "changePswd",
+            "CO",
+            "co2",
+            "officer2-new",
+            "-2fa",
+            &rotation,
+        ],
+    );
+    co2.sign_authdata(&rotation, &rotated);
+    let run = co2.finish();
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("cu5"), "{run:?}");
+    assert!(
+        run.stdout.contains("Cfm3ChangePswd returned: 0x00"),
+        "{run:?}"
+    );
+    let old_key = login_co2(&co2_key, "officer2-new", &[]).finish();
+    assert_eq!(old_key.code, 1, "the old key still works: {old_key:?}");
+    let new_key = login_co2(&rotated, "officer2-new", &["getPolicy"]).finish();
+    assert_eq!(new_key.code, 0, "{new_key:?}");
+    assert!(new_key.stdout.contains("co2"), "{new_key:?}");
+
+    // No confirmation (input ends): a clear refusal, no login.
+    let unconfirmed = f
+        .command()
+        .args([
+            "singlecmd",
+            "loginHSM",
+            "-u",
+            "CO",
+            "-s",
+            "co2",
+            "-p",
+            "officer2-new",
+            "-2fa",
+            &authdata,
+            "listUsers",
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .map(Run::from)
+        .unwrap();
+    assert_eq!(unconfirmed.code, 2, "{unconfirmed:?}");
+    assert!(
+        unconfirmed.stderr.contains("press Enter"),
+        "{unconfirmed:?}"
+    );
+    assert!(
+        !unconfirmed.stdout.contains("Cfm3ListUsers"),
+        "{unconfirmed:?}"
+    );
 }

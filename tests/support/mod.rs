@@ -184,6 +184,19 @@ impl Emulator {
             .expect("activate the cluster")
     }
 
+    /// The network-API URL of `path` on a cluster's first HSM, for raw
+    /// requests through [`Emulator::http`] (same CA).
+    pub fn hsm_url(&self, cluster: &Value, path: &str) -> String {
+        let file = std::fs::read_to_string(self.data_dir.join("data-plane.json"))
+            .expect("data-plane.json");
+        let v: Value = serde_json::from_str(&file).expect("data-plane.json is JSON");
+        let endpoint = v["endpoint"].as_str().expect("endpoint");
+        let hsm = cluster["properties"]["hsms"][0]["fqdn"]
+            .as_str()
+            .expect("fqdn");
+        format!("{}/hsms/{hsm}{path}", endpoint.trim_end_matches('/'))
+    }
+
     /// `kill -9`: no chance to flush or clean up.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {

@@ -17,8 +17,10 @@ mod locate;
 mod output;
 mod partition;
 mod pem;
+mod quorum;
 mod registry;
 mod shell;
+mod two_factor;
 mod users;
 mod wrap;
 

@@ -5,7 +5,7 @@ use super::{
     args::{Parsed, Spec},
     attributes,
     context::Ctx,
-    crypto, info, keys, partition, users, wrap, UtilError,
+    crypto, info, keys, partition, quorum, users, wrap, UtilError,
 };
 
 pub struct Command {
@@ -26,6 +26,14 @@ pub const COMMANDS: &[&Command] = &[
     &partition::STORE_CERT,
     &partition::GET_CHALLENGE,
     &partition::UNLOCK_CO,
+    &quorum::GET_POLICY,
+    &quorum::SET_POLICY,
+    &quorum::REGISTER_QUORUM_PUB_KEY,
+    &quorum::SET_M_VALUE,
+    &quorum::GET_TOKEN,
+    &quorum::APPROVE_TOKEN,
+    &quorum::LIST_TOKENS,
+    &quorum::DEL_TOKEN,
     &info::GET_HSM_INFO,
     &info::FIND_SINGLE_KEY,
     &info::SAVE_CONFIG,

@@ -2,7 +2,7 @@
 //! one command per line, until `exit`) and `singlecmd` (a chain of
 //! commands from the process arguments, stopping at the first failure).
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{IsTerminal, Write};
 
 use super::{
     args::{self, Spec},
@@ -142,14 +142,19 @@ pub fn interactive(ctx: &mut Ctx) -> i32 {
     let stdin = std::io::stdin();
     let echo_input = !stdin.is_terminal();
     let mut last = 0;
-    let mut lines = stdin.lock().lines();
     loop {
         print!("Command:  ");
         let _ = std::io::stdout().flush();
-        let Some(Ok(line)) = lines.next() else {
-            println!();
-            break;
-        };
+        // One line at a time, without holding stdin: a command may read
+        // its own confirmation line (the -2fa exchange).
+        let mut line = String::new();
+        match stdin.read_line(&mut line) {
+            Ok(0) | Err(_) => {
+                println!();
+                break;
+            }
+            Ok(_) => {}
+        }
         let words = match args::split_line(&line) {
             Ok(words) => words,
             Err(e) => {

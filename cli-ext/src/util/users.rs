@@ -10,7 +10,7 @@ use super::{
     context::Ctx,
     output,
     registry::Command,
-    UtilError,
+    two_factor, UtilError,
 };
 
 const USER_FLAGS: &[super::args::Flag] = &[
@@ -72,6 +72,11 @@ pub const LOGIN: Command = Command {
                 "password",
                 "the password (better: azcloudhsm_password=\"user:password\")",
             ),
+            flag(
+                "-2fa",
+                "authdata file",
+                "an officer with 2FA: where the authdata to sign goes",
+            ),
         ],
         positionals: &["user type", "user name", "password"],
         example: "loginHSM -u CU -s cu1 -p user1234",
@@ -108,10 +113,24 @@ fn login(ctx: &mut Ctx, parsed: &Parsed) -> Result<(), UtilError> {
         }
     };
     let hsm = ctx.connect()?;
-    hsm.run(
-        "Cfm3LoginHSM",
-        hsm.client.login(&user_type, &name, &password),
-    )?;
+    match parsed.get("-2fa") {
+        None => hsm.run(
+            "Cfm3LoginHSM",
+            hsm.client.login(&user_type, &name, &password),
+        )?,
+        Some(path) => {
+            let request = hsm.run(
+                "Cfm3LoginHSM",
+                hsm.client
+                    .login_two_factor_begin(&user_type, &name, &password),
+            )?;
+            let signed = two_factor::exchange(path, &request, false)?;
+            hsm.run(
+                "Cfm3LoginHSM",
+                hsm.client.login_two_factor_complete(&signed),
+            )?;
+        }
+    }
     output::success("Cfm3LoginHSM");
     ctx.logged_in = Some((user_type, name));
     Ok(())
@@ -174,6 +193,11 @@ pub const CREATE_USER: Command = Command {
                 "password",
                 "its password (8-32 characters; 12 or more recommended)",
             ),
+            flag(
+                "-2fa",
+                "authdata file",
+                "a crypto officer with 2FA: where the authdata to sign goes",
+            ),
         ],
         positionals: &["user type", "user name", "password"],
         example: "createUser CU cu1 user1234",
@@ -186,10 +210,21 @@ fn create_user(ctx: &mut Ctx, parsed: &Parsed) -> Result<(), UtilError> {
     let password = password_arg(parsed)
         .ok_or_else(|| UtilError::Usage("createUser: missing the new user's password".into()))?;
     let hsm = ctx.session()?;
-    hsm.run(
-        "Cfm3CreateUser",
-        hsm.client.create_user(&user_type, &name, &password),
-    )?;
+    match parsed.get("-2fa") {
+        None => hsm.run(
+            "Cfm3CreateUser",
+            hsm.client.create_user(&user_type, &name, &password),
+        )?,
+        Some(path) => {
+            let request = hsm.run(
+                "Cfm3CreateUser",
+                hsm.client
+                    .create_user_two_factor_begin(&user_type, &name, &password),
+            )?;
+            let signed = two_factor::exchange(path, &request, true)?;
+            hsm.run("Cfm3CreateUser", hsm.client.complete_two_factor(&signed))?;
+        }
+    }
     output::success("Cfm3CreateUser");
     println!("\tCreated {user_type} '{name}' on every available HSM of the cluster");
     Ok(())
@@ -222,6 +257,11 @@ pub const CHANGE_PASSWORD: Command = Command {
             flag("-u", "user type", "the user's type"),
             flag("-s", "user name", "the user"),
             flag("-p", "new password", "the new password"),
+            flag(
+                "-2fa",
+                "authdata file",
+                "add or rotate 2FA (without it, 2FA is removed)",
+            ),
         ],
         positionals: &["user type", "user name", "new password"],
         example: "changePswd CU cu1 new-password-1",
@@ -234,10 +274,21 @@ fn change_password(ctx: &mut Ctx, parsed: &Parsed) -> Result<(), UtilError> {
     let password = password_arg(parsed)
         .ok_or_else(|| UtilError::Usage("changePswd: missing the new password".into()))?;
     let hsm = ctx.session()?;
-    hsm.run(
-        "Cfm3ChangePswd",
-        hsm.client.change_password(&name, &password),
-    )?;
+    match parsed.get("-2fa") {
+        None => hsm.run(
+            "Cfm3ChangePswd",
+            hsm.client.change_password(&name, &password),
+        )?,
+        Some(path) => {
+            let request = hsm.run(
+                "Cfm3ChangePswd",
+                hsm.client
+                    .change_password_two_factor_begin(&name, &password),
+            )?;
+            let signed = two_factor::exchange(path, &request, true)?;
+            hsm.run("Cfm3ChangePswd", hsm.client.complete_two_factor(&signed))?;
+        }
+    }
     output::success("Cfm3ChangePswd");
     Ok(())
 }

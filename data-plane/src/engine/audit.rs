@@ -49,6 +49,14 @@ pub fn opcode(operation: &str) -> u32 {
         "CN_INSERT_MASKED_OBJECT" => 0x45,
         "HASH_SINGLE_CALL" => 0x46,
         "CN_GENERATE_RANDOM" => 0x47,
+        // Quorum and 2FA management (emulator numbering, past the others).
+        "CN_SET_POLICY" => 0x60,
+        "CN_SET_M_VALUE" => 0x61,
+        "CN_GET_TOKEN" => 0x62,
+        "CN_APPROVE_TOKEN" => 0x63,
+        "CN_LIST_TOKENS" => 0x64,
+        "CN_DELETE_TOKEN" => 0x65,
+        "CN_REGISTER_QUORUM_PUBKEY" => 0x66,
         _ => 0xff,
     }
 }

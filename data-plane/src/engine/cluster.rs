@@ -15,6 +15,10 @@ use std::{
     time::Instant,
 };
 
+mod security;
+
+pub use security::{SecurityChange, SecurityView, TokenView};
+
 use super::{
     attributes::{ids, Attribute, KeyAttributes},
     audit::{self, AuditEvent},
@@ -64,6 +68,8 @@ struct State {
     partition: Partition,
     /// Changes made since the last write to the store.
     journal: Vec<Change>,
+    /// Opt-in 2FA and quorum: settings, tokens, pending authdata.
+    security: security::SecurityState,
 }
 
 pub struct Cluster {
@@ -223,12 +229,17 @@ impl Cluster {
             activated: false,
             partition: Partition::new()?,
             journal: Vec::new(),
+            security: Default::default(),
         };
+        if let Some(loaded) = &loaded {
+            state.security = security::SecurityState::load(&loaded.extensions)?;
+        }
         match loaded {
             Some(super::store::Loaded {
                 meta: Some(meta),
                 partition,
                 nodes,
+                ..
             }) => {
                 state.nodes = nodes;
                 state.next_handle = meta.next_handle;
@@ -320,40 +331,63 @@ impl Cluster {
     pub fn login(&self, role: Role, user: &str, password: &str) -> Result<LoginId, EngineError> {
         self.audited("CN_LOGIN", || {
             let mut state = self.lock();
-            let node = state.serving()?;
-            let record = state.nodes[node]
-                .users
-                .get(user)
-                .cloned()
-                .ok_or(EngineError::LoginFailed)?;
-            if record.role != role {
-                return Err(EngineError::LoginFailed);
-            }
-            if record.locked {
-                return Err(EngineError::UserLocked(user.to_string()));
-            }
-            if record.disabled {
-                return Err(EngineError::NotPermitted(
-                    "the user's access is disabled".into(),
-                ));
-            }
-            if !record.password_matches(password) {
-                let mut failed = record.clone();
-                failed.failed_logins += 1;
-                failed.locked = failed.failed_logins >= self.config.max_failed_logins;
-                state.put_user(failed);
-                return Err(EngineError::LoginFailed);
-            }
-            if record.failed_logins > 0 {
-                let mut reset = record.clone();
-                reset.failed_logins = 0;
-                state.put_user(reset);
-            }
+            let record = self.check_password(&mut state, role, user, password)?;
+            // A 2FA officer logs in with `login_two_factor_begin`.
+            security::refuse_password_only(&record)?;
+            Self::clear_failed_logins(&mut state, &record);
             Ok(state.sessions.login(Caller {
                 user: record.name,
                 role: record.role,
             }))
         })
+    }
+
+    /// The first factor of a login: failures count towards lockout (the
+    /// count is reset once the whole login succeeds).
+    fn check_password(
+        &self,
+        state: &mut State,
+        role: Role,
+        user: &str,
+        password: &str,
+    ) -> Result<UserRecord, EngineError> {
+        let node = state.serving()?;
+        let record = state.nodes[node]
+            .users
+            .get(user)
+            .cloned()
+            .ok_or(EngineError::LoginFailed)?;
+        if record.role != role {
+            return Err(EngineError::LoginFailed);
+        }
+        if record.locked {
+            return Err(EngineError::UserLocked(user.to_string()));
+        }
+        if record.disabled {
+            return Err(EngineError::NotPermitted(
+                "the user's access is disabled".into(),
+            ));
+        }
+        if !record.password_matches(password) {
+            self.count_failed_login(state, &record);
+            return Err(EngineError::LoginFailed);
+        }
+        Ok(record)
+    }
+
+    fn clear_failed_logins(state: &mut State, record: &UserRecord) {
+        if record.failed_logins > 0 {
+            let mut reset = record.clone();
+            reset.failed_logins = 0;
+            state.put_user(reset);
+        }
+    }
+
+    fn count_failed_login(&self, state: &mut State, record: &UserRecord) {
+        let mut failed = record.clone();
+        failed.failed_logins += 1;
+        failed.locked = failed.failed_logins >= self.config.max_failed_logins;
+        state.put_user(failed);
     }
 
     pub fn open_session(&self, login: LoginId) -> Result<SessionHandle, EngineError> {
@@ -404,7 +438,7 @@ impl Cluster {
         password: &str,
     ) -> Result<(), EngineError> {
         self.audited("CN_CREATE_USER", || {
-            let (_caller, _in_use) = self.officer(session)?;
+            let (caller, _in_use) = self.officer(session)?;
             if !matches!(
                 role,
                 Role::CryptoOfficer | Role::CryptoUser | Role::ApplianceUser
@@ -420,6 +454,7 @@ impl Cluster {
             if state.nodes[node].users.contains_key(name) {
                 return Err(EngineError::UserExists(name.to_string()));
             }
+            state.quorum_approved(&caller.user, security::Service::User)?;
             state.put_user(record);
             Ok(())
         })
@@ -443,6 +478,7 @@ impl Cluster {
                     "user '{name}' still owns keys; delete them first"
                 )));
             }
+            state.quorum_approved(&caller.user, security::Service::User)?;
             state.remove_user(name);
             state.sessions.logout_user(name);
             Ok(())
@@ -486,6 +522,11 @@ impl Cluster {
             let updated = UserRecord::new(name, record.role, new_password)?;
             record.password_hash = updated.password_hash;
             record.failed_logins = 0;
+            // Changing another user's password is user management.
+            if caller.user != name {
+                state.quorum_approved(&caller.user, security::Service::User)?;
+            }
+            security::on_password_change(&mut record);
             if record.role == Role::Preco {
                 // Activation needs the owner's certificates first.
                 state.partition.check_ready()?;

@@ -10,6 +10,8 @@ pub mod masking;
 pub mod mechanisms;
 pub mod nodes;
 pub mod partition;
+pub mod quorum;
 pub mod sessions;
 pub mod store;
+pub mod two_factor;
 pub mod users;

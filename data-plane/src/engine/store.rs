@@ -7,7 +7,9 @@
 //! - `master/{node}`: the node's master key, wrapped under the emulator's
 //!   root key (`<dir>/root.key`);
 //! - `node/{node}/user/{sha256(name)}`, `node/{node}/key/{handle}`: what each
-//!   node holds, encrypted under that node's master key.
+//!   node holds, encrypted under that node's master key;
+//! - `ext/{name}`: cluster-wide records of optional features (2FA and
+//!   quorum settings, quorum tokens), sealed under node 0's master key.
 //!
 //! Values are `1 ‖ nonce(12) ‖ AES-256-GCM(ciphertext ‖ tag)` with the record
 //! key as associated data, so a value cannot be moved to another record.
@@ -101,6 +103,8 @@ pub enum Change {
     UserRemoved { node: usize, name: String },
     Key { node: usize, key: Arc<KeyObject> },
     KeyRemoved { node: usize, handle: u64 },
+    /// A cluster-wide feature record (`None` removes it); the value is JSON.
+    Extension { name: String, value: Option<Vec<u8>> },
 }
 
 /// Every cluster's records, under one data dir.
@@ -220,6 +224,8 @@ pub struct Loaded {
     pub meta: Option<Meta>,
     pub partition: Option<Partition>,
     pub nodes: Vec<Node>,
+    /// Feature records by name (without the `ext/` prefix), as JSON.
+    pub extensions: std::collections::BTreeMap<String, Vec<u8>>,
 }
 
 impl ClusterStore {
@@ -279,6 +285,16 @@ impl ClusterStore {
                 Change::KeyRemoved { node, handle } => {
                     batch.remove(format!("node/{node}/key/{handle:020}").as_bytes())
                 }
+                Change::Extension { name, value } => {
+                    let record = format!("ext/{name}");
+                    match value {
+                        Some(json) => batch.insert(
+                            record.as_bytes(),
+                            seal(self.master(0)?, record.as_bytes(), &json)?,
+                        ),
+                        None => batch.remove(record.as_bytes()),
+                    }
+                }
             }
         }
         self.tree.apply_batch(batch).map_err(storage)?;
@@ -322,10 +338,17 @@ impl ClusterStore {
                 node.up = *up;
             }
         }
+        let mut extensions = std::collections::BTreeMap::new();
+        for item in self.tree.scan_prefix("ext/") {
+            let (record, value) = item.map_err(storage)?;
+            let name = String::from_utf8_lossy(&record["ext/".len()..]).into_owned();
+            extensions.insert(name, open(self.master(0)?, &record, &value)?);
+        }
         Ok(Loaded {
             meta,
             partition,
             nodes,
+            extensions,
         })
     }
 }

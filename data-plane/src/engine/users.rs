@@ -94,6 +94,9 @@ pub struct UserRecord {
     pub locked: bool,
     /// `disableUserAccess`: a disabled user cannot log in.
     pub disabled: bool,
+    /// The 2FA / quorum key, if registered (see `two_factor`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_key: Option<super::two_factor::UserAuthKey>,
 }
 
 impl UserRecord {
@@ -107,6 +110,7 @@ impl UserRecord {
             failed_logins: 0,
             locked: false,
             disabled: false,
+            auth_key: None,
         })
     }
 

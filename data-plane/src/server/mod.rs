@@ -93,6 +93,11 @@ impl From<EngineError> for ApiError {
                 StatusCode::CONFLICT
             }
             NoNodeAvailable => StatusCode::SERVICE_UNAVAILABLE,
+            TwoFactorRequired(_) | TwoFactorFailed(_) => StatusCode::UNAUTHORIZED,
+            QuorumRequired(_) => StatusCode::FORBIDDEN,
+            TokenNotFound => StatusCode::NOT_FOUND,
+            FeatureDisabled(_) | TokenExists(_) => StatusCode::CONFLICT,
+            TokenExpired => StatusCode::GONE,
             Crypto(_) | Storage(_) => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::BAD_REQUEST,
         };

@@ -19,6 +19,8 @@ use crate::engine::{
     mechanisms::Mechanism, users::Role,
 };
 
+mod security;
+
 type AppState = Arc<DataPlaneState>;
 
 pub fn router(state: AppState) -> Router {
@@ -49,6 +51,7 @@ pub fn router(state: AppState) -> Router {
         .route("/hsms/{hsm}/nodes", get(node_listings))
         .route("/hsms/{hsm}/admin/nodes/{node}/{action}", post(node_admin))
         .merge(partition::routes())
+        .merge(security::routes())
         .with_state(state)
 }
 
@@ -167,6 +170,15 @@ async fn login(
                     e.to_string(),
                 )
             })??;
+    register_login(&state, cluster, id)
+}
+
+/// A bearer token for an engine login.
+fn register_login(
+    state: &DataPlaneState,
+    cluster: Arc<Cluster>,
+    id: crate::engine::sessions::LoginId,
+) -> Result<Json<LoginResponse>, ApiError> {
     let token = new_token()?;
     state
         .logins

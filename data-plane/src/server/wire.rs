@@ -158,3 +158,33 @@ pub struct DigestRequest {
 pub struct RandomRequest {
     pub length: usize,
 }
+
+// ---- 2FA and quorum (see engine::two_factor, engine::quorum) ----
+
+pub use crate::engine::{
+    cluster::{SecurityChange, SecurityView},
+    quorum::{Approval, Token},
+    two_factor::{AuthData, AuthEntry},
+};
+
+/// `getToken`: `user` or `quorum`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct TokenRequest {
+    pub service: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ApproveRequest {
+    pub approvals: Vec<Approval>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ApprovalCount {
+    pub approvals: usize,
+}
+
+/// `setMValue`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct MValueRequest {
+    pub m: u8,
+}
