@@ -690,6 +690,76 @@ async fn every_key_command_through_singlecmd() {
     ])
     .ok();
     assert_eq!(read(&opened), read(&plain));
+
+    // importPubKey: the exported PEMs come back as public keys that work.
+    let rsa_pem = f.file("rsa.pem");
+    f.as_cu1(&["exportPubKey", "-k", &rsa_public, "-out", &rsa_pem])
+        .ok();
+    let imported_rsa = f
+        .as_cu1(&["importPubKey", "-f", &rsa_pem, "-l", "partner-rsa"])
+        .ok()
+        .number_after("Public Key Handle:")
+        .to_string();
+    f.as_cu1(&[
+        "encrypt",
+        "-k",
+        &imported_rsa,
+        "-m",
+        "RSA_OAEP",
+        "-f",
+        &plain,
+        "-out",
+        &sealed,
+    ])
+    .ok();
+    f.as_cu1(&[
+        "decrypt",
+        "-k",
+        &rsa_private,
+        "-m",
+        "RSA_OAEP",
+        "-f",
+        &sealed,
+        "-out",
+        &opened,
+    ])
+    .ok();
+    assert_eq!(read(&opened), read(&plain));
+    let imported_ec = f
+        .as_cu1(&["importPubKey", "-f", &pem, "-l", "partner-ec"])
+        .ok()
+        .number_after("Public Key Handle:")
+        .to_string();
+    f.as_cu1(&[
+        "verify",
+        "-f",
+        &plain,
+        "-s",
+        &signature,
+        "-k",
+        &imported_ec,
+        "-m",
+        "17",
+    ])
+    .ok();
+    let attrs = f
+        .as_cu1(&["getAttribute", "-o", &imported_ec, "-a", "512"])
+        .ok();
+    assert!(attrs.stdout.contains("OBJ_ATTR_CLASS\n0x02\n"), "{attrs:?}");
+    assert!(attrs.stdout.contains("OBJ_ATTR_LOCAL\n0x00\n"), "{attrs:?}");
+    assert!(
+        attrs.stdout.contains("OBJ_ATTR_LABEL\npartner-ec\n"),
+        "{attrs:?}"
+    );
+    let before = f.as_cu1(&["findKey"]).ok().found();
+    let not_pem = f.as_cu1(&["importPubKey", "-f", &plain, "-l", "junk"]);
+    assert_eq!(not_pem.code, 4, "{not_pem:?}");
+    assert!(
+        not_pem.stderr.contains("not a PEM public key"),
+        "{not_pem:?}"
+    );
+    assert_eq!(f.as_cu1(&["findKey"]).ok().found(), before);
+
     let hmac = f
         .as_cu1(&["genSymKey", "-t", "16", "-s", "32", "-l", "mac"])
         .ok()
@@ -1209,6 +1279,7 @@ async fn help_for_the_utility_and_every_command() {
         "wrapKey",
         "unWrapKey",
         "exportPubKey",
+        "importPubKey",
         "sign",
         "verify",
         "encrypt",

@@ -53,6 +53,7 @@ pub const COMMANDS: &[&Command] = &[
     &wrap::WRAP_KEY,
     &wrap::UNWRAP_KEY,
     &wrap::EXPORT_PUB_KEY,
+    &wrap::IMPORT_PUB_KEY,
     &partition::EXTRACT_MASKED_OBJECT,
     &partition::INSERT_MASKED_OBJECT,
 ];

@@ -1,8 +1,11 @@
 //! wrapKey / unWrapKey (key_mgmt_util's flags; AES key wrap with padding)
-//! and exportPubKey (PEM).
+//! and exportPubKey / importPubKey (PEM).
 
 use cloudhsm_data_plane::{
-    engine::attributes::{ids, Attribute},
+    engine::{
+        attributes::{ids, Attribute},
+        keys::Curve,
+    },
     KeySpec,
 };
 
@@ -172,5 +175,51 @@ fn export_pub_key(ctx: &mut Ctx, parsed: &Parsed) -> Result<(), UtilError> {
     write(out, pem::public_key_pem(&der).as_bytes())?;
     output::success(call);
     println!("\n\tPEM formatted public key is written to {out}");
+    Ok(())
+}
+
+pub const IMPORT_PUB_KEY: Command = Command {
+    spec: Spec {
+        name: "importPubKey",
+        summary: "import an RSA or EC public key from a PEM file",
+        flags: &[
+            flag("-f", "file", "the PEM public key (SubjectPublicKeyInfo)"),
+            LABEL_FLAGS[0],
+            LABEL_FLAGS[1],
+        ],
+        positionals: &[],
+        example: "importPubKey -f partner.pem -l partner-key",
+    },
+    run: import_pub_key,
+};
+
+fn import_pub_key(ctx: &mut Ctx, parsed: &Parsed) -> Result<(), UtilError> {
+    let path = parsed.require(parsed.get("-f"), "-f <file>")?;
+    let text = String::from_utf8(read(path)?)
+        .map_err(|_| UtilError::File(format!("{path}: not a PEM text file")))?;
+    let key =
+        pem::parse_public_key_pem(&text).map_err(|e| UtilError::File(format!("{path}: {e}")))?;
+    let (spec, bytes) = match key {
+        pem::PublicKey::Rsa { pkcs1, bits } => (KeySpec::Rsa { bits }, pkcs1),
+        pem::PublicKey::Ec { curve_oid, point } => {
+            let curve = [Curve::P256, Curve::P384, Curve::Secp256k1]
+                .into_iter()
+                .find(|c| pem::hex_decode(c.oid_der_hex()).as_deref() == Some(&curve_oid[..]))
+                .ok_or_else(|| {
+                    UtilError::File(format!(
+                        "{path}: the curve is not one the HSM offers (P-256, P-384, secp256k1)"
+                    ))
+                })?;
+            (KeySpec::Ec { curve }, point)
+        }
+    };
+    let attributes = keys::new_key_attributes(parsed)?;
+    let hsm = ctx.session()?;
+    let handle = hsm.run(
+        "Cfm3CreatePublicKey",
+        hsm.client.import_public_key(spec, &bytes, attributes),
+    )?;
+    output::success("Cfm3CreatePublicKey");
+    println!("\n\tPublic Key Handle: {handle}");
     Ok(())
 }

@@ -5,6 +5,7 @@
 //! that are safe to repeat.
 
 mod partition;
+mod public_keys;
 mod security;
 mod signer;
 mod two_factor_steps;

@@ -34,7 +34,13 @@ impl HsmClient {
             password: password.into(),
         })?;
         let (status, value) = self
-            .send_with_failover(&mut connection, Method::POST, "/2fa/login", false, Some(&request))
+            .send_with_failover(
+                &mut connection,
+                Method::POST,
+                "/2fa/login",
+                false,
+                Some(&request),
+            )
             .await?;
         if !status.is_success() {
             return Err(error_from(status, &value));

@@ -8,6 +8,7 @@
 // share the cluster's private state and helpers.
 mod masked_objects;
 mod onboarding;
+mod public_keys;
 mod utilities;
 
 use std::{

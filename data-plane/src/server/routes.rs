@@ -12,6 +12,7 @@ use axum::{
 use base64::{engine::general_purpose::STANDARD as B64, Engine as _};
 
 mod partition;
+mod public_keys;
 
 use super::{wire::*, ApiError, DataPlaneState, Login};
 use crate::engine::{
@@ -51,6 +52,7 @@ pub fn router(state: AppState) -> Router {
         .route("/hsms/{hsm}/nodes", get(node_listings))
         .route("/hsms/{hsm}/admin/nodes/{node}/{action}", post(node_admin))
         .merge(partition::routes())
+        .merge(public_keys::routes())
         .merge(security::routes())
         .with_state(state)
 }

@@ -188,3 +188,13 @@ pub struct ApprovalCount {
 pub struct MValueRequest {
     pub m: u8,
 }
+
+/// `importPubKey`: the key's bytes as the engine keeps public keys (RSA
+/// PKCS#1 RSAPublicKey, EC uncompressed point), base64.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ImportPublicKeyRequest {
+    pub spec: KeySpec,
+    pub data: String,
+    #[serde(default)]
+    pub attributes: Vec<(u32, Attribute)>,
+}
