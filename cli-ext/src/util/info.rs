@@ -34,8 +34,8 @@ fn get_hsm_info(ctx: &mut Ctx, _: &Parsed) -> Result<(), UtilError> {
     println!("\n\tData-plane endpoint: {}", config.endpoint);
     println!("\tNumber of HSMs: {}\n", nodes.len());
     println!(
-        "\t{:<6}{:<54}{:<8}{:<7}{:<6}{}",
-        "Node", "Address", "State", "Users", "Keys", "Digest"
+        "\t{:<6}{:<54}{:<8}{:<7}{:<6}Digest",
+        "Node", "Address", "State", "Users", "Keys"
     );
     for node in &nodes {
         let address = config

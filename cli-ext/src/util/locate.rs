@@ -64,7 +64,7 @@ impl Options {
     /// `./azcloudhsm_client.json`.
     pub async fn resolve(&self) -> Result<ClientConfig, UtilError> {
         match (&self.group, &self.name) {
-            (Some(group), Some(name)) => self.from_control_plane(group, name).await,
+            (Some(group), Some(name)) => self.ask_control_plane(group, name).await,
             (None, None) => {
                 let path = self
                     .config
@@ -79,7 +79,7 @@ impl Options {
         }
     }
 
-    async fn from_control_plane(&self, group: &str, name: &str) -> Result<ClientConfig, UtilError> {
+    async fn ask_control_plane(&self, group: &str, name: &str) -> Result<ClientConfig, UtilError> {
         let endpoints_path = self.endpoints.clone().ok_or_else(|| {
             UtilError::Usage(
                 "-g/-n need --endpoints <endpoints.json> (the emulator writes it to its data dir)"

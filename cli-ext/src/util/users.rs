@@ -174,7 +174,7 @@ fn list_users(ctx: &mut Ctx, _: &Parsed) -> Result<(), UtilError> {
     let users = hsm.run("Cfm3ListUsers", hsm.client.list_users())?;
     output::success("Cfm3ListUsers");
     println!("\tNumber Of Users found {}\n", users.len());
-    println!("\t{:<10}{:<12}{}", "Index", "User Type", "User Name");
+    println!("\t{:<10}{:<12}User Name", "Index", "User Type");
     for (index, user) in users.iter().enumerate() {
         println!("\t{:<10}{:<12}{}", index + 1, user.user_type, user.name);
     }
