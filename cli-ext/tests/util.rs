@@ -800,6 +800,11 @@ async fn every_key_command_through_singlecmd() {
         .found()
     };
     assert!(cu2_find().is_empty());
+    // One unknown user: nobody gets the key.
+    let partly = f.as_cu1(&["shareKey", &aes, "cu1", "cu2,nobody", "1"]);
+    assert_eq!(partly.code, 1, "{partly:?}");
+    assert!(partly.stderr.contains("RET_USER_NOT_FOUND"), "{partly:?}");
+    assert!(cu2_find().is_empty(), "half-applied share");
     f.as_cu1(&["shareKey", &aes, "cu1", "cu2", "1"]).ok();
     assert_eq!(cu2_find(), vec![aes.parse::<u64>().unwrap()]);
     let not_owner = f.as_cu1(&["shareKey", &aes, "cu2", "cu2", "0"]);

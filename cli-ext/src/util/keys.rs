@@ -333,8 +333,17 @@ fn share_key(ctx: &mut Ctx, parsed: &Parsed) -> Result<(), UtilError> {
         None => {}
     }
     let hsm = ctx.session()?;
+    // One call per user: if one fails, the ones done are undone, so the
+    // command applies to all the users or to none.
+    let mut done = Vec::new();
     for user in users.split(',').filter(|u| !u.is_empty()) {
-        hsm.run("Cfm3ShareKey", hsm.client.share_key(handle, user, share))?;
+        if let Err(e) = hsm.run("Cfm3ShareKey", hsm.client.share_key(handle, user, share)) {
+            for undo in done {
+                let _ = hsm.run("Cfm3ShareKey", hsm.client.share_key(handle, undo, !share));
+            }
+            return Err(e);
+        }
+        done.push(user);
     }
     output::success("Cfm3ShareKey");
     println!(
