@@ -126,7 +126,9 @@ pub async fn serve(options: ServerOptions) -> Result<(), String> {
     let handle = axum_server::Handle::new();
     tokio::spawn(shutdown_on_signal(handle.clone()));
 
-    let data_plane_service = tower::make::Shared::new(data_plane);
+    // With each connection's peer address: audit events carry CallerIpAddress.
+    let data_plane_service =
+        data_plane.into_make_service_with_connect_info::<std::net::SocketAddr>();
     let served = match tls {
         Some(material) => {
             let rustls = axum_server::tls_rustls::RustlsConfig::from_pem(

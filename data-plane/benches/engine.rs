@@ -11,10 +11,7 @@ use std::{
 };
 
 use cloudhsm_data_plane::{
-    engine::{
-        cluster::PRECO_USER,
-        keys::Curve,
-    },
+    engine::{cluster::PRECO_USER, keys::Curve},
     Cluster, ClusterConfig, KeyAttributes, KeySpec, Mechanism, Role,
 };
 

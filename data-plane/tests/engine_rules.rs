@@ -1,15 +1,11 @@
 //! The engine's rules, through its public API.
 
+use cloudhsm_data_plane::onboarding::activate_cluster;
 use cloudhsm_data_plane::{
-    engine::{
-        attributes::ids,
-        cluster::PRECO_USER,
-        keys::Curve,
-    },
+    engine::{attributes::ids, cluster::PRECO_USER, keys::Curve},
     Attribute, Cluster, ClusterConfig, EngineError, KeyAttributes, KeySpec, Mechanism, Role,
     SessionHandle,
 };
-use cloudhsm_data_plane::onboarding::activate_cluster;
 
 /// An activated cluster with officer `co1` and crypto users `cu1`, `cu2`.
 fn activated(config: ClusterConfig) -> (Cluster, SessionHandle) {

@@ -67,7 +67,13 @@ fn a_masked_object_goes_back_into_its_cluster_or_one_restored_from_it() {
             .generate_key(cu, KeySpec::Aes { bits: 256 }, secret())
             .unwrap();
         let sealed = cluster
-            .encrypt(cu, key, cloudhsm_data_plane::Mechanism::AesGcm, b"kept", b"")
+            .encrypt(
+                cu,
+                key,
+                cloudhsm_data_plane::Mechanism::AesGcm,
+                b"kept",
+                b"",
+            )
             .unwrap();
         (cluster.extract_masked_object(cu, key).unwrap(), sealed)
     };
@@ -80,7 +86,13 @@ fn a_masked_object_goes_back_into_its_cluster_or_one_restored_from_it() {
     let handle = restored.insert_masked_object(cu, &blob).unwrap();
     assert_eq!(
         restored
-            .decrypt(cu, handle, cloudhsm_data_plane::Mechanism::AesGcm, &sealed, b"")
+            .decrypt(
+                cu,
+                handle,
+                cloudhsm_data_plane::Mechanism::AesGcm,
+                &sealed,
+                b""
+            )
             .unwrap(),
         b"kept"
     );
@@ -123,7 +135,8 @@ fn inserting_a_masked_object_counts_against_capacity() {
 #[test]
 fn ownership_is_sealed_at_rest_and_survives_reopen() {
     let dir = tempfile::tempdir().unwrap();
-    let owner = PartitionOwner::generate().unwrap();
+    // An RSA owner key here (the other tests use P-256): both sign challenges.
+    let owner = PartitionOwner::generate_rsa().unwrap();
     {
         let store = EngineStore::open(dir.path()).unwrap();
         let cluster = open(&store, "chsm1");
@@ -157,6 +170,12 @@ fn ownership_is_sealed_at_rest_and_survives_reopen() {
     let store = EngineStore::open(dir.path()).unwrap();
     let cluster = open(&store, "chsm1");
     assert!(cluster.is_activated());
+    let challenge = cluster.get_challenge("admin").unwrap();
+    let wrong = PartitionOwner::generate_rsa().unwrap();
+    assert_eq!(
+        cluster.unlock_officer("admin", &wrong.sign_challenge(&challenge).unwrap(), None),
+        Err(EngineError::SignatureInvalid)
+    );
     let challenge = cluster.get_challenge("admin").unwrap();
     cluster
         .unlock_officer("admin", &owner.sign_challenge(&challenge).unwrap(), None)

@@ -162,8 +162,72 @@ impl HsmClient {
     /// `C_GenerateRandom`.
     pub async fn generate_random(&self, length: usize) -> Result<Vec<u8>, ClientError> {
         let out: BytesResponse = self
-            .call(Method::POST, "/random", Some(RandomRequest { length }), true)
+            .call(
+                Method::POST,
+                "/random",
+                Some(RandomRequest { length }),
+                true,
+            )
             .await?;
         decode(&out.data)
+    }
+
+    /// `setUserAttributes`: e.g. disable or re-enable a user's login.
+    pub async fn set_user_attributes(
+        &self,
+        user: &str,
+        attributes: UserAttributesRequest,
+    ) -> Result<(), ClientError> {
+        self.call::<_, Value>(
+            Method::POST,
+            &format!("/users/{user}/attributes"),
+            Some(attributes),
+            true,
+        )
+        .await
+        .map(drop)
+    }
+
+    /// `disableUserAccess`: the logged-in crypto user `user` takes its
+    /// management away from crypto officers.
+    pub async fn disable_user_access(&self, user: &str) -> Result<(), ClientError> {
+        self.call::<(), Value>(
+            Method::POST,
+            &format!("/users/{user}/disable-access"),
+            None,
+            true,
+        )
+        .await
+        .map(drop)
+    }
+
+    /// `findAllKeys`: handles and owners (of `user`'s keys, if given).
+    pub async fn find_all_keys(
+        &self,
+        user: Option<&str>,
+    ) -> Result<Vec<KeyOwnershipBody>, ClientError> {
+        let path = match user {
+            Some(user) => format!("/keys/all?user={user}"),
+            None => "/keys/all".to_string(),
+        };
+        self.call::<(), _>(Method::GET, &path, None, true).await
+    }
+
+    /// The cluster's recent audit events (`CloudHsmServiceOperationAuditLogs` rows).
+    pub async fn audit_events(&self) -> Result<Vec<Value>, ClientError> {
+        let mut connection = self.connection.lock().await;
+        let (status, value) = self
+            .send_with_failover(
+                &mut connection,
+                Method::GET,
+                "/admin/audit-events",
+                false,
+                None,
+            )
+            .await?;
+        if !status.is_success() {
+            return Err(error_from(status, &value));
+        }
+        parse(value)
     }
 }

@@ -6,6 +6,28 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+tokio::task_local! {
+    /// The address of the client an operation is done for. The network
+    /// layer sets it around a request; the engine only reads it (plain
+    /// engine use has none).
+    static CALLER_IP: String;
+}
+
+/// Runs `f` (synchronous engine work) on behalf of the client at `ip`.
+pub fn with_caller_ip<T>(ip: String, f: impl FnOnce() -> T) -> T {
+    CALLER_IP.sync_scope(ip, f)
+}
+
+/// Runs a future (a request's handling) on behalf of the client at `ip`.
+pub async fn scope_caller_ip<F: std::future::Future>(ip: String, future: F) -> F::Output {
+    CALLER_IP.scope(ip, future).await
+}
+
+/// The current client's address, or `""` outside a request.
+pub fn caller_ip() -> String {
+    CALLER_IP.try_with(Clone::clone).unwrap_or_default()
+}
+
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "PascalCase")]
 pub struct AuditEvent {
@@ -57,6 +79,9 @@ pub fn opcode(operation: &str) -> u32 {
         "CN_LIST_TOKENS" => 0x64,
         "CN_DELETE_TOKEN" => 0x65,
         "CN_REGISTER_QUORUM_PUBKEY" => 0x66,
+        "CN_SET_USER_ATTRIBUTES" => 0x48,
+        "CN_DISABLE_USER_ACCESS" => 0x49,
+        "CN_FIND_ALL_KEYS" => 0x4a,
         _ => 0xff,
     }
 }

@@ -9,7 +9,10 @@
 mod masked_objects;
 mod onboarding;
 mod public_keys;
+mod user_admin;
 mod utilities;
+
+pub use user_admin::{KeyOwnership, UserAttributes};
 
 use std::{
     sync::{Arc, Mutex, MutexGuard},
@@ -304,7 +307,7 @@ impl Cluster {
             Ok(_) => "0",
             Err(e) => e.code(),
         };
-        let event = audit::event(name, member, "", start.elapsed(), code);
+        let event = audit::event(name, member, &audit::caller_ip(), start.elapsed(), code);
         let mut audit = self.audit.lock().unwrap_or_else(|p| p.into_inner());
         if audit.len() == AUDIT_BUFFER {
             audit.pop_front();
@@ -471,8 +474,9 @@ impl Cluster {
             }
             let mut state = self.lock();
             let node = state.serving()?;
-            if !state.nodes[node].users.contains_key(name) {
-                return Err(EngineError::UserNotFound(name.to_string()));
+            match state.nodes[node].users.get(name) {
+                None => return Err(EngineError::UserNotFound(name.to_string())),
+                Some(target) => user_admin::check_officer_may_manage(target)?,
             }
             if state.nodes[node].keys.values().any(|k| k.owner == name) {
                 return Err(EngineError::NotPermitted(format!(
@@ -520,6 +524,9 @@ impl Cluster {
                 .get(name)
                 .cloned()
                 .ok_or_else(|| EngineError::UserNotFound(name.to_string()))?;
+            if caller.user != name {
+                user_admin::check_officer_may_manage(&record)?;
+            }
             let updated = UserRecord::new(name, record.role, new_password)?;
             record.password_hash = updated.password_hash;
             record.failed_logins = 0;

@@ -106,11 +106,6 @@ impl Partition {
         })
     }
 
-    /// The POAC is stored: the owner has claimed the partition.
-    pub fn owned(&self) -> bool {
-        self.po_certificate.is_some() && self.poac.is_some()
-    }
-
     /// What activation still needs, if anything.
     pub fn check_ready(&self) -> Result<(), EngineError> {
         match (&self.po_certificate, &self.poac) {
@@ -253,8 +248,8 @@ impl Partition {
 /// Checks a CSR (PEM) parses and carries a valid self-signature; for clients
 /// that want to check what `getCertReq` returned.
 pub fn check_csr(pem: &str) -> Result<(), EngineError> {
-    let (_, pem) = x509_parser::pem::parse_x509_pem(pem.as_bytes())
-        .map_err(|_| invalid("not a PEM CSR"))?;
+    let (_, pem) =
+        x509_parser::pem::parse_x509_pem(pem.as_bytes()).map_err(|_| invalid("not a PEM CSR"))?;
     let (_, csr) = X509CertificationRequest::from_der(&pem.contents)
         .map_err(|e| invalid(format!("not a PKCS#10 CSR: {e}")))?;
     csr.verify_signature()

@@ -89,9 +89,7 @@ impl From<EngineError> for ApiError {
             | AlreadyLoggedIn(_)
             | CapacityExceeded { .. }
             | CertificateExists(_)
-            | ActivationIncomplete(_) => {
-                StatusCode::CONFLICT
-            }
+            | ActivationIncomplete(_) => StatusCode::CONFLICT,
             NoNodeAvailable => StatusCode::SERVICE_UNAVAILABLE,
             TwoFactorRequired(_) | TwoFactorFailed(_) => StatusCode::UNAUTHORIZED,
             QuorumRequired(_) => StatusCode::FORBIDDEN,

@@ -54,6 +54,7 @@ pub fn router(state: AppState) -> Router {
         .merge(partition::routes())
         .merge(public_keys::routes())
         .merge(security::routes())
+        .layer(axum::middleware::from_fn(partition::caller_address))
         .with_state(state)
 }
 
@@ -162,16 +163,7 @@ async fn login(
     let cluster = resolve(&state, &hsm)?;
     let role = Role::parse(&request.user_type)?;
     let engine = cluster.clone();
-    let id =
-        tokio::task::spawn_blocking(move || engine.login(role, &request.user, &request.password))
-            .await
-            .map_err(|e| {
-                ApiError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "CKR_FUNCTION_FAILED",
-                    e.to_string(),
-                )
-            })??;
+    let id = blocking(move || engine.login(role, &request.user, &request.password)).await?;
     register_login(&state, cluster, id)
 }
 
@@ -282,7 +274,9 @@ async fn list_users(
 async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, EngineError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(work)
+    // The audit events of the work name the request's caller.
+    let ip = crate::engine::audit::caller_ip();
+    tokio::task::spawn_blocking(move || crate::engine::audit::with_caller_ip(ip, work))
         .await
         .map_err(|e| {
             ApiError::new(

@@ -198,3 +198,18 @@ pub struct ImportPublicKeyRequest {
     #[serde(default)]
     pub attributes: Vec<(u32, Attribute)>,
 }
+
+/// `setUserAttributes`: attributes left out stay as they are.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct UserAttributesRequest {
+    #[serde(default)]
+    pub login_disabled: Option<bool>,
+}
+
+/// One key of `findAllKeys`.
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+pub struct KeyOwnershipBody {
+    pub handle: u64,
+    pub owner: String,
+    pub shared_with: Vec<String>,
+}

@@ -2,7 +2,8 @@
 //! `getChallenge` / `unlockCO` for a crypto officer locked out (or whose
 //! password is lost), authorised by PO.key's signature.
 
-use super::{Cluster, EngineError, Role, SessionHandle};
+use super::{Cluster, EngineError, Role, SessionHandle, State, UserRecord};
+use crate::engine::partition::CERT_PO;
 
 impl Cluster {
     /// `getCertReq`: the partition's CSR (PEM), for the owner to sign into
@@ -49,7 +50,7 @@ impl Cluster {
             }
             let mut state = self.lock();
             let mut partition = state.partition.clone();
-            if state.activated && kind != super::super::partition::CERT_PO {
+            if state.activated && kind != CERT_PO {
                 return Err(EngineError::CertificateExists(
                     "the partition is activated: its certificates can no longer change".into(),
                 ));
@@ -84,7 +85,7 @@ impl Cluster {
     ) -> Result<(), EngineError> {
         self.audited("CN_UNLOCK_CO", || {
             let new_hash = new_password
-                .map(|p| super::super::users::UserRecord::new(user, Role::CryptoOfficer, p))
+                .map(|p| UserRecord::new(user, Role::CryptoOfficer, p))
                 .transpose()?
                 .map(|r| r.password_hash);
             let mut state = self.lock();
@@ -105,11 +106,7 @@ impl Cluster {
     }
 
     /// The crypto officer a challenge is for, on an activated partition.
-    fn check_officer_target(
-        &self,
-        state: &super::State,
-        user: &str,
-    ) -> Result<super::UserRecord, EngineError> {
+    fn check_officer_target(&self, state: &State, user: &str) -> Result<UserRecord, EngineError> {
         if !state.activated {
             return Err(EngineError::ActivationIncomplete(
                 "the partition is not activated; it has no owner to authorise this".into(),
