@@ -31,6 +31,11 @@ const COMMON_V6: &str = "https://spec.local/r/common-types/resource-management/v
 
 /// A validator for one definition of the spec (draft 4, as Swagger 2.0).
 fn definition_validator(definition: &str) -> jsonschema::Validator {
+    validator_for(&format!("{OPENAPI_URI}#/definitions/{definition}"))
+}
+
+/// A validator for the schema a `$ref` names (in the spec or its common types).
+fn validator_for(reference: &str) -> jsonschema::Validator {
     let draft = jsonschema::Draft::Draft4;
     let resource = |file: &str| draft.create_resource(read_json(spec_dir().join(file)));
     let options = jsonschema::options()
@@ -54,8 +59,8 @@ fn definition_validator(definition: &str) -> jsonschema::Validator {
             draft.create_resource(json!({"definitions": {"Resource": {"type": "object"}}})),
         );
     options
-        .build(&json!({ "$ref": format!("{OPENAPI_URI}#/definitions/{definition}") }))
-        .unwrap_or_else(|e| panic!("building a validator for {definition}: {e}"))
+        .build(&json!({ "$ref": reference }))
+        .unwrap_or_else(|e| panic!("building a validator for {reference}: {e}"))
 }
 
 fn assert_valid(definition: &str, instance: &Value) {
@@ -91,12 +96,18 @@ fn assert_valid(definition: &str, instance: &Value) {
 /// Every field we send exists in the spec's example; every field the example
 /// shows (but for optional ones) is one we send. Recurses into objects.
 fn assert_same_fields(ours: &Value, theirs: &Value, path: &str, optional: &[&str]) {
+    assert_fields(ours, theirs, path, optional, &[]);
+}
+
+/// As [`assert_same_fields`], but `extra` names fields the spec defines that
+/// its example happens to leave out (e.g. read-only `etag`, `groupIds`).
+fn assert_fields(ours: &Value, theirs: &Value, path: &str, optional: &[&str], extra: &[&str]) {
     let (Value::Object(ours), Value::Object(theirs)) = (ours, theirs) else {
         return;
     };
     for key in ours.keys() {
         assert!(
-            theirs.contains_key(key),
+            theirs.contains_key(key) || extra.contains(&format!("{path}{key}").as_str()),
             "we send '{path}{key}', which the spec's example does not have"
         );
     }
@@ -110,7 +121,7 @@ fn assert_same_fields(ours: &Value, theirs: &Value, path: &str, optional: &[&str
             "the spec's example has '{field}', which we do not send"
         );
         if key != "userAssignedIdentities" && key != "tags" {
-            assert_same_fields(&ours[key], value, &format!("{field}."), optional);
+            assert_fields(&ours[key], value, &format!("{field}."), optional, extra);
         }
     }
 }
@@ -280,4 +291,124 @@ async fn request_schemas_agree_with_the_spec() {
     for key in spec_patch {
         assert!(ours.contains(&key), "patch schema lacks {key}");
     }
+}
+
+fn child_path(example: &Value, child: &str) -> String {
+    let p = &example["parameters"];
+    format!(
+        "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.HardwareSecurityModules/cloudHsmClusters/{}/{child}?api-version={}",
+        p["subscriptionId"].as_str().unwrap(),
+        p["resourceGroupName"].as_str().unwrap(),
+        p["cloudHsmClusterName"].as_str().unwrap(),
+        p["api-version"].as_str().unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn the_specs_private_link_examples_run_unchanged() {
+    let emu = Emulator::start_with(&["--provisioning-delay", "100ms"]).await;
+    let create = example("CloudHsmClusterPrivateEndpointConnection_Create_MaximumSet_Gen");
+    let p = &create["parameters"];
+    let (group, cluster, pec) = (
+        p["resourceGroupName"].as_str().unwrap(),
+        p["cloudHsmClusterName"].as_str().unwrap(),
+        p["peConnectionName"].as_str().unwrap(),
+    );
+    emu.put_group(group).await;
+    let cluster_id = emu.create_cluster(group, cluster).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // The connection comes from a private endpoint of the same name, as in Azure.
+    let endpoint = emu
+        .call(
+            Method::PUT,
+            &format!("/subscriptions/{SUB}/resourceGroups/{group}/providers/Microsoft.Network/privateEndpoints/{pec}?api-version=2024-05-01"),
+            Some(json!({
+                "location": "eastus2",
+                "properties": {
+                    "subnet": {"id": format!("/subscriptions/{SUB}/resourceGroups/{group}/providers/Microsoft.Network/virtualNetworks/v/subnets/s")},
+                    "manualPrivateLinkServiceConnections": [{"name": "c", "properties": {"privateLinkServiceId": cluster_id, "groupIds": ["cloudHsm"]}}]
+                }
+            })),
+        )
+        .await;
+    assert_eq!(endpoint.status, StatusCode::CREATED, "{endpoint:?}");
+    let pec_path = child_path(&create, &format!("privateEndpointConnections/{pec}"));
+    // Read-only fields the spec defines that its examples leave out.
+    let extra = ["etag", "properties.groupIds"];
+
+    let created = emu
+        .call(
+            Method::PUT,
+            &pec_path,
+            Some(create["parameters"]["properties"].clone()),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::OK, "{created:?}");
+    assert_valid("PrivateEndpointConnection", &created.body);
+    let expected = &create["responses"]["200"]["body"];
+    assert_fields(&created.body, expected, "", &[], &extra);
+    assert_eq!(
+        created.body["properties"]["privateLinkServiceConnectionState"],
+        expected["properties"]["privateLinkServiceConnectionState"]
+    );
+
+    let get = example("CloudHsmClusterPrivateEndpointConnection_Get_MaximumSet_Gen");
+    let got = emu.call(Method::GET, &pec_path, None).await;
+    assert_valid("PrivateEndpointConnection", &got.body);
+    assert_fields(&got.body, &get["responses"]["200"]["body"], "", &[], &extra);
+
+    let list =
+        example("CloudHsmClusterPrivateEndpointConnection_ListByCloudHsmCluster_MaximumSet_Gen");
+    let listed = emu
+        .call(
+            Method::GET,
+            &child_path(&list, "privateEndpointConnections"),
+            None,
+        )
+        .await;
+    assert_valid("PrivateEndpointConnectionListResult", &listed.body);
+    assert_fields(
+        &listed.body["value"][0],
+        &list["responses"]["200"]["body"]["value"][0],
+        "",
+        &[],
+        &extra,
+    );
+
+    let links = example("CloudHsmClusterPrivateLinkResource_ListByCloudHsmCluster_MaximumSet_Gen");
+    let linked = emu
+        .call(
+            Method::GET,
+            &child_path(&links, "privateLinkResources"),
+            None,
+        )
+        .await;
+    let errors: Vec<String> = validator_for(&format!(
+        "{COMMON_V6}/privatelinks.json#/definitions/PrivateLinkResourceListResult"
+    ))
+    .iter_errors(&linked.body)
+    .map(|e| e.to_string())
+    .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_same_fields(
+        &linked.body["value"][0],
+        &links["responses"]["200"]["body"]["value"][0],
+        "",
+        &[],
+    );
+
+    let delete = example("CloudHsmClusterPrivateEndpointConnection_Delete_MaximumSet_Gen");
+    let deleted = emu.call(Method::DELETE, &pec_path, None).await;
+    assert!(
+        delete["responses"]
+            .get(deleted.status.as_u16().to_string())
+            .is_some(),
+        "{deleted:?}"
+    );
+    let done = emu
+        .wait_location(&deleted.header("location").unwrap())
+        .await;
+    assert_eq!(done.status, StatusCode::NO_CONTENT);
 }

@@ -316,13 +316,34 @@ async fn quorum_controls_user_management_over_the_network_api() {
         "RET_TOKEN_NOT_FOUND",
     );
 
-    // Quorum settings are themselves quorum-controlled: shorten the token
-    // lifetime with a `quorum` token, then watch a token expire.
+    // Quorum settings are themselves quorum-controlled (setMValue needs a
+    // `quorum` token, M is 2 to 8 and at most the registered officers).
     assert_error(
         admin.set_m_value("user", 2).await,
         403,
         "RET_QUORUM_APPROVAL_REQUIRED",
     );
+    assert_error(admin.set_m_value("user", 9).await, 400, "CKR_DATA_INVALID");
+    assert_error(
+        admin.set_m_value("user", 3).await,
+        403,
+        "RET_OPERATION_NOT_PERMITTED",
+    );
+    let quorum_token = admin.get_token("quorum").await.unwrap();
+    admin
+        .approve_token(
+            &quorum_token.id,
+            keys.iter()
+                .zip(["admin", "co2"])
+                .map(|(k, u)| k.approve(u, &quorum_token).unwrap())
+                .collect(),
+        )
+        .await
+        .unwrap();
+    admin.set_m_value("quorum", 2).await.unwrap();
+    assert!(admin.list_tokens().await.unwrap().is_empty());
+    // Shorten the token lifetime (another `quorum` token), then watch a
+    // token expire.
     let quorum_token = admin.get_token("quorum").await.unwrap();
     admin
         .approve_token(
@@ -359,4 +380,126 @@ async fn quorum_controls_user_management_over_the_network_api() {
         404,
         "RET_TOKEN_NOT_FOUND",
     );
+}
+
+/// Signs every digest of an authdata document with the `openssl` command
+/// line, as an officer following the seed's steps would.
+fn openssl_sign(dir: &std::path::Path, key: &std::path::Path, authdata: &mut Value) {
+    use base64::{engine::general_purpose::STANDARD as B64, Engine as _};
+    for entry in authdata["Data"].as_array_mut().unwrap() {
+        let digest = dir.join("digest.bin");
+        let signature = dir.join("digest.sig");
+        std::fs::write(
+            &digest,
+            B64.decode(entry["Digest"].as_str().unwrap()).unwrap(),
+        )
+        .unwrap();
+        let status = std::process::Command::new("openssl")
+            .args(["dgst", "-sha256", "-sign"])
+            .arg(key)
+            .arg("-out")
+            .arg(&signature)
+            .arg(&digest)
+            .status()
+            .expect("running openssl");
+        assert!(status.success());
+        entry["Signature"] = json!(B64.encode(std::fs::read(&signature).unwrap()));
+    }
+}
+
+#[tokio::test]
+async fn an_officer_signs_authdata_with_the_openssl_command_line() {
+    let emu = Emulator::start().await;
+    let (cluster, _) = activated(&emu).await;
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("co2.key");
+    let run = |args: &[&str]| {
+        let status = std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(dir.path())
+            .status()
+            .expect("running openssl");
+        assert!(status.success(), "openssl {args:?}");
+    };
+    run(&[
+        "genpkey",
+        "-algorithm",
+        "RSA",
+        "-pkeyopt",
+        "rsa_keygen_bits:2048",
+        "-out",
+        "co2.key",
+    ]);
+    run(&["pkey", "-in", "co2.key", "-pubout", "-out", "co2.pub"]);
+    let public_pem = std::fs::read_to_string(dir.path().join("co2.pub")).unwrap();
+
+    // The officer's session, raw.
+    let (status, login) = post(
+        &emu,
+        &emu.hsm_url(&cluster, "/login"),
+        json!({"user_type": "CO", "user": "admin", "password": "officer-password"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let token = login["token"].as_str().unwrap().to_string();
+    let send = |method: reqwest::Method, path: &str, session: Option<u64>, body: Value| {
+        let mut request = emu
+            .http
+            .request(method, emu.hsm_url(&cluster, path))
+            .bearer_auth(&token)
+            .json(&body);
+        if let Some(session) = session {
+            request = request.header("x-hsm-session", session.to_string());
+        }
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status();
+            (
+                status,
+                response.json::<Value>().await.unwrap_or(Value::Null),
+            )
+        }
+    };
+    let (_, session) = send(reqwest::Method::POST, "/sessions", None, Value::Null).await;
+    let session = session["session"].as_u64();
+    let (status, _) = send(
+        reqwest::Method::PUT,
+        "/security",
+        session,
+        json!({"two_factor": true}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+
+    // createUser CO co2 -2fa: sign the digests, add the public key.
+    let (status, mut authdata) = send(
+        reqwest::Method::POST,
+        "/2fa/users",
+        session,
+        json!({"user_type": "CO", "name": "co2", "password": "officer2-pass"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{authdata}");
+    openssl_sign(dir.path(), &key, &mut authdata);
+    authdata["PublicKey"] = json!(public_pem);
+    let (status, body) = send(reqwest::Method::POST, "/2fa/complete", session, authdata).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+
+    // loginHSM CO co2 -2fa.
+    let (status, mut authdata) = post(
+        &emu,
+        &emu.hsm_url(&cluster, "/2fa/login"),
+        json!({"user_type": "CO", "user": "co2", "password": "officer2-pass"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    openssl_sign(dir.path(), &key, &mut authdata);
+    let (status, body) = post(
+        &emu,
+        &emu.hsm_url(&cluster, "/2fa/login/complete"),
+        authdata,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body["token"].is_string());
 }

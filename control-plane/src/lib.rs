@@ -25,6 +25,7 @@ pub fn app(state: AppState) -> Router {
         .merge(providers::resource_groups::routes())
         .merge(providers::cloud_hsm::routes())
         .merge(providers::managed_identity::routes())
+        .merge(providers::network::routes())
         .method_not_allowed_fallback(method_not_allowed)
         .route_layer(middleware::from_fn_with_state(
             state.clone(),

@@ -583,3 +583,83 @@ fn audit_events_name_operations_without_secrets_or_identifiers() {
         assert!(!events.contains(secret), "audit events carry '{secret}'");
     }
 }
+
+/// Gets a token of `service` for `session` approved by every `(user, key)`.
+fn approved_token(
+    cluster: &Cluster,
+    session: SessionHandle,
+    service: Service,
+    approvers: &[(&str, &TwoFactorKey)],
+) -> String {
+    let token = cluster.get_token(session, service).unwrap();
+    let approvals: Vec<Approval> = approvers
+        .iter()
+        .map(|(user, key)| key.approve(user, &token).unwrap())
+        .collect();
+    cluster
+        .approve_token(session, &token.id, &approvals)
+        .unwrap();
+    token.id
+}
+
+#[test]
+fn m_is_raised_with_quorum_approval_and_then_applies() {
+    let cluster = Cluster::new(ClusterConfig::default()).unwrap();
+    let (admin, _co2, keys) = quorum_cluster(&cluster);
+    let two = [("admin", &keys[0]), ("co2", &keys[1])];
+
+    approved_token(&cluster, admin, Service::User, &two);
+    cluster
+        .create_user(admin, Role::CryptoOfficer, "co3", "officer3-pass")
+        .unwrap();
+    let co3 = officer(&cluster, "co3", "officer3-pass");
+    let key3 = TwoFactorKey::generate().unwrap();
+    register(&cluster, co3, &key3);
+
+    assert!(matches!(
+        cluster.set_m_value(admin, Service::User, 3),
+        Err(EngineError::QuorumRequired(_))
+    ));
+    approved_token(&cluster, admin, Service::Quorum, &two);
+    cluster.set_m_value(admin, Service::User, 3).unwrap();
+    assert_eq!(cluster.security().unwrap().m_user, 3);
+
+    let id = approved_token(&cluster, admin, Service::User, &two);
+    assert!(matches!(
+        cluster.create_user(admin, Role::CryptoUser, "cu1", "user1234"),
+        Err(EngineError::QuorumRequired(_))
+    ));
+    let token = cluster
+        .list_tokens(admin)
+        .unwrap()
+        .into_iter()
+        .find(|t| t.id == id)
+        .unwrap();
+    cluster
+        .approve_token(admin, &id, &[key3.approve("co3", &token).unwrap()])
+        .unwrap();
+    cluster
+        .create_user(admin, Role::CryptoUser, "cu1", "user1234")
+        .unwrap();
+}
+
+#[test]
+fn authdata_has_one_digest_per_hsm_that_is_up() {
+    let cluster = Cluster::new(ClusterConfig::default()).unwrap();
+    let admin = activate(&cluster);
+    enable_two_factor(&cluster, admin);
+    let key = TwoFactorKey::generate().unwrap();
+    create_two_factor_officer(&cluster, admin, "co2", &key).unwrap();
+    cluster.stop_node(1).unwrap();
+    let request = cluster
+        .login_two_factor_begin(Role::CryptoOfficer, "co2", "officer2-pass")
+        .unwrap();
+    let hsms: Vec<&str> = request.data.iter().map(|e| e.hsm_id.as_str()).collect();
+    assert_eq!(hsms, ["hsm1", "hsm3"]);
+    // The node comes back while the login is pending: the document still
+    // holds the digests it was issued with.
+    cluster.start_node(1).unwrap();
+    cluster
+        .login_two_factor_complete(&key.sign_authdata(&request).unwrap())
+        .unwrap();
+}

@@ -91,3 +91,10 @@ def msi(emulator, credential):
     from azure.mgmt.msi import ManagedServiceIdentityClient
 
     return ManagedServiceIdentityClient(credential, emulator.endpoints["subscriptionId"], **client_kwargs(emulator))
+
+
+@pytest.fixture(scope="session")
+def network(emulator, credential):
+    from azure.mgmt.network import NetworkManagementClient
+
+    return NetworkManagementClient(credential, emulator.endpoints["subscriptionId"], **client_kwargs(emulator))

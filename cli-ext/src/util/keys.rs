@@ -356,3 +356,36 @@ fn share_key(ctx: &mut Ctx, parsed: &Parsed) -> Result<(), UtilError> {
     );
     Ok(())
 }
+
+pub const FIND_ALL_KEYS: Command = Command {
+    spec: Spec {
+        name: "findAllKeys",
+        summary: "list keys with their owners and shares (officers: every key, or one user's)",
+        flags: &[flag(
+            "-u",
+            "user name",
+            "only the keys this user owns or shares",
+        )],
+        positionals: &["user name"],
+        example: "findAllKeys cu1",
+    },
+    run: find_all_keys,
+};
+
+fn find_all_keys(ctx: &mut Ctx, parsed: &Parsed) -> Result<(), UtilError> {
+    let user = parsed.either("-u", 0).map(str::to_string);
+    let hsm = ctx.session()?;
+    let keys = hsm.run("Cfm3FindAllKeys", hsm.client.find_all_keys(user.as_deref()))?;
+    output::success("Cfm3FindAllKeys");
+    println!("\n\tNumber of keys found {}\n", keys.len());
+    println!("\t{:<12}{:<20}Shared with", "Handle", "Owner");
+    for key in &keys {
+        println!(
+            "\t{:<12}{:<20}{}",
+            key.handle,
+            key.owner,
+            key.shared_with.join(", ")
+        );
+    }
+    Ok(())
+}

@@ -332,3 +332,66 @@ fn sync_user(ctx: &mut Ctx, parsed: &Parsed) -> Result<(), UtilError> {
     output::success("Cfm3SyncUser");
     Ok(())
 }
+
+pub const SET_USER_ATTRIBUTES: Command = Command {
+    spec: Spec {
+        name: "setUserAttributes",
+        summary: "disable (1) or re-enable (0) a user's login (crypto officers)",
+        flags: &[
+            flag("-s", "user name", "the user"),
+            flag(
+                "-disableLogin",
+                "0|1",
+                "1 refuses the user's logins (and ends its sessions)",
+            ),
+        ],
+        positionals: &[],
+        example: "setUserAttributes -s cu2 -disableLogin 1",
+    },
+    run: set_user_attributes,
+};
+
+fn set_user_attributes(ctx: &mut Ctx, parsed: &Parsed) -> Result<(), UtilError> {
+    let name = parsed
+        .require(parsed.get("-s"), "-s <user name>")?
+        .to_string();
+    let login_disabled = match parsed.get("-disableLogin") {
+        Some("1") => true,
+        Some("0") => false,
+        Some(other) => return Err(UtilError::Usage(format!("-disableLogin {other}: 0 or 1"))),
+        None => return Err(UtilError::Usage("missing -disableLogin <0|1>".into())),
+    };
+    let attributes = cloudhsm_data_plane::server::wire::UserAttributesRequest {
+        login_disabled: Some(login_disabled),
+    };
+    let hsm = ctx.session()?;
+    hsm.run(
+        "Cfm3SetUserAttributes",
+        hsm.client.set_user_attributes(&name, attributes),
+    )?;
+    output::success("Cfm3SetUserAttributes");
+    Ok(())
+}
+
+pub const DISABLE_USER_ACCESS: Command = Command {
+    spec: Spec {
+        name: "disableUserAccess",
+        summary: "as a crypto user, stop crypto officers from managing you (for good)",
+        flags: &[],
+        positionals: &[],
+        example: "disableUserAccess",
+    },
+    run: disable_user_access,
+};
+
+fn disable_user_access(ctx: &mut Ctx, _: &Parsed) -> Result<(), UtilError> {
+    ctx.session()?;
+    let Some((_, me)) = ctx.logged_in.clone() else {
+        return Err(UtilError::NotLoggedIn);
+    };
+    let hsm = ctx.connect()?;
+    hsm.run("Cfm3DisableUserAccess", hsm.client.disable_user_access(&me))?;
+    output::success("Cfm3DisableUserAccess");
+    println!("\n\tCrypto officers can no longer delete '{me}', change its password or attributes");
+    Ok(())
+}

@@ -35,6 +35,7 @@ pub enum OperationKind {
     UpdateCluster,
     DeleteCluster,
     DeleteResourceGroup,
+    DeletePrivateEndpointConnection,
 }
 
 impl OperationKind {

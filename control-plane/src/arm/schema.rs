@@ -45,6 +45,14 @@ const SCHEMAS: &[(&str, &str)] = &[
         "resourceGroups.patch",
         include_str!("../../../schemas/resourceGroups.patch.json"),
     ),
+    (
+        "privateEndpointConnections.put",
+        include_str!("../../../schemas/privateEndpointConnections.put.json"),
+    ),
+    (
+        "privateEndpoints.put",
+        include_str!("../../../schemas/privateEndpoints.put.json"),
+    ),
 ];
 
 pub struct SchemaRegistry {

@@ -5,6 +5,7 @@
 pub mod cloud_hsm;
 pub mod managed_identity;
 pub mod metadata;
+pub mod network;
 pub mod resource_groups;
 
 use axum::http::StatusCode;
@@ -29,6 +30,9 @@ pub fn finish_operation(
         | OperationKind::UpdateCluster
         | OperationKind::DeleteCluster => cloud_hsm::clusters::finish(state, op, writes),
         OperationKind::DeleteResourceGroup => resource_groups::finish_delete(state, op, writes),
+        OperationKind::DeletePrivateEndpointConnection => {
+            cloud_hsm::private_endpoint_connections::finish_delete(state, op, writes)
+        }
     }
 }
 
@@ -38,6 +42,7 @@ fn delete_group_contents(
     group_id: &str,
     writes: &mut WriteSet,
 ) -> Result<(), ArmError> {
+    network::delete_in_group(state, group_id, writes)?;
     cloud_hsm::clusters::delete_in_group(state, group_id, writes)?;
     managed_identity::delete_in_group(state, group_id, writes)
 }

@@ -308,7 +308,7 @@ mod tests {
     #[test]
     fn keys_must_be_rsa_2048() {
         let (_, pem) = key_pair(KeySize::Rsa2048);
-        assert_eq!(parse_public_key(&pem).unwrap().len() > 256, true);
+        assert!(parse_public_key(&pem).unwrap().len() > 256);
         let (_, big) = key_pair(KeySize::Rsa3072);
         assert!(matches!(
             parse_public_key(&big),

@@ -13,10 +13,13 @@ use axum::{
 use chrono::Utc;
 use serde_json::Value;
 
-use super::model::{
-    requests::{ClusterPatch, ClusterPut, IdentityInput},
-    CloudHsmCluster, CloudHsmClusterProperties, CloudHsmProperties, ManagedServiceIdentity,
-    StoredCluster, UserAssignedIdentity, RESOURCE_TYPE,
+use super::{
+    model::{
+        requests::{ClusterPatch, ClusterPut, IdentityInput},
+        CloudHsmCluster, CloudHsmClusterProperties, CloudHsmProperties, ManagedServiceIdentity,
+        StoredCluster, UserAssignedIdentity, RESOURCE_TYPE,
+    },
+    private_endpoint_connections,
 };
 use crate::{
     arm::{
@@ -76,7 +79,7 @@ fn cluster_id(subscription: &str, group: &str, name: &str) -> String {
     )
 }
 
-fn find(
+pub fn find(
     state: &AppState,
     subscription: &str,
     group: &str,
@@ -258,6 +261,11 @@ fn render(state: &AppState, cluster: StoredCluster) -> Value {
 /// The stored resource with what the engine knows now: whether the cluster
 /// is activated and which HSMs are up.
 fn live(state: &AppState, mut cluster: StoredCluster) -> StoredCluster {
+    cluster.resource.properties.private_endpoint_connections =
+        private_endpoint_connections::of_cluster(state, &cluster.resource.id)
+            .into_iter()
+            .filter_map(|c| serde_json::to_value(c).ok())
+            .collect();
     let properties = &mut cluster.resource.properties;
     if properties.provisioning_state != "Succeeded" && properties.provisioning_state != "Updating" {
         return cluster;
@@ -549,6 +557,7 @@ pub fn finish(
                 .destroy(&op.resource_id)
                 .map_err(|e| ArmError::Internal(format!("destroying the HSM cluster: {e}")))?;
             writes.delete::<StoredCluster>(&key);
+            private_endpoint_connections::delete_under_cluster(state, &op.resource_id, writes)?;
             return Ok(Outcome::Succeeded);
         }
         OperationKind::CreateCluster => {
@@ -594,6 +603,7 @@ pub fn delete_in_group(
             .hsm_clusters
             .destroy(&cluster.resource.id)
             .map_err(|e| ArmError::Internal(format!("destroying the HSM cluster: {e}")))?;
+        private_endpoint_connections::delete_under_cluster(state, &cluster.resource.id, writes)?;
     }
     Ok(state.store.delete_under::<StoredCluster>(&prefix, writes)?)
 }

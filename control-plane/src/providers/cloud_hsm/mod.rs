@@ -1,9 +1,12 @@
-//! `Microsoft.HardwareSecurityModules`: Cloud HSM clusters and the provider's
+//! `Microsoft.HardwareSecurityModules`: Cloud HSM clusters, their private
+//! endpoint connections and private link resources, and the provider's
 //! operation status resources.
 
 pub mod clusters;
 pub mod model;
 pub mod operations;
+pub mod private_endpoint_connections;
+pub mod private_link_resources;
 
 use axum::Router;
 
@@ -13,4 +16,6 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .merge(clusters::routes())
         .merge(operations::routes())
+        .merge(private_endpoint_connections::routes())
+        .merge(private_link_resources::routes())
 }

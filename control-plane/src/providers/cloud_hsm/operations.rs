@@ -61,9 +61,9 @@ async fn operation_result(
         return Ok(pending_or_failed);
     }
     Ok(match op.kind {
-        OperationKind::DeleteCluster | OperationKind::DeleteResourceGroup => {
-            StatusCode::NO_CONTENT.into_response()
-        }
+        OperationKind::DeleteCluster
+        | OperationKind::DeleteResourceGroup
+        | OperationKind::DeletePrivateEndpointConnection => StatusCode::NO_CONTENT.into_response(),
         OperationKind::CreateCluster | OperationKind::UpdateCluster => {
             match clusters::current(&state, &op.resource_id)? {
                 Some(cluster) => {

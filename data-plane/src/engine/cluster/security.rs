@@ -437,6 +437,11 @@ impl Cluster {
             if record.locked {
                 return Err(EngineError::UserLocked(record.name));
             }
+            if record.disabled {
+                return Err(EngineError::NotPermitted(
+                    "the user's access is disabled".into(),
+                ));
+            }
             if let Some(key) = record.auth_key.as_ref().filter(|k| k.two_factor) {
                 let der = two_factor::parse_public_key(&key.public_key_pem)?;
                 if let Err(e) = answered.verify(response, &der) {
