@@ -1739,3 +1739,49 @@ async fn user_access_controls_and_key_overview() {
     let not_cu = officer(&["disableUserAccess"]);
     assert_eq!(not_cu.code, 1, "{not_cu:?}");
 }
+
+#[tokio::test]
+async fn acknowledged_keys_survive_kill_9() {
+    let f = Fixture::start().await;
+    let key = f
+        .as_cu1(&["genSymKey", "-t", "31", "-s", "32", "-l", "durable"])
+        .ok()
+        .number_after("Key Handle:")
+        .to_string();
+    let (plain, sealed, opened) = (f.file("plain"), f.file("sealed"), f.file("opened"));
+    std::fs::write(&plain, b"written before the crash").unwrap();
+    f.as_cu1(&[
+        "encrypt", "-k", &key, "-m", "AES_GCM", "-f", &plain, "-out", &sealed,
+    ])
+    .ok();
+
+    // kill -9 and start again on the same data dir (on new ports: the
+    // configuration is saved again from the control plane).
+    let Fixture {
+        emulator,
+        cluster,
+        dir,
+        owner,
+    } = f;
+    let f = Fixture {
+        emulator: emulator.restart().await,
+        cluster,
+        dir,
+        owner,
+    };
+    f.by_name(&["singlecmd", "saveConfig", "-out"])
+        .arg(f.config())
+        .output()
+        .map(Run::from)
+        .unwrap()
+        .ok();
+    assert_eq!(
+        f.as_cu1(&["findKey", "-l", "durable"]).ok().found(),
+        vec![key.parse::<u64>().unwrap()]
+    );
+    f.as_cu1(&[
+        "decrypt", "-k", &key, "-m", "AES_GCM", "-f", &sealed, "-out", &opened,
+    ])
+    .ok();
+    assert_eq!(read(&opened), read(&plain));
+}
