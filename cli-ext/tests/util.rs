@@ -1317,6 +1317,13 @@ async fn help_for_the_utility_and_every_command() {
             "{expected} missing from {names:?}"
         );
     }
+    let one = binary()
+        .args(["util", "singlecmd", "help", "wrapKey"])
+        .output()
+        .map(Run::from)
+        .unwrap()
+        .ok();
+    assert!(one.stdout.contains("Usage: wrapKey"), "{one:?}");
     for name in &names {
         // No configuration is needed for help.
         let help = binary()

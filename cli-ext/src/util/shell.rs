@@ -107,6 +107,9 @@ pub fn singlecmd(ctx: &mut Ctx, tokens: &[String]) -> i32 {
         e.report();
         return e.exit_code();
     }
+    if tokens[0] == "help" {
+        return help(tokens.get(1).map(String::as_str));
+    }
     let mut i = 0;
     while i < tokens.len() {
         let name = &tokens[i];
