@@ -1136,6 +1136,35 @@ async fn refusals_are_clear_and_change_nothing() {
         .unwrap()
         .ok();
     assert_eq!(default.found(), before);
+    // -g/-n without --endpoints: the emulator's default data dir
+    // (./.cloudhsm-emulator) is where the utility looks.
+    let home = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(
+        f.emulator.data_dir(),
+        home.path().join(".cloudhsm-emulator"),
+    )
+    .unwrap();
+    let by_default = binary()
+        .current_dir(home.path())
+        .env("azcloudhsm_password", "cu1:user1234")
+        .args(["util", "-g", "rg", "-n", "chsm1", "singlecmd", "findKey"])
+        .output()
+        .map(Run::from)
+        .unwrap()
+        .ok();
+    assert_eq!(by_default.found(), before);
+    let elsewhere = tempfile::tempdir().unwrap();
+    let no_endpoints = binary()
+        .current_dir(elsewhere.path())
+        .args(["util", "-g", "rg", "-n", "chsm1", "singlecmd", "findKey"])
+        .output()
+        .map(Run::from)
+        .unwrap();
+    assert_eq!(no_endpoints.code, 2, "{no_endpoints:?}");
+    assert!(
+        no_endpoints.stderr.contains("--endpoints"),
+        "{no_endpoints:?}"
+    );
     // No configuration: exit 3 saying where it looked and what to give.
     let empty = tempfile::tempdir().unwrap();
     let lost = binary()

@@ -17,6 +17,8 @@ use super::UtilError;
 const HSM_API_VERSION: &str = "2025-03-31";
 /// The default configuration file, in the working directory.
 pub const DEFAULT_CONFIG: &str = "azcloudhsm_client.json";
+/// The emulator's `endpoints.json` under its default data dir.
+const DEFAULT_ENDPOINTS: &str = ".cloudhsm-emulator/endpoints.json";
 
 /// The utility's own options, given before `singlecmd`.
 #[derive(Debug, Default)]
@@ -80,12 +82,21 @@ impl Options {
     }
 
     async fn ask_control_plane(&self, group: &str, name: &str) -> Result<ClientConfig, UtilError> {
-        let endpoints_path = self.endpoints.clone().ok_or_else(|| {
-            UtilError::Usage(
-                "-g/-n need --endpoints <endpoints.json> (the emulator writes it to its data dir)"
-                    .into(),
-            )
-        })?;
+        // Without --endpoints: the emulator's default data dir, as started
+        // from the same directory.
+        let endpoints_path = self
+            .endpoints
+            .clone()
+            .or_else(|| {
+                let default = PathBuf::from(DEFAULT_ENDPOINTS);
+                default.exists().then_some(default)
+            })
+            .ok_or_else(|| {
+                UtilError::Usage(format!(
+                    "-g/-n need --endpoints <endpoints.json> (the emulator writes it to its data \
+                     dir; {DEFAULT_ENDPOINTS} is not here)"
+                ))
+            })?;
         let endpoints = read_json(&endpoints_path)?;
         let field = |key: &str| {
             endpoints[key].as_str().map(str::to_string).ok_or_else(|| {
