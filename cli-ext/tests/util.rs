@@ -1338,6 +1338,7 @@ async fn help_for_the_utility_and_every_command() {
         "setUserAttributes",
         "disableUserAccess",
         "findAllKeys",
+        "getKeyInfo",
         "unlockUser",
         "saveConfig",
     ] {
@@ -1735,6 +1736,19 @@ async fn user_access_controls_and_key_overview() {
     assert!(all.stdout.contains("Number of keys found 1"), "{all:?}");
     let row = format!("{key:<12}{:<20}cu2", "cu1");
     assert!(all.stdout.contains(&row), "{all:?}");
+    let info = f.as_cu1(&["getKeyInfo", "-k", &key]).ok();
+    assert!(info.stdout.contains("Owned by user cu1"), "{info:?}");
+    assert!(
+        info.stdout
+            .contains("shared to following 1 user(s):\n\t\tcu2"),
+        "{info:?}"
+    );
+    let unknown = f.as_cu1(&["getKeyInfo", "-k", "424242"]);
+    assert_eq!(unknown.code, 1, "{unknown:?}");
+    assert!(
+        unknown.stderr.contains("CKR_OBJECT_HANDLE_INVALID"),
+        "{unknown:?}"
+    );
     let none = officer(&["findAllKeys", "admin"]).ok();
     assert!(none.stdout.contains("Number of keys found 0"), "{none:?}");
 

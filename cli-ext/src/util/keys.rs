@@ -389,3 +389,45 @@ fn find_all_keys(ctx: &mut Ctx, parsed: &Parsed) -> Result<(), UtilError> {
     }
     Ok(())
 }
+
+pub const GET_KEY_INFO: Command = Command {
+    spec: Spec {
+        name: "getKeyInfo",
+        summary: "show a key's owner and the users it is shared with",
+        flags: &[flag("-k", "key handle", "the key")],
+        positionals: &[],
+        example: "getKeyInfo -k 7",
+    },
+    run: get_key_info,
+};
+
+fn get_key_info(ctx: &mut Ctx, parsed: &Parsed) -> Result<(), UtilError> {
+    let handle: u64 = parsed.number("-k", "key handle")?;
+    let call = "Cfm3GetKey";
+    let hsm = ctx.session()?;
+    let key = hsm
+        .run(call, hsm.client.find_all_keys(None))?
+        .into_iter()
+        .find(|k| k.handle == handle)
+        .ok_or_else(|| UtilError::Hsm {
+            call,
+            error: cloudhsm_data_plane::client::ClientError {
+                status: 404,
+                code: "CKR_OBJECT_HANDLE_INVALID".into(),
+                message: format!("key handle {handle} not found"),
+            },
+        })?;
+    output::success(call);
+    println!(
+        "\n\tKey Info:\n\tToken/Flash Key,\n\tOwned by user {}",
+        key.owner
+    );
+    if !key.shared_with.is_empty() {
+        println!(
+            "\n\talso, shared to following {} user(s):\n\t\t{}",
+            key.shared_with.len(),
+            key.shared_with.join("\n\t\t")
+        );
+    }
+    Ok(())
+}

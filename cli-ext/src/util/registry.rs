@@ -46,6 +46,7 @@ pub const COMMANDS: &[&Command] = &[
     &keys::DELETE_KEY,
     &keys::SHARE_KEY,
     &keys::FIND_ALL_KEYS,
+    &keys::GET_KEY_INFO,
     &attributes::GET_ATTRIBUTE,
     &attributes::SET_ATTRIBUTE,
     &attributes::LIST_ATTRIBUTES,
