@@ -791,6 +791,27 @@ async fn every_key_command_through_singlecmd() {
     ])
     .ok();
 
+    // Keyless: digest and random bytes from the HSM.
+    let hashed = f.as_cu1(&["digest", "-f", &plain, "-m", "SHA256"]).ok();
+    let expected: String = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &read(&plain))
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert!(
+        hashed.stdout.contains(&format!("Digest: {expected}")),
+        "{hashed:?}"
+    );
+    let (random1, random2) = (f.file("random1"), f.file("random2"));
+    f.as_cu1(&["getRandom", "-n", "32", "-out", &random1]).ok();
+    f.as_cu1(&["getRandom", "-n", "32", "-out", &random2]).ok();
+    assert_eq!(read(&random1).len(), 32);
+    assert_ne!(read(&random1), read(&random2));
+    let too_many = f.as_cu1(&["getRandom", "-n", "100000", "-out", &random1]);
+    assert_eq!(too_many.code, 1, "{too_many:?}");
+    assert!(too_many.stderr.contains("CKR_DATA_INVALID"), "{too_many:?}");
+    assert_eq!(read(&random1).len(), 32, "a refused call wrote its file");
+
     // Sharing: cu2 sees the key while shared, not after.
     let cu2_find = || {
         f.util(&[
@@ -1339,6 +1360,8 @@ async fn help_for_the_utility_and_every_command() {
         "disableUserAccess",
         "findAllKeys",
         "getKeyInfo",
+        "digest",
+        "getRandom",
         "unlockUser",
         "saveConfig",
     ] {

@@ -1,5 +1,6 @@
 //! sign and verify (key_mgmt_util's `-f -k -m -out` / `-s`), and encrypt /
-//! decrypt for the engine's ciphers (AES-GCM, AES-CBC-PAD, RSA-OAEP).
+//! decrypt for the engine's ciphers (AES-GCM, AES-CBC-PAD, RSA-OAEP), and
+//! the keyless digest and getRandom.
 
 use super::{
     args::{flag, Parsed, Spec},
@@ -161,5 +162,59 @@ fn cipher(ctx: &mut Ctx, parsed: &Parsed, encrypt: bool) -> Result<(), UtilError
     write(out, &bytes)?;
     output::success(call);
     println!("\n\t{} bytes written to {out}", bytes.len());
+    Ok(())
+}
+
+pub const DIGEST: Command = Command {
+    spec: Spec {
+        name: "digest",
+        summary: "hash a file on the HSM (C_Digest); prints the digest in hex",
+        flags: &[
+            flag("-f", "file", "the data"),
+            flag("-m", "mechanism", "SHA256, SHA384 or SHA512"),
+            flag("-out", "file", "also write the raw digest to a file"),
+        ],
+        positionals: &[],
+        example: "digest -f message.txt -m SHA256",
+    },
+    run: digest,
+};
+
+fn digest(ctx: &mut Ctx, parsed: &Parsed) -> Result<(), UtilError> {
+    let data = read(parsed.require(parsed.get("-f"), "-f <file>")?)?;
+    let mechanism = parsed.require(parsed.get("-m"), "-m <mechanism>")?;
+    let hsm = ctx.session()?;
+    let digest = hsm.run("Cfm3Digest", hsm.client.digest(mechanism, &data))?;
+    if let Some(out) = parsed.get("-out") {
+        write(out, &digest)?;
+    }
+    output::success("Cfm3Digest");
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    println!("\n\tDigest: {hex}");
+    Ok(())
+}
+
+pub const GET_RANDOM: Command = Command {
+    spec: Spec {
+        name: "getRandom",
+        summary: "random bytes from the HSM (C_GenerateRandom)",
+        flags: &[
+            flag("-n", "bytes", "how many (1 to 16384)"),
+            flag("-out", "file", "where they go"),
+        ],
+        positionals: &[],
+        example: "getRandom -n 32 -out seed.bin",
+    },
+    run: get_random,
+};
+
+fn get_random(ctx: &mut Ctx, parsed: &Parsed) -> Result<(), UtilError> {
+    let length: usize = parsed.number("-n", "bytes")?;
+    let out = parsed.require(parsed.get("-out"), "-out <file>")?;
+    let hsm = ctx.session()?;
+    let bytes = hsm.run("Cfm3GenerateRandom", hsm.client.generate_random(length))?;
+    write(out, &bytes)?;
+    output::success("Cfm3GenerateRandom");
+    println!("\n\t{} random bytes written to {out}", bytes.len());
     Ok(())
 }

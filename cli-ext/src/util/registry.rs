@@ -54,6 +54,8 @@ pub const COMMANDS: &[&Command] = &[
     &crypto::VERIFY,
     &crypto::ENCRYPT,
     &crypto::DECRYPT,
+    &crypto::DIGEST,
+    &crypto::GET_RANDOM,
     &wrap::WRAP_KEY,
     &wrap::UNWRAP_KEY,
     &wrap::EXPORT_PUB_KEY,
