@@ -5,7 +5,7 @@
 use cloudhsm_data_plane::{
     client::TwoFactorKey,
     engine::{
-        cluster::{SecurityChange, PRECO_DEFAULT_PASSWORD, PRECO_USER},
+        cluster::{SecurityChange, PRECO_USER},
         quorum::{Approval, Service},
         store::EngineStore,
     },
