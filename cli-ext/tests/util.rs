@@ -415,6 +415,8 @@ async fn walkthrough_create_user_generate_key_sign() {
         .contains("Cfm3GenerateKeyPair returned: 0x00 : HSM Return: SUCCESS"));
     let public = pair.number_after("public key handle:");
     let private = pair.number_after("private key handle:");
+    // The README's walkthrough shows these handles: the cluster's first key.
+    assert_eq!((public, private), (1, 2), "{pair:?}");
 
     let message = f.file("message.txt");
     std::fs::write(&message, b"pay 100 to alice").unwrap();
