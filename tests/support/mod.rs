@@ -171,19 +171,6 @@ impl Emulator {
         .expect("HSM client")
     }
 
-    /// The network-API URL of `path` on a cluster's first HSM, for raw
-    /// requests through [`Emulator::http`] (same CA).
-    pub fn hsm_url(&self, cluster: &Value, path: &str) -> String {
-        let file = std::fs::read_to_string(self.data_dir.join("data-plane.json"))
-            .expect("data-plane.json");
-        let v: Value = serde_json::from_str(&file).expect("data-plane.json is JSON");
-        let endpoint = v["endpoint"].as_str().expect("endpoint");
-        let hsm = cluster["properties"]["hsms"][0]["fqdn"]
-            .as_str()
-            .expect("fqdn");
-        format!("{}/hsms/{hsm}{path}", endpoint.trim_end_matches('/'))
-    }
-
     /// Activates a new cluster the way its owner does (the onboarding flow
     /// with a freshly generated PO key: `getCertReq`, `storeCert` PO.crt and
     /// POAC, `changePswd PRECO admin <password>`); `admin` is then a crypto
@@ -198,6 +185,19 @@ impl Emulator {
             .activate_with_new_owner(password)
             .await
             .expect("activate the cluster")
+    }
+
+    /// The network-API URL of `path` on a cluster's first HSM, for raw
+    /// requests through [`Emulator::http`] (same CA).
+    pub fn hsm_url(&self, cluster: &Value, path: &str) -> String {
+        let file = std::fs::read_to_string(self.data_dir.join("data-plane.json"))
+            .expect("data-plane.json");
+        let v: Value = serde_json::from_str(&file).expect("data-plane.json is JSON");
+        let endpoint = v["endpoint"].as_str().expect("endpoint");
+        let hsm = cluster["properties"]["hsms"][0]["fqdn"]
+            .as_str()
+            .expect("fqdn");
+        format!("{}/hsms/{hsm}{path}", endpoint.trim_end_matches('/'))
     }
 
     /// `kill -9`: no chance to flush or clean up.

@@ -4,11 +4,13 @@
 //! login is gone, e.g. after the emulator restarted, retrying operations
 //! that are safe to repeat.
 
+mod partition;
+mod public_keys;
 mod security;
 mod signer;
+mod two_factor_steps;
 
 pub use signer::TwoFactorKey;
-mod partition;
 
 use std::time::Duration;
 

@@ -8,6 +8,7 @@
 // share the cluster's private state and helpers.
 mod masked_objects;
 mod onboarding;
+mod public_keys;
 mod user_admin;
 mod utilities;
 
@@ -768,6 +769,10 @@ impl Cluster {
             },
             ids::MODULUS_BITS => match key.spec {
                 KeySpec::Rsa { bits } => Ok(Attribute::Number(u64::from(bits))),
+                _ => Err(EngineError::AttributeTypeInvalid(id)),
+            },
+            ids::EC_PARAMS => match key.spec {
+                KeySpec::Ec { curve } => Ok(Attribute::Text(curve.oid_der_hex().into())),
                 _ => Err(EngineError::AttributeTypeInvalid(id)),
             },
             _ => key.attributes.get(id),

@@ -57,6 +57,14 @@ pub enum EngineError {
     Crypto(String),
     #[error("storage failure: {0}")]
     Storage(String),
+    #[error("certificate rejected: {0}")]
+    CertificateInvalid(String),
+    #[error("{0}")]
+    CertificateExists(String),
+    #[error("the partition is not ready to activate: {0}")]
+    ActivationIncomplete(String),
+    #[error("masked object rejected: {0}")]
+    MaskedObjectInvalid(String),
     #[error("user '{0}' has two-factor authentication: log in with -2fa and sign the authdata")]
     TwoFactorRequired(String),
     #[error("two-factor authentication failed: {0}")]
@@ -73,14 +81,6 @@ pub enum EngineError {
     TokenExpired,
     #[error("{0}")]
     TokenExists(String),
-    #[error("certificate rejected: {0}")]
-    CertificateInvalid(String),
-    #[error("{0}")]
-    CertificateExists(String),
-    #[error("the partition is not ready to activate: {0}")]
-    ActivationIncomplete(String),
-    #[error("masked object rejected: {0}")]
-    MaskedObjectInvalid(String),
 }
 
 impl EngineError {
@@ -114,6 +114,10 @@ impl EngineError {
             Self::NodeNotFound(_) => "RET_INVALID_NODE",
             Self::Crypto(_) => "CKR_FUNCTION_FAILED",
             Self::Storage(_) => "CKR_DEVICE_ERROR",
+            Self::CertificateInvalid(_) => "RET_INVALID_CERTIFICATE",
+            Self::CertificateExists(_) => "RET_CERTIFICATE_EXISTS",
+            Self::ActivationIncomplete(_) => "RET_PARTITION_NOT_INITIALIZED",
+            Self::MaskedObjectInvalid(_) => "CKR_WRAPPED_KEY_INVALID",
             Self::TwoFactorRequired(_) => "RET_2FA_REQUIRED",
             Self::TwoFactorFailed(_) => "RET_2FA_VERIFICATION_FAILED",
             Self::InvalidPublicKey(_) => "RET_INVALID_PUBLIC_KEY",
@@ -122,10 +126,6 @@ impl EngineError {
             Self::TokenNotFound => "RET_TOKEN_NOT_FOUND",
             Self::TokenExpired => "RET_TOKEN_EXPIRED",
             Self::TokenExists(_) => "RET_TOKEN_EXISTS",
-            Self::CertificateInvalid(_) => "RET_INVALID_CERTIFICATE",
-            Self::CertificateExists(_) => "RET_CERTIFICATE_EXISTS",
-            Self::ActivationIncomplete(_) => "RET_PARTITION_NOT_INITIALIZED",
-            Self::MaskedObjectInvalid(_) => "CKR_WRAPPED_KEY_INVALID",
         }
     }
 }

@@ -12,6 +12,7 @@ use axum::{
 use base64::{engine::general_purpose::STANDARD as B64, Engine as _};
 
 mod partition;
+mod public_keys;
 
 use super::{wire::*, ApiError, DataPlaneState, Login};
 use crate::engine::{
@@ -50,8 +51,9 @@ pub fn router(state: AppState) -> Router {
         .route("/hsms/{hsm}/keys/{handle}/{operation}", post(crypto))
         .route("/hsms/{hsm}/nodes", get(node_listings))
         .route("/hsms/{hsm}/admin/nodes/{node}/{action}", post(node_admin))
-        .merge(security::routes())
         .merge(partition::routes())
+        .merge(public_keys::routes())
+        .merge(security::routes())
         .layer(axum::middleware::from_fn(partition::caller_address))
         .with_state(state)
 }

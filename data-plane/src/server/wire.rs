@@ -117,36 +117,6 @@ pub struct UnwrapRequest {
     pub attributes: Vec<(u32, Attribute)>,
 }
 
-// ---- 2FA and quorum (see engine::two_factor, engine::quorum) ----
-
-pub use crate::engine::{
-    cluster::{SecurityChange, SecurityView},
-    quorum::{Approval, Token},
-    two_factor::{AuthData, AuthEntry},
-};
-
-/// `getToken`: `user` or `quorum`.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct TokenRequest {
-    pub service: String,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-pub struct ApproveRequest {
-    pub approvals: Vec<Approval>,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-pub struct ApprovalCount {
-    pub approvals: usize,
-}
-
-/// `setMValue`.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct MValueRequest {
-    pub m: u8,
-}
-
 /// `getCertReq`: the partition's CSR.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct CsrResponse {
@@ -187,6 +157,46 @@ pub struct DigestRequest {
 #[derive(Debug, Serialize, Deserialize)]
 pub struct RandomRequest {
     pub length: usize,
+}
+
+// ---- 2FA and quorum (see engine::two_factor, engine::quorum) ----
+
+pub use crate::engine::{
+    cluster::{SecurityChange, SecurityView},
+    quorum::{Approval, Token},
+    two_factor::{AuthData, AuthEntry},
+};
+
+/// `getToken`: `user` or `quorum`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct TokenRequest {
+    pub service: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ApproveRequest {
+    pub approvals: Vec<Approval>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ApprovalCount {
+    pub approvals: usize,
+}
+
+/// `setMValue`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct MValueRequest {
+    pub m: u8,
+}
+
+/// `importPubKey`: the key's bytes as the engine keeps public keys (RSA
+/// PKCS#1 RSAPublicKey, EC uncompressed point), base64.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ImportPublicKeyRequest {
+    pub spec: KeySpec,
+    pub data: String,
+    #[serde(default)]
+    pub attributes: Vec<(u32, Attribute)>,
 }
 
 /// `setUserAttributes`: attributes left out stay as they are.
