@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::{error_from, parse, ClientError, Connection, HsmClient};
 use crate::server::wire::*;
 
-fn body<T: serde::Serialize>(value: &T) -> Result<Value, ClientError> {
+pub(super) fn body<T: serde::Serialize>(value: &T) -> Result<Value, ClientError> {
     serde_json::to_value(value)
         .map_err(|e| ClientError::local("RET_INVALID_REQUEST", e.to_string()))
 }
@@ -53,7 +53,7 @@ impl HsmClient {
             user: user.into(),
             password: password.into(),
         })?;
-        self.post_unsessioned(connection, "/2fa/login", &request)
+        self.post_unsessioned(connection, "/2fa/login", Some(&request))
             .await
             .and_then(parse)
     }
@@ -64,22 +64,22 @@ impl HsmClient {
         signed: &AuthData,
     ) -> Result<(), ClientError> {
         let login: LoginResponse = self
-            .post_unsessioned(connection, "/2fa/login/complete", &body(signed)?)
+            .post_unsessioned(connection, "/2fa/login/complete", Some(&body(signed)?))
             .await
             .and_then(parse)?;
         self.open_session(connection, login.token).await
     }
 
-    /// A POST outside any session (the login exchange), its error status
-    /// mapped to the client error.
-    async fn post_unsessioned(
+    /// A POST outside any session (the login exchange, the anonymous
+    /// partition calls), its error status mapped to the client error.
+    pub(super) async fn post_unsessioned(
         &self,
         connection: &mut Connection,
         path: &str,
-        request: &Value,
+        request: Option<&Value>,
     ) -> Result<Value, ClientError> {
         let (status, value) = self
-            .send_with_failover(connection, Method::POST, path, false, Some(request))
+            .send_with_failover(connection, Method::POST, path, false, request)
             .await?;
         if !status.is_success() {
             return Err(error_from(status, &value));
