@@ -143,11 +143,10 @@ fn set_attribute(ctx: &mut Ctx, parsed: &Parsed) -> Result<(), UtilError> {
         },
     };
     let hsm = ctx.session()?;
-    hsm.run(
+    hsm.run_reported(
         "Cfm3SetAttributeValue",
         hsm.client.set_attribute(handle, id, value),
     )?;
-    output::success("Cfm3SetAttributeValue");
     Ok(())
 }
 
