@@ -246,6 +246,32 @@ impl Fixture {
             .into()
     }
 
+    /// `encrypt` as cu1, which must succeed.
+    #[track_caller]
+    fn encrypt(&self, key: &str, mechanism: &str, plain: &str, sealed: &str) {
+        self.as_cu1(&[
+            "encrypt", "-k", key, "-m", mechanism, "-f", plain, "-out", sealed,
+        ])
+        .ok();
+    }
+
+    /// `decrypt` as cu1, which must succeed and give `expected`'s bytes back.
+    #[track_caller]
+    fn decrypt_expecting(
+        &self,
+        key: &str,
+        mechanism: &str,
+        sealed: &str,
+        opened: &str,
+        expected: &str,
+    ) {
+        self.as_cu1(&[
+            "decrypt", "-k", key, "-m", mechanism, "-f", sealed, "-out", opened,
+        ])
+        .ok();
+        assert_eq!(read(opened), read(expected));
+    }
+
     fn interactive(&self, script: &str) -> Run {
         let mut child = self
             .command()
@@ -531,16 +557,9 @@ async fn every_key_command_through_singlecmd() {
     let (plain, sealed, opened) = (f.file("plain"), f.file("sealed"), f.file("opened"));
     std::fs::write(&plain, b"card 4111 1111 1111 1111").unwrap();
     for mechanism in ["AES_GCM", "AES_CBC_PAD"] {
-        f.as_cu1(&[
-            "encrypt", "-k", &aes, "-m", mechanism, "-f", &plain, "-out", &sealed,
-        ])
-        .ok();
+        f.encrypt(&aes, mechanism, &plain, &sealed);
         assert_ne!(read(&sealed), read(&plain));
-        f.as_cu1(&[
-            "decrypt", "-k", &aes, "-m", mechanism, "-f", &sealed, "-out", &opened,
-        ])
-        .ok();
-        assert_eq!(read(&opened), read(&plain));
+        f.decrypt_expecting(&aes, mechanism, &sealed, &opened, &plain);
     }
 
     // Attributes: read all to a file, change the label, find by it.
@@ -593,20 +612,13 @@ async fn every_key_command_through_singlecmd() {
         .as_cu1(&["wrapKey", "-k", &aes, "-w", &kek, "-out", &wrapped])
         .ok();
     assert!(wrap.stdout.contains("length 40"), "{wrap:?}");
-    f.as_cu1(&[
-        "encrypt", "-k", &aes, "-m", "AES_GCM", "-f", &plain, "-out", &sealed,
-    ])
-    .ok();
+    f.encrypt(&aes, "AES_GCM", &plain, &sealed);
     let copy = f
         .as_cu1(&["unWrapKey", "-f", &wrapped, "-w", &kek, "-l", "copy"])
         .ok()
         .number_after("Key Handle:")
         .to_string();
-    f.as_cu1(&[
-        "decrypt", "-k", &copy, "-m", "AES_GCM", "-f", &sealed, "-out", &opened,
-    ])
-    .ok();
-    assert_eq!(read(&opened), read(&plain));
+    f.decrypt_expecting(&copy, "AES_GCM", &sealed, &opened, &plain);
     // A non-extractable key never leaves.
     let fixed = f
         .as_cu1(&["genSymKey", "-t", "31", "-s", "16", "-l", "fixed", "-nex"])
@@ -667,31 +679,8 @@ async fn every_key_command_through_singlecmd() {
         rsa.number_after("public key handle:").to_string(),
         rsa.number_after("private key handle:").to_string(),
     );
-    f.as_cu1(&[
-        "encrypt",
-        "-k",
-        &rsa_public,
-        "-m",
-        "RSA_OAEP",
-        "-f",
-        &plain,
-        "-out",
-        &sealed,
-    ])
-    .ok();
-    f.as_cu1(&[
-        "decrypt",
-        "-k",
-        &rsa_private,
-        "-m",
-        "RSA_OAEP",
-        "-f",
-        &sealed,
-        "-out",
-        &opened,
-    ])
-    .ok();
-    assert_eq!(read(&opened), read(&plain));
+    f.encrypt(&rsa_public, "RSA_OAEP", &plain, &sealed);
+    f.decrypt_expecting(&rsa_private, "RSA_OAEP", &sealed, &opened, &plain);
 
     // importPubKey: the exported PEMs come back as public keys that work.
     let rsa_pem = f.file("rsa.pem");
@@ -702,31 +691,8 @@ async fn every_key_command_through_singlecmd() {
         .ok()
         .number_after("Public Key Handle:")
         .to_string();
-    f.as_cu1(&[
-        "encrypt",
-        "-k",
-        &imported_rsa,
-        "-m",
-        "RSA_OAEP",
-        "-f",
-        &plain,
-        "-out",
-        &sealed,
-    ])
-    .ok();
-    f.as_cu1(&[
-        "decrypt",
-        "-k",
-        &rsa_private,
-        "-m",
-        "RSA_OAEP",
-        "-f",
-        &sealed,
-        "-out",
-        &opened,
-    ])
-    .ok();
-    assert_eq!(read(&opened), read(&plain));
+    f.encrypt(&imported_rsa, "RSA_OAEP", &plain, &sealed);
+    f.decrypt_expecting(&rsa_private, "RSA_OAEP", &sealed, &opened, &plain);
     let imported_ec = f
         .as_cu1(&["importPubKey", "-f", &pem, "-l", "partner-ec"])
         .ok()
@@ -1536,10 +1502,7 @@ async fn activation_unlock_co_and_masked_objects() {
         f.file("key.mask"),
     );
     std::fs::write(&plain, b"kept across masking").unwrap();
-    f.as_cu1(&[
-        "encrypt", "-k", &key, "-m", "AES_GCM", "-f", &plain, "-out", &sealed,
-    ])
-    .ok();
+    f.encrypt(&key, "AES_GCM", &plain, &sealed);
     f.as_cu1(&["extractMaskedObject", "-o", &key, "-out", &blob])
         .ok();
     f.as_cu1(&["deleteKey", "-k", &key]).ok();
@@ -1548,11 +1511,7 @@ async fn activation_unlock_co_and_masked_objects() {
         .ok()
         .number_after("New Key Handle:")
         .to_string();
-    f.as_cu1(&[
-        "decrypt", "-k", &restored, "-m", "AES_GCM", "-f", &sealed, "-out", &opened,
-    ])
-    .ok();
-    assert_eq!(read(&opened), read(&plain));
+    f.decrypt_expecting(&restored, "AES_GCM", &sealed, &opened, &plain);
     // An altered blob is refused and adds nothing.
     let mut altered = read(&blob);
     let last = altered.len() - 1;
@@ -1825,10 +1784,7 @@ async fn acknowledged_keys_survive_kill_9() {
         .to_string();
     let (plain, sealed, opened) = (f.file("plain"), f.file("sealed"), f.file("opened"));
     std::fs::write(&plain, b"written before the crash").unwrap();
-    f.as_cu1(&[
-        "encrypt", "-k", &key, "-m", "AES_GCM", "-f", &plain, "-out", &sealed,
-    ])
-    .ok();
+    f.encrypt(&key, "AES_GCM", &plain, &sealed);
 
     // kill -9 and start again on the same data dir (on new ports: the
     // configuration is saved again from the control plane).
@@ -1854,9 +1810,5 @@ async fn acknowledged_keys_survive_kill_9() {
         f.as_cu1(&["findKey", "-l", "durable"]).ok().found(),
         vec![key.parse::<u64>().unwrap()]
     );
-    f.as_cu1(&[
-        "decrypt", "-k", &key, "-m", "AES_GCM", "-f", &sealed, "-out", &opened,
-    ])
-    .ok();
-    assert_eq!(read(&opened), read(&plain));
+    f.decrypt_expecting(&key, "AES_GCM", &sealed, &opened, &plain);
 }
