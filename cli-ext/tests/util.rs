@@ -183,19 +183,7 @@ impl Fixture {
         let mut fixture = Self::provisioned().await;
         fixture.activate();
         fixture
-            .util(&[
-                "loginHSM",
-                "-u",
-                "CO",
-                "-s",
-                "admin",
-                "-p",
-                OFFICER_PASSWORD,
-                "createUser",
-                "CU",
-                "cu1",
-                "user1234",
-            ])
+            .as_admin(&["createUser", "CU", "cu1", "user1234"])
             .ok();
         fixture
     }
@@ -233,6 +221,21 @@ impl Fixture {
             .output()
             .expect("runs")
             .into()
+    }
+
+    /// `singlecmd` after `loginHSM` as the officer `admin`.
+    fn as_admin(&self, chain: &[&str]) -> Run {
+        let mut args = vec![
+            "loginHSM",
+            "-u",
+            "CO",
+            "-s",
+            "admin",
+            "-p",
+            OFFICER_PASSWORD,
+        ];
+        args.extend_from_slice(chain);
+        self.util(&args)
     }
 
     /// As `cu1` with its credentials in the environment.
@@ -383,18 +386,7 @@ fn pem_der(path: &str) -> Vec<u8> {
 #[tokio::test]
 async fn walkthrough_create_user_generate_key_sign() {
     let f = Fixture::start().await;
-    let users = f
-        .util(&[
-            "loginHSM",
-            "-u",
-            "CO",
-            "-s",
-            "admin",
-            "-p",
-            OFFICER_PASSWORD,
-            "listUsers",
-        ])
-        .ok();
+    let users = f.as_admin(&["listUsers"]).ok();
     assert!(users.stdout.contains("CU          cu1"), "{users:?}");
     assert!(users.stdout.contains("CO          admin"), "{users:?}");
 
@@ -518,23 +510,8 @@ async fn walkthrough_create_user_generate_key_sign() {
 #[tokio::test]
 async fn every_key_command_through_singlecmd() {
     let f = Fixture::start().await;
-    f.util(&[
-        "loginHSM",
-        "-u",
-        "CO",
-        "-s",
-        "admin",
-        "-p",
-        OFFICER_PASSWORD,
-        "createUser",
-        "-u",
-        "CU",
-        "-s",
-        "cu2",
-        "-p",
-        "user5678",
-    ])
-    .ok();
+    f.as_admin(&["createUser", "-u", "CU", "-s", "cu2", "-p", "user5678"])
+        .ok();
 
     // AES: encrypt and decrypt a file.
     let aes = f
@@ -826,31 +803,8 @@ async fn every_key_command_through_singlecmd() {
     assert_eq!(gone.code, 1, "{gone:?}");
 
     // Users: delete cu2, change cu1's password, log out.
-    f.util(&[
-        "loginHSM",
-        "-u",
-        "CO",
-        "-s",
-        "admin",
-        "-p",
-        OFFICER_PASSWORD,
-        "deleteUser",
-        "CU",
-        "cu2",
-    ])
-    .ok();
-    let users = f
-        .util(&[
-            "loginHSM",
-            "-u",
-            "CO",
-            "-s",
-            "admin",
-            "-p",
-            OFFICER_PASSWORD,
-            "listUsers",
-        ])
-        .ok();
+    f.as_admin(&["deleteUser", "CU", "cu2"]).ok();
+    let users = f.as_admin(&["listUsers"]).ok();
     assert!(!users.stdout.contains("cu2"), "{users:?}");
     f.as_cu1(&["changePswd", "CU", "cu1", "user1234-new", "logoutHSM"])
         .ok();
@@ -1046,40 +1000,13 @@ async fn refusals_are_clear_and_change_nothing() {
         "{attrs:?}"
     );
     assert!(attrs.stdout.contains("OBJ_ATTR_LABEL\nkept"), "{attrs:?}");
-    let officer_keys = f.util(&[
-        "loginHSM",
-        "-u",
-        "CO",
-        "-s",
-        "admin",
-        "-p",
-        OFFICER_PASSWORD,
-        "genSymKey",
-        "-t",
-        "31",
-        "-s",
-        "32",
-        "-l",
-        "x",
-    ]);
+    let officer_keys = f.as_admin(&["genSymKey", "-t", "31", "-s", "32", "-l", "x"]);
     assert_eq!(officer_keys.code, 1, "{officer_keys:?}");
     assert!(
         officer_keys.stderr.contains("RET_OPERATION_NOT_PERMITTED"),
         "{officer_keys:?}"
     );
-    let short = f.util(&[
-        "loginHSM",
-        "-u",
-        "CO",
-        "-s",
-        "admin",
-        "-p",
-        OFFICER_PASSWORD,
-        "createUser",
-        "CU",
-        "cu9",
-        "short",
-    ]);
+    let short = f.as_admin(&["createUser", "CU", "cu9", "short"]);
     assert_eq!(short.code, 1, "{short:?}");
     assert!(short.stderr.contains("CKR_PIN_LEN_RANGE"), "{short:?}");
     let missing = f.as_cu1(&["deleteKey", "-k", "999999"]);
@@ -1091,18 +1018,7 @@ async fn refusals_are_clear_and_change_nothing() {
         "{missing:?}"
     );
     assert_eq!(keys_now(), before, "a refused command changed the keys");
-    let users = f
-        .util(&[
-            "loginHSM",
-            "-u",
-            "CO",
-            "-s",
-            "admin",
-            "-p",
-            OFFICER_PASSWORD,
-            "listUsers",
-        ])
-        .ok();
+    let users = f.as_admin(&["listUsers"]).ok();
     assert!(!users.stdout.contains("cu9"), "{users:?}");
 
     // Not logged in and no credentials: told how to log in.
@@ -1441,15 +1357,7 @@ async fn activation_unlock_co_and_masked_objects() {
             1
         );
     }
-    let locked = f.util(&[
-        "loginHSM",
-        "-u",
-        "CO",
-        "-s",
-        "admin",
-        "-p",
-        OFFICER_PASSWORD,
-    ]);
+    let locked = f.as_admin(&[]);
     assert!(locked.stderr.contains("RET_USER_LOCKED"), "{locked:?}");
     let (challenge, signature) = (f.file("challenge.bin"), f.file("challenge.sig"));
     f.util(&["getChallenge", "-s", "admin", "-out", &challenge])
@@ -1535,16 +1443,7 @@ async fn two_factor_officers_and_quorum_approval() {
     let token_file = f.file("token.json");
 
     // 2FA is opt-in: off, a -2fa change is refused.
-    let off = f.util(&[
-        "loginHSM",
-        "-u",
-        "CO",
-        "-s",
-        "admin",
-        "-p",
-        OFFICER_PASSWORD,
-        "getPolicy",
-    ]);
+    let off = f.as_admin(&["getPolicy"]);
     assert!(off.ok().stdout.contains("Two-factor authentication: off"));
 
     let mut admin = Session::start(f.command());
