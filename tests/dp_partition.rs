@@ -62,6 +62,14 @@ async fn cluster_with_users(emu: &Emulator, name: &str) -> (serde_json::Value, H
     (cluster, officer)
 }
 
+/// A started emulator with group `rg` and [`cluster_with_users`] `chsm1`.
+async fn emulator_with_chsm1() -> (Emulator, serde_json::Value, HsmClient) {
+    let emu = Emulator::start().await;
+    emu.put_group("rg").await;
+    let (cluster, officer) = cluster_with_users(&emu, "chsm1").await;
+    (emu, cluster, officer)
+}
+
 async fn cu(emu: &Emulator, cluster: &serde_json::Value, name: &str) -> HsmClient {
     let client = emu.hsm_client(cluster);
     client.login("CU", name, "user1234").await.unwrap();
@@ -298,9 +306,7 @@ async fn unlock_co_takes_the_challenge_signed_with_the_po_key() {
 
 #[tokio::test]
 async fn masked_objects_return_only_to_their_cluster() {
-    let emu = Emulator::start().await;
-    emu.put_group("rg").await;
-    let (cluster, _officer) = cluster_with_users(&emu, "chsm1").await;
+    let (emu, cluster, _officer) = emulator_with_chsm1().await;
     let cu1 = cu(&emu, &cluster, "cu1").await;
     let cu2 = cu(&emu, &cluster, "cu2").await;
 
@@ -393,9 +399,7 @@ async fn masked_objects_return_only_to_their_cluster() {
 
 #[tokio::test]
 async fn digest_random_and_rsa_oaep_wrapping() {
-    let emu = Emulator::start().await;
-    emu.put_group("rg").await;
-    let (cluster, officer) = cluster_with_users(&emu, "chsm1").await;
+    let (emu, cluster, officer) = emulator_with_chsm1().await;
     let cu1 = cu(&emu, &cluster, "cu1").await;
 
     for (name, algorithm) in [
@@ -540,9 +544,7 @@ async fn digest_random_and_rsa_oaep_wrapping() {
 
 #[tokio::test]
 async fn user_attributes_disable_user_access_and_find_all_keys() {
-    let emu = Emulator::start().await;
-    emu.put_group("rg").await;
-    let (cluster, officer) = cluster_with_users(&emu, "chsm1").await;
+    let (emu, cluster, officer) = emulator_with_chsm1().await;
     let cu1 = cu(&emu, &cluster, "cu1").await;
     let cu2 = cu(&emu, &cluster, "cu2").await;
     let k1 = cu1
@@ -697,9 +699,7 @@ async fn user_attributes_disable_user_access_and_find_all_keys() {
 
 #[tokio::test]
 async fn audit_events_name_the_caller_ip_and_a_busy_session_is_refused() {
-    let emu = Emulator::start().await;
-    emu.put_group("rg").await;
-    let (cluster, _officer) = cluster_with_users(&emu, "chsm1").await;
+    let (emu, cluster, _officer) = emulator_with_chsm1().await;
     let cu1 = cu(&emu, &cluster, "cu1").await;
     cu1.digest("SHA256", b"abc").await.unwrap();
     let events = cu1.audit_events().await.unwrap();

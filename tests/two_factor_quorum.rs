@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use cloudhsm_data_plane::{
     client::{ClientError, HsmClient, TwoFactorKey},
-    server::wire::{AuthData, SecurityChange},
+    server::wire::{AuthData, SecurityChange, Token},
 };
 use cloudhsm_e2e_tests::Emulator;
 use reqwest::StatusCode;
@@ -41,6 +41,28 @@ async fn activated(emu: &Emulator) -> (Value, HsmClient) {
         .await
         .unwrap();
     (cluster, admin)
+}
+
+/// One approver's signature over `token`, handed in by `client`; answers
+/// how many approvals the token now holds.
+async fn approve_as(
+    client: &HsmClient,
+    key: &TwoFactorKey,
+    approver: &str,
+    token: &Token,
+) -> Result<usize, ClientError> {
+    let approval = key.approve(approver, token).unwrap();
+    client.approve_token(&token.id, vec![approval]).await
+}
+
+/// Both registered officers (`admin`, `co2`) approve `token`.
+async fn approve_by_both(client: &HsmClient, keys: &[TwoFactorKey; 2], token: &Token) {
+    let approvals = keys
+        .iter()
+        .zip(["admin", "co2"])
+        .map(|(key, user)| key.approve(user, token).unwrap())
+        .collect();
+    client.approve_token(&token.id, approvals).await.unwrap();
 }
 
 async fn post(emu: &Emulator, url: &str, body: Value) -> (StatusCode, Value) {
@@ -258,26 +280,19 @@ async fn quorum_controls_user_management_over_the_network_api() {
         "RET_2FA_VERIFICATION_FAILED",
     );
     assert_error(
-        admin
-            .approve_token(&token.id, vec![keys[0].approve("co2", &token).unwrap()])
-            .await,
+        approve_as(&admin, &keys[0], "co2", &token).await,
         401,
         "RET_2FA_VERIFICATION_FAILED",
     );
     assert_error(
-        admin
-            .approve_token(&token.id, vec![keys[0].approve("cu1", &token).unwrap()])
-            .await,
+        approve_as(&admin, &keys[0], "cu1", &token).await,
         403,
         "RET_QUORUM_APPROVAL_REQUIRED",
     );
 
     // One approval of two: refused, and the token stays for more.
     assert_eq!(
-        admin
-            .approve_token(&token.id, vec![keys[0].approve("admin", &token).unwrap()])
-            .await
-            .unwrap(),
+        approve_as(&admin, &keys[0], "admin", &token).await.unwrap(),
         1
     );
     assert_error(
@@ -294,10 +309,7 @@ async fn quorum_controls_user_management_over_the_network_api() {
         .unwrap();
     assert_eq!(admin.list_tokens().await.unwrap()[0].approvals.len(), 1);
     assert_eq!(
-        admin
-            .approve_token(&token.id, vec![keys[1].approve("co2", &token).unwrap()])
-            .await
-            .unwrap(),
+        approve_as(&admin, &keys[1], "co2", &token).await.unwrap(),
         2
     );
     admin.create_user("CU", "cu2", "user1234").await.unwrap();
@@ -309,9 +321,7 @@ async fn quorum_controls_user_management_over_the_network_api() {
         "RET_QUORUM_APPROVAL_REQUIRED",
     );
     assert_error(
-        admin
-            .approve_token(&token.id, vec![keys[1].approve("co2", &token).unwrap()])
-            .await,
+        approve_as(&admin, &keys[1], "co2", &token).await,
         404,
         "RET_TOKEN_NOT_FOUND",
     );
@@ -330,31 +340,13 @@ async fn quorum_controls_user_management_over_the_network_api() {
         "RET_OPERATION_NOT_PERMITTED",
     );
     let quorum_token = admin.get_token("quorum").await.unwrap();
-    admin
-        .approve_token(
-            &quorum_token.id,
-            keys.iter()
-                .zip(["admin", "co2"])
-                .map(|(k, u)| k.approve(u, &quorum_token).unwrap())
-                .collect(),
-        )
-        .await
-        .unwrap();
+    approve_by_both(&admin, &keys, &quorum_token).await;
     admin.set_m_value("quorum", 2).await.unwrap();
     assert!(admin.list_tokens().await.unwrap().is_empty());
     // Shorten the token lifetime (another `quorum` token), then watch a
     // token expire.
     let quorum_token = admin.get_token("quorum").await.unwrap();
-    admin
-        .approve_token(
-            &quorum_token.id,
-            keys.iter()
-                .zip(["admin", "co2"])
-                .map(|(k, u)| k.approve(u, &quorum_token).unwrap())
-                .collect(),
-        )
-        .await
-        .unwrap();
+    approve_by_both(&admin, &keys, &quorum_token).await;
     let view = admin
         .set_security(SecurityChange {
             token_ttl_seconds: Some(1),
@@ -366,9 +358,7 @@ async fn quorum_controls_user_management_over_the_network_api() {
     let short = admin.get_token("user").await.unwrap();
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_error(
-        admin
-            .approve_token(&short.id, vec![keys[0].approve("admin", &short).unwrap()])
-            .await,
+        approve_as(&admin, &keys[0], "admin", &short).await,
         410,
         "RET_TOKEN_EXPIRED",
     );

@@ -15,6 +15,15 @@ use serde_json::json;
 
 const ROLE: &str = "Storage Blob Data Contributor";
 
+/// `cloudhsm <group> <verb> -g rg1 -n <name>` followed by each of `rest`.
+fn cloudhsm<'a>(group: &'a str, verb: &'a str, name: &'a str, rest: &[&[&'a str]]) -> Vec<&'a str> {
+    let mut args = vec!["cloudhsm", group, verb, "-g", "rg1", "-n", name];
+    for part in rest {
+        args.extend_from_slice(part);
+    }
+    args
+}
+
 fn account_scope() -> String {
     format!(
         "/subscriptions/{SUB}/resourceGroups/rg1/providers/Microsoft.Storage/storageAccounts/{}",
@@ -75,18 +84,10 @@ async fn grant_back_up_and_restore_with_the_cli() {
         "backup-id",
     ]);
     cli.emulator.activate(&source, "officer-pass1").await;
-    let cluster = |name: &'static str| ["-g", "rg1", "-n", name];
     let blob = ["--blob-container-uri", container.as_str()];
 
     // Without the role the backup is refused by storage: the job fails, exit 1.
-    let run = cli.run(
-        &[
-            &["cloudhsm", "backup", "start"][..],
-            &cluster("chsm-src"),
-            &blob,
-        ]
-        .concat(),
-    );
+    let run = cli.run(&cloudhsm("backup", "start", "chsm-src", &[&blob]));
     assert_eq!(run.code, 1, "{run:?}");
     assert!(run.stderr.starts_with("ERROR: ("), "{run:?}");
 
@@ -167,23 +168,9 @@ async fn grant_back_up_and_restore_with_the_cli() {
     .expect_error(1, "Role 'Chief Wizard' doesn't exist");
 
     // Validate, then back up: the CLI waits for the job and prints its result.
-    let validated = cli.json(
-        &[
-            &["cloudhsm", "backup", "validate"][..],
-            &cluster("chsm-src"),
-            &blob,
-        ]
-        .concat(),
-    );
+    let validated = cli.json(&cloudhsm("backup", "validate", "chsm-src", &[&blob]));
     assert_eq!(validated["status"], "Succeeded", "{validated}");
-    let backup = cli.json(
-        &[
-            &["cloudhsm", "backup", "start"][..],
-            &cluster("chsm-src"),
-            &blob,
-        ]
-        .concat(),
-    );
+    let backup = cli.json(&cloudhsm("backup", "start", "chsm-src", &[&blob]));
     assert_eq!(backup["status"], "Succeeded", "{backup}");
     let backup_id = backup["properties"]["backupId"]
         .as_str()
@@ -193,61 +180,49 @@ async fn grant_back_up_and_restore_with_the_cli() {
         .as_str()
         .expect("jobId")
         .to_string();
-    let job = cli.json(
-        &[
-            &["cloudhsm", "backup", "show"][..],
-            &cluster("chsm-src"),
-            &["--job-id", &job_id],
-        ]
-        .concat(),
-    );
+    let job = cli.json(&cloudhsm(
+        "backup",
+        "show",
+        "chsm-src",
+        &[&["--job-id", &job_id]],
+    ));
     assert_eq!(job["properties"]["status"], "Succeeded");
     assert_eq!(job["properties"]["backupId"], backup_id.as_str());
-    cli.run(
-        &[
-            &["cloudhsm", "backup", "show"][..],
-            &cluster("chsm-src"),
-            &["--job-id", "0123456789abcdef0123456789abcdef"],
-        ]
-        .concat(),
-    )
+    cli.run(&cloudhsm(
+        "backup",
+        "show",
+        "chsm-src",
+        &[&["--job-id", "0123456789abcdef0123456789abcdef"]],
+    ))
     .expect_error(3, "(OperationNotFound)");
 
     // Restore into the new cluster: it comes back activated, as the source was.
     assert_eq!(target["properties"]["activationState"], "NotActivated");
     let restore_args = ["--backup-id", backup_id.as_str()];
-    let validated = cli.json(
-        &[
-            &["cloudhsm", "restore", "validate"][..],
-            &cluster("chsm-dst"),
-            &restore_args,
-            &blob,
-        ]
-        .concat(),
-    );
+    let validated = cli.json(&cloudhsm(
+        "restore",
+        "validate",
+        "chsm-dst",
+        &[&restore_args, &blob],
+    ));
     assert_eq!(validated["status"], "Succeeded", "{validated}");
-    let restored = cli.json(
-        &[
-            &["cloudhsm", "restore", "start"][..],
-            &cluster("chsm-dst"),
-            &restore_args,
-            &blob,
-        ]
-        .concat(),
-    );
+    let restored = cli.json(&cloudhsm(
+        "restore",
+        "start",
+        "chsm-dst",
+        &[&restore_args, &blob],
+    ));
     assert_eq!(restored["status"], "Succeeded", "{restored}");
     let job_id = restored["properties"]["jobId"]
         .as_str()
         .expect("jobId")
         .to_string();
-    let job = cli.json(
-        &[
-            &["cloudhsm", "restore", "show"][..],
-            &cluster("chsm-dst"),
-            &["--job-id", &job_id],
-        ]
-        .concat(),
-    );
+    let job = cli.json(&cloudhsm(
+        "restore",
+        "show",
+        "chsm-dst",
+        &[&["--job-id", &job_id]],
+    ));
     assert_eq!(job["properties"]["status"], "Succeeded");
     let served = cli
         .emulator
@@ -263,26 +238,23 @@ async fn grant_back_up_and_restore_with_the_cli() {
         .expect("restored officer logs in");
 
     // An activated cluster cannot be restored into: the service's error, exit 1.
-    cli.run(
-        &[
-            &["cloudhsm", "restore", "start"][..],
-            &cluster("chsm-src"),
-            &restore_args,
-            &blob,
-        ]
-        .concat(),
-    )
+    cli.run(&cloudhsm(
+        "restore",
+        "start",
+        "chsm-src",
+        &[&restore_args, &blob],
+    ))
     .expect_error(1, "(ClusterAlreadyActivated)");
     // A SAS token is refused by the emulator, and --debug never shows it.
-    let run = cli.run(
+    let run = cli.run(&cloudhsm(
+        "backup",
+        "validate",
+        "chsm-src",
         &[
-            &["cloudhsm", "backup", "validate"][..],
-            &cluster("chsm-src"),
             &blob,
             &["--token", "sv=2024-01-01&sig=TopSecretSignature", "--debug"],
-        ]
-        .concat(),
-    );
+        ],
+    ));
     assert_eq!(run.code, 1, "{run:?}");
     assert!(run.stderr.contains("ERROR: (InvalidParameter)"), "{run:?}");
     assert!(
@@ -295,15 +267,12 @@ async fn grant_back_up_and_restore_with_the_cli() {
     );
 
     // --no-wait starts the job and prints nothing; the job runs on.
-    cli.quiet(
-        &[
-            &["cloudhsm", "backup", "start"][..],
-            &cluster("chsm-src"),
-            &blob,
-            &["--no-wait"],
-        ]
-        .concat(),
-    );
+    cli.quiet(&cloudhsm(
+        "backup",
+        "start",
+        "chsm-src",
+        &[&blob, &["--no-wait"]],
+    ));
 
     // Revoke: delete by filter, and nothing is left.
     cli.quiet(&[

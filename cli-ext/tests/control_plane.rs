@@ -249,23 +249,20 @@ async fn cluster_lifecycle() {
 
     // Create waits for provisioning and prints the cluster; no progress
     // output when stderr is not a terminal.
-    let run = cli.run(&[
-        "cloudhsm",
+    let run = cli.run(&chsm1(
         "create",
-        "-g",
-        "rg1",
-        "-n",
-        "chsm1",
-        "--sku",
-        "Standard_B1",
-        "--tags",
-        "Dept=hsm",
-        "env=test",
-        "--domain-name-label-scope",
-        "SubscriptionReuse",
-        "--mi-user-assigned",
-        "backup-id",
-    ]);
+        &[
+            "--sku",
+            "Standard_B1",
+            "--tags",
+            "Dept=hsm",
+            "env=test",
+            "--domain-name-label-scope",
+            "SubscriptionReuse",
+            "--mi-user-assigned",
+            "backup-id",
+        ],
+    ));
     assert_eq!(run.stderr, "", "{run:?}");
     let cluster = run.json();
     assert_eq!(cluster["name"], "chsm1");
@@ -295,20 +292,8 @@ async fn cluster_lifecycle() {
         .body;
     assert_eq!(served, cluster);
 
-    assert_eq!(
-        cli.json(&["cloudhsm", "show", "-g", "rg1", "-n", "chsm1"]),
-        served
-    );
-    let fqdns = cli.json(&[
-        "cloudhsm",
-        "show",
-        "-g",
-        "rg1",
-        "-n",
-        "chsm1",
-        "--query",
-        "properties.hsms[].fqdn",
-    ]);
+    assert_eq!(cli.json(&chsm1("show", &[])), served);
+    let fqdns = cli.json(&chsm1("show", &["--query", "properties.hsms[].fqdn"]));
     assert_eq!(
         fqdns,
         json!(served["properties"]["hsms"]
@@ -344,16 +329,7 @@ async fn cluster_lifecycle() {
     );
 
     // Update: PATCH, followed to its end.
-    let updated = cli.json(&[
-        "cloudhsm",
-        "update",
-        "-g",
-        "rg1",
-        "-n",
-        "chsm1",
-        "--tags",
-        "Dept=security",
-    ]);
+    let updated = cli.json(&chsm1("update", &["--tags", "Dept=security"]));
     assert_eq!(updated["tags"], json!({"Dept": "security"}));
     let served = e
         .call(Method::GET, &cluster_path("rg1", "chsm1"), None)
@@ -361,7 +337,7 @@ async fn cluster_lifecycle() {
         .body;
     assert_eq!(served["tags"], json!({"Dept": "security"}));
     assert_eq!(served["properties"]["provisioningState"], "Succeeded");
-    cli.run(&["cloudhsm", "update", "-g", "rg1", "-n", "chsm1"])
+    cli.run(&chsm1("update", &[]))
         .expect_error(2, "nothing to update");
 
     // Delete asks first, then removes the cluster.
@@ -392,15 +368,7 @@ async fn no_wait_returns_at_once_and_wait_waits() {
     let e = &cli.emulator;
     cli.json(&["group", "create", "-n", "rg1", "-l", "eastus2"]);
 
-    cli.quiet(&[
-        "cloudhsm",
-        "create",
-        "-g",
-        "rg1",
-        "-n",
-        "chsm1",
-        "--no-wait",
-    ]);
+    cli.quiet(&chsm1("create", &["--no-wait"]));
     let state = e
         .call(Method::GET, &cluster_path("rg1", "chsm1"), None)
         .await
@@ -411,96 +379,34 @@ async fn no_wait_returns_at_once_and_wait_waits() {
     );
 
     // A condition that cannot come true ends in az's timeout error.
-    cli.run(&[
-        "cloudhsm",
+    cli.run(&chsm1(
         "wait",
-        "-g",
-        "rg1",
-        "-n",
-        "chsm1",
-        "--deleted",
-        "--interval",
-        "1",
-        "--timeout",
-        "1",
-    ])
+        &["--deleted", "--interval", "1", "--timeout", "1"],
+    ))
     .expect_error(1, "Wait operation timed-out after 1 seconds");
-    cli.quiet(&[
-        "cloudhsm",
-        "wait",
-        "-g",
-        "rg1",
-        "-n",
-        "chsm1",
-        "--created",
-        "--interval",
-        "1",
-    ]);
+    cli.quiet(&chsm1("wait", &["--created", "--interval", "1"]));
     let state = e
         .call(Method::GET, &cluster_path("rg1", "chsm1"), None)
         .await
         .body;
     assert_eq!(state["properties"]["provisioningState"], "Succeeded");
-    cli.quiet(&[
-        "cloudhsm",
+    cli.quiet(&chsm1(
         "wait",
-        "-g",
-        "rg1",
-        "-n",
-        "chsm1",
-        "--custom",
-        "properties.activationState=='NotActivated'",
-        "--interval",
-        "1",
-    ]);
-    cli.quiet(&[
-        "cloudhsm",
-        "wait",
-        "-g",
-        "rg1",
-        "-n",
-        "chsm1",
-        "--exists",
-        "--interval",
-        "1",
-    ]);
+        &[
+            "--custom",
+            "properties.activationState=='NotActivated'",
+            "--interval",
+            "1",
+        ],
+    ));
+    cli.quiet(&chsm1("wait", &["--exists", "--interval", "1"]));
     // Exactly one condition.
-    cli.run(&["cloudhsm", "wait", "-g", "rg1", "-n", "chsm1"])
-        .expect_error(2, "required");
-    cli.run(&[
-        "cloudhsm",
-        "wait",
-        "-g",
-        "rg1",
-        "-n",
-        "chsm1",
-        "--created",
-        "--deleted",
-    ])
-    .expect_error(2, "cannot be used with");
+    cli.run(&chsm1("wait", &[])).expect_error(2, "required");
+    cli.run(&chsm1("wait", &["--created", "--deleted"]))
+        .expect_error(2, "cannot be used with");
 
-    cli.quiet(&[
-        "cloudhsm",
-        "update",
-        "-g",
-        "rg1",
-        "-n",
-        "chsm1",
-        "--tags",
-        "a=b",
-        "--no-wait",
-    ]);
-    cli.quiet(&[
-        "cloudhsm",
-        "wait",
-        "-g",
-        "rg1",
-        "-n",
-        "chsm1",
-        "--updated",
-        "--interval",
-        "1",
-    ]);
+    cli.quiet(&chsm1("update", &["--tags", "a=b", "--no-wait"]));
+    cli.quiet(&chsm1("wait", &["--updated", "--interval", "1"]));
     let state = e
         .call(Method::GET, &cluster_path("rg1", "chsm1"), None)
         .await
@@ -508,16 +414,7 @@ async fn no_wait_returns_at_once_and_wait_waits() {
     assert_eq!(state["tags"], json!({"a": "b"}));
     assert_eq!(state["properties"]["provisioningState"], "Succeeded");
 
-    cli.quiet(&[
-        "cloudhsm",
-        "delete",
-        "-g",
-        "rg1",
-        "-n",
-        "chsm1",
-        "--yes",
-        "--no-wait",
-    ]);
+    cli.quiet(&chsm1("delete", &["--yes", "--no-wait"]));
     let during = e
         .call(Method::GET, &cluster_path("rg1", "chsm1"), None)
         .await;
@@ -526,17 +423,7 @@ async fn no_wait_returns_at_once_and_wait_waits() {
         StatusCode::OK,
         "deletion takes the provisioning delay"
     );
-    cli.quiet(&[
-        "cloudhsm",
-        "wait",
-        "-g",
-        "rg1",
-        "-n",
-        "chsm1",
-        "--deleted",
-        "--interval",
-        "1",
-    ]);
+    cli.quiet(&chsm1("wait", &["--deleted", "--interval", "1"]));
     assert_eq!(
         e.call(Method::GET, &cluster_path("rg1", "chsm1"), None)
             .await
@@ -549,9 +436,7 @@ async fn no_wait_returns_at_once_and_wait_waits() {
 async fn one_cluster() -> Cli {
     let cli = Cli::logged_in().await;
     cli.json(&["group", "create", "-n", "rg1", "-l", "eastus2"]);
-    cli.json(&[
-        "cloudhsm", "create", "-g", "rg1", "-n", "chsm1", "--tags", "Dept=hsm",
-    ]);
+    cli.json(&chsm1("create", &["--tags", "Dept=hsm"]));
     cli.json(&[
         "cloudhsm", "create", "-g", "rg1", "-n", "chsm2", "--tags", "Dept=ops",
     ]);
@@ -627,22 +512,16 @@ async fn output_formats_and_queries() {
         "chsm1\teastus2\nchsm2\teastus2\n"
     );
     let id = cli
-        .run(&[
-            "cloudhsm", "show", "-g", "rg1", "-n", "chsm1", "--query", "id", "-o", "tsv",
-        ])
+        .run(&chsm1("show", &["--query", "id", "-o", "tsv"]))
         .stdout;
     assert!(id.ends_with("/cloudHsmClusters/chsm1\n"), "{id}");
 
     // YAML and JSONC carry the same data as JSON.
-    let json = cli.json(&["cloudhsm", "show", "-g", "rg1", "-n", "chsm1"]);
-    let yaml = cli.run(&["cloudhsm", "show", "-g", "rg1", "-n", "chsm1", "-o", "yaml"]);
+    let json = cli.json(&chsm1("show", &[]));
+    let yaml = cli.run(&chsm1("show", &["-o", "yaml"]));
     let parsed: Value = serde_yaml_ng::from_str(&yaml.stdout).expect("YAML");
     assert_eq!(parsed, json);
-    let jsonc = cli
-        .run(&[
-            "cloudhsm", "show", "-g", "rg1", "-n", "chsm1", "-o", "jsonc",
-        ])
-        .stdout;
+    let jsonc = cli.run(&chsm1("show", &["-o", "jsonc"])).stdout;
     assert!(jsonc.contains("\x1b["), "coloured");
     let stripped = strip_ansi(&jsonc);
     assert_eq!(
@@ -650,8 +529,16 @@ async fn output_formats_and_queries() {
         json
     );
     // none: nothing at all.
-    let none = cli.run(&["cloudhsm", "show", "-g", "rg1", "-n", "chsm1", "-o", "none"]);
+    let none = cli.run(&chsm1("show", &["-o", "none"]));
     assert_eq!((none.code, none.stdout.as_str()), (0, ""));
+}
+
+/// `cloudhsm <command> -g rg1 -n chsm1 <rest>`: most commands here act on
+/// the one cluster the tests create.
+fn chsm1<'a>(command: &'a str, rest: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["cloudhsm", command, "-g", "rg1", "-n", "chsm1"];
+    args.extend_from_slice(rest);
+    args
 }
 
 fn strip_ansi(s: &str) -> String {
@@ -690,54 +577,24 @@ async fn bad_input_is_refused_clearly_and_changes_nothing() {
     // Usage errors: exit 2, az's ERROR line, nothing sent.
     let usage: &[(&[&str], &str)] = &[
         (
-            &["cloudhsm", "create", "-g", "rg1", "-n", "chsm1", "--bogus"],
+            &chsm1("create", &["--bogus"]),
             "unexpected argument '--bogus'",
         ),
         (
-            &[
-                "cloudhsm",
-                "create",
-                "-g",
-                "rg1",
-                "-n",
-                "chsm1",
-                "--sku",
-                "Standard_B2",
-            ],
+            &chsm1("create", &["--sku", "Standard_B2"]),
             "invalid value 'Standard_B2' for '--sku",
         ),
         (
-            &[
-                "cloudhsm",
-                "create",
-                "-g",
-                "rg1",
-                "-n",
-                "chsm1",
-                "--domain-name-label-scope",
-                "Global",
-            ],
+            &chsm1("create", &["--domain-name-label-scope", "Global"]),
             "invalid value 'Global'",
         ),
         (&["cloudhsm", "create", "-n", "chsm1"], "--resource-group"),
+        (&chsm1("create", &["--tags", "=x"]), "invalid tag '=x'"),
         (
-            &[
-                "cloudhsm", "create", "-g", "rg1", "-n", "chsm1", "--tags", "=x",
-            ],
-            "invalid tag '=x'",
-        ),
-        (
-            &[
-                "cloudhsm", "create", "-g", "rg1", "-n", "chsm1", "--query", "[?",
-            ],
+            &chsm1("create", &["--query", "[?"]),
             "invalid jmespath query",
         ),
-        (
-            &[
-                "cloudhsm", "create", "-g", "rg1", "-n", "chsm1", "-o", "xml",
-            ],
-            "invalid value 'xml'",
-        ),
+        (&chsm1("create", &["-o", "xml"]), "invalid value 'xml'"),
         (
             &["cloudhsm", "frobnicate"],
             "unrecognized subcommand 'frobnicate'",
@@ -747,23 +604,12 @@ async fn bad_input_is_refused_clearly_and_changes_nothing() {
         cli.run(args).expect_error(2, message);
     }
     // Service errors: exit 1 with the service's code and message.
-    cli.run(&[
-        "cloudhsm", "create", "-g", "rg1", "-n", "chsm1", "-l", "atlantis",
-    ])
-    .expect_error(1, "(LocationNotAvailableForResourceType)");
+    cli.run(&chsm1("create", &["-l", "atlantis"]))
+        .expect_error(1, "(LocationNotAvailableForResourceType)");
     cli.run(&["cloudhsm", "create", "-g", "rg1", "-n", "bad_name!"])
         .expect_error(1, "(InvalidResourceName)");
-    cli.run(&[
-        "cloudhsm",
-        "create",
-        "-g",
-        "rg1",
-        "-n",
-        "chsm1",
-        "--mi-user-assigned",
-        "missing-id",
-    ])
-    .expect_error(1, "(FailedIdentityOperation)");
+    cli.run(&chsm1("create", &["--mi-user-assigned", "missing-id"]))
+        .expect_error(1, "(FailedIdentityOperation)");
     // Not found: exit 3.
     cli.run(&["cloudhsm", "create", "-g", "rg9", "-n", "chsm1"])
         .expect_error(3, "(ResourceGroupNotFound)");
@@ -962,7 +808,7 @@ fn on_terminal(cli: &Cli, args: &str, input: &str) -> (bool, String) {
 async fn delete_asks_on_a_terminal() {
     let cli = Cli::logged_in().await;
     cli.json(&["group", "create", "-n", "rg1", "-l", "eastus2"]);
-    cli.json(&["cloudhsm", "create", "-g", "rg1", "-n", "chsm1"]);
+    cli.json(&chsm1("create", &[]));
     let (ok, seen) = on_terminal(&cli, "cloudhsm delete -g rg1 -n chsm1", "n\n");
     assert!(!ok, "{seen}");
     assert!(
@@ -1013,48 +859,24 @@ async fn readme_walkthrough() {
     );
     step(&["group", "create", "-n", "rg1", "-l", "eastus2"]);
     step(&["identity", "create", "-g", "rg1", "-n", "backup-id"]);
-    let cluster: Value = serde_json::from_str(&step(&[
-        "cloudhsm",
+    let cluster: Value = serde_json::from_str(&step(&chsm1(
         "create",
-        "-g",
-        "rg1",
-        "-n",
-        "chsm1",
-        "--mi-user-assigned",
-        "backup-id",
-        "--tags",
-        "Dept=hsm",
-    ]))
+        &["--mi-user-assigned", "backup-id", "--tags", "Dept=hsm"],
+    )))
     .unwrap();
     assert_eq!(cluster["properties"]["provisioningState"], "Succeeded");
     assert!(step(&["cloudhsm", "list", "-o", "table"])
         .contains("chsm1  rg1            eastus2   Standard_B1  Succeeded          NotActivated"));
-    let fqdns = step(&[
-        "cloudhsm",
+    let fqdns = step(&chsm1(
         "show",
-        "-g",
-        "rg1",
-        "-n",
-        "chsm1",
-        "--query",
-        "properties.hsms[].fqdn",
-        "-o",
-        "tsv",
-    ]);
+        &["--query", "properties.hsms[].fqdn", "-o", "tsv"],
+    ));
     assert_eq!(fqdns.lines().count(), 3, "{fqdns}");
     assert!(fqdns.starts_with("hsm1.chsm1-"), "{fqdns}");
-    let tags = step(&[
-        "cloudhsm",
+    let tags = step(&chsm1(
         "update",
-        "-g",
-        "rg1",
-        "-n",
-        "chsm1",
-        "--tags",
-        "Dept=security",
-        "--query",
-        "tags",
-    ]);
+        &["--tags", "Dept=security", "--query", "tags"],
+    ));
     assert_eq!(
         serde_json::from_str::<Value>(&tags).unwrap(),
         json!({"Dept": "security"})
@@ -1150,7 +972,7 @@ async fn lists_follow_next_links() {
         cli.json(&["group", "list", "--query", "sort([].name)"]),
         json!(["rg1", "rg2", "rg3"])
     );
-    cli.json(&["cloudhsm", "create", "-g", "rg1", "-n", "chsm1"]);
+    cli.json(&chsm1("create", &[]));
     cli.json(&["cloudhsm", "create", "-g", "rg2", "-n", "chsm2"]);
     assert_eq!(
         cli.json(&["cloudhsm", "list", "--query", "sort([].name)"]),

@@ -12,6 +12,24 @@ use serde_json::{json, Value};
 
 const NETWORK_API: &str = "2024-05-01";
 
+/// `cloudhsm private-endpoint-connection <verb> -g rg1 -n chsm1` followed
+/// by each of `rest`.
+fn connection<'a>(verb: &'a str, rest: &[&[&'a str]]) -> Vec<&'a str> {
+    let mut args = vec![
+        "cloudhsm",
+        "private-endpoint-connection",
+        verb,
+        "-g",
+        "rg1",
+        "-n",
+        "chsm1",
+    ];
+    for part in rest {
+        args.extend_from_slice(part);
+    }
+    args
+}
+
 fn endpoint_path(name: &str) -> String {
     format!("/subscriptions/{SUB}/resourceGroups/rg1/providers/Microsoft.Network/privateEndpoints/{name}?api-version={NETWORK_API}")
 }
@@ -86,18 +104,7 @@ async fn the_owner_lists_approves_rejects_and_deletes_connections() {
          cloudHsm  cloudHsm  hsm1, hsm2, hsm3  privatelink.cloudhsm.azure.net\n"
     );
 
-    assert_eq!(
-        cli.json(&[
-            "cloudhsm",
-            "private-endpoint-connection",
-            "list",
-            "-g",
-            "rg1",
-            "-n",
-            "chsm1"
-        ]),
-        json!([])
-    );
+    assert_eq!(cli.json(&connection("list", &[])), json!([]));
     request_endpoint(&cli, "pe1", cluster_id).await;
     request_endpoint(&cli, "pe2", cluster_id).await;
     let list = cli.json(&[
@@ -112,14 +119,8 @@ async fn the_owner_lists_approves_rejects_and_deletes_connections() {
         "sort([].name)",
     ]);
     assert_eq!(list, json!(["pe1", "pe2"]));
-    let pe1 = ["-g", "rg1", "-n", "chsm1", "--pe-connection-name", "pe1"];
-    let shown = cli.json(
-        &[
-            &["cloudhsm", "private-endpoint-connection", "show"][..],
-            &pe1,
-        ]
-        .concat(),
-    );
+    let pe1 = ["--pe-connection-name", "pe1"];
+    let shown = cli.json(&connection("show", &[&pe1]));
     assert_eq!(
         shown["properties"]["privateLinkServiceConnectionState"]["status"],
         "Pending"
@@ -132,14 +133,10 @@ async fn the_owner_lists_approves_rejects_and_deletes_connections() {
     );
 
     // Approve: the endpoint's side sees the owner's decision and reason.
-    let approved = cli.json(
-        &[
-            &["cloudhsm", "private-endpoint-connection", "approve"][..],
-            &pe1,
-            &["--description", "ok by security"],
-        ]
-        .concat(),
-    );
+    let approved = cli.json(&connection(
+        "approve",
+        &[&pe1, &["--description", "ok by security"]],
+    ));
     assert_eq!(
         approved["properties"]["privateLinkServiceConnectionState"]["status"],
         "Approved"
@@ -151,36 +148,12 @@ async fn the_owner_lists_approves_rejects_and_deletes_connections() {
     );
 
     // Reject; a rejected connection cannot be approved again (service error, exit 1, unchanged).
-    cli.json(
-        &[
-            &["cloudhsm", "private-endpoint-connection", "reject"][..],
-            &pe1,
-        ]
-        .concat(),
-    );
+    cli.json(&connection("reject", &[&pe1]));
     assert_eq!(endpoint_state(&cli, "pe1").await["status"], "Rejected");
-    cli.run(
-        &[
-            &["cloudhsm", "private-endpoint-connection", "approve"][..],
-            &pe1,
-        ]
-        .concat(),
-    )
-    .expect_error(1, "(InvalidPrivateEndpointConnectionStatusChange)");
+    cli.run(&connection("approve", &[&pe1]))
+        .expect_error(1, "(InvalidPrivateEndpointConnectionStatusChange)");
     assert_eq!(endpoint_state(&cli, "pe1").await["status"], "Rejected");
-    let table = cli
-        .run(&[
-            "cloudhsm",
-            "private-endpoint-connection",
-            "list",
-            "-g",
-            "rg1",
-            "-n",
-            "chsm1",
-            "-o",
-            "table",
-        ])
-        .stdout;
+    let table = cli.run(&connection("list", &[&["-o", "table"]])).stdout;
     let lines: Vec<&str> = table.lines().collect();
     assert!(
         lines[0].starts_with("Name  Status    Description"),
@@ -196,56 +169,19 @@ async fn the_owner_lists_approves_rejects_and_deletes_connections() {
     );
 
     // Delete asks first; then the connection goes and the endpoint is disconnected.
-    cli.run(
-        &[
-            &["cloudhsm", "private-endpoint-connection", "delete"][..],
-            &pe1,
-        ]
-        .concat(),
-    )
-    .expect_error(2, "Use --yes");
-    cli.quiet(
-        &[
-            &["cloudhsm", "private-endpoint-connection", "delete"][..],
-            &pe1,
-            &["--yes"],
-        ]
-        .concat(),
-    );
+    cli.run(&connection("delete", &[&pe1]))
+        .expect_error(2, "Use --yes");
+    cli.quiet(&connection("delete", &[&pe1, &["--yes"]]));
     assert_eq!(endpoint_state(&cli, "pe1").await["status"], "Disconnected");
-    cli.run(
-        &[
-            &["cloudhsm", "private-endpoint-connection", "show"][..],
-            &pe1,
-        ]
-        .concat(),
-    )
-    .expect_error(3, "NotFound");
+    cli.run(&connection("show", &[&pe1]))
+        .expect_error(3, "NotFound");
     // --no-wait starts the delete and returns; the list shows the end.
-    cli.quiet(&[
-        "cloudhsm",
-        "private-endpoint-connection",
+    cli.quiet(&connection(
         "delete",
-        "-g",
-        "rg1",
-        "-n",
-        "chsm1",
-        "--pe-connection-name",
-        "pe2",
-        "--yes",
-        "--no-wait",
-    ]);
+        &[&["--pe-connection-name", "pe2", "--yes", "--no-wait"]],
+    ));
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while cli.json(&[
-        "cloudhsm",
-        "private-endpoint-connection",
-        "list",
-        "-g",
-        "rg1",
-        "-n",
-        "chsm1",
-    ]) != json!([])
-    {
+    while cli.json(&connection("list", &[])) != json!([]) {
         assert!(std::time::Instant::now() < deadline, "pe2 never went");
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
@@ -262,16 +198,6 @@ async fn the_owner_lists_approves_rejects_and_deletes_connections() {
         .await;
     assert_eq!(gone.status, StatusCode::NOT_FOUND);
     // A connection that never existed.
-    cli.run(&[
-        "cloudhsm",
-        "private-endpoint-connection",
-        "approve",
-        "-g",
-        "rg1",
-        "-n",
-        "chsm1",
-        "--pe-connection-name",
-        "nope",
-    ])
-    .expect_error(3, "NotFound");
+    cli.run(&connection("approve", &[&["--pe-connection-name", "nope"]]))
+        .expect_error(3, "NotFound");
 }

@@ -183,19 +183,7 @@ impl Fixture {
         let mut fixture = Self::provisioned().await;
         fixture.activate();
         fixture
-            .util(&[
-                "loginHSM",
-                "-u",
-                "CO",
-                "-s",
-                "admin",
-                "-p",
-                OFFICER_PASSWORD,
-                "createUser",
-                "CU",
-                "cu1",
-                "user1234",
-            ])
+            .as_admin(&["createUser", "CU", "cu1", "user1234"])
             .ok();
         fixture
     }
@@ -235,6 +223,21 @@ impl Fixture {
             .into()
     }
 
+    /// `singlecmd` after `loginHSM` as the officer `admin`.
+    fn as_admin(&self, chain: &[&str]) -> Run {
+        let mut args = vec![
+            "loginHSM",
+            "-u",
+            "CO",
+            "-s",
+            "admin",
+            "-p",
+            OFFICER_PASSWORD,
+        ];
+        args.extend_from_slice(chain);
+        self.util(&args)
+    }
+
     /// As `cu1` with its credentials in the environment.
     fn as_cu1(&self, chain: &[&str]) -> Run {
         self.command()
@@ -244,6 +247,32 @@ impl Fixture {
             .output()
             .expect("runs")
             .into()
+    }
+
+    /// `encrypt` as cu1, which must succeed.
+    #[track_caller]
+    fn encrypt(&self, key: &str, mechanism: &str, plain: &str, sealed: &str) {
+        self.as_cu1(&[
+            "encrypt", "-k", key, "-m", mechanism, "-f", plain, "-out", sealed,
+        ])
+        .ok();
+    }
+
+    /// `decrypt` as cu1, which must succeed and give `expected`'s bytes back.
+    #[track_caller]
+    fn decrypt_expecting(
+        &self,
+        key: &str,
+        mechanism: &str,
+        sealed: &str,
+        opened: &str,
+        expected: &str,
+    ) {
+        self.as_cu1(&[
+            "decrypt", "-k", key, "-m", mechanism, "-f", sealed, "-out", opened,
+        ])
+        .ok();
+        assert_eq!(read(opened), read(expected));
     }
 
     fn interactive(&self, script: &str) -> Run {
@@ -357,18 +386,7 @@ fn pem_der(path: &str) -> Vec<u8> {
 #[tokio::test]
 async fn walkthrough_create_user_generate_key_sign() {
     let f = Fixture::start().await;
-    let users = f
-        .util(&[
-            "loginHSM",
-            "-u",
-            "CO",
-            "-s",
-            "admin",
-            "-p",
-            OFFICER_PASSWORD,
-            "listUsers",
-        ])
-        .ok();
+    let users = f.as_admin(&["listUsers"]).ok();
     assert!(users.stdout.contains("CU          cu1"), "{users:?}");
     assert!(users.stdout.contains("CO          admin"), "{users:?}");
 
@@ -492,23 +510,8 @@ async fn walkthrough_create_user_generate_key_sign() {
 #[tokio::test]
 async fn every_key_command_through_singlecmd() {
     let f = Fixture::start().await;
-    f.util(&[
-        "loginHSM",
-        "-u",
-        "CO",
-        "-s",
-        "admin",
-        "-p",
-        OFFICER_PASSWORD,
-        "createUser",
-        "-u",
-        "CU",
-        "-s",
-        "cu2",
-        "-p",
-        "user5678",
-    ])
-    .ok();
+    f.as_admin(&["createUser", "-u", "CU", "-s", "cu2", "-p", "user5678"])
+        .ok();
 
     // AES: encrypt and decrypt a file.
     let aes = f
@@ -531,16 +534,9 @@ async fn every_key_command_through_singlecmd() {
     let (plain, sealed, opened) = (f.file("plain"), f.file("sealed"), f.file("opened"));
     std::fs::write(&plain, b"card 4111 1111 1111 1111").unwrap();
     for mechanism in ["AES_GCM", "AES_CBC_PAD"] {
-        f.as_cu1(&[
-            "encrypt", "-k", &aes, "-m", mechanism, "-f", &plain, "-out", &sealed,
-        ])
-        .ok();
+        f.encrypt(&aes, mechanism, &plain, &sealed);
         assert_ne!(read(&sealed), read(&plain));
-        f.as_cu1(&[
-            "decrypt", "-k", &aes, "-m", mechanism, "-f", &sealed, "-out", &opened,
-        ])
-        .ok();
-        assert_eq!(read(&opened), read(&plain));
+        f.decrypt_expecting(&aes, mechanism, &sealed, &opened, &plain);
     }
 
     // Attributes: read all to a file, change the label, find by it.
@@ -593,20 +589,13 @@ async fn every_key_command_through_singlecmd() {
         .as_cu1(&["wrapKey", "-k", &aes, "-w", &kek, "-out", &wrapped])
         .ok();
     assert!(wrap.stdout.contains("length 40"), "{wrap:?}");
-    f.as_cu1(&[
-        "encrypt", "-k", &aes, "-m", "AES_GCM", "-f", &plain, "-out", &sealed,
-    ])
-    .ok();
+    f.encrypt(&aes, "AES_GCM", &plain, &sealed);
     let copy = f
         .as_cu1(&["unWrapKey", "-f", &wrapped, "-w", &kek, "-l", "copy"])
         .ok()
         .number_after("Key Handle:")
         .to_string();
-    f.as_cu1(&[
-        "decrypt", "-k", &copy, "-m", "AES_GCM", "-f", &sealed, "-out", &opened,
-    ])
-    .ok();
-    assert_eq!(read(&opened), read(&plain));
+    f.decrypt_expecting(&copy, "AES_GCM", &sealed, &opened, &plain);
     // A non-extractable key never leaves.
     let fixed = f
         .as_cu1(&["genSymKey", "-t", "31", "-s", "16", "-l", "fixed", "-nex"])
@@ -667,31 +656,8 @@ async fn every_key_command_through_singlecmd() {
         rsa.number_after("public key handle:").to_string(),
         rsa.number_after("private key handle:").to_string(),
     );
-    f.as_cu1(&[
-        "encrypt",
-        "-k",
-        &rsa_public,
-        "-m",
-        "RSA_OAEP",
-        "-f",
-        &plain,
-        "-out",
-        &sealed,
-    ])
-    .ok();
-    f.as_cu1(&[
-        "decrypt",
-        "-k",
-        &rsa_private,
-        "-m",
-        "RSA_OAEP",
-        "-f",
-        &sealed,
-        "-out",
-        &opened,
-    ])
-    .ok();
-    assert_eq!(read(&opened), read(&plain));
+    f.encrypt(&rsa_public, "RSA_OAEP", &plain, &sealed);
+    f.decrypt_expecting(&rsa_private, "RSA_OAEP", &sealed, &opened, &plain);
 
     // importPubKey: the exported PEMs come back as public keys that work.
     let rsa_pem = f.file("rsa.pem");
@@ -702,31 +668,8 @@ async fn every_key_command_through_singlecmd() {
         .ok()
         .number_after("Public Key Handle:")
         .to_string();
-    f.as_cu1(&[
-        "encrypt",
-        "-k",
-        &imported_rsa,
-        "-m",
-        "RSA_OAEP",
-        "-f",
-        &plain,
-        "-out",
-        &sealed,
-    ])
-    .ok();
-    f.as_cu1(&[
-        "decrypt",
-        "-k",
-        &rsa_private,
-        "-m",
-        "RSA_OAEP",
-        "-f",
-        &sealed,
-        "-out",
-        &opened,
-    ])
-    .ok();
-    assert_eq!(read(&opened), read(&plain));
+    f.encrypt(&imported_rsa, "RSA_OAEP", &plain, &sealed);
+    f.decrypt_expecting(&rsa_private, "RSA_OAEP", &sealed, &opened, &plain);
     let imported_ec = f
         .as_cu1(&["importPubKey", "-f", &pem, "-l", "partner-ec"])
         .ok()
@@ -860,31 +803,8 @@ async fn every_key_command_through_singlecmd() {
     assert_eq!(gone.code, 1, "{gone:?}");
 
     // Users: delete cu2, change cu1's password, log out.
-    f.util(&[
-        "loginHSM",
-        "-u",
-        "CO",
-        "-s",
-        "admin",
-        "-p",
-        OFFICER_PASSWORD,
-        "deleteUser",
-        "CU",
-        "cu2",
-    ])
-    .ok();
-    let users = f
-        .util(&[
-            "loginHSM",
-            "-u",
-            "CO",
-            "-s",
-            "admin",
-            "-p",
-            OFFICER_PASSWORD,
-            "listUsers",
-        ])
-        .ok();
+    f.as_admin(&["deleteUser", "CU", "cu2"]).ok();
+    let users = f.as_admin(&["listUsers"]).ok();
     assert!(!users.stdout.contains("cu2"), "{users:?}");
     f.as_cu1(&["changePswd", "CU", "cu1", "user1234-new", "logoutHSM"])
         .ok();
@@ -1080,40 +1000,13 @@ async fn refusals_are_clear_and_change_nothing() {
         "{attrs:?}"
     );
     assert!(attrs.stdout.contains("OBJ_ATTR_LABEL\nkept"), "{attrs:?}");
-    let officer_keys = f.util(&[
-        "loginHSM",
-        "-u",
-        "CO",
-        "-s",
-        "admin",
-        "-p",
-        OFFICER_PASSWORD,
-        "genSymKey",
-        "-t",
-        "31",
-        "-s",
-        "32",
-        "-l",
-        "x",
-    ]);
+    let officer_keys = f.as_admin(&["genSymKey", "-t", "31", "-s", "32", "-l", "x"]);
     assert_eq!(officer_keys.code, 1, "{officer_keys:?}");
     assert!(
         officer_keys.stderr.contains("RET_OPERATION_NOT_PERMITTED"),
         "{officer_keys:?}"
     );
-    let short = f.util(&[
-        "loginHSM",
-        "-u",
-        "CO",
-        "-s",
-        "admin",
-        "-p",
-        OFFICER_PASSWORD,
-        "createUser",
-        "CU",
-        "cu9",
-        "short",
-    ]);
+    let short = f.as_admin(&["createUser", "CU", "cu9", "short"]);
     assert_eq!(short.code, 1, "{short:?}");
     assert!(short.stderr.contains("CKR_PIN_LEN_RANGE"), "{short:?}");
     let missing = f.as_cu1(&["deleteKey", "-k", "999999"]);
@@ -1125,18 +1018,7 @@ async fn refusals_are_clear_and_change_nothing() {
         "{missing:?}"
     );
     assert_eq!(keys_now(), before, "a refused command changed the keys");
-    let users = f
-        .util(&[
-            "loginHSM",
-            "-u",
-            "CO",
-            "-s",
-            "admin",
-            "-p",
-            OFFICER_PASSWORD,
-            "listUsers",
-        ])
-        .ok();
+    let users = f.as_admin(&["listUsers"]).ok();
     assert!(!users.stdout.contains("cu9"), "{users:?}");
 
     // Not logged in and no credentials: told how to log in.
@@ -1475,15 +1357,7 @@ async fn activation_unlock_co_and_masked_objects() {
             1
         );
     }
-    let locked = f.util(&[
-        "loginHSM",
-        "-u",
-        "CO",
-        "-s",
-        "admin",
-        "-p",
-        OFFICER_PASSWORD,
-    ]);
+    let locked = f.as_admin(&[]);
     assert!(locked.stderr.contains("RET_USER_LOCKED"), "{locked:?}");
     let (challenge, signature) = (f.file("challenge.bin"), f.file("challenge.sig"));
     f.util(&["getChallenge", "-s", "admin", "-out", &challenge])
@@ -1536,10 +1410,7 @@ async fn activation_unlock_co_and_masked_objects() {
         f.file("key.mask"),
     );
     std::fs::write(&plain, b"kept across masking").unwrap();
-    f.as_cu1(&[
-        "encrypt", "-k", &key, "-m", "AES_GCM", "-f", &plain, "-out", &sealed,
-    ])
-    .ok();
+    f.encrypt(&key, "AES_GCM", &plain, &sealed);
     f.as_cu1(&["extractMaskedObject", "-o", &key, "-out", &blob])
         .ok();
     f.as_cu1(&["deleteKey", "-k", &key]).ok();
@@ -1548,11 +1419,7 @@ async fn activation_unlock_co_and_masked_objects() {
         .ok()
         .number_after("New Key Handle:")
         .to_string();
-    f.as_cu1(&[
-        "decrypt", "-k", &restored, "-m", "AES_GCM", "-f", &sealed, "-out", &opened,
-    ])
-    .ok();
-    assert_eq!(read(&opened), read(&plain));
+    f.decrypt_expecting(&restored, "AES_GCM", &sealed, &opened, &plain);
     // An altered blob is refused and adds nothing.
     let mut altered = read(&blob);
     let last = altered.len() - 1;
@@ -1576,16 +1443,7 @@ async fn two_factor_officers_and_quorum_approval() {
     let token_file = f.file("token.json");
 
     // 2FA is opt-in: off, a -2fa change is refused.
-    let off = f.util(&[
-        "loginHSM",
-        "-u",
-        "CO",
-        "-s",
-        "admin",
-        "-p",
-        OFFICER_PASSWORD,
-        "getPolicy",
-    ]);
+    let off = f.as_admin(&["getPolicy"]);
     assert!(off.ok().stdout.contains("Two-factor authentication: off"));
 
     let mut admin = Session::start(f.command());
@@ -1825,10 +1683,7 @@ async fn acknowledged_keys_survive_kill_9() {
         .to_string();
     let (plain, sealed, opened) = (f.file("plain"), f.file("sealed"), f.file("opened"));
     std::fs::write(&plain, b"written before the crash").unwrap();
-    f.as_cu1(&[
-        "encrypt", "-k", &key, "-m", "AES_GCM", "-f", &plain, "-out", &sealed,
-    ])
-    .ok();
+    f.encrypt(&key, "AES_GCM", &plain, &sealed);
 
     // kill -9 and start again on the same data dir (on new ports: the
     // configuration is saved again from the control plane).
@@ -1854,9 +1709,5 @@ async fn acknowledged_keys_survive_kill_9() {
         f.as_cu1(&["findKey", "-l", "durable"]).ok().found(),
         vec![key.parse::<u64>().unwrap()]
     );
-    f.as_cu1(&[
-        "decrypt", "-k", &key, "-m", "AES_GCM", "-f", &sealed, "-out", &opened,
-    ])
-    .ok();
-    assert_eq!(read(&opened), read(&plain));
+    f.decrypt_expecting(&key, "AES_GCM", &sealed, &opened, &plain);
 }

@@ -4,12 +4,12 @@
 
 use cloudhsm_data_plane::{
     client::TwoFactorKey,
-    onboarding::activate_cluster,
     engine::{
         cluster::{SecurityChange, PRECO_USER},
-        quorum::{Approval, Service},
+        quorum::{Approval, Service, Token},
         store::EngineStore,
     },
+    onboarding::activate_cluster,
     Cluster, ClusterConfig, EngineError, Role, SessionHandle,
 };
 
@@ -311,11 +311,7 @@ fn quorum_needs_m_approvals_from_registered_officers_once() {
         Err(EngineError::TwoFactorFailed(_))
     ));
     assert!(matches!(
-        cluster.approve_token(
-            admin,
-            &token.id,
-            &[stranger.approve("nobody", &token).unwrap()]
-        ),
+        approve(&cluster, admin, &token, &[("nobody", &stranger)]),
         Err(EngineError::QuorumRequired(_))
     ));
     assert!(matches!(
@@ -332,13 +328,7 @@ fn quorum_needs_m_approvals_from_registered_officers_once() {
 
     // Too few approvals: refused, token kept.
     assert_eq!(
-        cluster
-            .approve_token(
-                admin,
-                &token.id,
-                &[keys[0].approve("admin", &token).unwrap()]
-            )
-            .unwrap(),
+        approve(&cluster, admin, &token, &[("admin", &keys[0])]).unwrap(),
         1
     );
     assert!(matches!(
@@ -346,9 +336,7 @@ fn quorum_needs_m_approvals_from_registered_officers_once() {
         Err(EngineError::QuorumRequired(_))
     ));
     assert_eq!(
-        cluster
-            .approve_token(admin, &token.id, &[keys[1].approve("co2", &token).unwrap()])
-            .unwrap(),
+        approve(&cluster, admin, &token, &[("co2", &keys[1])]).unwrap(),
         2
     );
     cluster
@@ -361,7 +349,7 @@ fn quorum_needs_m_approvals_from_registered_officers_once() {
         Err(EngineError::QuorumRequired(_))
     ));
     assert_eq!(
-        cluster.approve_token(admin, &token.id, &[keys[1].approve("co2", &token).unwrap()]),
+        approve(&cluster, admin, &token, &[("co2", &keys[1])]),
         Err(EngineError::TokenNotFound)
     );
     // Changing one's own password is not user management.
@@ -379,16 +367,13 @@ fn quorum_needs_m_approvals_from_registered_officers_once() {
         Err(EngineError::QuorumRequired(_))
     ));
     let user_token = cluster.get_token(admin, Service::User).unwrap();
-    cluster
-        .approve_token(
-            admin,
-            &user_token.id,
-            &[
-                keys[0].approve("admin", &user_token).unwrap(),
-                keys[1].approve("co2", &user_token).unwrap(),
-            ],
-        )
-        .unwrap();
+    approve(
+        &cluster,
+        admin,
+        &user_token,
+        &[("admin", &keys[0]), ("co2", &keys[1])],
+    )
+    .unwrap();
     assert!(
         matches!(
             cluster.set_security(admin, off.clone()),
@@ -428,16 +413,13 @@ fn approvals_and_m_follow_registrations() {
     // An approval stops counting when its officer's registration goes:
     // co2 rotates its 2FA key, which drops its quorum registration.
     let token = cluster.get_token(admin, Service::User).unwrap();
-    cluster
-        .approve_token(
-            admin,
-            &token.id,
-            &[
-                keys[0].approve("admin", &token).unwrap(),
-                keys[1].approve("co2", &token).unwrap(),
-            ],
-        )
-        .unwrap();
+    approve(
+        &cluster,
+        admin,
+        &token,
+        &[("admin", &keys[0]), ("co2", &keys[1])],
+    )
+    .unwrap();
     let rotated = TwoFactorKey::generate().unwrap();
     let request = cluster
         .change_password_two_factor_begin(co2, "co2", "officer2-pass")
@@ -473,13 +455,7 @@ fn settings_keys_and_tokens_survive_a_reopen() {
         let cluster = open();
         let (admin, _, keys) = quorum_cluster(&cluster);
         let token = cluster.get_token(admin, Service::User).unwrap();
-        cluster
-            .approve_token(
-                admin,
-                &token.id,
-                &[keys[0].approve("admin", &token).unwrap()],
-            )
-            .unwrap();
+        approve(&cluster, admin, &token, &[("admin", &keys[0])]).unwrap();
         (token, keys)
     };
     let cluster = open();
@@ -490,9 +466,7 @@ fn settings_keys_and_tokens_survive_a_reopen() {
     let listed = cluster.list_tokens(admin).unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].approvals.len(), 1);
-    cluster
-        .approve_token(admin, &token.id, &[keys[1].approve("co2", &token).unwrap()])
-        .unwrap();
+    approve(&cluster, admin, &token, &[("co2", &keys[1])]).unwrap();
     cluster
         .create_user(admin, Role::CryptoUser, "cu1", "user1234")
         .unwrap();
@@ -552,13 +526,7 @@ fn audit_events_name_operations_without_secrets_or_identifiers() {
     let cluster = Cluster::new(ClusterConfig::default()).unwrap();
     let (admin, _, keys) = quorum_cluster(&cluster);
     let token = cluster.get_token(admin, Service::User).unwrap();
-    cluster
-        .approve_token(
-            admin,
-            &token.id,
-            &[keys[0].approve("admin", &token).unwrap()],
-        )
-        .unwrap();
+    approve(&cluster, admin, &token, &[("admin", &keys[0])]).unwrap();
     let _ = cluster.create_user(admin, Role::CryptoUser, "cu-audit-name", "user1234");
     let events = serde_json::to_string(&cluster.audit_events()).unwrap();
     for op in [
@@ -591,14 +559,22 @@ fn approved_token(
     approvers: &[(&str, &TwoFactorKey)],
 ) -> String {
     let token = cluster.get_token(session, service).unwrap();
+    approve(cluster, session, &token, approvers).unwrap();
+    token.id
+}
+
+/// Every `(user, key)` signs `token`; `session` hands the approvals in.
+fn approve(
+    cluster: &Cluster,
+    session: SessionHandle,
+    token: &Token,
+    approvers: &[(&str, &TwoFactorKey)],
+) -> Result<usize, EngineError> {
     let approvals: Vec<Approval> = approvers
         .iter()
-        .map(|(user, key)| key.approve(user, &token).unwrap())
+        .map(|(user, key)| key.approve(user, token).unwrap())
         .collect();
-    cluster
-        .approve_token(session, &token.id, &approvals)
-        .unwrap();
-    token.id
+    cluster.approve_token(session, &token.id, &approvals)
 }
 
 #[test]

@@ -67,9 +67,7 @@ fn get_attribute(ctx: &mut Ctx, parsed: &Parsed) -> Result<(), UtilError> {
     let handle: u64 = parsed.number("-o", "key handle")?;
     let id: u32 = parsed.number("-a", "attribute id")?;
     if id != ALL {
-        attributes::name(id).map_err(|_| {
-            UtilError::Usage(format!("-a {id}: unknown attribute (see listAttributes)"))
-        })?;
+        known(id)?;
     }
     let hsm = ctx.session()?;
     let mut text = String::new();
@@ -97,6 +95,13 @@ fn get_attribute(ctx: &mut Ctx, parsed: &Parsed) -> Result<(), UtilError> {
         None => print!("\n{text}"),
     }
     Ok(())
+}
+
+/// `-a` must name an attribute the utility knows.
+fn known(id: u32) -> Result<(), UtilError> {
+    attributes::name(id)
+        .map(drop)
+        .map_err(|_| UtilError::Usage(format!("-a {id}: unknown attribute (see listAttributes)")))
 }
 
 fn push(text: &mut String, id: u32, value: &Attribute) {
@@ -127,9 +132,7 @@ fn set_attribute(ctx: &mut Ctx, parsed: &Parsed) -> Result<(), UtilError> {
     let handle: u64 = parsed.number("-o", "key handle")?;
     let id: u32 = parsed.number("-a", "attribute id")?;
     let text = parsed.require(parsed.get("-v"), "-v <value>")?;
-    attributes::name(id).map_err(|_| {
-        UtilError::Usage(format!("-a {id}: unknown attribute (see listAttributes)"))
-    })?;
+    known(id)?;
     let value = match id {
         ids::LABEL | ids::ID => Attribute::Text(text.to_string()),
         _ => match text {
@@ -143,11 +146,10 @@ fn set_attribute(ctx: &mut Ctx, parsed: &Parsed) -> Result<(), UtilError> {
         },
     };
     let hsm = ctx.session()?;
-    hsm.run(
+    hsm.run_reported(
         "Cfm3SetAttributeValue",
         hsm.client.set_attribute(handle, id, value),
     )?;
-    output::success("Cfm3SetAttributeValue");
     Ok(())
 }
 

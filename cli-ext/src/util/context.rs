@@ -33,6 +33,18 @@ impl Hsm<'_> {
             .block_on(work)
             .map_err(|error| UtilError::Hsm { call, error })
     }
+
+    /// [`Self::run`], then the call's success status line (for the commands
+    /// whose result is the status alone, or printed after it).
+    pub fn run_reported<T>(
+        &self,
+        call: &'static str,
+        work: impl Future<Output = Result<T, ClientError>>,
+    ) -> Result<T, UtilError> {
+        let out = self.run(call, work)?;
+        super::output::success(call);
+        Ok(out)
+    }
 }
 
 impl Ctx {

@@ -92,11 +92,10 @@ fn verify(ctx: &mut Ctx, parsed: &Parsed) -> Result<(), UtilError> {
     let handle: u64 = parsed.number("-k", "key handle")?;
     let mechanism = sign_mechanism(parsed.require(parsed.get("-m"), "-m <mechanism>")?);
     let hsm = ctx.session()?;
-    hsm.run(
+    hsm.run_reported(
         "Cfm3Verify",
         hsm.client.verify(handle, &mechanism, &data, &signature),
     )?;
-    output::success("Cfm3Verify");
     println!("\n\tSignature verification successful");
     Ok(())
 }

@@ -29,8 +29,7 @@ pub const GET_HSM_INFO: Command = Command {
 fn get_hsm_info(ctx: &mut Ctx, _: &Parsed) -> Result<(), UtilError> {
     let config = ctx.config()?;
     let hsm = ctx.session()?;
-    let nodes = hsm.run("Cfm3GetHSMInfo", hsm.client.node_listings())?;
-    output::success("Cfm3GetHSMInfo");
+    let nodes = hsm.run_reported("Cfm3GetHSMInfo", hsm.client.node_listings())?;
     println!("\n\tData-plane endpoint: {}", config.endpoint);
     println!("\tNumber of HSMs: {}\n", nodes.len());
     println!(

@@ -105,11 +105,10 @@ fn gen_sym_key(ctx: &mut Ctx, parsed: &Parsed) -> Result<(), UtilError> {
     };
     let attributes = new_key_attributes(parsed)?;
     let hsm = ctx.session()?;
-    let handle = hsm.run(
+    let handle = hsm.run_reported(
         "Cfm3GenerateSymmetricKey",
         hsm.client.generate_key(spec, attributes),
     )?;
-    output::success("Cfm3GenerateSymmetricKey");
     println!("\n\tSymmetric Key Created.  Key Handle: {handle}");
     Ok(())
 }
@@ -189,11 +188,10 @@ fn generate_pair(
     attributes: Vec<(u32, Attribute)>,
 ) -> Result<(), UtilError> {
     let hsm = ctx.session()?;
-    let (public, private) = hsm.run(
+    let (public, private) = hsm.run_reported(
         "Cfm3GenerateKeyPair",
         hsm.client.generate_key_pair(spec, attributes),
     )?;
-    output::success("Cfm3GenerateKeyPair");
     println!(
         "\n\tCfm3GenerateKeyPair:    public key handle: {public}    private key handle: {private}"
     );
@@ -286,8 +284,7 @@ pub const DELETE_KEY: Command = Command {
 fn delete_key(ctx: &mut Ctx, parsed: &Parsed) -> Result<(), UtilError> {
     let handle: u64 = parsed.number("-k", "key handle")?;
     let hsm = ctx.session()?;
-    hsm.run("Cfm3DeleteKey", hsm.client.delete_key(handle))?;
-    output::success("Cfm3DeleteKey");
+    hsm.run_reported("Cfm3DeleteKey", hsm.client.delete_key(handle))?;
     println!("\n\tKey handle {handle} deleted");
     Ok(())
 }
@@ -375,8 +372,7 @@ pub const FIND_ALL_KEYS: Command = Command {
 fn find_all_keys(ctx: &mut Ctx, parsed: &Parsed) -> Result<(), UtilError> {
     let user = parsed.either("-u", 0).map(str::to_string);
     let hsm = ctx.session()?;
-    let keys = hsm.run("Cfm3FindAllKeys", hsm.client.find_all_keys(user.as_deref()))?;
-    output::success("Cfm3FindAllKeys");
+    let keys = hsm.run_reported("Cfm3FindAllKeys", hsm.client.find_all_keys(user.as_deref()))?;
     println!("\n\tNumber of keys found {}\n", keys.len());
     println!("\t{:<12}{:<20}Shared with", "Handle", "Owner");
     for key in &keys {

@@ -74,8 +74,7 @@ fn store_cert(ctx: &mut Ctx, parsed: &Parsed) -> Result<(), UtilError> {
     let pem = String::from_utf8(read(path)?)
         .map_err(|_| UtilError::File(format!("{path}: not a PEM text file")))?;
     let hsm = ctx.session()?;
-    hsm.run("Cfm3StoreCert", hsm.client.store_certificate(kind, &pem))?;
-    output::success("Cfm3StoreCert");
+    hsm.run_reported("Cfm3StoreCert", hsm.client.store_certificate(kind, &pem))?;
     Ok(())
 }
 
@@ -125,11 +124,10 @@ fn unlock_co(ctx: &mut Ctx, parsed: &Parsed) -> Result<(), UtilError> {
     let signature = read(parsed.require(parsed.get("-f"), "-f <signature file>")?)?;
     let password = parsed.get("-p");
     let hsm = ctx.connect()?;
-    hsm.run(
+    hsm.run_reported(
         "Cfm3UnlockCO",
         hsm.client.unlock_officer(user, &signature, password),
     )?;
-    output::success("Cfm3UnlockCO");
     Ok(())
 }
 
@@ -175,11 +173,10 @@ pub const INSERT_MASKED_OBJECT: Command = Command {
 fn insert_masked_object(ctx: &mut Ctx, parsed: &Parsed) -> Result<(), UtilError> {
     let blob = read(parsed.require(parsed.get("-f"), "-f <file>")?)?;
     let hsm = ctx.session()?;
-    let handle = hsm.run(
+    let handle = hsm.run_reported(
         "Cfm3InsertMaskedObject",
         hsm.client.insert_masked_object(&blob),
     )?;
-    output::success("Cfm3InsertMaskedObject");
     println!("\n\tNew Key Handle: {handle}");
     Ok(())
 }

@@ -50,8 +50,7 @@ fn print_policy(view: &cloudhsm_data_plane::engine::cluster::SecurityView) {
 
 fn get_policy(ctx: &mut Ctx, _: &Parsed) -> Result<(), UtilError> {
     let hsm = ctx.session()?;
-    let view = hsm.run("Cfm3GetPolicy", hsm.client.security())?;
-    output::success("Cfm3GetPolicy");
+    let view = hsm.run_reported("Cfm3GetPolicy", hsm.client.security())?;
     print_policy(&view);
     Ok(())
 }
@@ -99,8 +98,7 @@ fn set_policy(ctx: &mut Ctx, parsed: &Parsed) -> Result<(), UtilError> {
         ));
     }
     let hsm = ctx.session()?;
-    let view = hsm.run("Cfm3SetPolicy", hsm.client.set_security(change))?;
-    output::success("Cfm3SetPolicy");
+    let view = hsm.run_reported("Cfm3SetPolicy", hsm.client.set_security(change))?;
     print_policy(&view);
     Ok(())
 }
@@ -126,9 +124,7 @@ fn register_quorum_pub_key(ctx: &mut Ctx, parsed: &Parsed) -> Result<(), UtilErr
         .to_string();
     let call = "Cfm3RegisterQuorumPubKey";
     let hsm = ctx.session()?;
-    let request = hsm.run(call, hsm.client.register_quorum_key_begin())?;
-    let signed = two_factor::exchange(&path, &request, true)?;
-    hsm.run(call, hsm.client.complete_two_factor(&signed))?;
+    two_factor::officer_exchange(&hsm, call, &path, hsm.client.register_quorum_key_begin())?;
     output::success(call);
     Ok(())
 }
@@ -151,8 +147,7 @@ fn set_m_value(ctx: &mut Ctx, parsed: &Parsed) -> Result<(), UtilError> {
     let service = parsed.require(parsed.get("-s"), "-s <service>")?;
     let m: u8 = parsed.number("-m", "M")?;
     let hsm = ctx.session()?;
-    hsm.run("Cfm3SetMValue", hsm.client.set_m_value(service, m))?;
-    output::success("Cfm3SetMValue");
+    hsm.run_reported("Cfm3SetMValue", hsm.client.set_m_value(service, m))?;
     Ok(())
 }
 
@@ -223,8 +218,7 @@ fn approve_token(ctx: &mut Ctx, parsed: &Parsed) -> Result<(), UtilError> {
         )));
     }
     let hsm = ctx.session()?;
-    let count = hsm.run("Cfm3ApproveToken", hsm.client.approve_token(&id, approvals))?;
-    output::success("Cfm3ApproveToken");
+    let count = hsm.run_reported("Cfm3ApproveToken", hsm.client.approve_token(&id, approvals))?;
     println!("\n\tToken {id} has {count} approval(s)");
     Ok(())
 }
@@ -242,8 +236,7 @@ pub const LIST_TOKENS: Command = Command {
 
 fn list_tokens(ctx: &mut Ctx, _: &Parsed) -> Result<(), UtilError> {
     let hsm = ctx.session()?;
-    let tokens = hsm.run("Cfm3ListTokens", hsm.client.list_tokens())?;
-    output::success("Cfm3ListTokens");
+    let tokens = hsm.run_reported("Cfm3ListTokens", hsm.client.list_tokens())?;
     println!("\n\tNumber of tokens: {}", tokens.len());
     for token in &tokens {
         println!(
@@ -279,7 +272,6 @@ fn del_token(ctx: &mut Ctx, parsed: &Parsed) -> Result<(), UtilError> {
         .require(parsed.get("-i"), "-i <token id>")?
         .to_string();
     let hsm = ctx.session()?;
-    hsm.run("Cfm3DelToken", hsm.client.delete_token(&id))?;
-    output::success("Cfm3DelToken");
+    hsm.run_reported("Cfm3DelToken", hsm.client.delete_token(&id))?;
     Ok(())
 }

@@ -6,14 +6,30 @@
 //! being set, the PEM public key in `PublicKey`), and presses Enter; the
 //! utility hands the file back.
 
-use std::io::Write;
+use std::{future::Future, io::Write};
 
-use cloudhsm_data_plane::engine::two_factor::AuthData;
+use cloudhsm_data_plane::{client::ClientError, engine::two_factor::AuthData};
 
 use super::{
+    context::Hsm,
     crypto::{read, write},
     UtilError,
 };
+
+/// createUser, changePswd and registerQuorumPubKey with 2FA: `begin` asks
+/// the HSM for the authdata, the officer signs it (and adds its public key)
+/// in `path`, and the signed file completes the command. Every step reports
+/// under the command's own status name `call`.
+pub fn officer_exchange(
+    hsm: &Hsm<'_>,
+    call: &'static str,
+    path: &str,
+    begin: impl Future<Output = Result<AuthData, ClientError>>,
+) -> Result<(), UtilError> {
+    let request = hsm.run(call, begin)?;
+    let signed = exchange(path, &request, true)?;
+    hsm.run(call, hsm.client.complete_two_factor(&signed))
+}
 
 pub fn exchange(
     path: &str,

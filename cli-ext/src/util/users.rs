@@ -152,8 +152,7 @@ fn logout(ctx: &mut Ctx, _: &Parsed) -> Result<(), UtilError> {
         return Err(UtilError::Usage("logoutHSM: not logged in".into()));
     }
     let hsm = ctx.connect()?;
-    hsm.run("Cfm3LogoutHSM", hsm.client.logout())?;
-    output::success("Cfm3LogoutHSM");
+    hsm.run_reported("Cfm3LogoutHSM", hsm.client.logout())?;
     ctx.logged_in = None;
     Ok(())
 }
@@ -171,8 +170,7 @@ pub const LIST_USERS: Command = Command {
 
 fn list_users(ctx: &mut Ctx, _: &Parsed) -> Result<(), UtilError> {
     let hsm = ctx.session()?;
-    let users = hsm.run("Cfm3ListUsers", hsm.client.list_users())?;
-    output::success("Cfm3ListUsers");
+    let users = hsm.run_reported("Cfm3ListUsers", hsm.client.list_users())?;
     println!("\tNumber Of Users found {}\n", users.len());
     println!("\t{:<10}{:<12}User Name", "Index", "User Type");
     for (index, user) in users.iter().enumerate() {
@@ -215,15 +213,13 @@ fn create_user(ctx: &mut Ctx, parsed: &Parsed) -> Result<(), UtilError> {
             "Cfm3CreateUser",
             hsm.client.create_user(&user_type, &name, &password),
         )?,
-        Some(path) => {
-            let request = hsm.run(
-                "Cfm3CreateUser",
-                hsm.client
-                    .create_user_two_factor_begin(&user_type, &name, &password),
-            )?;
-            let signed = two_factor::exchange(path, &request, true)?;
-            hsm.run("Cfm3CreateUser", hsm.client.complete_two_factor(&signed))?;
-        }
+        Some(path) => two_factor::officer_exchange(
+            &hsm,
+            "Cfm3CreateUser",
+            path,
+            hsm.client
+                .create_user_two_factor_begin(&user_type, &name, &password),
+        )?,
     }
     output::success("Cfm3CreateUser");
     println!("\tCreated {user_type} '{name}' on every available HSM of the cluster");
@@ -244,8 +240,7 @@ pub const DELETE_USER: Command = Command {
 fn delete_user(ctx: &mut Ctx, parsed: &Parsed) -> Result<(), UtilError> {
     let (_, name) = user_of(parsed)?;
     let hsm = ctx.session()?;
-    hsm.run("Cfm3DeleteUser", hsm.client.delete_user(&name))?;
-    output::success("Cfm3DeleteUser");
+    hsm.run_reported("Cfm3DeleteUser", hsm.client.delete_user(&name))?;
     Ok(())
 }
 
@@ -279,15 +274,13 @@ fn change_password(ctx: &mut Ctx, parsed: &Parsed) -> Result<(), UtilError> {
             "Cfm3ChangePswd",
             hsm.client.change_password(&name, &password),
         )?,
-        Some(path) => {
-            let request = hsm.run(
-                "Cfm3ChangePswd",
-                hsm.client
-                    .change_password_two_factor_begin(&name, &password),
-            )?;
-            let signed = two_factor::exchange(path, &request, true)?;
-            hsm.run("Cfm3ChangePswd", hsm.client.complete_two_factor(&signed))?;
-        }
+        Some(path) => two_factor::officer_exchange(
+            &hsm,
+            "Cfm3ChangePswd",
+            path,
+            hsm.client
+                .change_password_two_factor_begin(&name, &password),
+        )?,
     }
     output::success("Cfm3ChangePswd");
     Ok(())
@@ -307,8 +300,7 @@ pub const UNLOCK_USER: Command = Command {
 fn unlock_user(ctx: &mut Ctx, parsed: &Parsed) -> Result<(), UtilError> {
     let (_, name) = user_of(parsed)?;
     let hsm = ctx.session()?;
-    hsm.run("Cfm3UnlockUser", hsm.client.unlock_user(&name))?;
-    output::success("Cfm3UnlockUser");
+    hsm.run_reported("Cfm3UnlockUser", hsm.client.unlock_user(&name))?;
     Ok(())
 }
 
@@ -328,8 +320,7 @@ fn sync_user(ctx: &mut Ctx, parsed: &Parsed) -> Result<(), UtilError> {
         .require(parsed.either("-s", 0), "<user name>")?
         .to_string();
     let hsm = ctx.session()?;
-    hsm.run("Cfm3SyncUser", hsm.client.sync_user(&name))?;
-    output::success("Cfm3SyncUser");
+    hsm.run_reported("Cfm3SyncUser", hsm.client.sync_user(&name))?;
     Ok(())
 }
 
@@ -365,11 +356,10 @@ fn set_user_attributes(ctx: &mut Ctx, parsed: &Parsed) -> Result<(), UtilError> 
         login_disabled: Some(login_disabled),
     };
     let hsm = ctx.session()?;
-    hsm.run(
+    hsm.run_reported(
         "Cfm3SetUserAttributes",
         hsm.client.set_user_attributes(&name, attributes),
     )?;
-    output::success("Cfm3SetUserAttributes");
     Ok(())
 }
 
@@ -390,8 +380,7 @@ fn disable_user_access(ctx: &mut Ctx, _: &Parsed) -> Result<(), UtilError> {
         return Err(UtilError::NotLoggedIn);
     };
     let hsm = ctx.connect()?;
-    hsm.run("Cfm3DisableUserAccess", hsm.client.disable_user_access(&me))?;
-    output::success("Cfm3DisableUserAccess");
+    hsm.run_reported("Cfm3DisableUserAccess", hsm.client.disable_user_access(&me))?;
     println!("\n\tCrypto officers can no longer delete '{me}', change its password or attributes");
     Ok(())
 }

@@ -130,12 +130,11 @@ fn unwrap_key(ctx: &mut Ctx, parsed: &Parsed) -> Result<(), UtilError> {
     let attributes = keys::new_key_attributes(parsed)?;
     let mechanism = wrap_mechanism(parsed.get("-m"));
     let hsm = ctx.session()?;
-    let handle = hsm.run(
+    let handle = hsm.run_reported(
         "Cfm3UnWrapKey",
         hsm.client
             .unwrap_key(wrapping, &wrapped, &mechanism, spec, attributes),
     )?;
-    output::success("Cfm3UnWrapKey");
     println!("\n\tKey Unwrapped.  Key Handle: {handle}");
     Ok(())
 }
@@ -215,11 +214,10 @@ fn import_pub_key(ctx: &mut Ctx, parsed: &Parsed) -> Result<(), UtilError> {
     };
     let attributes = keys::new_key_attributes(parsed)?;
     let hsm = ctx.session()?;
-    let handle = hsm.run(
+    let handle = hsm.run_reported(
         "Cfm3CreatePublicKey",
         hsm.client.import_public_key(spec, &bytes, attributes),
     )?;
-    output::success("Cfm3CreatePublicKey");
     println!("\n\tPublic Key Handle: {handle}");
     Ok(())
 }

@@ -5,7 +5,7 @@ use base64::{engine::general_purpose::STANDARD as B64, Engine as _};
 use reqwest::Method;
 use serde_json::Value;
 
-use super::{decode, error_from, parse, ClientError, HsmClient};
+use super::{decode, error_from, parse, two_factor_steps::body, ClientError, HsmClient};
 use crate::{
     engine::{
         cluster::{PRECO_DEFAULT_PASSWORD, PRECO_USER},
@@ -14,6 +14,16 @@ use crate::{
     onboarding::PartitionOwner,
     server::wire::*,
 };
+
+/// An engine error from the client's own (local) onboarding crypto, in the
+/// client's error shape; status 0 says it never reached the HSM.
+fn local_engine_error(e: crate::engine::error::EngineError) -> ClientError {
+    ClientError {
+        status: 0,
+        code: e.code().into(),
+        message: e.to_string(),
+    }
+}
 
 impl HsmClient {
     /// `getCertReq`: the partition's CSR, PEM.
@@ -48,17 +58,12 @@ impl HsmClient {
         owner: &PartitionOwner,
         new_password: &str,
     ) -> Result<(), ClientError> {
-        let local = |e: crate::engine::error::EngineError| ClientError {
-            status: 0,
-            code: e.code().into(),
-            message: e.to_string(),
-        };
         self.login("PRECO", PRECO_USER, PRECO_DEFAULT_PASSWORD)
             .await?;
         let csr = self.get_cert_req().await?;
         self.store_certificate(CERT_PO, owner.certificate_pem())
             .await?;
-        let poac = owner.sign_csr(&csr).map_err(local)?;
+        let poac = owner.sign_csr(&csr).map_err(local_engine_error)?;
         self.store_certificate(CERT_POAC, &poac).await?;
         self.change_password(PRECO_USER, new_password).await?;
         self.logout().await
@@ -70,11 +75,7 @@ impl HsmClient {
         &self,
         new_password: &str,
     ) -> Result<PartitionOwner, ClientError> {
-        let owner = PartitionOwner::generate().map_err(|e| ClientError {
-            status: 0,
-            code: e.code().into(),
-            message: e.to_string(),
-        })?;
+        let owner = PartitionOwner::generate().map_err(local_engine_error)?;
         self.activate(&owner, new_password).await?;
         Ok(owner)
     }
@@ -86,12 +87,9 @@ impl HsmClient {
         body: Option<Value>,
     ) -> Result<T, ClientError> {
         let mut connection = self.connection.lock().await;
-        let (status, value) = self
-            .send_with_failover(&mut connection, Method::POST, path, false, body.as_ref())
+        let value = self
+            .post_unsessioned(&mut connection, path, body.as_ref())
             .await?;
-        if !status.is_success() {
-            return Err(error_from(status, &value));
-        }
         parse(if value.is_null() {
             Value::Object(Default::default())
         } else {
@@ -115,11 +113,10 @@ impl HsmClient {
         signature: &[u8],
         new_password: Option<&str>,
     ) -> Result<(), ClientError> {
-        let body = serde_json::to_value(UnlockOfficerRequest {
+        let body = body(&UnlockOfficerRequest {
             signature: B64.encode(signature),
             password: new_password.map(str::to_string),
-        })
-        .map_err(|e| ClientError::local("RET_INVALID_REQUEST", e.to_string()))?;
+        })?;
         self.call_anonymous::<Value>(&format!("/users/{user}/unlock-co"), Some(body))
             .await
             .map(drop)
@@ -139,14 +136,7 @@ impl HsmClient {
         let body = MaskedObject {
             data: B64.encode(blob),
         };
-        let handles: KeyHandles = self
-            .call(Method::POST, "/keys/masked", Some(body), false)
-            .await?;
-        handles
-            .handles
-            .first()
-            .copied()
-            .ok_or_else(|| ClientError::local("RET_INVALID_RESPONSE", "no handle returned"))
+        self.call_for_handle("/keys/masked", body).await
     }
 
     /// `C_Digest`: `mechanism` is `SHA256`, `SHA384` or `SHA512`.

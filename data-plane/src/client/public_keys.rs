@@ -23,9 +23,17 @@ impl HsmClient {
             data: B64.encode(key),
             attributes,
         };
-        let handles: KeyHandles = self
-            .call(Method::POST, "/keys/public", Some(request), false)
-            .await?;
+        self.call_for_handle("/keys/public", request).await
+    }
+
+    /// A POST that creates one key and answers its handle (importPubKey,
+    /// insertMaskedObject).
+    pub(super) async fn call_for_handle<B: serde::Serialize>(
+        &self,
+        path: &str,
+        body: B,
+    ) -> Result<u64, ClientError> {
+        let handles: KeyHandles = self.call(Method::POST, path, Some(body), false).await?;
         handles
             .handles
             .first()

@@ -1,17 +1,13 @@
 //! Client calls for the opt-in 2FA and quorum features. The 2FA commands
-//! take the officer's [`TwoFactorKey`] and do both halves of the exchange:
-//! fetch the authdata, sign it, hand it back.
+//! take the officer's [`TwoFactorKey`] and do both halves of the exchange
+//! with the steps in `two_factor_steps` (the one 2FA wire path): fetch the
+//! authdata, sign it, hand it back.
 
 use reqwest::Method;
 use serde_json::Value;
 
-use super::{error_from, parse, ClientError, HsmClient, TwoFactorKey};
+use super::{ClientError, HsmClient, TwoFactorKey};
 use crate::server::wire::*;
-
-fn body<T: serde::Serialize>(value: &T) -> Result<Value, ClientError> {
-    serde_json::to_value(value)
-        .map_err(|e| ClientError::local("RET_INVALID_REQUEST", e.to_string()))
-}
 
 impl HsmClient {
     /// `loginHSM <type> <user> <password> -2fa`. A 2FA login is not
@@ -24,50 +20,18 @@ impl HsmClient {
         key: &TwoFactorKey,
     ) -> Result<(), ClientError> {
         let mut connection = self.connection.lock().await;
-        connection.credentials = None;
-        connection.token = None;
-        connection.session = None;
-        let request = body(&LoginRequest {
-            user_type: user_type.into(),
-            user: user.into(),
-            password: password.into(),
-        })?;
-        let (status, value) = self
-            .send_with_failover(
-                &mut connection,
-                Method::POST,
-                "/2fa/login",
-                false,
-                Some(&request),
-            )
+        let authdata = self
+            .begin_login(&mut connection, user_type, user, password)
             .await?;
-        if !status.is_success() {
-            return Err(error_from(status, &value));
-        }
-        let signed = key.sign_authdata(&parse::<AuthData>(value)?)?;
-        let (status, value) = self
-            .send_with_failover(
-                &mut connection,
-                Method::POST,
-                "/2fa/login/complete",
-                false,
-                Some(&body(&signed)?),
-            )
-            .await?;
-        if !status.is_success() {
-            return Err(error_from(status, &value));
-        }
-        let login: LoginResponse = parse(value)?;
-        self.open_session(&mut connection, login.token).await
+        let signed = key.sign_authdata(&authdata)?;
+        self.finish_login(&mut connection, &signed).await
     }
 
     /// Signs an authdata document the HSM issued in this session and hands
     /// it back with the public key.
     async fn answer(&self, request: AuthData, key: &TwoFactorKey) -> Result<(), ClientError> {
-        let signed = key.sign_authdata_with_key(&request)?;
-        self.call::<_, Value>(Method::POST, "/2fa/complete", Some(signed), false)
+        self.complete_two_factor(&key.sign_authdata_with_key(&request)?)
             .await
-            .map(drop)
     }
 
     /// `createUser CO <name> <password> -2fa`.
@@ -78,13 +42,8 @@ impl HsmClient {
         password: &str,
         key: &TwoFactorKey,
     ) -> Result<(), ClientError> {
-        let request = CreateUserRequest {
-            user_type: user_type.into(),
-            name: name.into(),
-            password: password.into(),
-        };
         let authdata = self
-            .call(Method::POST, "/2fa/users", Some(request), false)
+            .create_user_two_factor_begin(user_type, name, password)
             .await?;
         self.answer(authdata, key).await
     }
@@ -97,25 +56,13 @@ impl HsmClient {
         password: &str,
         key: &TwoFactorKey,
     ) -> Result<(), ClientError> {
-        let request = PasswordRequest {
-            password: password.into(),
-        };
-        let authdata = self
-            .call(
-                Method::POST,
-                &format!("/2fa/users/{name}/password"),
-                Some(request),
-                false,
-            )
-            .await?;
+        let authdata = self.change_password_two_factor_begin(name, password).await?;
         self.answer(authdata, key).await
     }
 
     /// `registerQuorumPubKey`: the logged-in officer becomes a quorum approver.
     pub async fn register_quorum_key(&self, key: &TwoFactorKey) -> Result<(), ClientError> {
-        let authdata = self
-            .call::<(), _>(Method::POST, "/quorum/keys", None, false)
-            .await?;
+        let authdata = self.register_quorum_key_begin().await?;
         self.answer(authdata, key).await
     }
 

@@ -7,10 +7,10 @@
 use reqwest::Method;
 use serde_json::Value;
 
-use super::{error_from, parse, ClientError, HsmClient};
+use super::{error_from, parse, ClientError, Connection, HsmClient};
 use crate::server::wire::*;
 
-fn body<T: serde::Serialize>(value: &T) -> Result<Value, ClientError> {
+pub(super) fn body<T: serde::Serialize>(value: &T) -> Result<Value, ClientError> {
     serde_json::to_value(value)
         .map_err(|e| ClientError::local("RET_INVALID_REQUEST", e.to_string()))
 }
@@ -25,6 +25,26 @@ impl HsmClient {
         password: &str,
     ) -> Result<AuthData, ClientError> {
         let mut connection = self.connection.lock().await;
+        self.begin_login(&mut connection, user_type, user, password)
+            .await
+    }
+
+    /// Second half: the signed authdata logs in and opens the session.
+    pub async fn login_two_factor_complete(&self, signed: &AuthData) -> Result<(), ClientError> {
+        let mut connection = self.connection.lock().await;
+        self.finish_login(&mut connection, signed).await
+    }
+
+    /// The login halves on a connection the caller holds, so that
+    /// [`HsmClient::login_two_factor`] can run both under one lock (no other
+    /// call on this client slips between them).
+    pub(super) async fn begin_login(
+        &self,
+        connection: &mut Connection,
+        user_type: &str,
+        user: &str,
+        password: &str,
+    ) -> Result<AuthData, ClientError> {
         connection.credentials = None;
         connection.token = None;
         connection.session = None;
@@ -33,38 +53,38 @@ impl HsmClient {
             user: user.into(),
             password: password.into(),
         })?;
-        let (status, value) = self
-            .send_with_failover(
-                &mut connection,
-                Method::POST,
-                "/2fa/login",
-                false,
-                Some(&request),
-            )
-            .await?;
-        if !status.is_success() {
-            return Err(error_from(status, &value));
-        }
-        parse(value)
+        self.post_unsessioned(connection, "/2fa/login", Some(&request))
+            .await
+            .and_then(parse)
     }
 
-    /// Second half: the signed authdata logs in and opens the session.
-    pub async fn login_two_factor_complete(&self, signed: &AuthData) -> Result<(), ClientError> {
-        let mut connection = self.connection.lock().await;
+    pub(super) async fn finish_login(
+        &self,
+        connection: &mut Connection,
+        signed: &AuthData,
+    ) -> Result<(), ClientError> {
+        let login: LoginResponse = self
+            .post_unsessioned(connection, "/2fa/login/complete", Some(&body(signed)?))
+            .await
+            .and_then(parse)?;
+        self.open_session(connection, login.token).await
+    }
+
+    /// A POST outside any session (the login exchange, the anonymous
+    /// partition calls), its error status mapped to the client error.
+    pub(super) async fn post_unsessioned(
+        &self,
+        connection: &mut Connection,
+        path: &str,
+        request: Option<&Value>,
+    ) -> Result<Value, ClientError> {
         let (status, value) = self
-            .send_with_failover(
-                &mut connection,
-                Method::POST,
-                "/2fa/login/complete",
-                false,
-                Some(&body(signed)?),
-            )
+            .send_with_failover(connection, Method::POST, path, false, request)
             .await?;
         if !status.is_success() {
             return Err(error_from(status, &value));
         }
-        let login: LoginResponse = parse(value)?;
-        self.open_session(&mut connection, login.token).await
+        Ok(value)
     }
 
     /// `changePswd ... -2fa`, first half: the authdata to sign (with the

@@ -98,6 +98,15 @@ impl State {
             .ok_or(EngineError::NoNodeAvailable)
     }
 
+    /// A user as the serving node holds it (users are per node).
+    fn user(&self, name: &str) -> Result<&UserRecord, EngineError> {
+        let node = self.serving()?;
+        self.nodes[node]
+            .users
+            .get(name)
+            .ok_or_else(|| EngineError::UserNotFound(name.to_string()))
+    }
+
     fn key(&self, handle: KeyHandle) -> Result<Arc<KeyObject>, EngineError> {
         let node = self.serving()?;
         self.nodes[node]
@@ -546,12 +555,7 @@ impl Cluster {
                 ));
             }
             let mut state = self.lock();
-            let node = state.serving()?;
-            let mut record = state.nodes[node]
-                .users
-                .get(name)
-                .cloned()
-                .ok_or_else(|| EngineError::UserNotFound(name.to_string()))?;
+            let mut record = state.user(name)?.clone();
             if caller.user != name {
                 user_admin::check_officer_may_manage(&record)?;
             }
@@ -579,12 +583,7 @@ impl Cluster {
         self.audited("CN_UNLOCK_USER", || {
             let _ = self.officer(session)?;
             let mut state = self.lock();
-            let node = state.serving()?;
-            let mut record = state.nodes[node]
-                .users
-                .get(name)
-                .cloned()
-                .ok_or_else(|| EngineError::UserNotFound(name.to_string()))?;
+            let mut record = state.user(name)?.clone();
             record.locked = false;
             record.failed_logins = 0;
             state.put_user(record);

@@ -112,12 +112,7 @@ impl Cluster {
                 "the partition is not activated; it has no owner to authorise this".into(),
             ));
         }
-        let node = state.serving()?;
-        let record = state.nodes[node]
-            .users
-            .get(user)
-            .cloned()
-            .ok_or_else(|| EngineError::UserNotFound(user.to_string()))?;
+        let record = state.user(user)?.clone();
         if record.role != Role::CryptoOfficer {
             return Err(EngineError::NotPermitted(
                 "unlockCO is for crypto officers; a crypto officer unlocks other users".into(),

@@ -125,14 +125,6 @@ fn officers_only() -> EngineError {
 }
 
 impl State {
-    fn user(&self, name: &str) -> Result<&UserRecord, EngineError> {
-        let node = self.serving()?;
-        self.nodes[node]
-            .users
-            .get(name)
-            .ok_or_else(|| EngineError::UserNotFound(name.to_string()))
-    }
-
     /// Officers on the serving node registered for quorum, with their keys.
     fn quorum_keys(&self) -> Result<Vec<(String, Vec<u8>)>, EngineError> {
         let node = self.serving()?;

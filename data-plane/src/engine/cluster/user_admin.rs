@@ -44,12 +44,7 @@ impl Cluster {
         self.audited("CN_SET_USER_ATTRIBUTES", || {
             let (caller, _in_use) = self.officer(session)?;
             let mut state = self.lock();
-            let node = state.serving()?;
-            let mut record = state.nodes[node]
-                .users
-                .get(name)
-                .cloned()
-                .ok_or_else(|| EngineError::UserNotFound(name.to_string()))?;
+            let mut record = state.user(name)?.clone();
             check_officer_may_manage(&record)?;
             if let Some(disabled) = attributes.login_disabled {
                 if disabled && caller.user == name {
@@ -84,12 +79,7 @@ impl Cluster {
                 ));
             }
             let mut state = self.lock();
-            let node = state.serving()?;
-            let mut record = state.nodes[node]
-                .users
-                .get(&caller.user)
-                .cloned()
-                .ok_or_else(|| EngineError::UserNotFound(caller.user.clone()))?;
+            let mut record = state.user(&caller.user)?.clone();
             record.co_access_disabled = true;
             state.put_user(record);
             Ok(())

@@ -68,6 +68,13 @@ fn within_limit(len: usize) -> Result<(), ApiError> {
     }
 }
 
+/// The answer of the calls that return raw bytes (challenge, digest, random).
+fn bytes_response(data: Vec<u8>) -> Json<BytesResponse> {
+    Json(BytesResponse {
+        data: B64.encode(data),
+    })
+}
+
 /// Runs the request on behalf of its peer's IP address, which the engine
 /// writes into audit events as `CallerIpAddress`.
 pub(super) async fn caller_address(request: Request, next: Next) -> Response {
@@ -111,9 +118,7 @@ async fn get_challenge(
 ) -> Result<Json<BytesResponse>, ApiError> {
     let cluster = resolve(&state, &hsm)?;
     let challenge = cluster.get_challenge(&name)?;
-    Ok(Json(BytesResponse {
-        data: B64.encode(challenge),
-    }))
+    Ok(bytes_response(challenge))
 }
 
 async fn unlock_officer(
@@ -165,9 +170,7 @@ async fn digest(
     let data = bytes("data", &request.data)?;
     within_limit(data.len())?;
     let out = cluster.digest(session, algorithm, &data)?;
-    Ok(Json(BytesResponse {
-        data: B64.encode(out),
-    }))
+    Ok(bytes_response(out))
 }
 
 async fn random(
@@ -178,9 +181,7 @@ async fn random(
 ) -> Result<Json<BytesResponse>, ApiError> {
     let (cluster, session) = session_of(&state, &hsm, &credentials)?;
     let out = cluster.generate_random(session, request.length)?;
-    Ok(Json(BytesResponse {
-        data: B64.encode(out),
-    }))
+    Ok(bytes_response(out))
 }
 
 async fn set_user_attributes(
