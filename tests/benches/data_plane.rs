@@ -264,4 +264,8 @@ async fn main() {
             ratio * 100.0
         );
     }
+    // Which transport the client used: the framed stream, or HTTPS+JSON when
+    // the stream was unavailable.
+    let streamed: u64 = clients.iter().map(|c| c.streamed_operations()).sum();
+    println!("operations answered over the client's framed stream: {streamed}");
 }

@@ -1,0 +1,192 @@
+//! The framed stream: a lean transport for sign, verify, encrypt and decrypt.
+//!
+//! One HTTPS+JSON request per operation spends far more CPU on HTTP, JSON and
+//! base64 than an ECDSA sign or a 4 KiB AES-GCM encrypt costs. A client that
+//! wants throughput upgrades one HTTP/1.1 connection per HSM
+//! (`GET /hsms/{hsm}/stream`, `Upgrade: cloudhsm-frames/1`, bearer token of a
+//! login on that cluster) and then sends binary frames ([`super::frames`])
+//! over the same TLS connection, many in flight at once, from any number of
+//! logins and sessions. Each frame is authorised exactly as an HTTP request
+//! (token, cluster, session) and answers the same error codes; the engine
+//! audits it the same way. Responses are written in batches so a busy
+//! connection needs few TLS records and system calls.
+
+use std::sync::Arc;
+
+use axum::{
+    extract::{Path, Request, State},
+    http::{header, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+};
+use hyper_util::rt::TokioIo;
+use tokio::{
+    io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufReader},
+    sync::mpsc,
+};
+
+use super::{
+    crypto_ops::{self, Cost, CryptoCall, CryptoOp},
+    frames::{self, RequestFrame, ResponseFrame, PROTOCOL},
+    routes::{locate, login_session, node_up},
+    ApiError, DataPlaneState,
+};
+use crate::engine::{cluster::Cluster, error::EngineError, mechanisms::Mechanism};
+
+/// Responses gathered into one write, at most.
+const WRITE_BATCH: usize = 256 * 1024;
+
+/// `GET /hsms/{hsm}/stream`: switches the connection to frames.
+pub(super) async fn upgrade(
+    State(state): State<Arc<DataPlaneState>>,
+    Path(hsm): Path<String>,
+    mut request: Request,
+) -> Result<Response, ApiError> {
+    let (cluster, _) = locate(&state, &hsm)?;
+    let token = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(|| ApiError::from(EngineError::NotLoggedIn))?;
+    // Only a login on this cluster may hold a stream open.
+    let logged_in = state
+        .logins
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(token)
+        .is_some_and(|login| Arc::ptr_eq(&login.cluster, &cluster));
+    if !logged_in {
+        return Err(EngineError::NotLoggedIn.into());
+    }
+    let asked = request
+        .headers()
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case(PROTOCOL));
+    if !asked {
+        return Err(ApiError::new(
+            StatusCode::UPGRADE_REQUIRED,
+            "RET_INVALID_REQUEST",
+            format!("send 'Connection: Upgrade' and 'Upgrade: {PROTOCOL}' over HTTP/1.1"),
+        ));
+    }
+    let on_upgrade = hyper::upgrade::on(&mut request);
+    tokio::spawn(async move {
+        // A failed upgrade means the client went away; nothing to answer.
+        if let Ok(upgraded) = on_upgrade.await {
+            serve(state, hsm, TokioIo::new(upgraded)).await;
+        }
+    });
+    Ok((
+        StatusCode::SWITCHING_PROTOCOLS,
+        [
+            (header::CONNECTION, HeaderValue::from_static("upgrade")),
+            (header::UPGRADE, HeaderValue::from_static(PROTOCOL)),
+        ],
+    )
+        .into_response())
+}
+
+/// Reads frames until the client closes, running each as its own task so
+/// operations of different sessions use every core; a writer task batches
+/// the answers.
+async fn serve<IO>(state: Arc<DataPlaneState>, hsm: String, io: IO)
+where
+    IO: AsyncRead + AsyncWrite + Send + 'static,
+{
+    let (reader, mut writer) = tokio::io::split(io);
+    let mut reader = BufReader::with_capacity(64 * 1024, reader);
+    let (answers, mut outgoing) = mpsc::unbounded_channel::<Vec<u8>>();
+    let writing = tokio::spawn(async move {
+        let mut batch = Vec::with_capacity(64 * 1024);
+        while let Some(first) = outgoing.recv().await {
+            batch.extend_from_slice(&first);
+            while batch.len() < WRITE_BATCH {
+                match outgoing.try_recv() {
+                    Ok(more) => batch.extend_from_slice(&more),
+                    Err(_) => break,
+                }
+            }
+            if writer.write_all(&batch).await.is_err() || writer.flush().await.is_err() {
+                break;
+            }
+            batch.clear();
+        }
+    });
+    let mut body = Vec::new();
+    let mut located: Option<(Arc<Cluster>, usize)> = None;
+    loop {
+        // The address is looked up again whenever the connection reads from
+        // the network (not for every frame of a batch already read), so a
+        // deleted cluster stops answering here as it does over HTTP.
+        if reader.buffer().is_empty() {
+            located = None;
+        }
+        match frames::read_frame(&mut reader, &mut body).await {
+            Ok(Some(())) => {}
+            // End of stream, a broken connection or an oversized frame.
+            Ok(None) | Err(_) => break,
+        }
+        let id = frames::frame_id(&body).unwrap_or(0);
+        let Some(request) = frames::decode_request(&body) else {
+            let error = ApiError::bad_request("malformed frame");
+            let _ = answers.send(encode(id, Err(error)));
+            continue;
+        };
+        let (cluster, call) = match prepare(&state, &mut located, &hsm, &request) {
+            Ok(prepared) => prepared,
+            Err(error) => {
+                let _ = answers.send(encode(id, Err(error)));
+                continue;
+            }
+        };
+        if crypto_ops::cost(call.op, call.mechanism) == Cost::Cheap {
+            // Bounded (16 KiB) and a few microseconds: cheaper here than a task.
+            let result = crypto_ops::run(cluster, call).await;
+            let _ = answers.send(encode(id, result));
+            continue;
+        }
+        let answers = answers.clone();
+        tokio::spawn(async move {
+            let result = crypto_ops::run(cluster, call).await;
+            let _ = answers.send(encode(id, result));
+        });
+    }
+    drop(answers);
+    let _ = writing.await;
+}
+
+/// Authorises a frame as the HTTP route authorises a request and decodes
+/// its operation.
+fn prepare(
+    state: &DataPlaneState,
+    located: &mut Option<(Arc<Cluster>, usize)>,
+    hsm: &str,
+    request: &RequestFrame<'_>,
+) -> Result<(Arc<Cluster>, CryptoCall), ApiError> {
+    let (cluster, node) = match located {
+        Some(found) => found.clone(),
+        None => located.insert(locate(state, hsm)?).clone(),
+    };
+    node_up(&cluster, node, hsm)?;
+    login_session(state, &cluster, request.token, request.session)?;
+    let op = CryptoOp::from_code(request.op)
+        .ok_or_else(|| ApiError::bad_request(format!("no operation {}", request.op)))?;
+    let call = CryptoCall {
+        session: request.session,
+        handle: request.handle,
+        op,
+        mechanism: Mechanism::parse(request.mechanism)?,
+        data: request.data.to_vec(),
+        signature: request.signature.to_vec(),
+        aad: request.aad.to_vec(),
+    };
+    Ok((cluster, call))
+}
+
+fn encode(id: u32, result: Result<Vec<u8>, ApiError>) -> Vec<u8> {
+    let mut out = Vec::new();
+    let result = result.map_err(|e| (e.status.as_u16(), e.code, e.message));
+    frames::encode_response(&ResponseFrame { id, result }, &mut out);
+    out
+}
