@@ -12,7 +12,8 @@ use cloudhsm_data_plane::{
     server::frames::{self, RequestFrame, PROTOCOL},
     KeySpec,
 };
-use cloudhsm_e2e_tests::Emulator;
+use cloudhsm_e2e_tests::{cluster_path, Emulator};
+use reqwest::Method;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -383,4 +384,13 @@ async fn a_stopped_hsm_sends_the_client_to_the_next_and_back_to_the_stream() {
         .await
         .unwrap();
     assert_eq!(cu.streamed_operations(), 2, "then the stream to HSM 2");
+
+    // Deleting the cluster ends it for a stream already open, too.
+    let deleted = emu
+        .call(Method::DELETE, &cluster_path("rg", "chsm1"), None)
+        .await;
+    emu.wait_location(&deleted.header("location").unwrap())
+        .await;
+    let gone = cu.sign(private, "ECDSA", b"after").await.unwrap_err();
+    assert_eq!((gone.status, gone.code.as_str()), (404, "RET_UNKNOWN_HSM"));
 }

@@ -11,7 +11,10 @@
 //! audits it the same way. Responses are written in batches so a busy
 //! connection needs few TLS records and system calls.
 
-use std::sync::Arc;
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use axum::{
     extract::{Path, Request, State},
@@ -31,6 +34,9 @@ use super::{
     ApiError, DataPlaneState,
 };
 use crate::engine::{cluster::Cluster, error::EngineError, mechanisms::Mechanism};
+
+/// How stale a connection's view of which cluster its HSM belongs to may get.
+const RELOCATE_AFTER: Duration = Duration::from_millis(20);
 
 /// Responses gathered into one write, at most.
 const WRITE_BATCH: usize = 256 * 1024;
@@ -115,17 +121,22 @@ where
     });
     let mut body = Vec::new();
     let mut located: Option<(Arc<Cluster>, usize)> = None;
+    let mut looked_up = Instant::now();
     loop {
-        // The address is looked up again whenever the connection reads from
-        // the network (not for every frame of a batch already read), so a
-        // deleted cluster stops answering here as it does over HTTP.
-        if reader.buffer().is_empty() {
-            located = None;
-        }
+        let from_network = reader.buffer().is_empty();
         match frames::read_frame(&mut reader, &mut body).await {
             Ok(Some(())) => {}
             // End of stream, a broken connection or an oversized frame.
             Ok(None) | Err(_) => break,
+        }
+        // The address is looked up again when a frame came from the network
+        // and the last lookup is older than RELOCATE_AFTER (not for every
+        // frame: a lookup reads and parses the cluster's ARM record), so a
+        // deleted cluster stops answering here too. Node health is checked
+        // for every frame.
+        if from_network && looked_up.elapsed() >= RELOCATE_AFTER {
+            located = None;
+            looked_up = Instant::now();
         }
         let id = frames::frame_id(&body).unwrap_or(0);
         let Some(request) = frames::decode_request(&body) else {
