@@ -213,6 +213,18 @@ async fn the_client_signs_and_encrypts_over_the_stream_with_the_apis_rules() {
     );
     assert_eq!(other.streamed_operations(), 1);
 
+    // A client told not to stream sends HTTPS+JSON, with the same results.
+    let json_only = emu.hsm_client(&cluster).without_stream();
+    json_only.login("CU", "cu1", "user1234").await.unwrap();
+    let signature = json_only.sign(private, "ECDSA", b"json").await.unwrap();
+    json_only
+        .verify(public, "ECDSA", b"json", &signature)
+        .await
+        .unwrap();
+    let e = json_only.sign(private, "ROT13", b"x").await.unwrap_err();
+    assert_eq!((e.status, e.code.as_str()), (400, "CKR_MECHANISM_INVALID"));
+    assert_eq!(json_only.streamed_operations(), 0);
+
     // After logout the client holds no login and says so, as before.
     cu.logout().await.unwrap();
     let e = cu.sign(private, "ECDSA", b"x").await.unwrap_err();

@@ -76,6 +76,7 @@ pub struct HsmClient {
     /// Operations answered over the framed stream (see [`stream`]).
     streamed: AtomicU64,
     stream: stream::Current,
+    use_stream: bool,
 }
 
 /// Whether a failure means "try another HSM".
@@ -109,7 +110,15 @@ impl HsmClient {
             connection: Mutex::new(Connection::default()),
             streamed: AtomicU64::new(0),
             stream: Default::default(),
+            use_stream: true,
         })
+    }
+
+    /// A client that sends everything as HTTPS+JSON, never the framed
+    /// stream (e.g. behind a proxy that refuses connection upgrades).
+    pub fn without_stream(mut self) -> Self {
+        self.use_stream = false;
+        self
     }
 
     /// One request to one HSM.
@@ -560,7 +569,9 @@ impl HsmClient {
             if connection.token.is_none() && connection.credentials.is_some() {
                 self.establish(&mut connection).await?;
             }
-            if let (Some(token), Some(session)) = (&connection.token, connection.session) {
+            if let (true, Some(token), Some(session)) =
+                (self.use_stream, &connection.token, connection.session)
+            {
                 let hsm = &self.config.hsm_addresses[connection.current];
                 let request = RequestFrame {
                     id: 0,
