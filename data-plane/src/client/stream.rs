@@ -175,6 +175,9 @@ async fn open(config: &ClientConfig, hsm: &str, token: &str) -> Result<Connectio
         let mut batch = Vec::with_capacity(64 * 1024);
         while let Some(first) = queue.recv().await {
             batch.extend_from_slice(&first);
+            // Let the tasks this wake-up made runnable queue their frames
+            // too, so one TLS write and one system call carry them all.
+            tokio::task::yield_now().await;
             while batch.len() < WRITE_BATCH {
                 match queue.try_recv() {
                     Ok(more) => batch.extend_from_slice(&more),

@@ -107,6 +107,9 @@ where
         let mut batch = Vec::with_capacity(64 * 1024);
         while let Some(first) = outgoing.recv().await {
             batch.extend_from_slice(&first);
+            // Let the tasks this wake-up made runnable queue their frames
+            // too, so one TLS write and one system call carry them all.
+            tokio::task::yield_now().await;
             while batch.len() < WRITE_BATCH {
                 match outgoing.try_recv() {
                     Ok(more) => batch.extend_from_slice(&more),
