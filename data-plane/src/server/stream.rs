@@ -24,7 +24,7 @@ use axum::{
 use hyper_util::rt::TokioIo;
 use tokio::{
     io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufReader},
-    sync::mpsc,
+    sync::{mpsc, Semaphore},
 };
 
 use super::{
@@ -40,6 +40,11 @@ const RELOCATE_AFTER: Duration = Duration::from_millis(20);
 
 /// Responses gathered into one write, at most.
 const WRITE_BATCH: usize = 256 * 1024;
+
+/// Operations of one connection running at once, and answers waiting to be
+/// written, at most: a client that sends without reading is slowed down
+/// (its frames stay unread) instead of filling the server's memory.
+const MAX_IN_FLIGHT: usize = 1024;
 
 /// `GET /hsms/{hsm}/stream`: switches the connection to frames.
 pub(super) async fn upgrade(
@@ -102,7 +107,8 @@ where
 {
     let (reader, mut writer) = tokio::io::split(io);
     let mut reader = BufReader::with_capacity(64 * 1024, reader);
-    let (answers, mut outgoing) = mpsc::unbounded_channel::<Vec<u8>>();
+    let (answers, mut outgoing) = mpsc::channel::<Vec<u8>>(MAX_IN_FLIGHT);
+    let in_flight = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
     let writing = tokio::spawn(async move {
         let mut batch = Vec::with_capacity(64 * 1024);
         while let Some(first) = outgoing.recv().await {
@@ -144,26 +150,30 @@ where
         let id = frames::frame_id(&body).unwrap_or(0);
         let Some(request) = frames::decode_request(&body) else {
             let error = ApiError::bad_request("malformed frame");
-            let _ = answers.send(encode(id, Err(error)));
+            let _ = answers.send(encode(id, Err(error))).await;
             continue;
         };
         let (cluster, call) = match prepare(&state, &mut located, &hsm, &request) {
             Ok(prepared) => prepared,
             Err(error) => {
-                let _ = answers.send(encode(id, Err(error)));
+                let _ = answers.send(encode(id, Err(error))).await;
                 continue;
             }
         };
         if crypto_ops::cost(call.op, call.mechanism) == Cost::Cheap {
             // Bounded (16 KiB) and a few microseconds: cheaper here than a task.
             let result = crypto_ops::run(cluster, call).await;
-            let _ = answers.send(encode(id, result));
+            let _ = answers.send(encode(id, result)).await;
             continue;
         }
         let answers = answers.clone();
+        let Ok(permit) = in_flight.clone().acquire_owned().await else {
+            break;
+        };
         tokio::spawn(async move {
             let result = crypto_ops::run(cluster, call).await;
-            let _ = answers.send(encode(id, result));
+            let _ = answers.send(encode(id, result)).await;
+            drop(permit);
         });
     }
     drop(answers);
