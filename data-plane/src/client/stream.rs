@@ -22,6 +22,9 @@ use tokio::{
 use super::{ClientConfig, ClientError};
 use crate::server::frames::{self, RequestFrame, MAX_FRAME, PROTOCOL};
 
+/// How long an answer may take, as the HTTP client's request timeout.
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Requests gathered into one write, at most.
 const WRITE_BATCH: usize = 256 * 1024;
 
@@ -98,8 +101,16 @@ pub(super) async fn call(
         lock(&connection.pending).remove(&id);
         return Err(Unusable);
     }
-    // The sender is dropped unanswered when the connection breaks.
-    let response = answered.await.map_err(|_| Unusable)?;
+    // The sender is dropped unanswered when the connection breaks; an
+    // answer that never comes is given up as the HTTP client's timeout does.
+    let response = match tokio::time::timeout(ANSWER_TIMEOUT, answered).await {
+        Ok(Ok(response)) => response,
+        Ok(Err(_)) => return Err(Unusable),
+        Err(_) => {
+            lock(&connection.pending).remove(&id);
+            return Err(Unusable);
+        }
+    };
     Ok(response
         .result
         .map_err(|(status, code, message)| ClientError {
