@@ -25,13 +25,9 @@ async fn activate_create_users_generate_sign_and_fail_cleanly() {
     emu.put_group("rg").await;
     let cluster = emu.create_cluster("rg", "chsm1").await;
 
-    // Activation: the pre-crypto-officer changes its default password.
-    let officer = emu.hsm_client(&cluster);
-    officer.login("PRECO", "admin", "password").await.unwrap();
-    officer
-        .change_password("admin", "officer-password")
-        .await
-        .unwrap();
+    // Activation: the owner's certificates, then the pre-crypto-officer
+    // changes its default password.
+    emu.activate(&cluster, "officer-password").await;
     let arm = emu
         .call(Method::GET, &cluster_path("rg", "chsm1"), None)
         .await;
@@ -212,12 +208,7 @@ async fn fails_over_between_hsms_and_logs_in_again_after_a_restart() {
     let emu = Emulator::start().await;
     emu.put_group("rg").await;
     let cluster = emu.create_cluster("rg", "chsm1").await;
-    let setup = emu.hsm_client(&cluster);
-    setup.login("PRECO", "admin", "password").await.unwrap();
-    setup
-        .change_password("admin", "officer-password")
-        .await
-        .unwrap();
+    emu.activate(&cluster, "officer-password").await;
     let officer = emu.hsm_client(&cluster);
     officer
         .login("CO", "admin", "officer-password")

@@ -30,12 +30,7 @@ fn key_usage() -> Vec<(u32, Attribute)> {
 async fn cluster_with_users(emu: &Emulator) -> Value {
     emu.put_group("rg").await;
     let cluster = emu.create_cluster("rg", "chsm1").await;
-    let setup = emu.hsm_client(&cluster);
-    setup.login("PRECO", "admin", "password").await.unwrap();
-    setup
-        .change_password("admin", "officer-password")
-        .await
-        .unwrap();
+    emu.activate(&cluster, "officer-password").await;
     let officer = emu.hsm_client(&cluster);
     officer
         .login("CO", "admin", "officer-password")
@@ -167,6 +162,33 @@ async fn the_client_signs_and_encrypts_over_the_stream_with_the_apis_rules() {
     );
     assert_eq!(cu.streamed_operations(), 4, "all four went over the stream");
 
+    // Audited as over HTTP: named, with the caller's address, also for an
+    // RSA sign (which runs on a blocking thread).
+    let (_, rsa) = cu
+        .generate_key_pair(KeySpec::Rsa { bits: 2048 }, key_usage())
+        .await
+        .unwrap();
+    cu.sign(rsa, "SHA256_RSA_PKCS", b"payload").await.unwrap();
+    assert_eq!(cu.streamed_operations(), 5);
+    let events = cu.audit_events().await.unwrap();
+    for name in ["CN_SIGN", "CN_VERIFY", "CN_ENCRYPT", "CN_DECRYPT"] {
+        let named: Vec<_> = events
+            .iter()
+            .filter(|e| e["OperationName"] == name)
+            .collect();
+        assert!(!named.is_empty(), "no {name} event");
+        for event in named {
+            assert_eq!(event["CallerIpAddress"], "127.0.0.1", "{name}");
+        }
+    }
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e["OperationName"] == "CN_SIGN")
+            .count(),
+        2
+    );
+
     // The same errors as over HTTP, answered by the stream.
     let cases: Vec<(u64, &str, Vec<u8>, u16, &str)> = vec![
         (
@@ -201,7 +223,7 @@ async fn the_client_signs_and_encrypts_over_the_stream_with_the_apis_rules() {
         .await
         .unwrap_err();
     assert_eq!(forged.code, "CKR_SIGNATURE_INVALID");
-    assert_eq!(cu.streamed_operations(), 9);
+    assert_eq!(cu.streamed_operations(), 10);
 
     // Another user sharing the connection cannot use cu1's key.
     let other = emu.hsm_client(&cluster);

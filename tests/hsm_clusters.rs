@@ -1,13 +1,7 @@
 //! The engine behind each cloudHsmClusters resource: provisioned by create,
 //! reflected in `activationState`, destroyed with its keys by delete.
 
-use cloudhsm_data_plane::{
-    engine::{
-        cluster::{PRECO_DEFAULT_PASSWORD, PRECO_USER},
-        store::EngineStore,
-    },
-    Cluster, ClusterConfig, Role,
-};
+use cloudhsm_data_plane::{engine::store::EngineStore, Cluster, ClusterConfig};
 use cloudhsm_e2e_tests::{cluster_path, group_path, Emulator, SUB};
 use reqwest::{Method, StatusCode};
 
@@ -42,13 +36,7 @@ async fn create_provisions_activation_shows_delete_destroys() {
             store.cluster(&engine_id("rg", "chsm1"), 3).unwrap(),
         )
         .unwrap();
-        let preco = engine
-            .login(Role::Preco, PRECO_USER, PRECO_DEFAULT_PASSWORD)
-            .unwrap();
-        let session = engine.open_session(preco).unwrap();
-        engine
-            .change_password(session, PRECO_USER, "officer-password")
-            .unwrap();
+        cloudhsm_data_plane::onboarding::activate_cluster(&engine, "officer-password").unwrap();
         engine.stop_node(1).unwrap();
     }
 

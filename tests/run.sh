@@ -8,6 +8,15 @@ cd "$(dirname "$0")/.."
 echo "== build"
 cargo build --workspace --locked --bins --tests
 
+echo "== Azurite (pinned in tests/azurite/package-lock.json; 3.35.0 is the last release for Node 20)"
+azurite=.tooling/azurite
+if ! cmp -s tests/azurite/package-lock.json "$azurite/package-lock.json" \
+   || [ ! -x "$azurite/node_modules/.bin/azurite-blob" ]; then
+  mkdir -p "$azurite"
+  cp tests/azurite/package.json tests/azurite/package-lock.json "$azurite/"
+  (cd "$azurite" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
 echo "== Rust tests (unit + end-to-end)"
 # The end-to-end tests start the binary cargo test has just built.
 CLOUDHSM_EMULATOR_BIN="$PWD/target/debug/cloudhsm-emulator" cargo test --workspace --locked

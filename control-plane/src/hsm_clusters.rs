@@ -14,6 +14,9 @@ use crate::arm::resource_id::storage_key;
 
 pub struct HsmClusters {
     store: EngineStore,
+    /// The emulator-wide backup key (see `backup_format`).
+    backup_key: [u8; 32],
+    config: ClusterConfig,
     open: Mutex<HashMap<String, Arc<Cluster>>>,
 }
 
@@ -26,8 +29,12 @@ pub struct LiveStatus {
 impl HsmClusters {
     pub fn open(dir: &Path) -> Result<Self, String> {
         let store = EngineStore::open(dir).map_err(|e| format!("opening the data plane: {e}"))?;
+        let backup_key = cloudhsm_data_plane::engine::backup_format::load_or_create_key(dir)
+            .map_err(|e| format!("loading the backup key: {e}"))?;
         Ok(Self {
             store,
+            backup_key,
+            config: ClusterConfig::default(),
             open: Mutex::new(HashMap::new()),
         })
     }
@@ -44,7 +51,7 @@ impl HsmClusters {
         if let Some(cluster) = open.get(&key) {
             return Ok(cluster.clone());
         }
-        let config = ClusterConfig::default();
+        let config = self.config.clone();
         let cluster = Arc::new(Cluster::open(
             config.clone(),
             self.store.cluster(&key, config.nodes)?,
@@ -71,6 +78,46 @@ impl HsmClusters {
         let key = storage_key(resource_id);
         self.lock().remove(&key);
         self.store.destroy(&key)
+    }
+
+    /// Key handles per cluster (`--key-capacity`).
+    pub fn with_key_capacity(mut self, key_capacity: usize) -> Self {
+        self.config.key_capacity = key_capacity;
+        self
+    }
+
+    pub fn backup_key(&self) -> &[u8; 32] {
+        &self.backup_key
+    }
+
+    /// Every record of a cluster's store, decrypted (for a backup).
+    pub fn export_records(&self, resource_id: &str) -> Result<Vec<(String, Vec<u8>)>, EngineError> {
+        self.get(resource_id)
+            .ok_or_else(|| EngineError::Storage("the HSM cluster does not exist".into()))?
+            .export_records()
+    }
+
+    /// Replaces a not-yet-activated cluster's records with a backup's and
+    /// reopens it from them, so it serves the restored state at once.
+    pub fn restore_records(
+        &self,
+        resource_id: &str,
+        records: &[(String, Vec<u8>)],
+    ) -> Result<(), EngineError> {
+        let key = storage_key(resource_id);
+        let cluster = self
+            .get(resource_id)
+            .ok_or_else(|| EngineError::Storage("the HSM cluster does not exist".into()))?;
+        let mut open = self.lock();
+        cluster.replace_records(records)?;
+        open.remove(&key);
+        let config = self.config.clone();
+        let reopened = Arc::new(Cluster::open(
+            config.clone(),
+            self.store.cluster(&key, config.nodes)?,
+        )?);
+        open.insert(key, reopened);
+        Ok(())
     }
 
     pub fn status(&self, resource_id: &str) -> Option<LiveStatus> {

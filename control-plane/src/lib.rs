@@ -3,6 +3,7 @@
 //! service. See `arm` for the request pipeline every route goes through.
 
 pub mod arm;
+pub mod backup_storage;
 pub mod config;
 pub mod hsm_clusters;
 pub mod identity;
@@ -26,6 +27,7 @@ pub fn app(state: AppState) -> Router {
         .merge(providers::cloud_hsm::routes())
         .merge(providers::managed_identity::routes())
         .merge(providers::network::routes())
+        .merge(providers::authorization::routes())
         .method_not_allowed_fallback(method_not_allowed)
         .route_layer(middleware::from_fn_with_state(
             state.clone(),

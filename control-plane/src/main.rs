@@ -49,6 +49,10 @@ struct Flags {
     /// Items per page before a list returns a nextLink.
     #[arg(long, default_value_t = 100)]
     page_size: usize,
+    /// Key handles each cluster holds (the service's is 3,200; raise it to
+    /// test beyond the real limit).
+    #[arg(long, default_value_t = 3200)]
+    key_capacity: usize,
 }
 
 #[tokio::main]
@@ -75,6 +79,7 @@ async fn main() -> ExitCode {
         identity_header: flags.identity_header,
         page_size: flags.page_size,
         data_plane_port: flags.data_plane_port,
+        key_capacity: flags.key_capacity,
     };
     match server::serve(options).await {
         Ok(()) => ExitCode::SUCCESS,

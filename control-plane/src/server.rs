@@ -34,6 +34,8 @@ pub struct ServerOptions {
     pub page_size: usize,
     /// Port of the data-plane listener (HSM network API); 0 picks a free one.
     pub data_plane_port: u16,
+    /// Key handles per cluster.
+    pub key_capacity: usize,
 }
 
 fn url_host(host: &str) -> String {
@@ -101,8 +103,17 @@ pub async fn serve(options: ServerOptions) -> Result<(), String> {
         signing_key,
         schemas: SchemaRegistry::load()?,
         operations: lro::OperationQueue::default(),
-        hsm_clusters: HsmClusters::open(&data_dir.join("data-plane"))?,
+        hsm_clusters: HsmClusters::open(&data_dir.join("data-plane"))?
+            .with_key_capacity(options.key_capacity),
+        backup_storage: crate::backup_storage::BackupStorage::new(
+            tls.as_ref()
+                .map(|t| std::fs::read(&t.ca_certificate))
+                .transpose()
+                .map_err(|e| format!("reading the CA certificate: {e}"))?
+                .as_deref(),
+        )?,
     });
+    providers::cloud_hsm::backup::recover_interrupted(&state).await?;
 
     write_endpoints(&state, tls.as_ref().map(|t| t.ca_certificate.clone()))?;
     let data_plane_endpoint = format!("{scheme}://{}:{data_plane_port}", url_host(&options.host));
@@ -126,7 +137,9 @@ pub async fn serve(options: ServerOptions) -> Result<(), String> {
     let handle = axum_server::Handle::new();
     tokio::spawn(shutdown_on_signal(handle.clone()));
 
-    let data_plane_service = tower::make::Shared::new(data_plane);
+    // With each connection's peer address: audit events carry CallerIpAddress.
+    let data_plane_service =
+        data_plane.into_make_service_with_connect_info::<std::net::SocketAddr>();
     let served = match tls {
         Some(material) => {
             let rustls = axum_server::tls_rustls::RustlsConfig::from_pem(

@@ -22,6 +22,8 @@ pub struct Shared {
     /// The data-plane engine clusters behind the resources.
     pub hsm_clusters: HsmClusters,
     pub validated_tokens: ValidatedTokens,
+    /// Blob Storage for cluster backups.
+    pub backup_storage: crate::backup_storage::BackupStorage,
     /// `config.arm_audiences()`, computed once.
     pub arm_audiences: Vec<String>,
 }

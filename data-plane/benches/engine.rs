@@ -11,10 +11,7 @@ use std::{
 };
 
 use cloudhsm_data_plane::{
-    engine::{
-        cluster::{PRECO_DEFAULT_PASSWORD, PRECO_USER},
-        keys::Curve,
-    },
+    engine::{cluster::PRECO_USER, keys::Curve},
     Cluster, ClusterConfig, KeyAttributes, KeySpec, Mechanism, Role,
 };
 
@@ -77,12 +74,7 @@ fn main() {
     let duration = Duration::from_secs(seconds);
 
     let cluster = Cluster::new(ClusterConfig::default()).expect("cluster");
-    let preco = cluster
-        .login(Role::Preco, PRECO_USER, PRECO_DEFAULT_PASSWORD)
-        .expect("PRECO login");
-    let s = cluster.open_session(preco).expect("session");
-    cluster
-        .change_password(s, PRECO_USER, "officer-password")
+    cloudhsm_data_plane::onboarding::activate_cluster(&cluster, "officer-password")
         .expect("activate");
     let co = cluster
         .login(Role::CryptoOfficer, PRECO_USER, "officer-password")

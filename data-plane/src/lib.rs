@@ -5,6 +5,7 @@
 
 pub mod client;
 pub mod engine;
+pub mod onboarding;
 pub mod server;
 
 pub use engine::{

@@ -1,11 +1,8 @@
 //! The engine's rules, through its public API.
 
+use cloudhsm_data_plane::onboarding::activate_cluster;
 use cloudhsm_data_plane::{
-    engine::{
-        attributes::ids,
-        cluster::{PRECO_DEFAULT_PASSWORD, PRECO_USER},
-        keys::Curve,
-    },
+    engine::{attributes::ids, cluster::PRECO_USER, keys::Curve},
     Attribute, Cluster, ClusterConfig, EngineError, KeyAttributes, KeySpec, Mechanism, Role,
     SessionHandle,
 };
@@ -14,15 +11,8 @@ use cloudhsm_data_plane::{
 fn activated(config: ClusterConfig) -> (Cluster, SessionHandle) {
     let cluster = Cluster::new(config).unwrap();
     assert!(!cluster.is_activated());
-    let preco = cluster
-        .login(Role::Preco, PRECO_USER, PRECO_DEFAULT_PASSWORD)
-        .unwrap();
-    let session = cluster.open_session(preco).unwrap();
-    cluster
-        .change_password(session, PRECO_USER, "officer-password")
-        .unwrap();
+    activate_cluster(&cluster, "officer-password").unwrap();
     assert!(cluster.is_activated());
-    cluster.logout(preco).unwrap();
     let co = cluster
         .login(Role::CryptoOfficer, PRECO_USER, "officer-password")
         .unwrap();

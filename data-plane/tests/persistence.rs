@@ -1,6 +1,7 @@
 //! Engine state on disk: it survives a reopen, key material is encrypted,
 //! and destroying a cluster destroys its keys.
 
+use cloudhsm_data_plane::onboarding::activate_cluster;
 use cloudhsm_data_plane::{
     engine::{
         cluster::{PRECO_DEFAULT_PASSWORD, PRECO_USER},
@@ -35,15 +36,8 @@ fn state_survives_reopen_encrypted_at_rest() {
     let dir = tempfile::tempdir().unwrap();
     let (public, private, signature) = {
         let cluster = open(dir.path());
-        let preco = cluster
-            .login(Role::Preco, PRECO_USER, PRECO_DEFAULT_PASSWORD)
-            .unwrap();
-        let s = cluster.open_session(preco).unwrap();
-        cluster
-            .change_password(s, PRECO_USER, "officer-password")
-            .unwrap();
         // Promotion takes effect at the next login, as on the service.
-        cluster.logout(preco).unwrap();
+        activate_cluster(&cluster, "officer-password").unwrap();
         let co = cluster
             .login(Role::CryptoOfficer, PRECO_USER, "officer-password")
             .unwrap();
@@ -122,13 +116,7 @@ fn destroying_a_cluster_destroys_its_keys() {
     let dir = tempfile::tempdir().unwrap();
     {
         let cluster = open(dir.path());
-        let preco = cluster
-            .login(Role::Preco, PRECO_USER, PRECO_DEFAULT_PASSWORD)
-            .unwrap();
-        let s = cluster.open_session(preco).unwrap();
-        cluster
-            .change_password(s, PRECO_USER, "officer-password")
-            .unwrap();
+        activate_cluster(&cluster, "officer-password").unwrap();
     }
     let store = EngineStore::open(dir.path()).unwrap();
     assert_eq!(store.cluster_ids(), vec!["chsm1".to_string()]);

@@ -16,7 +16,7 @@ use cloudhsm_data_plane::{
     client::HsmClient,
     engine::{
         attributes::{ids, Attribute},
-        cluster::{PRECO_DEFAULT_PASSWORD, PRECO_USER},
+        cluster::PRECO_USER,
         keys::Curve,
     },
     Cluster, ClusterConfig, KeyAttributes, KeySpec, Mechanism, Role,
@@ -88,15 +88,7 @@ fn measured(ops: u64, start: Instant, cpu_before: f64) -> Measured {
 /// Operations per second by the engine, on every core.
 fn engine_rate(operation: Operation, duration: Duration) -> Measured {
     let cluster = Arc::new(Cluster::new(ClusterConfig::default()).expect("cluster"));
-    let s = cluster
-        .open_session(
-            cluster
-                .login(Role::Preco, PRECO_USER, PRECO_DEFAULT_PASSWORD)
-                .expect("login"),
-        )
-        .expect("session");
-    cluster
-        .change_password(s, PRECO_USER, "officer-password")
+    cloudhsm_data_plane::onboarding::activate_cluster(&cluster, "officer-password")
         .expect("activate");
     let s = cluster
         .open_session(
@@ -236,15 +228,7 @@ async fn main() {
     let emulator = Emulator::start_with(&["--provisioning-delay", "10ms"]).await;
     emulator.put_group("bench").await;
     let cluster = emulator.create_cluster("bench", "chsm-bench").await;
-    let setup = emulator.hsm_client(&cluster);
-    setup
-        .login("PRECO", "admin", "password")
-        .await
-        .expect("PRECO login");
-    setup
-        .change_password("admin", "officer-password")
-        .await
-        .expect("activate");
+    emulator.activate(&cluster, "officer-password").await;
     let officer = emulator.hsm_client(&cluster);
     officer
         .login("CO", "admin", "officer-password")

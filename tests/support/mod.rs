@@ -2,6 +2,9 @@
 //! binary on a free port with its own data dir, authenticate like a client
 //! does, and speak HTTPS to it.
 
+pub mod azurite;
+pub mod backup_jobs;
+
 use std::{
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
@@ -166,6 +169,35 @@ impl Emulator {
             ca_pem,
         })
         .expect("HSM client")
+    }
+
+    /// Activates a new cluster the way its owner does (the onboarding flow
+    /// with a freshly generated PO key: `getCertReq`, `storeCert` PO.crt and
+    /// POAC, `changePswd PRECO admin <password>`); `admin` is then a crypto
+    /// officer with `password`. Returns the owner, whose key signs `unlockCO`
+    /// challenges.
+    pub async fn activate(
+        &self,
+        cluster: &Value,
+        password: &str,
+    ) -> cloudhsm_data_plane::onboarding::PartitionOwner {
+        self.hsm_client(cluster)
+            .activate_with_new_owner(password)
+            .await
+            .expect("activate the cluster")
+    }
+
+    /// The network-API URL of `path` on a cluster's first HSM, for raw
+    /// requests through [`Emulator::http`] (same CA).
+    pub fn hsm_url(&self, cluster: &Value, path: &str) -> String {
+        let file = std::fs::read_to_string(self.data_dir.join("data-plane.json"))
+            .expect("data-plane.json");
+        let v: Value = serde_json::from_str(&file).expect("data-plane.json is JSON");
+        let endpoint = v["endpoint"].as_str().expect("endpoint");
+        let hsm = cluster["properties"]["hsms"][0]["fqdn"]
+            .as_str()
+            .expect("fqdn");
+        format!("{}/hsms/{hsm}{path}", endpoint.trim_end_matches('/'))
     }
 
     /// `kill -9`: no chance to flush or clean up.

@@ -36,6 +36,20 @@ pub enum OperationKind {
     DeleteCluster,
     DeleteResourceGroup,
     DeletePrivateEndpointConnection,
+    // Backup and restore jobs (run by `providers::cloud_hsm::backup`).
+    ValidateBackup,
+    Backup,
+    ValidateRestore,
+    Restore,
+}
+
+impl OperationKind {
+    pub fn is_backup_job(self) -> bool {
+        matches!(
+            self,
+            Self::ValidateBackup | Self::Backup | Self::ValidateRestore | Self::Restore
+        )
+    }
 }
 
 impl OperationKind {

@@ -38,6 +38,18 @@ const SCHEMAS: &[(&str, &str)] = &[
         include_str!("../../../schemas/userAssignedIdentities.patch.json"),
     ),
     (
+        "roleAssignments.put",
+        include_str!("../../../schemas/roleAssignments.put.json"),
+    ),
+    (
+        "cloudHsmClusters.backup",
+        include_str!("../../../schemas/cloudHsmClusters.backup.json"),
+    ),
+    (
+        "cloudHsmClusters.restore",
+        include_str!("../../../schemas/cloudHsmClusters.restore.json"),
+    ),
+    (
         "resourceGroups.put",
         include_str!("../../../schemas/resourceGroups.put.json"),
     ),

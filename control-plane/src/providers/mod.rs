@@ -2,6 +2,7 @@
 //! like the API they serve (parse → authorise → validate → store → shape the
 //! response); the ARM boilerplate lives in `crate::arm`.
 
+pub mod authorization;
 pub mod cloud_hsm;
 pub mod managed_identity;
 pub mod metadata;
@@ -33,6 +34,10 @@ pub fn finish_operation(
         OperationKind::DeletePrivateEndpointConnection => {
             cloud_hsm::private_endpoint_connections::finish_delete(state, op, writes)
         }
+        OperationKind::ValidateBackup
+        | OperationKind::Backup
+        | OperationKind::ValidateRestore
+        | OperationKind::Restore => Ok(cloud_hsm::backup::interrupted(state, op)),
     }
 }
 
@@ -44,7 +49,8 @@ fn delete_group_contents(
 ) -> Result<(), ArmError> {
     network::delete_in_group(state, group_id, writes)?;
     cloud_hsm::clusters::delete_in_group(state, group_id, writes)?;
-    managed_identity::delete_in_group(state, group_id, writes)
+    managed_identity::delete_in_group(state, group_id, writes)?;
+    authorization::delete_in_group(state, group_id, writes)
 }
 
 /// The outcome of an operation whose resource vanished underneath it.

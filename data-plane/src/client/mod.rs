@@ -4,6 +4,14 @@
 //! login is gone, e.g. after the emulator restarted, retrying operations
 //! that are safe to repeat.
 
+mod partition;
+mod public_keys;
+mod security;
+mod signer;
+mod two_factor_steps;
+
+pub use signer::TwoFactorKey;
+
 mod stream;
 
 use std::{
@@ -219,7 +227,16 @@ impl HsmClient {
             return Err(error_from(status, &value));
         }
         let login: LoginResponse = parse(value)?;
-        connection.token = Some(login.token);
+        self.open_session(connection, login.token).await
+    }
+
+    /// Takes a fresh login `token` and opens the session calls go through.
+    async fn open_session(
+        &self,
+        connection: &mut Connection,
+        token: String,
+    ) -> Result<(), ClientError> {
+        connection.token = Some(token);
         let (status, value) = self
             .send_with_failover(connection, Method::POST, "/sessions", false, None)
             .await?;

@@ -23,6 +23,8 @@ pub mod ids {
     pub const VERIFY: u32 = 266;
     pub const DERIVE: u32 = 268;
     pub const MODULUS_BITS: u32 = 289;
+    /// The curve of an EC key: its DER-encoded OID, as hex text.
+    pub const EC_PARAMS: u32 = 384;
     pub const VALUE_LEN: u32 = 353;
     pub const EXTRACTABLE: u32 = 354;
     pub const LOCAL: u32 = 355;
@@ -64,6 +66,7 @@ const RULES: &[(u32, &str, Change)] = &[
     (ids::VERIFY, "OBJ_ATTR_VERIFY", Change::Free),
     (ids::DERIVE, "OBJ_ATTR_DERIVE", Change::Free),
     (ids::MODULUS_BITS, "OBJ_ATTR_MODULUS_BITS", Change::ReadOnly),
+    (ids::EC_PARAMS, "OBJ_ATTR_EC_PARAMS", Change::ReadOnly),
     (ids::VALUE_LEN, "OBJ_ATTR_VALUE_LEN", Change::ReadOnly),
     (
         ids::EXTRACTABLE,

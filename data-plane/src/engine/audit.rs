@@ -6,6 +6,28 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+tokio::task_local! {
+    /// The address of the client an operation is done for. The network
+    /// layer sets it around a request; the engine only reads it (plain
+    /// engine use has none).
+    static CALLER_IP: String;
+}
+
+/// Runs `f` (synchronous engine work) on behalf of the client at `ip`.
+pub fn with_caller_ip<T>(ip: String, f: impl FnOnce() -> T) -> T {
+    CALLER_IP.sync_scope(ip, f)
+}
+
+/// Runs a future (a request's handling) on behalf of the client at `ip`.
+pub async fn scope_caller_ip<F: std::future::Future>(ip: String, future: F) -> F::Output {
+    CALLER_IP.scope(ip, future).await
+}
+
+/// The current client's address, or `""` outside a request.
+pub fn caller_ip() -> String {
+    CALLER_IP.try_with(Clone::clone).unwrap_or_default()
+}
+
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "PascalCase")]
 pub struct AuditEvent {
@@ -41,6 +63,25 @@ pub fn opcode(operation: &str) -> u32 {
         "CN_UNLOCK_USER" => 0x36,
         "CN_WRAP_KEY" => 0x25,
         "CN_UNWRAP_KEY" => 0x26,
+        "CN_GET_CERT_REQ" => 0x40,
+        "CN_STORE_CERT" => 0x41,
+        "CN_GET_CHALLENGE" => 0x42,
+        "CN_UNLOCK_CO" => 0x43,
+        "CN_EXTRACT_MASKED_OBJECT" => 0x44,
+        "CN_INSERT_MASKED_OBJECT" => 0x45,
+        "HASH_SINGLE_CALL" => 0x46,
+        "CN_GENERATE_RANDOM" => 0x47,
+        // Quorum and 2FA management (emulator numbering, past the others).
+        "CN_SET_POLICY" => 0x60,
+        "CN_SET_M_VALUE" => 0x61,
+        "CN_GET_TOKEN" => 0x62,
+        "CN_APPROVE_TOKEN" => 0x63,
+        "CN_LIST_TOKENS" => 0x64,
+        "CN_DELETE_TOKEN" => 0x65,
+        "CN_REGISTER_QUORUM_PUBKEY" => 0x66,
+        "CN_SET_USER_ATTRIBUTES" => 0x48,
+        "CN_DISABLE_USER_ACCESS" => 0x49,
+        "CN_FIND_ALL_KEYS" => 0x4a,
         _ => 0xff,
     }
 }

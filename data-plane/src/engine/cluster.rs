@@ -4,10 +4,24 @@
 //! while a node was down is missing there until a crypto officer runs
 //! [`Cluster::sync_user`].
 
+// More operations on `Cluster`, one module per family; as child modules they
+// share the cluster's private state and helpers.
+mod masked_objects;
+mod onboarding;
+mod public_keys;
+mod user_admin;
+mod utilities;
+
+pub use user_admin::{KeyOwnership, UserAttributes};
+
 use std::{
     sync::{Arc, Mutex, MutexGuard},
     time::Instant,
 };
+
+mod security;
+
+pub use security::{SecurityChange, SecurityView, TokenView};
 
 use super::{
     attributes::{ids, Attribute, KeyAttributes},
@@ -16,6 +30,7 @@ use super::{
     keys::{self, KeyClass, KeyHandle, KeyMaterial, KeyObject, KeySpec},
     mechanisms::Mechanism,
     nodes::{Node, NodeListing},
+    partition::Partition,
     sessions::{Caller, InUse, LoginId, SessionHandle, SessionTable},
     store::{Change, ClusterStore, Meta},
     users::{Role, UserRecord},
@@ -53,8 +68,12 @@ struct State {
     sessions: SessionTable,
     next_handle: KeyHandle,
     activated: bool,
+    /// Certificates, partition key, masking key (cluster-wide).
+    partition: Partition,
     /// Changes made since the last write to the store.
     journal: Vec<Change>,
+    /// Opt-in 2FA and quorum: settings, tokens, pending authdata.
+    security: security::SecurityState,
 }
 
 pub struct Cluster {
@@ -129,6 +148,12 @@ impl State {
                 name: name.to_string(),
             });
         }
+    }
+
+    fn put_partition(&mut self, partition: Partition) {
+        self.journal
+            .push(Change::Partition(Box::new(partition.clone())));
+        self.partition = partition;
     }
 
     /// Records handle counter, activation and node states.
@@ -206,20 +231,33 @@ impl Cluster {
             sessions: SessionTable::default(),
             next_handle: 0,
             activated: false,
+            partition: Partition::new()?,
             journal: Vec::new(),
+            security: Default::default(),
         };
+        if let Some(loaded) = &loaded {
+            state.security = security::SecurityState::load(&loaded.extensions)?;
+        }
         match loaded {
             Some(super::store::Loaded {
                 meta: Some(meta),
+                partition,
                 nodes,
+                ..
             }) => {
                 state.nodes = nodes;
                 state.next_handle = meta.next_handle;
                 state.activated = meta.activated;
+                match partition {
+                    Some(partition) => state.partition = partition,
+                    // Stored before partitions were recorded: give it one now.
+                    None => state.put_partition(state.partition.clone()),
+                }
             }
             _ => {
                 let preco = UserRecord::new(PRECO_USER, Role::Preco, PRECO_DEFAULT_PASSWORD)?;
                 state.put_user(preco);
+                state.put_partition(state.partition.clone());
                 state.touch_meta();
             }
         }
@@ -269,7 +307,7 @@ impl Cluster {
             Ok(_) => "0",
             Err(e) => e.code(),
         };
-        let event = audit::event(name, member, "", start.elapsed(), code);
+        let event = audit::event(name, member, &audit::caller_ip(), start.elapsed(), code);
         let mut audit = self.audit.lock().unwrap_or_else(|p| p.into_inner());
         if audit.len() == AUDIT_BUFFER {
             audit.pop_front();
@@ -291,46 +329,97 @@ impl Cluster {
         self.lock().activated
     }
 
+    // ---- backup and restore (see `backup_format`) ----
+
+    /// Every record of the cluster's store, decrypted, taken while no write
+    /// is in flight: what a backup carries, whatever features put there.
+    pub fn export_records(&self) -> Result<Vec<(String, Vec<u8>)>, EngineError> {
+        let _writing = self.persisting.lock().unwrap_or_else(|p| p.into_inner());
+        match &self.store {
+            Some(store) => store.export_records(),
+            None => Err(EngineError::Storage("an in-memory cluster has no records to back up".into())),
+        }
+    }
+
+    /// Replaces the cluster's stored records with a backup's. Only a cluster
+    /// that is not activated takes a restore; the caller reopens the cluster
+    /// from its store afterwards.
+    pub fn replace_records(&self, records: &[(String, Vec<u8>)]) -> Result<(), EngineError> {
+        let _writing = self.persisting.lock().unwrap_or_else(|p| p.into_inner());
+        if self.lock().activated {
+            return Err(EngineError::NotPermitted(
+                "only a cluster that is not activated can be restored".into(),
+            ));
+        }
+        match &self.store {
+            Some(store) => store.replace_records(records),
+            None => Err(EngineError::Storage("an in-memory cluster cannot be restored".into())),
+        }
+    }
+
     // ---- logins and sessions ----
 
     /// `loginHSM -u CU -s cu1 -p user1234`.
     pub fn login(&self, role: Role, user: &str, password: &str) -> Result<LoginId, EngineError> {
         self.audited("CN_LOGIN", || {
             let mut state = self.lock();
-            let node = state.serving()?;
-            let record = state.nodes[node]
-                .users
-                .get(user)
-                .cloned()
-                .ok_or(EngineError::LoginFailed)?;
-            if record.role != role {
-                return Err(EngineError::LoginFailed);
-            }
-            if record.locked {
-                return Err(EngineError::UserLocked(user.to_string()));
-            }
-            if record.disabled {
-                return Err(EngineError::NotPermitted(
-                    "the user's access is disabled".into(),
-                ));
-            }
-            if !record.password_matches(password) {
-                let mut failed = record.clone();
-                failed.failed_logins += 1;
-                failed.locked = failed.failed_logins >= self.config.max_failed_logins;
-                state.put_user(failed);
-                return Err(EngineError::LoginFailed);
-            }
-            if record.failed_logins > 0 {
-                let mut reset = record.clone();
-                reset.failed_logins = 0;
-                state.put_user(reset);
-            }
+            let record = self.check_password(&mut state, role, user, password)?;
+            // A 2FA officer logs in with `login_two_factor_begin`.
+            security::refuse_password_only(&record)?;
+            Self::clear_failed_logins(&mut state, &record);
             Ok(state.sessions.login(Caller {
                 user: record.name,
                 role: record.role,
             }))
         })
+    }
+
+    /// The first factor of a login: failures count towards lockout (the
+    /// count is reset once the whole login succeeds).
+    fn check_password(
+        &self,
+        state: &mut State,
+        role: Role,
+        user: &str,
+        password: &str,
+    ) -> Result<UserRecord, EngineError> {
+        let node = state.serving()?;
+        let record = state.nodes[node]
+            .users
+            .get(user)
+            .cloned()
+            .ok_or(EngineError::LoginFailed)?;
+        if record.role != role {
+            return Err(EngineError::LoginFailed);
+        }
+        if record.locked {
+            return Err(EngineError::UserLocked(user.to_string()));
+        }
+        if record.disabled {
+            return Err(EngineError::NotPermitted(
+                "the user's access is disabled".into(),
+            ));
+        }
+        if !record.password_matches(password) {
+            self.count_failed_login(state, &record);
+            return Err(EngineError::LoginFailed);
+        }
+        Ok(record)
+    }
+
+    fn clear_failed_logins(state: &mut State, record: &UserRecord) {
+        if record.failed_logins > 0 {
+            let mut reset = record.clone();
+            reset.failed_logins = 0;
+            state.put_user(reset);
+        }
+    }
+
+    fn count_failed_login(&self, state: &mut State, record: &UserRecord) {
+        let mut failed = record.clone();
+        failed.failed_logins += 1;
+        failed.locked = failed.failed_logins >= self.config.max_failed_logins;
+        state.put_user(failed);
     }
 
     pub fn open_session(&self, login: LoginId) -> Result<SessionHandle, EngineError> {
@@ -381,7 +470,7 @@ impl Cluster {
         password: &str,
     ) -> Result<(), EngineError> {
         self.audited("CN_CREATE_USER", || {
-            let (_caller, _in_use) = self.officer(session)?;
+            let (caller, _in_use) = self.officer(session)?;
             if !matches!(
                 role,
                 Role::CryptoOfficer | Role::CryptoUser | Role::ApplianceUser
@@ -397,6 +486,7 @@ impl Cluster {
             if state.nodes[node].users.contains_key(name) {
                 return Err(EngineError::UserExists(name.to_string()));
             }
+            state.quorum_approved(&caller.user, security::Service::User)?;
             state.put_user(record);
             Ok(())
         })
@@ -412,14 +502,16 @@ impl Cluster {
             }
             let mut state = self.lock();
             let node = state.serving()?;
-            if !state.nodes[node].users.contains_key(name) {
-                return Err(EngineError::UserNotFound(name.to_string()));
+            match state.nodes[node].users.get(name) {
+                None => return Err(EngineError::UserNotFound(name.to_string())),
+                Some(target) => user_admin::check_officer_may_manage(target)?,
             }
             if state.nodes[node].keys.values().any(|k| k.owner == name) {
                 return Err(EngineError::NotPermitted(format!(
                     "user '{name}' still owns keys; delete them first"
                 )));
             }
+            state.quorum_approved(&caller.user, security::Service::User)?;
             state.remove_user(name);
             state.sessions.logout_user(name);
             Ok(())
@@ -460,10 +552,20 @@ impl Cluster {
                 .get(name)
                 .cloned()
                 .ok_or_else(|| EngineError::UserNotFound(name.to_string()))?;
+            if caller.user != name {
+                user_admin::check_officer_may_manage(&record)?;
+            }
             let updated = UserRecord::new(name, record.role, new_password)?;
             record.password_hash = updated.password_hash;
             record.failed_logins = 0;
+            // Changing another user's password is user management.
+            if caller.user != name {
+                state.quorum_approved(&caller.user, security::Service::User)?;
+            }
+            security::on_password_change(&mut record);
             if record.role == Role::Preco {
+                // Activation needs the owner's certificates first.
+                state.partition.check_ready()?;
                 record.role = Role::CryptoOfficer;
                 state.activated = true;
                 state.touch_meta();
@@ -667,6 +769,10 @@ impl Cluster {
             },
             ids::MODULUS_BITS => match key.spec {
                 KeySpec::Rsa { bits } => Ok(Attribute::Number(u64::from(bits))),
+                _ => Err(EngineError::AttributeTypeInvalid(id)),
+            },
+            ids::EC_PARAMS => match key.spec {
+                KeySpec::Ec { curve } => Ok(Attribute::Text(curve.oid_der_hex().into())),
                 _ => Err(EngineError::AttributeTypeInvalid(id)),
             },
             _ => key.attributes.get(id),

@@ -57,6 +57,30 @@ pub enum EngineError {
     Crypto(String),
     #[error("storage failure: {0}")]
     Storage(String),
+    #[error("certificate rejected: {0}")]
+    CertificateInvalid(String),
+    #[error("{0}")]
+    CertificateExists(String),
+    #[error("the partition is not ready to activate: {0}")]
+    ActivationIncomplete(String),
+    #[error("masked object rejected: {0}")]
+    MaskedObjectInvalid(String),
+    #[error("user '{0}' has two-factor authentication: log in with -2fa and sign the authdata")]
+    TwoFactorRequired(String),
+    #[error("two-factor authentication failed: {0}")]
+    TwoFactorFailed(String),
+    #[error("invalid public key: {0}")]
+    InvalidPublicKey(String),
+    #[error("not enabled: {0}")]
+    FeatureDisabled(String),
+    #[error("quorum approval required: {0}")]
+    QuorumRequired(String),
+    #[error("quorum token not found")]
+    TokenNotFound,
+    #[error("the quorum token has expired; get a new one")]
+    TokenExpired,
+    #[error("{0}")]
+    TokenExists(String),
 }
 
 impl EngineError {
@@ -90,6 +114,18 @@ impl EngineError {
             Self::NodeNotFound(_) => "RET_INVALID_NODE",
             Self::Crypto(_) => "CKR_FUNCTION_FAILED",
             Self::Storage(_) => "CKR_DEVICE_ERROR",
+            Self::CertificateInvalid(_) => "RET_INVALID_CERTIFICATE",
+            Self::CertificateExists(_) => "RET_CERTIFICATE_EXISTS",
+            Self::ActivationIncomplete(_) => "RET_PARTITION_NOT_INITIALIZED",
+            Self::MaskedObjectInvalid(_) => "CKR_WRAPPED_KEY_INVALID",
+            Self::TwoFactorRequired(_) => "RET_2FA_REQUIRED",
+            Self::TwoFactorFailed(_) => "RET_2FA_VERIFICATION_FAILED",
+            Self::InvalidPublicKey(_) => "RET_INVALID_PUBLIC_KEY",
+            Self::FeatureDisabled(_) => "RET_FEATURE_DISABLED",
+            Self::QuorumRequired(_) => "RET_QUORUM_APPROVAL_REQUIRED",
+            Self::TokenNotFound => "RET_TOKEN_NOT_FOUND",
+            Self::TokenExpired => "RET_TOKEN_EXPIRED",
+            Self::TokenExists(_) => "RET_TOKEN_EXISTS",
         }
     }
 }

@@ -38,6 +38,16 @@ impl Curve {
         }
     }
 
+    /// `OBJ_ATTR_EC_PARAMS`: the named curve's OID, DER-encoded, as hex
+    /// (what tools need to build a SubjectPublicKeyInfo around the point).
+    pub fn oid_der_hex(self) -> &'static str {
+        match self {
+            Self::P256 => "06082a8648ce3d030107",
+            Self::P384 => "06052b81040022",
+            Self::Secp256k1 => "06052b8104000a",
+        }
+    }
+
     pub(crate) fn signing(self) -> &'static aws_lc_rs::signature::EcdsaSigningAlgorithm {
         match self {
             Self::P256 => &ECDSA_P256_SHA256_ASN1_SIGNING,

@@ -3,11 +3,16 @@
 
 pub mod attributes;
 pub mod audit;
+pub mod backup_format;
 pub mod cluster;
 pub mod error;
 pub mod keys;
+pub mod masking;
 pub mod mechanisms;
 pub mod nodes;
+pub mod partition;
+pub mod quorum;
 pub mod sessions;
 pub mod store;
+pub mod two_factor;
 pub mod users;

@@ -2,10 +2,14 @@
 //!
 //! Records (all values encrypted, see below):
 //! - `meta`: handle counter, activation, which nodes are up;
+//! - `partition`: the partition key, the owner's certificates (PO.crt, POAC),
+//!   the masking key and outstanding unlockCO challenges;
 //! - `master/{node}`: the node's master key, wrapped under the emulator's
 //!   root key (`<dir>/root.key`);
 //! - `node/{node}/user/{sha256(name)}`, `node/{node}/key/{handle}`: what each
-//!   node holds, encrypted under that node's master key.
+//!   node holds, encrypted under that node's master key;
+//! - `ext/{name}`: cluster-wide records of optional features (2FA and
+//!   quorum settings, quorum tokens), sealed under node 0's master key.
 //!
 //! Values are `1 ‖ nonce(12) ‖ AES-256-GCM(ciphertext ‖ tag)` with the record
 //! key as associated data, so a value cannot be moved to another record.
@@ -20,7 +24,9 @@ use aws_lc_rs::{
 };
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
-use super::{error::EngineError, keys::KeyObject, nodes::Node, users::UserRecord};
+use super::{
+    error::EngineError, keys::KeyObject, nodes::Node, partition::Partition, users::UserRecord,
+};
 
 const FORMAT: u8 = 1;
 
@@ -92,10 +98,13 @@ pub struct Meta {
 #[derive(Debug, Clone)]
 pub enum Change {
     Meta(Meta),
+    Partition(Box<Partition>),
     User { node: usize, user: UserRecord },
     UserRemoved { node: usize, name: String },
     Key { node: usize, key: Arc<KeyObject> },
     KeyRemoved { node: usize, handle: u64 },
+    /// A cluster-wide feature record (`None` removes it); the value is JSON.
+    Extension { name: String, value: Option<Vec<u8>> },
 }
 
 /// Every cluster's records, under one data dir.
@@ -185,7 +194,7 @@ impl EngineStore {
     }
 }
 
-fn write_private(path: &Path, bytes: &[u8]) -> Result<(), EngineError> {
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> Result<(), EngineError> {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
@@ -213,7 +222,10 @@ pub struct ClusterStore {
 /// What [`ClusterStore::load`] finds.
 pub struct Loaded {
     pub meta: Option<Meta>,
+    pub partition: Option<Partition>,
     pub nodes: Vec<Node>,
+    /// Feature records by name (without the `ext/` prefix), as JSON.
+    pub extensions: std::collections::BTreeMap<String, Vec<u8>>,
 }
 
 impl ClusterStore {
@@ -255,6 +267,10 @@ impl ClusterStore {
                     // Meta is sealed under node 0's master key.
                     batch.insert("meta", self.sealed(0, "meta", &meta)?);
                 }
+                Change::Partition(partition) => {
+                    // Cluster-wide, like meta: sealed under node 0's master key.
+                    batch.insert("partition", self.sealed(0, "partition", &partition)?);
+                }
                 Change::User { node, user } => {
                     let record = user_record(node, &user.name);
                     batch.insert(record.as_bytes(), self.sealed(node, &record, &user)?);
@@ -269,6 +285,16 @@ impl ClusterStore {
                 Change::KeyRemoved { node, handle } => {
                     batch.remove(format!("node/{node}/key/{handle:020}").as_bytes())
                 }
+                Change::Extension { name, value } => {
+                    let record = format!("ext/{name}");
+                    match value {
+                        Some(json) => batch.insert(
+                            record.as_bytes(),
+                            seal(self.master(0)?, record.as_bytes(), &json)?,
+                        ),
+                        None => batch.remove(record.as_bytes()),
+                    }
+                }
             }
         }
         self.tree.apply_batch(batch).map_err(storage)?;
@@ -279,6 +305,10 @@ impl ClusterStore {
     pub fn load(&self) -> Result<Loaded, EngineError> {
         let meta = match self.tree.get("meta").map_err(storage)? {
             Some(v) => Some(self.opened::<Meta>(0, b"meta", &v)?),
+            None => None,
+        };
+        let partition = match self.tree.get("partition").map_err(storage)? {
+            Some(v) => Some(self.opened::<Partition>(0, b"partition", &v)?),
             None => None,
         };
         let mut nodes: Vec<Node> = (0..self.masters.len()).map(Node::new).collect();
@@ -308,6 +338,66 @@ impl ClusterStore {
                 node.up = *up;
             }
         }
-        Ok(Loaded { meta, nodes })
+        let mut extensions = std::collections::BTreeMap::new();
+        for item in self.tree.scan_prefix("ext/") {
+            let (record, value) = item.map_err(storage)?;
+            let name = String::from_utf8_lossy(&record["ext/".len()..]).into_owned();
+            extensions.insert(name, open(self.master(0)?, &record, &value)?);
+        }
+        Ok(Loaded {
+            meta,
+            partition,
+            nodes,
+            extensions,
+        })
     }
+
+    /// Every logical record but the master keys, decrypted: what a backup
+    /// carries. Records under `node/{n}/` are sealed under node n's master
+    /// key, all others (like `meta`) under node 0's.
+    pub fn export_records(&self) -> Result<Vec<(String, Vec<u8>)>, EngineError> {
+        let mut records = Vec::new();
+        for item in self.tree.iter() {
+            let (record, value) = item.map_err(storage)?;
+            if record.starts_with(b"master/") {
+                continue;
+            }
+            let plain = open(self.master(record_node(&record))?, &record, &value)?;
+            let name = String::from_utf8(record.to_vec()).map_err(storage)?;
+            records.push((name, plain));
+        }
+        Ok(records)
+    }
+
+    /// Replaces every logical record with `records`, sealed under this
+    /// cluster's master keys, in one atomic, flushed batch (a restore).
+    pub fn replace_records(&self, records: &[(String, Vec<u8>)]) -> Result<(), EngineError> {
+        let mut batch = sled::Batch::default();
+        for item in self.tree.iter() {
+            let (record, _) = item.map_err(storage)?;
+            if !record.starts_with(b"master/") {
+                batch.remove(record);
+            }
+        }
+        for (name, plain) in records {
+            if name.starts_with("master/") {
+                return Err(storage(format!("record {name} cannot be restored")));
+            }
+            let node = record_node(name.as_bytes());
+            batch.insert(name.as_bytes(), seal(self.master(node)?, name.as_bytes(), plain)?);
+        }
+        self.tree.apply_batch(batch).map_err(storage)?;
+        self.tree.flush().map_err(storage)?;
+        Ok(())
+    }
+}
+
+/// The node whose master key seals a record.
+fn record_node(record: &[u8]) -> usize {
+    std::str::from_utf8(record)
+        .ok()
+        .and_then(|r| r.strip_prefix("node/"))
+        .and_then(|r| r.split('/').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
 }

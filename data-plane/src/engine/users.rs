@@ -92,8 +92,15 @@ pub struct UserRecord {
     pub password_hash: String,
     pub failed_logins: u32,
     pub locked: bool,
-    /// `disableUserAccess`: a disabled user cannot log in.
+    /// A crypto officer disabled the user's login (`setUserAttributes`).
     pub disabled: bool,
+    /// The 2FA / quorum key, if registered (see `two_factor`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_key: Option<super::two_factor::UserAuthKey>,
+    /// `disableUserAccess`: the user took its management away from crypto
+    /// officers, for good.
+    #[serde(default)]
+    pub co_access_disabled: bool,
 }
 
 impl UserRecord {
@@ -107,6 +114,8 @@ impl UserRecord {
             failed_logins: 0,
             locked: false,
             disabled: false,
+            auth_key: None,
+            co_access_disabled: false,
         })
     }
 

@@ -127,16 +127,20 @@ pub async fn run(cluster: Arc<Cluster>, call: CryptoCall) -> Result<Vec<u8>, Api
         .into());
     }
     if cost(call.op, call.mechanism) == Cost::Slow {
-        tokio::task::spawn_blocking(move || execute(&cluster, call))
-            .await
-            .map_err(|e| {
-                ApiError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "CKR_FUNCTION_FAILED",
-                    e.to_string(),
-                )
-            })?
-            .map_err(ApiError::from)
+        // The audit events of the work name the request's caller.
+        let ip = crate::engine::audit::caller_ip();
+        tokio::task::spawn_blocking(move || {
+            crate::engine::audit::with_caller_ip(ip, || execute(&cluster, call))
+        })
+        .await
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "CKR_FUNCTION_FAILED",
+                e.to_string(),
+            )
+        })?
+        .map_err(ApiError::from)
     } else {
         execute(&cluster, call).map_err(ApiError::from)
     }

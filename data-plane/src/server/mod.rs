@@ -88,10 +88,18 @@ impl From<EngineError> for ApiError {
             KeyNotFound(_) | UserNotFound(_) | SessionNotFound(_) | NodeNotFound(_) => {
                 StatusCode::NOT_FOUND
             }
-            SessionBusy(_) | UserExists(_) | AlreadyLoggedIn(_) | CapacityExceeded { .. } => {
-                StatusCode::CONFLICT
-            }
+            SessionBusy(_)
+            | UserExists(_)
+            | AlreadyLoggedIn(_)
+            | CapacityExceeded { .. }
+            | CertificateExists(_)
+            | ActivationIncomplete(_) => StatusCode::CONFLICT,
             NoNodeAvailable => StatusCode::SERVICE_UNAVAILABLE,
+            TwoFactorRequired(_) | TwoFactorFailed(_) => StatusCode::UNAUTHORIZED,
+            QuorumRequired(_) => StatusCode::FORBIDDEN,
+            TokenNotFound => StatusCode::NOT_FOUND,
+            FeatureDisabled(_) | TokenExists(_) => StatusCode::CONFLICT,
+            TokenExpired => StatusCode::GONE,
             Crypto(_) | Storage(_) => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::BAD_REQUEST,
         };

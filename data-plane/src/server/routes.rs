@@ -11,8 +11,11 @@ use axum::{
 };
 use base64::{engine::general_purpose::STANDARD as B64, Engine as _};
 
+mod partition;
+mod public_keys;
+
 use super::{
-    crypto_ops::{self, CryptoCall, CryptoOp},
+    crypto_ops::{self, CryptoCall, CryptoOp, MAX_DATA},
     wire::*,
     ApiError, DataPlaneState, Login,
 };
@@ -20,6 +23,8 @@ use crate::engine::{
     attributes::KeyAttributes, cluster::Cluster, error::EngineError, keys::KeyHandle,
     mechanisms::Mechanism, users::Role,
 };
+
+mod security;
 
 type AppState = Arc<DataPlaneState>;
 
@@ -51,6 +56,10 @@ pub fn router(state: AppState) -> Router {
         .route("/hsms/{hsm}/nodes", get(node_listings))
         .route("/hsms/{hsm}/admin/nodes/{node}/{action}", post(node_admin))
         .route("/hsms/{hsm}/stream", get(super::stream::upgrade))
+        .merge(partition::routes())
+        .merge(public_keys::routes())
+        .merge(security::routes())
+        .layer(axum::middleware::from_fn(partition::caller_address))
         .with_state(state)
 }
 
@@ -179,16 +188,16 @@ async fn login(
     let cluster = resolve(&state, &hsm)?;
     let role = Role::parse(&request.user_type)?;
     let engine = cluster.clone();
-    let id =
-        tokio::task::spawn_blocking(move || engine.login(role, &request.user, &request.password))
-            .await
-            .map_err(|e| {
-                ApiError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "CKR_FUNCTION_FAILED",
-                    e.to_string(),
-                )
-            })??;
+    let id = blocking(move || engine.login(role, &request.user, &request.password)).await?;
+    register_login(&state, cluster, id)
+}
+
+/// A bearer token for an engine login.
+fn register_login(
+    state: &DataPlaneState,
+    cluster: Arc<Cluster>,
+    id: crate::engine::sessions::LoginId,
+) -> Result<Json<LoginResponse>, ApiError> {
     let token = new_token()?;
     state
         .logins
@@ -290,7 +299,9 @@ async fn list_users(
 async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, EngineError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(work)
+    // The audit events of the work name the request's caller.
+    let ip = crate::engine::audit::caller_ip();
+    tokio::task::spawn_blocking(move || crate::engine::audit::with_caller_ip(ip, work))
         .await
         .map_err(|e| {
             ApiError::new(

@@ -33,7 +33,7 @@ use super::{
     routes::{locate, login_session, node_up},
     ApiError, DataPlaneState,
 };
-use crate::engine::{cluster::Cluster, error::EngineError, mechanisms::Mechanism};
+use crate::engine::{audit, cluster::Cluster, error::EngineError, mechanisms::Mechanism};
 
 /// How stale a connection's view of which cluster its HSM belongs to may get.
 const RELOCATE_AFTER: Duration = Duration::from_millis(20);
@@ -82,10 +82,12 @@ pub(super) async fn upgrade(
         ));
     }
     let on_upgrade = hyper::upgrade::on(&mut request);
+    // The peer's address, for the audit events of every frame.
+    let caller = audit::caller_ip();
     tokio::spawn(async move {
         // A failed upgrade means the client went away; nothing to answer.
         if let Ok(upgraded) = on_upgrade.await {
-            serve(state, hsm, TokioIo::new(upgraded)).await;
+            serve(state, hsm, caller, TokioIo::new(upgraded)).await;
         }
     });
     Ok((
@@ -101,7 +103,7 @@ pub(super) async fn upgrade(
 /// Reads frames until the client closes, running each as its own task so
 /// operations of different sessions use every core; a writer task batches
 /// the answers.
-async fn serve<IO>(state: Arc<DataPlaneState>, hsm: String, io: IO)
+async fn serve<IO>(state: Arc<DataPlaneState>, hsm: String, caller: String, io: IO)
 where
     IO: AsyncRead + AsyncWrite + Send + 'static,
 {
@@ -162,7 +164,8 @@ where
         };
         if crypto_ops::cost(call.op, call.mechanism) == Cost::Cheap {
             // Bounded (16 KiB) and a few microseconds: cheaper here than a task.
-            let result = crypto_ops::run(cluster, call).await;
+            let result =
+                audit::scope_caller_ip(caller.clone(), crypto_ops::run(cluster, call)).await;
             let _ = answers.send(encode(id, result)).await;
             continue;
         }
@@ -170,8 +173,9 @@ where
         let Ok(permit) = in_flight.clone().acquire_owned().await else {
             break;
         };
+        let caller = caller.clone();
         tokio::spawn(async move {
-            let result = crypto_ops::run(cluster, call).await;
+            let result = audit::scope_caller_ip(caller, crypto_ops::run(cluster, call)).await;
             let _ = answers.send(encode(id, result)).await;
             drop(permit);
         });

@@ -116,3 +116,100 @@ pub struct UnwrapRequest {
     #[serde(default)]
     pub attributes: Vec<(u32, Attribute)>,
 }
+
+/// `getCertReq`: the partition's CSR.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct CsrResponse {
+    pub csr: String,
+}
+
+/// `storeCert`: `certificate_type` 4 for PO.crt, 8 for the POAC.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct StoreCertRequest {
+    pub certificate_type: u32,
+    /// PEM.
+    pub certificate: String,
+}
+
+/// `unlockCO`: PO.key's signature over the challenge, base64; with
+/// `password`, the officer's password is reset too.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct UnlockOfficerRequest {
+    pub signature: String,
+    #[serde(default)]
+    pub password: Option<String>,
+}
+
+/// `insertMaskedObject`: the blob `extractMaskedObject` returned, base64.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct MaskedObject {
+    pub data: String,
+}
+
+/// `C_Digest`: `mechanism` is `SHA256`, `SHA384` or `SHA512`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct DigestRequest {
+    pub mechanism: String,
+    pub data: String,
+}
+
+/// `C_GenerateRandom`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RandomRequest {
+    pub length: usize,
+}
+
+// ---- 2FA and quorum (see engine::two_factor, engine::quorum) ----
+
+pub use crate::engine::{
+    cluster::{SecurityChange, SecurityView},
+    quorum::{Approval, Token},
+    two_factor::{AuthData, AuthEntry},
+};
+
+/// `getToken`: `user` or `quorum`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct TokenRequest {
+    pub service: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ApproveRequest {
+    pub approvals: Vec<Approval>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ApprovalCount {
+    pub approvals: usize,
+}
+
+/// `setMValue`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct MValueRequest {
+    pub m: u8,
+}
+
+/// `importPubKey`: the key's bytes as the engine keeps public keys (RSA
+/// PKCS#1 RSAPublicKey, EC uncompressed point), base64.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ImportPublicKeyRequest {
+    pub spec: KeySpec,
+    pub data: String,
+    #[serde(default)]
+    pub attributes: Vec<(u32, Attribute)>,
+}
+
+/// `setUserAttributes`: attributes left out stay as they are.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct UserAttributesRequest {
+    #[serde(default)]
+    pub login_disabled: Option<bool>,
+}
+
+/// One key of `findAllKeys`.
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+pub struct KeyOwnershipBody {
+    pub handle: u64,
+    pub owner: String,
+    pub shared_with: Vec<String>,
+}

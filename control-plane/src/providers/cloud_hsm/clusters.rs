@@ -67,7 +67,7 @@ pub fn routes() -> Router<AppState> {
         )
 }
 
-type ClusterPath = Path<(String, String, String)>;
+pub(super) type ClusterPath = Path<(String, String, String)>;
 
 fn cluster_id(subscription: &str, group: &str, name: &str) -> String {
     resource_id(

@@ -2,6 +2,7 @@
 //! endpoint connections and private link resources, and the provider's
 //! operation status resources.
 
+pub mod backup;
 pub mod clusters;
 pub mod model;
 pub mod operations;
@@ -18,4 +19,5 @@ pub fn routes() -> Router<AppState> {
         .merge(operations::routes())
         .merge(private_endpoint_connections::routes())
         .merge(private_link_resources::routes())
+        .merge(backup::routes())
 }

@@ -41,7 +41,12 @@ async fn operation_status(
     Path((sub, _location, id)): Path<(String, String, String)>,
 ) -> Result<Response, ArmError> {
     let op = lro::find(&state.store, &sub, &id)?;
-    let mut response = Json(op.status_body()).into_response();
+    let mut body = op.status_body();
+    // Backup and restore: the pollers take the final result from here.
+    if let Some(properties) = super::backup::result_properties(&state, &op) {
+        body["properties"] = properties;
+    }
+    let mut response = Json(body).into_response();
     if op.status == lro::OperationStatus::InProgress {
         response.headers_mut().insert(
             axum::http::header::RETRY_AFTER,
@@ -64,6 +69,13 @@ async fn operation_result(
         OperationKind::DeleteCluster
         | OperationKind::DeleteResourceGroup
         | OperationKind::DeletePrivateEndpointConnection => StatusCode::NO_CONTENT.into_response(),
+        OperationKind::ValidateBackup
+        | OperationKind::Backup
+        | OperationKind::ValidateRestore
+        | OperationKind::Restore => Json(serde_json::json!({
+            "properties": super::backup::result_properties(&state, &op),
+        }))
+        .into_response(),
         OperationKind::CreateCluster | OperationKind::UpdateCluster => {
             match clusters::current(&state, &op.resource_id)? {
                 Some(cluster) => {

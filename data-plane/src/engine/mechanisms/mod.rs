@@ -2,6 +2,7 @@
 //! operations it offers; anything else is `CKR_MECHANISM_INVALID`.
 
 mod aes;
+pub mod digest;
 mod ec;
 mod hmac;
 mod oaep;
@@ -134,10 +135,15 @@ impl Mechanism {
 }
 
 impl Mechanism {
-    /// Wraps key bytes under `wrapping` (an AES key).
+    /// Wraps key bytes under `wrapping` (an AES key, or an RSA public key for
+    /// RSA-OAEP; unwrapping then takes the private key).
     pub fn wrap(self, wrapping: &KeyObject, plain: &[u8]) -> Result<Vec<u8>, EngineError> {
         match (self, wrapping.spec) {
             (Self::AesKeyWrapPad, KeySpec::Aes { .. }) => wrap::wrap(wrapping, plain),
+            // RSA-OAEP wraps under the public key.
+            (Self::RsaOaep, KeySpec::Rsa { .. }) if wrapping.class == KeyClass::Public => {
+                oaep::encrypt(wrapping, plain)
+            }
             _ => Err(self.invalid()),
         }
     }
@@ -145,6 +151,9 @@ impl Mechanism {
     pub fn unwrap(self, wrapping: &KeyObject, wrapped: &[u8]) -> Result<Vec<u8>, EngineError> {
         match (self, wrapping.spec) {
             (Self::AesKeyWrapPad, KeySpec::Aes { .. }) => wrap::unwrap(wrapping, wrapped),
+            (Self::RsaOaep, KeySpec::Rsa { .. }) if wrapping.class == KeyClass::Private => {
+                oaep::decrypt(wrapping, wrapped)
+            }
             _ => Err(self.invalid()),
         }
     }

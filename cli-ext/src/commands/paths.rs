@@ -1,0 +1,75 @@
+//! Resource paths and the api-versions this CLI speaks, one place.
+
+pub const HSM_API: &str = "2025-03-31";
+pub const RESOURCES_API: &str = "2025-04-01";
+pub const SUBSCRIPTIONS_API: &str = "2022-12-01";
+pub const IDENTITY_API: &str = "2023-01-31";
+pub const AUTHORIZATION_API: &str = "2022-04-01";
+
+const HSM_PROVIDER: &str = "providers/Microsoft.HardwareSecurityModules/cloudHsmClusters";
+const IDENTITY_PROVIDER: &str = "providers/Microsoft.ManagedIdentity/userAssignedIdentities";
+
+pub fn subscription(sub: &str) -> String {
+    format!("/subscriptions/{sub}")
+}
+
+pub fn group_id(sub: &str, group: &str) -> String {
+    format!("/subscriptions/{sub}/resourceGroups/{group}")
+}
+
+pub fn group(sub: &str, group: &str) -> String {
+    format!("{}?api-version={RESOURCES_API}", group_id(sub, group))
+}
+
+pub fn groups(sub: &str) -> String {
+    format!("/subscriptions/{sub}/resourcegroups?api-version={RESOURCES_API}")
+}
+
+pub fn identity_id(sub: &str, group: &str, name: &str) -> String {
+    format!("{}/{IDENTITY_PROVIDER}/{name}", group_id(sub, group))
+}
+
+pub fn identity(sub: &str, group: &str, name: &str) -> String {
+    format!(
+        "{}?api-version={IDENTITY_API}",
+        identity_id(sub, group, name)
+    )
+}
+
+/// Identities of a group, or of the subscription.
+pub fn identities(sub: &str, group: Option<&str>) -> String {
+    let scope = group.map_or_else(|| subscription(sub), |g| group_id(sub, g));
+    format!("{scope}/{IDENTITY_PROVIDER}?api-version={IDENTITY_API}")
+}
+
+pub fn cluster_id(sub: &str, group: &str, name: &str) -> String {
+    format!("{}/{HSM_PROVIDER}/{name}", group_id(sub, group))
+}
+
+pub fn cluster(sub: &str, group: &str, name: &str) -> String {
+    format!("{}?api-version={HSM_API}", cluster_id(sub, group, name))
+}
+
+/// A path below a cluster (`backup`, `privateEndpointConnections/pe1`, ...).
+pub fn cluster_child(sub: &str, group: &str, name: &str, child: &str) -> String {
+    format!(
+        "{}/{child}?api-version={HSM_API}",
+        cluster_id(sub, group, name)
+    )
+}
+
+pub fn clusters(sub: &str, group: Option<&str>) -> String {
+    let scope = group.map_or_else(|| subscription(sub), |g| group_id(sub, g));
+    format!("{scope}/{HSM_PROVIDER}?api-version={HSM_API}")
+}
+
+/// The resource group named in a resource id.
+pub fn group_of(id: &str) -> Option<&str> {
+    let mut parts = id.split('/');
+    while let Some(p) = parts.next() {
+        if p.eq_ignore_ascii_case("resourceGroups") {
+            return parts.next();
+        }
+    }
+    None
+}

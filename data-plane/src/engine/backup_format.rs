@@ -1,0 +1,361 @@
+//! The cluster backup envelope (format version 1), written to Blob Storage by
+//! the control plane and read back by a restore.
+//!
+//! A backup is generic: it carries every logical record of the cluster's
+//! store (meta, users, keys, and whatever records other features add),
+//! decrypted from the source nodes' master keys, so state the backup code
+//! does not know about is carried all the same. A restore seals each record
+//! again under the target cluster's own master keys.
+//!
+//! Layout (all integers big-endian):
+//!
+//! ```text
+//! magic "CHSMBKUP" (8) ‖ version u16 (= 1) ‖ header length u32 ‖ header JSON
+//! ‖ nonce (12) ‖ AES-256-GCM(payload) ‖ tag (16)
+//! ```
+//!
+//! - The header (`BackupHeader`) names the backup, its source and time, a
+//!   random salt and the *ephemeral backup key* (EBK, 32 random bytes per
+//!   backup) wrapped with AES-256-GCM under the *key-encryption key*
+//!   `KEK = HKDF-SHA256(emulator backup key, salt, "cloudhsm-emulator backup v1 kek")`.
+//!   The emulator backup key (`backup.key` in the data-plane directory)
+//!   stands in for the HSM vendor's key: only an emulator holding it can
+//!   open the backup (as a real backup opens only on the vendor's HSMs).
+//! - The payload is sealed under `HKDF(EBK, "payload")` with everything
+//!   before the nonce as associated data, so a changed header, a truncated
+//!   body or a single flipped bit fails the integrity check.
+//! - Inside, each record is `name length u32 ‖ name ‖ value length u32 ‖
+//!   nonce ‖ AES-256-GCM(value) ‖ tag` under the cluster key
+//!   `HKDF(EBK, "records")` with the record name as associated data: key
+//!   material stays encrypted even once the envelope is opened, until it is
+//!   sealed again under the target's master keys.
+
+use std::path::Path;
+
+use aws_lc_rs::{
+    aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN},
+    hkdf::{Salt, HKDF_SHA256},
+    rand::{SecureRandom, SystemRandom},
+};
+use base64::{engine::general_purpose::STANDARD as B64, Engine as _};
+use serde::{Deserialize, Serialize};
+
+use super::error::EngineError;
+
+pub const MAGIC: &[u8; 8] = b"CHSMBKUP";
+pub const VERSION: u16 = 1;
+const TAG_LEN: usize = 16;
+const KEK_INFO: &[u8] = b"cloudhsm-emulator backup v1 kek";
+
+/// One logical record of a cluster's store: its name and plaintext value.
+pub type RecordEntry = (String, Vec<u8>);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BackupError {
+    /// Truncated, tampered with, or sealed under another backup key.
+    #[error("backup integrity check failed: {0}")]
+    Integrity(String),
+    #[error("backup format not supported: {0}")]
+    Unsupported(String),
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+}
+
+/// What the envelope says about itself, readable before it is opened.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct BackupHeader {
+    pub backup_id: String,
+    pub source_cluster: String,
+    pub created_at: String,
+    pub records: usize,
+    salt: String,
+    wrapped_key: String,
+}
+
+/// Loads the emulator-wide backup key from `dir/backup.key`, creating it on
+/// first use.
+pub fn load_or_create_key(dir: &Path) -> Result<[u8; 32], EngineError> {
+    let path = dir.join("backup.key");
+    match std::fs::read(&path) {
+        Ok(bytes) => bytes
+            .try_into()
+            .map_err(|_| EngineError::Storage(format!("{} is not a 32-byte key", path.display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::create_dir_all(dir).map_err(|e| EngineError::Storage(e.to_string()))?;
+            let key: [u8; 32] = random()?;
+            super::store::write_private(&path, &key)?;
+            Ok(key)
+        }
+        Err(e) => Err(EngineError::Storage(e.to_string())),
+    }
+}
+
+fn random<const N: usize>() -> Result<[u8; N], EngineError> {
+    let mut out = [0u8; N];
+    SystemRandom::new()
+        .fill(&mut out)
+        .map_err(|_| EngineError::Crypto("random".into()))?;
+    Ok(out)
+}
+
+struct Len(usize);
+impl aws_lc_rs::hkdf::KeyType for Len {
+    fn len(&self) -> usize {
+        self.0
+    }
+}
+
+fn derive(ikm: &[u8], salt: &[u8], info: &[u8]) -> Result<LessSafeKey, EngineError> {
+    let mut out = [0u8; 32];
+    Salt::new(HKDF_SHA256, salt)
+        .extract(ikm)
+        .expand(&[info], Len(32))
+        .and_then(|okm| okm.fill(&mut out))
+        .map_err(|_| EngineError::Crypto("HKDF".into()))?;
+    UnboundKey::new(&AES_256_GCM, &out)
+        .map(LessSafeKey::new)
+        .map_err(|_| EngineError::Crypto("AES-256-GCM key".into()))
+}
+
+/// `nonce ‖ ciphertext ‖ tag`, appended to `out`.
+fn seal_into(
+    key: &LessSafeKey,
+    aad: &[u8],
+    plain: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<(), EngineError> {
+    let nonce: [u8; NONCE_LEN] = random()?;
+    out.extend_from_slice(&nonce);
+    let start = out.len();
+    out.extend_from_slice(plain);
+    let tag = key
+        .seal_in_place_separate_tag(
+            Nonce::assume_unique_for_key(nonce),
+            Aad::from(aad),
+            &mut out[start..],
+        )
+        .map_err(|_| EngineError::Crypto("sealing a backup".into()))?;
+    out.extend_from_slice(tag.as_ref());
+    Ok(())
+}
+
+fn open_sealed(
+    key: &LessSafeKey,
+    aad: &[u8],
+    sealed: &[u8],
+    what: &str,
+) -> Result<Vec<u8>, BackupError> {
+    if sealed.len() < NONCE_LEN + TAG_LEN {
+        return Err(BackupError::Integrity(format!("{what} is truncated")));
+    }
+    let nonce = Nonce::try_assume_unique_for_key(&sealed[..NONCE_LEN])
+        .map_err(|_| BackupError::Integrity(format!("{what} has a bad nonce")))?;
+    let mut body = sealed[NONCE_LEN..].to_vec();
+    let plain = key
+        .open_in_place(nonce, Aad::from(aad), &mut body)
+        .map_err(|_| {
+            BackupError::Integrity(format!(
+                "{what} does not authenticate (truncated, altered, or made by another emulator's backup key)"
+            ))
+        })?;
+    Ok(plain.to_vec())
+}
+
+fn ebk_aad(backup_id: &str) -> Vec<u8> {
+    [b"ebk:".as_slice(), backup_id.as_bytes()].concat()
+}
+
+/// Seals `records` into a version-1 envelope.
+pub fn seal(
+    backup_key: &[u8; 32],
+    backup_id: &str,
+    source_cluster: &str,
+    created_at: &str,
+    records: &[RecordEntry],
+) -> Result<Vec<u8>, EngineError> {
+    let salt: [u8; 32] = random()?;
+    let ebk: [u8; 32] = random()?;
+    let kek = derive(backup_key, &salt, KEK_INFO)?;
+    let mut wrapped = Vec::new();
+    seal_into(&kek, &ebk_aad(backup_id), &ebk, &mut wrapped)?;
+    let header = BackupHeader {
+        backup_id: backup_id.into(),
+        source_cluster: source_cluster.into(),
+        created_at: created_at.into(),
+        records: records.len(),
+        salt: B64.encode(salt),
+        wrapped_key: B64.encode(&wrapped),
+    };
+    let header_json =
+        serde_json::to_vec(&header).map_err(|e| EngineError::Storage(e.to_string()))?;
+
+    let record_key = derive(&ebk, &[], b"records")?;
+    let size: usize = records
+        .iter()
+        .map(|(n, v)| 8 + n.len() + v.len() + NONCE_LEN + TAG_LEN)
+        .sum();
+    let mut payload = Vec::with_capacity(4 + size);
+    payload.extend_from_slice(&(records.len() as u32).to_be_bytes());
+    for (name, value) in records {
+        payload.extend_from_slice(&(name.len() as u32).to_be_bytes());
+        payload.extend_from_slice(name.as_bytes());
+        payload.extend_from_slice(&((value.len() + NONCE_LEN + TAG_LEN) as u32).to_be_bytes());
+        seal_into(&record_key, name.as_bytes(), value, &mut payload)?;
+    }
+
+    let mut out = Vec::with_capacity(payload.len() + header_json.len() + 64);
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&VERSION.to_be_bytes());
+    out.extend_from_slice(&(header_json.len() as u32).to_be_bytes());
+    out.extend_from_slice(&header_json);
+    let aad = out.clone();
+    seal_into(&derive(&ebk, &[], b"payload")?, &aad, &payload, &mut out)?;
+    Ok(out)
+}
+
+/// Reads the header without opening the envelope (no key needed).
+pub fn read_header(bytes: &[u8]) -> Result<(BackupHeader, usize), BackupError> {
+    if bytes.len() < 14 || &bytes[..8] != MAGIC {
+        return Err(BackupError::Integrity(
+            "the blob is not a Cloud HSM emulator backup".into(),
+        ));
+    }
+    let version = u16::from_be_bytes([bytes[8], bytes[9]]);
+    if version != VERSION {
+        return Err(BackupError::Unsupported(format!(
+            "version {version} (this emulator reads version {VERSION})"
+        )));
+    }
+    let len = u32::from_be_bytes([bytes[10], bytes[11], bytes[12], bytes[13]]) as usize;
+    let end = 14usize
+        .checked_add(len)
+        .filter(|end| *end <= bytes.len())
+        .ok_or_else(|| BackupError::Integrity("the header is truncated".into()))?;
+    let header = serde_json::from_slice(&bytes[14..end])
+        .map_err(|_| BackupError::Integrity("the header is malformed".into()))?;
+    Ok((header, end))
+}
+
+/// Opens an envelope: checks its integrity and returns its header and the
+/// records, decrypted.
+pub fn open(
+    backup_key: &[u8; 32],
+    bytes: &[u8],
+) -> Result<(BackupHeader, Vec<RecordEntry>), BackupError> {
+    let (header, body_at) = read_header(bytes)?;
+    let malformed =
+        |what: &str| BackupError::Integrity(format!("the header's {what} is malformed"));
+    let salt = B64.decode(&header.salt).map_err(|_| malformed("salt"))?;
+    let wrapped = B64
+        .decode(&header.wrapped_key)
+        .map_err(|_| malformed("wrapped key"))?;
+    let kek = derive(backup_key, &salt, KEK_INFO)?;
+    let ebk = open_sealed(
+        &kek,
+        &ebk_aad(&header.backup_id),
+        &wrapped,
+        "the backup key",
+    )?;
+    let payload = open_sealed(
+        &derive(&ebk, &[], b"payload")?,
+        &bytes[..body_at],
+        &bytes[body_at..],
+        "the backup",
+    )?;
+    let record_key = derive(&ebk, &[], b"records")?;
+    let mut reader = Reader(&payload);
+    let count = reader.u32()? as usize;
+    if count != header.records {
+        return Err(BackupError::Integrity(
+            "the record count does not match".into(),
+        ));
+    }
+    let mut records = Vec::with_capacity(count);
+    for _ in 0..count {
+        let name_len = reader.u32()? as usize;
+        let name = String::from_utf8(reader.take(name_len)?.to_vec())
+            .map_err(|_| BackupError::Integrity("a record name is not UTF-8".into()))?;
+        let value_len = reader.u32()? as usize;
+        let sealed = reader.take(value_len)?;
+        let value = open_sealed(&record_key, name.as_bytes(), sealed, "a record")?;
+        records.push((name, value));
+    }
+    if !reader.0.is_empty() {
+        return Err(BackupError::Integrity(
+            "trailing bytes after the records".into(),
+        ));
+    }
+    Ok((header, records))
+}
+
+struct Reader<'a>(&'a [u8]);
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], BackupError> {
+        if self.0.len() < n {
+            return Err(BackupError::Integrity("a record is truncated".into()));
+        }
+        let (head, rest) = self.0.split_at(n);
+        self.0 = rest;
+        Ok(head)
+    }
+    fn u32(&mut self) -> Result<u32, BackupError> {
+        let b = self.take(4)?;
+        Ok(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Vec<RecordEntry> {
+        vec![
+            ("meta".into(), b"{\"activated\":true}".to_vec()),
+            ("node/0/key/1".into(), vec![7u8; 300]),
+        ]
+    }
+
+    #[test]
+    fn round_trip() {
+        let key = [3u8; 32];
+        let blob = seal(&key, "b1", "c1", "2026-01-01T00:00:00Z", &sample()).unwrap();
+        let (header, records) = open(&key, &blob).unwrap();
+        assert_eq!(header.backup_id, "b1");
+        assert_eq!(records, sample());
+    }
+
+    #[test]
+    fn truncated_tampered_and_foreign_fail_integrity() {
+        let key = [3u8; 32];
+        let blob = seal(&key, "b1", "c1", "t", &sample()).unwrap();
+        let truncated = &blob[..blob.len() - 10];
+        assert!(matches!(
+            open(&key, truncated),
+            Err(BackupError::Integrity(_))
+        ));
+        let mut tampered = blob.clone();
+        let at = tampered.len() / 2 + 20;
+        tampered[at] ^= 1;
+        assert!(matches!(
+            open(&key, &tampered),
+            Err(BackupError::Integrity(_))
+        ));
+        assert!(matches!(
+            open(&[4u8; 32], &blob),
+            Err(BackupError::Integrity(_))
+        ));
+        assert!(matches!(
+            open(&key, b"not a backup at all"),
+            Err(BackupError::Integrity(_))
+        ));
+        // The header is authenticated too.
+        let mut edited = blob.clone();
+        let pos = edited.windows(4).position(|w| w == b"\"c1\"").unwrap();
+        edited[pos + 2] = b'2';
+        assert!(matches!(
+            open(&key, &edited),
+            Err(BackupError::Integrity(_))
+        ));
+    }
+}
