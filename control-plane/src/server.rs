@@ -148,7 +148,13 @@ pub async fn serve(options: ServerOptions) -> Result<(), String> {
             )
             .await
             .map_err(|e| format!("TLS configuration: {e}"))?;
-            let data_plane = axum_server::from_tcp_rustls(data_plane_listener, rustls.clone())
+            // TCP_NODELAY: small pipelined responses must not wait for the
+            // previous one's ACK (Nagle), which throttled the data plane.
+            let data_plane = axum_server::from_tcp(data_plane_listener)
+                .acceptor(
+                    axum_server::tls_rustls::RustlsAcceptor::new(rustls.clone())
+                        .acceptor(axum_server::accept::NoDelayAcceptor::new()),
+                )
                 .handle(handle.clone())
                 .serve(data_plane_service);
             let arm = axum_server::from_tcp_rustls(listener, rustls)
@@ -158,6 +164,7 @@ pub async fn serve(options: ServerOptions) -> Result<(), String> {
         }
         None => {
             let data_plane = axum_server::from_tcp(data_plane_listener)
+                .acceptor(axum_server::accept::NoDelayAcceptor::new())
                 .handle(handle.clone())
                 .serve(data_plane_service);
             let arm = axum_server::from_tcp(listener)

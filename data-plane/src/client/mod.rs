@@ -12,7 +12,12 @@ mod two_factor_steps;
 
 pub use signer::TwoFactorKey;
 
-use std::time::Duration;
+mod stream;
+
+use std::{
+    sync::atomic::{AtomicU64, Ordering},
+    time::Duration,
+};
 
 use base64::{engine::general_purpose::STANDARD as B64, Engine as _};
 use reqwest::{Method, StatusCode};
@@ -22,7 +27,7 @@ use tokio::sync::Mutex;
 
 use crate::{
     engine::{attributes::Attribute, keys::KeySpec},
-    server::wire::*,
+    server::{frames::RequestFrame, wire::*, CryptoOp},
 };
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -76,6 +81,10 @@ pub struct HsmClient {
     http: reqwest::Client,
     config: ClientConfig,
     connection: Mutex<Connection>,
+    /// Operations answered over the framed stream (see [`stream`]).
+    streamed: AtomicU64,
+    stream: stream::Current,
+    use_stream: bool,
 }
 
 /// Whether a failure means "try another HSM".
@@ -107,7 +116,17 @@ impl HsmClient {
             http,
             config,
             connection: Mutex::new(Connection::default()),
+            streamed: AtomicU64::new(0),
+            stream: Default::default(),
+            use_stream: true,
         })
+    }
+
+    /// A client that sends everything as HTTPS+JSON, never the framed
+    /// stream (e.g. behind a proxy that refuses connection upgrades).
+    pub fn without_stream(mut self) -> Self {
+        self.use_stream = false;
+        self
     }
 
     /// One request to one HSM.
@@ -504,16 +523,8 @@ impl HsmClient {
         mechanism: &str,
         data: &[u8],
     ) -> Result<Vec<u8>, ClientError> {
-        self.crypto(
-            handle,
-            "sign",
-            CryptoRequest {
-                mechanism: mechanism.into(),
-                data: B64.encode(data),
-                ..Default::default()
-            },
-        )
-        .await
+        self.crypto_call(handle, CryptoOp::Sign, mechanism, data, &[], &[])
+            .await
     }
 
     pub async fn verify(
@@ -523,13 +534,9 @@ impl HsmClient {
         data: &[u8],
         signature: &[u8],
     ) -> Result<(), ClientError> {
-        let request = CryptoRequest {
-            mechanism: mechanism.into(),
-            data: B64.encode(data),
-            signature: B64.encode(signature),
-            ..Default::default()
-        };
-        self.crypto(handle, "verify", request).await.map(drop)
+        self.crypto_call(handle, CryptoOp::Verify, mechanism, data, signature, &[])
+            .await
+            .map(drop)
     }
 
     pub async fn encrypt(
@@ -539,13 +546,8 @@ impl HsmClient {
         data: &[u8],
         aad: &[u8],
     ) -> Result<Vec<u8>, ClientError> {
-        let request = CryptoRequest {
-            mechanism: mechanism.into(),
-            data: B64.encode(data),
-            aad: B64.encode(aad),
-            ..Default::default()
-        };
-        self.crypto(handle, "encrypt", request).await
+        self.crypto_call(handle, CryptoOp::Encrypt, mechanism, data, &[], aad)
+            .await
     }
 
     pub async fn decrypt(
@@ -555,13 +557,73 @@ impl HsmClient {
         data: &[u8],
         aad: &[u8],
     ) -> Result<Vec<u8>, ClientError> {
+        self.crypto_call(handle, CryptoOp::Decrypt, mechanism, data, &[], aad)
+            .await
+    }
+
+    /// How many operations the framed stream answered, with their output or
+    /// a final error (the rest went over HTTPS+JSON).
+    pub fn streamed_operations(&self) -> u64 {
+        self.streamed.load(Ordering::Relaxed)
+    }
+
+    /// Sign, verify, encrypt and decrypt go over the framed stream; when it
+    /// cannot answer (no stream, HSM unavailable, login or session gone) the
+    /// operation is sent over HTTPS+JSON, which fails over, logs in again and
+    /// retries as it does for every operation. The operations are safe to
+    /// repeat, so one the stream may have run is simply sent again.
+    async fn crypto_call(
+        &self,
+        handle: u64,
+        op: CryptoOp,
+        mechanism: &str,
+        data: &[u8],
+        signature: &[u8],
+        aad: &[u8],
+    ) -> Result<Vec<u8>, ClientError> {
+        {
+            let mut connection = self.connection.lock().await;
+            if connection.token.is_none() && connection.credentials.is_some() {
+                self.establish(&mut connection).await?;
+            }
+            if let (true, Some(token), Some(session)) =
+                (self.use_stream, &connection.token, connection.session)
+            {
+                let hsm = &self.config.hsm_addresses[connection.current];
+                let request = RequestFrame {
+                    id: 0,
+                    op: op.code(),
+                    session,
+                    handle,
+                    token,
+                    mechanism,
+                    data,
+                    signature,
+                    aad,
+                };
+                match stream::call(&self.config, &self.stream, hsm, request).await {
+                    Ok(Err(e)) if needs_http(&e) => {}
+                    Ok(answer) => {
+                        self.streamed.fetch_add(1, Ordering::Relaxed);
+                        return answer;
+                    }
+                    Err(stream::Unusable) => {}
+                }
+            }
+        }
         let request = CryptoRequest {
             mechanism: mechanism.into(),
             data: B64.encode(data),
+            signature: B64.encode(signature),
             aad: B64.encode(aad),
-            ..Default::default()
         };
-        self.crypto(handle, "decrypt", request).await
+        let operation = match op {
+            CryptoOp::Sign => "sign",
+            CryptoOp::Verify => "verify",
+            CryptoOp::Encrypt => "encrypt",
+            CryptoOp::Decrypt => "decrypt",
+        };
+        self.crypto(handle, operation, request).await
     }
 
     /// `wrapKey`: `target` wrapped under `wrapping`.
@@ -643,6 +705,16 @@ impl HsmClient {
             Err(error_from(status, &value))
         }
     }
+}
+
+/// Stream answers that the HTTP path handles better: an unavailable HSM (it
+/// fails over) and a lost login or session (it logs in again).
+fn needs_http(e: &ClientError) -> bool {
+    unavailable(StatusCode::from_u16(e.status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE))
+        || matches!(
+            e.code.as_str(),
+            "CKR_USER_NOT_LOGGED_IN" | "CKR_SESSION_HANDLE_INVALID"
+        )
 }
 
 fn error_from(status: StatusCode, value: &Value) -> ClientError {

@@ -4,7 +4,10 @@
 //! so the client fails over to the next. The engine does the work; this
 //! module only parses, authenticates and maps errors.
 
+mod crypto_ops;
+pub mod frames;
 mod routes;
+mod stream;
 pub mod wire;
 
 use std::{
@@ -20,6 +23,7 @@ use axum::{
 
 use crate::engine::{cluster::Cluster, error::EngineError, sessions::LoginId};
 
+pub use crypto_ops::{CryptoOp, MAX_DATA};
 pub use routes::router;
 
 /// Finds the cluster and node an HSM address belongs to. The control plane

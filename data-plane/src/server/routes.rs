@@ -14,7 +14,11 @@ use base64::{engine::general_purpose::STANDARD as B64, Engine as _};
 mod partition;
 mod public_keys;
 
-use super::{wire::*, ApiError, DataPlaneState, Login};
+use super::{
+    crypto_ops::{self, CryptoCall, CryptoOp, MAX_DATA},
+    wire::*,
+    ApiError, DataPlaneState, Login,
+};
 use crate::engine::{
     attributes::KeyAttributes, cluster::Cluster, error::EngineError, keys::KeyHandle,
     mechanisms::Mechanism, users::Role,
@@ -51,6 +55,7 @@ pub fn router(state: AppState) -> Router {
         .route("/hsms/{hsm}/keys/{handle}/{operation}", post(crypto))
         .route("/hsms/{hsm}/nodes", get(node_listings))
         .route("/hsms/{hsm}/admin/nodes/{node}/{action}", post(node_admin))
+        .route("/hsms/{hsm}/stream", get(super::stream::upgrade))
         .merge(partition::routes())
         .merge(public_keys::routes())
         .merge(security::routes())
@@ -60,21 +65,33 @@ pub fn router(state: AppState) -> Router {
 
 /// The HSM a request names, if it exists and is up.
 fn resolve(state: &DataPlaneState, hsm: &str) -> Result<Arc<Cluster>, ApiError> {
-    let (cluster, node) = state.directory.resolve(hsm).ok_or_else(|| {
+    let (cluster, node) = locate(state, hsm)?;
+    node_up(&cluster, node, hsm)?;
+    Ok(cluster)
+}
+
+/// The cluster and node an HSM address belongs to, up or not.
+pub(super) fn locate(state: &DataPlaneState, hsm: &str) -> Result<(Arc<Cluster>, usize), ApiError> {
+    state.directory.resolve(hsm).ok_or_else(|| {
         ApiError::new(
             StatusCode::NOT_FOUND,
             "RET_UNKNOWN_HSM",
             format!("no HSM has the address '{hsm}'"),
         )
-    })?;
-    if !cluster.node_is_up(node) {
-        return Err(ApiError::new(
+    })
+}
+
+/// A stopped HSM answers 503 so the client fails over to the next.
+pub(super) fn node_up(cluster: &Cluster, node: usize, hsm: &str) -> Result<(), ApiError> {
+    if cluster.node_is_up(node) {
+        Ok(())
+    } else {
+        Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "RET_HSM_UNAVAILABLE",
             format!("HSM '{hsm}' is unavailable; use another HSM of the cluster"),
-        ));
+        ))
     }
-    Ok(cluster)
 }
 
 /// A JSON body; anything else is a 400 in the API's error shape.
@@ -131,29 +148,37 @@ fn session_of(
     credentials: &Credentials,
 ) -> Result<(Arc<Cluster>, u64), ApiError> {
     let cluster = resolve(state, hsm)?;
-    let logins = state.logins.lock().unwrap_or_else(|p| p.into_inner());
-    let login = logins
-        .get(&credentials.token)
-        .ok_or_else(|| ApiError::from(EngineError::NotLoggedIn))?;
-    if !Arc::ptr_eq(&login.cluster, &cluster) {
-        return Err(EngineError::NotLoggedIn.into());
-    }
     let session = credentials
         .session
         .ok_or_else(|| ApiError::bad_request("x-hsm-session is required"))?;
+    login_session(state, &cluster, &credentials.token, session)?;
+    Ok((cluster, session))
+}
+
+/// Checks that `token` is a login on `cluster` that opened `session`.
+pub(super) fn login_session(
+    state: &DataPlaneState,
+    cluster: &Arc<Cluster>,
+    token: &str,
+    session: u64,
+) -> Result<(), ApiError> {
+    let logins = state.logins.lock().unwrap_or_else(|p| p.into_inner());
+    let login = logins
+        .get(token)
+        .ok_or_else(|| ApiError::from(EngineError::NotLoggedIn))?;
+    if !Arc::ptr_eq(&login.cluster, cluster) {
+        return Err(EngineError::NotLoggedIn.into());
+    }
     if !login.sessions.contains(&session) {
         return Err(EngineError::SessionNotFound(session).into());
     }
-    Ok((cluster, session))
+    Ok(())
 }
 
 fn bytes(field: &str, text: &str) -> Result<Vec<u8>, ApiError> {
     B64.decode(text)
         .map_err(|_| ApiError::bad_request(format!("'{field}' is not base64")))
 }
-
-/// Inputs above this are refused, as the HSM's message size limit.
-const MAX_DATA: usize = 16 * 1024;
 
 async fn login(
     State(state): State<AppState>,
@@ -502,41 +527,16 @@ async fn crypto(
     ApiJson(request): ApiJson<CryptoRequest>,
 ) -> Result<Json<BytesResponse>, ApiError> {
     let (cluster, session) = session_of(&state, &hsm, &credentials)?;
-    let mechanism = Mechanism::parse(&request.mechanism)?;
-    let data = bytes("data", &request.data)?;
-    if data.len() > MAX_DATA {
-        return Err(EngineError::DataInvalid(format!(
-            "{} bytes; at most {MAX_DATA} per operation",
-            data.len()
-        ))
-        .into());
-    }
-    let signature = bytes("signature", &request.signature)?;
-    let aad = bytes("aad", &request.aad)?;
-    let out = match operation.as_str() {
-        "sign" => blocking(move || cluster.sign(session, handle, mechanism, &data)).await?,
-        "verify" => {
-            blocking(move || {
-                cluster
-                    .verify(session, handle, mechanism, &data, &signature)
-                    .map(|()| Vec::new())
-            })
-            .await?
-        }
-        "encrypt" => {
-            blocking(move || cluster.encrypt(session, handle, mechanism, &data, &aad)).await?
-        }
-        "decrypt" => {
-            blocking(move || cluster.decrypt(session, handle, mechanism, &data, &aad)).await?
-        }
-        other => {
-            return Err(ApiError::new(
-                StatusCode::NOT_FOUND,
-                "RET_INVALID_REQUEST",
-                format!("no operation '{other}'"),
-            ))
-        }
+    let call = CryptoCall {
+        session,
+        handle,
+        op: CryptoOp::parse(&operation)?,
+        mechanism: Mechanism::parse(&request.mechanism)?,
+        data: bytes("data", &request.data)?,
+        signature: bytes("signature", &request.signature)?,
+        aad: bytes("aad", &request.aad)?,
     };
+    let out = crypto_ops::run(cluster, call).await?;
     Ok(Json(BytesResponse {
         data: B64.encode(out),
     }))

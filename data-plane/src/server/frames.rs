@@ -1,0 +1,245 @@
+//! The framed stream's wire format, shared with the client. Every frame is a
+//! big-endian `u32` length followed by that many bytes; requests carry an id
+//! the response echoes, so many requests can be in flight on one connection.
+//!
+//! Request:  id u32 | op u8 | session u64 | key u64 | token (u16 len) |
+//!           mechanism (u16 len) | data (u32 len) | signature (u32 len) | aad (u32 len)
+//! Response: id u32 | status u16 | on 200 the output bytes; otherwise
+//!           code (u16 len) and the message (the rest, UTF-8)
+
+/// The `Upgrade` token that asks for the stream.
+pub const PROTOCOL: &str = "cloudhsm-frames/1";
+
+/// Larger frames end the connection: nothing legitimate comes near it
+/// (inputs are limited to 16 KiB), and it bounds what a peer makes us buffer.
+pub const MAX_FRAME: usize = 1024 * 1024;
+
+pub struct RequestFrame<'a> {
+    pub id: u32,
+    pub op: u8,
+    pub session: u64,
+    pub handle: u64,
+    pub token: &'a str,
+    pub mechanism: &'a str,
+    pub data: &'a [u8],
+    pub signature: &'a [u8],
+    pub aad: &'a [u8],
+}
+
+/// A response: the output, or `(status, code, message)`.
+pub struct ResponseFrame {
+    pub id: u32,
+    pub result: Result<Vec<u8>, (u16, String, String)>,
+}
+
+fn put_u16_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.extend_from_slice(&(bytes.len() as u16).to_be_bytes());
+    out.extend_from_slice(bytes);
+}
+
+fn put_u32_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
+    out.extend_from_slice(bytes);
+}
+
+/// Appends the frame, length prefix included, to `out`.
+pub fn encode_request(frame: &RequestFrame<'_>, out: &mut Vec<u8>) {
+    let start = out.len();
+    out.extend_from_slice(&[0; 4]);
+    out.extend_from_slice(&frame.id.to_be_bytes());
+    out.push(frame.op);
+    out.extend_from_slice(&frame.session.to_be_bytes());
+    out.extend_from_slice(&frame.handle.to_be_bytes());
+    put_u16_bytes(out, frame.token.as_bytes());
+    put_u16_bytes(out, frame.mechanism.as_bytes());
+    put_u32_bytes(out, frame.data);
+    put_u32_bytes(out, frame.signature);
+    put_u32_bytes(out, frame.aad);
+    let length = (out.len() - start - 4) as u32;
+    out[start..start + 4].copy_from_slice(&length.to_be_bytes());
+}
+
+pub fn encode_response(frame: &ResponseFrame, out: &mut Vec<u8>) {
+    let start = out.len();
+    out.extend_from_slice(&[0; 4]);
+    out.extend_from_slice(&frame.id.to_be_bytes());
+    match &frame.result {
+        Ok(output) => {
+            out.extend_from_slice(&200u16.to_be_bytes());
+            out.extend_from_slice(output);
+        }
+        Err((status, code, message)) => {
+            out.extend_from_slice(&status.to_be_bytes());
+            put_u16_bytes(out, code.as_bytes());
+            out.extend_from_slice(message.as_bytes());
+        }
+    }
+    let length = (out.len() - start - 4) as u32;
+    out[start..start + 4].copy_from_slice(&length.to_be_bytes());
+}
+
+/// Reads fields off a frame body; `None` once it runs short.
+struct Cursor<'a>(&'a [u8]);
+
+impl<'a> Cursor<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        if self.0.len() < n {
+            return None;
+        }
+        let (head, rest) = self.0.split_at(n);
+        self.0 = rest;
+        Some(head)
+    }
+
+    fn u16(&mut self) -> Option<u16> {
+        Some(u16::from_be_bytes(self.take(2)?.try_into().ok()?))
+    }
+
+    fn u32(&mut self) -> Option<u32> {
+        Some(u32::from_be_bytes(self.take(4)?.try_into().ok()?))
+    }
+
+    fn u64(&mut self) -> Option<u64> {
+        Some(u64::from_be_bytes(self.take(8)?.try_into().ok()?))
+    }
+
+    fn short_bytes(&mut self) -> Option<&'a [u8]> {
+        let n = self.u16()? as usize;
+        self.take(n)
+    }
+
+    fn long_bytes(&mut self) -> Option<&'a [u8]> {
+        let n = self.u32()? as usize;
+        self.take(n)
+    }
+
+    fn text(&mut self) -> Option<&'a str> {
+        std::str::from_utf8(self.short_bytes()?).ok()
+    }
+}
+
+/// The id of a frame body, when at least that much is there.
+pub fn frame_id(body: &[u8]) -> Option<u32> {
+    Cursor(body).u32()
+}
+
+/// Decodes a request body (without its length prefix); `None` when malformed.
+pub fn decode_request(body: &[u8]) -> Option<RequestFrame<'_>> {
+    let mut c = Cursor(body);
+    let frame = RequestFrame {
+        id: c.u32()?,
+        op: c.take(1)?[0],
+        session: c.u64()?,
+        handle: c.u64()?,
+        token: c.text()?,
+        mechanism: c.text()?,
+        data: c.long_bytes()?,
+        signature: c.long_bytes()?,
+        aad: c.long_bytes()?,
+    };
+    c.0.is_empty().then_some(frame)
+}
+
+pub fn decode_response(body: &[u8]) -> Option<ResponseFrame> {
+    let mut c = Cursor(body);
+    let id = c.u32()?;
+    let status = c.u16()?;
+    let result = if status == 200 {
+        Ok(c.0.to_vec())
+    } else {
+        let code = c.text()?.to_string();
+        let message = String::from_utf8_lossy(c.0).into_owned();
+        Err((status, code, message))
+    };
+    Some(ResponseFrame { id, result })
+}
+
+/// Reads one frame body; `Ok(None)` at a clean end of stream.
+pub async fn read_frame<R: tokio::io::AsyncRead + Unpin>(
+    reader: &mut R,
+    body: &mut Vec<u8>,
+) -> std::io::Result<Option<()>> {
+    use tokio::io::AsyncReadExt;
+    let mut prefix = [0u8; 4];
+    match reader.read_exact(&mut prefix).await {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(e) => return Err(e),
+    }
+    let length = u32::from_be_bytes(prefix) as usize;
+    if length > MAX_FRAME {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("frame of {length} bytes; at most {MAX_FRAME}"),
+        ));
+    }
+    body.clear();
+    body.resize(length, 0);
+    reader.read_exact(body).await?;
+    Ok(Some(()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_and_responses_round_trip() {
+        let mut out = Vec::new();
+        encode_request(
+            &RequestFrame {
+                id: 7,
+                op: 3,
+                session: 42,
+                handle: 9,
+                token: "abc",
+                mechanism: "AES_GCM",
+                data: &[1, 2, 3],
+                signature: &[],
+                aad: &[4],
+            },
+            &mut out,
+        );
+        assert_eq!(
+            u32::from_be_bytes(out[..4].try_into().unwrap()) as usize,
+            out.len() - 4
+        );
+        let frame = decode_request(&out[4..]).expect("decodes");
+        assert_eq!(
+            (frame.id, frame.op, frame.session, frame.handle),
+            (7, 3, 42, 9)
+        );
+        assert_eq!((frame.token, frame.mechanism), ("abc", "AES_GCM"));
+        assert_eq!(
+            (frame.data, frame.signature, frame.aad),
+            (&[1u8, 2, 3][..], &[][..], &[4u8][..])
+        );
+        // Truncated or trailing bytes are malformed, not misread.
+        assert!(decode_request(&out[4..out.len() - 1]).is_none());
+        let mut longer = out[4..].to_vec();
+        longer.push(0);
+        assert!(decode_request(&longer).is_none());
+
+        let mut out = Vec::new();
+        let error = (409, "CKR_SESSION_BUSY".to_string(), "busy".to_string());
+        encode_response(
+            &ResponseFrame {
+                id: 5,
+                result: Err(error.clone()),
+            },
+            &mut out,
+        );
+        encode_response(
+            &ResponseFrame {
+                id: 6,
+                result: Ok(vec![9; 3]),
+            },
+            &mut out,
+        );
+        let first = u32::from_be_bytes(out[..4].try_into().unwrap()) as usize;
+        let a = decode_response(&out[4..4 + first]).expect("error frame");
+        assert_eq!((a.id, a.result), (5, Err(error)));
+        let b = decode_response(&out[8 + first..]).expect("output frame");
+        assert_eq!((b.id, b.result), (6, Ok(vec![9; 3])));
+    }
+}

@@ -1,0 +1,220 @@
+//! The framed stream: a lean transport for sign, verify, encrypt and decrypt.
+//!
+//! One HTTPS+JSON request per operation spends far more CPU on HTTP, JSON and
+//! base64 than an ECDSA sign or a 4 KiB AES-GCM encrypt costs. A client that
+//! wants throughput upgrades one HTTP/1.1 connection per HSM
+//! (`GET /hsms/{hsm}/stream`, `Upgrade: cloudhsm-frames/1`, bearer token of a
+//! login on that cluster) and then sends binary frames ([`super::frames`])
+//! over the same TLS connection, many in flight at once, from any number of
+//! logins and sessions. Each frame is authorised exactly as an HTTP request
+//! (token, cluster, session) and answers the same error codes; the engine
+//! audits it the same way. Responses are written in batches so a busy
+//! connection needs few TLS records and system calls.
+
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use axum::{
+    extract::{Path, Request, State},
+    http::{header, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+};
+use hyper_util::rt::TokioIo;
+use tokio::{
+    io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufReader},
+    sync::{mpsc, Semaphore},
+};
+
+use super::{
+    crypto_ops::{self, Cost, CryptoCall, CryptoOp},
+    frames::{self, RequestFrame, ResponseFrame, PROTOCOL},
+    routes::{locate, login_session, node_up},
+    ApiError, DataPlaneState,
+};
+use crate::engine::{audit, cluster::Cluster, error::EngineError, mechanisms::Mechanism};
+
+/// How stale a connection's view of which cluster its HSM belongs to may get.
+const RELOCATE_AFTER: Duration = Duration::from_millis(20);
+
+/// Responses gathered into one write, at most.
+const WRITE_BATCH: usize = 256 * 1024;
+
+/// Operations of one connection running at once, and answers waiting to be
+/// written, at most: a client that sends without reading is slowed down
+/// (its frames stay unread) instead of filling the server's memory.
+const MAX_IN_FLIGHT: usize = 1024;
+
+/// `GET /hsms/{hsm}/stream`: switches the connection to frames.
+pub(super) async fn upgrade(
+    State(state): State<Arc<DataPlaneState>>,
+    Path(hsm): Path<String>,
+    mut request: Request,
+) -> Result<Response, ApiError> {
+    let (cluster, _) = locate(&state, &hsm)?;
+    let token = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(|| ApiError::from(EngineError::NotLoggedIn))?;
+    // Only a login on this cluster may hold a stream open.
+    let logged_in = state
+        .logins
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(token)
+        .is_some_and(|login| Arc::ptr_eq(&login.cluster, &cluster));
+    if !logged_in {
+        return Err(EngineError::NotLoggedIn.into());
+    }
+    let asked = request
+        .headers()
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case(PROTOCOL));
+    if !asked {
+        return Err(ApiError::new(
+            StatusCode::UPGRADE_REQUIRED,
+            "RET_INVALID_REQUEST",
+            format!("send 'Connection: Upgrade' and 'Upgrade: {PROTOCOL}' over HTTP/1.1"),
+        ));
+    }
+    let on_upgrade = hyper::upgrade::on(&mut request);
+    // The peer's address, for the audit events of every frame.
+    let caller = audit::caller_ip();
+    tokio::spawn(async move {
+        // A failed upgrade means the client went away; nothing to answer.
+        if let Ok(upgraded) = on_upgrade.await {
+            serve(state, hsm, caller, TokioIo::new(upgraded)).await;
+        }
+    });
+    Ok((
+        StatusCode::SWITCHING_PROTOCOLS,
+        [
+            (header::CONNECTION, HeaderValue::from_static("upgrade")),
+            (header::UPGRADE, HeaderValue::from_static(PROTOCOL)),
+        ],
+    )
+        .into_response())
+}
+
+/// Reads frames until the client closes, running each as its own task so
+/// operations of different sessions use every core; a writer task batches
+/// the answers.
+async fn serve<IO>(state: Arc<DataPlaneState>, hsm: String, caller: String, io: IO)
+where
+    IO: AsyncRead + AsyncWrite + Send + 'static,
+{
+    let (reader, mut writer) = tokio::io::split(io);
+    let mut reader = BufReader::with_capacity(64 * 1024, reader);
+    let (answers, mut outgoing) = mpsc::channel::<Vec<u8>>(MAX_IN_FLIGHT);
+    let in_flight = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
+    let writing = tokio::spawn(async move {
+        let mut batch = Vec::with_capacity(64 * 1024);
+        while let Some(first) = outgoing.recv().await {
+            batch.extend_from_slice(&first);
+            // Let the tasks this wake-up made runnable queue their frames
+            // too, so one TLS write and one system call carry them all.
+            tokio::task::yield_now().await;
+            while batch.len() < WRITE_BATCH {
+                match outgoing.try_recv() {
+                    Ok(more) => batch.extend_from_slice(&more),
+                    Err(_) => break,
+                }
+            }
+            if writer.write_all(&batch).await.is_err() || writer.flush().await.is_err() {
+                break;
+            }
+            batch.clear();
+        }
+    });
+    let mut body = Vec::new();
+    let mut located: Option<(Arc<Cluster>, usize)> = None;
+    let mut looked_up = Instant::now();
+    loop {
+        let from_network = reader.buffer().is_empty();
+        match frames::read_frame(&mut reader, &mut body).await {
+            Ok(Some(())) => {}
+            // End of stream, a broken connection or an oversized frame.
+            Ok(None) | Err(_) => break,
+        }
+        // The address is looked up again when a frame came from the network
+        // and the last lookup is older than RELOCATE_AFTER (not for every
+        // frame: a lookup reads and parses the cluster's ARM record), so a
+        // deleted cluster stops answering here too. Node health is checked
+        // for every frame.
+        if from_network && looked_up.elapsed() >= RELOCATE_AFTER {
+            located = None;
+            looked_up = Instant::now();
+        }
+        let id = frames::frame_id(&body).unwrap_or(0);
+        let Some(request) = frames::decode_request(&body) else {
+            let error = ApiError::bad_request("malformed frame");
+            let _ = answers.send(encode(id, Err(error))).await;
+            continue;
+        };
+        let (cluster, call) = match prepare(&state, &mut located, &hsm, &request) {
+            Ok(prepared) => prepared,
+            Err(error) => {
+                let _ = answers.send(encode(id, Err(error))).await;
+                continue;
+            }
+        };
+        if crypto_ops::cost(call.op, call.mechanism) == Cost::Cheap {
+            // Bounded (16 KiB) and a few microseconds: cheaper here than a task.
+            let result =
+                audit::scope_caller_ip(caller.clone(), crypto_ops::run(cluster, call)).await;
+            let _ = answers.send(encode(id, result)).await;
+            continue;
+        }
+        let answers = answers.clone();
+        let Ok(permit) = in_flight.clone().acquire_owned().await else {
+            break;
+        };
+        let caller = caller.clone();
+        tokio::spawn(async move {
+            let result = audit::scope_caller_ip(caller, crypto_ops::run(cluster, call)).await;
+            let _ = answers.send(encode(id, result)).await;
+            drop(permit);
+        });
+    }
+    drop(answers);
+    let _ = writing.await;
+}
+
+/// Authorises a frame as the HTTP route authorises a request and decodes
+/// its operation.
+fn prepare(
+    state: &DataPlaneState,
+    located: &mut Option<(Arc<Cluster>, usize)>,
+    hsm: &str,
+    request: &RequestFrame<'_>,
+) -> Result<(Arc<Cluster>, CryptoCall), ApiError> {
+    let (cluster, node) = match located {
+        Some(found) => found.clone(),
+        None => located.insert(locate(state, hsm)?).clone(),
+    };
+    node_up(&cluster, node, hsm)?;
+    login_session(state, &cluster, request.token, request.session)?;
+    let op = CryptoOp::from_code(request.op)
+        .ok_or_else(|| ApiError::bad_request(format!("no operation {}", request.op)))?;
+    let call = CryptoCall {
+        session: request.session,
+        handle: request.handle,
+        op,
+        mechanism: Mechanism::parse(request.mechanism)?,
+        data: request.data.to_vec(),
+        signature: request.signature.to_vec(),
+        aad: request.aad.to_vec(),
+    };
+    Ok((cluster, call))
+}
+
+fn encode(id: u32, result: Result<Vec<u8>, ApiError>) -> Vec<u8> {
+    let mut out = Vec::new();
+    let result = result.map_err(|e| (e.status.as_u16(), e.code, e.message));
+    frames::encode_response(&ResponseFrame { id, result }, &mut out);
+    out
+}

@@ -1,0 +1,430 @@
+//! The framed stream for sign, verify, encrypt and decrypt, through the
+//! emulator binary: the client uses it with the HTTP API's rules and error
+//! codes, many requests of many sessions are in flight on one connection,
+//! bad frames are answered or end the connection, and a stopped HSM makes the
+//! client fail over and come back to the stream.
+
+use cloudhsm_data_plane::{
+    engine::{
+        attributes::{ids, Attribute},
+        keys::Curve,
+    },
+    server::frames::{self, RequestFrame, PROTOCOL},
+    KeySpec,
+};
+use cloudhsm_e2e_tests::{cluster_path, Emulator};
+use reqwest::Method;
+use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+fn key_usage() -> Vec<(u32, Attribute)> {
+    vec![
+        (ids::SIGN, Attribute::Bool(true)),
+        (ids::VERIFY, Attribute::Bool(true)),
+        (ids::ENCRYPT, Attribute::Bool(true)),
+        (ids::DECRYPT, Attribute::Bool(true)),
+    ]
+}
+
+/// An activated cluster with crypto users `cu1` and `cu2`.
+async fn cluster_with_users(emu: &Emulator) -> Value {
+    emu.put_group("rg").await;
+    let cluster = emu.create_cluster("rg", "chsm1").await;
+    emu.activate(&cluster, "officer-password").await;
+    let officer = emu.hsm_client(&cluster);
+    officer
+        .login("CO", "admin", "officer-password")
+        .await
+        .unwrap();
+    officer.create_user("CU", "cu1", "user1234").await.unwrap();
+    officer.create_user("CU", "cu2", "user1234").await.unwrap();
+    cluster
+}
+
+/// The data-plane endpoint and its CA, as `data-plane.json` has them.
+fn data_plane(emu: &Emulator) -> (String, Vec<u8>) {
+    let v: Value = serde_json::from_str(
+        &std::fs::read_to_string(emu.data_dir().join("data-plane.json")).unwrap(),
+    )
+    .unwrap();
+    let ca = std::fs::read(v["caCertificate"].as_str().unwrap()).unwrap();
+    (v["endpoint"].as_str().unwrap().to_string(), ca)
+}
+
+fn http1(ca: &[u8]) -> reqwest::Client {
+    reqwest::Client::builder()
+        .http1_only()
+        .add_root_certificate(reqwest::Certificate::from_pem(ca).unwrap())
+        .tls_built_in_root_certs(false)
+        .build()
+        .unwrap()
+}
+
+/// A login and `sessions` sessions over the HTTP API: (token, sessions).
+async fn raw_login(
+    http: &reqwest::Client,
+    base: &str,
+    user: &str,
+    sessions: usize,
+) -> (String, Vec<u64>) {
+    let login: Value = http
+        .post(format!("{base}/login"))
+        .json(&json!({"user_type": "CU", "user": user, "password": "user1234"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["token"].as_str().unwrap().to_string();
+    let mut handles = Vec::new();
+    for _ in 0..sessions {
+        let session: Value = http
+            .post(format!("{base}/sessions"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        handles.push(session["session"].as_u64().unwrap());
+    }
+    (token, handles)
+}
+
+async fn upgrade(http: &reqwest::Client, base: &str, token: Option<&str>) -> reqwest::Response {
+    let mut request = http
+        .get(format!("{base}/stream"))
+        .header("connection", "upgrade")
+        .header("upgrade", PROTOCOL);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    request.send().await.unwrap()
+}
+
+/// Reads one response frame: (id, status, output or code).
+async fn read_response(io: &mut reqwest::Upgraded) -> (u32, u16, Vec<u8>) {
+    let mut body = Vec::new();
+    frames::read_frame(io, &mut body)
+        .await
+        .unwrap()
+        .expect("a response frame");
+    let frame = frames::decode_response(&body).expect("a well-formed response");
+    match frame.result {
+        Ok(out) => (frame.id, 200, out),
+        Err((status, code, _)) => (frame.id, status, code.into_bytes()),
+    }
+}
+
+#[tokio::test]
+async fn the_client_signs_and_encrypts_over_the_stream_with_the_apis_rules() {
+    let emu = Emulator::start().await;
+    let cluster = cluster_with_users(&emu).await;
+    let cu = emu.hsm_client(&cluster);
+    cu.login("CU", "cu1", "user1234").await.unwrap();
+    let (public, private) = cu
+        .generate_key_pair(KeySpec::Ec { curve: Curve::P256 }, key_usage())
+        .await
+        .unwrap();
+    // No SIGN: HMAC with it is refused below.
+    let aes = cu
+        .generate_key(
+            KeySpec::Aes { bits: 256 },
+            vec![
+                (ids::ENCRYPT, Attribute::Bool(true)),
+                (ids::DECRYPT, Attribute::Bool(true)),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(cu.streamed_operations(), 0);
+
+    let signature = cu.sign(private, "ECDSA", b"payload").await.unwrap();
+    cu.verify(public, "ECDSA", b"payload", &signature)
+        .await
+        .unwrap();
+    let der = cu.export_public_key(public).await.unwrap();
+    aws_lc_rs::signature::UnparsedPublicKey::new(
+        &aws_lc_rs::signature::ECDSA_P256_SHA256_ASN1,
+        &der,
+    )
+    .verify(b"payload", &signature)
+    .unwrap();
+    let sealed = cu
+        .encrypt(aes, "AES_GCM", &[5u8; 4096], b"aad")
+        .await
+        .unwrap();
+    assert_eq!(
+        cu.decrypt(aes, "AES_GCM", &sealed, b"aad").await.unwrap(),
+        vec![5u8; 4096]
+    );
+    assert_eq!(cu.streamed_operations(), 4, "all four went over the stream");
+
+    // Audited as over HTTP: named, with the caller's address, also for an
+    // RSA sign (which runs on a blocking thread).
+    let (_, rsa) = cu
+        .generate_key_pair(KeySpec::Rsa { bits: 2048 }, key_usage())
+        .await
+        .unwrap();
+    cu.sign(rsa, "SHA256_RSA_PKCS", b"payload").await.unwrap();
+    assert_eq!(cu.streamed_operations(), 5);
+    let events = cu.audit_events().await.unwrap();
+    for name in ["CN_SIGN", "CN_VERIFY", "CN_ENCRYPT", "CN_DECRYPT"] {
+        let named: Vec<_> = events
+            .iter()
+            .filter(|e| e["OperationName"] == name)
+            .collect();
+        assert!(!named.is_empty(), "no {name} event");
+        for event in named {
+            assert_eq!(event["CallerIpAddress"], "127.0.0.1", "{name}");
+        }
+    }
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e["OperationName"] == "CN_SIGN")
+            .count(),
+        2
+    );
+
+    // The same errors as over HTTP, answered by the stream.
+    let cases: Vec<(u64, &str, Vec<u8>, u16, &str)> = vec![
+        (
+            private,
+            "ROT13",
+            b"x".to_vec(),
+            400,
+            "CKR_MECHANISM_INVALID",
+        ),
+        (
+            aes,
+            "SHA256_HMAC",
+            b"x".to_vec(),
+            403,
+            "CKR_KEY_FUNCTION_NOT_PERMITTED",
+        ),
+        (private, "ECDSA", vec![0u8; 20_000], 400, "CKR_DATA_INVALID"),
+        (
+            999_999,
+            "ECDSA",
+            b"x".to_vec(),
+            404,
+            "CKR_OBJECT_HANDLE_INVALID",
+        ),
+    ];
+    for (handle, mechanism, data, status, code) in cases {
+        let e = cu.sign(handle, mechanism, &data).await.unwrap_err();
+        assert_eq!((e.status, e.code.as_str()), (status, code), "{mechanism}");
+    }
+    let forged = cu
+        .verify(public, "ECDSA", b"other payload", &signature)
+        .await
+        .unwrap_err();
+    assert_eq!(forged.code, "CKR_SIGNATURE_INVALID");
+    assert_eq!(cu.streamed_operations(), 10);
+
+    // Another user sharing the connection cannot use cu1's key.
+    let other = emu.hsm_client(&cluster);
+    other.login("CU", "cu2", "user1234").await.unwrap();
+    let e = other.sign(private, "ECDSA", b"x").await.unwrap_err();
+    assert_eq!(
+        (e.status, e.code.as_str()),
+        (404, "CKR_OBJECT_HANDLE_INVALID")
+    );
+    assert_eq!(other.streamed_operations(), 1);
+
+    // A client told not to stream sends HTTPS+JSON, with the same results.
+    let json_only = emu.hsm_client(&cluster).without_stream();
+    json_only.login("CU", "cu1", "user1234").await.unwrap();
+    let signature = json_only.sign(private, "ECDSA", b"json").await.unwrap();
+    json_only
+        .verify(public, "ECDSA", b"json", &signature)
+        .await
+        .unwrap();
+    let e = json_only.sign(private, "ROT13", b"x").await.unwrap_err();
+    assert_eq!((e.status, e.code.as_str()), (400, "CKR_MECHANISM_INVALID"));
+    assert_eq!(json_only.streamed_operations(), 0);
+
+    // After logout the client holds no login and says so, as before.
+    cu.logout().await.unwrap();
+    let e = cu.sign(private, "ECDSA", b"x").await.unwrap_err();
+    assert_eq!(e.code, "CKR_USER_NOT_LOGGED_IN");
+}
+
+#[tokio::test]
+async fn many_sessions_share_one_connection_and_bad_frames_are_refused() {
+    let emu = Emulator::start().await;
+    let cluster = cluster_with_users(&emu).await;
+    let owner = emu.hsm_client(&cluster);
+    owner.login("CU", "cu1", "user1234").await.unwrap();
+    let (public, private) = owner
+        .generate_key_pair(KeySpec::Ec { curve: Curve::P256 }, key_usage())
+        .await
+        .unwrap();
+    let der = owner.export_public_key(public).await.unwrap();
+
+    let (endpoint, ca) = data_plane(&emu);
+    let hsm = cluster["properties"]["hsms"][0]["fqdn"].as_str().unwrap();
+    let base = format!("{endpoint}/hsms/{hsm}");
+    let http = http1(&ca);
+    let (token, sessions) = raw_login(&http, &base, "cu1", 8).await;
+    let (other_token, _) = raw_login(&http, &base, "cu2", 1).await;
+
+    // No login, or no Upgrade: refused in the API's error shape.
+    let anonymous = upgrade(&http, &base, None).await;
+    assert_eq!(anonymous.status(), 401);
+    let plain = http
+        .get(format!("{base}/stream"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(plain.status(), 426);
+    let body: Value = plain.json().await.unwrap();
+    assert_eq!(body["code"], "RET_INVALID_REQUEST");
+
+    let response = upgrade(&http, &base, Some(&token)).await;
+    assert_eq!(response.status(), 101);
+    let mut io = response.upgrade().await.unwrap();
+
+    // Eight sessions' signs written at once, answered by id.
+    let mut batch = Vec::new();
+    for (i, session) in sessions.iter().enumerate() {
+        let message = format!("message {i}");
+        frames::encode_request(
+            &RequestFrame {
+                id: 100 + i as u32,
+                op: 1,
+                session: *session,
+                handle: private,
+                token: &token,
+                mechanism: "ECDSA",
+                data: message.as_bytes(),
+                signature: &[],
+                aad: &[],
+            },
+            &mut batch,
+        );
+    }
+    io.write_all(&batch).await.unwrap();
+    let mut answered = Vec::new();
+    for _ in &sessions {
+        let (id, status, signature) = read_response(&mut io).await;
+        assert_eq!(status, 200, "frame {id}");
+        let message = format!("message {}", id - 100);
+        aws_lc_rs::signature::UnparsedPublicKey::new(
+            &aws_lc_rs::signature::ECDSA_P256_SHA256_ASN1,
+            &der,
+        )
+        .verify(message.as_bytes(), &signature)
+        .unwrap();
+        answered.push(id);
+    }
+    answered.sort();
+    assert_eq!(answered, (100..108).collect::<Vec<_>>());
+
+    // Each frame is authorised on its own: a token that is no login, a
+    // session of another login, an unknown operation, a malformed frame.
+    let frame = |id, op, session, token: &str, out: &mut Vec<u8>| {
+        frames::encode_request(
+            &RequestFrame {
+                id,
+                op,
+                session,
+                handle: private,
+                token,
+                mechanism: "ECDSA",
+                data: b"x",
+                signature: &[],
+                aad: &[],
+            },
+            out,
+        )
+    };
+    let mut bad = Vec::new();
+    frame(1, 1, sessions[0], "not-a-token", &mut bad);
+    io.write_all(&bad).await.unwrap();
+    assert_eq!(
+        read_response(&mut io).await,
+        (1, 401, b"CKR_USER_NOT_LOGGED_IN".to_vec())
+    );
+    let mut bad = Vec::new();
+    frame(2, 1, sessions[0], &other_token, &mut bad);
+    io.write_all(&bad).await.unwrap();
+    assert_eq!(
+        read_response(&mut io).await,
+        (2, 404, b"CKR_SESSION_HANDLE_INVALID".to_vec())
+    );
+    let mut bad = Vec::new();
+    frame(3, 9, sessions[0], &token, &mut bad);
+    io.write_all(&bad).await.unwrap();
+    assert_eq!(
+        read_response(&mut io).await,
+        (3, 400, b"RET_INVALID_REQUEST".to_vec())
+    );
+    let mut garbage = 6u32.to_be_bytes().to_vec();
+    garbage.extend_from_slice(&4u32.to_be_bytes());
+    garbage.extend_from_slice(&[0xff, 0xff]);
+    io.write_all(&garbage).await.unwrap();
+    assert_eq!(
+        read_response(&mut io).await,
+        (4, 400, b"RET_INVALID_REQUEST".to_vec())
+    );
+
+    // The connection still works after refusals...
+    let mut good = Vec::new();
+    frame(5, 1, sessions[0], &token, &mut good);
+    io.write_all(&good).await.unwrap();
+    assert_eq!(read_response(&mut io).await.1, 200);
+
+    // ...but a frame longer than any request ends it.
+    io.write_all(&(frames::MAX_FRAME as u32 + 1).to_be_bytes())
+        .await
+        .unwrap();
+    let mut rest = Vec::new();
+    let read = io.read_to_end(&mut rest).await;
+    assert!(
+        read.is_err() || rest.is_empty(),
+        "the server closed the stream"
+    );
+}
+
+#[tokio::test]
+async fn a_stopped_hsm_sends_the_client_to_the_next_and_back_to_the_stream() {
+    let emu = Emulator::start().await;
+    let cluster = cluster_with_users(&emu).await;
+    let officer = emu.hsm_client(&cluster);
+    officer
+        .login("CO", "admin", "officer-password")
+        .await
+        .unwrap();
+    let cu = emu.hsm_client(&cluster);
+    cu.login("CU", "cu1", "user1234").await.unwrap();
+    let (public, private) = cu
+        .generate_key_pair(KeySpec::Ec { curve: Curve::P256 }, key_usage())
+        .await
+        .unwrap();
+    cu.sign(private, "ECDSA", b"before").await.unwrap();
+    assert_eq!(cu.streamed_operations(), 1);
+
+    // HSM 1 stops: its stream answers 503, the client fails over over
+    // HTTP to HSM 2, and from then on streams to HSM 2.
+    officer.admin_node(0, "stop").await.unwrap();
+    let signature = cu.sign(private, "ECDSA", b"during").await.unwrap();
+    assert_eq!(cu.streamed_operations(), 1, "the failover went over HTTP");
+    cu.verify(public, "ECDSA", b"during", &signature)
+        .await
+        .unwrap();
+    assert_eq!(cu.streamed_operations(), 2, "then the stream to HSM 2");
+
+    // Deleting the cluster ends it for a stream already open, too.
+    let deleted = emu
+        .call(Method::DELETE, &cluster_path("rg", "chsm1"), None)
+        .await;
+    emu.wait_location(&deleted.header("location").unwrap())
+        .await;
+    let gone = cu.sign(private, "ECDSA", b"after").await.unwrap_err();
+    assert_eq!((gone.status, gone.code.as_str()), (404, "RET_UNKNOWN_HSM"));
+}
