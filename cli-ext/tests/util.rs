@@ -1711,3 +1711,57 @@ async fn acknowledged_keys_survive_kill_9() {
     );
     f.decrypt_expecting(&key, "AES_GCM", &sealed, &opened, &plain);
 }
+
+/// The README's activation step with the OpenSSL commands of Azure's
+/// onboarding guide: the owner makes PO.key / PO.crt and signs the
+/// partition's CSR into the POAC, off the emulator; the utility stores both
+/// and the pre-crypto-officer's new password activates the cluster.
+#[tokio::test]
+async fn activation_with_the_readmes_openssl_commands() {
+    let f = Fixture::provisioned().await;
+    // The utility runs in the folder the certificate files are in, as a user would.
+    let util_here = |chain: &[&str]| -> Run {
+        f.command()
+            .current_dir(f.dir.path())
+            .arg("singlecmd")
+            .args(chain)
+            .output()
+            .expect("runs")
+            .into()
+    };
+    util_here(&[
+        "loginHSM", "-u", "PRECO", "-s", "admin", "-p", "password", "getCertReq", "-f",
+        "partition.csr",
+    ])
+    .ok();
+    let openssl = |args: &str| {
+        let status = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("openssl {args}"))
+            .current_dir(f.dir.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .expect("openssl runs");
+        assert!(status.success(), "openssl {args}");
+    };
+    // Exactly the README's lines.
+    openssl("req -newkey rsa:2048 -nodes -sha256 -keyout PO.key -out PO.csr -subj '/CN=Partition Owner'");
+    openssl("x509 -req -sha256 -days 3650 -in PO.csr -signkey PO.key -out PO.crt");
+    openssl("x509 -req -sha256 -days 3650 -in partition.csr -CA PO.crt -CAkey PO.key -CAcreateserial -out POAC.crt");
+    util_here(&[
+        "loginHSM", "-u", "PRECO", "-s", "admin", "-p", "password", "storeCert", "-fPath",
+        "PO.crt", "-type", "4", "storeCert", "-fPath", "POAC.crt", "-type", "8", "changePswd",
+        "PRECO", "admin", OFFICER_PASSWORD,
+    ])
+    .ok();
+    let arm = f
+        .emulator
+        .call(
+            reqwest::Method::GET,
+            &cloudhsm_e2e_tests::cluster_path("rg", "chsm1"),
+            None,
+        )
+        .await;
+    assert_eq!(arm.body["properties"]["activationState"], "Active");
+}
