@@ -1730,7 +1730,15 @@ async fn activation_with_the_readmes_openssl_commands() {
             .into()
     };
     util_here(&[
-        "loginHSM", "-u", "PRECO", "-s", "admin", "-p", "password", "getCertReq", "-f",
+        "loginHSM",
+        "-u",
+        "PRECO",
+        "-s",
+        "admin",
+        "-p",
+        "password",
+        "getCertReq",
+        "-f",
         "partition.csr",
     ])
     .ok();
@@ -1750,9 +1758,27 @@ async fn activation_with_the_readmes_openssl_commands() {
     openssl("x509 -req -sha256 -days 3650 -in PO.csr -signkey PO.key -out PO.crt");
     openssl("x509 -req -sha256 -days 3650 -in partition.csr -CA PO.crt -CAkey PO.key -CAcreateserial -out POAC.crt");
     util_here(&[
-        "loginHSM", "-u", "PRECO", "-s", "admin", "-p", "password", "storeCert", "-fPath",
-        "PO.crt", "-type", "4", "storeCert", "-fPath", "POAC.crt", "-type", "8", "changePswd",
-        "PRECO", "admin", OFFICER_PASSWORD,
+        "loginHSM",
+        "-u",
+        "PRECO",
+        "-s",
+        "admin",
+        "-p",
+        "password",
+        "storeCert",
+        "-fPath",
+        "PO.crt",
+        "-type",
+        "4",
+        "storeCert",
+        "-fPath",
+        "POAC.crt",
+        "-type",
+        "8",
+        "changePswd",
+        "PRECO",
+        "admin",
+        OFFICER_PASSWORD,
     ])
     .ok();
     let arm = f
