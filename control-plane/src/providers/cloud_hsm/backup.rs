@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 use axum::{
     extract::{Path, State},
-    http::{header, HeaderValue, StatusCode},
+    http::{header, HeaderName, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
     routing::{get, post, MethodRouter},
     Json, Router,
@@ -264,7 +264,23 @@ async fn start(
     if let Ok(location) = HeaderValue::from_str(&job_url(state, &op)) {
         headers.insert(header::LOCATION, location);
     }
+    insert_poll_hint(&op, &mut headers);
     Ok((StatusCode::ACCEPTED, headers).into_response())
+}
+
+/// Adds `retry-after-ms` to a running job's answer. The Azure SDKs
+/// (azure-core for Python, Rust, JS, .NET) read it before `Retry-After`,
+/// whose whole seconds would make every job, however short, last at least a
+/// second per poll for an SDK user. The hint backs off with the job's age
+/// (a quarter of it, 20 ms to 1 s), so a poller overshoots a job's end by
+/// about a quarter at most and a long job is not polled needlessly often.
+/// `Retry-After` stays for clients that know only it.
+pub fn insert_poll_hint(op: &OperationRecord, headers: &mut axum::http::HeaderMap) {
+    let age = (Utc::now() - op.start_time).num_milliseconds().max(0);
+    headers.insert(
+        HeaderName::from_static("retry-after-ms"),
+        HeaderValue::from((age / 4).clamp(20, 1000)),
+    );
 }
 
 fn check_cluster(
@@ -411,6 +427,7 @@ fn job_status(
             headers.insert(header::LOCATION, location);
         }
         headers.insert(header::RETRY_AFTER, HeaderValue::from(1));
+        insert_poll_hint(&op, &mut headers);
         return Ok((StatusCode::ACCEPTED, headers).into_response());
     }
     let properties = result_properties(state, &op).unwrap_or(Value::Null);
