@@ -209,33 +209,38 @@ fn records_v1(key: &LessSafeKey, records: &[RecordEntry]) -> Result<Vec<u8>, Eng
 
 /// Version 2: each distinct value sealed once with the names holding it.
 fn records_v2(key: &LessSafeKey, records: &[RecordEntry]) -> Result<Vec<u8>, EngineError> {
-    let mut groups: Vec<(Vec<&str>, &[u8])> = Vec::new();
+    let mut groups: Vec<(Vec<(usize, &str)>, &[u8])> = Vec::new();
     let mut by_value: std::collections::HashMap<&[u8], usize> = std::collections::HashMap::new();
-    for (name, value) in records {
+    for (at, (name, value)) in records.iter().enumerate() {
         match by_value.get(value.as_slice()) {
-            Some(&i) => groups[i].0.push(name.as_str()),
+            Some(&i) => groups[i].0.push((at, name.as_str())),
             None => {
                 by_value.insert(value.as_slice(), groups.len());
-                groups.push((vec![name.as_str()], value));
+                groups.push((vec![(at, name.as_str())], value));
             }
         }
     }
     let size: usize = groups
         .iter()
         .map(|(names, v)| {
-            8 + names.iter().map(|n| 4 + n.len()).sum::<usize>() + v.len() + NONCE_LEN + TAG_LEN
+            8 + names.iter().map(|(_, n)| 8 + n.len()).sum::<usize>()
+                + v.len()
+                + NONCE_LEN
+                + TAG_LEN
         })
         .sum();
     let mut payload = Vec::with_capacity(4 + size);
     payload.extend_from_slice(&(groups.len() as u32).to_be_bytes());
     for (names, value) in &groups {
         payload.extend_from_slice(&(names.len() as u32).to_be_bytes());
-        for name in names {
+        for (at, name) in names {
+            payload.extend_from_slice(&(*at as u32).to_be_bytes());
             payload.extend_from_slice(&(name.len() as u32).to_be_bytes());
             payload.extend_from_slice(name.as_bytes());
         }
         payload.extend_from_slice(&((value.len() + NONCE_LEN + TAG_LEN) as u32).to_be_bytes());
-        seal_into(key, &names_aad(names), value, &mut payload)?;
+        let names: Vec<&str> = names.iter().map(|(_, n)| *n).collect();
+        seal_into(key, &names_aad(&names), value, &mut payload)?;
     }
     Ok(payload)
 }
@@ -345,7 +350,16 @@ pub fn open(
     let count = reader.u32()? as usize;
     // Every count comes from inside the authenticated payload; capacities
     // are still bounded by the payload's size, not trusted.
-    let mut records = Vec::with_capacity(header.records.min(payload.len() / 8));
+    let total = header.records;
+    if total > payload.len() / 8 {
+        return Err(BackupError::Integrity(
+            "the record count does not match".into(),
+        ));
+    }
+    // Records come back in the order they were sealed (version 2 stores
+    // each name's position, as it groups them by value).
+    let mut slots: Vec<Option<RecordEntry>> = vec![None; total];
+    let mut next = 0usize;
     let version = u16::from_be_bytes([bytes[8], bytes[9]]);
     for _ in 0..count {
         let names = if version == VERSION_1 {
@@ -354,7 +368,14 @@ pub fn open(
             reader.u32()? as usize
         };
         let mut group = Vec::with_capacity(names.min(reader.0.len() / 4));
+        let mut positions = Vec::with_capacity(group.capacity());
         for _ in 0..names {
+            positions.push(if version == VERSION_1 {
+                next
+            } else {
+                reader.u32()? as usize
+            });
+            next += 1;
             let name_len = reader.u32()? as usize;
             group.push(
                 String::from_utf8(reader.take(name_len)?.to_vec())
@@ -372,11 +393,19 @@ pub fn open(
             names_aad(&group)
         };
         let value = open_sealed(&record_key, &aad, sealed, "a record")?;
-        for name in group {
-            records.push((name, value.clone()));
+        for (at, name) in positions.into_iter().zip(group) {
+            match slots.get_mut(at) {
+                Some(slot @ None) => *slot = Some((name, value.clone())),
+                _ => {
+                    return Err(BackupError::Integrity(
+                        "a record position is out of range or repeated".into(),
+                    ))
+                }
+            }
         }
     }
-    if records.len() != header.records {
+    let records: Vec<RecordEntry> = slots.into_iter().flatten().collect();
+    if records.len() != total {
         return Err(BackupError::Integrity(
             "the record count does not match".into(),
         ));
@@ -429,15 +458,13 @@ mod tests {
     fn identical_node_copies_are_stored_once() {
         let key = [3u8; 32];
         let material = vec![9u8; 4000];
-        let copies: Vec<RecordEntry> = (0..3)
-            .map(|n| {
-                (
-                    format!("node/{n}/key/00000000000000000001"),
-                    material.clone(),
-                )
-            })
-            .chain(std::iter::once(("meta".to_string(), b"{}".to_vec())))
-            .collect();
+        // Interleaved, so grouping the copies must not reorder the records.
+        let copies: Vec<RecordEntry> = vec![
+            ("node/0/key/1".into(), material.clone()),
+            ("meta".into(), b"{}".to_vec()),
+            ("node/1/key/1".into(), material.clone()),
+            ("node/2/key/1".into(), material.clone()),
+        ];
         let blob = seal(&key, "b1", "c1", "t", &copies).unwrap();
         assert!(blob.len() < 4000 + 1000, "{} bytes", blob.len());
         let (header, records) = open(&key, &blob).unwrap();
