@@ -109,7 +109,9 @@ impl HsmClusters {
             .get(resource_id)
             .ok_or_else(|| EngineError::Storage("the HSM cluster does not exist".into()))?;
         let mut open = self.lock();
+        let started = std::time::Instant::now();
         cluster.replace_records(records)?;
+        let replaced = started.elapsed();
         open.remove(&key);
         let config = self.config.clone();
         let reopened = Arc::new(Cluster::open(
@@ -117,6 +119,12 @@ impl HsmClusters {
             self.store.cluster(&key, config.nodes)?,
         )?);
         open.insert(key, reopened);
+        tracing::info!(
+            records = records.len(),
+            replace_ms = replaced.as_millis() as u64,
+            reopen_ms = (started.elapsed() - replaced).as_millis() as u64,
+            "restore landed"
+        );
         Ok(())
     }
 

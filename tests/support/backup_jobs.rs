@@ -33,6 +33,13 @@ pub async fn run(emulator: &Emulator, group: &str, name: &str, action: &str, bod
         reply.header("retry-after").is_some(),
         "no Retry-After: {reply:?}"
     );
+    // The SDK pollers read `retry-after-ms` first: a sub-second hint, so a
+    // short job is not stretched to a second per poll.
+    let hint: u64 = reply
+        .header("retry-after-ms")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no numeric retry-after-ms: {reply:?}"));
+    assert!((20..=1000).contains(&hint), "retry-after-ms {hint}");
     assert!(reply.header("location").is_some(), "no Location: {reply:?}");
     let status_url = reply
         .header("azure-asyncoperation")

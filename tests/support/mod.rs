@@ -106,7 +106,13 @@ impl Emulator {
             .args(["--port", "0", "--data-plane-port", "0"])
             .args(&args)
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            // `CLOUDHSM_LOG=info cargo bench ...` shows the emulator's log
+            // (its filter variable is inherited), e.g. backup job timings.
+            .stderr(if std::env::var_os("CLOUDHSM_LOG").is_some() {
+                Stdio::inherit()
+            } else {
+                Stdio::null()
+            })
             .spawn()
             .expect("starting cloudhsm-emulator");
         let deadline = Instant::now() + Duration::from_secs(30);

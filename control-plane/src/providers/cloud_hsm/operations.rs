@@ -52,6 +52,9 @@ async fn operation_status(
             axum::http::header::RETRY_AFTER,
             op.retry_after_secs().into(),
         );
+        if op.kind.is_backup_job() {
+            super::backup::insert_poll_hint(&op, response.headers_mut());
+        }
     }
     Ok(response)
 }
