@@ -135,10 +135,16 @@ impl Setup {
 
 /// The property names a spec definition allows (its own and its `allOf` bases').
 fn spec_properties(definition: &str) -> Vec<String> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../schemas/spec/2025-03-31/openapi-2025-03-31.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../schemas/spec/2025-03-31/openapi-2025-03-31.json"
+    );
     let spec: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let def = &spec["definitions"][definition];
-    let mut names: Vec<String> = def["properties"].as_object().map(|p| p.keys().cloned().collect()).unwrap_or_default();
+    let mut names: Vec<String> = def["properties"]
+        .as_object()
+        .map(|p| p.keys().cloned().collect())
+        .unwrap_or_default();
     for base in def["allOf"].as_array().into_iter().flatten() {
         let name = base["$ref"].as_str().unwrap().rsplit('/').next().unwrap();
         names.extend(spec_properties(name));
@@ -150,7 +156,10 @@ fn spec_properties(definition: &str) -> Vec<String> {
 fn assert_spec_fields(definition: &str, properties: &Value) {
     let allowed = spec_properties(definition);
     for key in properties.as_object().expect("properties").keys() {
-        assert!(allowed.contains(key), "{definition} has no '{key}': {properties}");
+        assert!(
+            allowed.contains(key),
+            "{definition} has no '{key}': {properties}"
+        );
     }
 }
 

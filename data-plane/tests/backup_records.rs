@@ -3,12 +3,8 @@
 //! another cluster under its own master keys; an activated cluster refuses.
 
 use cloudhsm_data_plane::{
+    engine::{backup_format, cluster::PRECO_USER, store::EngineStore},
     onboarding::activate_cluster,
-    engine::{
-        backup_format,
-        cluster::PRECO_USER,
-        store::EngineStore,
-    },
     Cluster, ClusterConfig, EngineError, KeyAttributes, KeySpec, Role,
 };
 

@@ -56,7 +56,9 @@ impl HsmClient {
         password: &str,
         key: &TwoFactorKey,
     ) -> Result<(), ClientError> {
-        let authdata = self.change_password_two_factor_begin(name, password).await?;
+        let authdata = self
+            .change_password_two_factor_begin(name, password)
+            .await?;
         self.answer(authdata, key).await
     }
 

@@ -346,7 +346,9 @@ impl Cluster {
         let _writing = self.persisting.lock().unwrap_or_else(|p| p.into_inner());
         match &self.store {
             Some(store) => store.export_records(),
-            None => Err(EngineError::Storage("an in-memory cluster has no records to back up".into())),
+            None => Err(EngineError::Storage(
+                "an in-memory cluster has no records to back up".into(),
+            )),
         }
     }
 
@@ -362,7 +364,9 @@ impl Cluster {
         }
         match &self.store {
             Some(store) => store.replace_records(records),
-            None => Err(EngineError::Storage("an in-memory cluster cannot be restored".into())),
+            None => Err(EngineError::Storage(
+                "an in-memory cluster cannot be restored".into(),
+            )),
         }
     }
 

@@ -99,12 +99,27 @@ pub struct Meta {
 pub enum Change {
     Meta(Meta),
     Partition(Box<Partition>),
-    User { node: usize, user: UserRecord },
-    UserRemoved { node: usize, name: String },
-    Key { node: usize, key: Arc<KeyObject> },
-    KeyRemoved { node: usize, handle: u64 },
+    User {
+        node: usize,
+        user: UserRecord,
+    },
+    UserRemoved {
+        node: usize,
+        name: String,
+    },
+    Key {
+        node: usize,
+        key: Arc<KeyObject>,
+    },
+    KeyRemoved {
+        node: usize,
+        handle: u64,
+    },
     /// A cluster-wide feature record (`None` removes it); the value is JSON.
-    Extension { name: String, value: Option<Vec<u8>> },
+    Extension {
+        name: String,
+        value: Option<Vec<u8>>,
+    },
 }
 
 /// Every cluster's records, under one data dir.
@@ -384,7 +399,10 @@ impl ClusterStore {
                 return Err(storage(format!("record {name} cannot be restored")));
             }
             let node = record_node(name.as_bytes());
-            batch.insert(name.as_bytes(), seal(self.master(node)?, name.as_bytes(), plain)?);
+            batch.insert(
+                name.as_bytes(),
+                seal(self.master(node)?, name.as_bytes(), plain)?,
+            );
         }
         self.tree.apply_batch(batch).map_err(storage)?;
         self.tree.flush().map_err(storage)?;
