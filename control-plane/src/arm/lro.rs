@@ -129,6 +129,21 @@ impl OperationRecord {
         }
     }
 
+    /// Starts the operation: `writes` (the resource change that begins it)
+    /// and the operation's own records are committed in one flushed batch,
+    /// then the worker is woken.
+    pub async fn start(&self, state: &AppState, mut writes: WriteSet) -> Result<(), ArmError> {
+        self.stage(&mut writes)?;
+        state.store.commit(writes).await?;
+        state.operations.wake();
+        Ok(())
+    }
+
+    /// The 202 that answers a request starting a `Location`-polled operation.
+    pub fn accepted(&self, base_url: &str) -> Response {
+        (StatusCode::ACCEPTED, self.location_headers(base_url)).into_response()
+    }
+
     /// Adds the operation and its pending marker to `writes`.
     pub fn stage(&self, writes: &mut WriteSet) -> Result<(), ArmError> {
         writes.put(&self.id, self)?;

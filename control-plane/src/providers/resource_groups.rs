@@ -331,14 +331,8 @@ async fn delete(
     record.provisioning_state = "Deleting".into();
     let mut writes = WriteSet::new();
     writes.put(&storage_key(&record.id), &record)?;
-    op.stage(&mut writes)?;
-    state.store.commit(writes).await?;
-    state.operations.wake();
-    Ok((
-        StatusCode::ACCEPTED,
-        op.location_headers(&state.config.base_url),
-    )
-        .into_response())
+    op.start(&state, writes).await?;
+    Ok(op.accepted(&state.config.base_url))
 }
 
 /// `Location` of a group deletion: 202 until done, then 200.

@@ -433,9 +433,7 @@ async fn create_or_update(
         operation_id: Some(op.id.clone()),
     };
     writes.put(&key, &stored)?;
-    op.stage(&mut writes)?;
-    state.store.commit(writes).await?;
-    state.operations.wake();
+    op.start(&state, writes).await?;
     Ok(resource_response(
         StatusCode::CREATED,
         &stored,
@@ -476,9 +474,7 @@ async fn update(
     stored.operation_id = Some(op.id.clone());
     let mut writes = WriteSet::new();
     writes.put(&storage_key(&stored.resource.id), &stored)?;
-    op.stage(&mut writes)?;
-    state.store.commit(writes).await?;
-    state.operations.wake();
+    op.start(&state, writes).await?;
     let mut headers = op.location_headers(&state.config.base_url);
     etag_header(&mut headers, &stored.etag);
     Ok((StatusCode::ACCEPTED, headers).into_response())
@@ -502,11 +498,7 @@ async fn delete(
     if stored.resource.properties.provisioning_state == "Deleting" {
         if let Some(running) = &stored.operation_id {
             let op = crate::arm::lro::find(&state.store, &sub, running)?;
-            return Ok((
-                StatusCode::ACCEPTED,
-                op.location_headers(&state.config.base_url),
-            )
-                .into_response());
+            return Ok(op.accepted(&state.config.base_url));
         }
     }
     refuse_while_busy(&stored)?;
@@ -524,14 +516,8 @@ async fn delete(
     stored.operation_id = Some(op.id.clone());
     let mut writes = WriteSet::new();
     writes.put(&storage_key(&stored.resource.id), &stored)?;
-    op.stage(&mut writes)?;
-    state.store.commit(writes).await?;
-    state.operations.wake();
-    Ok((
-        StatusCode::ACCEPTED,
-        op.location_headers(&state.config.base_url),
-    )
-        .into_response())
+    op.start(&state, writes).await?;
+    Ok(op.accepted(&state.config.base_url))
 }
 
 /// Ends a cluster operation: the resource reaches its final state in the same

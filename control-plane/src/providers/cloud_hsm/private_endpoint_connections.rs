@@ -396,11 +396,7 @@ async fn delete(
     };
     if let Some(running) = &stored.operation_id {
         let op = crate::arm::lro::find(&state.store, &sub, running)?;
-        return Ok((
-            StatusCode::ACCEPTED,
-            op.location_headers(&state.config.base_url),
-        )
-            .into_response());
+        return Ok(op.accepted(&state.config.base_url));
     }
     let op = OperationRecord::begin(
         OperationKind::DeletePrivateEndpointConnection,
@@ -414,14 +410,8 @@ async fn delete(
     stored.operation_id = Some(op.id.clone());
     let mut writes = WriteSet::new();
     writes.put(&storage_key(&stored.resource.id), &stored)?;
-    op.stage(&mut writes)?;
-    state.store.commit(writes).await?;
-    state.operations.wake();
-    Ok((
-        StatusCode::ACCEPTED,
-        op.location_headers(&state.config.base_url),
-    )
-        .into_response())
+    op.start(&state, writes).await?;
+    Ok(op.accepted(&state.config.base_url))
 }
 
 /// Ends a connection's deletion. Its private endpoint stays, with its
