@@ -2,7 +2,7 @@
 //! `Microsoft.Network/privateEndpoints` resource that targets the cluster,
 //! then approve, reject or delete the cluster's connection.
 
-use cloudhsm_e2e_tests::{cluster_path, Emulator, HSM_API, SUB};
+use cloudhsm_e2e_tests::{cluster_path, Emulator, Reply, HSM_API, SUB};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -38,6 +38,16 @@ fn endpoint_body(cluster_id: &str, manual: bool, group_ids: Value) -> Value {
             "manualPrivateLinkServiceConnections": manual_list,
         }
     })
+}
+
+/// PUTs a private endpoint to the cluster's `cloudHsm` group.
+async fn put_endpoint(emu: &Emulator, name: &str, cluster_id: &str, manual: bool) -> Reply {
+    emu.call(
+        Method::PUT,
+        &endpoint_path("rg", name),
+        Some(endpoint_body(cluster_id, manual, json!(["cloudHsm"]))),
+    )
+    .await
 }
 
 async fn setup(emu: &Emulator) -> String {
@@ -164,13 +174,7 @@ async fn an_automatic_endpoint_is_approved_and_shows_on_the_cluster() {
 async fn a_manual_connection_is_approved_rejected_and_deleted_by_the_cluster_owner() {
     let emu = Emulator::start_with(&["--provisioning-delay", "100ms"]).await;
     let cluster_id = setup(&emu).await;
-    let created = emu
-        .call(
-            Method::PUT,
-            &endpoint_path("rg", "pe-manual"),
-            Some(endpoint_body(&cluster_id, true, json!(["cloudHsm"]))),
-        )
-        .await;
+    let created = put_endpoint(&emu, "pe-manual", &cluster_id, true).await;
     assert_eq!(created.status, StatusCode::CREATED, "{created:?}");
     assert_eq!(connection_state(&created.body)["status"], "Pending");
     assert_eq!(
@@ -248,13 +252,7 @@ async fn a_manual_connection_is_approved_rejected_and_deleted_by_the_cluster_own
     );
 
     // Connections survive a restart.
-    let created = emu
-        .call(
-            Method::PUT,
-            &endpoint_path("rg", "pe-two"),
-            Some(endpoint_body(&cluster_id, false, json!(["cloudHsm"]))),
-        )
-        .await;
+    let created = put_endpoint(&emu, "pe-two", &cluster_id, false).await;
     assert_eq!(created.status, StatusCode::CREATED);
     let emu = emu.restart().await;
     let got = emu
@@ -334,13 +332,9 @@ async fn bad_private_endpoint_requests_get_clear_errors_and_change_nothing() {
             StatusCode::BAD_REQUEST,
             "InvalidPrivateEndpointConnectionCount",
         );
-    emu.call(
-        Method::PUT,
-        &endpoint_path("rg", "-bad-name"),
-        Some(endpoint_body(&cluster_id, false, json!(["cloudHsm"]))),
-    )
-    .await
-    .expect_error(StatusCode::BAD_REQUEST, "InvalidResourceName");
+    put_endpoint(&emu, "-bad-name", &cluster_id, false)
+        .await
+        .expect_error(StatusCode::BAD_REQUEST, "InvalidResourceName");
     emu.call(Method::GET, &endpoint_path("rg", "pe-bad"), None)
         .await
         .expect_error(StatusCode::NOT_FOUND, "ResourceNotFound");
