@@ -581,27 +581,36 @@ impl HsmClient {
         signature: &[u8],
         aad: &[u8],
     ) -> Result<Vec<u8>, ClientError> {
-        {
-            let mut connection = self.connection.lock().await;
-            if connection.token.is_none() && connection.credentials.is_some() {
-                self.establish(&mut connection).await?;
-            }
-            if let (true, Some(token), Some(session)) =
-                (self.use_stream, &connection.token, connection.session)
-            {
-                let hsm = &self.config.hsm_addresses[connection.current];
+        if self.use_stream {
+            // The lock covers only reading the login: the stream carries
+            // many calls of one client at once.
+            let login = {
+                let mut connection = self.connection.lock().await;
+                if connection.token.is_none() && connection.credentials.is_some() {
+                    self.establish(&mut connection).await?;
+                }
+                match (&connection.token, connection.session) {
+                    (Some(token), Some(session)) => Some((
+                        token.clone(),
+                        session,
+                        self.config.hsm_addresses[connection.current].clone(),
+                    )),
+                    _ => None,
+                }
+            };
+            if let Some((token, session, hsm)) = login {
                 let request = RequestFrame {
                     id: 0,
                     op: op.code(),
                     session,
                     handle,
-                    token,
+                    token: &token,
                     mechanism,
                     data,
                     signature,
                     aad,
                 };
-                match stream::call(&self.config, &self.stream, hsm, request).await {
+                match stream::call(&self.config, &self.stream, &hsm, request).await {
                     Ok(Err(e)) if needs_http(&e) => {}
                     Ok(answer) => {
                         self.streamed.fetch_add(1, Ordering::Relaxed);
@@ -617,13 +626,7 @@ impl HsmClient {
             signature: B64.encode(signature),
             aad: B64.encode(aad),
         };
-        let operation = match op {
-            CryptoOp::Sign => "sign",
-            CryptoOp::Verify => "verify",
-            CryptoOp::Encrypt => "encrypt",
-            CryptoOp::Decrypt => "decrypt",
-        };
-        self.crypto(handle, operation, request).await
+        self.crypto(handle, op.name(), request).await
     }
 
     /// `wrapKey`: `target` wrapped under `wrapping`.

@@ -21,20 +21,29 @@ pub enum CryptoOp {
 }
 
 impl CryptoOp {
+    const ALL: [Self; 4] = [Self::Sign, Self::Verify, Self::Encrypt, Self::Decrypt];
+
+    /// The operation's name in the HTTP API's path.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Sign => "sign",
+            Self::Verify => "verify",
+            Self::Encrypt => "encrypt",
+            Self::Decrypt => "decrypt",
+        }
+    }
+
     pub fn parse(name: &str) -> Result<Self, ApiError> {
-        Ok(match name {
-            "sign" => Self::Sign,
-            "verify" => Self::Verify,
-            "encrypt" => Self::Encrypt,
-            "decrypt" => Self::Decrypt,
-            other => {
-                return Err(ApiError::new(
+        Self::ALL
+            .into_iter()
+            .find(|op| op.name() == name)
+            .ok_or_else(|| {
+                ApiError::new(
                     StatusCode::NOT_FOUND,
                     "RET_INVALID_REQUEST",
-                    format!("no operation '{other}'"),
-                ))
-            }
-        })
+                    format!("no operation '{name}'"),
+                )
+            })
     }
 
     /// The stream's one-byte code.
@@ -117,30 +126,22 @@ fn execute(cluster: &Cluster, call: CryptoCall) -> Result<Vec<u8>, EngineError> 
     }
 }
 
-/// Checks the size limit and runs the operation on the engine.
-pub async fn run(cluster: Arc<Cluster>, call: CryptoCall) -> Result<Vec<u8>, ApiError> {
-    if call.data.len() > MAX_DATA {
+/// Inputs are bounded by the HSM's message size.
+pub fn within_limit(len: usize) -> Result<(), ApiError> {
+    if len > MAX_DATA {
         return Err(EngineError::DataInvalid(format!(
-            "{} bytes; at most {MAX_DATA} per operation",
-            call.data.len()
+            "{len} bytes; at most {MAX_DATA} per operation"
         ))
         .into());
     }
+    Ok(())
+}
+
+/// Checks the size limit and runs the operation on the engine.
+pub async fn run(cluster: Arc<Cluster>, call: CryptoCall) -> Result<Vec<u8>, ApiError> {
+    within_limit(call.data.len())?;
     if cost(call.op, call.mechanism) == Cost::Slow {
-        // The audit events of the work name the request's caller.
-        let ip = crate::engine::audit::caller_ip();
-        tokio::task::spawn_blocking(move || {
-            crate::engine::audit::with_caller_ip(ip, || execute(&cluster, call))
-        })
-        .await
-        .map_err(|e| {
-            ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "CKR_FUNCTION_FAILED",
-                e.to_string(),
-            )
-        })?
-        .map_err(ApiError::from)
+        super::routes::blocking(move || execute(&cluster, call)).await
     } else {
         execute(&cluster, call).map_err(ApiError::from)
     }

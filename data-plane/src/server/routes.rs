@@ -15,7 +15,7 @@ mod partition;
 mod public_keys;
 
 use super::{
-    crypto_ops::{self, CryptoCall, CryptoOp, MAX_DATA},
+    crypto_ops::{self, within_limit, CryptoCall, CryptoOp},
     wire::*,
     ApiError, DataPlaneState, Login,
 };
@@ -296,7 +296,7 @@ async fn list_users(
 
 /// Runs blocking engine work (password hashing, key generation, crypto)
 /// off the async workers.
-async fn blocking<T: Send + 'static>(
+pub(super) async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, EngineError> + Send + 'static,
 ) -> Result<T, ApiError> {
     // The audit events of the work name the request's caller.

@@ -16,12 +16,11 @@ use axum::{
 };
 use base64::{engine::general_purpose::STANDARD as B64, Engine as _};
 
-use super::{blocking, bytes, resolve, session_of, ApiJson, AppState, Credentials, MAX_DATA};
+use super::{blocking, bytes, resolve, session_of, within_limit, ApiJson, AppState, Credentials};
 use crate::{
     engine::{
         audit::{self, AuditEvent},
         cluster::UserAttributes,
-        error::EngineError,
         keys::KeyHandle,
         mechanisms::digest::DigestAlgorithm,
     },
@@ -54,18 +53,6 @@ pub(super) fn routes() -> Router<AppState> {
         )
         .route("/hsms/{hsm}/keys/all", get(find_all_keys))
         .route("/hsms/{hsm}/admin/audit-events", get(audit_events))
-}
-
-/// Inputs are bounded by the HSM's message size.
-fn within_limit(len: usize) -> Result<(), ApiError> {
-    if len > MAX_DATA {
-        Err(
-            EngineError::DataInvalid(format!("{len} bytes; at most {MAX_DATA} per operation"))
-                .into(),
-        )
-    } else {
-        Ok(())
-    }
 }
 
 /// The answer of the calls that return raw bytes (challenge, digest, random).
