@@ -2,7 +2,7 @@
 //! `Microsoft.Network/privateEndpoints` resource that targets the cluster,
 //! then approve, reject or delete the cluster's connection.
 
-use cloudhsm_e2e_tests::{cluster_path, Emulator, Reply, HSM_API, SUB};
+use cloudhsm_e2e_tests::{backup_jobs::action_path, cluster_path, Emulator, Reply, SUB};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -10,10 +10,6 @@ const NETWORK_API: &str = "2024-05-01";
 
 fn endpoint_path(group: &str, name: &str) -> String {
     format!("/subscriptions/{SUB}/resourceGroups/{group}/providers/Microsoft.Network/privateEndpoints/{name}?api-version={NETWORK_API}")
-}
-
-fn cluster_child(group: &str, cluster: &str, child: &str) -> String {
-    format!("/subscriptions/{SUB}/resourceGroups/{group}/providers/Microsoft.HardwareSecurityModules/cloudHsmClusters/{cluster}/{child}?api-version={HSM_API}")
 }
 
 fn endpoint_body(cluster_id: &str, manual: bool, group_ids: Value) -> Value {
@@ -77,7 +73,7 @@ async fn an_automatic_endpoint_is_approved_and_shows_on_the_cluster() {
     let links = emu
         .call(
             Method::GET,
-            &cluster_child("rg", "chsm1", "privateLinkResources"),
+            &action_path("rg", "chsm1", "privateLinkResources"),
             None,
         )
         .await;
@@ -129,7 +125,7 @@ async fn an_automatic_endpoint_is_approved_and_shows_on_the_cluster() {
     let listed = emu
         .call(
             Method::GET,
-            &cluster_child("rg", "chsm1", "privateEndpointConnections"),
+            &action_path("rg", "chsm1", "privateEndpointConnections"),
             None,
         )
         .await;
@@ -141,7 +137,7 @@ async fn an_automatic_endpoint_is_approved_and_shows_on_the_cluster() {
     let got = emu
         .call(
             Method::GET,
-            &cluster_child("rg", "chsm1", "privateEndpointConnections/pe1"),
+            &action_path("rg", "chsm1", "privateEndpointConnections/pe1"),
             None,
         )
         .await;
@@ -182,7 +178,7 @@ async fn a_manual_connection_is_approved_rejected_and_deleted_by_the_cluster_own
         "please approve"
     );
 
-    let pec = cluster_child("rg", "chsm1", "privateEndpointConnections/pe-manual");
+    let pec = action_path("rg", "chsm1", "privateEndpointConnections/pe-manual");
     let approve = json!({"properties": {"privateLinkServiceConnectionState": {"status": "Approved", "description": "ok by security"}}});
     let approved = emu.call(Method::PUT, &pec, Some(approve.clone())).await;
     assert_eq!(approved.status, StatusCode::OK, "{approved:?}");
@@ -258,7 +254,7 @@ async fn a_manual_connection_is_approved_rejected_and_deleted_by_the_cluster_own
     let got = emu
         .call(
             Method::GET,
-            &cluster_child("rg", "chsm1", "privateEndpointConnections/pe-two"),
+            &action_path("rg", "chsm1", "privateEndpointConnections/pe-two"),
             None,
         )
         .await;
@@ -351,14 +347,14 @@ async fn bad_private_endpoint_requests_get_clear_errors_and_change_nothing() {
         json!({"properties": {"privateLinkServiceConnectionState": {"status": "Approved"}}});
     emu.call(
         Method::PUT,
-        &cluster_child("rg", "chsm1", "privateEndpointConnections/nosuch"),
+        &action_path("rg", "chsm1", "privateEndpointConnections/nosuch"),
         Some(approve.clone()),
     )
     .await
     .expect_error(StatusCode::NOT_FOUND, "PrivateEndpointConnectionNotFound");
     emu.call(
         Method::PUT,
-        &cluster_child("rg", "chsm1", "privateEndpointConnections/a.b"),
+        &action_path("rg", "chsm1", "privateEndpointConnections/a.b"),
         Some(approve.clone()),
     )
     .await
@@ -367,21 +363,21 @@ async fn bad_private_endpoint_requests_get_clear_errors_and_change_nothing() {
         json!({"properties": {"privateLinkServiceConnectionState": {"status": "Disconnected"}}});
     emu.call(
         Method::PUT,
-        &cluster_child("rg", "chsm1", "privateEndpointConnections/nosuch"),
+        &action_path("rg", "chsm1", "privateEndpointConnections/nosuch"),
         Some(bad_status),
     )
     .await
     .expect_error(StatusCode::BAD_REQUEST, "InvalidRequestContent");
     emu.call(
         Method::GET,
-        &cluster_child("rg", "nosuch", "privateEndpointConnections"),
+        &action_path("rg", "nosuch", "privateEndpointConnections"),
         None,
     )
     .await
     .expect_error(StatusCode::NOT_FOUND, "ResourceNotFound");
     emu.call(
         Method::GET,
-        &cluster_child("rg", "nosuch", "privateLinkResources"),
+        &action_path("rg", "nosuch", "privateLinkResources"),
         None,
     )
     .await

@@ -1593,20 +1593,7 @@ async fn two_factor_officers_and_quorum_approval() {
 #[tokio::test]
 async fn user_access_controls_and_key_overview() {
     let f = Fixture::start().await;
-    let officer = |chain: &[&str]| {
-        let mut full = vec![
-            "loginHSM",
-            "-u",
-            "CO",
-            "-s",
-            "admin",
-            "-p",
-            OFFICER_PASSWORD,
-        ];
-        full.extend_from_slice(chain);
-        f.util(&full)
-    };
-    officer(&["createUser", "CU", "cu2", "user5678"]).ok();
+    f.as_admin(&["createUser", "CU", "cu2", "user5678"]).ok();
     let key = f
         .as_cu1(&["genSymKey", "-t", "31", "-s", "32", "-l", "owned"])
         .ok()
@@ -1615,7 +1602,7 @@ async fn user_access_controls_and_key_overview() {
     f.as_cu1(&["shareKey", &key, "cu1", "cu2", "1"]).ok();
 
     // findAllKeys: the officer sees the key, its owner and its shares.
-    let all = officer(&["findAllKeys"]).ok();
+    let all = f.as_admin(&["findAllKeys"]).ok();
     assert!(all.stdout.contains("Number of keys found 1"), "{all:?}");
     let row = format!("{key:<12}{:<20}cu2", "cu1");
     assert!(all.stdout.contains(&row), "{all:?}");
@@ -1632,18 +1619,20 @@ async fn user_access_controls_and_key_overview() {
         unknown.stderr.contains("CKR_OBJECT_HANDLE_INVALID"),
         "{unknown:?}"
     );
-    let none = officer(&["findAllKeys", "admin"]).ok();
+    let none = f.as_admin(&["findAllKeys", "admin"]).ok();
     assert!(none.stdout.contains("Number of keys found 0"), "{none:?}");
 
     // setUserAttributes: a disabled login is refused until re-enabled.
-    officer(&["setUserAttributes", "-s", "cu2", "-disableLogin", "1"]).ok();
+    f.as_admin(&["setUserAttributes", "-s", "cu2", "-disableLogin", "1"])
+        .ok();
     let cu2 = || f.util(&["loginHSM", "-u", "CU", "-s", "cu2", "-p", "user5678"]);
     let refused = cu2();
     assert_eq!(refused.code, 1, "{refused:?}");
     assert!(refused.stderr.contains("disabled"), "{refused:?}");
-    let bad = officer(&["setUserAttributes", "-s", "cu2", "-disableLogin", "yes"]);
+    let bad = f.as_admin(&["setUserAttributes", "-s", "cu2", "-disableLogin", "yes"]);
     assert_eq!(bad.code, 2, "{bad:?}");
-    officer(&["setUserAttributes", "-s", "cu2", "-disableLogin", "0"]).ok();
+    f.as_admin(&["setUserAttributes", "-s", "cu2", "-disableLogin", "0"])
+        .ok();
     cu2().ok();
 
     // disableUserAccess: cu1 takes its management away from officers.
@@ -1659,7 +1648,7 @@ async fn user_access_controls_and_key_overview() {
         &["deleteUser", "CU", "cu1"][..],
         &["setUserAttributes", "-s", "cu1", "-disableLogin", "1"][..],
     ] {
-        let refused = officer(chain);
+        let refused = f.as_admin(chain);
         assert_eq!(refused.code, 1, "{chain:?}: {refused:?}");
         assert!(
             refused.stderr.contains("RET_OPERATION_NOT_PERMITTED"),
@@ -1669,7 +1658,7 @@ async fn user_access_controls_and_key_overview() {
     // cu1 is untouched: same password, still there.
     f.as_cu1(&["findKey", "-l", "owned"]).ok();
     // An officer cannot use the crypto user's command.
-    let not_cu = officer(&["disableUserAccess"]);
+    let not_cu = f.as_admin(&["disableUserAccess"]);
     assert_eq!(not_cu.code, 1, "{not_cu:?}");
 }
 

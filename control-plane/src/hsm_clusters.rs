@@ -51,13 +51,17 @@ impl HsmClusters {
         if let Some(cluster) = open.get(&key) {
             return Ok(cluster.clone());
         }
-        let config = self.config.clone();
-        let cluster = Arc::new(Cluster::open(
-            config.clone(),
-            self.store.cluster(&key, config.nodes)?,
-        )?);
+        let cluster = self.open_cluster(&key)?;
         open.insert(key, cluster.clone());
         Ok(cluster)
+    }
+
+    /// The engine cluster stored under `key`, opened from its records.
+    fn open_cluster(&self, key: &str) -> Result<Arc<Cluster>, EngineError> {
+        Ok(Arc::new(Cluster::open(
+            self.config.clone(),
+            self.store.cluster(key, self.config.nodes)?,
+        )?))
     }
 
     /// The engine cluster of a provisioned resource.
@@ -113,11 +117,7 @@ impl HsmClusters {
         cluster.replace_records(records)?;
         let replaced = started.elapsed();
         open.remove(&key);
-        let config = self.config.clone();
-        let reopened = Arc::new(Cluster::open(
-            config.clone(),
-            self.store.cluster(&key, config.nodes)?,
-        )?);
+        let reopened = self.open_cluster(&key)?;
         open.insert(key, reopened);
         tracing::info!(
             records = records.len(),

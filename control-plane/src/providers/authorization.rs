@@ -97,7 +97,6 @@ pub struct RoleAssignment {
     pub id: String,
     pub name: String,
     pub scope: String,
-    pub role_definition_id: String,
     pub role_guid: String,
     pub principal_id: String,
     pub principal_type: String,
@@ -301,7 +300,6 @@ async fn create(
         id: id.clone(),
         name,
         scope: scope.clone(),
-        role_definition_id: props.role_definition_id,
         role_guid: guid.to_string(),
         principal_id: props.principal_id.to_ascii_lowercase(),
         principal_type: props

@@ -469,9 +469,8 @@ async fn create_or_update(
         return Ok((StatusCode::OK, Json(render(&state, existing))).into_response());
     }
     let cluster = target_cluster(&state, &connection.properties.private_link_service_id)?;
-    let cluster_connection_id =
-        connections::connection_id(&cluster.resource.id, &cluster_connection_name(&name));
     let connection_name = cluster_connection_name(&name);
+    let cluster_connection_id = connections::connection_id(&cluster.resource.id, &connection_name);
     connections::stage_new(
         &state,
         &cluster.resource.id,
