@@ -3,7 +3,7 @@
 //! management utility's listUsers, createUser, deleteUser, changePswd,
 //! syncUser, plus unlockUser.
 
-use cloudhsm_data_plane::client::credentials_from_env;
+use cloudhsm_data_plane::{client::credentials_from_env, Role};
 
 use super::{
     args::{flag, Parsed, Spec},
@@ -32,17 +32,20 @@ fn warn_command_line_password() {
 fn user_of(parsed: &Parsed) -> Result<(String, String), UtilError> {
     let user_type = parsed.require(parsed.either("-u", 0), "-u <user type>")?;
     let name = parsed.require(parsed.either("-s", 1), "-s <user name>")?;
-    check_user_type(user_type)?;
-    Ok((user_type.to_ascii_uppercase(), name.to_string()))
+    Ok((
+        canonical_user_type(user_type)?.to_string(),
+        name.to_string(),
+    ))
 }
 
-fn check_user_type(user_type: &str) -> Result<(), UtilError> {
-    match user_type.to_ascii_uppercase().as_str() {
-        "CU" | "CO" | "PRECO" | "AU" => Ok(()),
-        other => Err(UtilError::Usage(format!(
-            "-u: unknown user type '{other}' (CU, CO, PRECO, AU)"
-        ))),
-    }
+/// The user type as the HSM names it (`cu` → `CU`), by the engine's own parser.
+fn canonical_user_type(user_type: &str) -> Result<&'static str, UtilError> {
+    Role::parse(user_type).map(Role::as_str).map_err(|_| {
+        UtilError::Usage(format!(
+            "-u: unknown user type '{}' (CU, CO, PRECO, AU)",
+            user_type.to_ascii_uppercase()
+        ))
+    })
 }
 
 /// The password at `-p` or position 2, warned about.
@@ -91,8 +94,7 @@ fn login(ctx: &mut Ctx, parsed: &Parsed) -> Result<(), UtilError> {
         .map(str::to_string)
         .or_else(|| std::env::var("azcloudhsm_user_type").ok())
         .unwrap_or_else(|| "CU".into());
-    check_user_type(&user_type)?;
-    let user_type = user_type.to_ascii_uppercase();
+    let user_type = canonical_user_type(&user_type)?.to_string();
     let name = match (parsed.either("-s", 1), &env) {
         (Some(name), _) => name.to_string(),
         (None, Some((_, name, _))) => name.clone(),

@@ -612,6 +612,14 @@ impl Cluster {
 
     // ---- keys ----
 
+    /// The handle of one new key object, if the cluster has room for it.
+    fn allocate_handle(&self, state: &mut State) -> Result<KeyHandle, EngineError> {
+        self.check_capacity(state, 1)?;
+        state.next_handle += 1;
+        state.touch_meta();
+        Ok(state.next_handle)
+    }
+
     fn check_capacity(&self, state: &State, needed: usize) -> Result<(), EngineError> {
         if state.handles_in_use() + needed > self.config.key_capacity {
             Err(EngineError::CapacityExceeded {
@@ -634,10 +642,7 @@ impl Cluster {
             spec.check()?;
             let material = keys::generate_secret(spec)?;
             let mut state = self.lock();
-            self.check_capacity(&state, 1)?;
-            state.next_handle += 1;
-            state.touch_meta();
-            let handle = state.next_handle;
+            let handle = self.allocate_handle(&mut state)?;
             let mut attributes = attributes;
             attributes.never_extractable = !attributes.extractable;
             state.put_key(KeyObject {
@@ -1029,10 +1034,7 @@ impl Cluster {
                     keys::imported_material(spec, mechanism.unwrap(kek, wrapped)?)?;
                 let caller = self.lock().sessions.caller(session)?;
                 let mut state = self.lock();
-                self.check_capacity(&state, 1)?;
-                state.next_handle += 1;
-                state.touch_meta();
-                let handle = state.next_handle;
+                let handle = self.allocate_handle(&mut state)?;
                 let mut attributes = attributes;
                 attributes.local = false;
                 attributes.never_extractable = false;

@@ -748,18 +748,23 @@ pub fn interrupted(state: &AppState, op: &OperationRecord) -> Outcome {
 /// Settles every job left `InProgress` by a crash. Runs at start-up, before
 /// the server takes requests.
 pub async fn recover_interrupted(state: &AppState) -> Result<(), String> {
-    let ops = state
+    // Only backup jobs, not the whole operation history: a job and its
+    // operation are written in one batch under the same key.
+    let jobs = state
         .store
-        .list::<OperationRecord>("", None, usize::MAX)
+        .list::<BackupJob>("", None, usize::MAX)
         .map_err(|e| e.to_string())?;
-    for (id, op) in ops {
-        if !op.kind.is_backup_job() || op.status != OperationStatus::InProgress {
+    for (id, job) in jobs {
+        let Some(op) = state
+            .store
+            .get::<OperationRecord>(&id)
+            .map_err(|e| e.to_string())?
+        else {
+            continue;
+        };
+        if op.status != OperationStatus::InProgress {
             continue;
         }
-        let job = state
-            .store
-            .get::<BackupJob>(&id)
-            .map_err(|e| e.to_string())?;
         let result = match interrupted(state, &op) {
             Outcome::Succeeded => Ok("Restore operation completed successfully.".to_string()),
             Outcome::Failed { error, status } => Err(JobFailure {
@@ -768,11 +773,6 @@ pub async fn recover_interrupted(state: &AppState) -> Result<(), String> {
                 message: error.message,
             }),
         };
-        let job = job.unwrap_or(BackupJob {
-            container_uri: String::new(),
-            backup_id: None,
-            status_details: None,
-        });
         settle(state, &id, job, result)
             .await
             .map_err(|e| e.to_string())?;

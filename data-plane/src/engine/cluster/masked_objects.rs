@@ -43,10 +43,7 @@ impl Cluster {
             let users = &state.nodes[node].users;
             key.shared_with
                 .retain(|u| users.get(u).is_some_and(|r| r.role == Role::CryptoUser));
-            self.check_capacity(&state, 1)?;
-            state.next_handle += 1;
-            state.touch_meta();
-            key.handle = state.next_handle;
+            key.handle = self.allocate_handle(&mut state)?;
             // Its other half, if any, is a separate object.
             key.pair = None;
             key.prepared = Default::default();

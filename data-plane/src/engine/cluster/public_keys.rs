@@ -65,10 +65,7 @@ impl Cluster {
             attributes.never_extractable = false;
             attributes.always_sensitive = false;
             let mut state = self.lock();
-            self.check_capacity(&state, 1)?;
-            state.next_handle += 1;
-            state.touch_meta();
-            let handle = state.next_handle;
+            let handle = self.allocate_handle(&mut state)?;
             state.put_key(KeyObject {
                 handle,
                 class: KeyClass::Public,
