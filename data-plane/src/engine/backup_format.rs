@@ -44,7 +44,10 @@ use aws_lc_rs::{
 use base64::{engine::general_purpose::STANDARD as B64, Engine as _};
 use serde::{Deserialize, Serialize};
 
-use super::error::EngineError;
+use super::{
+    error::EngineError,
+    length_prefixed::{put_bytes, put_u32, Reader, Truncated},
+};
 
 pub const MAGIC: &[u8; 8] = b"CHSMBKUP";
 pub const VERSION: u16 = 2;
@@ -197,11 +200,10 @@ fn records_v1(key: &LessSafeKey, records: &[RecordEntry]) -> Result<Vec<u8>, Eng
         .map(|(n, v)| 8 + n.len() + v.len() + NONCE_LEN + TAG_LEN)
         .sum();
     let mut payload = Vec::with_capacity(4 + size);
-    payload.extend_from_slice(&(records.len() as u32).to_be_bytes());
+    put_u32(&mut payload, records.len());
     for (name, value) in records {
-        payload.extend_from_slice(&(name.len() as u32).to_be_bytes());
-        payload.extend_from_slice(name.as_bytes());
-        payload.extend_from_slice(&((value.len() + NONCE_LEN + TAG_LEN) as u32).to_be_bytes());
+        put_bytes(&mut payload, name.as_bytes());
+        put_u32(&mut payload, value.len() + NONCE_LEN + TAG_LEN);
         seal_into(key, name.as_bytes(), value, &mut payload)?;
     }
     Ok(payload)
@@ -230,15 +232,14 @@ fn records_v2(key: &LessSafeKey, records: &[RecordEntry]) -> Result<Vec<u8>, Eng
         })
         .sum();
     let mut payload = Vec::with_capacity(4 + size);
-    payload.extend_from_slice(&(groups.len() as u32).to_be_bytes());
+    put_u32(&mut payload, groups.len());
     for (names, value) in &groups {
-        payload.extend_from_slice(&(names.len() as u32).to_be_bytes());
+        put_u32(&mut payload, names.len());
         for (at, name) in names {
-            payload.extend_from_slice(&(*at as u32).to_be_bytes());
-            payload.extend_from_slice(&(name.len() as u32).to_be_bytes());
-            payload.extend_from_slice(name.as_bytes());
+            put_u32(&mut payload, *at);
+            put_bytes(&mut payload, name.as_bytes());
         }
-        payload.extend_from_slice(&((value.len() + NONCE_LEN + TAG_LEN) as u32).to_be_bytes());
+        put_u32(&mut payload, value.len() + NONCE_LEN + TAG_LEN);
         let names: Vec<&str> = names.iter().map(|(_, n)| *n).collect();
         seal_into(key, &names_aad(&names), value, &mut payload)?;
     }
@@ -346,7 +347,7 @@ pub fn open(
         "the backup",
     )?;
     let record_key = derive(&ebk, &[], b"records")?;
-    let mut reader = Reader(&payload);
+    let mut reader = Reader::new(&payload);
     let count = reader.u32()? as usize;
     // Every count comes from inside the authenticated payload; capacities
     // are still bounded by the payload's size, not trusted.
@@ -367,7 +368,7 @@ pub fn open(
         } else {
             reader.u32()? as usize
         };
-        let mut group = Vec::with_capacity(names.min(reader.0.len() / 4));
+        let mut group = Vec::with_capacity(names.min(reader.remaining() / 4));
         let mut positions = Vec::with_capacity(group.capacity());
         for _ in 0..names {
             positions.push(if version == VERSION_1 {
@@ -376,14 +377,12 @@ pub fn open(
                 reader.u32()? as usize
             });
             next += 1;
-            let name_len = reader.u32()? as usize;
             group.push(
-                String::from_utf8(reader.take(name_len)?.to_vec())
+                String::from_utf8(reader.bytes()?.to_vec())
                     .map_err(|_| BackupError::Integrity("a record name is not UTF-8".into()))?,
             );
         }
-        let value_len = reader.u32()? as usize;
-        let sealed = reader.take(value_len)?;
+        let sealed = reader.bytes()?;
         let aad = if version == VERSION_1 {
             group
                 .first()
@@ -410,7 +409,7 @@ pub fn open(
             "the record count does not match".into(),
         ));
     }
-    if !reader.0.is_empty() {
+    if reader.remaining() != 0 {
         return Err(BackupError::Integrity(
             "trailing bytes after the records".into(),
         ));
@@ -418,19 +417,9 @@ pub fn open(
     Ok((header, records))
 }
 
-struct Reader<'a>(&'a [u8]);
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8], BackupError> {
-        if self.0.len() < n {
-            return Err(BackupError::Integrity("a record is truncated".into()));
-        }
-        let (head, rest) = self.0.split_at(n);
-        self.0 = rest;
-        Ok(head)
-    }
-    fn u32(&mut self) -> Result<u32, BackupError> {
-        let b = self.take(4)?;
-        Ok(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+impl From<Truncated> for BackupError {
+    fn from(_: Truncated) -> Self {
+        BackupError::Integrity("a record is truncated".into())
     }
 }
 

@@ -7,6 +7,7 @@ pub mod backup_format;
 pub mod cluster;
 pub mod error;
 pub mod keys;
+pub mod length_prefixed;
 pub mod masking;
 pub mod mechanisms;
 pub mod nodes;
