@@ -102,7 +102,7 @@ impl HsmClusters {
     }
 
     /// Replaces a not-yet-activated cluster's records with a backup's and
-    /// reopens it from them, so it serves the restored state at once.
+    /// opens it with them, so it serves the restored state at once.
     pub fn restore_records(
         &self,
         resource_id: &str,
@@ -114,11 +114,15 @@ impl HsmClusters {
             .ok_or_else(|| EngineError::Storage("the HSM cluster does not exist".into()))?;
         let mut open = self.lock();
         let started = std::time::Instant::now();
-        cluster.replace_records(records)?;
+        let loaded = cluster.replace_records(records)?;
         let replaced = started.elapsed();
         open.remove(&key);
-        let reopened = self.open_cluster(&key)?;
-        open.insert(key, reopened);
+        let restored = Cluster::open_loaded(
+            self.config.clone(),
+            self.store.cluster(&key, self.config.nodes)?,
+            loaded,
+        )?;
+        open.insert(key, Arc::new(restored));
         tracing::info!(
             records = records.len(),
             replace_ms = replaced.as_millis() as u64,

@@ -148,16 +148,20 @@ pub async fn serve(options: ServerOptions) -> Result<(), String> {
             )
             .await
             .map_err(|e| format!("TLS configuration: {e}"))?;
-            // TCP_NODELAY: small pipelined responses must not wait for the
-            // previous one's ACK (Nagle), which throttled the data plane.
+            // TCP_NODELAY on both listeners: a response written in more than
+            // one TCP segment (TLS records, HTTP/2 frames) must not wait for
+            // the peer's delayed ACK (Nagle): that cost 40 ms on a
+            // managed-identity token request and throttled the data plane.
+            let no_delay_tls = || {
+                axum_server::tls_rustls::RustlsAcceptor::new(rustls.clone())
+                    .acceptor(axum_server::accept::NoDelayAcceptor::new())
+            };
             let data_plane = axum_server::from_tcp(data_plane_listener)
-                .acceptor(
-                    axum_server::tls_rustls::RustlsAcceptor::new(rustls.clone())
-                        .acceptor(axum_server::accept::NoDelayAcceptor::new()),
-                )
+                .acceptor(no_delay_tls())
                 .handle(handle.clone())
                 .serve(data_plane_service);
-            let arm = axum_server::from_tcp_rustls(listener, rustls)
+            let arm = axum_server::from_tcp(listener)
+                .acceptor(no_delay_tls())
                 .handle(handle)
                 .serve(service);
             tokio::try_join!(arm, data_plane).map(drop)
@@ -168,6 +172,7 @@ pub async fn serve(options: ServerOptions) -> Result<(), String> {
                 .handle(handle.clone())
                 .serve(data_plane_service);
             let arm = axum_server::from_tcp(listener)
+                .acceptor(axum_server::accept::NoDelayAcceptor::new())
                 .handle(handle)
                 .serve(service);
             tokio::try_join!(arm, data_plane).map(drop)

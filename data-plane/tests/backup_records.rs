@@ -53,10 +53,22 @@ fn records_round_trip_through_an_envelope_including_unknown_ones() {
     assert_eq!(opened, records);
 
     let target = cluster(&store, "dst");
-    target.replace_records(&opened).unwrap();
+    let loaded = target.replace_records(&opened).unwrap();
     drop(target);
+    // What the restore hands back to serve from is what the store reads back.
+    let served = Cluster::open_loaded(
+        ClusterConfig::default(),
+        store.cluster("dst", 3).unwrap(),
+        loaded,
+    )
+    .unwrap();
     let restored = cluster(&store, "dst");
+    assert!(served.is_activated());
     assert!(restored.is_activated());
+    assert_eq!(served.node_listings(), restored.node_listings());
+    assert_eq!(served.list_users().unwrap(), restored.list_users().unwrap());
+    served.login(Role::CryptoUser, "cu1", "user1234").unwrap();
+    drop(served);
     let mut again = restored.export_records().unwrap();
     again.sort();
     let mut expected = records.clone();

@@ -10,7 +10,7 @@
 //! from one process and its endpoint has a certificate from the emulator's
 //! own CA. This credential speaks the same protocol with both given.
 
-use std::sync::Mutex;
+use std::{collections::HashMap, sync::Mutex};
 
 use azure_core::{
     credentials::{AccessToken, TokenCredential, TokenRequestOptions},
@@ -27,8 +27,9 @@ pub struct ManagedIdentityEndpointCredential {
     /// `IDENTITY_HEADER`.
     header: String,
     client_id: String,
-    /// The last token, reused until shortly before it expires.
-    cached: Mutex<Option<AccessToken>>,
+    /// The last token per resource, reused until shortly before it
+    /// expires (as the SDK's own credentials cache theirs).
+    cached: Mutex<HashMap<String, AccessToken>>,
 }
 
 #[derive(Deserialize)]
@@ -50,7 +51,7 @@ impl ManagedIdentityEndpointCredential {
             endpoint,
             header,
             client_id,
-            cached: Mutex::new(None),
+            cached: Mutex::new(HashMap::new()),
         }
     }
 
@@ -118,14 +119,17 @@ impl TokenCredential for ManagedIdentityEndpointCredential {
             .cached
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .as_ref()
+            .get(resource)
         {
             if token.expires_on > fresh_until {
                 return Ok(token.clone());
             }
         }
         let token = self.fetch(resource).await?;
-        *self.cached.lock().unwrap_or_else(|p| p.into_inner()) = Some(token.clone());
+        self.cached
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(resource.to_string(), token.clone());
         Ok(token)
     }
 }

@@ -18,7 +18,10 @@
 pub mod container_uri;
 pub mod credential;
 
-use std::sync::Arc;
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+};
 
 use futures::StreamExt;
 
@@ -35,6 +38,7 @@ use azure_storage_blob::{
 };
 
 pub use container_uri::ContainerUri;
+use credential::ManagedIdentityEndpointCredential;
 
 /// The blob API version the clients speak (see the module docs).
 pub const BLOB_API_VERSION: &str = "2025-11-05";
@@ -98,11 +102,17 @@ fn classify(e: azure_core::Error) -> BlobError {
     }
 }
 
-/// Shared by every backup and restore: one HTTP client, one retry policy.
+/// Shared by every backup and restore: one HTTP client, one retry policy,
+/// one credential per managed identity.
 #[derive(Clone)]
 pub struct BackupStorage {
     http: reqwest013::Client,
     retry: RetryOptions,
+    /// By the identity's client id: a credential keeps its tokens until
+    /// shortly before they expire, as an application keeps its credential,
+    /// so a restore after a backup (or the next nightly backup) does not
+    /// fetch the identity's token again.
+    credentials: Arc<Mutex<HashMap<String, Arc<ManagedIdentityEndpointCredential>>>>,
 }
 
 impl BackupStorage {
@@ -127,12 +137,34 @@ impl BackupStorage {
             max_total_elapsed: Duration::seconds(20),
             max_delay: Duration::seconds(2),
         });
-        Ok(Self { http, retry })
+        Ok(Self {
+            http,
+            retry,
+            credentials: Default::default(),
+        })
     }
 
-    /// The HTTP client, for the managed-identity credential too.
-    pub fn http(&self) -> reqwest013::Client {
-        self.http.clone()
+    /// The credential of the managed identity `client_id`, which asks the
+    /// managed-identity endpoint (`IDENTITY_ENDPOINT`, `IDENTITY_HEADER`).
+    pub fn credential(
+        &self,
+        endpoint: &str,
+        header: &str,
+        client_id: &str,
+    ) -> Arc<dyn TokenCredential> {
+        self.credentials
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(client_id.to_string())
+            .or_insert_with(|| {
+                Arc::new(ManagedIdentityEndpointCredential::new(
+                    self.http.clone(),
+                    endpoint.to_string(),
+                    header.to_string(),
+                    client_id.to_string(),
+                ))
+            })
+            .clone()
     }
 
     fn container(

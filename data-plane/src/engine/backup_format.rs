@@ -24,7 +24,7 @@
 //! - The payload is sealed under `HKDF(EBK, "payload")` with everything
 //!   before the nonce as associated data, so a changed header, a truncated
 //!   body or a single flipped bit fails the integrity check.
-//! - Inside, each distinct record value is sealed once: `name count u32 ‖
+//! - Inside, each value the nodes hold in common is sealed once: `name count u32 ‖
 //!   (name length u32 ‖ name)* ‖ value length u32 ‖ nonce ‖
 //!   AES-256-GCM(value) ‖ tag` under the cluster key `HKDF(EBK, "records")`
 //!   with the names (joined by NUL) as associated data: key material stays
@@ -209,15 +209,21 @@ fn records_v1(key: &LessSafeKey, records: &[RecordEntry]) -> Result<Vec<u8>, Eng
     Ok(payload)
 }
 
-/// Version 2: each distinct value sealed once with the names holding it.
+/// Version 2: a value the nodes hold in common sealed once with the names
+/// holding it. Copies are found by name (`node/{n}/key/7` on every node),
+/// then compared: hashing every value cost more than sealing it.
 fn records_v2(key: &LessSafeKey, records: &[RecordEntry]) -> Result<Vec<u8>, EngineError> {
     let mut groups: Vec<(Vec<(usize, &str)>, &[u8])> = Vec::new();
-    let mut by_value: std::collections::HashMap<&[u8], usize> = std::collections::HashMap::new();
+    let mut by_name: std::collections::HashMap<&str, Vec<usize>> = std::collections::HashMap::new();
     for (at, (name, value)) in records.iter().enumerate() {
-        match by_value.get(value.as_slice()) {
+        let candidates = by_name.entry(without_node(name)).or_default();
+        match candidates
+            .iter()
+            .find(|&&i| groups[i].1 == value.as_slice())
+        {
             Some(&i) => groups[i].0.push((at, name.as_str())),
             None => {
-                by_value.insert(value.as_slice(), groups.len());
+                candidates.push(groups.len());
                 groups.push((vec![(at, name.as_str())], value));
             }
         }
@@ -244,6 +250,13 @@ fn records_v2(key: &LessSafeKey, records: &[RecordEntry]) -> Result<Vec<u8>, Eng
         seal_into(key, &names_aad(&names), value, &mut payload)?;
     }
     Ok(payload)
+}
+
+/// A record's name without its node (`node/2/key/7` → `key/7`).
+fn without_node(name: &str) -> &str {
+    name.strip_prefix("node/")
+        .and_then(|rest| rest.split_once('/'))
+        .map_or(name, |(_, rest)| rest)
 }
 
 /// The associated data of a version-2 value: the names holding it, so a
@@ -453,11 +466,13 @@ mod tests {
             ("meta".into(), b"{}".to_vec()),
             ("node/1/key/1".into(), material.clone()),
             ("node/2/key/1".into(), material.clone()),
+            // A node whose copy differs keeps its own.
+            ("node/3/key/1".into(), vec![8u8; 4000]),
         ];
         let blob = seal(&key, "b1", "c1", "t", &copies).unwrap();
-        assert!(blob.len() < 4000 + 1000, "{} bytes", blob.len());
+        assert!(blob.len() < 2 * 4000 + 1000, "{} bytes", blob.len());
         let (header, records) = open(&key, &blob).unwrap();
-        assert_eq!(header.records, 4);
+        assert_eq!(header.records, 5);
         assert_eq!(records, copies);
     }
 

@@ -32,7 +32,7 @@ use super::{
     nodes::{Node, NodeListing},
     partition::Partition,
     sessions::{Caller, InUse, LoginId, SessionHandle, SessionTable},
-    store::{Change, ClusterStore, Meta},
+    store::{Change, ClusterStore, Loaded, Meta},
     users::{Role, UserRecord},
 };
 
@@ -221,20 +221,31 @@ impl State {
 impl Cluster {
     /// A new cluster kept in memory only.
     pub fn new(config: ClusterConfig) -> Result<Self, EngineError> {
-        Self::build(config, None)
+        Self::build(config, None, None)
     }
 
     /// A cluster kept in `store`: its state is loaded if the store has one,
     /// else a new cluster is written there.
     pub fn open(config: ClusterConfig, store: ClusterStore) -> Result<Self, EngineError> {
-        Self::build(config, Some(store))
+        let loaded = store.load()?;
+        Self::build(config, Some(store), Some(loaded))
     }
 
-    fn build(config: ClusterConfig, store: Option<ClusterStore>) -> Result<Self, EngineError> {
-        let loaded = match &store {
-            Some(store) => Some(store.load()?),
-            None => None,
-        };
+    /// A cluster kept in `store` whose state was already read from it (what
+    /// [`Self::replace_records`] returns after a restore).
+    pub fn open_loaded(
+        config: ClusterConfig,
+        store: ClusterStore,
+        loaded: Loaded,
+    ) -> Result<Self, EngineError> {
+        Self::build(config, Some(store), Some(loaded))
+    }
+
+    fn build(
+        config: ClusterConfig,
+        store: Option<ClusterStore>,
+        loaded: Option<Loaded>,
+    ) -> Result<Self, EngineError> {
         let mut state = State {
             nodes: (0..config.nodes.max(1)).map(Node::new).collect(),
             sessions: SessionTable::default(),
@@ -248,7 +259,7 @@ impl Cluster {
             state.security = security::SecurityState::load(&loaded.extensions)?;
         }
         match loaded {
-            Some(super::store::Loaded {
+            Some(Loaded {
                 meta: Some(meta),
                 partition,
                 nodes,
@@ -353,9 +364,9 @@ impl Cluster {
     }
 
     /// Replaces the cluster's stored records with a backup's. Only a cluster
-    /// that is not activated takes a restore; the caller reopens the cluster
-    /// from its store afterwards.
-    pub fn replace_records(&self, records: &[(String, Vec<u8>)]) -> Result<(), EngineError> {
+    /// that is not activated takes a restore; the caller opens the restored
+    /// cluster with [`Self::open_loaded`] from what this returns.
+    pub fn replace_records(&self, records: &[(String, Vec<u8>)]) -> Result<Loaded, EngineError> {
         let _writing = self.persisting.lock().unwrap_or_else(|p| p.into_inner());
         if self.lock().activated {
             return Err(EngineError::NotPermitted(

@@ -283,6 +283,85 @@ pub struct Loaded {
     pub extensions: std::collections::BTreeMap<String, Vec<u8>>,
 }
 
+impl Loaded {
+    /// What logical records `(name, value)` say, each name once.
+    fn parse<'a>(
+        records: impl Iterator<Item = (&'a str, &'a [u8])>,
+        node_count: usize,
+    ) -> Result<Self, EngineError> {
+        let mut meta = None;
+        let mut partition = None;
+        let mut nodes: Vec<Node> = (0..node_count).map(Node::new).collect();
+        let mut extensions = BTreeMap::new();
+        // The nodes' copies of a key are the same bytes: parse each once and
+        // share it, as the nodes share it when the key is made. (By handle,
+        // then compared: cheaper than hashing every value.)
+        let mut parsed: HashMap<&str, (&[u8], Arc<KeyObject>)> = HashMap::new();
+        for (name, value) in records {
+            match name {
+                "meta" => {
+                    meta = Some(serde_json::from_slice::<Meta>(value).map_err(storage)?);
+                    continue;
+                }
+                "partition" => {
+                    partition = Some(serde_json::from_slice::<Partition>(value).map_err(storage)?);
+                    continue;
+                }
+                _ => {}
+            }
+            if let Some(feature) = name.strip_prefix("ext/") {
+                extensions.insert(feature.to_string(), value.to_vec());
+                continue;
+            }
+            if !name.starts_with("node/") {
+                // Another feature's record: carried by backups, not read here.
+                continue;
+            }
+            let mut parts = name.splitn(4, '/');
+            let (Some("node"), Some(node), Some(kind), Some(id)) =
+                (parts.next(), parts.next(), parts.next(), parts.next())
+            else {
+                return Err(storage(format!("bad record {name}")));
+            };
+            let node: usize = node
+                .parse()
+                .map_err(|_| storage(format!("bad record {name}")))?;
+            let target = nodes.get_mut(node).ok_or(EngineError::NodeNotFound(node))?;
+            match kind {
+                "user" => {
+                    let user: UserRecord = serde_json::from_slice(value).map_err(storage)?;
+                    target.users.insert(user.name.clone(), user);
+                }
+                "key" => {
+                    let key = match parsed.get(id) {
+                        Some((bytes, key)) if *bytes == value => key.clone(),
+                        _ => {
+                            let key = Arc::new(
+                                serde_json::from_slice::<KeyObject>(value).map_err(storage)?,
+                            );
+                            parsed.insert(id, (value, key.clone()));
+                            key
+                        }
+                    };
+                    target.keys.insert(key.handle, key);
+                }
+                _ => return Err(storage(format!("bad record {name}"))),
+            }
+        }
+        if let Some(meta) = &meta {
+            for (node, up) in nodes.iter_mut().zip(&meta.nodes_up) {
+                node.up = *up;
+            }
+        }
+        Ok(Self {
+            meta,
+            partition,
+            nodes,
+            extensions,
+        })
+    }
+}
+
 impl ClusterStore {
     fn master(&self, node: usize) -> Result<&LessSafeKey, EngineError> {
         self.masters
@@ -406,72 +485,11 @@ impl ClusterStore {
     }
 
     pub fn load(&self) -> Result<Loaded, EngineError> {
-        let mut records = self.logical_records()?;
-        let meta = match records.remove("meta") {
-            Some(v) => Some(serde_json::from_slice::<Meta>(&v).map_err(storage)?),
-            None => None,
-        };
-        let partition = match records.remove("partition") {
-            Some(v) => Some(serde_json::from_slice::<Partition>(&v).map_err(storage)?),
-            None => None,
-        };
-        let mut nodes: Vec<Node> = (0..self.masters.len()).map(Node::new).collect();
-        let mut extensions = BTreeMap::new();
-        // The nodes' copies of a key are the same bytes: parse each once and
-        // share it, as the nodes share it when the key is made. (By handle,
-        // then compared: cheaper than hashing every value.)
-        let mut parsed: HashMap<&str, (&[u8], Arc<KeyObject>)> = HashMap::new();
-        for (name, value) in &records {
-            if let Some(feature) = name.strip_prefix("ext/") {
-                extensions.insert(feature.to_string(), value.clone());
-                continue;
-            }
-            if !name.starts_with("node/") {
-                // Another feature's record: carried by backups, not read here.
-                continue;
-            }
-            let mut parts = name.splitn(4, '/');
-            let (Some("node"), Some(node), Some(kind), Some(id)) =
-                (parts.next(), parts.next(), parts.next(), parts.next())
-            else {
-                return Err(storage(format!("bad record {name}")));
-            };
-            let node: usize = node
-                .parse()
-                .map_err(|_| storage(format!("bad record {name}")))?;
-            let target = nodes.get_mut(node).ok_or(EngineError::NodeNotFound(node))?;
-            match kind {
-                "user" => {
-                    let user: UserRecord = serde_json::from_slice(value).map_err(storage)?;
-                    target.users.insert(user.name.clone(), user);
-                }
-                "key" => {
-                    let key = match parsed.get(id) {
-                        Some((bytes, key)) if *bytes == value.as_slice() => key.clone(),
-                        _ => {
-                            let key = Arc::new(
-                                serde_json::from_slice::<KeyObject>(value).map_err(storage)?,
-                            );
-                            parsed.insert(id, (value, key.clone()));
-                            key
-                        }
-                    };
-                    target.keys.insert(key.handle, key);
-                }
-                _ => return Err(storage(format!("bad record {name}"))),
-            }
-        }
-        if let Some(meta) = &meta {
-            for (node, up) in nodes.iter_mut().zip(&meta.nodes_up) {
-                node.up = *up;
-            }
-        }
-        Ok(Loaded {
-            meta,
-            partition,
-            nodes,
-            extensions,
-        })
+        let records = self.logical_records()?;
+        Loaded::parse(
+            records.iter().map(|(n, v)| (n.as_str(), v.as_slice())),
+            self.masters.len(),
+        )
     }
 
     /// Every logical record but the master keys, decrypted: what a backup
@@ -483,8 +501,26 @@ impl ClusterStore {
 
     /// Replaces every logical record with `records` (a restore), written as
     /// a snapshot: chunks sealed under this cluster's master keys, in one
-    /// atomic, flushed batch.
-    pub fn replace_records(&self, records: &[(String, Vec<u8>)]) -> Result<(), EngineError> {
+    /// atomic, flushed batch. Returns what the records say (as [`Self::load`]
+    /// would read them back), parsed on another thread while they are
+    /// written, so a restored cluster serves without reading its store again.
+    pub fn replace_records(&self, records: &[(String, Vec<u8>)]) -> Result<Loaded, EngineError> {
+        std::thread::scope(|scope| {
+            let parsing = scope.spawn(|| {
+                Loaded::parse(
+                    records.iter().map(|(n, v)| (n.as_str(), v.as_slice())),
+                    self.masters.len(),
+                )
+            });
+            let written = self.write_snapshot(records);
+            let parsed = parsing
+                .join()
+                .map_err(|_| storage("parsing the restored records panicked"))?;
+            written.and(parsed)
+        })
+    }
+
+    fn write_snapshot(&self, records: &[(String, Vec<u8>)]) -> Result<(), EngineError> {
         let mut batch = sled::Batch::default();
         for record in self.tree.iter().keys() {
             let record = record.map_err(storage)?;

@@ -17,8 +17,6 @@
 //! backup), a restore `Succeeded` if the engine had committed it (one atomic
 //! batch) and `Failed` otherwise.
 
-use std::sync::Arc;
-
 use axum::{
     extract::{Path, State},
     http::{header, HeaderName, HeaderValue, StatusCode},
@@ -43,9 +41,7 @@ use crate::{
         schema::{ArmJson, ValidatedBody},
         system_data::arm_time,
     },
-    backup_storage::{
-        container_uri, credential::ManagedIdentityEndpointCredential, BlobError, ContainerUri,
-    },
+    backup_storage::{container_uri, BlobError, ContainerUri},
     identity::{managed_identity_endpoint, tokens::Principal},
     providers::{
         authorization::{self, BlobAccess},
@@ -562,18 +558,16 @@ async fn execute(
             ),
         ));
     }
-    let credential: Arc<dyn azure_core::credentials::TokenCredential> =
-        Arc::new(ManagedIdentityEndpointCredential::new(
-            state.backup_storage.http(),
-            format!(
-                "{}{}",
-                state.config.base_url,
-                managed_identity_endpoint::PATH
-            ),
-            state.config.identity_header.clone(),
-            identity.properties.client_id.clone(),
-        ));
     let storage = &state.backup_storage;
+    let credential = storage.credential(
+        &format!(
+            "{}{}",
+            state.config.base_url,
+            managed_identity_endpoint::PATH
+        ),
+        &state.config.identity_header,
+        &identity.properties.client_id,
+    );
     phases.mark("authorize");
     match op.kind {
         OperationKind::ValidateBackup => {
