@@ -344,6 +344,31 @@ async fn backup_then_restore_into_a_new_cluster_keeps_users_keys_and_shares() {
     verify_rsa(&rsa_public, b"shared", &shared);
     let officer = s.emu.hsm_client(&target);
     officer.login("CO", "admin", "officer-pass1").await.unwrap();
+
+    // Work on the restored cluster (a key deleted, one made) is kept through
+    // a kill -9 on top of what the restore wrote.
+    cu.delete_key(ec.0).await.unwrap();
+    let made_after = cu
+        .generate_key(KeySpec::Aes { bits: 128 }, vec![label("after restore")])
+        .await
+        .unwrap();
+    let emu = s.emu.restart().await;
+    let status = emu
+        .call(Method::GET, &cluster_path("rg", "chsm-dst"), None)
+        .await;
+    assert_eq!(status.body["properties"]["activationState"], "Active");
+    let cu = emu.hsm_client(&target);
+    cu.login("CU", "cu1", "user1234").await.unwrap();
+    assert_eq!(cu.find_keys(vec![label("ec")]).await.unwrap(), vec![ec.1]);
+    assert_eq!(
+        cu.find_keys(vec![label("after restore")]).await.unwrap(),
+        vec![made_after]
+    );
+    let signature = cu
+        .sign(private, "SHA256_RSA_PKCS", b"after restart")
+        .await
+        .unwrap();
+    verify_rsa(&rsa_public, b"after restart", &signature);
 }
 
 #[tokio::test]

@@ -125,8 +125,8 @@ impl HsmClusters {
         open.insert(key, Arc::new(restored));
         tracing::info!(
             records = records.len(),
-            replace_ms = replaced.as_millis() as u64,
-            reopen_ms = (started.elapsed() - replaced).as_millis() as u64,
+            write_and_parse_ms = replaced.as_millis() as u64,
+            open_ms = (started.elapsed() - replaced).as_millis() as u64,
             "restore landed"
         );
         Ok(())

@@ -39,7 +39,7 @@ pub async fn run(emulator: &Emulator, group: &str, name: &str, action: &str, bod
         .header("retry-after-ms")
         .and_then(|v| v.parse().ok())
         .unwrap_or_else(|| panic!("no numeric retry-after-ms: {reply:?}"));
-    assert!((20..=1000).contains(&hint), "retry-after-ms {hint}");
+    assert!((10..=1000).contains(&hint), "retry-after-ms {hint}");
     assert!(reply.header("location").is_some(), "no Location: {reply:?}");
     let status_url = reply
         .header("azure-asyncoperation")

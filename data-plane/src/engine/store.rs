@@ -274,6 +274,14 @@ pub struct ClusterStore {
     has_snapshot: AtomicBool,
 }
 
+/// One range of the store, decrypted: records of snapshot chunks, and
+/// single records (tombstones among them) that go on top.
+#[derive(Default)]
+struct Scanned {
+    snapshot: Vec<(String, Vec<u8>)>,
+    overlay: Vec<(String, Vec<u8>)>,
+}
+
 /// What [`ClusterStore::load`] finds.
 pub struct Loaded {
     pub meta: Option<Meta>,
@@ -446,11 +454,58 @@ impl ClusterStore {
     }
 
     /// Every logical record but the master keys, decrypted: the snapshot's
-    /// records with the single records written since on top.
+    /// records with the single records written since on top. sled's scan
+    /// costs microseconds per record, so each node's range is read on its
+    /// own thread.
     fn logical_records(&self) -> Result<BTreeMap<String, Vec<u8>>, EngineError> {
+        let bounds: Vec<Vec<u8>> = (1..self.masters.len())
+            .map(|node| format!("node/{node}/").into_bytes())
+            .collect();
+        let ranges: Vec<(Option<&[u8]>, Option<&[u8]>)> = (0..=bounds.len())
+            .map(|i| {
+                let start = i.checked_sub(1).map(|at| bounds[at].as_slice());
+                (start, bounds.get(i).map(Vec::as_slice))
+            })
+            .collect();
+        let scanned: Vec<Result<Scanned, EngineError>> = std::thread::scope(|scope| {
+            let scans: Vec<_> = ranges
+                .into_iter()
+                .map(|(start, end)| scope.spawn(move || self.scan(start, end)))
+                .collect();
+            scans
+                .into_iter()
+                .map(|scan| {
+                    scan.join()
+                        .unwrap_or_else(|_| Err(storage("scanning the store panicked")))
+                })
+                .collect()
+        });
         let mut records = BTreeMap::new();
         let mut overlay = Vec::new();
-        for item in self.tree.iter() {
+        for part in scanned {
+            let part = part?;
+            records.extend(part.snapshot);
+            overlay.extend(part.overlay);
+        }
+        for (name, plain) in overlay {
+            if plain == TOMBSTONE {
+                records.remove(&name);
+            } else {
+                records.insert(name, plain);
+            }
+        }
+        Ok(records)
+    }
+
+    /// Reads the records in `[start, end)`, decrypted.
+    fn scan(&self, start: Option<&[u8]>, end: Option<&[u8]>) -> Result<Scanned, EngineError> {
+        use std::ops::Bound;
+        let range = (
+            start.map_or(Bound::Unbounded, Bound::Included),
+            end.map_or(Bound::Unbounded, Bound::Excluded),
+        );
+        let mut scanned = Scanned::default();
+        for item in self.tree.range::<&[u8], _>(range) {
             let (record, value) = item.map_err(storage)?;
             if record.starts_with(MASTER.as_bytes()) {
                 continue;
@@ -468,20 +523,14 @@ impl ClusterStore {
                     let name = reader.bytes().map_err(truncated)?;
                     let value = reader.bytes().map_err(truncated)?;
                     let name = String::from_utf8(name.to_vec()).map_err(storage)?;
-                    records.insert(name, value.to_vec());
+                    scanned.snapshot.push((name, value.to_vec()));
                 }
             } else {
-                overlay.push((String::from_utf8(record.to_vec()).map_err(storage)?, plain));
+                let name = String::from_utf8(record.to_vec()).map_err(storage)?;
+                scanned.overlay.push((name, plain));
             }
         }
-        for (name, plain) in overlay {
-            if plain == TOMBSTONE {
-                records.remove(&name);
-            } else {
-                records.insert(name, plain);
-            }
-        }
-        Ok(records)
+        Ok(scanned)
     }
 
     pub fn load(&self) -> Result<Loaded, EngineError> {

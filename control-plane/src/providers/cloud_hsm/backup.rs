@@ -268,14 +268,15 @@ async fn start(
 /// (azure-core for Python, Rust, JS, .NET) read it before `Retry-After`,
 /// whose whole seconds would make every job, however short, last at least a
 /// second per poll for an SDK user. The hint backs off with the job's age
-/// (a quarter of it, 20 ms to 1 s), so a poller overshoots a job's end by
-/// about a quarter at most and a long job is not polled needlessly often.
+/// (an eighth of it, 10 ms to 1 s), so a poller overshoots a job's end by
+/// an eighth at most (a poll costs the emulator well under a millisecond)
+/// and a long job is not polled needlessly often.
 /// `Retry-After` stays for clients that know only it.
 pub fn insert_poll_hint(op: &OperationRecord, headers: &mut axum::http::HeaderMap) {
     let age = (Utc::now() - op.start_time).num_milliseconds().max(0);
     headers.insert(
         HeaderName::from_static("retry-after-ms"),
-        HeaderValue::from((age / 4).clamp(20, 1000)),
+        HeaderValue::from((age / 8).clamp(10, 1000)),
     );
 }
 
