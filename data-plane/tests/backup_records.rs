@@ -5,7 +5,7 @@
 use cloudhsm_data_plane::{
     engine::{backup_format, cluster::PRECO_USER, store::EngineStore},
     onboarding::activate_cluster,
-    Cluster, ClusterConfig, EngineError, KeyAttributes, KeySpec, Role,
+    Cluster, ClusterConfig, EngineError, KeyAttributes, KeySpec, Role, SessionHandle,
 };
 
 fn cluster(store: &EngineStore, name: &str) -> Cluster {
@@ -16,22 +16,39 @@ fn activate(cluster: &Cluster) {
     activate_cluster(cluster, "officer-pass1").unwrap();
 }
 
+/// An activated cluster `name` with crypto users `users` (password
+/// `user1234`), and a session of the first one.
+fn activated_with_users(
+    store: &EngineStore,
+    name: &str,
+    users: &[&str],
+) -> (Cluster, SessionHandle) {
+    let cluster = cluster(store, name);
+    activate(&cluster);
+    let co = cluster
+        .login(Role::CryptoOfficer, PRECO_USER, "officer-pass1")
+        .unwrap();
+    let s = cluster.open_session(co).unwrap();
+    for user in users {
+        cluster
+            .create_user(s, Role::CryptoUser, user, "user1234")
+            .unwrap();
+    }
+    let cu = cluster
+        .open_session(
+            cluster
+                .login(Role::CryptoUser, users[0], "user1234")
+                .unwrap(),
+        )
+        .unwrap();
+    (cluster, cu)
+}
+
 #[test]
 fn records_round_trip_through_an_envelope_including_unknown_ones() {
     let dir = tempfile::tempdir().unwrap();
     let store = EngineStore::open(dir.path()).unwrap();
-    let source = cluster(&store, "src");
-    activate(&source);
-    let co = source
-        .login(Role::CryptoOfficer, PRECO_USER, "officer-pass1")
-        .unwrap();
-    let s = source.open_session(co).unwrap();
-    source
-        .create_user(s, Role::CryptoUser, "cu1", "user1234")
-        .unwrap();
-    let cu = source
-        .open_session(source.login(Role::CryptoUser, "cu1", "user1234").unwrap())
-        .unwrap();
+    let (source, cu) = activated_with_users(&store, "src", &["cu1"]);
     let key = source
         .generate_key(
             cu,
@@ -104,20 +121,7 @@ fn changes_after_a_restore_survive_a_reopen_and_a_second_restore_replaces_them()
     use cloudhsm_data_plane::engine::attributes::{ids, Attribute};
     let dir = tempfile::tempdir().unwrap();
     let store = EngineStore::open(dir.path()).unwrap();
-    let source = cluster(&store, "src");
-    activate(&source);
-    let co = source
-        .login(Role::CryptoOfficer, PRECO_USER, "officer-pass1")
-        .unwrap();
-    let s = source.open_session(co).unwrap();
-    for cu in ["cu1", "cu2"] {
-        source
-            .create_user(s, Role::CryptoUser, cu, "user1234")
-            .unwrap();
-    }
-    let cu = source
-        .open_session(source.login(Role::CryptoUser, "cu1", "user1234").unwrap())
-        .unwrap();
+    let (source, cu) = activated_with_users(&store, "src", &["cu1", "cu2"]);
     let aes = || KeySpec::Aes { bits: 256 };
     let keys: Vec<_> = (0..3)
         .map(|_| {

@@ -9,15 +9,15 @@ mod account;
 mod backup;
 mod cli;
 mod clusters;
-mod error;
+pub(crate) mod error;
 mod groups;
-mod http;
+pub(crate) mod http;
 mod identities;
 mod lro;
 mod output;
-mod paths;
+pub(crate) mod paths;
 mod private_link;
-mod profile;
+pub(crate) mod profile;
 mod roles;
 
 use std::{

@@ -10,11 +10,17 @@
 use std::path::{Path, PathBuf};
 
 use cloudhsm_data_plane::client::ClientConfig;
+use reqwest::Method;
 use serde_json::Value;
 
 use super::UtilError;
+use crate::commands::{
+    error::CliError,
+    http::{Http, Reply},
+    paths,
+    profile::Endpoints,
+};
 
-const HSM_API_VERSION: &str = "2025-03-31";
 /// The default configuration file, in the working directory.
 pub const DEFAULT_CONFIG: &str = "azcloudhsm_client.json";
 /// The emulator's `endpoints.json` under its default data dir.
@@ -81,6 +87,8 @@ impl Options {
         }
     }
 
+    /// Asks the control plane as the emulator's service principal (the
+    /// same token request and cluster GET as `az-cloudhsm cloudhsm show`).
     async fn ask_control_plane(&self, group: &str, name: &str) -> Result<ClientConfig, UtilError> {
         // Without --endpoints: the emulator's default data dir, as started
         // from the same directory.
@@ -97,46 +105,54 @@ impl Options {
                      dir; {DEFAULT_ENDPOINTS} is not here)"
                 ))
             })?;
-        let endpoints = read_json(&endpoints_path)?;
-        let field = |key: &str| {
-            endpoints[key].as_str().map(str::to_string).ok_or_else(|| {
-                UtilError::Config(format!("{}: '{key}' is missing", endpoints_path.display()))
-            })
+        let config_error = |e: CliError| UtilError::Config(e.to_string());
+        let endpoints = Endpoints::read(&endpoints_path).map_err(config_error)?;
+        let missing = |key: &str| {
+            UtilError::Config(format!("{}: '{key}' is missing", endpoints_path.display()))
         };
-        let ca_pem = match endpoints["caCertificate"].as_str() {
-            Some(path) => Some(read_file(&relative_to(&endpoints_path, path))?),
-            None => None,
-        };
-        let http = http_client(ca_pem.as_deref())?;
-        let authority = field("authority")?;
-        let token: Value = send(
-            http.post(format!(
-                "{}/{}/oauth2/v2.0/token",
-                authority.trim_end_matches('/'),
-                field("tenantId")?
-            ))
-            .form(&[
-                ("grant_type", "client_credentials"),
-                ("client_id", &field("clientId")?),
-                ("client_secret", &field("clientSecret")?),
-                ("scope", "https://management.azure.com/.default"),
-            ]),
-            "token service",
+        let secret = endpoints
+            .client_secret
+            .clone()
+            .ok_or_else(|| missing("clientSecret"))?;
+        let subscription = endpoints
+            .subscription_id
+            .clone()
+            .ok_or_else(|| missing("subscriptionId"))?;
+        // A relative CA path in endpoints.json is relative to the file.
+        let ca_path = endpoints
+            .ca_certificate
+            .as_deref()
+            .map(|path| relative_to(&endpoints_path, path));
+        let ca_pem = ca_path.as_deref().map(read_file).transpose()?;
+        let http = Http::new(
+            ca_path.as_deref().map(|p| p.to_string_lossy()).as_deref(),
+            false,
         )
-        .await?;
-        let token = token["access_token"].as_str().ok_or_else(|| {
-            UtilError::Config("the token service returned no access_token".into())
-        })?;
-        let cluster: Value = send(
-            http.get(format!(
-                "{}/subscriptions/{}/resourceGroups/{group}/providers/Microsoft.HardwareSecurityModules/cloudHsmClusters/{name}?api-version={HSM_API_VERSION}",
-                field("resourceManager")?.trim_end_matches('/'),
-                field("subscriptionId")?
-            ))
-            .bearer_auth(token),
-            "resource manager",
-        )
-        .await?;
+        .map_err(config_error)?;
+        let failed =
+            |what: &'static str| move |e: CliError| UtilError::Config(format!("{what}: {e}"));
+        let token = http
+            .client_credentials(&endpoints, &secret)
+            .await
+            .map_err(failed("token service"))?;
+        let url = format!(
+            "{}{}",
+            endpoints.resource_manager.trim_end_matches('/'),
+            paths::cluster(&subscription, group, name)
+        );
+        let cluster = http
+            .send(
+                Method::GET,
+                &url,
+                Some(&token.access_token),
+                None,
+                None,
+                None,
+            )
+            .await
+            .and_then(Reply::ok)
+            .map_err(failed("resource manager"))?
+            .body;
         let hsms = cluster["properties"]["hsms"]
             .as_array()
             .map(|list| {
@@ -236,53 +252,4 @@ fn read_file(path: &Path) -> Result<Vec<u8>, UtilError> {
 fn read_json(path: &Path) -> Result<Value, UtilError> {
     serde_json::from_slice(&read_file(path)?)
         .map_err(|e| UtilError::Config(format!("{}: not JSON: {e}", path.display())))
-}
-
-fn http_client(ca_pem: Option<&[u8]>) -> Result<reqwest::Client, UtilError> {
-    let mut builder = reqwest::Client::builder().timeout(std::time::Duration::from_secs(30));
-    if let Some(pem) = ca_pem {
-        let ca = reqwest::Certificate::from_pem(pem)
-            .map_err(|e| UtilError::Config(format!("CA certificate: {e}")))?;
-        builder = builder
-            .add_root_certificate(ca)
-            .tls_built_in_root_certs(false);
-    }
-    builder
-        .build()
-        .map_err(|e| UtilError::Config(e.to_string()))
-}
-
-/// Sends a control-plane request; ARM and OAuth errors come back with
-/// their code and message.
-async fn send(request: reqwest::RequestBuilder, what: &str) -> Result<Value, UtilError> {
-    let response = request
-        .send()
-        .await
-        .map_err(|e| UtilError::Config(format!("{what}: {e}")))?;
-    let status = response.status();
-    let body: Value = response.json().await.unwrap_or(Value::Null);
-    if status.is_success() {
-        return Ok(body);
-    }
-    let (code, message) = match &body["error"] {
-        Value::Object(e) => (
-            e.get("code")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string(),
-            e.get("message")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string(),
-        ),
-        Value::String(code) => (
-            code.clone(),
-            body["error_description"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string(),
-        ),
-        _ => (status.to_string(), String::new()),
-    };
-    Err(UtilError::Config(format!("{what}: ({code}) {message}")))
 }
