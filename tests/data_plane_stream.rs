@@ -419,10 +419,14 @@ async fn a_stopped_hsm_sends_the_client_to_the_next_and_back_to_the_stream() {
         .unwrap();
     assert_eq!(cu.streamed_operations(), 2, "then the stream to HSM 2");
 
-    // Deleting the cluster ends it for a stream already open, too.
+    // Deleting the cluster ends it for a stream already open, too: from the
+    // moment the deletion is accepted, not only once it has finished.
     let deleted = emu
         .call(Method::DELETE, &cluster_path("rg", "chsm1"), None)
         .await;
+    assert_eq!(deleted.status, 202);
+    let gone = cu.sign(private, "ECDSA", b"deleting").await.unwrap_err();
+    assert_eq!((gone.status, gone.code.as_str()), (404, "RET_UNKNOWN_HSM"));
     emu.wait_location(&deleted.header("location").unwrap())
         .await;
     let gone = cu.sign(private, "ECDSA", b"after").await.unwrap_err();

@@ -3,7 +3,7 @@
 //! control plane reads activation and node health from them.
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, HashSet},
     path::Path,
     sync::{Arc, Mutex},
 };
@@ -18,6 +18,9 @@ pub struct HsmClusters {
     backup_key: [u8; 32],
     config: ClusterConfig,
     open: Mutex<HashMap<String, Arc<Cluster>>>,
+    /// Clusters whose deletion has started: no longer served, whatever the
+    /// engine store still holds until the deletion finishes.
+    retired: Mutex<HashSet<String>>,
 }
 
 /// What ARM shows of an engine cluster.
@@ -36,6 +39,7 @@ impl HsmClusters {
             backup_key,
             config: ClusterConfig::default(),
             open: Mutex::new(HashMap::new()),
+            retired: Mutex::new(HashSet::new()),
         })
     }
 
@@ -67,6 +71,9 @@ impl HsmClusters {
     /// The engine cluster of a provisioned resource.
     pub fn get(&self, resource_id: &str) -> Option<Arc<Cluster>> {
         let key = storage_key(resource_id);
+        if self.is_retired(&key) {
+            return None;
+        }
         if let Some(cluster) = self.lock().get(&key) {
             return Some(cluster.clone());
         }
@@ -77,11 +84,34 @@ impl HsmClusters {
         }
     }
 
+    fn is_retired(&self, key: &str) -> bool {
+        self.retired
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(key)
+    }
+
+    /// Stops serving a resource's engine cluster: its deletion has started.
+    pub fn retire(&self, resource_id: &str) {
+        let key = storage_key(resource_id);
+        self.retired
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key.clone());
+        self.lock().remove(&key);
+    }
+
     /// Destroys a resource's engine cluster and its key material.
     pub fn destroy(&self, resource_id: &str) -> Result<(), EngineError> {
         let key = storage_key(resource_id);
         self.lock().remove(&key);
-        self.store.destroy(&key)
+        self.store.destroy(&key)?;
+        // A cluster of the same name made later is a new one.
+        self.retired
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&key);
+        Ok(())
     }
 
     /// Key handles per cluster (`--key-capacity`).
@@ -182,24 +212,13 @@ impl Directory {
         Some(())
     }
 
+    /// From memory only: the data plane asks for every request and every
+    /// streamed operation. A cluster being deleted is retired from
+    /// [`HsmClusters`] when its deletion starts, so it is not found here.
     fn lookup(&self, address: &str) -> Option<(Arc<Cluster>, usize)> {
-        let (id, node) = self
-            .addresses
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(address)
-            .cloned()?;
-        let provisioned = self
-            .state
-            .store
-            .get::<crate::providers::cloud_hsm::model::StoredCluster>(&storage_key(&id))
-            .ok()
-            .flatten()
-            .is_some_and(|c| c.resource.properties.provisioning_state != "Deleting");
-        provisioned
-            .then(|| self.state.hsm_clusters.get(&id))
-            .flatten()
-            .map(|c| (c, node))
+        let addresses = self.addresses.read().unwrap_or_else(|p| p.into_inner());
+        let (id, node) = addresses.get(address)?;
+        self.state.hsm_clusters.get(id).map(|c| (c, *node))
     }
 }
 

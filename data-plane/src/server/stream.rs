@@ -11,10 +11,7 @@
 //! audits it the same way. Responses are written in batches so a busy
 //! connection needs few TLS records and system calls.
 
-use std::{
-    sync::Arc,
-    time::{Duration, Instant},
-};
+use std::sync::Arc;
 
 use axum::{
     extract::{Path, Request, State},
@@ -34,9 +31,6 @@ use super::{
     ApiError, DataPlaneState,
 };
 use crate::engine::{audit, cluster::Cluster, error::EngineError, mechanisms::Mechanism};
-
-/// How stale a connection's view of which cluster its HSM belongs to may get.
-const RELOCATE_AFTER: Duration = Duration::from_millis(20);
 
 /// Responses gathered into one write, at most.
 const WRITE_BATCH: usize = 256 * 1024;
@@ -131,23 +125,11 @@ where
         }
     });
     let mut body = Vec::new();
-    let mut located: Option<(Arc<Cluster>, usize)> = None;
-    let mut looked_up = Instant::now();
     loop {
-        let from_network = reader.buffer().is_empty();
         match frames::read_frame(&mut reader, &mut body).await {
             Ok(Some(())) => {}
             // End of stream, a broken connection or an oversized frame.
             Ok(None) | Err(_) => break,
-        }
-        // The address is looked up again when a frame came from the network
-        // and the last lookup is older than RELOCATE_AFTER (not for every
-        // frame: a lookup reads and parses the cluster's ARM record), so a
-        // deleted cluster stops answering here too. Node health is checked
-        // for every frame.
-        if from_network && looked_up.elapsed() >= RELOCATE_AFTER {
-            located = None;
-            looked_up = Instant::now();
         }
         let id = frames::frame_id(&body).unwrap_or(0);
         let Some(request) = frames::decode_request(&body) else {
@@ -155,7 +137,7 @@ where
             let _ = answers.send(encode(id, Err(error))).await;
             continue;
         };
-        let (cluster, call) = match prepare(&state, &mut located, &hsm, &request) {
+        let (cluster, call) = match prepare(&state, &hsm, &request) {
             Ok(prepared) => prepared,
             Err(error) => {
                 let _ = answers.send(encode(id, Err(error))).await;
@@ -186,16 +168,14 @@ where
 
 /// Authorises a frame as the HTTP route authorises a request and decodes
 /// its operation.
+/// Every frame finds its cluster anew (the directory answers from memory),
+/// so a cluster being deleted stops answering on open streams at once.
 fn prepare(
     state: &DataPlaneState,
-    located: &mut Option<(Arc<Cluster>, usize)>,
     hsm: &str,
     request: &RequestFrame<'_>,
 ) -> Result<(Arc<Cluster>, CryptoCall), ApiError> {
-    let (cluster, node) = match located {
-        Some(found) => found.clone(),
-        None => located.insert(locate(state, hsm)?).clone(),
-    };
+    let (cluster, node) = locate(state, hsm)?;
     node_up(&cluster, node, hsm)?;
     login_session(state, &cluster, request.token, request.session)?;
     let op = CryptoOp::from_code(request.op)

@@ -517,6 +517,9 @@ async fn delete(
     let mut writes = WriteSet::new();
     writes.put(&storage_key(&stored.resource.id), &stored)?;
     op.start(&state, writes).await?;
+    // The HSMs stop answering as the deletion starts (the data plane's
+    // directory finds the cluster no more).
+    state.hsm_clusters.retire(&stored.resource.id);
     Ok(op.accepted(&state.config.base_url))
 }
 
