@@ -5,8 +5,9 @@
 //! 2. [`auth`]: bearer token → [`crate::identity::tokens::Principal`];
 //! 3. [`api_version`]: per-type supported `api-version`s;
 //! 4. [`schema`]: the JSON body, validated against `schemas/`;
-//! 5. the handler (`crate::providers`), using [`conditions`], [`validation`],
-//!    [`paging`] and [`resource_id`];
+//! 5. the handler (`crate::providers`, routed by [`tracked_routes`] for
+//!    tracked types), using [`conditions`], [`validation`], [`paging`] and
+//!    [`resource_id`];
 //! 6. [`crate::store`], and [`lro`] for long-running operations.
 //!
 //! Every failure is an [`error::ArmError`], rendered once.
@@ -21,4 +22,5 @@ pub mod request_context;
 pub mod resource_id;
 pub mod schema;
 pub mod system_data;
+pub mod tracked_routes;
 pub mod validation;

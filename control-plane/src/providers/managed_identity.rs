@@ -25,6 +25,7 @@ use crate::{
         },
         schema::{ArmJson, ValidatedBody},
         system_data::SystemData,
+        tracked_routes::tracked_resource,
         validation::normalise_location,
     },
     identity::tokens::Principal,
@@ -102,18 +103,13 @@ impl ValidatedBody for IdentityPatch {
 }
 
 pub fn routes() -> Router<AppState> {
-    const PROVIDER: &str = "providers/Microsoft.ManagedIdentity/userAssignedIdentities";
-    const GROUP: &str = "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}";
-    Router::new()
-        .route(
-            &format!("/subscriptions/{{subscriptionId}}/{PROVIDER}"),
-            get(list_by_subscription),
-        )
-        .route(&format!("{GROUP}/{PROVIDER}"), get(list_by_resource_group))
-        .route(
-            &format!("{GROUP}/{PROVIDER}/{{resourceName}}"),
-            get(show).put(create_or_update).patch(update).delete(delete),
-        )
+    tracked_resource(
+        "Microsoft.ManagedIdentity/userAssignedIdentities",
+        "resourceName",
+        get(list_by_subscription),
+        get(list_by_resource_group),
+        get(show).put(create_or_update).patch(update).delete(delete),
+    )
 }
 
 fn identity_id(subscription: &str, group: &str, name: &str) -> String {

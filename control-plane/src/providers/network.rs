@@ -38,6 +38,7 @@ use crate::{
             type_prefix_in_group,
         },
         schema::{ArmJson, ValidatedBody},
+        tracked_routes::tracked_resource,
         validation::normalise_location,
     },
     identity::tokens::Principal,
@@ -154,18 +155,13 @@ impl ValidatedBody for PrivateEndpointPut {
 }
 
 pub fn routes() -> Router<AppState> {
-    const PROVIDER: &str = "providers/Microsoft.Network/privateEndpoints";
-    const GROUP: &str = "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}";
-    Router::new()
-        .route(
-            &format!("/subscriptions/{{subscriptionId}}/{PROVIDER}"),
-            get(list_by_subscription),
-        )
-        .route(&format!("{GROUP}/{PROVIDER}"), get(list_by_resource_group))
-        .route(
-            &format!("{GROUP}/{PROVIDER}/{{privateEndpointName}}"),
-            get(show).put(create_or_update).delete(delete),
-        )
+    tracked_resource(
+        "Microsoft.Network/privateEndpoints",
+        "privateEndpointName",
+        get(list_by_subscription),
+        get(list_by_resource_group),
+        get(show).put(create_or_update).delete(delete),
+    )
 }
 
 fn endpoint_id(sub: &str, group: &str, name: &str) -> String {

@@ -395,19 +395,8 @@ impl HsmClient {
         spec: KeySpec,
         attributes: Vec<(u32, Attribute)>,
     ) -> Result<u64, ClientError> {
-        let handles: KeyHandles = self
-            .call(
-                Method::POST,
-                "/keys",
-                Some(GenerateKeyRequest { spec, attributes }),
-                false,
-            )
-            .await?;
-        handles
-            .handles
-            .first()
-            .copied()
-            .ok_or_else(|| ClientError::local("RET_INVALID_RESPONSE", "no handle returned"))
+        self.call_for_handle("/keys", GenerateKeyRequest { spec, attributes })
+            .await
     }
 
     /// `genRSAKeyPair` / `genECCKeyPair`: `(public, private)` handles.

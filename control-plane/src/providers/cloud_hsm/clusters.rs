@@ -33,6 +33,7 @@ use crate::{
         },
         schema::ArmJson,
         system_data::SystemData,
+        tracked_routes::tracked_resource,
         validation::normalise_location,
     },
     identity::tokens::Principal,
@@ -51,20 +52,13 @@ impl VersionedType for CloudHsmClusters {
 const HSMS_PER_CLUSTER: usize = 3;
 
 pub fn routes() -> Router<AppState> {
-    const GROUP: &str = "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}";
-    Router::new()
-        .route(
-            "/subscriptions/{subscriptionId}/providers/Microsoft.HardwareSecurityModules/cloudHsmClusters",
-            get(list_by_subscription),
-        )
-        .route(
-            &format!("{GROUP}/providers/Microsoft.HardwareSecurityModules/cloudHsmClusters"),
-            get(list_by_resource_group),
-        )
-        .route(
-            &format!("{GROUP}/providers/Microsoft.HardwareSecurityModules/cloudHsmClusters/{{cloudHsmClusterName}}"),
-            get(show).put(create_or_update).patch(update).delete(delete),
-        )
+    tracked_resource(
+        "Microsoft.HardwareSecurityModules/cloudHsmClusters",
+        "cloudHsmClusterName",
+        get(list_by_subscription),
+        get(list_by_resource_group),
+        get(show).put(create_or_update).patch(update).delete(delete),
+    )
 }
 
 pub(super) type ClusterPath = Path<(String, String, String)>;
