@@ -1,6 +1,5 @@
 //! `login`, `logout` and `account show/list/set`.
 
-use reqwest::Method;
 use serde_json::Value;
 
 use super::{
@@ -85,17 +84,7 @@ pub async fn login(ctx: &Ctx, args: LoginArgs) -> CliResult<Outcome> {
         endpoints.resource_manager.trim_end_matches('/'),
         paths::SUBSCRIPTIONS_API
     );
-    let reply = http
-        .send(
-            Method::GET,
-            &url,
-            Some(&token.access_token),
-            None,
-            None,
-            None,
-        )
-        .await?
-        .ok()?;
+    let reply = http.get(&url, &token.access_token).await?;
     let listed = reply.body["value"].as_array().cloned().unwrap_or_default();
     if listed.is_empty() {
         return Err(CliError::client(

@@ -158,6 +158,13 @@ impl Http {
         })
     }
 
+    /// GET with a bearer token; an error status as the service's error.
+    pub async fn get(&self, url: &str, token: &str) -> CliResult<Reply> {
+        self.send(Method::GET, url, Some(token), None, None, None)
+            .await?
+            .ok()
+    }
+
     /// Client-credentials grant against the emulator's token service.
     pub async fn client_credentials(
         &self,

@@ -10,16 +10,10 @@
 use std::path::{Path, PathBuf};
 
 use cloudhsm_data_plane::client::ClientConfig;
-use reqwest::Method;
 use serde_json::Value;
 
 use super::UtilError;
-use crate::commands::{
-    error::CliError,
-    http::{Http, Reply},
-    paths,
-    profile::Endpoints,
-};
+use crate::commands::{error::CliError, http::Http, paths, profile::Endpoints};
 
 /// The default configuration file, in the working directory.
 pub const DEFAULT_CONFIG: &str = "azcloudhsm_client.json";
@@ -141,16 +135,8 @@ impl Options {
             paths::cluster(&subscription, group, name)
         );
         let cluster = http
-            .send(
-                Method::GET,
-                &url,
-                Some(&token.access_token),
-                None,
-                None,
-                None,
-            )
+            .get(&url, &token.access_token)
             .await
-            .and_then(Reply::ok)
             .map_err(failed("resource manager"))?
             .body;
         let hsms = cluster["properties"]["hsms"]
