@@ -238,6 +238,10 @@ async fn backup_then_restore_into_a_new_cluster_keeps_users_keys_and_shares() {
     assert_eq!(done["status"], "Succeeded", "{done}");
     let result = &done["properties"];
     assert_eq!(result["status"], "Succeeded");
+    assert_eq!(
+        result["statusDetails"], "Backup operation completed successfully.",
+        "{result}"
+    );
     assert_eq!(result["azureStorageBlobContainerUri"], s.container);
     assert!(
         result["startTime"].is_string() && result["endTime"].is_string(),
@@ -447,6 +451,10 @@ async fn storage_side_problems_fail_the_job_with_a_clear_error() {
     assert_eq!(
         done["properties"]["error"]["code"],
         "AuthorizationPermissionMismatch"
+    );
+    assert_eq!(
+        done["properties"]["statusDetails"], done["error"]["message"],
+        "a failed job's details are its error's message: {done}"
     );
     // A management role grants no data access either.
     let owner = assign_role(

@@ -106,7 +106,6 @@ impl ValidatedBody for RestoreRequest {
 pub struct BackupJob {
     pub container_uri: String,
     pub backup_id: Option<String>,
-    pub status_details: Option<String>,
 }
 
 impl Record for BackupJob {
@@ -248,7 +247,6 @@ async fn start(
     let job = BackupJob {
         container_uri: request.container_uri,
         backup_id: request.backup_id,
-        status_details: None,
     };
     let mut writes = WriteSet::new();
     writes.put(&op.id, &op)?;
@@ -365,6 +363,24 @@ fn job_url(state: &AppState, op: &OperationRecord) -> String {
 
 // ---- results ----
 
+/// A finished job's `statusDetails`: what it did, or why it failed (the
+/// error's message).
+fn status_details(op: &OperationRecord) -> Option<String> {
+    match op.status {
+        OperationStatus::Succeeded => Some(
+            match op.kind {
+                OperationKind::ValidateBackup => "The cluster can be backed up to the container.",
+                OperationKind::Backup => "Backup operation completed successfully.",
+                OperationKind::ValidateRestore => "The backup can be restored into the cluster.",
+                _ => "Restore operation completed successfully.",
+            }
+            .to_string(),
+        ),
+        OperationStatus::Failed => op.error.as_ref().map(|e| e.message.clone()),
+        _ => None,
+    }
+}
+
 /// `BackupResult.properties` / `RestoreResult.properties` of a job.
 pub fn result_properties(state: &AppState, op: &OperationRecord) -> Option<Value> {
     if !op.kind.is_backup_job() {
@@ -383,7 +399,7 @@ pub fn result_properties(state: &AppState, op: &OperationRecord) -> Option<Value
         "startTime": arm_time(op.start_time),
         "endTime": op.end_time.map(arm_time),
     });
-    if let Some(details) = &job.status_details {
+    if let Some(details) = status_details(op) {
         properties["statusDetails"] = json!(details);
     }
     if let Some(error) = &op.error {
@@ -448,22 +464,18 @@ async fn run(state: AppState, op: OperationRecord, mut job: BackupJob) {
 async fn settle(
     state: &AppState,
     id: &str,
-    mut job: BackupJob,
-    result: Result<String, JobFailure>,
+    job: BackupJob,
+    result: Result<(), JobFailure>,
 ) -> Result<(), ArmError> {
     let _guard = state.store.lock_writes().await;
     let Some(mut op) = state.store.get::<OperationRecord>(id)? else {
         return Ok(());
     };
     match result {
-        Ok(details) => {
-            op.status = OperationStatus::Succeeded;
-            job.status_details = Some(details);
-        }
+        Ok(()) => op.status = OperationStatus::Succeeded,
         Err(failure) => {
             op.status = OperationStatus::Failed;
             op.failure_status = Some(failure.status.as_u16());
-            job.status_details = Some(failure.message.clone());
             op.error = Some(ErrorDetail {
                 code: failure.code.into(),
                 message: failure.message,
@@ -512,13 +524,13 @@ impl std::fmt::Display for Phases {
     }
 }
 
-/// Runs the job; `Ok` carries the result's status details.
+/// Runs the job (a backup records its `backupId` in `job`).
 async fn execute(
     state: &AppState,
     op: &OperationRecord,
     job: &mut BackupJob,
     phases: &mut Phases,
-) -> Result<String, JobFailure> {
+) -> Result<(), JobFailure> {
     let cluster = state
         .store
         .get::<StoredCluster>(&crate::arm::resource_id::storage_key(&op.resource_id))
@@ -576,7 +588,7 @@ async fn execute(
                 .check_container(&container, credential)
                 .await
                 .map_err(|e| blob_failure(e, &container, None))?;
-            Ok("The cluster can be backed up to the container.".into())
+            Ok(())
         }
         OperationKind::Backup => {
             storage
@@ -617,7 +629,7 @@ async fn execute(
                 .map_err(|e| blob_failure(e, &container, None))?;
             phases.mark("upload");
             job.backup_id = Some(backup_id);
-            Ok("Backup operation completed successfully.".into())
+            Ok(())
         }
         OperationKind::ValidateRestore | OperationKind::Restore => {
             let backup_id = job.backup_id.clone().unwrap_or_default();
@@ -648,11 +660,7 @@ async fn execute(
             .await
             .map_err(|e| ArmError::Internal(format!("the restore task: {e}")))??;
             phases.mark("open+restore");
-            Ok(if restoring {
-                "Restore operation completed successfully.".into()
-            } else {
-                "The backup can be restored into the cluster.".into()
-            })
+            Ok(())
         }
         _ => Err(fail(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -761,7 +769,7 @@ pub async fn recover_interrupted(state: &AppState) -> Result<(), String> {
             continue;
         }
         let result = match interrupted(state, &op) {
-            Outcome::Succeeded => Ok("Restore operation completed successfully.".to_string()),
+            Outcome::Succeeded => Ok(()),
             Outcome::Failed { error, status } => Err(JobFailure {
                 status,
                 code: "OperationInterrupted",

@@ -125,6 +125,19 @@ fn officers_only() -> EngineError {
 }
 
 impl State {
+    /// The officers on the serving node registered for quorum, by name (counting them needs no
+    /// key parsed; [`Self::quorum_keys`] is for checking signatures).
+    fn quorum_officers(&self) -> Result<BTreeSet<String>, EngineError> {
+        let node = self.serving()?;
+        Ok(self.nodes[node]
+            .users
+            .values()
+            .filter(|u| u.role == Role::CryptoOfficer)
+            .filter(|u| u.auth_key.as_ref().is_some_and(|k| k.quorum))
+            .map(|u| u.name.clone())
+            .collect())
+    }
+
     /// Officers on the serving node registered for quorum, with their keys.
     fn quorum_keys(&self) -> Result<Vec<(String, Vec<u8>)>, EngineError> {
         let node = self.serving()?;
@@ -149,8 +162,7 @@ impl State {
         if !self.security.quorum.settings.quorum {
             return Ok(());
         }
-        let registered: BTreeSet<String> =
-            self.quorum_keys()?.into_iter().map(|(n, _)| n).collect();
+        let registered = self.quorum_officers()?;
         let State {
             security, journal, ..
         } = self;
@@ -268,7 +280,7 @@ impl Cluster {
             }
             if new.quorum && !old.quorum {
                 // Otherwise user management would be locked for good.
-                let registered = state.quorum_keys()?.len();
+                let registered = state.quorum_officers()?.len();
                 let needed = new.m_user.max(new.m_quorum);
                 if registered < usize::from(needed) {
                     return Err(EngineError::NotPermitted(format!(
@@ -304,7 +316,7 @@ impl Cluster {
             }
             let mut state = self.lock();
             if state.security.quorum.settings.quorum {
-                let registered = state.quorum_keys()?.len();
+                let registered = state.quorum_officers()?.len();
                 if usize::from(m) > registered {
                     return Err(EngineError::NotPermitted(format!(
                         "M = {m} exceeds the {registered} officers registered for quorum"
