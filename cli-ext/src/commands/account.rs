@@ -16,21 +16,15 @@ use super::{
 /// worth a reminder that it is not a credential.
 const WELL_KNOWN_SECRET: &str = "CloudHsmEmulator~WellKnownSecret~DoNotUseInProduction";
 
-fn account_rows(v: &Value) -> Vec<Row> {
-    let items = v.as_array().cloned().unwrap_or_else(|| vec![v.clone()]);
-    items
-        .iter()
-        .map(|a| {
-            vec![
-                ("Name", a["name"].clone()),
-                ("CloudName", a["environmentName"].clone()),
-                ("SubscriptionId", a["id"].clone()),
-                ("TenantId", a["tenantId"].clone()),
-                ("State", a["state"].clone()),
-                ("IsDefault", a["isDefault"].clone()),
-            ]
-        })
-        .collect()
+fn account_row(a: &Value) -> Row {
+    vec![
+        ("Name", a["name"].clone()),
+        ("CloudName", a["environmentName"].clone()),
+        ("SubscriptionId", a["id"].clone()),
+        ("TenantId", a["tenantId"].clone()),
+        ("State", a["state"].clone()),
+        ("IsDefault", a["isDefault"].clone()),
+    ]
 }
 
 pub async fn login(ctx: &Ctx, args: LoginArgs) -> CliResult<Outcome> {
@@ -118,7 +112,7 @@ pub async fn login(ctx: &Ctx, args: LoginArgs) -> CliResult<Outcome> {
     profile.save()?;
     profile::save_token(&token)?;
     // As `az login` does: print the subscriptions now available.
-    Ok(Outcome::table(all_accounts(&profile), account_rows))
+    Ok(Outcome::table(all_accounts(&profile), account_row))
 }
 
 fn all_accounts(profile: &Profile) -> Value {
@@ -143,9 +137,9 @@ pub async fn run(ctx: &Ctx, command: AccountCommand) -> CliResult<Outcome> {
     match command {
         AccountCommand::Show => {
             let sub = profile.subscription(ctx.global.subscription.as_deref())?;
-            Ok(Outcome::table(profile.account_json(sub), account_rows))
+            Ok(Outcome::table(profile.account_json(sub), account_row))
         }
-        AccountCommand::List => Ok(Outcome::table(all_accounts(&profile), account_rows)),
+        AccountCommand::List => Ok(Outcome::table(all_accounts(&profile), account_row)),
         AccountCommand::Set { name } => {
             let wanted = name
                 .or_else(|| ctx.global.subscription.clone())

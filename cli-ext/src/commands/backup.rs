@@ -14,16 +14,16 @@ use super::{
     paths, Outcome,
 };
 
-fn rows(v: &Value) -> Vec<Row> {
+fn row(v: &Value) -> Row {
     let p = &v["properties"];
-    vec![vec![
+    vec![
         ("JobId", p["jobId"].clone()),
         ("Status", p["status"].clone()),
         ("StatusDetails", p["statusDetails"].clone()),
         ("BackupId", p["backupId"].clone()),
         ("StartTime", p["startTime"].clone()),
         ("EndTime", p["endTime"].clone()),
-    ]]
+    ]
 }
 
 fn request_body(blob: &BlobArgs, backup_id: Option<&str>) -> Value {
@@ -57,7 +57,7 @@ async fn start(
         return Ok(Outcome::none());
     }
     let result = lro::finish(arm, started, &path, FinalState::AsyncOperation).await?;
-    Ok(Outcome::maybe(result, rows))
+    Ok(Outcome::maybe(result, row))
 }
 
 /// A job's status; 202 (still running, no body) reads as `InProgress`.
@@ -79,7 +79,7 @@ async fn show(
     } else {
         reply.body
     };
-    Ok(Outcome::table(body, rows))
+    Ok(Outcome::table(body, row))
 }
 
 pub async fn backup(arm: &Arm, command: BackupCommand) -> CliResult<Outcome> {

@@ -14,31 +14,21 @@ use super::{
     parse_tags, paths, private_link, Ctx, Outcome,
 };
 
-pub fn rows(v: &Value) -> Vec<Row> {
-    let items = v.as_array().cloned().unwrap_or_else(|| vec![v.clone()]);
-    items
-        .iter()
-        .map(|c| {
-            vec![
-                ("Name", c["name"].clone()),
-                (
-                    "ResourceGroup",
-                    paths::group_of(c["id"].as_str().unwrap_or_default())
-                        .map_or(Value::Null, |g| Value::String(g.into())),
-                ),
-                ("Location", c["location"].clone()),
-                ("Sku", c["sku"]["name"].clone()),
-                (
-                    "ProvisioningState",
-                    c["properties"]["provisioningState"].clone(),
-                ),
-                (
-                    "ActivationState",
-                    c["properties"]["activationState"].clone(),
-                ),
-            ]
-        })
-        .collect()
+pub fn row(c: &Value) -> Row {
+    vec![
+        ("Name", c["name"].clone()),
+        ("ResourceGroup", paths::group_cell(&c["id"])),
+        ("Location", c["location"].clone()),
+        ("Sku", c["sku"]["name"].clone()),
+        (
+            "ProvisioningState",
+            c["properties"]["provisioningState"].clone(),
+        ),
+        (
+            "ActivationState",
+            c["properties"]["activationState"].clone(),
+        ),
+    ]
 }
 
 /// `--mi-user-assigned` takes an identity's resource id or, for
@@ -94,18 +84,18 @@ pub async fn run(ctx: &Ctx, command: CloudHsmCommand) -> CliResult<Outcome> {
             }
             Ok(Outcome::maybe(
                 lro::finish(&arm, started, &path, FinalState::OriginalUri).await?,
-                rows,
+                row,
             ))
         }
         CloudHsmCommand::Show { resource } => Ok(Outcome::table(
             arm.call_checked(Method::GET, &path(&arm, &resource), None)
                 .await?
                 .body,
-            rows,
+            row,
         )),
         CloudHsmCommand::List { group } => {
             let path = paths::clusters(&arm.subscription, group.resource_group.as_deref());
-            Ok(Outcome::table(arm.list(&path).await?, rows))
+            Ok(Outcome::table(arm.list(&path).await?, row))
         }
         CloudHsmCommand::Update {
             resource,
@@ -137,7 +127,7 @@ pub async fn run(ctx: &Ctx, command: CloudHsmCommand) -> CliResult<Outcome> {
             } else {
                 result
             };
-            Ok(Outcome::table(result, rows))
+            Ok(Outcome::table(result, row))
         }
         CloudHsmCommand::Delete {
             resource,

@@ -11,18 +11,12 @@ use super::{
     parse_tags, paths, Ctx, Outcome,
 };
 
-fn rows(v: &Value) -> Vec<Row> {
-    let items = v.as_array().cloned().unwrap_or_else(|| vec![v.clone()]);
-    items
-        .iter()
-        .map(|g| {
-            vec![
-                ("Name", g["name"].clone()),
-                ("Location", g["location"].clone()),
-                ("Status", g["properties"]["provisioningState"].clone()),
-            ]
-        })
-        .collect()
+fn row(g: &Value) -> Row {
+    vec![
+        ("Name", g["name"].clone()),
+        ("Location", g["location"].clone()),
+        ("Status", g["properties"]["provisioningState"].clone()),
+    ]
 }
 
 pub async fn run(ctx: &Ctx, command: GroupCommand) -> CliResult<Outcome> {
@@ -41,15 +35,15 @@ pub async fn run(ctx: &Ctx, command: GroupCommand) -> CliResult<Outcome> {
             let reply = arm
                 .call_checked(Method::PUT, &paths::group(&sub, &group.name), Some(&body))
                 .await?;
-            Ok(Outcome::table(reply.body, rows))
+            Ok(Outcome::table(reply.body, row))
         }
         GroupCommand::Show { group } => {
             let reply = arm
                 .call_checked(Method::GET, &paths::group(&sub, &group.name), None)
                 .await?;
-            Ok(Outcome::table(reply.body, rows))
+            Ok(Outcome::table(reply.body, row))
         }
-        GroupCommand::List => Ok(Outcome::table(arm.list(&paths::groups(&sub)).await?, rows)),
+        GroupCommand::List => Ok(Outcome::table(arm.list(&paths::groups(&sub)).await?, row)),
         GroupCommand::Exists { group } => {
             let reply = arm
                 .call(Method::HEAD, &paths::group(&sub, &group.name), None)

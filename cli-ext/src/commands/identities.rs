@@ -7,24 +7,14 @@ use super::{
     cli::IdentityCommand, error::CliResult, groups, output::Row, parse_tags, paths, Ctx, Outcome,
 };
 
-fn rows(v: &Value) -> Vec<Row> {
-    let items = v.as_array().cloned().unwrap_or_else(|| vec![v.clone()]);
-    items
-        .iter()
-        .map(|i| {
-            vec![
-                ("Name", i["name"].clone()),
-                (
-                    "ResourceGroup",
-                    paths::group_of(i["id"].as_str().unwrap_or_default())
-                        .map_or(Value::Null, |g| Value::String(g.into())),
-                ),
-                ("Location", i["location"].clone()),
-                ("ClientId", i["properties"]["clientId"].clone()),
-                ("PrincipalId", i["properties"]["principalId"].clone()),
-            ]
-        })
-        .collect()
+fn row(i: &Value) -> Row {
+    vec![
+        ("Name", i["name"].clone()),
+        ("ResourceGroup", paths::group_cell(&i["id"])),
+        ("Location", i["location"].clone()),
+        ("ClientId", i["properties"]["clientId"].clone()),
+        ("PrincipalId", i["properties"]["principalId"].clone()),
+    ]
 }
 
 pub async fn run(ctx: &Ctx, command: IdentityCommand) -> CliResult<Outcome> {
@@ -49,19 +39,19 @@ pub async fn run(ctx: &Ctx, command: IdentityCommand) -> CliResult<Outcome> {
                 arm.call_checked(Method::PUT, &path, Some(&body))
                     .await?
                     .body,
-                rows,
+                row,
             ))
         }
         IdentityCommand::Show { resource } => {
             let path = paths::identity(&sub, &resource.resource_group, &resource.name);
             Ok(Outcome::table(
                 arm.call_checked(Method::GET, &path, None).await?.body,
-                rows,
+                row,
             ))
         }
         IdentityCommand::List { group } => {
             let path = paths::identities(&sub, group.resource_group.as_deref());
-            Ok(Outcome::table(arm.list(&path).await?, rows))
+            Ok(Outcome::table(arm.list(&path).await?, row))
         }
         IdentityCommand::Delete { resource } => {
             let path = paths::identity(&sub, &resource.resource_group, &resource.name);

@@ -43,8 +43,9 @@ impl OutputFormat {
 /// A table row: columns in display order.
 pub type Row = Vec<(&'static str, Value)>;
 
-/// Turns a command's result into rows for `-o table`.
-pub type TableLayout = fn(&Value) -> Vec<Row>;
+/// Turns one item of a command's result into its row for `-o table` (a
+/// list's items one row each, a single resource one row).
+pub type TableLayout = fn(&Value) -> Row;
 
 /// Compiles a `--query` before anything is sent, so a bad expression is a
 /// usage error with nothing changed.
@@ -83,10 +84,8 @@ pub fn render(
         }
         OutputFormat::Tsv => tsv(&value),
         OutputFormat::Table => {
-            let rows = match layout {
-                Some(l) => l(&value),
-                None => generic_rows(&value),
-            };
+            let layout = layout.unwrap_or(generic_row);
+            let rows: Vec<Row> = items(&value).into_iter().map(layout).collect();
             table(&rows)
         }
     })
@@ -120,25 +119,26 @@ fn is_scalar(value: &Value) -> bool {
     !matches!(value, Value::Object(_) | Value::Array(_))
 }
 
-/// az's default table: one row per object, its scalar fields as columns,
-/// headers with the first letter capitalised.
-fn generic_rows(value: &Value) -> Vec<Row> {
-    let items: Vec<&Value> = match value {
+/// What a table shows a row each: a list's items, or the one result.
+fn items(value: &Value) -> Vec<&Value> {
+    match value {
         Value::Array(a) => a.iter().collect(),
         Value::Null => Vec::new(),
         other => vec![other],
-    };
-    items
-        .into_iter()
-        .map(|item| match item {
-            Value::Object(map) => map
-                .iter()
-                .filter(|(_, v)| is_scalar(v))
-                .map(|(k, v)| (leak_header(k), v.clone()))
-                .collect(),
-            scalar => vec![("Result", scalar.clone())],
-        })
-        .collect()
+    }
+}
+
+/// az's default table row: an object's scalar fields as columns, headers
+/// with the first letter capitalised.
+fn generic_row(item: &Value) -> Row {
+    match item {
+        Value::Object(map) => map
+            .iter()
+            .filter(|(_, v)| is_scalar(v))
+            .map(|(k, v)| (leak_header(k), v.clone()))
+            .collect(),
+        scalar => vec![("Result", scalar.clone())],
+    }
 }
 
 /// Column headers are few and the process is short-lived.

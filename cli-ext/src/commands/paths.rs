@@ -73,3 +73,10 @@ pub fn group_of(id: &str) -> Option<&str> {
     }
     None
 }
+
+/// A resource's group as a table cell (null when its id names none).
+pub fn group_cell(id: &serde_json::Value) -> serde_json::Value {
+    group_of(id.as_str().unwrap_or_default()).map_or(serde_json::Value::Null, |g| {
+        serde_json::Value::String(g.into())
+    })
+}

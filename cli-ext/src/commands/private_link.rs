@@ -15,28 +15,19 @@ use super::{
     paths, Ctx, Outcome,
 };
 
-fn items(v: &Value) -> Vec<Value> {
-    v.as_array().cloned().unwrap_or_else(|| vec![v.clone()])
-}
-
-fn resource_rows(v: &Value) -> Vec<Row> {
-    items(v)
-        .iter()
-        .map(|r| {
-            vec![
-                ("Name", r["name"].clone()),
-                ("GroupId", r["properties"]["groupId"].clone()),
-                (
-                    "RequiredMembers",
-                    Value::String(join(&r["properties"]["requiredMembers"])),
-                ),
-                (
-                    "RequiredZoneNames",
-                    Value::String(join(&r["properties"]["requiredZoneNames"])),
-                ),
-            ]
-        })
-        .collect()
+fn resource_row(r: &Value) -> Row {
+    vec![
+        ("Name", r["name"].clone()),
+        ("GroupId", r["properties"]["groupId"].clone()),
+        (
+            "RequiredMembers",
+            Value::String(join(&r["properties"]["requiredMembers"])),
+        ),
+        (
+            "RequiredZoneNames",
+            Value::String(join(&r["properties"]["requiredZoneNames"])),
+        ),
+    ]
 }
 
 fn join(v: &Value) -> String {
@@ -50,26 +41,21 @@ fn join(v: &Value) -> String {
         .unwrap_or_default()
 }
 
-fn connection_rows(v: &Value) -> Vec<Row> {
-    items(v)
-        .iter()
-        .map(|c| {
-            let state = &c["properties"]["privateLinkServiceConnectionState"];
-            vec![
-                ("Name", c["name"].clone()),
-                ("Status", state["status"].clone()),
-                ("Description", state["description"].clone()),
-                (
-                    "ProvisioningState",
-                    c["properties"]["provisioningState"].clone(),
-                ),
-                (
-                    "PrivateEndpoint",
-                    c["properties"]["privateEndpoint"]["id"].clone(),
-                ),
-            ]
-        })
-        .collect()
+fn connection_row(c: &Value) -> Row {
+    let state = &c["properties"]["privateLinkServiceConnectionState"];
+    vec![
+        ("Name", c["name"].clone()),
+        ("Status", state["status"].clone()),
+        ("Description", state["description"].clone()),
+        (
+            "ProvisioningState",
+            c["properties"]["provisioningState"].clone(),
+        ),
+        (
+            "PrivateEndpoint",
+            c["properties"]["privateEndpoint"]["id"].clone(),
+        ),
+    ]
 }
 
 fn child(arm: &Arm, cluster: &ClusterArgs, child: &str) -> String {
@@ -94,7 +80,7 @@ pub async fn resources(arm: &Arm, command: PrivateLinkResourceCommand) -> CliRes
         PrivateLinkResourceCommand::List { cluster } => Ok(Outcome::table(
             arm.list(&child(arm, &cluster, "privateLinkResources"))
                 .await?,
-            resource_rows,
+            resource_row,
         )),
     }
 }
@@ -123,7 +109,7 @@ async fn set_state(
     let reply = arm
         .write_if_match(Method::PUT, &path, &body, etag.as_deref())
         .await?;
-    Ok(Outcome::table(reply.body, connection_rows))
+    Ok(Outcome::table(reply.body, connection_row))
 }
 
 pub async fn connections(
@@ -135,13 +121,13 @@ pub async fn connections(
         PrivateEndpointConnectionCommand::List { cluster } => Ok(Outcome::table(
             arm.list(&child(arm, &cluster, "privateEndpointConnections"))
                 .await?,
-            connection_rows,
+            connection_row,
         )),
         PrivateEndpointConnectionCommand::Show { connection: c } => Ok(Outcome::table(
             arm.call_checked(Method::GET, &connection(arm, &c), None)
                 .await?
                 .body,
-            connection_rows,
+            connection_row,
         )),
         PrivateEndpointConnectionCommand::Approve {
             connection: c,

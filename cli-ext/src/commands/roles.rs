@@ -61,18 +61,12 @@ fn role_name(definition_id: &str) -> Option<&'static str> {
         .map(|(name, _)| *name)
 }
 
-fn rows(v: &Value) -> Vec<Row> {
-    let items = v.as_array().cloned().unwrap_or_else(|| vec![v.clone()]);
-    items
-        .iter()
-        .map(|a| {
-            vec![
-                ("Principal", a["properties"]["principalId"].clone()),
-                ("Role", a["roleDefinitionName"].clone()),
-                ("Scope", a["properties"]["scope"].clone()),
-            ]
-        })
-        .collect()
+fn row(a: &Value) -> Row {
+    vec![
+        ("Principal", a["properties"]["principalId"].clone()),
+        ("Role", a["roleDefinitionName"].clone()),
+        ("Scope", a["properties"]["scope"].clone()),
+    ]
 }
 
 /// az adds the role's name to each assignment.
@@ -171,11 +165,11 @@ pub async fn run(ctx: &Ctx, command: RoleAssignmentCommand) -> CliResult<Outcome
                 paths::AUTHORIZATION_API
             );
             let reply = arm.call_checked(Method::PUT, &path, Some(&body)).await?;
-            Ok(Outcome::table(with_role_name(reply.body), rows))
+            Ok(Outcome::table(with_role_name(reply.body), row))
         }
         RoleAssignmentCommand::List { filter, all } => Ok(Outcome::table(
             Value::Array(matching(&arm, &filter, all, false).await?),
-            rows,
+            row,
         )),
         RoleAssignmentCommand::Delete { filter, ids } => {
             let ids: Vec<String> = match ids {
