@@ -15,7 +15,7 @@ use std::{
 };
 
 use tokio::{
-    io::{AsyncWriteExt, BufReader},
+    io::BufReader,
     sync::{mpsc, oneshot},
 };
 
@@ -24,9 +24,6 @@ use crate::server::frames::{self, RequestFrame, MAX_FRAME, PROTOCOL};
 
 /// How long an answer may take, as the HTTP client's request timeout.
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// Requests gathered into one write, at most.
-const WRITE_BATCH: usize = 256 * 1024;
 
 type Pending = Arc<Mutex<HashMap<u32, oneshot::Sender<frames::ResponseFrame>>>>;
 
@@ -176,30 +173,14 @@ async fn open(config: &ClientConfig, hsm: &str, token: &str) -> Result<Connectio
         return Err(Unusable);
     }
     let io = response.upgrade().await.map_err(|_| Unusable)?;
-    let (reader, mut writer) = tokio::io::split(io);
-    let (outgoing, mut queue) = mpsc::unbounded_channel::<Vec<u8>>();
+    let (reader, writer) = tokio::io::split(io);
+    let (outgoing, queue) = mpsc::unbounded_channel::<Vec<u8>>();
     let pending: Pending = Default::default();
     let alive = Arc::new(AtomicBool::new(true));
 
     let writer_alive = alive.clone();
     tokio::spawn(async move {
-        let mut batch = Vec::with_capacity(64 * 1024);
-        while let Some(first) = queue.recv().await {
-            batch.extend_from_slice(&first);
-            // Let the tasks this wake-up made runnable queue their frames
-            // too, so one TLS write and one system call carry them all.
-            tokio::task::yield_now().await;
-            while batch.len() < WRITE_BATCH {
-                match queue.try_recv() {
-                    Ok(more) => batch.extend_from_slice(&more),
-                    Err(_) => break,
-                }
-            }
-            if writer.write_all(&batch).await.is_err() || writer.flush().await.is_err() {
-                break;
-            }
-            batch.clear();
-        }
+        frames::write_batched(writer, queue).await;
         writer_alive.store(false, Ordering::Release);
     });
 

@@ -154,6 +154,64 @@ pub fn decode_response(body: &[u8]) -> Option<ResponseFrame> {
     Some(ResponseFrame { id, result })
 }
 
+/// Frames gathered into one write, at most.
+const WRITE_BATCH: usize = 256 * 1024;
+
+/// Where a writer takes encoded frames from: the server's bounded queue of
+/// answers (back-pressure on a client that does not read) or the client's
+/// unbounded queue of requests.
+pub trait FrameQueue {
+    fn next(&mut self) -> impl std::future::Future<Output = Option<Vec<u8>>> + Send;
+    /// A frame already queued, without waiting.
+    fn ready(&mut self) -> Option<Vec<u8>>;
+}
+
+impl FrameQueue for tokio::sync::mpsc::Receiver<Vec<u8>> {
+    fn next(&mut self) -> impl std::future::Future<Output = Option<Vec<u8>>> + Send {
+        self.recv()
+    }
+    fn ready(&mut self) -> Option<Vec<u8>> {
+        self.try_recv().ok()
+    }
+}
+
+impl FrameQueue for tokio::sync::mpsc::UnboundedReceiver<Vec<u8>> {
+    fn next(&mut self) -> impl std::future::Future<Output = Option<Vec<u8>>> + Send {
+        self.recv()
+    }
+    fn ready(&mut self) -> Option<Vec<u8>> {
+        self.try_recv().ok()
+    }
+}
+
+/// Writes queued frames until the queue closes or a write fails, each write
+/// carrying every frame queued by then (up to [`WRITE_BATCH`]), so a busy
+/// connection needs few TLS records and system calls.
+pub async fn write_batched<W, Q>(mut writer: W, mut queue: Q)
+where
+    W: tokio::io::AsyncWrite + Unpin,
+    Q: FrameQueue,
+{
+    use tokio::io::AsyncWriteExt;
+    let mut batch = Vec::with_capacity(64 * 1024);
+    while let Some(first) = queue.next().await {
+        batch.extend_from_slice(&first);
+        // Let the tasks this wake-up made runnable queue their frames too,
+        // so one TLS write and one system call carry them all.
+        tokio::task::yield_now().await;
+        while batch.len() < WRITE_BATCH {
+            match queue.ready() {
+                Some(more) => batch.extend_from_slice(&more),
+                None => break,
+            }
+        }
+        if writer.write_all(&batch).await.is_err() || writer.flush().await.is_err() {
+            break;
+        }
+        batch.clear();
+    }
+}
+
 /// Reads one frame body; `Ok(None)` at a clean end of stream.
 pub async fn read_frame<R: tokio::io::AsyncRead + Unpin>(
     reader: &mut R,

@@ -20,7 +20,7 @@ use axum::{
 };
 use hyper_util::rt::TokioIo;
 use tokio::{
-    io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufReader},
+    io::{AsyncRead, AsyncWrite, BufReader},
     sync::{mpsc, Semaphore},
 };
 
@@ -31,9 +31,6 @@ use super::{
     ApiError, DataPlaneState,
 };
 use crate::engine::{audit, cluster::Cluster, error::EngineError, mechanisms::Mechanism};
-
-/// Responses gathered into one write, at most.
-const WRITE_BATCH: usize = 256 * 1024;
 
 /// Operations of one connection running at once, and answers waiting to be
 /// written, at most: a client that sends without reading is slowed down
@@ -101,29 +98,11 @@ async fn serve<IO>(state: Arc<DataPlaneState>, hsm: String, caller: String, io: 
 where
     IO: AsyncRead + AsyncWrite + Send + 'static,
 {
-    let (reader, mut writer) = tokio::io::split(io);
+    let (reader, writer) = tokio::io::split(io);
     let mut reader = BufReader::with_capacity(64 * 1024, reader);
-    let (answers, mut outgoing) = mpsc::channel::<Vec<u8>>(MAX_IN_FLIGHT);
+    let (answers, outgoing) = mpsc::channel::<Vec<u8>>(MAX_IN_FLIGHT);
     let in_flight = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
-    let writing = tokio::spawn(async move {
-        let mut batch = Vec::with_capacity(64 * 1024);
-        while let Some(first) = outgoing.recv().await {
-            batch.extend_from_slice(&first);
-            // Let the tasks this wake-up made runnable queue their frames
-            // too, so one TLS write and one system call carry them all.
-            tokio::task::yield_now().await;
-            while batch.len() < WRITE_BATCH {
-                match outgoing.try_recv() {
-                    Ok(more) => batch.extend_from_slice(&more),
-                    Err(_) => break,
-                }
-            }
-            if writer.write_all(&batch).await.is_err() || writer.flush().await.is_err() {
-                break;
-            }
-            batch.clear();
-        }
-    });
+    let writing = tokio::spawn(frames::write_batched(writer, outgoing));
     let mut body = Vec::new();
     loop {
         match frames::read_frame(&mut reader, &mut body).await {
