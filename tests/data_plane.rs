@@ -8,7 +8,7 @@ use cloudhsm_data_plane::{
     },
     KeySpec,
 };
-use cloudhsm_e2e_tests::{cluster_path, Emulator};
+use cloudhsm_e2e_tests::{cluster_path, usage, Emulator};
 use reqwest::Method;
 
 fn signing() -> Vec<(u32, Attribute)> {
@@ -89,10 +89,7 @@ async fn activate_create_users_generate_sign_and_fail_cleanly() {
     let aes = cu
         .generate_key(
             KeySpec::Aes { bits: 256 },
-            vec![
-                (ids::ENCRYPT, Attribute::Bool(true)),
-                (ids::DECRYPT, Attribute::Bool(true)),
-            ],
+            usage(&[ids::ENCRYPT, ids::DECRYPT]),
         )
         .await
         .unwrap();
@@ -105,13 +102,7 @@ async fn activate_create_users_generate_sign_and_fail_cleanly() {
     // Wrap and unwrap: the unwrapped copy decrypts what the original sealed;
     // a non-extractable key never leaves.
     let kek = cu
-        .generate_key(
-            KeySpec::Aes { bits: 256 },
-            vec![
-                (ids::WRAP, Attribute::Bool(true)),
-                (ids::UNWRAP, Attribute::Bool(true)),
-            ],
-        )
+        .generate_key(KeySpec::Aes { bits: 256 }, usage(&[ids::WRAP, ids::UNWRAP]))
         .await
         .unwrap();
     let wrapped = cu.wrap_key(kek, aes, "AES_KEY_WRAP_PAD").await.unwrap();
@@ -121,7 +112,7 @@ async fn activate_create_users_generate_sign_and_fail_cleanly() {
             &wrapped,
             "AES_KEY_WRAP_PAD",
             KeySpec::Aes { bits: 256 },
-            vec![(ids::DECRYPT, Attribute::Bool(true))],
+            usage(&[ids::DECRYPT]),
         )
         .await
         .unwrap();

@@ -12,18 +12,13 @@ use cloudhsm_data_plane::{
     server::frames::{self, RequestFrame, PROTOCOL},
     KeySpec,
 };
-use cloudhsm_e2e_tests::{cluster_path, Emulator};
+use cloudhsm_e2e_tests::{cluster_path, usage, Emulator};
 use reqwest::Method;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 fn key_usage() -> Vec<(u32, Attribute)> {
-    vec![
-        (ids::SIGN, Attribute::Bool(true)),
-        (ids::VERIFY, Attribute::Bool(true)),
-        (ids::ENCRYPT, Attribute::Bool(true)),
-        (ids::DECRYPT, Attribute::Bool(true)),
-    ]
+    usage(&[ids::SIGN, ids::VERIFY, ids::ENCRYPT, ids::DECRYPT])
 }
 
 /// An activated cluster with crypto users `cu1` and `cu2`.
@@ -132,10 +127,7 @@ async fn the_client_signs_and_encrypts_over_the_stream_with_the_apis_rules() {
     let aes = cu
         .generate_key(
             KeySpec::Aes { bits: 256 },
-            vec![
-                (ids::ENCRYPT, Attribute::Bool(true)),
-                (ids::DECRYPT, Attribute::Bool(true)),
-            ],
+            usage(&[ids::ENCRYPT, ids::DECRYPT]),
         )
         .await
         .unwrap();

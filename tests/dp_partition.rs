@@ -14,7 +14,7 @@ use cloudhsm_data_plane::{
     server::wire::{KeyOwnershipBody, UserAttributesRequest},
     KeySpec,
 };
-use cloudhsm_e2e_tests::{cluster_path, Emulator};
+use cloudhsm_e2e_tests::{cluster_path, usage, Emulator};
 use reqwest::Method;
 
 #[track_caller]
@@ -444,17 +444,11 @@ async fn digest_random_and_rsa_oaep_wrapping() {
     let (public, private) = cu1
         .generate_key_pair(
             KeySpec::Rsa { bits: 2048 },
-            vec![
-                (ids::WRAP, Attribute::Bool(true)),
-                (ids::UNWRAP, Attribute::Bool(true)),
-            ],
+            usage(&[ids::WRAP, ids::UNWRAP]),
         )
         .await
         .unwrap();
-    let crypt = vec![
-        (ids::ENCRYPT, Attribute::Bool(true)),
-        (ids::DECRYPT, Attribute::Bool(true)),
-    ];
+    let crypt = usage(&[ids::ENCRYPT, ids::DECRYPT]);
     let aes = cu1
         .generate_key(KeySpec::Aes { bits: 256 }, crypt.clone())
         .await
@@ -508,10 +502,7 @@ async fn digest_random_and_rsa_oaep_wrapping() {
 
     // The same rules as AES key wrap: EXTRACTABLE, WRAP_WITH_TRUSTED, owner.
     let guarded = cu1
-        .generate_key(
-            KeySpec::Aes { bits: 128 },
-            vec![(ids::WRAP_WITH_TRUSTED, Attribute::Bool(true))],
-        )
+        .generate_key(KeySpec::Aes { bits: 128 }, usage(&[ids::WRAP_WITH_TRUSTED]))
         .await
         .unwrap();
     assert_error(
@@ -548,10 +539,7 @@ async fn user_attributes_disable_user_access_and_find_all_keys() {
     let cu1 = cu(&emu, &cluster, "cu1").await;
     let cu2 = cu(&emu, &cluster, "cu2").await;
     let k1 = cu1
-        .generate_key(
-            KeySpec::Aes { bits: 128 },
-            vec![(ids::ENCRYPT, Attribute::Bool(true))],
-        )
+        .generate_key(KeySpec::Aes { bits: 128 }, usage(&[ids::ENCRYPT]))
         .await
         .unwrap();
     cu1.share_key(k1, "cu2", true).await.unwrap();

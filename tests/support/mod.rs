@@ -472,3 +472,17 @@ pub fn cluster_body() -> Value {
         "properties": { "publicNetworkAccess": "Disabled" }
     })
 }
+
+/// Key attributes that turn the given usages on (`usage(&[ids::ENCRYPT,
+/// ids::DECRYPT])`), as `genSymKey -attest` users list them.
+pub fn usage(flags: &[u32]) -> Vec<(u32, cloudhsm_data_plane::engine::attributes::Attribute)> {
+    flags
+        .iter()
+        .map(|&id| {
+            (
+                id,
+                cloudhsm_data_plane::engine::attributes::Attribute::Bool(true),
+            )
+        })
+        .collect()
+}
