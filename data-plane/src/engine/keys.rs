@@ -99,9 +99,9 @@ pub enum KeyClass {
 /// verifies them (RSA: PKCS#1 DER; EC: the uncompressed point).
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum KeyMaterial {
-    Secret(Vec<u8>),
-    Private(Vec<u8>),
-    Public(Vec<u8>),
+    Secret(#[serde(with = "super::base64_bytes")] Vec<u8>),
+    Private(#[serde(with = "super::base64_bytes")] Vec<u8>),
+    Public(#[serde(with = "super::base64_bytes")] Vec<u8>),
 }
 
 impl std::fmt::Debug for KeyMaterial {

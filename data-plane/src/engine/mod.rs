@@ -4,6 +4,7 @@
 pub mod attributes;
 pub mod audit;
 pub mod backup_format;
+pub mod base64_bytes;
 pub mod cluster;
 pub mod error;
 pub mod keys;
