@@ -63,7 +63,7 @@ fn full_key(kind: &str, key: &str) -> Vec<u8> {
 
 impl Store {
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        let db = sled::Config::new().path(dir).open()?;
+        let db = cloudhsm_data_plane::engine::store::open_sled(dir)?;
         let records = db.open_tree("records")?;
         Ok(Self {
             db,

@@ -180,10 +180,7 @@ impl EngineStore {
             }
             Err(e) => return Err(storage(e)),
         };
-        let db = sled::Config::new()
-            .path(dir.join("db"))
-            .open()
-            .map_err(storage)?;
+        let db = open_sled(&dir.join("db")).map_err(storage)?;
         Ok(Self {
             db,
             root: aead(&root)?,
@@ -244,6 +241,28 @@ impl EngineStore {
             .map_err(storage)?;
         self.db.flush().map_err(storage)?;
         Ok(())
+    }
+}
+
+/// Opens a sled database. sled's background flusher can hold a dropped
+/// handle's file lock a moment longer (a reopen in the same process, as
+/// tests do), so a lock conflict is retried for up to two seconds; one that
+/// lasts is another process using the directory, and says so.
+pub fn open_sled(path: &Path) -> Result<sled::Db, sled::Error> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        match sled::Config::new().path(path).open() {
+            Err(sled::Error::Io(e)) if e.to_string().contains("could not acquire lock") => {
+                if std::time::Instant::now() >= deadline {
+                    return Err(sled::Error::Io(std::io::Error::other(format!(
+                        "{} is in use by another process (is another emulator running on this data dir?): {e}",
+                        path.display()
+                    ))));
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            opened => return opened,
+        }
     }
 }
 
@@ -626,4 +645,27 @@ fn record_node(record: &[u8]) -> usize {
         .and_then(|r| r.split('/').next())
         .and_then(|n| n.parse().ok())
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::open_sled;
+
+    #[test]
+    fn a_database_still_held_is_waited_for_then_named_in_use() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        let held = open_sled(&path).unwrap();
+        let release = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            drop(held);
+        });
+        // Opened once the first handle lets go.
+        let reopened = open_sled(&path).unwrap();
+        release.join().unwrap();
+        // Held for longer than the wait: a clear error.
+        let refused = open_sled(&path).unwrap_err().to_string();
+        assert!(refused.contains("in use by another process"), "{refused}");
+        drop(reopened);
+    }
 }
