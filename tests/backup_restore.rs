@@ -116,6 +116,22 @@ impl Setup {
         (cluster, private, der)
     }
 
+    /// kill -9, then a start on the same data dir; Azurite keeps running.
+    async fn restart(self) -> Self {
+        let Setup {
+            emu,
+            azurite,
+            identity,
+            container,
+        } = self;
+        Setup {
+            emu: emu.restart().await,
+            azurite,
+            identity,
+            container,
+        }
+    }
+
     async fn backup(&self, name: &str) -> String {
         let done = backup_jobs::run(
             &self.emu,
@@ -862,19 +878,7 @@ async fn kill_9_during_a_backup_ends_failed_or_succeeded_never_stuck() {
     assert_eq!(reply.status, StatusCode::ACCEPTED);
     let status_url = reply.header("azure-asyncoperation").unwrap();
     let status_path = &status_url[status_url.find("/subscriptions/").unwrap()..];
-    let Setup {
-        emu,
-        azurite,
-        identity,
-        container,
-    } = s;
-    let emu = emu.restart().await; // kill -9, then start on the same data dir
-    let s = Setup {
-        emu,
-        azurite,
-        identity,
-        container,
-    };
+    let s = s.restart().await;
     let status = s.emu.call(Method::GET, status_path, None).await;
     assert_eq!(status.status, StatusCode::OK, "{status:?}");
     let outcome = status.body["status"].as_str().unwrap().to_string();
@@ -910,4 +914,63 @@ async fn kill_9_during_a_backup_ends_failed_or_succeeded_never_stuck() {
     }
     // The cluster backs up normally after the restart.
     s.backup("chsm1").await;
+}
+
+/// A restore lands in one atomic batch (the snapshot): after a kill -9 its
+/// job is `Succeeded` with the cluster restored, or `Failed` with the
+/// cluster untouched and able to take the restore again; never in between.
+#[tokio::test]
+async fn kill_9_during_a_restore_leaves_it_whole_or_not_at_all() {
+    let s = setup().await;
+    s.grant().await;
+    let (_, _, public) = s.active_cluster_with_key("chsm-src").await;
+    let backup_id = s.backup("chsm-src").await;
+    let target = s.cluster("chsm-dst").await;
+    let reply = backup_jobs::post(
+        &s.emu,
+        "rg",
+        "chsm-dst",
+        "restore",
+        restore_body(&s.container, &backup_id),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::ACCEPTED, "{reply:?}");
+    let status_url = reply.header("azure-asyncoperation").unwrap();
+    let status_path = status_url[status_url.find("/subscriptions/").unwrap()..].to_string();
+    let s = s.restart().await;
+
+    let status = s.emu.call(Method::GET, &status_path, None).await;
+    let outcome = status.body["status"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    match outcome.as_str() {
+        "Succeeded" => assert_eq!(s.activation_state("chsm-dst").await, "Active"),
+        "Failed" => {
+            assert_eq!(
+                status.body["error"]["code"], "OperationInterrupted",
+                "{status:?}"
+            );
+            assert_eq!(s.activation_state("chsm-dst").await, "NotActivated");
+            let again = backup_jobs::run(
+                &s.emu,
+                "rg",
+                "chsm-dst",
+                "restore",
+                restore_body(&s.container, &backup_id),
+            )
+            .await;
+            assert_eq!(again["status"], "Succeeded", "{again}");
+        }
+        other => panic!("never left {other}: {status:?}"),
+    }
+    // Either way the restored cluster now signs with the backed-up key.
+    let cu = s.emu.hsm_client(&target);
+    cu.login("CU", "cu1", "user1234").await.unwrap();
+    let signer = cu.find_keys(vec![label("signer")]).await.unwrap();
+    let signature = cu
+        .sign(signer[1], "SHA256_RSA_PKCS", b"after a crash")
+        .await
+        .unwrap();
+    verify_rsa(&public, b"after a crash", &signature);
 }
