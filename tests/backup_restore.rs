@@ -132,6 +132,19 @@ impl Setup {
         }
     }
 
+    /// Runs `restore` or `validateRestoreProperties` of `backup_id` on
+    /// cluster `name`; the final operation status.
+    async fn restore_job(&self, name: &str, action: &str, backup_id: &str) -> Value {
+        backup_jobs::run(
+            &self.emu,
+            "rg",
+            name,
+            action,
+            restore_body(&self.container, backup_id),
+        )
+        .await
+    }
+
     async fn backup(&self, name: &str) -> String {
         let done = backup_jobs::run(
             &self.emu,
@@ -305,28 +318,16 @@ async fn backup_then_restore_into_a_new_cluster_keeps_users_keys_and_shares() {
     // Restore into a new cluster.
     let target = s.cluster("chsm-dst").await;
     assert_eq!(s.activation_state("chsm-dst").await, "NotActivated");
-    let validated = backup_jobs::run(
-        &s.emu,
-        "rg",
-        "chsm-dst",
-        "validateRestoreProperties",
-        restore_body(&s.container, &backup_id),
-    )
-    .await;
+    let validated = s
+        .restore_job("chsm-dst", "validateRestoreProperties", &backup_id)
+        .await;
     assert_eq!(validated["status"], "Succeeded", "{validated}");
     assert_eq!(
         s.activation_state("chsm-dst").await,
         "NotActivated",
         "validation changes nothing"
     );
-    let restored = backup_jobs::run(
-        &s.emu,
-        "rg",
-        "chsm-dst",
-        "restore",
-        restore_body(&s.container, &backup_id),
-    )
-    .await;
+    let restored = s.restore_job("chsm-dst", "restore", &backup_id).await;
     assert_eq!(restored["status"], "Succeeded", "{restored}");
     assert_eq!(restored["properties"]["status"], "Succeeded");
     assert!(restored["properties"]["jobId"].is_string());
@@ -899,14 +900,9 @@ async fn kill_9_during_a_backup_ends_failed_or_succeeded_never_stuck() {
     // Every committed blob is a whole backup: each validates for restore.
     let token = storage_token(&s.emu, &s.identity).await;
     for blob in committed_blobs(&s, &token).await {
-        let done = backup_jobs::run(
-            &s.emu,
-            "rg",
-            target_name,
-            "validateRestoreProperties",
-            restore_body(&s.container, &blob),
-        )
-        .await;
+        let done = s
+            .restore_job(target_name, "validateRestoreProperties", &blob)
+            .await;
         assert_eq!(
             done["status"], "Succeeded",
             "blob {blob} is not a whole backup: {done}"
@@ -952,14 +948,7 @@ async fn kill_9_during_a_restore_leaves_it_whole_or_not_at_all() {
                 "{status:?}"
             );
             assert_eq!(s.activation_state("chsm-dst").await, "NotActivated");
-            let again = backup_jobs::run(
-                &s.emu,
-                "rg",
-                "chsm-dst",
-                "restore",
-                restore_body(&s.container, &backup_id),
-            )
-            .await;
+            let again = s.restore_job("chsm-dst", "restore", &backup_id).await;
             assert_eq!(again["status"], "Succeeded", "{again}");
         }
         other => panic!("never left {other}: {status:?}"),
