@@ -166,7 +166,7 @@ impl HsmClusters {
         let cluster = self.get(resource_id)?;
         Some(LiveStatus {
             activated: cluster.is_activated(),
-            nodes_up: cluster.node_listings().iter().map(|n| n.up).collect(),
+            nodes_up: cluster.nodes_up(),
         })
     }
 }

@@ -1137,4 +1137,10 @@ impl Cluster {
     pub fn node_listings(&self) -> Vec<NodeListing> {
         self.lock().nodes.iter().map(Node::listing).collect()
     }
+
+    /// Which nodes are up (what ARM shows per HSM): cheap, unlike
+    /// [`Self::node_listings`], which digests every node's users and keys.
+    pub fn nodes_up(&self) -> Vec<bool> {
+        self.lock().nodes.iter().map(|n| n.up).collect()
+    }
 }
