@@ -335,27 +335,17 @@ async fn many_sessions_share_one_connection_and_bad_frames_are_refused() {
             out,
         )
     };
-    let mut bad = Vec::new();
-    frame(1, 1, sessions[0], "not-a-token", &mut bad);
-    io.write_all(&bad).await.unwrap();
-    assert_eq!(
-        read_response(&mut io).await,
-        (1, 401, b"CKR_USER_NOT_LOGGED_IN".to_vec())
-    );
-    let mut bad = Vec::new();
-    frame(2, 1, sessions[0], &other_token, &mut bad);
-    io.write_all(&bad).await.unwrap();
-    assert_eq!(
-        read_response(&mut io).await,
-        (2, 404, b"CKR_SESSION_HANDLE_INVALID".to_vec())
-    );
-    let mut bad = Vec::new();
-    frame(3, 9, sessions[0], &token, &mut bad);
-    io.write_all(&bad).await.unwrap();
-    assert_eq!(
-        read_response(&mut io).await,
-        (3, 400, b"RET_INVALID_REQUEST".to_vec())
-    );
+    let refusals: [(u32, u8, &str, u16, &[u8]); 3] = [
+        (1, 1, "not-a-token", 401, b"CKR_USER_NOT_LOGGED_IN"),
+        (2, 1, &other_token, 404, b"CKR_SESSION_HANDLE_INVALID"),
+        (3, 9, &token, 400, b"RET_INVALID_REQUEST"),
+    ];
+    for (id, op, token, status, code) in refusals {
+        let mut bad = Vec::new();
+        frame(id, op, sessions[0], token, &mut bad);
+        io.write_all(&bad).await.unwrap();
+        assert_eq!(read_response(&mut io).await, (id, status, code.to_vec()));
+    }
     let mut garbage = 6u32.to_be_bytes().to_vec();
     garbage.extend_from_slice(&4u32.to_be_bytes());
     garbage.extend_from_slice(&[0xff, 0xff]);

@@ -95,6 +95,18 @@ pub async fn serve(options: ServerOptions) -> Result<(), String> {
     } else {
         Some(tls::prepare(&data_dir, &[options.host.clone()])?)
     };
+    let backup_storage = crate::backup_storage::BackupStorage::new(
+        tls.as_ref()
+            .map(|t| std::fs::read(&t.ca_certificate))
+            .transpose()
+            .map_err(|e| format!("reading the CA certificate: {e}"))?
+            .as_deref(),
+        format!(
+            "{base_url}{}",
+            crate::identity::managed_identity_endpoint::PATH
+        ),
+        config.identity_header.clone(),
+    )?;
     let state = AppState::new(Shared {
         arm_audiences: config.arm_audiences(),
         validated_tokens: Default::default(),
@@ -105,13 +117,7 @@ pub async fn serve(options: ServerOptions) -> Result<(), String> {
         operations: lro::OperationQueue::default(),
         hsm_clusters: HsmClusters::open(&data_dir.join("data-plane"))?
             .with_key_capacity(options.key_capacity),
-        backup_storage: crate::backup_storage::BackupStorage::new(
-            tls.as_ref()
-                .map(|t| std::fs::read(&t.ca_certificate))
-                .transpose()
-                .map_err(|e| format!("reading the CA certificate: {e}"))?
-                .as_deref(),
-        )?,
+        backup_storage,
     });
     providers::cloud_hsm::backup::recover_interrupted(&state).await?;
 

@@ -108,6 +108,10 @@ fn classify(e: azure_core::Error) -> BlobError {
 pub struct BackupStorage {
     http: reqwest013::Client,
     retry: RetryOptions,
+    /// `IDENTITY_ENDPOINT` and `IDENTITY_HEADER` of the emulator's own
+    /// managed-identity endpoint, where the credentials get their tokens.
+    identity_endpoint: String,
+    identity_header: String,
     /// By the identity's client id: a credential keeps its tokens until
     /// shortly before they expire, as an application keeps its credential,
     /// so a restore after a backup (or the next nightly backup) does not
@@ -117,7 +121,11 @@ pub struct BackupStorage {
 
 impl BackupStorage {
     /// `ca_pem`: an extra CA to trust (the emulator's own).
-    pub fn new(ca_pem: Option<&[u8]>) -> Result<Self, String> {
+    pub fn new(
+        ca_pem: Option<&[u8]>,
+        identity_endpoint: String,
+        identity_header: String,
+    ) -> Result<Self, String> {
         let mut builder = reqwest013::Client::builder()
             .no_gzip()
             .no_deflate()
@@ -140,18 +148,15 @@ impl BackupStorage {
         Ok(Self {
             http,
             retry,
+            identity_endpoint,
+            identity_header,
             credentials: Default::default(),
         })
     }
 
     /// The credential of the managed identity `client_id`, which asks the
-    /// managed-identity endpoint (`IDENTITY_ENDPOINT`, `IDENTITY_HEADER`).
-    pub fn credential(
-        &self,
-        endpoint: &str,
-        header: &str,
-        client_id: &str,
-    ) -> Arc<dyn TokenCredential> {
+    /// managed-identity endpoint for its tokens.
+    pub fn credential(&self, client_id: &str) -> Arc<dyn TokenCredential> {
         self.credentials
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -159,8 +164,8 @@ impl BackupStorage {
             .or_insert_with(|| {
                 Arc::new(ManagedIdentityEndpointCredential::new(
                     self.http.clone(),
-                    endpoint.to_string(),
-                    header.to_string(),
+                    self.identity_endpoint.clone(),
+                    self.identity_header.clone(),
                     client_id.to_string(),
                 ))
             })

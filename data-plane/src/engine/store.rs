@@ -477,19 +477,17 @@ impl ClusterStore {
     /// costs microseconds per record, so each node's range is read on its
     /// own thread.
     fn logical_records(&self) -> Result<BTreeMap<String, Vec<u8>>, EngineError> {
-        let bounds: Vec<Vec<u8>> = (1..self.masters.len())
-            .map(|node| format!("node/{node}/").into_bytes())
-            .collect();
-        let ranges: Vec<(Option<&[u8]>, Option<&[u8]>)> = (0..=bounds.len())
-            .map(|i| {
-                let start = i.checked_sub(1).map(|at| bounds[at].as_slice());
-                (start, bounds.get(i).map(Vec::as_slice))
-            })
-            .collect();
+        // Range limits: open at both ends, split where each node's records begin.
+        let mut bounds: Vec<Option<Vec<u8>>> = vec![None];
+        bounds
+            .extend((1..self.masters.len()).map(|node| Some(format!("node/{node}/").into_bytes())));
+        bounds.push(None);
         let scanned: Vec<Result<Scanned, EngineError>> = std::thread::scope(|scope| {
-            let scans: Vec<_> = ranges
-                .into_iter()
-                .map(|(start, end)| scope.spawn(move || self.scan(start, end)))
+            let scans: Vec<_> = bounds
+                .windows(2)
+                .map(|range| {
+                    scope.spawn(move || self.scan(range[0].as_deref(), range[1].as_deref()))
+                })
                 .collect();
             scans
                 .into_iter()

@@ -42,7 +42,7 @@ use crate::{
         system_data::arm_time,
     },
     backup_storage::{container_uri, BlobError, ContainerUri},
-    identity::{managed_identity_endpoint, tokens::Principal},
+    identity::tokens::Principal,
     providers::{
         authorization::{self, BlobAccess},
         managed_identity,
@@ -572,15 +572,7 @@ async fn execute(
         ));
     }
     let storage = &state.backup_storage;
-    let credential = storage.credential(
-        &format!(
-            "{}{}",
-            state.config.base_url,
-            managed_identity_endpoint::PATH
-        ),
-        &state.config.identity_header,
-        &identity.properties.client_id,
-    );
+    let credential = storage.credential(&identity.properties.client_id);
     phases.mark("authorize");
     match op.kind {
         OperationKind::ValidateBackup => {
