@@ -210,7 +210,9 @@ async fn read_only_properties_sent_by_clients_are_ignored() {
 #[tokio::test]
 async fn discovery_routes() {
     let emu = Emulator::start().await;
-    // Cloud metadata needs no token, like Azure's.
+    // Cloud metadata needs no token, like Azure's; one cloud object, as
+    // `az cloud register` reads it, also at the `//` path az asks for when
+    // given the resource manager's URL with its trailing slash.
     let metadata: serde_json::Value = emu
         .http
         .get(emu.url("/metadata/endpoints?api-version=2022-09-01"))
@@ -220,7 +222,20 @@ async fn discovery_routes() {
         .json()
         .await
         .unwrap();
-    let cloud = &metadata[0];
+    let doubled: serde_json::Value = emu
+        .http
+        .get(format!(
+            "{}/metadata/endpoints?api-version=2022-09-01",
+            emu.endpoints.resource_manager
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(metadata, doubled);
+    let cloud = &metadata;
     assert_eq!(
         cloud["resourceManager"],
         emu.endpoints.resource_manager.as_str()

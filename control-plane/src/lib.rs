@@ -23,6 +23,7 @@ use crate::{arm::error::ArmError, state::AppState};
 pub fn app(state: AppState) -> Router {
     let arm_routes = Router::new()
         .merge(providers::metadata::arm_routes())
+        .merge(providers::catalogue::routes())
         .merge(providers::resource_groups::routes())
         .merge(providers::cloud_hsm::routes())
         .merge(providers::managed_identity::routes())

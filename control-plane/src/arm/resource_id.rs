@@ -37,6 +37,11 @@ fn canonical_keyword(segment: &str) -> Option<&'static str> {
 
 /// Rewrites the keyword positions of an ARM path to their canonical spelling,
 /// leaving names (subscription ids, group and resource names) untouched.
+/// Empty segments are dropped, as ARM does: `az resource` sends
+/// `providers/Microsoft.HardwareSecurityModules//cloudHsmClusters/x` for a
+/// resource without a parent, `az cloud register` asks for
+/// `https://host:port//metadata/endpoints` when given a URL with a trailing
+/// slash, and a trailing slash never changes what a path names.
 pub fn canonical_path(path: &str) -> String {
     #[derive(Clone, Copy)]
     enum Next {
@@ -48,10 +53,7 @@ pub fn canonical_path(path: &str) -> String {
     }
     let mut next = Next::Keyword;
     let mut out = String::with_capacity(path.len());
-    for (i, segment) in path.split('/').enumerate() {
-        if i == 0 {
-            continue; // leading empty segment before the first '/'
-        }
+    for segment in path.split('/').filter(|s| !s.is_empty()) {
         out.push('/');
         let canonical = match next {
             Next::Keyword | Next::Namespace | Next::Type => canonical_keyword(segment),
@@ -126,5 +128,19 @@ mod tests {
             "/0000-tenant/oauth2/v2.0/token"
         );
         assert_eq!(canonical_path("/"), "/");
+    }
+
+    #[test]
+    fn empty_segments_and_trailing_slashes_collapse() {
+        assert_eq!(
+            canonical_path("/subscriptions/s/resourceGroups/rg/providers/microsoft.hardwaresecuritymodules//cloudhsmclusters/h1"),
+            "/subscriptions/s/resourceGroups/rg/providers/Microsoft.HardwareSecurityModules/cloudHsmClusters/h1"
+        );
+        assert_eq!(
+            canonical_path("//metadata/endpoints"),
+            "/metadata/endpoints"
+        );
+        assert_eq!(canonical_path("/subscriptions/s/"), "/subscriptions/s");
+        assert_eq!(canonical_path("//"), "/");
     }
 }

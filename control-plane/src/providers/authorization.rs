@@ -47,49 +47,8 @@ impl VersionedType for RoleAssignments {
 
 const SEGMENT: &str = "/providers/Microsoft.Authorization/roleAssignments";
 
-/// What a built-in role lets a principal do with blob data.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
-pub enum BlobAccess {
-    None,
-    Read,
-    Write,
-}
-
-/// The built-in roles the emulator knows: `(id, name, blob data access)`.
-/// Owner and Contributor are management roles and grant no blob data access,
-/// as in Azure.
-const BUILT_IN_ROLES: &[(&str, &str, BlobAccess)] = &[
-    (
-        "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
-        "Storage Blob Data Contributor",
-        BlobAccess::Write,
-    ),
-    (
-        "b7e6dc6d-f1e8-4753-8033-0f276bb0955b",
-        "Storage Blob Data Owner",
-        BlobAccess::Write,
-    ),
-    (
-        "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1",
-        "Storage Blob Data Reader",
-        BlobAccess::Read,
-    ),
-    (
-        "8e3af657-a8ff-443c-a75c-2fe8c4bcb635",
-        "Owner",
-        BlobAccess::None,
-    ),
-    (
-        "b24988ac-6180-42a0-ab88-20f7382dd24c",
-        "Contributor",
-        BlobAccess::None,
-    ),
-    (
-        "acdd72a7-3385-48ef-bd42-f606fba81ae7",
-        "Reader",
-        BlobAccess::None,
-    ),
-];
+pub use super::role_definitions::BlobAccess;
+use super::role_definitions::{self, BuiltInRole, BUILT_IN_ROLES};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -127,18 +86,25 @@ impl ValidatedBody for RoleAssignmentPut {
     const SCHEMA: &'static str = "roleAssignments.put";
 }
 
-pub fn routes() -> Router<AppState> {
+/// The scopes assignments (and definitions) are addressed at: the
+/// subscription, a group, any resource in a group (a cluster, an identity,
+/// ...), and the storage accounts and containers backups go to.
+fn scopes() -> Vec<String> {
     const SUB: &str = "/subscriptions/{subscriptionId}";
     const GROUP: &str = "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}";
-    const ACCOUNT: &str = "/providers/Microsoft.Storage/storageAccounts/{accountName}";
+    const RESOURCE: &str = "/providers/{resourceProviderNamespace}/{resourceType}/{resourceName}";
     const CONTAINER: &str = "/blobServices/default/containers/{containerName}";
-    let scopes = [
+    vec![
         SUB.to_string(),
         GROUP.to_string(),
-        format!("{GROUP}{ACCOUNT}"),
-        format!("{GROUP}{ACCOUNT}{CONTAINER}"),
-    ];
-    let mut router = Router::new();
+        format!("{GROUP}{RESOURCE}"),
+        format!("{GROUP}{RESOURCE}{CONTAINER}"),
+    ]
+}
+
+pub fn routes() -> Router<AppState> {
+    let scopes = scopes();
+    let mut router = role_definitions::routes(&scopes);
     for scope in scopes {
         router = router.route(&format!("{scope}{SEGMENT}"), get(list)).route(
             &format!("{scope}{SEGMENT}/{{roleAssignmentName}}"),
@@ -193,19 +159,18 @@ fn not_found(id: &str) -> ArmError {
     }
 }
 
-fn role_guid(
-    definition_id: &str,
-) -> Result<&'static (&'static str, &'static str, BlobAccess), ArmError> {
+fn role_guid(definition_id: &str) -> Result<&'static BuiltInRole, ArmError> {
     let guid = definition_id.rsplit('/').next().unwrap_or_default();
-    let well_formed = definition_id.contains("/providers/Microsoft.Authorization/roleDefinitions/");
-    BUILT_IN_ROLES
-        .iter()
-        .find(|(id, _, _)| well_formed && id.eq_ignore_ascii_case(guid))
+    let well_formed = definition_id
+        .to_ascii_lowercase()
+        .contains("/providers/microsoft.authorization/roledefinitions/");
+    role_definitions::by_id(guid)
+        .filter(|_| well_formed)
         .ok_or_else(|| ArmError::BadRequest {
             code: "RoleDefinitionDoesNotExist",
             message: format!(
                 "The specified role definition with ID '{guid}' does not exist. The emulator knows the built-in roles {}.",
-                BUILT_IN_ROLES.iter().map(|(_, n, _)| format!("'{n}'")).collect::<Vec<_>>().join(", ")
+                BUILT_IN_ROLES.iter().map(|r| format!("'{}'", r.name)).collect::<Vec<_>>().join(", ")
             ),
             target: Some("properties.roleDefinitionId".into()),
         })
@@ -243,7 +208,7 @@ async fn create(
         });
     }
     let props = body.properties;
-    let (guid, _, _) = role_guid(&props.role_definition_id)?;
+    let guid = role_guid(&props.role_definition_id)?.id;
     let known_principal = managed_identity::find_by_principal_id(&state, &props.principal_id)?
         .is_some()
         || props
@@ -402,10 +367,8 @@ pub fn blob_access(
                     || scope.ends_with(&account_scope)
                     || scope.ends_with(&container_scope)));
         if applies {
-            if let Some((_, _, access)) =
-                BUILT_IN_ROLES.iter().find(|(id, _, _)| *id == a.role_guid)
-            {
-                best = best.max(*access);
+            if let Some(role) = role_definitions::by_id(&a.role_guid) {
+                best = best.max(role.blob_access());
             }
         }
     }

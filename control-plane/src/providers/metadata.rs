@@ -2,18 +2,17 @@
 //! subscriptions, tenants, and the provider registration.
 
 use axum::{
-    extract::{Path, RawQuery, State},
+    extract::{RawQuery, State},
     routing::get,
     Json, Router,
 };
 use serde_json::{json, Value};
 
-use super::{cloud_hsm::clusters::CloudHsmClusters, resource_groups::RESOURCES_API_VERSIONS};
+use super::resource_groups::RESOURCES_API_VERSIONS;
 use crate::{
     arm::{
         api_version::{self, ApiVersion, VersionedType},
         error::ArmError,
-        validation::LOCATIONS,
     },
     state::AppState,
 };
@@ -70,19 +69,18 @@ pub fn arm_routes() -> Router<AppState> {
         .route("/subscriptions", get(list_subscriptions))
         .route("/subscriptions/{subscriptionId}", get(show_subscription))
         .route("/tenants", get(list_tenants))
-        .route(
-            "/subscriptions/{subscriptionId}/providers/Microsoft.HardwareSecurityModules",
-            get(show_provider),
-        )
 }
 
-/// `az cloud register --endpoint-resource-manager <url>` reads this. From
-/// 2019-05-01 on it is a list of clouds; before, one object.
+/// `az cloud register --endpoint-resource-manager <url>` reads this (with
+/// api-version 2022-09-01) and expects one cloud object, as an Azure Stack
+/// Hub serves it: a custom cloud describes itself, whatever the version.
+/// (Public Azure answers 2019-05-01 and later with the list of all its
+/// clouds; the emulator is one cloud, so it never does.)
 async fn cloud_metadata(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
 ) -> Result<Json<Value>, ArmError> {
-    let version = api_version::check::<CloudMetadata>(query.as_deref())?;
+    api_version::check::<CloudMetadata>(query.as_deref())?;
     let base = &state.config.base_url;
     let cloud = json!({
         "name": "CloudHsmEmulator",
@@ -114,11 +112,7 @@ async fn cloud_metadata(
             "mariadbServerEndpoint": "mariadb.database.azure.com",
         },
     });
-    Ok(Json(if version == "2015-01-01" {
-        cloud
-    } else {
-        json!([cloud])
-    }))
+    Ok(Json(cloud))
 }
 
 fn subscription_body(state: &AppState) -> Value {
@@ -169,49 +163,5 @@ async fn list_tenants(State(state): State<AppState>, _: ApiVersion<Tenants>) -> 
             "tenantType": "AAD",
         }],
         "count": { "type": "Total", "value": 1 },
-    }))
-}
-
-async fn show_provider(_: ApiVersion<Providers>, Path(subscription): Path<String>) -> Json<Value> {
-    let locations: Vec<&str> = LOCATIONS.iter().map(|(_, display)| *display).collect();
-    let hsm_versions = CloudHsmClusters::SUPPORTED;
-    Json(json!({
-        "id": format!("/subscriptions/{subscription}/providers/Microsoft.HardwareSecurityModules"),
-        "namespace": "Microsoft.HardwareSecurityModules",
-        "registrationState": "Registered",
-        "registrationPolicy": "RegistrationRequired",
-        "resourceTypes": [
-            {
-                "resourceType": "cloudHsmClusters",
-                "locations": locations,
-                "apiVersions": hsm_versions,
-                "defaultApiVersion": hsm_versions[0],
-                "capabilities": "SupportsTags, SupportsLocation",
-            },
-            {
-                "resourceType": "cloudHsmClusters/privateEndpointConnections",
-                "locations": locations,
-                "apiVersions": hsm_versions,
-                "capabilities": "None",
-            },
-            {
-                "resourceType": "locations",
-                "locations": [],
-                "apiVersions": hsm_versions,
-                "capabilities": "None",
-            },
-            {
-                "resourceType": "locations/operationStatuses",
-                "locations": locations,
-                "apiVersions": hsm_versions,
-                "capabilities": "None",
-            },
-            {
-                "resourceType": "operations",
-                "locations": [],
-                "apiVersions": hsm_versions,
-                "capabilities": "None",
-            },
-        ],
     }))
 }

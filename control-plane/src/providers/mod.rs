@@ -3,11 +3,13 @@
 //! response); the ARM boilerplate lives in `crate::arm`.
 
 pub mod authorization;
+pub mod catalogue;
 pub mod cloud_hsm;
 pub mod managed_identity;
 pub mod metadata;
 pub mod network;
 pub mod resource_groups;
+pub mod role_definitions;
 
 use axum::http::StatusCode;
 
