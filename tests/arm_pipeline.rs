@@ -292,7 +292,15 @@ async fn discovery_routes() {
         .expect("cloudHsmClusters is listed");
     assert_eq!(
         clusters["apiVersions"],
-        json!(["2025-03-31", "2024-06-30-preview"])
+        json!([
+            "2026-06-01-preview",
+            "2026-01-01-preview",
+            "2025-12-01-preview",
+            "2025-03-31",
+            "2024-06-30-preview",
+            "2023-12-10-preview",
+            "2022-08-31-preview"
+        ])
     );
     assert!(clusters["locations"]
         .as_array()

@@ -98,3 +98,116 @@ def network(emulator, credential):
     from azure.mgmt.network import NetworkManagementClient
 
     return NetworkManagementClient(credential, emulator.endpoints["subscriptionId"], **client_kwargs(emulator))
+
+
+# --- The real Azure CLI -------------------------------------------------------
+# `az` is installed by tests/run.sh into its own virtualenv (.tooling/az),
+# pinned in tests/interop/az-requirements.txt, and used exactly as shipped:
+# nothing in it is patched. Each test session gets a fresh AZURE_CONFIG_DIR.
+
+
+def az_binary() -> str:
+    return os.environ.get("AZ_CLI", str(ROOT / ".tooling" / "az" / "bin" / "az"))
+
+
+class AzFailed(AssertionError):
+    def __init__(self, args, result):
+        self.returncode = result.returncode
+        self.stderr = result.stderr
+        super().__init__(f"az {' '.join(args)} exited {result.returncode}:\n{result.stderr}")
+
+
+class Az:
+    """Runs the real `az` against the emulator with its own config directory."""
+
+    def __init__(self, emulator, config_dir: str, extra_env=None):
+        self.emulator = emulator
+        self.config_dir = config_dir
+        self.env = {
+            k: v
+            for k, v in os.environ.items()
+            # The emulator's managed-identity variables only where a test
+            # plays an app that has them.
+            if k not in ("IDENTITY_ENDPOINT", "IDENTITY_HEADER", "MSI_ENDPOINT", "MSI_SECRET")
+        }
+        self.env.update(
+            {
+                "AZURE_CONFIG_DIR": config_dir,
+                # The emulator's CA, for az's requests and MSAL alike.
+                "REQUESTS_CA_BUNDLE": emulator.endpoints["caCertificate"],
+                "AZURE_CORE_COLLECT_TELEMETRY": "false",
+                "AZURE_CORE_NO_COLOR": "true",
+                "AZURE_CORE_ONLY_SHOW_ERRORS": "true",
+                "AZURE_CORE_SURVEY_MESSAGE": "false",
+            }
+        )
+        self.env.update(extra_env or {})
+
+    def run_raw(self, *args: str, env=None):
+        return subprocess.run(
+            [az_binary(), *args],
+            env={**self.env, **(env or {})},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    def __call__(self, *args: str, env=None):
+        """Runs `az ARGS -o json`; returns the parsed output (None when empty)."""
+        full = [*args, "-o", "json"]
+        result = self.run_raw(*full, env=env)
+        if result.returncode != 0:
+            raise AzFailed(full, result)
+        out = result.stdout.strip()
+        return json.loads(out) if out else None
+
+    def fails(self, *args: str, env=None) -> AzFailed:
+        """Runs a command that must fail; returns its failure (exit code, stderr)."""
+        result = self.run_raw(*args, env=env)
+        assert result.returncode != 0, f"az {' '.join(args)} succeeded:\n{result.stdout}"
+        assert "Traceback" not in result.stderr, result.stderr
+        return AzFailed(args, result)
+
+    def sibling(self, name: str, extra_env=None) -> "Az":
+        """Another az with a config directory of its own (another user or app)."""
+        path = pathlib.Path(self.config_dir).parent / name
+        path.mkdir(exist_ok=True)
+        return Az(self.emulator, str(path), extra_env)
+
+
+def register_emulator_cloud(az: Az, name: str, resource_manager: str):
+    """What the README tells a user: register the emulator as a custom cloud by
+    its resource manager URL (az discovers the rest from its metadata), make it
+    current, and turn off MSAL's instance discovery, which would ask
+    login.microsoftonline.com about an authority it does not know."""
+    az("cloud", "register", "-n", name, "--endpoint-resource-manager", resource_manager)
+    az("cloud", "set", "-n", name)
+    az("config", "set", "core.instance_discovery=false")
+
+
+@pytest.fixture(scope="session")
+def az_home():
+    with tempfile.TemporaryDirectory() as home:
+        yield pathlib.Path(home)
+
+
+@pytest.fixture(scope="session")
+def az(emulator, az_home):
+    """An az logged in with the emulator's well-known service principal."""
+    if not pathlib.Path(az_binary()).exists():
+        pytest.fail(f"the Azure CLI is not installed at {az_binary()} (tests/run.sh installs it)")
+    (az_home / "sp").mkdir()
+    cli = Az(emulator, str(az_home / "sp"))
+    ep = emulator.endpoints
+    register_emulator_cloud(cli, "CloudHsmEmulator", ep["resourceManager"])
+    cli(
+        "login",
+        "--service-principal",
+        "-u",
+        ep["clientId"],
+        "-p",
+        ep["clientSecret"],
+        "--tenant",
+        ep["tenantId"],
+    )
+    return cli

@@ -72,11 +72,24 @@ fn check_tenant(state: &AppState, tenant: &str) -> Result<(), OAuthError> {
     }
 }
 
+/// Discovery also answers for the multi-tenant aliases, as the identity
+/// platform does: `az logout` and `az account clear` build an MSAL public
+/// client for `{authority}/organizations` just to find cached accounts.
+fn check_discovery_tenant(state: &AppState, tenant: &str) -> Result<(), OAuthError> {
+    if ["common", "organizations"]
+        .iter()
+        .any(|alias| alias.eq_ignore_ascii_case(tenant))
+    {
+        return Ok(());
+    }
+    check_tenant(state, tenant)
+}
+
 async fn openid_configuration_v2(
     State(state): State<AppState>,
     Path(tenant): Path<String>,
 ) -> Result<Response, OAuthError> {
-    check_tenant(&state, &tenant)?;
+    check_discovery_tenant(&state, &tenant)?;
     let base = format!("{}/{}", state.config.base_url, state.config.tenant_id);
     Ok(Json(json!({
         "issuer": format!("{base}/v2.0"),
@@ -100,7 +113,7 @@ async fn openid_configuration_v1(
     State(state): State<AppState>,
     Path(tenant): Path<String>,
 ) -> Result<Response, OAuthError> {
-    check_tenant(&state, &tenant)?;
+    check_discovery_tenant(&state, &tenant)?;
     let base = format!("{}/{}", state.config.base_url, state.config.tenant_id);
     Ok(Json(json!({
         "issuer": super::tokens::issuer(&state.config.tenant_id),

@@ -36,13 +36,18 @@ impl VersionedType for RoleAssignments {
     const NAMESPACE: &'static str = "Microsoft.Authorization";
     const RESOURCE_TYPE: &'static str = "roleAssignments";
     const SUPPORTED: &'static [&'static str] = &[
+        "2026-08-01",
+        "2026-07-01-preview",
         "2022-04-01",
         "2020-10-01-preview",
         "2020-08-01-preview",
         "2020-04-01-preview",
+        "2020-03-01-preview",
         "2018-09-01-preview",
+        "2018-01-01-preview",
+        "2017-10-01-preview",
         "2015-07-01",
-    ];
+];
 }
 
 const SEGMENT: &str = "/providers/Microsoft.Authorization/roleAssignments";

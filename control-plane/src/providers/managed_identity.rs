@@ -39,13 +39,18 @@ impl VersionedType for UserAssignedIdentities {
     const NAMESPACE: &'static str = "Microsoft.ManagedIdentity";
     const RESOURCE_TYPE: &'static str = "userAssignedIdentities";
     const SUPPORTED: &'static [&'static str] = &[
+        "2026-05-31",
+        "2026-04-30",
+        "2025-05-31-preview",
+        "2025-01-31-preview",
         "2024-11-30",
         "2023-07-31-preview",
         "2023-01-31",
         "2022-01-31-preview",
         "2021-09-30-preview",
         "2018-11-30",
-    ];
+        "2015-08-31-preview",
+];
 }
 
 const RESOURCE_TYPE: &str = "Microsoft.ManagedIdentity/userAssignedIdentities";

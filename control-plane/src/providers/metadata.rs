@@ -29,7 +29,8 @@ impl VersionedType for Subscriptions {
         "2019-06-01",
         "2018-06-01",
         "2016-06-01",
-    ];
+        "2015-11-01",
+];
 }
 
 pub struct Tenants;
@@ -55,8 +56,10 @@ impl VersionedType for CloudMetadata {
         "2020-06-01",
         "2019-05-01",
         "2018-01-01",
+        "2017-12-01",
         "2015-01-01",
-    ];
+        "1.0",
+];
 }
 
 /// Reachable without a token, as on Azure.

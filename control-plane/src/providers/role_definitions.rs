@@ -26,10 +26,9 @@ impl VersionedType for RoleDefinitions {
     const SUPPORTED: &'static [&'static str] = &[
         "2022-05-01-preview",
         "2022-04-01",
-        "2018-07-01",
         "2018-01-01-preview",
         "2015-07-01",
-    ];
+];
 }
 
 pub const SEGMENT: &str = "/providers/Microsoft.Authorization/roleDefinitions";

@@ -46,7 +46,19 @@ pub struct CloudHsmClusters;
 impl VersionedType for CloudHsmClusters {
     const NAMESPACE: &'static str = "Microsoft.HardwareSecurityModules";
     const RESOURCE_TYPE: &'static str = "cloudHsmClusters";
-    const SUPPORTED: &'static [&'static str] = &["2025-03-31", "2024-06-30-preview"];
+    /// Every published version that defines cloudHsmClusters
+    /// (azure-rest-api-specs, `Microsoft.HardwareSecurityModules`), newest
+    /// first; all are served with the 2025-03-31 shapes, which the later
+    /// previews extend only with properties the emulator does not model.
+    const SUPPORTED: &'static [&'static str] = &[
+        "2026-06-01-preview",
+        "2026-01-01-preview",
+        "2025-12-01-preview",
+        "2025-03-31",
+        "2024-06-30-preview",
+        "2023-12-10-preview",
+        "2022-08-31-preview",
+    ];
 }
 
 const HSMS_PER_CLUSTER: usize = 3;
