@@ -27,5 +27,17 @@ if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
 fi
 "$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/interop/requirements.txt
+
+echo "== Azure CLI (pinned in tests/interop/az-requirements.txt, own virtualenv)"
+az_venv=.tooling/az
+if ! cmp -s tests/interop/az-requirements.txt "$az_venv/az-requirements.txt" \
+   || [ ! -x "$az_venv/bin/az" ]; then
+  python3 -m venv "$az_venv"
+  "$az_venv/bin/pip" install --quiet --disable-pip-version-check -r tests/interop/az-requirements.txt
+  cp tests/interop/az-requirements.txt "$az_venv/az-requirements.txt"
+fi
+
+echo "== Interop tests (Python SDK and az CLI)"
 CLOUDHSM_EMULATOR_BIN="$PWD/target/debug/cloudhsm-emulator" \
+  AZ_CLI="$PWD/$az_venv/bin/az" \
   "$venv/bin/python" -m pytest tests/interop -q -p no:cacheprovider
