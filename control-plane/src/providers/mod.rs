@@ -8,6 +8,7 @@ pub mod managed_identity;
 pub mod metadata;
 pub mod network;
 pub mod resource_groups;
+pub mod resources;
 
 use axum::http::StatusCode;
 
