@@ -83,21 +83,15 @@ async fn identities_crud_list_and_group_cascade() {
     for name in ["id-b", "id-c"] {
         emu.put_identity("rg", name).await;
     }
-    let mut names = Vec::new();
-    let mut next = Some(format!(
-        "/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities?api-version=2023-01-31"
-    ));
-    while let Some(url) = next {
-        let page = emu.call(Method::GET, &url, None).await;
-        names.extend(
-            page.body["value"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|i| i["name"].as_str().unwrap().to_string()),
-        );
-        next = page.body["nextLink"].as_str().map(str::to_string);
-    }
+    let names: Vec<String> = emu
+        .list_pages(&format!(
+            "/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities?api-version=2023-01-31"
+        ))
+        .await
+        .iter()
+        .flat_map(|page| page["value"].as_array().cloned().unwrap_or_default())
+        .map(|i| i["name"].as_str().unwrap_or_default().to_string())
+        .collect();
     assert_eq!(names, ["app-identity", "id-b", "id-c"]);
 
     assert_eq!(

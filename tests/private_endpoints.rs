@@ -2,39 +2,11 @@
 //! `Microsoft.Network/privateEndpoints` resource that targets the cluster,
 //! then approve, reject or delete the cluster's connection.
 
-use cloudhsm_e2e_tests::{backup_jobs::action_path, cluster_path, Emulator, Reply, SUB};
+use cloudhsm_e2e_tests::{
+    backup_jobs::action_path, cluster_path, endpoint_body, endpoint_path, Emulator, Reply, SUB,
+};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-
-const NETWORK_API: &str = "2024-05-01";
-
-fn endpoint_path(group: &str, name: &str) -> String {
-    format!("/subscriptions/{SUB}/resourceGroups/{group}/providers/Microsoft.Network/privateEndpoints/{name}?api-version={NETWORK_API}")
-}
-
-fn endpoint_body(cluster_id: &str, manual: bool, group_ids: Value) -> Value {
-    let connection = json!({
-        "name": "to-hsm",
-        "properties": {
-            "privateLinkServiceId": cluster_id,
-            "groupIds": group_ids,
-            "requestMessage": "please approve",
-        }
-    });
-    let (automatic, manual_list) = if manual {
-        (json!([]), json!([connection]))
-    } else {
-        (json!([connection]), json!([]))
-    };
-    json!({
-        "location": "eastus2",
-        "properties": {
-            "subnet": {"id": format!("/subscriptions/{SUB}/resourceGroups/net/providers/Microsoft.Network/virtualNetworks/vnet/subnets/pe")},
-            "privateLinkServiceConnections": automatic,
-            "manualPrivateLinkServiceConnections": manual_list,
-        }
-    })
-}
 
 /// PUTs a private endpoint to the cluster's `cloudHsm` group.
 async fn put_endpoint(emu: &Emulator, name: &str, cluster_id: &str, manual: bool) -> Reply {

@@ -25,6 +25,7 @@ pub fn app(state: AppState) -> Router {
         .merge(providers::metadata::arm_routes())
         .merge(providers::catalogue::routes())
         .merge(providers::resource_groups::routes())
+        .merge(providers::resources::routes())
         .merge(providers::cloud_hsm::routes())
         .merge(providers::managed_identity::routes())
         .merge(providers::network::routes())

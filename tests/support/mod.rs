@@ -19,6 +19,7 @@ pub const SUB: &str = "00000000-0000-0000-0000-000000000000";
 pub const HSM_API: &str = "2025-03-31";
 pub const RG_API: &str = "2025-04-01";
 pub const IDENTITY_API: &str = "2023-01-31";
+pub const NETWORK_API: &str = "2024-05-01";
 /// The emulator's default `X-IDENTITY-HEADER` secret.
 pub const IDENTITY_HEADER: &str = "CloudHsmEmulator~WellKnownIdentityHeader";
 
@@ -358,6 +359,20 @@ impl Emulator {
         reply.body
     }
 
+    /// Every page of a list from `first` on, following `nextLink`s; each
+    /// page must answer 200.
+    pub async fn list_pages(&self, first: &str) -> Vec<Value> {
+        let mut pages = Vec::new();
+        let mut next = Some(first.to_string());
+        while let Some(url) = next {
+            let page = self.call(Method::GET, &url, None).await;
+            assert_eq!(page.status, StatusCode::OK, "{url}: {page:?}");
+            next = page.body["nextLink"].as_str().map(str::to_string);
+            pages.push(page.body);
+        }
+        pages
+    }
+
     /// Creates a cluster and waits until it is provisioned.
     pub async fn create_cluster(&self, group: &str, name: &str) -> Value {
         let reply = self
@@ -462,6 +477,36 @@ pub fn identity_path(group: &str, name: &str) -> String {
 /// The resource id of an identity (what clusters reference).
 pub fn identity_id(group: &str, name: &str) -> String {
     format!("/subscriptions/{SUB}/resourceGroups/{group}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{name}")
+}
+
+pub fn endpoint_path(group: &str, name: &str) -> String {
+    format!("/subscriptions/{SUB}/resourceGroups/{group}/providers/Microsoft.Network/privateEndpoints/{name}?api-version={NETWORK_API}")
+}
+
+/// A private endpoint to a cluster: its one connection automatic or
+/// `manual`, to the given group ids (a cluster's is `cloudHsm`).
+pub fn endpoint_body(cluster_id: &str, manual: bool, group_ids: Value) -> Value {
+    let connection = serde_json::json!({
+        "name": "to-hsm",
+        "properties": {
+            "privateLinkServiceId": cluster_id,
+            "groupIds": group_ids,
+            "requestMessage": "please approve",
+        }
+    });
+    let (automatic, manual_list) = if manual {
+        (serde_json::json!([]), serde_json::json!([connection]))
+    } else {
+        (serde_json::json!([connection]), serde_json::json!([]))
+    };
+    serde_json::json!({
+        "location": "eastus2",
+        "properties": {
+            "subnet": {"id": format!("/subscriptions/{SUB}/resourceGroups/net/providers/Microsoft.Network/virtualNetworks/vnet/subnets/pe")},
+            "privateLinkServiceConnections": automatic,
+            "manualPrivateLinkServiceConnections": manual_list,
+        }
+    })
 }
 
 pub fn cluster_body() -> Value {

@@ -6,7 +6,7 @@
 //! 3. [`api_version`]: per-type supported `api-version`s;
 //! 4. [`schema`]: the JSON body, validated against `schemas/`;
 //! 5. the handler (`crate::providers`, routed by [`tracked_routes`] for
-//!    tracked types), using [`conditions`], [`validation`], [`paging`] and
+//!    tracked types), using [`conditions`], [`validation`], [`paging`], [`odata_filter`] and
 //!    [`resource_id`];
 //! 6. [`crate::store`], and [`lro`] for long-running operations.
 //!
@@ -17,6 +17,7 @@ pub mod auth;
 pub mod conditions;
 pub mod error;
 pub mod lro;
+pub mod odata_filter;
 pub mod paging;
 pub mod request_context;
 pub mod resource_id;

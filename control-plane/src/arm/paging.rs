@@ -28,8 +28,21 @@ pub fn page(
     base_url: &str,
     path: &str,
     query: Option<&str>,
+    items: Vec<(String, Value)>,
+    page_size: usize,
+) -> Value {
+    page_carrying(base_url, path, query, items, page_size, &[])
+}
+
+/// [`page`] whose `nextLink` also repeats the query parameters named in
+/// `carried` (`$filter`, `$top`, ...), so the next page is the same query's.
+pub fn page_carrying(
+    base_url: &str,
+    path: &str,
+    query: Option<&str>,
     mut items: Vec<(String, Value)>,
     page_size: usize,
+    carried: &[&str],
 ) -> Value {
     let more = items.len() > page_size;
     items.truncate(page_size);
@@ -37,8 +50,17 @@ pub fn page(
         (true, Some((last_key, _))) => {
             let api = api_version::from_query(query).unwrap_or_default();
             let token = URL_SAFE_NO_PAD.encode(last_key.as_bytes());
+            let repeated: String = carried
+                .iter()
+                .filter_map(|name| query_param(query, name).map(|value| (name, value)))
+                .map(|(name, value)| {
+                    let encoded: String =
+                        url::form_urlencoded::byte_serialize(value.as_bytes()).collect();
+                    format!("&{name}={encoded}")
+                })
+                .collect();
             Some(format!(
-                "{base_url}{path}?api-version={api}&$skiptoken={token}"
+                "{base_url}{path}?api-version={api}{repeated}&$skiptoken={token}"
             ))
         }
         _ => None,

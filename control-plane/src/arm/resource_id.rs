@@ -26,6 +26,7 @@ const KEYWORDS: &[&str] = &[
     "privateLinkResources",
     "metadata",
     "endpoints",
+    "resources",
 ];
 
 fn canonical_keyword(segment: &str) -> Option<&'static str> {

@@ -29,7 +29,10 @@ use crate::{
         validation::normalise_location,
     },
     identity::tokens::Principal,
-    providers::resource_groups,
+    providers::{
+        resource_groups,
+        resources::{GenericResource, ListedResource},
+    },
     state::AppState,
     store::{Record, WriteSet},
 };
@@ -341,4 +344,21 @@ pub fn delete_in_group(
     Ok(state
         .store
         .delete_under::<UserAssignedIdentity>(&identities_prefix(group_id), writes)?)
+}
+
+impl ListedResource for UserAssignedIdentity {
+    fn generic(self) -> GenericResource {
+        GenericResource {
+            id: self.id,
+            name: self.name,
+            resource_type: self.resource_type,
+            location: self.location,
+            tags: self.tags,
+            created_time: Some(self.system_data.created_at),
+            changed_time: Some(self.system_data.last_modified_at),
+            // Identities are created synchronously: there is no other state.
+            provisioning_state: "Succeeded".into(),
+            ..Default::default()
+        }
+    }
 }

@@ -9,6 +9,7 @@ pub mod managed_identity;
 pub mod metadata;
 pub mod network;
 pub mod resource_groups;
+pub mod resources;
 pub mod role_definitions;
 
 use axum::http::StatusCode;

@@ -17,6 +17,7 @@ use axum::{
     routing::get,
     Json, Router,
 };
+use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -26,6 +27,7 @@ use super::{
         private_endpoint_connections::{self as connections, ConnectionRequest, GROUP_ID},
     },
     resource_groups,
+    resources::{GenericResource, ListedResource},
 };
 use crate::{
     arm::{
@@ -38,6 +40,7 @@ use crate::{
             type_prefix_in_group,
         },
         schema::{ArmJson, ValidatedBody},
+        system_data::arm_time,
         tracked_routes::tracked_resource,
         validation::normalise_location,
     },
@@ -107,6 +110,12 @@ pub struct StoredPrivateEndpoint {
     pub resource_guid: String,
     pub subnet_id: String,
     pub connection: ServiceConnection,
+    /// When it was created and last changed (ARM times); absent in records
+    /// written before the generic lists showed them.
+    #[serde(default)]
+    pub created_at: Option<String>,
+    #[serde(default)]
+    pub changed_at: Option<String>,
 }
 
 impl Record for StoredPrivateEndpoint {
@@ -460,11 +469,13 @@ async fn create_or_update(
         }
         existing.tags = body.tags.unwrap_or_default();
         existing.etag = format!("W/{}", new_etag());
+        existing.changed_at = Some(arm_time(Utc::now()));
         writes.put(&key, &existing)?;
         state.store.commit(writes).await?;
         return Ok((StatusCode::OK, Json(render(&state, existing))).into_response());
     }
     let cluster = target_cluster(&state, &connection.properties.private_link_service_id)?;
+    let now = Utc::now();
     let connection_name = cluster_connection_name(&name);
     let cluster_connection_id = connections::connection_id(&cluster.resource.id, &connection_name);
     connections::stage_new(
@@ -487,6 +498,8 @@ async fn create_or_update(
         etag: format!("W/{}", new_etag()),
         resource_guid: uuid::Uuid::new_v4().to_string(),
         subnet_id,
+        created_at: Some(arm_time(now)),
+        changed_at: Some(arm_time(now)),
         connection: ServiceConnection {
             name: connection.name,
             service_id: cluster.resource.id.clone(),
@@ -536,4 +549,20 @@ pub fn delete_in_group(
     Ok(state
         .store
         .delete_under::<StoredPrivateEndpoint>(&prefix, writes)?)
+}
+
+impl ListedResource for StoredPrivateEndpoint {
+    fn generic(self) -> GenericResource {
+        GenericResource {
+            id: self.id,
+            name: self.name,
+            resource_type: RESOURCE_TYPE.into(),
+            location: self.location,
+            tags: self.tags,
+            created_time: self.created_at,
+            changed_time: self.changed_at,
+            provisioning_state: "Succeeded".into(),
+            ..Default::default()
+        }
+    }
 }

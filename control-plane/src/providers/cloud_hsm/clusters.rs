@@ -37,7 +37,10 @@ use crate::{
         validation::normalise_location,
     },
     identity::tokens::Principal,
-    providers::{managed_identity, resource_groups},
+    providers::{
+        managed_identity, resource_groups,
+        resources::{GenericResource, ListedResource},
+    },
     state::AppState,
     store::WriteSet,
 };
@@ -609,4 +612,26 @@ pub fn current(state: &AppState, resource_id: &str) -> Result<Option<StoredClust
         .store
         .get::<StoredCluster>(&storage_key(resource_id))?
         .map(|c| live(state, c)))
+}
+
+impl ListedResource for StoredCluster {
+    fn generic(self) -> GenericResource {
+        let cluster = self.resource;
+        GenericResource {
+            sku: serde_json::to_value(&cluster.sku).ok(),
+            identity: cluster
+                .identity
+                .as_ref()
+                .and_then(|i| serde_json::to_value(i).ok()),
+            created_time: Some(cluster.system_data.created_at),
+            changed_time: Some(cluster.system_data.last_modified_at),
+            provisioning_state: cluster.properties.provisioning_state,
+            id: cluster.id,
+            name: cluster.name,
+            resource_type: cluster.resource_type,
+            location: cluster.location,
+            tags: cluster.tags,
+            ..Default::default()
+        }
+    }
 }
