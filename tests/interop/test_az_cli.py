@@ -223,7 +223,7 @@ def test_resource_tag_update_and_invoke_action(az, group, cluster):
     # cluster that was never activated fails with the service's reason.
     failure = az.fails(
         "resource", "invoke-action", "--ids", cluster["id"], "--action", "validateBackupProperties",
-        "--request-body", json.dumps({"azureStorageBlobContainerUri": "https://127.0.0.1:10000/devstoreaccount1/b"}),
+        "--request-body", json.dumps({"azureStorageBlobContainerUri": "https://127.0.0.1:10000/devstoreaccount1/backups"}),
     )
     assert "(ClusterNotActivated)" in failure.stderr
 
@@ -314,12 +314,31 @@ def test_role_assignments_by_object_id_and_by_app_id(emulator, az, group, cluste
 # --- Private endpoint connections ----------------------------------------------------
 
 
-def test_private_endpoint_connections_through_az_network(az, group, cluster):
+def test_private_endpoints_and_their_connections_through_az_network(emulator, az, group, cluster):
+    assert az("network", "private-endpoint-connection", "list", "--id", cluster["id"]) == []
+    subnet = (
+        f"/subscriptions/{emulator.endpoints['subscriptionId']}/resourceGroups/{group}"
+        "/providers/Microsoft.Network/virtualNetworks/vnet/subnets/pe"
+    )
+    endpoint = az(
+        "network", "private-endpoint", "create", "-g", group, "-n", "pe-az", "--connection-name", "to-hsm",
+        "--private-connection-resource-id", cluster["id"], "--group-id", "cloudHsm", "--subnet", subnet,
+        "--manual-request",
+    )
+    assert endpoint["provisioningState"] == "Succeeded"
     listed = az("network", "private-endpoint-connection", "list", "--id", cluster["id"])
-    assert listed == []
-    failure = az.fails("network", "private-endpoint-connection", "show", "--id",
-                       cluster["id"] + "/privateEndpointConnections/nope")
-    assert "ResourceNotFound" in failure.stderr or "NotFound" in failure.stderr
+    assert [c["properties"]["privateLinkServiceConnectionState"]["status"] for c in listed] == ["Pending"]
+    connection_id = listed[0]["id"]
+    # az polls the connection every 10 s until it is Succeeded and Approved.
+    approved = az("network", "private-endpoint-connection", "approve", "--id", connection_id, "--description", "ok")
+    assert approved["properties"]["privateLinkServiceConnectionState"]["status"] == "Approved"
+    shown = az("network", "private-endpoint-connection", "show", "-g", group, "--resource-name", "chsm-az",
+               "--type", HSM_TYPE, "-n", connection_id.rsplit("/", 1)[1])
+    assert shown["id"] == connection_id
+    az("network", "private-endpoint-connection", "delete", "--id", connection_id, "--yes")
+    az("network", "private-endpoint", "delete", "-g", group, "-n", "pe-az")
+    failure = az.fails("network", "private-endpoint-connection", "show", "--id", connection_id)
+    assert "NotFound" in failure.stderr
 
 
 # --- Errors as az shows them ---------------------------------------------------------
