@@ -39,6 +39,7 @@ pub fn app(state: AppState) -> Router {
         ));
     Router::new()
         .merge(identity::token_service::routes())
+        .merge(identity::adfs::routes())
         .merge(identity::managed_identity_endpoint::routes())
         .merge(providers::metadata::public_routes())
         .merge(arm_routes)

@@ -2,6 +2,7 @@
 //! Microsoft identity platform's client-credentials flow, and validation of the
 //! bearer tokens it issues.
 
+pub mod adfs;
 pub mod managed_identity_endpoint;
 pub mod signing_key;
 pub mod token_service;
