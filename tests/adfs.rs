@@ -10,7 +10,10 @@ use serde_json::Value;
 const SUBSCRIPTIONS: &str = "/subscriptions?api-version=2022-12-01";
 
 async fn discovery(emu: &Emulator) -> Value {
-    let url = format!("{}adfs/.well-known/openid-configuration", emu.endpoints.authority);
+    let url = format!(
+        "{}adfs/.well-known/openid-configuration",
+        emu.endpoints.authority
+    );
     let reply = Reply::from(emu.http.get(url).send().await.unwrap()).await;
     assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
     reply.body

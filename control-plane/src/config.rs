@@ -59,7 +59,10 @@ impl EmulatorConfig {
 
     /// Audiences a Microsoft Graph token may carry.
     pub fn graph_audiences(&self) -> Vec<String> {
-        vec![format!("{}/", self.base_url), PUBLIC_GRAPH_AUDIENCE.to_string()]
+        vec![
+            format!("{}/", self.base_url),
+            PUBLIC_GRAPH_AUDIENCE.to_string(),
+        ]
     }
 
     /// Every audience the token service issues client-credentials tokens for.
