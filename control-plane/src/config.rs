@@ -27,6 +27,12 @@ pub const PUBLIC_ARM_AUDIENCES: &[&str] = &[
     "https://management.core.windows.net/",
 ];
 
+/// Microsoft Graph's public audience. The emulator serves the few Graph calls
+/// `az role assignment` and `az ad sp show` make (see `identity::graph`) and
+/// accepts tokens for this audience there, as well as for its own URL (what
+/// its cloud metadata advertises as `microsoftGraphResourceId`).
+pub const PUBLIC_GRAPH_AUDIENCE: &str = "https://graph.microsoft.com/";
+
 #[derive(Debug, Clone)]
 pub struct EmulatorConfig {
     pub data_dir: PathBuf,
@@ -48,6 +54,25 @@ impl EmulatorConfig {
     pub fn arm_audiences(&self) -> Vec<String> {
         let mut audiences = vec![format!("{}/", self.base_url)];
         audiences.extend(PUBLIC_ARM_AUDIENCES.iter().map(|a| a.to_string()));
+        audiences
+    }
+
+    /// Audiences a Microsoft Graph token may carry.
+    pub fn graph_audiences(&self) -> Vec<String> {
+        vec![
+            format!("{}/", self.base_url),
+            PUBLIC_GRAPH_AUDIENCE.to_string(),
+        ]
+    }
+
+    /// Every audience the token service issues client-credentials tokens for.
+    pub fn token_audiences(&self) -> Vec<String> {
+        let mut audiences = self.arm_audiences();
+        for graph in self.graph_audiences() {
+            if !audiences.contains(&graph) {
+                audiences.push(graph);
+            }
+        }
         audiences
     }
 

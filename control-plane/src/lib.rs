@@ -41,6 +41,9 @@ pub fn app(state: AppState) -> Router {
         ));
     Router::new()
         .merge(identity::token_service::routes())
+        .merge(identity::adfs::routes())
+        // Graph has its own token check and errors, and no ARM pipeline.
+        .merge(identity::graph::routes(state.clone()))
         .merge(identity::managed_identity_endpoint::routes())
         .merge(providers::metadata::public_routes())
         .merge(arm_routes)

@@ -109,6 +109,7 @@ pub async fn serve(options: ServerOptions) -> Result<(), String> {
     )?;
     let state = AppState::new(Shared {
         arm_audiences: config.arm_audiences(),
+        graph_audiences: config.graph_audiences(),
         validated_tokens: Default::default(),
         config,
         store,

@@ -26,6 +26,8 @@ pub struct Shared {
     pub backup_storage: crate::backup_storage::BackupStorage,
     /// `config.arm_audiences()`, computed once.
     pub arm_audiences: Vec<String>,
+    /// `config.graph_audiences()`, computed once.
+    pub graph_audiences: Vec<String>,
 }
 
 impl AppState {

@@ -241,6 +241,13 @@ impl Emulator {
     }
 
     pub async fn fetch_token(&self) -> String {
+        self.token_for_scope("https://management.azure.com/.default")
+            .await
+    }
+
+    /// A client-credentials token of the well-known client for `scope`
+    /// (`{resource}/.default`), from the tenant's v2 endpoint.
+    pub async fn token_for_scope(&self, scope: &str) -> String {
         let response = self
             .http
             .post(format!(
@@ -251,7 +258,7 @@ impl Emulator {
                 ("grant_type", "client_credentials"),
                 ("client_id", self.endpoints.client_id.as_str()),
                 ("client_secret", self.endpoints.client_secret.as_str()),
-                ("scope", "https://management.azure.com/.default"),
+                ("scope", scope),
             ])
             .send()
             .await
@@ -262,6 +269,25 @@ impl Emulator {
             .as_str()
             .expect("access_token")
             .to_string()
+    }
+
+    /// A Microsoft Graph request (`path` like `/v1.0/servicePrincipals`) to
+    /// the emulator's base URL, with `token` when there is one.
+    pub async fn graph_call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
+        let mut request = self.http.request(method, self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        Reply::from(request.send().await.expect("Graph request sent")).await
     }
 
     pub fn token(&self) -> &str {
@@ -442,6 +468,15 @@ impl Reply {
             .get(name)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string)
+    }
+
+    /// Asserts a Microsoft Graph error (`error.code`, `error.message`,
+    /// `error.innerError`) with this status and code; returns the error object.
+    pub fn expect_graph_error(&self, status: StatusCode, code: &str) -> &Value {
+        let error = self.expect_error(status, code);
+        assert!(error["innerError"]["request-id"].is_string(), "{self:?}");
+        assert!(error["innerError"]["date"].is_string(), "{self:?}");
+        error
     }
 
     /// Asserts an ARM error with this status and code; returns the error object.

@@ -37,7 +37,20 @@ fn authenticate(
         code: "AuthenticationFailed",
         message: "Authentication failed. The 'Authorization' header is missing.".into(),
     })?;
-    let token = header
+    let token = bearer_token(header)?;
+    state.validated_tokens.get_or_validate(token, || {
+        tokens::validate(
+            token,
+            &state.signing_key,
+            &state.config.tenant_id,
+            &state.arm_audiences,
+        )
+    })
+}
+
+/// The token of an `Authorization: Bearer <token>` header.
+pub fn bearer_token(header: &axum::http::HeaderValue) -> Result<&str, ArmError> {
+    header
         .to_str()
         .ok()
         .and_then(|h| {
@@ -48,15 +61,7 @@ fn authenticate(
         .ok_or_else(|| ArmError::Unauthenticated {
             code: "AuthenticationFailed",
             message: "Authentication failed. The 'Authorization' header is provided in an invalid format.".into(),
-        })?;
-    state.validated_tokens.get_or_validate(token, || {
-        tokens::validate(
-            token,
-            &state.signing_key,
-            &state.config.tenant_id,
-            &state.arm_audiences,
-        )
-    })
+        })
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Principal {

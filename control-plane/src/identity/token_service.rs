@@ -35,11 +35,11 @@ pub fn routes() -> Router<AppState> {
         .route("/{tenant}/oauth2/token", post(token_v1))
 }
 
-struct OAuthError {
-    status: StatusCode,
-    error: &'static str,
-    aadsts: u32,
-    description: String,
+pub(super) struct OAuthError {
+    pub(super) status: StatusCode,
+    pub(super) error: &'static str,
+    pub(super) aadsts: u32,
+    pub(super) description: String,
 }
 
 impl IntoResponse for OAuthError {
@@ -126,7 +126,7 @@ async fn openid_configuration_v1(
     .into_response())
 }
 
-async fn jwks(State(state): State<AppState>) -> Json<serde_json::Value> {
+pub(super) async fn jwks(State(state): State<AppState>) -> Json<serde_json::Value> {
     Json(json!({ "keys": [state.signing_key.jwk] }))
 }
 
@@ -137,8 +137,14 @@ async fn token_v2(
     Form(form): Form<HashMap<String, String>>,
 ) -> Result<Response, OAuthError> {
     check_tenant(&state, &tenant)?;
+    let resource = resource_from_scope(&form)?;
+    issue(&state, &form, resource, TokenShape::V2)
+}
+
+/// The resource of a client-credentials `scope`: `{resource}/.default`.
+pub(super) fn resource_from_scope(form: &HashMap<String, String>) -> Result<&str, OAuthError> {
     let scope = form.get("scope").map(String::as_str).unwrap_or_default();
-    let resource = scope
+    scope
         .split_whitespace()
         .find_map(|s| s.strip_suffix("/.default"))
         .ok_or_else(|| OAuthError {
@@ -148,8 +154,7 @@ async fn token_v2(
             description: format!(
                 "The provided value for scope '{scope}' is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)."
             ),
-        })?;
-    issue(&state, &form, resource, false)
+        })
 }
 
 /// v1 endpoint: the resource is a form field.
@@ -160,14 +165,26 @@ async fn token_v1(
 ) -> Result<Response, OAuthError> {
     check_tenant(&state, &tenant)?;
     let resource = form.get("resource").cloned().unwrap_or_default();
-    issue(&state, &form, &resource, true)
+    issue(&state, &form, &resource, TokenShape::V1)
 }
 
-fn issue(
+/// How a token response is laid out: each endpoint answers in its own shape.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum TokenShape {
+    /// Entra ID v1: numbers as strings, `expires_on`, `resource`.
+    V1,
+    /// Entra ID v2: numbers as numbers.
+    V2,
+    /// AD FS: `token_type` `bearer`, `expires_in` a number, plus the
+    /// `resource` or `scope` asked for.
+    Adfs,
+}
+
+pub(super) fn issue(
     state: &AppState,
     form: &HashMap<String, String>,
     resource: &str,
-    v1_shape: bool,
+    shape: TokenShape,
 ) -> Result<Response, OAuthError> {
     let config = &state.config;
     let grant = form
@@ -208,7 +225,7 @@ fn issue(
         });
     }
     let known = config
-        .arm_audiences()
+        .token_audiences()
         .into_iter()
         .find(|a| a.trim_end_matches('/') == resource.trim_end_matches('/'));
     let Some(audience) = known else {
@@ -240,8 +257,8 @@ fn issue(
         aadsts: 90033,
         description: e.to_string(),
     })?;
-    let body = if v1_shape {
-        json!({
+    let body = match shape {
+        TokenShape::V1 => json!({
             "token_type": "Bearer",
             "expires_in": TOKEN_LIFETIME_SECS.to_string(),
             "ext_expires_in": TOKEN_LIFETIME_SECS.to_string(),
@@ -249,14 +266,26 @@ fn issue(
             "not_before": now.to_string(),
             "resource": resource,
             "access_token": token,
-        })
-    } else {
-        json!({
+        }),
+        TokenShape::V2 => json!({
             "token_type": "Bearer",
             "expires_in": TOKEN_LIFETIME_SECS,
             "ext_expires_in": TOKEN_LIFETIME_SECS,
             "access_token": token,
-        })
+        }),
+        TokenShape::Adfs => {
+            let mut body = json!({
+                "access_token": token,
+                "token_type": "bearer",
+                "expires_in": TOKEN_LIFETIME_SECS,
+            });
+            for echoed in ["resource", "scope"] {
+                if let Some(value) = form.get(echoed) {
+                    body[echoed] = json!(value);
+                }
+            }
+            body
+        }
     };
     Ok(Json(body).into_response())
 }

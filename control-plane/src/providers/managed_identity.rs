@@ -147,15 +147,22 @@ pub fn find_by_id(state: &AppState, id: &str) -> Result<Option<UserAssignedIdent
     Ok(state.store.get::<UserAssignedIdentity>(&storage_key(id))?)
 }
 
-fn find_first(
-    state: &AppState,
-    matches: impl Fn(&IdentityProperties) -> bool,
-) -> Result<Option<UserAssignedIdentity>, ArmError> {
+/// Every identity in every subscription (what the directory knows).
+pub fn all(state: &AppState) -> Result<Vec<UserAssignedIdentity>, ArmError> {
     Ok(state
         .store
         .list::<UserAssignedIdentity>("", None, usize::MAX)?
         .into_iter()
         .map(|(_, identity)| identity)
+        .collect())
+}
+
+fn find_first(
+    state: &AppState,
+    matches: impl Fn(&IdentityProperties) -> bool,
+) -> Result<Option<UserAssignedIdentity>, ArmError> {
+    Ok(all(state)?
+        .into_iter()
         .find(|identity| matches(&identity.properties)))
 }
 
