@@ -362,3 +362,58 @@ def test_errors_are_azs_usual_code_and_message(az, group, cluster):
 
     failure = az.fails("rest", "--method", "get", "--url", "/subscriptions/x/providers/Contoso.Nothing/things?api-version=2025-01-01")
     assert "InternalServerError" not in failure.stderr
+
+
+# --- Environment-only credentials (the AD FS authority) ----------------------------
+
+
+def test_default_azure_credential_from_the_environment_alone(emulator):
+    """An application that builds DefaultAzureCredential() with no arguments
+    reaches the emulator through environment variables only: MSAL skips
+    instance discovery for an AD FS authority (AZURE_TENANT_ID=adfs)."""
+    ep = emulator.endpoints
+    program = (
+        "import os\n"
+        "from azure.identity import DefaultAzureCredential\n"
+        "from azure.mgmt.resource.resources import ResourceManagementClient\n"
+        "client = ResourceManagementClient(DefaultAzureCredential(), os.environ['SUBSCRIPTION'],"
+        " base_url=os.environ['ARM'])\n"
+        "client.resource_groups.create_or_update('rg-default-credential', {'location': 'eastus2'})\n"
+        "print(client.resource_groups.get('rg-default-credential').name)\n"
+    )
+    env = {
+        k: v for k, v in os.environ.items()
+        if not k.startswith("AZURE_") and k not in ("IDENTITY_ENDPOINT", "IDENTITY_HEADER", "MSI_ENDPOINT")
+    }
+    env.update(
+        {
+            "AZURE_AUTHORITY_HOST": ep["authority"],
+            "AZURE_TENANT_ID": "adfs",
+            "AZURE_CLIENT_ID": ep["clientId"],
+            "AZURE_CLIENT_SECRET": ep["clientSecret"],
+            "REQUESTS_CA_BUNDLE": ep["caCertificate"],
+            "SUBSCRIPTION": ep["subscriptionId"],
+            "ARM": ep["resourceManager"],
+        }
+    )
+    import sys
+
+    result = subprocess.run([sys.executable, "-c", program], env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "rg-default-credential"
+
+
+def test_az_with_the_ad_fs_cloud_form_needs_no_config_switch(emulator, az):
+    """The cloud registered with an AD FS login endpoint, as Azure Stack Hub
+    with AD FS is: az then logs in without core.instance_discovery=false."""
+    ep = emulator.endpoints
+    cli = az.sibling("adfs")
+    base = ep["resourceManager"].rstrip("/")
+    cli("cloud", "register", "-n", "EmuAdfs", "--endpoint-resource-manager", base,
+        "--endpoint-active-directory", base + "/adfs")
+    cli("cloud", "set", "-n", "EmuAdfs")
+    cli("login", "--service-principal", "-u", ep["clientId"], "-p", ep["clientSecret"], "--tenant", ep["tenantId"])
+    assert cli("account", "show")["id"] == ep["subscriptionId"]
+    assert isinstance(cli("group", "list"), list)
+    token = cli("account", "get-access-token")
+    assert jwt_claims(token["accessToken"])["tid"] == ep["tenantId"]
