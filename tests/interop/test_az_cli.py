@@ -275,6 +275,41 @@ def test_resource_delete(az, group):
     assert "(ResourceNotFound)" in failure.stderr
 
 
+def test_az_resource_on_identities_private_endpoints_and_role_assignments(emulator, az, group, cluster):
+    identity = az("identity", "create", "-g", group, "-n", unique("generic-id"))
+    assert az("resource", "show", "--ids", identity["id"])["properties"]["clientId"] == identity["clientId"]
+    # `az resource tag` PUTs back the whole object az read, read-only parts included.
+    assert az("resource", "tag", "--ids", identity["id"], "--tags", "x=1")["tags"] == {"x": "1"}
+    assert az("identity", "show", "--ids", identity["id"])["tags"] == {"x": "1"}
+
+    subnet = (
+        f"/subscriptions/{emulator.endpoints['subscriptionId']}/resourceGroups/{group}"
+        "/providers/Microsoft.Network/virtualNetworks/vnet/subnets/pe"
+    )
+    endpoint = az(
+        "resource", "create", "-g", group, "-n", "pe-generic", "--resource-type", "Microsoft.Network/privateEndpoints",
+        "--is-full-object", "-p", json.dumps({"location": "eastus2", "properties": {
+            "subnet": {"id": subnet},
+            "privateLinkServiceConnections": [{
+                "name": "generic", "properties": {"privateLinkServiceId": cluster["id"], "groupIds": ["cloudHsm"]},
+            }],
+        }}),
+    )
+    assert endpoint["type"] == "Microsoft.Network/privateEndpoints"
+    assert az("resource", "tag", "--ids", endpoint["id"], "--tags", "y=2")["tags"] == {"y": "2"}
+    az("resource", "delete", "--ids", endpoint["id"])
+
+    assignment = az(
+        "role", "assignment", "create", "--assignee-object-id", identity["principalId"],
+        "--assignee-principal-type", "ServicePrincipal", "--role", "Reader",
+        "--scope", f"/subscriptions/{emulator.endpoints['subscriptionId']}/resourceGroups/{group}",
+    )
+    generic = az("resource", "show", "--ids", assignment["id"])
+    assert generic["properties"]["principalId"] == identity["principalId"]
+    az("resource", "delete", "--ids", assignment["id"])
+    assert az("role", "assignment", "list", "--assignee", identity["principalId"], "--all") == []
+
+
 # --- Role assignments ----------------------------------------------------------------
 
 

@@ -47,7 +47,7 @@ impl VersionedType for RoleAssignments {
         "2018-01-01-preview",
         "2017-10-01-preview",
         "2015-07-01",
-];
+    ];
 }
 
 const SEGMENT: &str = "/providers/Microsoft.Authorization/roleAssignments";

@@ -53,7 +53,7 @@ impl VersionedType for UserAssignedIdentities {
         "2021-09-30-preview",
         "2018-11-30",
         "2015-08-31-preview",
-];
+    ];
 }
 
 const RESOURCE_TYPE: &str = "Microsoft.ManagedIdentity/userAssignedIdentities";

@@ -30,7 +30,7 @@ impl VersionedType for Subscriptions {
         "2018-06-01",
         "2016-06-01",
         "2015-11-01",
-];
+    ];
 }
 
 pub struct Tenants;
@@ -59,7 +59,7 @@ impl VersionedType for CloudMetadata {
         "2017-12-01",
         "2015-01-01",
         "1.0",
-];
+    ];
 }
 
 /// Reachable without a token, as on Azure.

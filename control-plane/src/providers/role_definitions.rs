@@ -28,7 +28,7 @@ impl VersionedType for RoleDefinitions {
         "2022-04-01",
         "2018-01-01-preview",
         "2015-07-01",
-];
+    ];
 }
 
 pub const SEGMENT: &str = "/providers/Microsoft.Authorization/roleDefinitions";
