@@ -25,6 +25,7 @@ pub fn app(state: AppState) -> Router {
     let arm_routes = Router::new()
         .merge(providers::metadata::arm_routes())
         .merge(providers::catalogue::routes())
+        .merge(providers::deployments::routes())
         .merge(providers::resource_groups::routes())
         .merge(providers::resources::routes())
         .merge(providers::cloud_hsm::routes())

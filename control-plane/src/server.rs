@@ -119,8 +119,10 @@ pub async fn serve(options: ServerOptions) -> Result<(), String> {
         hsm_clusters: HsmClusters::open(&data_dir.join("data-plane"))?
             .with_key_capacity(options.key_capacity),
         backup_storage,
+        deployment_runs: Default::default(),
     });
     providers::cloud_hsm::backup::recover_interrupted(&state).await?;
+    providers::deployments::resume_interrupted(&state).await?;
 
     write_endpoints(&state, tls.as_ref().map(|t| t.ca_certificate.clone()))?;
     let data_plane_endpoint = format!("{scheme}://{}:{data_plane_port}", url_host(&options.host));

@@ -24,6 +24,8 @@ pub struct Shared {
     pub validated_tokens: ValidatedTokens,
     /// Blob Storage for cluster backups.
     pub backup_storage: crate::backup_storage::BackupStorage,
+    /// Deployments running now, so `cancel` can stop them.
+    pub deployment_runs: crate::providers::deployments::DeploymentRuns,
     /// `config.arm_audiences()`, computed once.
     pub arm_audiences: Vec<String>,
     /// `config.graph_audiences()`, computed once.

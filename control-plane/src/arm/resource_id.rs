@@ -26,6 +26,9 @@ const KEYWORDS: &[&str] = &[
     "privateLinkResources",
     "metadata",
     "endpoints",
+    "deployments",
+    "whatIf",
+    "exportTemplate",
     "resources",
 ];
 

@@ -135,6 +135,7 @@ pub const PROVIDERS: &[ProviderEntry] = &[
         registration_policy: "RegistrationFree",
         resource_types: &[
             entry::<ResourceGroups>(Placement::Regional, "None"),
+            entry::<super::deployments::Deployments>(Placement::Global, "None"),
             named("resources", RESOURCES_API_VERSIONS, Placement::Global),
             named("providers", RESOURCES_API_VERSIONS, Placement::Global),
             named(

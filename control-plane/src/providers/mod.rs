@@ -5,6 +5,7 @@
 pub mod authorization;
 pub mod catalogue;
 pub mod cloud_hsm;
+pub mod deployments;
 pub mod managed_identity;
 pub mod metadata;
 pub mod network;

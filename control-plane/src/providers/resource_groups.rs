@@ -85,7 +85,7 @@ impl Record for ResourceGroupRecord {
 }
 
 impl ResourceGroupRecord {
-    fn wire(&self) -> Value {
+    pub fn wire(&self) -> Value {
         let mut body = json!({
             "id": self.id,
             "name": self.name,
