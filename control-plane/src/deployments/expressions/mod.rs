@@ -7,7 +7,22 @@
 //! deployment, other resources) comes through [`Context`], so this module
 //! knows nothing of HTTP or the store.
 
-use serde_json::Value;
+mod ast;
+mod errors;
+mod eval;
+mod functions;
+mod lexer;
+mod parser;
+mod values;
+
+#[cfg(test)]
+mod tests;
+
+use serde_json::{Map, Value};
+
+pub use ast::{function_calls, Call, Expr};
+pub use functions::{names as function_names, unique_string_of};
+pub use parser::parse;
 
 /// An expression that cannot be evaluated, with ARM's wording: which
 /// function or token, and where (0-based character offset in the expression
@@ -71,4 +86,47 @@ pub trait Context {
     ) -> Result<Value, ExprError>;
     /// The deployment's clock for `utcNow()` (fixed per deployment, as ARM's is).
     fn utc_now(&self) -> chrono::DateTime<chrono::Utc>;
+}
+
+/// Evaluates one template string: `[expr]` is an expression, `[[...]` is
+/// the literal with its first `[` removed, anything else is itself.
+pub fn evaluate_string(text: &str, ctx: &dyn Context) -> Result<Value, ExprError> {
+    if let Some(literal) = text.strip_prefix('[').filter(|t| t.starts_with('[') && t.ends_with(']')) {
+        return Ok(Value::String(literal.to_string()));
+    }
+    if !is_expression(text) {
+        return Ok(Value::String(text.to_string()));
+    }
+    let expr = parse(text)?;
+    eval::Evaluator::new(ctx).eval(&expr)
+}
+
+/// Whether ARM treats `text` as an expression (`[` ... `]`, not `[[`).
+pub fn is_expression(text: &str) -> bool {
+    text.starts_with('[') && text.ends_with(']') && !text.starts_with("[[")
+}
+
+/// Evaluates every string in `value`, object keys included (as ARM does),
+/// leaving other values alone. A key must evaluate to a string.
+pub fn evaluate_json(value: &Value, ctx: &dyn Context) -> Result<Value, ExprError> {
+    match value {
+        Value::String(text) => evaluate_string(text, ctx),
+        Value::Array(items) => items
+            .iter()
+            .map(|item| evaluate_json(item, ctx))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Value::Array),
+        Value::Object(map) => {
+            let mut evaluated = Map::new();
+            for (key, item) in map {
+                let key = match evaluate_string(key, ctx)? {
+                    Value::String(key) => key,
+                    other => values::to_arm_string(&other),
+                };
+                evaluated.insert(key, evaluate_json(item, ctx)?);
+            }
+            Ok(Value::Object(evaluated))
+        }
+        other => Ok(other.clone()),
+    }
 }
