@@ -352,6 +352,34 @@ impl Emulator {
         }
     }
 
+    /// PUTs a deployment (the path is a deployment's: a group's or the
+    /// subscription's) and follows its `Azure-AsyncOperation` until it ends;
+    /// returns the deployment as GET shows it then.
+    pub async fn deploy(&self, path: &str, body: Value) -> Value {
+        let reply = self.call(Method::PUT, path, Some(body)).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{reply:?}");
+        assert_eq!(reply.body["properties"]["provisioningState"], "Accepted");
+        let status_url = reply
+            .header("azure-asyncoperation")
+            .expect("Azure-AsyncOperation");
+        self.wait_deployment_status(&status_url).await;
+        self.call(Method::GET, path, None).await.body
+    }
+
+    /// Polls a deployment's status URL until it is no longer Accepted or Running.
+    pub async fn wait_deployment_status(&self, url: &str) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let reply = self.call(Method::GET, url, None).await;
+            assert_eq!(reply.status, StatusCode::OK, "deployment status: {reply:?}");
+            if !matches!(reply.body["status"].as_str(), Some("Accepted" | "Running")) {
+                return reply.body;
+            }
+            assert!(Instant::now() < deadline, "deployment never finished: {url}");
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
     /// Polls a `Location` URL until it stops answering 202; returns that reply.
     pub async fn wait_location(&self, url: &str) -> Reply {
         let deadline = Instant::now() + Duration::from_secs(60);
@@ -491,6 +519,22 @@ impl Reply {
         );
         &self.body["error"]
     }
+}
+
+pub const DEPLOYMENTS_API: &str = "2025-04-01";
+
+/// A deployment at resource-group scope.
+pub fn deployment_path(group: &str, name: &str) -> String {
+    format!("/subscriptions/{SUB}/resourceGroups/{group}/providers/Microsoft.Resources/deployments/{name}?api-version={DEPLOYMENTS_API}")
+}
+
+/// One of the ARM templates users deploy, from `bicep/templates/`.
+pub fn shipped_template(file: &str) -> Value {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../bicep/templates")
+        .join(file);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).expect("template is JSON")
 }
 
 pub fn group_path(group: &str) -> String {

@@ -30,6 +30,9 @@ use crate::{arm::error::ErrorDetail, providers::catalogue};
 /// a deployment should finish as soon as its resources do.
 const POLL_INTERVAL: Duration = Duration::from_millis(20);
 
+/// How often a write that conflicts with a running operation is sent again.
+const CONFLICT_RETRIES: u32 = 10;
+
 /// Sends ARM requests into the app's router as one principal.
 pub struct ArmClient {
     router: Router,
@@ -108,6 +111,21 @@ impl ArmClient {
             location,
             body,
         })
+    }
+
+    /// Waits until a resource's provisioning state is terminal (or it is gone).
+    pub async fn wait_until_settled(&self, resource_path: &str) {
+        for _ in 0..30_000 {
+            match self.send(Method::GET, resource_path, None).await {
+                Ok(reply) if reply.status.is_success() => {
+                    if is_terminal(&provisioning_state(&reply.body)) {
+                        return;
+                    }
+                }
+                _ => return,
+            }
+            tokio::time::sleep(POLL_INTERVAL).await;
+        }
     }
 
     /// Follows a long-running operation to its end; the final reply is the
@@ -445,26 +463,41 @@ async fn deploy_instance(
             )
         }
     };
+    if let Some(error) = unserved_type(&instance, &body) {
+        return fail(entry, StatusCode::BAD_REQUEST, error);
+    }
     let path = with_api_version(&instance.id, &instance.api_version);
     let (method, payload) = if instance.existing {
         (Method::GET, None)
     } else {
         (Method::PUT, Some(&body))
     };
-    let reply = match client.send(method.clone(), &path, payload).await {
-        Ok(reply) => reply,
-        Err(message) => {
-            return fail(
-                entry,
-                StatusCode::INTERNAL_SERVER_ERROR,
-                ErrorDetail {
-                    code: "InternalServerError".into(),
-                    message,
-                    target: None,
-                    details: Vec::new(),
-                },
-            )
+    let mut attempts = 0;
+    let reply = loop {
+        let reply = match client.send(method.clone(), &path, payload).await {
+            Ok(reply) => reply,
+            Err(message) => {
+                return fail(
+                    entry,
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    ErrorDetail {
+                        code: "InternalServerError".into(),
+                        message,
+                        target: None,
+                        details: Vec::new(),
+                    },
+                )
+            }
+        };
+        // Another operation on the resource is still running (a deployment
+        // resumed after a restart meets its own earlier PUT): wait for it to
+        // end and send again, as ARM retries a conflicting write.
+        if reply.status == StatusCode::CONFLICT && attempts < CONFLICT_RETRIES {
+            attempts += 1;
+            client.wait_until_settled(&path).await;
+            continue;
         }
+        break reply;
     };
     if !reply.status.is_success() {
         let error = error_of(&reply);
@@ -492,6 +525,32 @@ async fn deploy_instance(
     entry.ended = Some(Utc::now());
     let _ = progress.send(entry);
     Ok(())
+}
+
+/// A type no emulated provider serves fails with ARM's answer for a type no
+/// registered provider has.
+fn unserved_type(instance: &Instance, body: &Value) -> Option<ErrorDetail> {
+    let (namespace, resource_type) = instance.resource_type.split_once('/')?;
+    if catalogue::api_versions(namespace, resource_type).is_some() {
+        return None;
+    }
+    let location = member(body, "location")
+        .and_then(Value::as_str)
+        .unwrap_or("global");
+    Some(ErrorDetail {
+        code: "NoRegisteredProviderFound".into(),
+        message: format!(
+            "No registered resource provider found for location '{location}' and API version '{}' for type '{resource_type}'. The emulator serves {}.",
+            instance.api_version,
+            catalogue::PROVIDERS
+                .iter()
+                .map(|p| p.namespace)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        target: None,
+        details: Vec::new(),
+    })
 }
 
 /// ARM spells operation status codes as the reason phrase (`OK`, `Created`).
