@@ -11,12 +11,17 @@ fn with_dogs(template: &str) -> String {
 #[test]
 fn filter_map_sort() {
     assert_eq!(
-        eval(&with_dogs("[filter(DOGS, lambda('dog', greaterOrEquals(lambdaVariables('dog').age, 5)))]"))
-            .as_array().map(|a| a.len()),
+        eval(&with_dogs(
+            "[filter(DOGS, lambda('dog', greaterOrEquals(lambdaVariables('dog').age, 5)))]"
+        ))
+        .as_array()
+        .map(|a| a.len()),
         Some(2)
     );
     assert_eq!(
-        eval(&with_dogs("[map(DOGS, lambda('dog', lambdaVariables('dog').name))]")),
+        eval(&with_dogs(
+            "[map(DOGS, lambda('dog', lambdaVariables('dog').name))]"
+        )),
         json!(["Evie", "Casper", "Indy", "Kira"])
     );
     assert_eq!(
@@ -27,7 +32,10 @@ fn filter_map_sort() {
         eval("[map(range(0, 3), lambda('i', 'x', concat(string(lambdaVariables('i')), '@', string(lambdaVariables('x')))))]"),
         json!(["0@0", "1@1", "2@2"])
     );
-    assert_eq!(eval("[filter(createArray(), lambda('x', true()))]"), json!([]));
+    assert_eq!(
+        eval("[filter(createArray(), lambda('x', true()))]"),
+        json!([])
+    );
 }
 
 #[test]
@@ -60,10 +68,24 @@ fn nested_lambdas_see_outer_variables() {
 
 #[test]
 fn lambda_misuse_is_an_error() {
-    assert!(eval_err("[lambda('x', 1)]").message.contains("only be an argument"));
-    assert!(eval_err("[map(createArray(1), 'x')]").message.contains("must be a lambda"));
-    assert!(eval_err("[lambdaVariables('x')]").message.contains("not defined"));
-    assert!(eval_err("[filter(createArray(1), lambda('x', 1))]").message.contains("boolean"));
-    assert!(eval_err("[map(createArray(1), lambda(parameters('name'), 1))]").message.contains("string literals"));
-    assert!(eval_err("[sort(createArray(2, 1), lambda('a', 'b', 'x'))]").message.contains("boolean"));
+    assert!(eval_err("[lambda('x', 1)]")
+        .message
+        .contains("only be an argument"));
+    assert!(eval_err("[map(createArray(1), 'x')]")
+        .message
+        .contains("must be a lambda"));
+    assert!(eval_err("[lambdaVariables('x')]")
+        .message
+        .contains("not defined"));
+    assert!(eval_err("[filter(createArray(1), lambda('x', 1))]")
+        .message
+        .contains("boolean"));
+    assert!(
+        eval_err("[map(createArray(1), lambda(parameters('name'), 1))]")
+            .message
+            .contains("string literals")
+    );
+    assert!(eval_err("[sort(createArray(2, 1), lambda('a', 'b', 'x'))]")
+        .message
+        .contains("boolean"));
 }

@@ -18,20 +18,34 @@ fn boolean_functions() {
 #[test]
 fn if_is_lazy() {
     assert_eq!(eval("[if(equals(1, 1), 'yes', 'no')]"), json!("yes"));
-    assert_eq!(eval("[if(false(), parameters('absent'), 'safe')]"), json!("safe"));
+    assert_eq!(
+        eval("[if(false(), parameters('absent'), 'safe')]"),
+        json!("safe")
+    );
     assert_eq!(eval("[if(true(), 'safe', fail())]"), json!("safe"));
-    assert!(eval_err("[if(true(), parameters('absent'), 'x')]").message.contains("absent"));
+    assert!(eval_err("[if(true(), parameters('absent'), 'x')]")
+        .message
+        .contains("absent"));
     assert!(eval_err("[if('true', 1, 2)]").message.contains("boolean"));
 }
 
 #[test]
 fn coalesce_and_equality() {
-    assert_eq!(eval("[coalesce(null(), null(), 'fallback')]"), json!("fallback"));
+    assert_eq!(
+        eval("[coalesce(null(), null(), 'fallback')]"),
+        json!("fallback")
+    );
     assert_eq!(eval("[coalesce(null())]"), json!(null));
     assert_eq!(eval("[equals(1, 1)]"), json!(true));
     assert_eq!(eval("[equals('a', 'A')]"), json!(false));
-    assert_eq!(eval("[equals(createArray('a', 'b'), createArray('a', 'b'))]"), json!(true));
-    assert_eq!(eval("[equals(createObject('a', 1), createObject('a', 1))]"), json!(true));
+    assert_eq!(
+        eval("[equals(createArray('a', 'b'), createArray('a', 'b'))]"),
+        json!(true)
+    );
+    assert_eq!(
+        eval("[equals(createObject('a', 1), createObject('a', 1))]"),
+        json!(true)
+    );
     assert_eq!(eval("[equals(1, '1')]"), json!(false));
 }
 
@@ -43,5 +57,7 @@ fn comparisons() {
     assert_eq!(eval("[less(10, 5)]"), json!(false));
     assert_eq!(eval("[less('A', 'a')]"), json!(true));
     assert_eq!(eval("[lessOrEquals(5, 5)]"), json!(true));
-    assert!(eval_err("[less(1, 'a')]").message.contains("cannot be compared"));
+    assert!(eval_err("[less(1, 'a')]")
+        .message
+        .contains("cannot be compared"));
 }

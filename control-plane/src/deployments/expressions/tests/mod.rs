@@ -30,21 +30,28 @@ impl Context for TestContext {
             "list": ["a", "b", "c"],
             "flag": true
         });
-        super::values::get_property(parameters.as_object().ok_or_else(|| ExprError::new("no"))?, name)
-            .cloned()
-            .ok_or_else(|| ExprError::new(format!("The template parameter '{name}' is not found")))
+        super::values::get_property(
+            parameters.as_object().ok_or_else(|| ExprError::new("no"))?,
+            name,
+        )
+        .cloned()
+        .ok_or_else(|| ExprError::new(format!("The template parameter '{name}' is not found")))
     }
     fn variable(&self, name: &str) -> Result<Value, ExprError> {
         match name {
             "prefix" => Ok(json!("pre")),
-            _ => Err(ExprError::new(format!("The template variable '{name}' is not found"))),
+            _ => Err(ExprError::new(format!(
+                "The template variable '{name}' is not found"
+            ))),
         }
     }
     fn copy_index(&self, loop_name: Option<&str>) -> Result<i64, ExprError> {
         match loop_name {
             None => Ok(2),
             Some("disks") => Ok(5),
-            Some(other) => Err(ExprError::new(format!("The copy loop '{other}' is not found"))),
+            Some(other) => Err(ExprError::new(format!(
+                "The copy loop '{other}' is not found"
+            ))),
         }
     }
     fn resource_group(&self) -> Result<Value, ExprError> {
@@ -55,8 +62,10 @@ impl Context for TestContext {
         }))
     }
     fn subscription(&self) -> Result<Value, ExprError> {
-        Ok(json!({"id": format!("/subscriptions/{SUBSCRIPTION}"), "subscriptionId": SUBSCRIPTION,
-                  "tenantId": "11111111-1111-1111-1111-111111111111", "displayName": "Emulated"}))
+        Ok(
+            json!({"id": format!("/subscriptions/{SUBSCRIPTION}"), "subscriptionId": SUBSCRIPTION,
+                  "tenantId": "11111111-1111-1111-1111-111111111111", "displayName": "Emulated"}),
+        )
     }
     fn tenant(&self) -> Result<Value, ExprError> {
         Ok(json!({"tenantId": "11111111-1111-1111-1111-111111111111"}))
@@ -67,17 +76,35 @@ impl Context for TestContext {
     fn environment(&self) -> Result<Value, ExprError> {
         Ok(json!({"name": "AzureCloud", "suffixes": {"storage": "core.windows.net"}}))
     }
-    fn reference(&self, resource: &str, api_version: Option<&str>, full: bool) -> Result<Value, ExprError> {
+    fn reference(
+        &self,
+        resource: &str,
+        api_version: Option<&str>,
+        full: bool,
+    ) -> Result<Value, ExprError> {
         Ok(json!({"resource": resource, "apiVersion": api_version, "full": full}))
     }
-    fn list(&self, action: &str, resource_id: &str, api_version: &str, body: Option<&Value>) -> Result<Value, ExprError> {
+    fn list(
+        &self,
+        action: &str,
+        resource_id: &str,
+        api_version: &str,
+        body: Option<&Value>,
+    ) -> Result<Value, ExprError> {
         Ok(json!({"action": action, "id": resource_id, "apiVersion": api_version, "body": body}))
     }
-    fn user_function(&self, namespace: &str, name: &str, args: &[Value]) -> Result<Value, ExprError> {
+    fn user_function(
+        &self,
+        namespace: &str,
+        name: &str,
+        args: &[Value],
+    ) -> Result<Value, ExprError> {
         Ok(json!({"called": format!("{namespace}.{name}"), "args": args}))
     }
     fn utc_now(&self) -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2020, 4, 7, 14, 53, 14).single().unwrap_or_default()
+        Utc.with_ymd_and_hms(2020, 4, 7, 14, 53, 14)
+            .single()
+            .unwrap_or_default()
     }
 }
 

@@ -13,9 +13,13 @@ fn arithmetic() {
     assert_eq!(eval("[mul(4294967296, 2)]"), json!(8589934592_i64));
     assert!(eval_err("[div(1, 0)]").message.contains("zero"));
     assert!(eval_err("[mod(1, 0)]").message.contains("zero"));
-    assert!(eval_err("[add(9223372036854775807, 1)]").message.contains("out of range"));
+    assert!(eval_err("[add(9223372036854775807, 1)]")
+        .message
+        .contains("out of range"));
     assert!(eval_err("[add('1', 1)]").message.contains("Integer"));
-    assert!(eval_err("[99999999999999999999]").message.contains("out of range"));
+    assert!(eval_err("[99999999999999999999]")
+        .message
+        .contains("out of range"));
 }
 
 #[test]

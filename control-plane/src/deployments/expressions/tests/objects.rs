@@ -14,7 +14,10 @@ fn create_and_inspect() {
     assert_eq!(eval("[contains(parameters('tags'), 'ENV')]"), json!(true));
     assert_eq!(eval("[length(parameters('tags'))]"), json!(2));
     assert_eq!(eval("[empty(createObject())]"), json!(true));
-    assert_eq!(eval("[objectKeys(createObject('a', 1, 'b', 2))]"), json!(["a", "b"]));
+    assert_eq!(
+        eval("[objectKeys(createObject('a', 1, 'b', 2))]"),
+        json!(["a", "b"])
+    );
 }
 
 #[test]
@@ -49,6 +52,12 @@ fn shallow_merge_and_try_get() {
     );
     assert_eq!(eval("[tryGet(parameters('tags'), 'env')]"), json!("test"));
     assert_eq!(eval("[tryGet(parameters('tags'), 'nope')]"), json!(null));
-    assert_eq!(eval("[tryGet(parameters('tags'), 'nested', 'a', 2)]"), json!(3));
-    assert_eq!(eval("[tryGet(parameters('tags'), 'nested', 'b', 2)]"), json!(null));
+    assert_eq!(
+        eval("[tryGet(parameters('tags'), 'nested', 'a', 2)]"),
+        json!(3)
+    );
+    assert_eq!(
+        eval("[tryGet(parameters('tags'), 'nested', 'b', 2)]"),
+        json!(null)
+    );
 }

@@ -33,17 +33,30 @@ fn member_and_index_access() {
 #[test]
 fn access_errors_name_the_problem() {
     let e = eval_err("[parameters('list')[3]]");
-    assert!(e.message.contains("array index '3' is out of bounds"), "{e}");
+    assert!(
+        e.message.contains("array index '3' is out of bounds"),
+        "{e}"
+    );
     assert_eq!(e.position, Some(19));
     let e = eval_err("[parameters('tags').missing]");
-    assert!(e.message.contains("'missing' doesn't exist, available properties are 'Env, nested'"), "{e}");
-    assert!(eval_err("[parameters('name').x]").message.contains("'String'"));
+    assert!(
+        e.message
+            .contains("'missing' doesn't exist, available properties are 'Env, nested'"),
+        "{e}"
+    );
+    assert!(eval_err("[parameters('name').x]")
+        .message
+        .contains("'String'"));
 }
 
 #[test]
 fn syntax_errors_have_positions() {
     let e = eval_err("[concat('a']");
-    assert!(e.message.contains("expected token 'RightParenthesis' and actual 'EndOfData'"), "{e}");
+    assert!(
+        e.message
+            .contains("expected token 'RightParenthesis' and actual 'EndOfData'"),
+        "{e}"
+    );
     let e = eval_err("[concat('a)]");
     assert!(e.message.contains("not terminated"), "{e}");
     assert_eq!(e.position, Some(8));
@@ -64,9 +77,17 @@ fn unknown_functions_and_arity() {
     );
     assert_eq!(e.position, Some(13));
     let e = eval_err("[length()]");
-    assert!(e.message.contains("'length' must have exactly 1 argument(s)"), "{e}");
+    assert!(
+        e.message
+            .contains("'length' must have exactly 1 argument(s)"),
+        "{e}"
+    );
     let e = eval_err("[concat()]");
-    assert!(e.message.contains("'concat' must have at least 1 argument(s)"), "{e}");
+    assert!(
+        e.message
+            .contains("'concat' must have at least 1 argument(s)"),
+        "{e}"
+    );
     let e = eval_err("[substring('a', 1, 2, 3)]");
     assert!(e.message.contains("must have at most 3 argument(s)"), "{e}");
 }
@@ -74,7 +95,11 @@ fn unknown_functions_and_arity() {
 #[test]
 fn function_errors_name_the_function() {
     let e = eval_err("[concat('x', toLower(1))]");
-    assert!(e.message.starts_with("Unable to evaluate template language function 'toLower':"), "{e}");
+    assert!(
+        e.message
+            .starts_with("Unable to evaluate template language function 'toLower':"),
+        "{e}"
+    );
     assert_eq!(e.position, Some(13));
 }
 
@@ -92,7 +117,9 @@ fn function_calls_lists_nested_calls() {
         .expect("parses");
     let names: Vec<&str> = function_calls(&expr).into_iter().map(|(n, _)| n).collect();
     assert_eq!(names, ["reference", "resourceid", "parameters"]);
-    let Expr::Member { .. } = expr else { panic!("member access at the top") };
+    let Expr::Member { .. } = expr else {
+        panic!("member access at the top")
+    };
     let user = parse("[Ns.Fn(1)]").expect("parses");
     assert_eq!(function_calls(&user)[0].0, "ns.fn");
 }

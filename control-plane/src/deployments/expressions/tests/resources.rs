@@ -18,14 +18,18 @@ fn resource_id_overloads() {
     );
     let e = eval_err("[resourceId('Microsoft.Network/virtualNetworks/subnets', 'vnet')]");
     assert!(e.message.contains("the type 'Microsoft.Network/virtualNetworks/subnets' requires '2' resource name argument(s)"), "{e}");
-    assert!(eval_err("[resourceId('a', 'b', 'c', 'd')]").message.contains("multi-segmented"));
+    assert!(eval_err("[resourceId('a', 'b', 'c', 'd')]")
+        .message
+        .contains("multi-segmented"));
 }
 
 #[test]
 fn other_scopes() {
     assert_eq!(
         eval("[subscriptionResourceId('Microsoft.Authorization/roleDefinitions', 'abc')]"),
-        json!(format!("/subscriptions/{SUBSCRIPTION}/providers/Microsoft.Authorization/roleDefinitions/abc"))
+        json!(format!(
+            "/subscriptions/{SUBSCRIPTION}/providers/Microsoft.Authorization/roleDefinitions/abc"
+        ))
     );
     assert_eq!(
         eval("[tenantResourceId('Microsoft.Management/managementGroups', 'mg')]"),
@@ -39,25 +43,46 @@ fn other_scopes() {
         eval("[managementGroupResourceId('mg1', 'Microsoft.Authorization/policyDefinitions', 'p')]"),
         json!("/providers/Microsoft.Management/managementGroups/mg1/providers/Microsoft.Authorization/policyDefinitions/p")
     );
-    assert!(eval_err("[managementGroupResourceId('Microsoft.Authorization/policyDefinitions', 'p')]").message.contains("not supported"));
-    assert!(eval_err("[managementGroup()]").message.contains("not supported"));
+    assert!(eval_err(
+        "[managementGroupResourceId('Microsoft.Authorization/policyDefinitions', 'p')]"
+    )
+    .message
+    .contains("not supported"));
+    assert!(eval_err("[managementGroup()]")
+        .message
+        .contains("not supported"));
 }
 
 #[test]
 fn context_functions() {
     assert_eq!(eval("[resourceGroup().location]"), json!("westus2"));
     assert_eq!(eval("[subscription().subscriptionId]"), json!(SUBSCRIPTION));
-    assert_eq!(eval("[tenant().tenantId]"), json!("11111111-1111-1111-1111-111111111111"));
+    assert_eq!(
+        eval("[tenant().tenantId]"),
+        json!("11111111-1111-1111-1111-111111111111")
+    );
     assert_eq!(eval("[deployment().name]"), json!("deploy1"));
-    assert_eq!(eval("[environment().suffixes.storage]"), json!("core.windows.net"));
-    assert_eq!(eval("[concat(variables('prefix'), parameters('name'))]"), json!("prehsm1"));
+    assert_eq!(
+        eval("[environment().suffixes.storage]"),
+        json!("core.windows.net")
+    );
+    assert_eq!(
+        eval("[concat(variables('prefix'), parameters('name'))]"),
+        json!("prehsm1")
+    );
     let e = eval_err("[parameters('absent')]");
-    assert!(e.message.contains("'parameters'") && e.message.contains("'absent' is not found"), "{e}");
+    assert!(
+        e.message.contains("'parameters'") && e.message.contains("'absent' is not found"),
+        "{e}"
+    );
 }
 
 #[test]
 fn reference_and_list_actions() {
-    assert_eq!(eval("[reference('sa')]"), json!({"resource": "sa", "apiVersion": null, "full": false}));
+    assert_eq!(
+        eval("[reference('sa')]"),
+        json!({"resource": "sa", "apiVersion": null, "full": false})
+    );
     assert_eq!(
         eval("[reference('sa', '2023-01-01', 'Full')]"),
         json!({"resource": "sa", "apiVersion": "2023-01-01", "full": true})
@@ -70,14 +95,30 @@ fn reference_and_list_actions() {
         eval("[listAccountSas('/x/sa', '2023-01-01', createObject('a', 1)).body]"),
         json!({"a": 1})
     );
-    assert!(eval_err("[listKeys('/x/sa')]").message.contains("at least 2"));
+    assert!(eval_err("[listKeys('/x/sa')]")
+        .message
+        .contains("at least 2"));
 }
 
 #[test]
 fn pick_zones_and_providers() {
-    assert_eq!(eval("[pickZones('Microsoft.Compute', 'virtualMachines', 'westus2')]"), json!(["1"]));
-    assert_eq!(eval("[pickZones('Microsoft.Compute', 'virtualMachines', 'West US 2', 3)]"), json!(["1", "2", "3"]));
-    assert_eq!(eval("[pickZones('Microsoft.Compute', 'virtualMachines', 'westus2', 2, 1)]"), json!(["2", "3"]));
-    assert_eq!(eval("[pickZones('Microsoft.Compute', 'virtualMachines', 'northcentralus')]"), json!([]));
-    assert!(eval_err("[providers('Microsoft.Web')]").message.contains("deprecated"));
+    assert_eq!(
+        eval("[pickZones('Microsoft.Compute', 'virtualMachines', 'westus2')]"),
+        json!(["1"])
+    );
+    assert_eq!(
+        eval("[pickZones('Microsoft.Compute', 'virtualMachines', 'West US 2', 3)]"),
+        json!(["1", "2", "3"])
+    );
+    assert_eq!(
+        eval("[pickZones('Microsoft.Compute', 'virtualMachines', 'westus2', 2, 1)]"),
+        json!(["2", "3"])
+    );
+    assert_eq!(
+        eval("[pickZones('Microsoft.Compute', 'virtualMachines', 'northcentralus')]"),
+        json!([])
+    );
+    assert!(eval_err("[providers('Microsoft.Web')]")
+        .message
+        .contains("deprecated"));
 }
