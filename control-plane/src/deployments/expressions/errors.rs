@@ -14,7 +14,13 @@ pub fn unknown_function(name: &str, position: usize) -> ExprError {
 }
 
 /// Too few or too many arguments, against the registration table's arity.
-pub fn wrong_arity(name: &str, given: usize, min: usize, max: Option<usize>, position: usize) -> ExprError {
+pub fn wrong_arity(
+    name: &str,
+    given: usize,
+    min: usize,
+    max: Option<usize>,
+    position: usize,
+) -> ExprError {
     let rule = match max {
         Some(max) if max == min => format!("must have exactly {min} argument(s)"),
         _ if given < min => format!("must have at least {min} argument(s)"),
@@ -22,7 +28,9 @@ pub fn wrong_arity(name: &str, given: usize, min: usize, max: Option<usize>, pos
         None => format!("must have at least {min} argument(s)"),
     };
     ExprError {
-        message: format!("The template language function '{name}' {rule}, but {given} were given. {USAGE}"),
+        message: format!(
+            "The template language function '{name}' {rule}, but {given} were given. {USAGE}"
+        ),
         position: Some(position),
     }
 }

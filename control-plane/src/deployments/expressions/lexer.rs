@@ -73,8 +73,7 @@ pub fn tokenize(
                 position,
             });
             i = next;
-        } else if c.is_ascii_digit() || (c == '-' && i + 1 < end && chars[i + 1].is_ascii_digit())
-        {
+        } else if c.is_ascii_digit() || (c == '-' && i + 1 < end && chars[i + 1].is_ascii_digit()) {
             let mut j = i + 1;
             while j < end && chars[j].is_ascii_digit() {
                 j += 1;

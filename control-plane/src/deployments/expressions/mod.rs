@@ -91,7 +91,10 @@ pub trait Context {
 /// Evaluates one template string: `[expr]` is an expression, `[[...]` is
 /// the literal with its first `[` removed, anything else is itself.
 pub fn evaluate_string(text: &str, ctx: &dyn Context) -> Result<Value, ExprError> {
-    if let Some(literal) = text.strip_prefix('[').filter(|t| t.starts_with('[') && t.ends_with(']')) {
+    if let Some(literal) = text
+        .strip_prefix('[')
+        .filter(|t| t.starts_with('[') && t.ends_with(']'))
+    {
         return Ok(Value::String(literal.to_string()));
     }
     if !is_expression(text) {

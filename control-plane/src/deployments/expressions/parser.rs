@@ -166,7 +166,10 @@ impl Parser<'_> {
 
     fn call(&mut self, first_name: String, position: usize) -> Result<Expr, ExprError> {
         // `namespace.function(` is a user-defined function call.
-        let (namespace, name) = match (self.peek().map(|t| &t.token), self.tokens.get(self.next + 1)) {
+        let (namespace, name) = match (
+            self.peek().map(|t| &t.token),
+            self.tokens.get(self.next + 1),
+        ) {
             (
                 Some(Token::Dot),
                 Some(Spanned {

@@ -44,7 +44,10 @@ pub fn range(args: &[Value], _: &Invocation) -> Result<Value, ExprError> {
             "the count '{count}' must be a non-negative integer no greater than {MAX_RANGE}"
         )));
     }
-    if start.checked_add(count).is_none_or(|end| end > i64::from(i32::MAX)) {
+    if start
+        .checked_add(count)
+        .is_none_or(|end| end > i64::from(i32::MAX))
+    {
         return Err(ExprError::new(
             "the sum of the start index and the count must not exceed 2147483647",
         ));
@@ -67,7 +70,9 @@ fn from_end(args: &[Value]) -> Result<Option<Value>, ExprError> {
 /// `indexFromEnd(array, n)`: the n-th element from the end (1 = last).
 pub fn index_from_end(args: &[Value], _: &Invocation) -> Result<Value, ExprError> {
     from_end(args)?.ok_or_else(|| {
-        ExprError::new("the index from the end is out of bounds; it must be between 1 and the array's length")
+        ExprError::new(
+            "the index from the end is out of bounds; it must be between 1 and the array's length",
+        )
     })
 }
 

@@ -65,7 +65,9 @@ pub fn first(args: &[Value], _: &Invocation) -> Result<Value, ExprError> {
 
 pub fn last(args: &[Value], _: &Invocation) -> Result<Value, ExprError> {
     match arg(args, 0)? {
-        Value::String(s) => Ok(Value::String(s.chars().last().map(String::from).unwrap_or_default())),
+        Value::String(s) => Ok(Value::String(
+            s.chars().last().map(String::from).unwrap_or_default(),
+        )),
         Value::Array(items) => Ok(items.last().cloned().unwrap_or(Value::Null)),
         other => Err(unsupported(other, "a string or array")),
     }
@@ -99,8 +101,15 @@ fn find_index(args: &[Value], from_end: bool) -> Result<Value, ExprError> {
             char_search(&haystack, &needle, from_end)
         }
         Value::Array(items) => {
-            let mut positions = items.iter().enumerate().filter(|(_, x)| values_equal(x, item));
-            let found = if from_end { positions.last() } else { positions.next() };
+            let mut positions = items
+                .iter()
+                .enumerate()
+                .filter(|(_, x)| values_equal(x, item));
+            let found = if from_end {
+                positions.next_back()
+            } else {
+                positions.next()
+            };
             found.map(|(i, _)| i as i64).unwrap_or(-1)
         }
         other => return Err(unsupported(other, "a string or array")),
@@ -110,14 +119,22 @@ fn find_index(args: &[Value], from_end: bool) -> Result<Value, ExprError> {
 
 fn char_search(haystack: &[char], needle: &[char], from_end: bool) -> i64 {
     if needle.is_empty() {
-        return if from_end { haystack.len().saturating_sub(1) as i64 } else { 0 };
+        return if from_end {
+            haystack.len().saturating_sub(1) as i64
+        } else {
+            0
+        };
     }
     if needle.len() > haystack.len() {
         return -1;
     }
     let mut starts = 0..=haystack.len() - needle.len();
     let matches = |&i: &usize| haystack[i..i + needle.len()] == *needle;
-    let found = if from_end { starts.rev().find(matches) } else { starts.find(matches) };
+    let found = if from_end {
+        starts.rev().find(matches)
+    } else {
+        starts.find(matches)
+    };
     found.map(|i| i as i64).unwrap_or(-1)
 }
 
@@ -147,7 +164,9 @@ pub fn intersection(args: &[Value], _: &Invocation) -> Result<Value, ExprError> 
             let others = all_arrays(rest(args, 1))?;
             let mut common: Vec<Value> = Vec::new();
             for item in first {
-                let everywhere = others.iter().all(|o| o.iter().any(|x| values_equal(x, item)));
+                let everywhere = others
+                    .iter()
+                    .all(|o| o.iter().any(|x| values_equal(x, item)));
                 if everywhere && !common.iter().any(|x| values_equal(x, item)) {
                     common.push(item.clone());
                 }
@@ -159,7 +178,9 @@ pub fn intersection(args: &[Value], _: &Invocation) -> Result<Value, ExprError> 
             let common = first
                 .iter()
                 .filter(|(key, value)| {
-                    others.iter().all(|o| get_property(o, key).is_some_and(|v| values_equal(v, value)))
+                    others
+                        .iter()
+                        .all(|o| get_property(o, key).is_some_and(|v| values_equal(v, value)))
                 })
                 .map(|(key, value)| (key.clone(), value.clone()))
                 .collect();
@@ -220,13 +241,19 @@ fn merge_into(target: &mut Map<String, Value>, source: &Map<String, Value>) {
 
 fn all_arrays(args: &[Value]) -> Result<Vec<&Vec<Value>>, ExprError> {
     args.iter()
-        .map(|a| a.as_array().ok_or_else(|| unsupported(a, "only arrays, as the first argument is")))
+        .map(|a| {
+            a.as_array()
+                .ok_or_else(|| unsupported(a, "only arrays, as the first argument is"))
+        })
         .collect()
 }
 
 fn all_objects(args: &[Value]) -> Result<Vec<&Map<String, Value>>, ExprError> {
     args.iter()
-        .map(|a| a.as_object().ok_or_else(|| unsupported(a, "only objects, as the first argument is")))
+        .map(|a| {
+            a.as_object()
+                .ok_or_else(|| unsupported(a, "only objects, as the first argument is"))
+        })
         .collect()
 }
 

@@ -50,7 +50,12 @@ pub fn parse_datetime(text: &str) -> Result<DateTime<Utc>, ExprError> {
         return Ok(t.with_timezone(&Utc));
     }
     let without_zone = trimmed.trim_end_matches(['Z', 'z']);
-    for pattern in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y%m%dT%H%M%S"] {
+    for pattern in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+        "%Y%m%dT%H%M%S",
+    ] {
         if let Ok(t) = NaiveDateTime::parse_from_str(without_zone, pattern) {
             return Ok(t.and_utc());
         }
@@ -60,12 +65,18 @@ pub fn parse_datetime(text: &str) -> Result<DateTime<Utc>, ExprError> {
             return Ok(t.and_utc());
         }
     }
-    Err(ExprError::new(format!("the value '{text}' is not a valid date and time")))
+    Err(ExprError::new(format!(
+        "the value '{text}' is not a valid date and time"
+    )))
 }
 
 /// Adds an ISO 8601 duration: `[-]P[nY][nM][nW][nD][T[nH][nM][n[.n]S]]`.
 fn add_duration(base: DateTime<Utc>, duration: &str) -> Result<DateTime<Utc>, ExprError> {
-    let invalid = || ExprError::new(format!("the value '{duration}' is not a valid ISO 8601 duration"));
+    let invalid = || {
+        ExprError::new(format!(
+            "the value '{duration}' is not a valid ISO 8601 duration"
+        ))
+    };
     let (negative, body) = match duration.strip_prefix('-') {
         Some(rest) => (true, rest),
         None => (false, duration),
@@ -78,7 +89,9 @@ fn add_duration(base: DateTime<Utc>, duration: &str) -> Result<DateTime<Utc>, Ex
     for c in body.chars() {
         match c.to_ascii_uppercase() {
             'T' if !in_time && number.is_empty() => in_time = true,
-            d if d.is_ascii_digit() || d == '.' || d == ',' => number.push(if d == ',' { '.' } else { d }),
+            d if d.is_ascii_digit() || d == '.' || d == ',' => {
+                number.push(if d == ',' { '.' } else { d })
+            }
             unit => {
                 let n: f64 = number.parse().map_err(|_| invalid())?;
                 number.clear();
@@ -139,16 +152,36 @@ fn standard_pattern(format: &str) -> Option<&'static str> {
 }
 
 const MONTHS: [&str; 12] = [
-    "January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-    "November", "December",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
 ];
-const DAYS: [&str; 7] = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
+const DAYS: [&str; 7] = [
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
+];
 
 /// Formats `time` with a .NET date format string.
 pub fn format_datetime(time: &DateTime<Utc>, format: &str) -> Result<String, ExprError> {
     let pattern: Vec<char> = standard_pattern(format).unwrap_or(format).chars().collect();
     if format.chars().count() == 1 && standard_pattern(format).is_none() {
-        return Err(ExprError::new(format!("the date format '{format}' is not valid")));
+        return Err(ExprError::new(format!(
+            "the date format '{format}' is not valid"
+        )));
     }
     let mut out = String::new();
     let mut i = 0;
@@ -196,7 +229,13 @@ pub fn format_datetime(time: &DateTime<Utc>, format: &str) -> Result<String, Exp
                 out.push_str(if run == 1 { &marker[..1] } else { marker });
             }
             'K' => out.push('Z'),
-            'z' => out.push_str(if run >= 3 { "+00:00" } else if run == 2 { "+00" } else { "+0" }),
+            'z' => out.push_str(if run >= 3 {
+                "+00:00"
+            } else if run == 2 {
+                "+00"
+            } else {
+                "+0"
+            }),
             '\'' | '"' => {
                 let close = pattern[i + 1..].iter().position(|&x| x == c);
                 let end = close.map_or(pattern.len(), |p| i + 1 + p);
@@ -212,7 +251,7 @@ pub fn format_datetime(time: &DateTime<Utc>, format: &str) -> Result<String, Exp
                 continue;
             }
             other => {
-                out.extend(std::iter::repeat(other).take(run));
+                out.extend(std::iter::repeat_n(other, run));
             }
         }
         i += run;

@@ -54,7 +54,12 @@ fn format_item(item: &str, values: &[Value], template: &str) -> Result<String, E
     let (index, alignment) = match head.split_once(',') {
         Some((index, alignment)) => (
             index,
-            Some(alignment.trim().parse::<i64>().map_err(|_| invalid(template))?),
+            Some(
+                alignment
+                    .trim()
+                    .parse::<i64>()
+                    .map_err(|_| invalid(template))?,
+            ),
         ),
         None => (head, None),
     };
@@ -101,7 +106,11 @@ fn format_value(value: &Value, spec: &str) -> Option<String> {
     match kind.to_ascii_uppercase() {
         'D' => {
             let n = integer?;
-            let digits = format!("{:0width$}", n.unsigned_abs(), width = precision.unwrap_or(0));
+            let digits = format!(
+                "{:0width$}",
+                n.unsigned_abs(),
+                width = precision.unwrap_or(0)
+            );
             Some(if n < 0 { format!("-{digits}") } else { digits })
         }
         'N' => Some(grouped(number, precision.unwrap_or(2))),
@@ -111,7 +120,10 @@ fn format_value(value: &Value, spec: &str) -> Option<String> {
             let hex = format!("{n:0width$x}", width = precision.unwrap_or(0));
             Some(if kind == 'X' { hex.to_uppercase() } else { hex })
         }
-        'P' => Some(format!("{} %", grouped(number * 100.0, precision.unwrap_or(2)))),
+        'P' => Some(format!(
+            "{} %",
+            grouped(number * 100.0, precision.unwrap_or(2))
+        )),
         _ if spec.chars().all(|c| c == '0') => {
             let n = integer?;
             let digits = format!("{:0width$}", n.unsigned_abs(), width = spec.len().min(64));
@@ -135,7 +147,11 @@ fn grouped(number: f64, decimals: usize) -> String {
         }
         with_commas.push(c);
     }
-    let sign = if number < 0.0 && fixed_is_nonzero(&with_commas, fraction.as_deref()) { "-" } else { "" };
+    let sign = if number < 0.0 && fixed_is_nonzero(&with_commas, fraction.as_deref()) {
+        "-"
+    } else {
+        ""
+    };
     match fraction {
         Some(f) => format!("{sign}{with_commas}.{f}"),
         None => format!("{sign}{with_commas}"),
@@ -143,5 +159,8 @@ fn grouped(number: f64, decimals: usize) -> String {
 }
 
 fn fixed_is_nonzero(whole: &str, fraction: Option<&str>) -> bool {
-    whole.chars().chain(fraction.unwrap_or("").chars()).any(|c| c.is_ascii_digit() && c != '0')
+    whole
+        .chars()
+        .chain(fraction.unwrap_or("").chars())
+        .any(|c| c.is_ascii_digit() && c != '0')
 }

@@ -32,7 +32,9 @@ pub fn unique_string(args: &[Value], _: &Invocation) -> Result<Value, ExprError>
 
 pub fn guid(args: &[Value], _: &Invocation) -> Result<Value, ExprError> {
     let name = joined_strings(args)?;
-    Ok(Value::String(Uuid::new_v5(&GUID_NAMESPACE, name.as_bytes()).to_string()))
+    Ok(Value::String(
+        Uuid::new_v5(&GUID_NAMESPACE, name.as_bytes()).to_string(),
+    ))
 }
 
 pub fn unique_string_of(text: &str) -> String {
@@ -74,9 +76,17 @@ fn murmur_hash64(data: &[u8]) -> u64 {
     let mut blocks = data.chunks_exact(8);
     for block in &mut blocks {
         h1 ^= mix1(word(&block[..4]));
-        h1 = h1.rotate_left(19).wrapping_add(h2).wrapping_mul(5).wrapping_add(0x561c_cd1b);
+        h1 = h1
+            .rotate_left(19)
+            .wrapping_add(h2)
+            .wrapping_mul(5)
+            .wrapping_add(0x561c_cd1b);
         h2 ^= mix2(word(&block[4..]));
-        h2 = h2.rotate_left(13).wrapping_add(h1).wrapping_mul(5).wrapping_add(0x0bca_a747);
+        h2 = h2
+            .rotate_left(13)
+            .wrapping_add(h1)
+            .wrapping_mul(5)
+            .wrapping_add(0x0bca_a747);
     }
     let tail = blocks.remainder();
     if !tail.is_empty() {

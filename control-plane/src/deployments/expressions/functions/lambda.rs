@@ -30,7 +30,11 @@ impl Lambda<'_> {
     }
 }
 
-fn lambda_arg<'e>(call: &'e Call, index: usize, max_params: usize) -> Result<Lambda<'e>, ExprError> {
+fn lambda_arg<'e>(
+    call: &'e Call,
+    index: usize,
+    max_params: usize,
+) -> Result<Lambda<'e>, ExprError> {
     let not_lambda = || {
         ExprError::new(format!(
             "the argument at position {} must be a lambda function",
@@ -56,7 +60,9 @@ fn lambda_arg<'e>(call: &'e Call, index: usize, max_params: usize) -> Result<Lam
         .iter()
         .map(|name| match name {
             Expr::String(text) => Ok(text.as_str()),
-            _ => Err(ExprError::new("lambda variable names must be string literals")),
+            _ => Err(ExprError::new(
+                "lambda variable names must be string literals",
+            )),
         })
         .collect::<Result<_, _>>()?;
     Ok(Lambda { params, body })
@@ -70,7 +76,10 @@ fn array_at(ev: &Evaluator, call: &Call, index: usize) -> Result<Vec<Value>, Exp
             index + 1,
             type_name(&other)
         ))),
-        None => Err(ExprError::new(format!("the argument at position {} is missing", index + 1))),
+        None => Err(ExprError::new(format!(
+            "the argument at position {} is missing",
+            index + 1
+        ))),
     }
 }
 
@@ -104,7 +113,11 @@ pub fn lambda(_: &Evaluator, _: &Call) -> Result<Value, ExprError> {
 pub fn lambda_variables(ev: &Evaluator, call: &Call) -> Result<Value, ExprError> {
     let name = match call.args.first().map(|expr| ev.eval(expr)).transpose()? {
         Some(Value::String(name)) => name,
-        _ => return Err(ExprError::new("the argument must be a lambda variable's name")),
+        _ => {
+            return Err(ExprError::new(
+                "the argument must be a lambda variable's name",
+            ))
+        }
     };
     ev.local(&name)
         .cloned()
@@ -116,7 +129,10 @@ pub fn filter(ev: &Evaluator, call: &Call) -> Result<Value, ExprError> {
     let predicate = lambda_arg(call, 1, 2)?;
     let mut kept = Vec::new();
     for (i, item) in items.into_iter().enumerate() {
-        if expect_bool(predicate.apply(ev, &[item.clone(), int(i as i64)])?, "filter")? {
+        if expect_bool(
+            predicate.apply(ev, &[item.clone(), int(i as i64)])?,
+            "filter",
+        )? {
             kept.push(item);
         }
     }
@@ -172,7 +188,11 @@ fn merge_sort(
     let (mut left, mut right) = (left.into_iter().peekable(), right.into_iter().peekable());
     while let (Some(l), Some(r)) = (left.peek(), right.peek()) {
         // Take from the right only when it strictly comes first: stability.
-        let next = if comes_first(r, l)? { right.next() } else { left.next() };
+        let next = if comes_first(r, l)? {
+            right.next()
+        } else {
+            left.next()
+        };
         merged.extend(next);
     }
     merged.extend(left);
@@ -205,7 +225,10 @@ pub fn group_by(ev: &Evaluator, call: &Call) -> Result<Value, ExprError> {
     let mut groups = Map::new();
     for item in items {
         let key = expect_key(key_of.apply(ev, std::slice::from_ref(&item))?)?;
-        if let Value::Array(group) = groups.entry(key).or_insert_with(|| Value::Array(Vec::new())) {
+        if let Value::Array(group) = groups
+            .entry(key)
+            .or_insert_with(|| Value::Array(Vec::new()))
+        {
             group.push(item);
         }
     }

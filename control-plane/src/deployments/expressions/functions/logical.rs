@@ -12,12 +12,16 @@ use crate::deployments::expressions::values::{arg, bool_arg, compare, type_name,
 use crate::deployments::expressions::ExprError;
 
 pub fn and(args: &[Value], _: &Invocation) -> Result<Value, ExprError> {
-    let all = (0..args.len()).map(|i| bool_arg(args, i)).collect::<Result<Vec<_>, _>>()?;
+    let all = (0..args.len())
+        .map(|i| bool_arg(args, i))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(Value::Bool(all.into_iter().all(|b| b)))
 }
 
 pub fn or(args: &[Value], _: &Invocation) -> Result<Value, ExprError> {
-    let all = (0..args.len()).map(|i| bool_arg(args, i)).collect::<Result<Vec<_>, _>>()?;
+    let all = (0..args.len())
+        .map(|i| bool_arg(args, i))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(Value::Bool(all.into_iter().any(|b| b)))
 }
 
@@ -60,7 +64,11 @@ pub fn if_(ev: &Evaluator, call: &Call) -> Result<Value, ExprError> {
             type_name(&condition)
         )));
     };
-    let branch = if condition { call.args.get(1) } else { call.args.get(2) };
+    let branch = if condition {
+        call.args.get(1)
+    } else {
+        call.args.get(2)
+    };
     match branch {
         Some(expr) => ev.eval(expr),
         None => Err(ExprError::new("the branch to evaluate is missing")),
@@ -68,7 +76,11 @@ pub fn if_(ev: &Evaluator, call: &Call) -> Result<Value, ExprError> {
 }
 
 pub fn coalesce(args: &[Value], _: &Invocation) -> Result<Value, ExprError> {
-    Ok(args.iter().find(|a| !a.is_null()).cloned().unwrap_or(Value::Null))
+    Ok(args
+        .iter()
+        .find(|a| !a.is_null())
+        .cloned()
+        .unwrap_or(Value::Null))
 }
 
 pub fn equals(args: &[Value], _: &Invocation) -> Result<Value, ExprError> {

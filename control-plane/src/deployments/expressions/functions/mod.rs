@@ -48,7 +48,12 @@ pub struct Function {
     pub implementation: Implementation,
 }
 
-const fn eager(name: &'static str, min_args: usize, max_args: Option<usize>, run: EagerFn) -> Function {
+const fn eager(
+    name: &'static str,
+    min_args: usize,
+    max_args: Option<usize>,
+    run: EagerFn,
+) -> Function {
     Function {
         name,
         min_args,
@@ -57,7 +62,12 @@ const fn eager(name: &'static str, min_args: usize, max_args: Option<usize>, run
     }
 }
 
-const fn lazy(name: &'static str, min_args: usize, max_args: Option<usize>, run: LazyFn) -> Function {
+const fn lazy(
+    name: &'static str,
+    min_args: usize,
+    max_args: Option<usize>,
+    run: LazyFn,
+) -> Function {
     Function {
         name,
         min_args,
@@ -110,7 +120,12 @@ static FUNCTIONS: &[Function] = &[
     eager("uniqueString", 1, ANY, hashing::unique_string),
     eager("uri", 2, up_to(2), string::uri),
     eager("uriComponent", 1, up_to(1), string::uri_component),
-    eager("uriComponentToString", 1, up_to(1), string::uri_component_to_string),
+    eager(
+        "uriComponentToString",
+        1,
+        up_to(1),
+        string::uri_component_to_string,
+    ),
     // Arrays.
     eager("array", 1, up_to(1), array::array),
     eager("createArray", 0, ANY, array::create_array),
@@ -174,13 +189,28 @@ static FUNCTIONS: &[Function] = &[
     eager("tenant", 0, up_to(0), deployment::tenant),
     eager("variables", 1, up_to(1), deployment::variables),
     // Resources.
-    eager("extensionResourceId", 3, ANY, resource::extension_resource_id),
-    eager("managementGroupResourceId", 2, ANY, resource::management_group_resource_id),
+    eager(
+        "extensionResourceId",
+        3,
+        ANY,
+        resource::extension_resource_id,
+    ),
+    eager(
+        "managementGroupResourceId",
+        2,
+        ANY,
+        resource::management_group_resource_id,
+    ),
     eager("pickZones", 3, up_to(5), resource::pick_zones),
     eager("providers", 1, up_to(2), resource::providers),
     eager("reference", 1, up_to(3), resource::reference),
     eager("resourceId", 2, ANY, resource::resource_id),
-    eager("subscriptionResourceId", 2, ANY, resource::subscription_resource_id),
+    eager(
+        "subscriptionResourceId",
+        2,
+        ANY,
+        resource::subscription_resource_id,
+    ),
     eager("tenantResourceId", 2, ANY, resource::tenant_resource_id),
 ];
 

@@ -7,11 +7,17 @@ use super::Invocation;
 use crate::deployments::expressions::values::{arg, int, int_arg, type_name};
 use crate::deployments::expressions::ExprError;
 
-fn arithmetic(args: &[Value], op: fn(i64, i64) -> Option<i64>, what: &str) -> Result<Value, ExprError> {
+fn arithmetic(
+    args: &[Value],
+    op: fn(i64, i64) -> Option<i64>,
+    what: &str,
+) -> Result<Value, ExprError> {
     let (a, b) = (int_arg(args, 0)?, int_arg(args, 1)?);
-    op(a, b)
-        .map(int)
-        .ok_or_else(|| ExprError::new(format!("the {what} of '{a}' and '{b}' is out of range or undefined")))
+    op(a, b).map(int).ok_or_else(|| {
+        ExprError::new(format!(
+            "the {what} of '{a}' and '{b}' is out of range or undefined"
+        ))
+    })
 }
 
 pub fn add(args: &[Value], _: &Invocation) -> Result<Value, ExprError> {
@@ -43,7 +49,11 @@ pub fn modulo(args: &[Value], _: &Invocation) -> Result<Value, ExprError> {
 pub fn int_(args: &[Value], _: &Invocation) -> Result<Value, ExprError> {
     let value = arg(args, 0)?;
     let parsed = match value {
-        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().filter(|f| f.is_finite()).map(|f| f.trunc() as i64)),
+        Value::Number(n) => n.as_i64().or_else(|| {
+            n.as_f64()
+                .filter(|f| f.is_finite())
+                .map(|f| f.trunc() as i64)
+        }),
         Value::String(s) => s.trim().parse::<i64>().ok(),
         _ => None,
     };
@@ -80,11 +90,9 @@ pub fn copy_index(args: &[Value], inv: &Invocation) -> Result<Value, ExprError> 
         [Value::String(name)] => (Some(name.as_str()), 0),
         [_] => (None, int_arg(args, 0)?),
         [Value::String(name), _] => (Some(name.as_str()), int_arg(args, 1)?),
-        _ => {
-            return Err(ExprError::new(
-                "the arguments must be an optional loop name followed by an optional integer offset",
-            ))
-        }
+        _ => return Err(ExprError::new(
+            "the arguments must be an optional loop name followed by an optional integer offset",
+        )),
     };
     let index = inv.ctx.copy_index(loop_name)?;
     index

@@ -28,7 +28,11 @@ pub fn create_object(args: &[Value], _: &Invocation) -> Result<Value, ExprError>
 /// `items(object)`: `[{key, value}]`, ordered by key as ARM sorts them.
 pub fn items(args: &[Value], _: &Invocation) -> Result<Value, ExprError> {
     let mut entries: Vec<(&String, &Value)> = object_arg(args, 0)?.iter().collect();
-    entries.sort_by(|a, b| a.0.to_lowercase().cmp(&b.0.to_lowercase()).then(a.0.cmp(b.0)));
+    entries.sort_by(|a, b| {
+        a.0.to_lowercase()
+            .cmp(&b.0.to_lowercase())
+            .then(a.0.cmp(b.0))
+    });
     Ok(Value::Array(
         entries
             .into_iter()
@@ -39,7 +43,11 @@ pub fn items(args: &[Value], _: &Invocation) -> Result<Value, ExprError> {
 
 pub fn object_keys(args: &[Value], _: &Invocation) -> Result<Value, ExprError> {
     Ok(Value::Array(
-        object_arg(args, 0)?.keys().cloned().map(Value::String).collect(),
+        object_arg(args, 0)?
+            .keys()
+            .cloned()
+            .map(Value::String)
+            .collect(),
     ))
 }
 

@@ -17,7 +17,10 @@ fn strings(args: &[Value]) -> Result<Vec<&str>, ExprError> {
 
 /// Splits `args` into (scope arguments, type, names) at the first argument
 /// that looks like a resource type (`Namespace/type[/child...]`).
-fn split_at_type<'a>(args: &[&'a str], max_scope_args: usize) -> Result<(Vec<&'a str>, &'a str, Vec<&'a str>), ExprError> {
+fn split_at_type<'a>(
+    args: &[&'a str],
+    max_scope_args: usize,
+) -> Result<(Vec<&'a str>, &'a str, Vec<&'a str>), ExprError> {
     let position = args
         .iter()
         .take(max_scope_args + 1)
@@ -41,7 +44,9 @@ fn provider_path(resource_type: &str, names: &[&str]) -> Result<String, ExprErro
     let types: Vec<&str> = type_segments.collect();
     let name_segments: Vec<&str> = names.iter().flat_map(|n| n.split('/')).collect();
     if namespace.is_empty() || types.is_empty() || types.iter().any(|t| t.is_empty()) {
-        return Err(ExprError::new(format!("the resource type '{resource_type}' is not valid")));
+        return Err(ExprError::new(format!(
+            "the resource type '{resource_type}' is not valid"
+        )));
     }
     if types.len() != name_segments.len() {
         return Err(ExprError::new(format!(
@@ -73,13 +78,22 @@ pub fn resource_id(args: &[Value], inv: &Invocation) -> Result<Value, ExprError>
     let all = strings(args)?;
     let (scope, resource_type, names) = split_at_type(&all, 2)?;
     let (subscription, group) = match scope.as_slice() {
-        [] => (current_subscription_id(inv)?, context_string(inv.ctx.resource_group()?, "name", "resource group")?),
+        [] => (
+            current_subscription_id(inv)?,
+            context_string(inv.ctx.resource_group()?, "name", "resource group")?,
+        ),
         [group] => (current_subscription_id(inv)?, group.to_string()),
         [subscription, group] => (subscription.to_string(), group.to_string()),
-        _ => return Err(ExprError::new("too many arguments precede the resource type")),
+        _ => {
+            return Err(ExprError::new(
+                "too many arguments precede the resource type",
+            ))
+        }
     };
     let path = provider_path(resource_type, &names)?;
-    Ok(Value::String(format!("/subscriptions/{subscription}/resourceGroups/{group}/{path}")))
+    Ok(Value::String(format!(
+        "/subscriptions/{subscription}/resourceGroups/{group}/{path}"
+    )))
 }
 
 /// `subscriptionResourceId([subscriptionId], resourceType, name...)`.
@@ -89,10 +103,16 @@ pub fn subscription_resource_id(args: &[Value], inv: &Invocation) -> Result<Valu
     let subscription = match scope.as_slice() {
         [] => current_subscription_id(inv)?,
         [subscription] => subscription.to_string(),
-        _ => return Err(ExprError::new("too many arguments precede the resource type")),
+        _ => {
+            return Err(ExprError::new(
+                "too many arguments precede the resource type",
+            ))
+        }
     };
     let path = provider_path(resource_type, &names)?;
-    Ok(Value::String(format!("/subscriptions/{subscription}/{path}")))
+    Ok(Value::String(format!(
+        "/subscriptions/{subscription}/{path}"
+    )))
 }
 
 /// `tenantResourceId(resourceType, name...)`.
@@ -100,9 +120,14 @@ pub fn tenant_resource_id(args: &[Value], _: &Invocation) -> Result<Value, ExprE
     let all = strings(args)?;
     let (scope, resource_type, names) = split_at_type(&all, 0)?;
     if !scope.is_empty() {
-        return Err(ExprError::new("the first argument must be the resource type"));
+        return Err(ExprError::new(
+            "the first argument must be the resource type",
+        ));
     }
-    Ok(Value::String(format!("/{}", provider_path(resource_type, &names)?)))
+    Ok(Value::String(format!(
+        "/{}",
+        provider_path(resource_type, &names)?
+    )))
 }
 
 /// `extensionResourceId(baseResourceId, resourceType, name...)`.
@@ -113,10 +138,15 @@ pub fn extension_resource_id(args: &[Value], _: &Invocation) -> Result<Value, Ex
         .ok_or_else(|| ExprError::new("the base resource id is missing"))?;
     let (scope, resource_type, names) = split_at_type(rest, 0)?;
     if !scope.is_empty() {
-        return Err(ExprError::new("the second argument must be the resource type"));
+        return Err(ExprError::new(
+            "the second argument must be the resource type",
+        ));
     }
     let path = provider_path(resource_type, &names)?;
-    Ok(Value::String(format!("{}/{path}", base.trim_end_matches('/'))))
+    Ok(Value::String(format!(
+        "{}/{path}",
+        base.trim_end_matches('/')
+    )))
 }
 
 /// `managementGroupResourceId([managementGroupId], resourceType, name...)`:
@@ -153,15 +183,36 @@ pub fn reference(args: &[Value], inv: &Invocation) -> Result<Value, ExprError> {
 pub fn list_action(args: &[Value], inv: &Invocation) -> Result<Value, ExprError> {
     let resource_id = str_arg(args, 0)?;
     let api_version = str_arg(args, 1)?;
-    inv.ctx.list(inv.name, resource_id, api_version, args.get(2))
+    inv.ctx
+        .list(inv.name, resource_id, api_version, args.get(2))
 }
 
 /// Regions where Azure offers availability zones (as of the docs' writing).
 const ZONE_REGIONS: &[&str] = &[
-    "australiaeast", "brazilsouth", "canadacentral", "centralindia", "centralus", "eastasia",
-    "eastus", "eastus2", "francecentral", "germanywestcentral", "japaneast", "koreacentral",
-    "northeurope", "norwayeast", "southafricanorth", "southcentralus", "southeastasia",
-    "swedencentral", "switzerlandnorth", "uaenorth", "uksouth", "westeurope", "westus2", "westus3",
+    "australiaeast",
+    "brazilsouth",
+    "canadacentral",
+    "centralindia",
+    "centralus",
+    "eastasia",
+    "eastus",
+    "eastus2",
+    "francecentral",
+    "germanywestcentral",
+    "japaneast",
+    "koreacentral",
+    "northeurope",
+    "norwayeast",
+    "southafricanorth",
+    "southcentralus",
+    "southeastasia",
+    "swedencentral",
+    "switzerlandnorth",
+    "uaenorth",
+    "uksouth",
+    "westeurope",
+    "westus2",
+    "westus3",
 ];
 
 /// `pickZones(namespace, type, location, [numberOfZones], [offset])`: zones
@@ -170,7 +221,11 @@ const ZONE_REGIONS: &[&str] = &[
 pub fn pick_zones(args: &[Value], _: &Invocation) -> Result<Value, ExprError> {
     str_arg(args, 0)?;
     str_arg(args, 1)?;
-    let location: String = str_arg(args, 2)?.to_lowercase().chars().filter(|c| !c.is_whitespace()).collect();
+    let location: String = str_arg(args, 2)?
+        .to_lowercase()
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
     let count = match args.get(3) {
         Some(_) => int_arg(args, 3)?,
         None => 1,

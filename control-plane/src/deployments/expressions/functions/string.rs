@@ -6,7 +6,9 @@ use base64::Engine;
 use serde_json::Value;
 
 use super::Invocation;
-use crate::deployments::expressions::values::{arg, array_arg, int_arg, str_arg, to_arm_string, type_name};
+use crate::deployments::expressions::values::{
+    arg, array_arg, int_arg, str_arg, to_arm_string, type_name,
+};
 use crate::deployments::expressions::ExprError;
 
 fn text(value: String) -> Result<Value, ExprError> {
@@ -66,12 +68,18 @@ pub fn data_uri_to_string(args: &[Value], _: &Invocation) -> Result<Value, ExprE
 }
 
 pub fn ends_with(args: &[Value], _: &Invocation) -> Result<Value, ExprError> {
-    let (s, suffix) = (str_arg(args, 0)?.to_lowercase(), str_arg(args, 1)?.to_lowercase());
+    let (s, suffix) = (
+        str_arg(args, 0)?.to_lowercase(),
+        str_arg(args, 1)?.to_lowercase(),
+    );
     Ok(Value::Bool(s.ends_with(&suffix)))
 }
 
 pub fn starts_with(args: &[Value], _: &Invocation) -> Result<Value, ExprError> {
-    let (s, prefix) = (str_arg(args, 0)?.to_lowercase(), str_arg(args, 1)?.to_lowercase());
+    let (s, prefix) = (
+        str_arg(args, 0)?.to_lowercase(),
+        str_arg(args, 1)?.to_lowercase(),
+    );
     Ok(Value::Bool(s.starts_with(&prefix)))
 }
 
@@ -104,7 +112,11 @@ pub fn pad_left(args: &[Value], _: &Invocation) -> Result<Value, ExprError> {
             let mut chars = pad.chars();
             match (chars.next(), chars.next()) {
                 (Some(c), None) => c,
-                _ => return Err(ExprError::new("the padding character must be a single character")),
+                _ => {
+                    return Err(ExprError::new(
+                        "the padding character must be a single character",
+                    ))
+                }
             }
         }
     };
@@ -114,7 +126,11 @@ pub fn pad_left(args: &[Value], _: &Invocation) -> Result<Value, ExprError> {
     if total > 16 * 1024 {
         return Err(ExprError::new("the total length is too large"));
     }
-    text(std::iter::repeat(pad).take(missing).chain(value.chars()).collect())
+    text(
+        std::iter::repeat_n(pad, missing)
+            .chain(value.chars())
+            .collect(),
+    )
 }
 
 pub fn replace(args: &[Value], _: &Invocation) -> Result<Value, ExprError> {
@@ -138,7 +154,10 @@ pub fn split(args: &[Value], _: &Invocation) -> Result<Value, ExprError> {
         }
     };
     Ok(Value::Array(
-        split_any(s, &delimiters).into_iter().map(Value::String).collect(),
+        split_any(s, &delimiters)
+            .into_iter()
+            .map(Value::String)
+            .collect(),
     ))
 }
 
@@ -185,7 +204,10 @@ pub fn substring(args: &[Value], _: &Invocation) -> Result<Value, ExprError> {
     };
     let begin = usize::try_from(start).map_err(|_| out_of_range())?;
     let count = usize::try_from(length).map_err(|_| out_of_range())?;
-    let end = begin.checked_add(count).filter(|&e| e <= chars.len()).ok_or_else(out_of_range)?;
+    let end = begin
+        .checked_add(count)
+        .filter(|&e| e <= chars.len())
+        .ok_or_else(out_of_range)?;
     text(chars[begin..end].iter().collect())
 }
 
@@ -246,7 +268,11 @@ fn percent_decode(encoded: &str) -> Result<String, ExprError> {
             let hex = encoded
                 .get(i + 1..i + 3)
                 .and_then(|h| u8::from_str_radix(h, 16).ok())
-                .ok_or_else(|| ExprError::new(format!("the value '{encoded}' has an invalid escape at {i}")))?;
+                .ok_or_else(|| {
+                    ExprError::new(format!(
+                        "the value '{encoded}' has an invalid escape at {i}"
+                    ))
+                })?;
             decoded.push(hex);
             i += 3;
         } else {
