@@ -375,7 +375,10 @@ impl Emulator {
             if !matches!(reply.body["status"].as_str(), Some("Accepted" | "Running")) {
                 return reply.body;
             }
-            assert!(Instant::now() < deadline, "deployment never finished: {url}");
+            assert!(
+                Instant::now() < deadline,
+                "deployment never finished: {url}"
+            );
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
     }

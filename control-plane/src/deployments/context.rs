@@ -156,9 +156,11 @@ impl<'a> TemplateContext<'a> {
     pub fn copy_array(&self, entry: &Value) -> Result<Value, ExprError> {
         let loop_name = member(entry, "name").and_then(Value::as_str).unwrap_or("");
         let count = self.eval(member(entry, "count").unwrap_or(&Value::Null))?;
-        let count = count
-            .as_i64()
-            .ok_or_else(|| ExprError::new(format!("The copy count of '{loop_name}' must be an integer.")))?;
+        let count = count.as_i64().ok_or_else(|| {
+            ExprError::new(format!(
+                "The copy count of '{loop_name}' must be an integer."
+            ))
+        })?;
         if !(0..=800).contains(&count) {
             return Err(ExprError::new(format!(
                 "The copy count '{count}' of '{loop_name}' is not valid: it must be between 0 and 800."
@@ -221,7 +223,13 @@ impl Context for TemplateContext<'_> {
             ));
         }
         let key = name.to_ascii_lowercase();
-        if let Some(found) = self.frame.variables.lock().ok().and_then(|v| v.get(&key).cloned()) {
+        if let Some(found) = self
+            .frame
+            .variables
+            .lock()
+            .ok()
+            .and_then(|v| v.get(&key).cloned())
+        {
             return Ok(found);
         }
         if self.resolving.contains(&key) {

@@ -130,14 +130,21 @@ impl ArmClient {
 
     /// Follows a long-running operation to its end; the final reply is the
     /// resource (or, for a failure, the error).
-    pub async fn complete(&self, method: &Method, resource_path: &str, reply: ArmReply) -> ArmReply {
+    pub async fn complete(
+        &self,
+        method: &Method,
+        resource_path: &str,
+        reply: ArmReply,
+    ) -> ArmReply {
         if let Some(status_url) = reply.async_operation.clone() {
             loop {
                 tokio::time::sleep(POLL_INTERVAL).await;
                 let Ok(poll) = self.send(Method::GET, &status_url, None).await else {
                     break;
                 };
-                let status = member(&poll.body, "status").and_then(Value::as_str).unwrap_or("");
+                let status = member(&poll.body, "status")
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
                 match status {
                     "Succeeded" => break,
                     "Failed" | "Canceled" => {
@@ -157,7 +164,9 @@ impl ArmClient {
                     _ => {}
                 }
             }
-        } else if let (StatusCode::ACCEPTED, Some(location)) = (reply.status, reply.location.clone()) {
+        } else if let (StatusCode::ACCEPTED, Some(location)) =
+            (reply.status, reply.location.clone())
+        {
             loop {
                 tokio::time::sleep(POLL_INTERVAL).await;
                 let Ok(poll) = self.send(Method::GET, &location, None).await else {
@@ -224,7 +233,9 @@ fn is_terminal(state: &str) -> bool {
 /// (`reference(id)`): the type's newest stable one.
 fn default_api_version(resource_id: &str) -> Option<&'static str> {
     let lower = resource_id.to_ascii_lowercase();
-    let after = lower.rfind("/providers/").map(|p| p + "/providers/".len())?;
+    let after = lower
+        .rfind("/providers/")
+        .map(|p| p + "/providers/".len())?;
     let rest = &resource_id[after..];
     let mut parts = rest.split('/');
     let namespace = parts.next()?;
@@ -255,7 +266,9 @@ impl ResourceReader for PipelineReader {
         let version = api_version
             .map(str::to_string)
             .or_else(|| {
-                if resource_id.to_ascii_lowercase().contains("/resourcegroups/")
+                if resource_id
+                    .to_ascii_lowercase()
+                    .contains("/resourcegroups/")
                     && !resource_id.to_ascii_lowercase().contains("/providers/")
                 {
                     Some("2025-04-01".to_string())
@@ -263,7 +276,9 @@ impl ResourceReader for PipelineReader {
                     default_api_version(resource_id).map(str::to_string)
                 }
             })
-            .ok_or_else(|| format!("The resource '{resource_id}' is of a type the emulator does not serve."))?;
+            .ok_or_else(|| {
+                format!("The resource '{resource_id}' is of a type the emulator does not serve.")
+            })?;
         let reply = self.runtime.block_on(self.client.send(
             Method::GET,
             &with_api_version(resource_id, &version),
@@ -344,12 +359,26 @@ fn request_body(ctx: &TemplateContext<'_>, instance: &Instance) -> Result<Value,
     };
     let mut body = Map::new();
     for (key, value) in fields {
-        if TEMPLATE_ONLY_KEYS.iter().any(|k| k.eq_ignore_ascii_case(key)) {
+        if TEMPLATE_ONLY_KEYS
+            .iter()
+            .any(|k| k.eq_ignore_ascii_case(key))
+        {
             continue;
         }
-        let evaluated = if instance.is_nested_deployment() && key.eq_ignore_ascii_case("properties") {
+        let evaluated = if instance.is_nested_deployment() && key.eq_ignore_ascii_case("properties")
+        {
             nested_deployment_properties(ctx, value).map_err(|e| {
-                DeploymentError::expression(&format!("resource '{label}' property 'properties'"), &e)
+                DeploymentError::expression(
+                    &format!("resource '{label}' property 'properties'"),
+                    &e,
+                )
+            })?
+        } else if key.eq_ignore_ascii_case("properties") {
+            with_property_copies(ctx, value).map_err(|e| {
+                DeploymentError::expression(
+                    &format!("resource '{label}' property 'properties'"),
+                    &e,
+                )
             })?
         } else {
             ctx.eval(value).map_err(|e| {
@@ -359,6 +388,44 @@ fn request_body(ctx: &TemplateContext<'_>, instance: &Instance) -> Result<Value,
         body.insert(key.clone(), evaluated);
     }
     Ok(Value::Object(body))
+}
+
+/// Resource properties, with property `copy` loops (`"copy": [{name,
+/// count, input}]` in any object) turned into the arrays they build.
+fn with_property_copies(
+    ctx: &TemplateContext<'_>,
+    value: &Value,
+) -> Result<Value, super::expressions::ExprError> {
+    match value {
+        Value::Object(fields) => {
+            let mut out = Map::new();
+            for (key, field) in fields {
+                if key.eq_ignore_ascii_case("copy") {
+                    if let Value::Array(loops) = field {
+                        for entry in loops {
+                            let name = member(entry, "name")
+                                .and_then(Value::as_str)
+                                .unwrap_or("copy");
+                            out.insert(name.to_string(), ctx.copy_array(entry)?);
+                        }
+                        continue;
+                    }
+                }
+                let evaluated_key = match ctx.eval(&Value::String(key.clone()))? {
+                    Value::String(k) => k,
+                    other => other.to_string(),
+                };
+                out.insert(evaluated_key, with_property_copies(ctx, field)?);
+            }
+            Ok(Value::Object(out))
+        }
+        Value::Array(items) => items
+            .iter()
+            .map(|item| with_property_copies(ctx, item))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Value::Array),
+        other => ctx.eval(other),
+    }
 }
 
 /// A nested deployment's properties: with `expressionEvaluationOptions.scope`
@@ -392,7 +459,10 @@ fn error_of(reply: &ArmReply) -> ErrorDetail {
     let error = member(&reply.body, "error").cloned().unwrap_or(Value::Null);
     serde_json::from_value::<ErrorDetail>(error).unwrap_or_else(|_| ErrorDetail {
         code: "ResourceDeploymentFailure".into(),
-        message: format!("The resource operation completed with status '{}'.", reply.status),
+        message: format!(
+            "The resource operation completed with status '{}'.",
+            reply.status
+        ),
         target: None,
         details: Vec::new(),
     })
@@ -508,9 +578,7 @@ async fn deploy_instance(
         let error = if done.status.is_success() {
             ErrorDetail {
                 code: "ResourceDeploymentFailure".into(),
-                message: format!(
-                    "The resource write operation failed to complete successfully, because it reached terminal provisioning state 'Failed'."
-                ),
+                message: "The resource write operation failed to complete successfully, because it reached terminal provisioning state 'Failed'.".into(),
                 target: None,
                 details: Vec::new(),
             }
@@ -612,14 +680,11 @@ impl Execution {
                 });
             }
             // Skipped instances may have unblocked others: loop again before waiting.
-            let progressed = instances
-                .iter()
-                .enumerate()
-                .any(|(i, inst)| {
-                    !started.contains(&i)
-                        && !blocked.contains(&i)
-                        && inst.depends_on.iter().all(|d| done.contains(d))
-                });
+            let progressed = instances.iter().enumerate().any(|(i, inst)| {
+                !started.contains(&i)
+                    && !blocked.contains(&i)
+                    && inst.depends_on.iter().all(|d| done.contains(d))
+            });
             if progressed {
                 continue;
             }
@@ -696,9 +761,9 @@ pub fn evaluate_outputs(frame: &Frame) -> Result<Map<String, Value>, DeploymentE
     let mut out = Map::new();
     for (name, declaration) in &frame.template.outputs {
         if let Some(condition) = member(declaration, "condition") {
-            let keep = ctx
-                .eval(condition)
-                .map_err(|e| DeploymentError::expression(&format!("output '{name}' condition"), &e))?;
+            let keep = ctx.eval(condition).map_err(|e| {
+                DeploymentError::expression(&format!("output '{name}' condition"), &e)
+            })?;
             if keep == Value::Bool(false) {
                 continue;
             }
@@ -714,7 +779,10 @@ pub fn evaluate_outputs(frame: &Frame) -> Result<Map<String, Value>, DeploymentE
         let kind = member(declared, "type")
             .and_then(Value::as_str)
             .unwrap_or("object");
-        out.insert(name.clone(), json!({ "type": pretty_output_type(kind), "value": value }));
+        out.insert(
+            name.clone(),
+            json!({ "type": pretty_output_type(kind), "value": value }),
+        );
     }
     Ok(out)
 }
@@ -751,18 +819,32 @@ pub async fn delete_unlisted(
                 target: None,
                 details: Vec::new(),
             })?;
-        for item in member(&page.body, "value").and_then(Value::as_array).cloned().unwrap_or_default() {
+        for item in member(&page.body, "value")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+        {
             if let Some(id) = member(&item, "id").and_then(Value::as_str) {
-                present.push((id.to_string(), member(&item, "type").and_then(Value::as_str).unwrap_or("").to_string()));
+                present.push((
+                    id.to_string(),
+                    member(&item, "type")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_string(),
+                ));
             }
         }
-        next = member(&page.body, "nextLink").and_then(Value::as_str).map(str::to_string);
+        next = member(&page.body, "nextLink")
+            .and_then(Value::as_str)
+            .map(str::to_string);
     }
     for (id, resource_type) in present {
         if keep.iter().any(|k| k.eq_ignore_ascii_case(&id)) {
             continue;
         }
-        let Some(version) = default_api_version(&id) else { continue };
+        let Some(version) = default_api_version(&id) else {
+            continue;
+        };
         let started = Utc::now();
         let path = with_api_version(&id, version);
         let reply = client.send(Method::DELETE, &path, None).await;
@@ -772,14 +854,27 @@ pub async fn delete_unlisted(
                 if done.status.is_success() {
                     ("Succeeded", done.status, None)
                 } else {
-                    ("Failed", done.status, Some(json!({ "error": error_of(&done) })))
+                    (
+                        "Failed",
+                        done.status,
+                        Some(json!({ "error": error_of(&done) })),
+                    )
                 }
             }
-            Ok(reply) => ("Failed", reply.status, Some(json!({ "error": error_of(&reply) }))),
-            Err(e) => ("Failed", StatusCode::INTERNAL_SERVER_ERROR, Some(json!({ "error": { "code": "InternalServerError", "message": e } }))),
+            Ok(reply) => (
+                "Failed",
+                reply.status,
+                Some(json!({ "error": error_of(&reply) })),
+            ),
+            Err(e) => (
+                "Failed",
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Some(json!({ "error": { "code": "InternalServerError", "message": e } })),
+            ),
         };
         let _ = progress.send(OperationEntry {
-            operation_id: uuid::Uuid::new_v4().simple().to_string().to_uppercase()[..16].to_string(),
+            operation_id: uuid::Uuid::new_v4().simple().to_string().to_uppercase()[..16]
+                .to_string(),
             provisioning_operation: "Delete".into(),
             provisioning_state: state.into(),
             target_id: id.clone(),
@@ -835,7 +930,10 @@ pub async fn what_if(
                 continue;
             }
             Err(e) => {
-                return Err(DeploymentError::bad_request("InternalServerError", e.to_string()));
+                return Err(DeploymentError::bad_request(
+                    "InternalServerError",
+                    e.to_string(),
+                ));
             }
         };
         let mut after = json!({
@@ -850,11 +948,16 @@ pub async fn what_if(
             }
         }
         let current = client
-            .send(Method::GET, &with_api_version(&instance.id, &instance.api_version), None)
+            .send(
+                Method::GET,
+                &with_api_version(&instance.id, &instance.api_version),
+                None,
+            )
             .await
             .map_err(|e| DeploymentError::bad_request("InternalServerError", e))?;
         if current.status == StatusCode::NOT_FOUND {
-            changes.push(json!({ "resourceId": instance.id, "changeType": "Create", "after": after }));
+            changes
+                .push(json!({ "resourceId": instance.id, "changeType": "Create", "after": after }));
             continue;
         }
         let before = current.body;
@@ -862,7 +965,11 @@ pub async fn what_if(
         merge_into(&mut merged, &body);
         let mut delta = Vec::new();
         diff("", &before, &merged, &mut delta);
-        let change_type = if delta.is_empty() { "NoChange" } else { "Modify" };
+        let change_type = if delta.is_empty() {
+            "NoChange"
+        } else {
+            "Modify"
+        };
         let mut change = json!({
             "resourceId": instance.id,
             "changeType": change_type,
@@ -875,13 +982,26 @@ pub async fn what_if(
         changes.push(change);
     }
     if let Some(group) = frame.scope.group() {
-        let group_id = format!("/subscriptions/{}/resourceGroups/{group}", frame.scope.subscription());
+        let group_id = format!(
+            "/subscriptions/{}/resourceGroups/{group}",
+            frame.scope.subscription()
+        );
         let listing = client
-            .send(Method::GET, &format!("{group_id}/resources?api-version=2025-04-01"), None)
+            .send(
+                Method::GET,
+                &format!("{group_id}/resources?api-version=2025-04-01"),
+                None,
+            )
             .await
             .map_err(|e| DeploymentError::bad_request("InternalServerError", e))?;
-        for item in member(&listing.body, "value").and_then(Value::as_array).cloned().unwrap_or_default() {
-            let Some(id) = member(&item, "id").and_then(Value::as_str) else { continue };
+        for item in member(&listing.body, "value")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+        {
+            let Some(id) = member(&item, "id").and_then(Value::as_str) else {
+                continue;
+            };
             if named.iter().any(|n| n.eq_ignore_ascii_case(id)) {
                 continue;
             }
@@ -901,7 +1021,9 @@ fn merge_into(target: &mut Value, patch: &Value) {
         (Value::Object(t), Value::Object(p)) => {
             for (k, v) in p {
                 match t.iter_mut().find(|(tk, _)| tk.eq_ignore_ascii_case(k)) {
-                    Some((_, existing)) if existing.is_object() && v.is_object() => merge_into(existing, v),
+                    Some((_, existing)) if existing.is_object() && v.is_object() => {
+                        merge_into(existing, v)
+                    }
                     Some((_, existing)) => *existing = v.clone(),
                     None => {
                         t.insert(k.clone(), v.clone());
@@ -915,18 +1037,30 @@ fn merge_into(target: &mut Value, patch: &Value) {
 
 /// What-if property changes, by dotted path.
 fn diff(path: &str, before: &Value, after: &Value, out: &mut Vec<Value>) {
-    let join = |k: &str| if path.is_empty() { k.to_string() } else { format!("{path}.{k}") };
+    let join = |k: &str| {
+        if path.is_empty() {
+            k.to_string()
+        } else {
+            format!("{path}.{k}")
+        }
+    };
     match (before, after) {
         (Value::Object(b), Value::Object(a)) => {
             for (k, av) in a {
                 match b.iter().find(|(bk, _)| bk.eq_ignore_ascii_case(k)) {
                     Some((_, bv)) => diff(&join(k), bv, av, out),
-                    None => out.push(json!({ "path": join(k), "propertyChangeType": "Create", "after": av })),
+                    None => out.push(
+                        json!({ "path": join(k), "propertyChangeType": "Create", "after": av }),
+                    ),
                 }
             }
         }
         (b, a) if b != a => {
-            let kind = if b.is_array() && a.is_array() { "Array" } else { "Modify" };
+            let kind = if b.is_array() && a.is_array() {
+                "Array"
+            } else {
+                "Modify"
+            };
             out.push(json!({ "path": path, "propertyChangeType": kind, "before": b, "after": a }));
         }
         _ => {}

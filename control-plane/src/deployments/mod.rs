@@ -79,7 +79,10 @@ impl DeploymentError {
     pub fn invalid_template(message: impl Into<String>) -> Self {
         Self::bad_request(
             "InvalidTemplate",
-            format!("Deployment template validation failed: '{}'.", message.into()),
+            format!(
+                "Deployment template validation failed: '{}'.",
+                message.into()
+            ),
         )
     }
 
@@ -159,7 +162,9 @@ pub fn prepare(input: DeploymentInput<'_>) -> Result<Prepared, DeploymentError> 
                 .and_then(serde_json::Value::as_bool)
                 .unwrap_or(false)
             {
-                frame.parameters.insert(name.clone(), serde_json::Value::Null);
+                frame
+                    .parameters
+                    .insert(name.clone(), serde_json::Value::Null);
                 continue;
             }
             return Err(DeploymentError::invalid_template(format!(
@@ -168,7 +173,9 @@ pub fn prepare(input: DeploymentInput<'_>) -> Result<Prepared, DeploymentError> 
         };
         let value = context::TemplateContext::new(&frame)
             .eval(default)
-            .map_err(|e| DeploymentError::expression(&format!("the default value of parameter '{name}'"), &e))?;
+            .map_err(|e| {
+                DeploymentError::expression(&format!("the default value of parameter '{name}'"), &e)
+            })?;
         frame.parameters.insert(name.clone(), value);
     }
     for (name, declaration) in &declarations {

@@ -80,9 +80,9 @@ fn string_field(
     let Some(raw) = member(declaration, field) else {
         return Ok(None);
     };
-    let value = ctx
-        .eval(raw)
-        .map_err(|e| DeploymentError::expression(&format!("resource '{label}' property '{field}'"), &e))?;
+    let value = ctx.eval(raw).map_err(|e| {
+        DeploymentError::expression(&format!("resource '{label}' property '{field}'"), &e)
+    })?;
     match value {
         Value::String(s) => Ok(Some(s)),
         Value::Null => Ok(None),
@@ -124,7 +124,12 @@ pub fn resource_id_at(
 
 fn flatten(frame: &Frame) -> Vec<Declared> {
     let mut out = Vec::new();
-    fn push(out: &mut Vec<Declared>, symbolic: Option<String>, declaration: &Value, parent: Option<usize>) {
+    fn push(
+        out: &mut Vec<Declared>,
+        symbolic: Option<String>,
+        declaration: &Value,
+        parent: Option<usize>,
+    ) {
         let index = out.len();
         out.push(Declared {
             symbolic,
@@ -155,7 +160,11 @@ pub fn build(frame: &Frame) -> Result<Plan, DeploymentError> {
         let label_hint = d
             .symbolic
             .clone()
-            .or_else(|| member(&d.declaration, "name").and_then(Value::as_str).map(str::to_string))
+            .or_else(|| {
+                member(&d.declaration, "name")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+            })
             .unwrap_or_else(|| "resource".into());
         let (copy_name, count, batch) = match member(&d.declaration, "copy") {
             None => (None, 1, None),
@@ -166,7 +175,9 @@ pub fn build(frame: &Frame) -> Result<Plan, DeploymentError> {
                     .to_string();
                 let count = root
                     .eval(member(copy, "count").unwrap_or(&Value::Null))
-                    .map_err(|e| DeploymentError::expression(&format!("the copy count of '{name}'"), &e))?
+                    .map_err(|e| {
+                        DeploymentError::expression(&format!("the copy count of '{name}'"), &e)
+                    })?
                     .as_i64()
                     .ok_or_else(|| {
                         DeploymentError::invalid_template(format!(
@@ -185,7 +196,9 @@ pub fn build(frame: &Frame) -> Result<Plan, DeploymentError> {
                     let size = member(copy, "batchSize")
                         .map(|b| root.eval(b))
                         .transpose()
-                        .map_err(|e| DeploymentError::expression(&format!("the batch size of '{name}'"), &e))?
+                        .map_err(|e| {
+                            DeploymentError::expression(&format!("the batch size of '{name}'"), &e)
+                        })?
                         .and_then(|b| b.as_i64())
                         .unwrap_or(1);
                     Some(size.max(1))
@@ -214,10 +227,22 @@ pub fn build(frame: &Frame) -> Result<Plan, DeploymentError> {
             }
             let declaration = &d.declaration;
             let mut resource_type = string_field(&ctx, declaration, "type", &label_hint)?
-                .ok_or_else(|| DeploymentError::invalid_template(format!("The template resource '{label_hint}' has no 'type'.")))?;
-            let mut name = string_field(&ctx, declaration, "name", &label_hint)?
-                .ok_or_else(|| DeploymentError::invalid_template(format!("The template resource '{label_hint}' has no 'name'.")))?;
-            if let Some(parent) = d.parent.and_then(|p| expanded.get(p)).and_then(|l| l.first()) {
+                .ok_or_else(|| {
+                    DeploymentError::invalid_template(format!(
+                        "The template resource '{label_hint}' has no 'type'."
+                    ))
+                })?;
+            let mut name =
+                string_field(&ctx, declaration, "name", &label_hint)?.ok_or_else(|| {
+                    DeploymentError::invalid_template(format!(
+                        "The template resource '{label_hint}' has no 'name'."
+                    ))
+                })?;
+            if let Some(parent) = d
+                .parent
+                .and_then(|p| expanded.get(p))
+                .and_then(|l| l.first())
+            {
                 // A child declared inside its parent (1.0): its type and name
                 // are relative unless written in full.
                 let parent = &instances[*parent];
@@ -226,7 +251,8 @@ pub fn build(frame: &Frame) -> Result<Plan, DeploymentError> {
                     name = format!("{}/{}", parent.name, name);
                 }
             }
-            let api_version = string_field(&ctx, declaration, "apiVersion", &label_hint)?.unwrap_or_default();
+            let api_version =
+                string_field(&ctx, declaration, "apiVersion", &label_hint)?.unwrap_or_default();
             let label = d.symbolic.clone().unwrap_or_else(|| name.clone());
             let condition = match member(declaration, "condition") {
                 None => true,
@@ -250,7 +276,10 @@ pub fn build(frame: &Frame) -> Result<Plan, DeploymentError> {
                 Some(scope) if scope.starts_with('/') => scope.trim_end_matches('/').to_string(),
                 Some(relative) => format!("{scope_id}/providers/{relative}"),
                 None => match &group {
-                    Some(g) if !resource_type.eq_ignore_ascii_case("Microsoft.Resources/resourceGroups") => {
+                    Some(g)
+                        if !resource_type
+                            .eq_ignore_ascii_case("Microsoft.Resources/resourceGroups") =>
+                    {
                         format!("/subscriptions/{subscription}/resourceGroups/{g}")
                     }
                     _ => format!("/subscriptions/{subscription}"),
@@ -264,7 +293,9 @@ pub fn build(frame: &Frame) -> Result<Plan, DeploymentError> {
                 )));
             }
             let id = resource_id_at(&prefix, &resource_type, &name, &label)?;
-            let existing = member(declaration, "existing").and_then(Value::as_bool).unwrap_or(false);
+            let existing = member(declaration, "existing")
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
             made.push(instances.len());
             instances.push(Instance {
                 label,
@@ -307,8 +338,12 @@ pub fn build(frame: &Frame) -> Result<Plan, DeploymentError> {
                     names.insert(symbolic.clone(), instance.id.clone());
                 }
             }
-            names.entry(instance.name.clone()).or_insert_with(|| instance.id.clone());
-            names.entry(instance.id.clone()).or_insert_with(|| instance.id.clone());
+            names
+                .entry(instance.name.clone())
+                .or_insert_with(|| instance.id.clone());
+            names
+                .entry(instance.id.clone())
+                .or_insert_with(|| instance.id.clone());
         }
     }
 
@@ -325,10 +360,15 @@ pub fn build(frame: &Frame) -> Result<Plan, DeploymentError> {
             }
             if let Some(raw) = member(&d.declaration, "dependsOn") {
                 let evaluated = ctx.eval(raw).map_err(|e| {
-                    DeploymentError::expression(&format!("resource '{}' dependsOn", instances[index].label), &e)
+                    DeploymentError::expression(
+                        &format!("resource '{}' dependsOn", instances[index].label),
+                        &e,
+                    )
                 })?;
                 for entry in evaluated.as_array().cloned().unwrap_or_default() {
-                    let Some(entry) = entry.as_str() else { continue };
+                    let Some(entry) = entry.as_str() else {
+                        continue;
+                    };
                     let found = resolve_dependency(&instances, entry);
                     if found.is_empty() {
                         return Err(DeploymentError::invalid_template(format!(
@@ -362,7 +402,9 @@ pub fn canonical_id(id: &str) -> String {
     let lower = id.to_ascii_lowercase();
     let marker = "/providers/microsoft.resources/resourcegroups/";
     match lower.find(marker) {
-        Some(at) if lower[..at].matches('/').count() == 2 && lower.starts_with("/subscriptions/") => {
+        Some(at)
+            if lower[..at].matches('/').count() == 2 && lower.starts_with("/subscriptions/") =>
+        {
             format!("{}/resourceGroups/{}", &id[..at], &id[at + marker.len()..])
         }
         _ => id.to_string(),
@@ -395,7 +437,8 @@ pub fn resolve_dependency(instances: &[Instance], entry: &str) -> Vec<usize> {
         }
         let group_suffix = format!("/{entry_lower}");
         let found = by(&|i| {
-            i.resource_type.eq_ignore_ascii_case("Microsoft.Resources/resourceGroups")
+            i.resource_type
+                .eq_ignore_ascii_case("Microsoft.Resources/resourceGroups")
                 && i.id.to_ascii_lowercase().ends_with(&group_suffix)
         });
         if !found.is_empty() {
@@ -507,7 +550,8 @@ fn check_cycles(instances: &[Instance]) -> Result<(), DeploymentError> {
     for n in 0..instances.len() {
         if marks[n] == Mark::New {
             if let Some(cycle) = visit(n, instances, &mut marks, &mut stack) {
-                let names: Vec<String> = cycle.iter().map(|&i| instances[i].label.clone()).collect();
+                let names: Vec<String> =
+                    cycle.iter().map(|&i| instances[i].label.clone()).collect();
                 return Err(DeploymentError::invalid_template(format!(
                     "Circular dependency detected on resource: '{}'. Please see https://aka.ms/arm-syntax-resources for usage details.",
                     names.join("' -> '")

@@ -11,6 +11,7 @@ pub const MAX_PARAMETERS: usize = 256;
 pub const MAX_OUTPUTS: usize = 64;
 pub const MAX_RESOURCES: usize = 800;
 pub const MAX_TEMPLATE_BYTES: usize = 4 * 1024 * 1024;
+pub const MAX_EXPRESSION_CHARS: usize = 24_576;
 
 pub struct Template {
     pub raw: Value,
@@ -57,6 +58,11 @@ impl Template {
                 "RequestContentTooLarge",
                 format!("The template is {size} bytes; the maximum is {MAX_TEMPLATE_BYTES} bytes."),
             ));
+        }
+        if let Some(long) = longest_expression(&raw).filter(|n| *n > MAX_EXPRESSION_CHARS) {
+            return Err(DeploymentError::invalid_template(format!(
+                "The template contains an expression of {long} characters; the maximum is {MAX_EXPRESSION_CHARS}."
+            )));
         }
         let symbolic = member(&raw, "languageVersion")
             .and_then(Value::as_str)
@@ -122,6 +128,21 @@ impl Template {
             }
         }
         current
+    }
+}
+
+fn longest_expression(value: &Value) -> Option<usize> {
+    match value {
+        Value::String(s) if s.starts_with('[') => Some(s.chars().count()),
+        Value::Array(items) => items.iter().filter_map(longest_expression).max(),
+        Value::Object(map) => map
+            .iter()
+            .filter_map(|(k, v)| {
+                let key = (k.starts_with('[')).then(|| k.chars().count());
+                key.max(longest_expression(v))
+            })
+            .max(),
+        _ => None,
     }
 }
 
@@ -203,6 +224,49 @@ pub fn check_value(
                 return Err(DeploymentError::invalid_template(format!(
                     "The provided value for the template parameter '{name}' is not valid. The length of the value is '{length}', which is greater than the maximum length '{max}'."
                 )));
+            }
+        }
+    }
+    // User-defined types (languageVersion 2.0): an object's declared
+    // properties and an array's items are checked as parameters of their own.
+    if let (Some(Value::Object(properties)), Value::Object(given)) =
+        (member(declaration, "properties"), value)
+    {
+        for (property, property_type) in properties {
+            let path = format!("{name}.{property}");
+            match given.iter().find(|(k, _)| k.eq_ignore_ascii_case(property)) {
+                Some((_, v)) if !v.is_null() => check_value(template, &path, property_type, v)?,
+                _ => {
+                    let nullable = member(template.resolve_type(property_type), "nullable")
+                        .and_then(Value::as_bool)
+                        .unwrap_or(false);
+                    if !nullable {
+                        return Err(DeploymentError::invalid_template(format!(
+                            "The provided value for the template parameter '{name}' is not valid. The property '{property}' is required."
+                        )));
+                    }
+                }
+            }
+        }
+        let sealed = member(declaration, "additionalProperties") == Some(&Value::Bool(false))
+            || member(declaration, "metadata")
+                .and_then(|m| member(m, "__bicep_sealed"))
+                .is_some();
+        if sealed {
+            if let Some((extra, _)) = given
+                .iter()
+                .find(|(k, _)| !properties.keys().any(|p| p.eq_ignore_ascii_case(k)))
+            {
+                return Err(DeploymentError::invalid_template(format!(
+                    "The provided value for the template parameter '{name}' is not valid. The property '{extra}' is not allowed."
+                )));
+            }
+        }
+    }
+    if let (Some(items_type), Value::Array(items)) = (member(declaration, "items"), value) {
+        if items_type.is_object() {
+            for (i, item) in items.iter().enumerate() {
+                check_value(template, &format!("{name}[{i}]"), items_type, item)?;
             }
         }
     }

@@ -151,13 +151,19 @@ pub fn routes() -> Router<AppState> {
                 get(show).head(exists).put(create).delete(delete),
             )
             .route(&format!("{base}/{{deploymentName}}/cancel"), post(cancel))
-            .route(&format!("{base}/{{deploymentName}}/validate"), post(validate))
+            .route(
+                &format!("{base}/{{deploymentName}}/validate"),
+                post(validate),
+            )
             .route(&format!("{base}/{{deploymentName}}/whatIf"), post(what_if))
             .route(
                 &format!("{base}/{{deploymentName}}/exportTemplate"),
                 post(export_template),
             )
-            .route(&format!("{base}/{{deploymentName}}/operations"), get(list_operations))
+            .route(
+                &format!("{base}/{{deploymentName}}/operations"),
+                get(list_operations),
+            )
             .route(
                 &format!("{base}/{{deploymentName}}/operations/{{operationId}}"),
                 get(show_operation),
@@ -177,7 +183,10 @@ fn scope_of(state: &AppState, path: &str) -> Result<(DeploymentScope, Option<Str
         .find("/providers/microsoft.resources/deployments")
         .unwrap_or(path.len());
     let scope_part = &path[..at];
-    let rest = path[at..].splitn(5, '/').nth(4).map(|s| s.split('/').next().unwrap_or("").to_string());
+    let rest = path[at..]
+        .splitn(5, '/')
+        .nth(4)
+        .map(|s| s.split('/').next().unwrap_or("").to_string());
     let segments: Vec<&str> = scope_part.split('/').filter(|s| !s.is_empty()).collect();
     let scope = match segments.as_slice() {
         [_, sub] => DeploymentScope::Subscription {
@@ -231,7 +240,10 @@ fn is_active(state: &str) -> bool {
 /// Parameters as a deployment shows them: with their declared types, and
 /// without the values of secure ones.
 fn rendered_parameters(template: &Value, parameters: &Value) -> Value {
-    let declarations = member(template, "parameters").and_then(Value::as_object).cloned().unwrap_or_default();
+    let declarations = member(template, "parameters")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
     let mut out = Map::new();
     if let Some(given) = parameters.as_object() {
         for (name, entry) in given {
@@ -240,7 +252,9 @@ fn rendered_parameters(template: &Value, parameters: &Value) -> Value {
                 .find(|(k, _)| k.eq_ignore_ascii_case(name))
                 .map(|(_, v)| v.clone())
                 .unwrap_or(json!({}));
-            let kind = member(&declaration, "type").and_then(Value::as_str).unwrap_or("Object");
+            let kind = member(&declaration, "type")
+                .and_then(Value::as_str)
+                .unwrap_or("Object");
             let pretty = match kind.to_ascii_lowercase().as_str() {
                 "string" => "String",
                 "securestring" => "SecureString",
@@ -338,7 +352,10 @@ struct Request {
 
 fn read_request(body: &Value, scope: &DeploymentScope) -> Result<Request, ArmError> {
     let properties = member(body, "properties").ok_or_else(|| {
-        ArmError::invalid_content("The request content must have 'properties'.", Some("properties".into()))
+        ArmError::invalid_content(
+            "The request content must have 'properties'.",
+            Some("properties".into()),
+        )
     })?;
     if member(properties, "templateLink").is_some() {
         return Err(ArmError::BadRequest {
@@ -360,7 +377,9 @@ fn read_request(body: &Value, scope: &DeploymentScope) -> Result<Request, ArmErr
             Some("properties.template".into()),
         )
     })?;
-    let mode = member(properties, "mode").and_then(Value::as_str).unwrap_or("Incremental");
+    let mode = member(properties, "mode")
+        .and_then(Value::as_str)
+        .unwrap_or("Incremental");
     let mode = if mode.eq_ignore_ascii_case("complete") {
         "Complete"
     } else if mode.eq_ignore_ascii_case("incremental") {
@@ -375,11 +394,14 @@ fn read_request(body: &Value, scope: &DeploymentScope) -> Result<Request, ArmErr
     if mode == "Complete" && matches!(scope, DeploymentScope::Subscription { .. }) {
         return Err(ArmError::BadRequest {
             code: "InvalidDeploymentMode",
-            message: "Complete mode is only supported for deployments at resource group scope.".into(),
+            message: "Complete mode is only supported for deployments at resource group scope."
+                .into(),
             target: Some("properties.mode".into()),
         });
     }
-    let location = member(body, "location").and_then(Value::as_str).map(str::to_string);
+    let location = member(body, "location")
+        .and_then(Value::as_str)
+        .map(str::to_string);
     if matches!(scope, DeploymentScope::Subscription { .. }) && location.is_none() {
         return Err(ArmError::BadRequest {
             code: "LocationRequired",
@@ -389,7 +411,9 @@ fn read_request(body: &Value, scope: &DeploymentScope) -> Result<Request, ArmErr
     }
     Ok(Request {
         template,
-        parameters: member(properties, "parameters").cloned().unwrap_or(json!({})),
+        parameters: member(properties, "parameters")
+            .cloned()
+            .unwrap_or(json!({})),
         mode: mode.to_string(),
         location,
         tags: member(body, "tags").cloned(),
@@ -403,7 +427,10 @@ fn prepare(
     request: &Request,
 ) -> Result<deployments::Prepared, DeploymentError> {
     let resource_group = match scope {
-        DeploymentScope::ResourceGroup { subscription, group } => resource_groups::find(state, subscription, group)
+        DeploymentScope::ResourceGroup {
+            subscription,
+            group,
+        } => resource_groups::find(state, subscription, group)
             .ok()
             .map(|g| g.wire()),
         DeploymentScope::Subscription { .. } => None,
@@ -424,8 +451,14 @@ fn prepare(
 fn summarise(plan: &deployments::plan::Plan) -> (Vec<Value>, Vec<Value>) {
     let mut providers: Vec<(String, Vec<String>)> = Vec::new();
     for instance in plan.instances.iter().filter(|i| !i.skipped) {
-        let (namespace, resource_type) = instance.resource_type.split_once('/').unwrap_or((&instance.resource_type, ""));
-        match providers.iter_mut().find(|(n, _)| n.eq_ignore_ascii_case(namespace)) {
+        let (namespace, resource_type) = instance
+            .resource_type
+            .split_once('/')
+            .unwrap_or((&instance.resource_type, ""));
+        match providers
+            .iter_mut()
+            .find(|(n, _)| n.eq_ignore_ascii_case(namespace))
+        {
             Some((_, types)) => {
                 if !types.iter().any(|t| t.eq_ignore_ascii_case(resource_type)) {
                     types.push(resource_type.to_string());
@@ -588,7 +621,11 @@ fn caller_client(state: &AppState, record: &DeploymentRecord) -> Result<ArmClien
         None,
         Utc::now().timestamp(),
     )?;
-    Ok(ArmClient::new(crate::app(state.clone()), state.config.base_url.clone(), token))
+    Ok(ArmClient::new(
+        crate::app(state.clone()),
+        state.config.base_url.clone(),
+        token,
+    ))
 }
 
 async fn save_state(state: &AppState, record: &DeploymentRecord) {
@@ -632,7 +669,10 @@ async fn run(state: AppState, mut record: DeploymentRecord, prepared: deployment
         while let Some(entry) = updates.recv().await {
             let mut writes = WriteSet::new();
             let op_key = format!("{recorder_key}/{}", entry.operation_id);
-            if writes.put(&op_key, &DeploymentOperationRecord { entry }).is_ok() {
+            if writes
+                .put(&op_key, &DeploymentOperationRecord { entry })
+                .is_ok()
+            {
                 let _guard = recorder_state.store.lock_writes().await;
                 if let Err(e) = recorder_state.store.commit(writes).await {
                     tracing::error!(error = %e, "saving a deployment operation");
@@ -655,7 +695,9 @@ async fn run(state: AppState, mut record: DeploymentRecord, prepared: deployment
     let mut outcome = execution.run().await;
     if outcome.error.is_none() && record.mode == "Complete" {
         if let DeploymentScope::ResourceGroup { .. } = &record.scope {
-            if let Err(e) = executor::delete_unlisted(&client, &record.scope.id(), &keep, &progress).await {
+            if let Err(e) =
+                executor::delete_unlisted(&client, &record.scope.id(), &keep, &progress).await
+            {
                 outcome.error = Some(e);
             }
         }
@@ -720,7 +762,11 @@ async fn show(
 ) -> Result<Json<Value>, ArmError> {
     let (scope, name) = scope_of(&state, uri.path())?;
     let name = name.unwrap_or_default();
-    Ok(Json(render(&load(&state, &deployment_id(&scope, &name), &name)?)))
+    Ok(Json(render(&load(
+        &state,
+        &deployment_id(&scope, &name),
+        &name,
+    )?)))
 }
 
 async fn exists(
@@ -730,10 +776,15 @@ async fn exists(
 ) -> Result<StatusCode, ArmError> {
     let (scope, name) = scope_of(&state, uri.path())?;
     let name = name.unwrap_or_default();
-    Ok(match state.store.get::<DeploymentRecord>(&storage_key(&deployment_id(&scope, &name)))? {
-        Some(_) => StatusCode::NO_CONTENT,
-        None => StatusCode::NOT_FOUND,
-    })
+    Ok(
+        match state
+            .store
+            .get::<DeploymentRecord>(&storage_key(&deployment_id(&scope, &name)))?
+        {
+            Some(_) => StatusCode::NO_CONTENT,
+            None => StatusCode::NOT_FOUND,
+        },
+    )
 }
 
 /// `$filter=provisioningState eq '<state>'` and `$top`.
@@ -782,9 +833,13 @@ async fn list(
         .map(|(_, d)| d)
         // Only this scope's deployments, not those of groups below it.
         .filter(|d| d.scope == scope)
-        .filter(|d| wanted_state.as_ref().is_none_or(|s| d.provisioning_state.eq_ignore_ascii_case(s)))
+        .filter(|d| {
+            wanted_state
+                .as_ref()
+                .is_none_or(|s| d.provisioning_state.eq_ignore_ascii_case(s))
+        })
         .collect();
-    records.sort_by(|a, b| b.started.cmp(&a.started));
+    records.sort_by_key(|d| std::cmp::Reverse(d.started));
     let value: Vec<Value> = records.iter().take(top).map(render).collect();
     Ok(Json(json!({ "value": value })))
 }
@@ -940,8 +995,10 @@ async fn list_operations(
         .into_iter()
         .map(|(_, r)| r.entry)
         .collect();
-    entries.sort_by(|a, b| a.started.cmp(&b.started));
-    Ok(Json(json!({ "value": entries.iter().map(|e| render_operation(&id, e)).collect::<Vec<_>>() })))
+    entries.sort_by_key(|e| e.started);
+    Ok(Json(
+        json!({ "value": entries.iter().map(|e| render_operation(&id, e)).collect::<Vec<_>>() }),
+    ))
 }
 
 async fn show_operation(
@@ -959,7 +1016,9 @@ async fn show_operation(
         .get::<DeploymentOperationRecord>(&format!("{}/{operation}", storage_key(&id)))?
         .ok_or_else(|| ArmError::NotFound {
             code: "DeploymentOperationNotFound",
-            message: format!("The deployment operation '{operation}' of deployment '{name}' could not be found."),
+            message: format!(
+                "The deployment operation '{operation}' of deployment '{name}' could not be found."
+            ),
         })?;
     Ok(Json(render_operation(&id, &found.entry)))
 }
@@ -1028,7 +1087,10 @@ async fn what_if(
     let client = std::sync::Arc::new(caller_client(&state, &probe)?);
     let changes = executor::what_if(client, prepared, request.mode == "Complete").await;
     match changes {
-        Ok(changes) => Ok(Json(json!({ "status": "Succeeded", "properties": { "changes": changes } })).into_response()),
+        Ok(changes) => Ok(Json(
+            json!({ "status": "Succeeded", "properties": { "changes": changes } }),
+        )
+        .into_response()),
         Err(e) => Ok(deployment_error(e)),
     }
 }
