@@ -743,3 +743,74 @@ async fn language_version_2_symbolic_names_existing_user_functions_and_copies() 
         .await;
     refused.expect_error(StatusCode::BAD_REQUEST, "InvalidTemplate");
 }
+
+#[tokio::test]
+async fn extension_resources_take_their_scope_and_secure_values_stay_hidden() {
+    let emu = Emulator::start().await;
+    emu.put_group("rg").await;
+    let identity = emu.put_identity("rg", "reader").await;
+    let template = json!({
+        "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+        "contentVersion": "1.0.0.0",
+        "parameters": {
+            "principalId": { "type": "string" },
+            "secret": { "type": "securestring" }
+        },
+        "resources": [
+            cluster_resource("scoped", "Standard_B1"),
+            {
+                "type": "Microsoft.Authorization/roleAssignments",
+                "apiVersion": "2022-04-01",
+                "name": "[guid('scoped', parameters('principalId'))]",
+                "scope": "Microsoft.HardwareSecurityModules/cloudHsmClusters/scoped",
+                "dependsOn": ["scoped"],
+                "properties": {
+                    "roleDefinitionId": "[subscriptionResourceId('Microsoft.Authorization/roleDefinitions', 'acdd72a7-3385-48ef-bd42-f606fba81ae7')]",
+                    "principalId": "[parameters('principalId')]",
+                    "principalType": "ServicePrincipal"
+                }
+            }
+        ],
+        "outputs": {
+            "echo": { "type": "securestring", "value": "[parameters('secret')]" },
+            "length": { "type": "int", "value": "[length(parameters('secret'))]" }
+        }
+    });
+    let params = json!({
+        "principalId": { "value": identity["properties"]["principalId"] },
+        "secret": { "value": "s3cr3t-value" }
+    });
+    let deployment = emu
+        .deploy(&deployment_path("rg", "ext"), body(template, params))
+        .await;
+    assert_eq!(
+        deployment["properties"]["provisioningState"], "Succeeded",
+        "{deployment}"
+    );
+    let text = deployment.to_string();
+    assert!(!text.contains("s3cr3t-value"), "{text}");
+    assert_eq!(
+        deployment["properties"]["parameters"]["secret"],
+        json!({ "type": "SecureString" })
+    );
+    assert_eq!(
+        deployment["properties"]["outputs"]["echo"],
+        json!({ "type": "SecureString" })
+    );
+    assert_eq!(deployment["properties"]["outputs"]["length"]["value"], 12);
+    let at_cluster = emu
+        .call(
+            Method::GET,
+            &format!(
+                "/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.HardwareSecurityModules/cloudHsmClusters/scoped/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01&$filter=atScope()"
+            ),
+            None,
+        )
+        .await;
+    let listed = at_cluster.body["value"].as_array().unwrap();
+    assert_eq!(listed.len(), 1, "{at_cluster:?}");
+    assert!(listed[0]["id"]
+        .as_str()
+        .unwrap()
+        .contains("/cloudHsmClusters/scoped/providers/Microsoft.Authorization/roleAssignments/"));
+}

@@ -779,10 +779,13 @@ pub fn evaluate_outputs(frame: &Frame) -> Result<Map<String, Value>, DeploymentE
         let kind = member(declared, "type")
             .and_then(Value::as_str)
             .unwrap_or("object");
-        out.insert(
-            name.clone(),
-            json!({ "type": pretty_output_type(kind), "value": value }),
-        );
+        let pretty = pretty_output_type(kind);
+        // ARM never returns a secure output's value.
+        if matches!(pretty, "SecureString" | "SecureObject") {
+            out.insert(name.clone(), json!({ "type": pretty }));
+        } else {
+            out.insert(name.clone(), json!({ "type": pretty, "value": value }));
+        }
     }
     Ok(out)
 }

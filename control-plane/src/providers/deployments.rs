@@ -43,9 +43,11 @@ pub struct Deployments;
 impl VersionedType for Deployments {
     const NAMESPACE: &'static str = "Microsoft.Resources";
     const RESOURCE_TYPE: &'static str = "deployments";
-    /// The resources spec's versions and the deployments spec's newer one.
+    /// The resources spec's versions and the deployments spec's newer ones
+    /// (2026-06-01 is what azure-mgmt-resource-deployments 2.0.0 sends).
     const SUPPORTED: &'static [&'static str] = &[
         "2026-09-01",
+        "2026-06-01",
         "2025-04-01",
         "2025-03-01",
         "2024-11-01",
@@ -173,7 +175,15 @@ pub fn routes() -> Router<AppState> {
                 get(operation_status),
             );
     }
+    // The deployment-operations paths of a group as the SDKs and az send
+    // them: without `/providers/Microsoft.Resources`, as ARM also serves them.
+    let legacy = "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/deployments/{deploymentName}";
     router
+        .route(&format!("{legacy}/operations"), get(list_operations))
+        .route(
+            &format!("{legacy}/operations/{{operationId}}"),
+            get(show_operation),
+        )
 }
 
 /// `(scope, deployment name)` from a request path.
