@@ -87,6 +87,15 @@ def resources(emulator, credential):
 
 
 @pytest.fixture(scope="session")
+def deployments(emulator, credential):
+    """Template deployments: in azure-mgmt-resource 26 they left
+    ResourceManagementClient for azure-mgmt-resource-deployments."""
+    from azure.mgmt.resource.deployments import DeploymentsMgmtClient
+
+    return DeploymentsMgmtClient(credential, emulator.endpoints["subscriptionId"], **client_kwargs(emulator))
+
+
+@pytest.fixture(scope="session")
 def msi(emulator, credential):
     from azure.mgmt.msi import ManagedServiceIdentityClient
 
