@@ -189,13 +189,19 @@ pub fn routes() -> Router<AppState> {
 /// `(scope, deployment name)` from a request path.
 fn scope_of(state: &AppState, path: &str) -> Result<(DeploymentScope, Option<String>), ArmError> {
     let lower = path.to_ascii_lowercase();
-    let at = lower
-        .find("/providers/microsoft.resources/deployments")
-        .unwrap_or(path.len());
+    // `.../providers/Microsoft.Resources/deployments/{name}`, or a group's
+    // `.../deployments/{name}` as the operations paths also come.
+    let (at, skip) = match lower.find("/providers/microsoft.resources/deployments") {
+        Some(at) => (at, 4),
+        None => match lower.find("/deployments/") {
+            Some(at) => (at, 2),
+            None => (path.len(), 4),
+        },
+    };
     let scope_part = &path[..at];
     let rest = path[at..]
-        .splitn(5, '/')
-        .nth(4)
+        .splitn(skip + 1, '/')
+        .nth(skip)
         .map(|s| s.split('/').next().unwrap_or("").to_string());
     let segments: Vec<&str> = scope_part.split('/').filter(|s| !s.is_empty()).collect();
     let scope = match segments.as_slice() {
