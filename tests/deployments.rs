@@ -3,11 +3,9 @@
 //! Complete mode, what-if, cancel and delete rules, and a deployment
 //! interrupted by kill -9.
 
-mod support;
-
+use cloudhsm_e2e_tests::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use support::*;
 
 fn body(template: Value, parameters: Value) -> Value {
     json!({ "properties": { "mode": "Incremental", "template": template, "parameters": parameters } })
@@ -403,15 +401,11 @@ async fn a_refused_resource_fails_the_deployment_with_its_own_error() {
     assert_eq!(widget_error["code"], "NoRegisteredProviderFound");
     // The independent resource was deployed, the dependent one never sent.
     assert_eq!(
-        emu.call(Method::GET, &identity_path("rg", "independent"), None)
-            .await
-            .status,
+        emu.status_of(&identity_path("rg", "independent")).await,
         StatusCode::OK
     );
     assert_eq!(
-        emu.call(Method::GET, &identity_path("rg", "after-bad"), None)
-            .await
-            .status,
+        emu.status_of(&identity_path("rg", "after-bad")).await,
         StatusCode::NOT_FOUND
     );
     let ops = emu
@@ -489,9 +483,7 @@ async fn complete_mode_removes_what_the_template_does_not_name_and_what_if_predi
     assert_eq!(change("stray").as_deref(), Some("Delete"));
     // What-if wrote nothing.
     assert_eq!(
-        emu.call(Method::GET, &identity_path("rg", "fresh"), None)
-            .await
-            .status,
+        emu.status_of(&identity_path("rg", "fresh")).await,
         StatusCode::NOT_FOUND
     );
 
@@ -501,15 +493,11 @@ async fn complete_mode_removes_what_the_template_does_not_name_and_what_if_predi
         "{done}"
     );
     assert_eq!(
-        emu.call(Method::GET, &identity_path("rg", "stray"), None)
-            .await
-            .status,
+        emu.status_of(&identity_path("rg", "stray")).await,
         StatusCode::NOT_FOUND
     );
     assert_eq!(
-        emu.call(Method::GET, &identity_path("rg", "fresh"), None)
-            .await
-            .status,
+        emu.status_of(&identity_path("rg", "fresh")).await,
         StatusCode::OK
     );
     let kept = emu

@@ -324,6 +324,11 @@ impl Emulator {
         Reply::from(request.send().await.expect("request sent")).await
     }
 
+    /// The status a GET of `path` answers with.
+    pub async fn status_of(&self, path: &str) -> StatusCode {
+        self.call(Method::GET, path, None).await.status
+    }
+
     pub async fn put_group(&self, group: &str) {
         let reply = self
             .call(

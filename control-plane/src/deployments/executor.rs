@@ -779,7 +779,7 @@ pub fn evaluate_outputs(frame: &Frame) -> Result<Map<String, Value>, DeploymentE
         let kind = member(declared, "type")
             .and_then(Value::as_str)
             .unwrap_or("object");
-        let pretty = pretty_output_type(kind);
+        let pretty = super::template::display_type(kind);
         // ARM never returns a secure output's value.
         if matches!(pretty, "SecureString" | "SecureObject") {
             out.insert(name.clone(), json!({ "type": pretty }));
@@ -788,18 +788,6 @@ pub fn evaluate_outputs(frame: &Frame) -> Result<Map<String, Value>, DeploymentE
         }
     }
     Ok(out)
-}
-
-fn pretty_output_type(kind: &str) -> &'static str {
-    match kind.to_ascii_lowercase().as_str() {
-        "string" => "String",
-        "securestring" => "SecureString",
-        "int" => "Int",
-        "bool" => "Bool",
-        "array" => "Array",
-        "secureobject" => "SecureObject",
-        _ => "Object",
-    }
 }
 
 /// Complete mode: deletes what the group holds that the template does not

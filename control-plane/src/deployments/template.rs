@@ -301,6 +301,19 @@ fn pretty_type(kind: &str) -> &'static str {
     }
 }
 
+/// How a deployment shows a declared type in its parameters and outputs.
+pub fn display_type(kind: &str) -> &'static str {
+    match kind.to_ascii_lowercase().as_str() {
+        "string" => "String",
+        "securestring" => "SecureString",
+        "int" => "Int",
+        "bool" => "Bool",
+        "array" => "Array",
+        "secureobject" => "SecureObject",
+        _ => "Object",
+    }
+}
+
 pub fn json_type(value: &Value) -> &'static str {
     match value {
         Value::String(_) => "String",

@@ -31,7 +31,7 @@ use crate::{
     deployments::{
         self,
         executor::{self, ArmClient, Execution, OperationEntry},
-        template::{is_secure, member},
+        template::{display_type, is_secure, member},
         DeploymentError, DeploymentInput, DeploymentScope,
     },
     identity::tokens::{Principal, TokenIssuer},
@@ -45,35 +45,8 @@ impl VersionedType for Deployments {
     const RESOURCE_TYPE: &'static str = "deployments";
     /// The resources spec's versions and the deployments spec's newer ones
     /// (2026-06-01 is what azure-mgmt-resource-deployments 2.0.0 sends).
-    const SUPPORTED: &'static [&'static str] = &[
-        "2026-09-01",
-        "2026-06-01",
-        "2025-04-01",
-        "2025-03-01",
-        "2024-11-01",
-        "2024-07-01",
-        "2024-03-01",
-        "2023-07-01",
-        "2022-09-01",
-        "2021-04-01",
-        "2021-01-01",
-        "2020-10-01",
-        "2020-08-01",
-        "2020-06-01",
-        "2019-10-01",
-        "2019-08-01",
-        "2019-07-01",
-        "2019-05-10",
-        "2019-05-01",
-        "2019-03-01",
-        "2018-05-01",
-        "2018-02-01",
-        "2017-05-10",
-        "2016-09-01",
-        "2016-07-01",
-        "2016-02-01",
-        "2015-11-01",
-    ];
+    const SUPPORTED: &'static [&'static str] =
+        resource_groups::resources_api_versions!("2026-09-01", "2026-06-01");
 }
 
 const SEGMENT: &str = "/providers/Microsoft.Resources/deployments";
@@ -271,15 +244,7 @@ fn rendered_parameters(template: &Value, parameters: &Value) -> Value {
             let kind = member(&declaration, "type")
                 .and_then(Value::as_str)
                 .unwrap_or("Object");
-            let pretty = match kind.to_ascii_lowercase().as_str() {
-                "string" => "String",
-                "securestring" => "SecureString",
-                "int" => "Int",
-                "bool" => "Bool",
-                "array" => "Array",
-                "secureobject" => "SecureObject",
-                _ => "Object",
-            };
+            let pretty = display_type(kind);
             if is_secure(&declaration) {
                 out.insert(name.clone(), json!({ "type": pretty }));
             } else {
@@ -625,15 +590,16 @@ fn start(state: &AppState, record: DeploymentRecord, prepared: deployments::Prep
     state.deployment_runs.insert(key, handle.abort_handle());
 }
 
-fn caller_client(state: &AppState, record: &DeploymentRecord) -> Result<ArmClient, ArmError> {
+/// A client of the pipeline that acts as the deployment's caller.
+fn caller_client(state: &AppState, app_id: &str, object_id: &str) -> Result<ArmClient, ArmError> {
     let token = TokenIssuer {
         key: &state.signing_key,
         tenant: &state.config.tenant_id,
     }
     .issue_app_token(
         &format!("{}/", state.config.base_url),
-        &record.caller_app_id,
-        &record.caller_object_id,
+        app_id,
+        object_id,
         None,
         Utc::now().timestamp(),
     )?;
@@ -666,7 +632,7 @@ async fn run(state: AppState, mut record: DeploymentRecord, prepared: deployment
     let key = storage_key(&record.id);
     record.provisioning_state = "Running".into();
     save_state(&state, &record).await;
-    let client = match caller_client(&state, &record) {
+    let client = match caller_client(&state, &record.caller_app_id, &record.caller_object_id) {
         Ok(c) => std::sync::Arc::new(c),
         Err(e) => {
             record.provisioning_state = "Failed".into();
@@ -1077,30 +1043,11 @@ async fn what_if(
         Ok(p) => p,
         Err(e) => return Ok(deployment_error(e)),
     };
-    let probe = DeploymentRecord {
-        id: deployment_id(&scope, &name),
-        name: name.clone(),
-        scope: scope.clone(),
-        location: request.location.clone(),
-        tags: None,
-        template: Value::Null,
-        parameters: Value::Null,
-        mode: request.mode.clone(),
-        provisioning_state: "Accepted".into(),
-        correlation_id: String::new(),
-        template_hash: String::new(),
-        started: Utc::now(),
-        ended: None,
-        outputs: None,
-        output_resources: Vec::new(),
-        dependencies: Vec::new(),
-        providers: Vec::new(),
-        error: None,
-        caller_app_id: principal.name.clone(),
-        caller_object_id: principal.object_id.clone(),
-        operation_id: String::new(),
-    };
-    let client = std::sync::Arc::new(caller_client(&state, &probe)?);
+    let client = std::sync::Arc::new(caller_client(
+        &state,
+        &principal.name,
+        &principal.object_id,
+    )?);
     let changes = executor::what_if(client, prepared, request.mode == "Complete").await;
     match changes {
         Ok(changes) => Ok(Json(

@@ -33,33 +33,16 @@ use crate::{
 /// version of the `resources` spec (azure-rest-api-specs,
 /// `Microsoft.Resources/resources/stable/*`), newest first. Its one preview,
 /// 2025-08-01-preview, covers batch operations only.
-pub const RESOURCES_API_VERSIONS: &[&str] = &[
-    "2025-04-01",
-    "2025-03-01",
-    "2024-11-01",
-    "2024-07-01",
-    "2024-03-01",
-    "2023-07-01",
-    "2022-09-01",
-    "2021-04-01",
-    "2021-01-01",
-    "2020-10-01",
-    "2020-08-01",
-    "2020-06-01",
-    "2019-10-01",
-    "2019-08-01",
-    "2019-07-01",
-    "2019-05-10",
-    "2019-05-01",
-    "2019-03-01",
-    "2018-05-01",
-    "2018-02-01",
-    "2017-05-10",
-    "2016-09-01",
-    "2016-07-01",
-    "2016-02-01",
-    "2015-11-01",
-];
+/// The versions of the `resources` spec, after any given first: the
+/// deployments API answers to these and to its own newer ones.
+macro_rules! resources_api_versions {
+    ($($newer:literal),*) => {
+        &[$($newer,)* "2025-04-01", "2025-03-01", "2024-11-01", "2024-07-01", "2024-03-01", "2023-07-01", "2022-09-01", "2021-04-01", "2021-01-01", "2020-10-01", "2020-08-01", "2020-06-01", "2019-10-01", "2019-08-01", "2019-07-01", "2019-05-10", "2019-05-01", "2019-03-01", "2018-05-01", "2018-02-01", "2017-05-10", "2016-09-01", "2016-07-01", "2016-02-01", "2015-11-01"]
+    };
+}
+pub(crate) use resources_api_versions;
+
+pub const RESOURCES_API_VERSIONS: &[&str] = resources_api_versions!();
 
 pub struct ResourceGroups;
 impl VersionedType for ResourceGroups {
