@@ -562,6 +562,21 @@ async fn a_running_deployment_can_be_cancelled_not_deleted() {
     emu.call(Method::GET, &deployment_path("rg", "slow"), None)
         .await
         .expect_error(StatusCode::NOT_FOUND, "DeploymentNotFound");
+    // A group's deployments go with it.
+    emu.deploy(
+        &deployment_path("rg", "kept-history"),
+        body(template(json!([])), json!({})),
+    )
+    .await;
+    let deleting = emu.call(Method::DELETE, &group_path("rg"), None).await;
+    assert_eq!(deleting.status, StatusCode::ACCEPTED, "{deleting:?}");
+    emu.wait_location(&deleting.header("location").unwrap())
+        .await;
+    emu.put_group("rg").await;
+    assert_eq!(
+        emu.status_of(&deployment_path("rg", "kept-history")).await,
+        StatusCode::NOT_FOUND
+    );
 }
 
 #[tokio::test]

@@ -702,6 +702,21 @@ async fn run(state: AppState, mut record: DeploymentRecord, prepared: deployment
     state.deployment_runs.remove(&key);
 }
 
+/// A group's deployment history goes with the group, as on ARM.
+pub fn delete_in_group(
+    state: &AppState,
+    group_id: &str,
+    writes: &mut WriteSet,
+) -> Result<(), ArmError> {
+    let prefix = format!("{}/", storage_key(&format!("{group_id}{SEGMENT}")));
+    state
+        .store
+        .delete_under::<DeploymentRecord>(&prefix, writes)?;
+    Ok(state
+        .store
+        .delete_under::<DeploymentOperationRecord>(&prefix, writes)?)
+}
+
 /// At start-up: deployments a `kill -9` interrupted run again from the
 /// start (every resource request is idempotent), so none stays `Running`.
 pub async fn resume_interrupted(state: &AppState) -> Result<(), String> {

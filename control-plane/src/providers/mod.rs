@@ -54,6 +54,7 @@ fn delete_group_contents(
     network::delete_in_group(state, group_id, writes)?;
     cloud_hsm::clusters::delete_in_group(state, group_id, writes)?;
     managed_identity::delete_in_group(state, group_id, writes)?;
+    deployments::delete_in_group(state, group_id, writes)?;
     authorization::delete_in_group(state, group_id, writes)
 }
 
