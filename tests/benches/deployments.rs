@@ -337,7 +337,10 @@ async fn verify(emu: &Emulator, group: &str) {
     let started = Instant::now();
     verify_inner(emu, group).await;
     if std::env::var_os("BENCH_VERBOSE").is_some() {
-        eprintln!("verified {group} in {:.2} s", started.elapsed().as_secs_f64());
+        eprintln!(
+            "verified {group} in {:.2} s",
+            started.elapsed().as_secs_f64()
+        );
     }
 }
 
@@ -400,11 +403,7 @@ async fn verify_inner(emu: &Emulator, group: &str) {
         })
         .map(|a| a["properties"]["principalId"].as_str().unwrap().to_string())
         .collect();
-    assert_eq!(
-        ours.len(),
-        COUNT,
-        "blob-contributor assignments at {gid}"
-    );
+    assert_eq!(ours.len(), COUNT, "blob-contributor assignments at {gid}");
     assert_eq!(ours, principals, "one assignment per identity's principal");
 }
 
@@ -460,9 +459,18 @@ async fn timeline(emu: &Emulator, group: &str) -> String {
     .await;
     let mut out = Vec::new();
     for (label, kind) in [
-        ("identities", "Microsoft.ManagedIdentity/userAssignedIdentities"),
-        ("clusters", "Microsoft.HardwareSecurityModules/cloudHsmClusters"),
-        ("role assignments", "Microsoft.Authorization/roleAssignments"),
+        (
+            "identities",
+            "Microsoft.ManagedIdentity/userAssignedIdentities",
+        ),
+        (
+            "clusters",
+            "Microsoft.HardwareSecurityModules/cloudHsmClusters",
+        ),
+        (
+            "role assignments",
+            "Microsoft.Authorization/roleAssignments",
+        ),
     ] {
         let spans: Vec<(f64, f64)> = operations
             .iter()
@@ -517,7 +525,10 @@ async fn main() {
     for delay in &delays {
         let started = Instant::now();
         let emu = Arc::new(Emulator::start_with(&["--provisioning-delay", delay]).await);
-        eprintln!("emulator started in {:.2} s", started.elapsed().as_secs_f64());
+        eprintln!(
+            "emulator started in {:.2} s",
+            started.elapsed().as_secs_f64()
+        );
         // Warm-up, untimed but verified: connections, caches, the template's
         // first parse.
         emu.put_group("warmd").await;
@@ -583,20 +594,30 @@ async fn main() {
                 median(&t),
                 secs(&t),
                 ratio,
-                r.iter().map(|x| format!("{x:.2}")).collect::<Vec<_>>().join(", "),
+                r.iter()
+                    .map(|x| format!("{x:.2}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 median(&e),
                 secs(&e),
             );
             verdicts.push(format!(
                 "{}: deployment/direct {ratio:.2}x, target <= {TARGET:.1}x: {}",
-                if polling == Polling::Hints { "server hints" } else { "every 20 ms" },
+                if polling == Polling::Hints {
+                    "server hints"
+                } else {
+                    "every 20 ms"
+                },
                 if ratio <= TARGET { "met" } else { "NOT met" }
             ));
         }
         for verdict in verdicts {
             println!("  {verdict}");
         }
-        println!("  last deployment's timeline:\n    {}", timeline(&emu, &last_group).await);
+        println!(
+            "  last deployment's timeline:\n    {}",
+            timeline(&emu, &last_group).await
+        );
     }
     println!();
     println!("whole bench: {:.0} s", bench_start.elapsed().as_secs_f64());

@@ -29,6 +29,18 @@ use crate::{
 
 pub const AZURE_ASYNC_OPERATION: HeaderName = HeaderName::from_static("azure-asyncoperation");
 
+/// `retry-after-ms` (honoured by az and the Azure SDKs before `Retry-After`)
+/// for work that started at `start`: an eighth of its age, 10 ms to 1 s, so
+/// a short operation is seen done soon after it is and a long one is not
+/// polled needlessly often.
+pub fn insert_poll_hint_since(start: DateTime<Utc>, headers: &mut HeaderMap) {
+    let age = (Utc::now() - start).num_milliseconds().max(0);
+    headers.insert(
+        HeaderName::from_static("retry-after-ms"),
+        HeaderValue::from((age / 8).clamp(10, 1000)),
+    );
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum OperationKind {
     CreateCluster,

@@ -23,7 +23,7 @@ use crate::{
     arm::{
         api_version::{ApiVersion, VersionedType},
         error::{error_response, ArmError, ErrorDetail},
-        lro::AZURE_ASYNC_OPERATION,
+        lro::{insert_poll_hint_since, AZURE_ASYNC_OPERATION},
         request_context::query_param,
         resource_id::storage_key,
         system_data::arm_time,
@@ -560,6 +560,7 @@ async fn create(
     response
         .headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    insert_poll_hint_since(record.started, response.headers_mut());
     Ok(response)
 }
 
@@ -1037,6 +1038,7 @@ async fn operation_status(
         response
             .headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        insert_poll_hint_since(record.started, response.headers_mut());
     }
     Ok(response)
 }

@@ -19,7 +19,7 @@
 
 use axum::{
     extract::{Path, State},
-    http::{header, HeaderName, HeaderValue, StatusCode},
+    http::{header, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
     routing::{get, post, MethodRouter},
     Json, Router,
@@ -271,11 +271,7 @@ async fn start(
 /// and a long job is not polled needlessly often.
 /// `Retry-After` stays for clients that know only it.
 pub fn insert_poll_hint(op: &OperationRecord, headers: &mut axum::http::HeaderMap) {
-    let age = (Utc::now() - op.start_time).num_milliseconds().max(0);
-    headers.insert(
-        HeaderName::from_static("retry-after-ms"),
-        HeaderValue::from((age / 8).clamp(10, 1000)),
-    );
+    crate::arm::lro::insert_poll_hint_since(op.start_time, headers);
 }
 
 fn check_cluster(
