@@ -649,17 +649,21 @@ async fn run(state: AppState, mut record: DeploymentRecord, prepared: deployment
     let recorder_state = state.clone();
     let recorder_key = key.clone();
     let recorder = tokio::spawn(async move {
-        while let Some(entry) = updates.recv().await {
+        while let Some(first) = updates.recv().await {
+            // Whatever else arrived meanwhile lands in the same flushed batch:
+            // fifty resources finishing together cost one commit, not fifty.
             let mut writes = WriteSet::new();
-            let op_key = format!("{recorder_key}/{}", entry.operation_id);
-            if writes
-                .put(&op_key, &DeploymentOperationRecord { entry })
-                .is_ok()
-            {
-                let _guard = recorder_state.store.lock_writes().await;
-                if let Err(e) = recorder_state.store.commit(writes).await {
-                    tracing::error!(error = %e, "saving a deployment operation");
+            let mut next = Some(first);
+            while let Some(entry) = next {
+                let op_key = format!("{recorder_key}/{}", entry.operation_id);
+                if let Err(e) = writes.put(&op_key, &DeploymentOperationRecord { entry }) {
+                    tracing::error!(error = %e, "encoding a deployment operation");
                 }
+                next = updates.try_recv().ok();
+            }
+            let _guard = recorder_state.store.lock_writes().await;
+            if let Err(e) = recorder_state.store.commit(writes).await {
+                tracing::error!(error = %e, "saving deployment operations");
             }
         }
     });
