@@ -89,7 +89,11 @@ fn read_source(path: &Path, diagnostics: &mut Vec<Diagnostic>) -> Option<String>
 }
 
 /// Compiles one template file; `stack` holds the files being compiled above it (cycle detection).
-fn compile_to_json(path: &Path, stack: &mut Vec<PathBuf>, diagnostics: &mut Vec<Diagnostic>) -> Option<Json> {
+fn compile_to_json(
+    path: &Path,
+    stack: &mut Vec<PathBuf>,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<Json> {
     let text = read_source(path, diagnostics)?;
     let directory = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let (tree, mut pending) = parser::parse(&text, FileKind::Template);
@@ -100,7 +104,13 @@ fn compile_to_json(path: &Path, stack: &mut Vec<PathBuf>, diagnostics: &mut Vec<
     stack.push(canonical);
     let mut module_templates = Vec::new();
     for module in &bindings.modules {
-        module_templates.push(resolve_module(module, &directory, stack, &mut pending, diagnostics));
+        module_templates.push(resolve_module(
+            module,
+            &directory,
+            stack,
+            &mut pending,
+            diagnostics,
+        ));
     }
     stack.pop();
 
@@ -139,13 +149,19 @@ fn resolve_module(
         }
         return (None, None);
     };
-    if ["br:", "br/", "ts:", "ts/"].iter().any(|scheme| reference.starts_with(scheme)) {
+    if ["br:", "br/", "ts:", "ts/"]
+        .iter()
+        .any(|scheme| reference.starts_with(scheme))
+    {
         pending.push(catalogue::registry_unreachable(span, &reference));
         return (None, None);
     }
     let file = directory.join(&reference);
     if !file.is_file() {
-        pending.push(catalogue::module_file_not_found(span, &format!("Could not find file '{}'.", file.display())));
+        pending.push(catalogue::module_file_not_found(
+            span,
+            &format!("Could not find file '{}'.", file.display()),
+        ));
         return (None, None);
     }
     let canonical = file.canonicalize().unwrap_or_else(|_| file.clone());
@@ -153,13 +169,24 @@ fn resolve_module(
         pending.push(catalogue::cyclic_module(span));
         return (None, None);
     }
-    let is_json = file.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"));
+    let is_json = file
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"));
     let template = if is_json {
         // An ARM JSON module is inlined as written.
-        match std::fs::read_to_string(&file).ok().and_then(|text| parse_json(&text)) {
+        match std::fs::read_to_string(&file)
+            .ok()
+            .and_then(|text| parse_json(&text))
+        {
             Some(json) => Some(json),
             None => {
-                pending.push(catalogue::module_file_not_found(span, &format!("The file '{}' is not a valid JSON template.", file.display())));
+                pending.push(catalogue::module_file_not_found(
+                    span,
+                    &format!(
+                        "The file '{}' is not a valid JSON template.",
+                        file.display()
+                    ),
+                ));
                 None
             }
         }
@@ -167,13 +194,19 @@ fn resolve_module(
         let before = diagnostics.len();
         let compiled = compile_to_json(&file, stack, diagnostics);
         if compiled.is_none() && diagnostics.len() == before {
-            pending.push(catalogue::module_file_not_found(span, &format!("The module '{}' failed to compile.", file.display())));
+            pending.push(catalogue::module_file_not_found(
+                span,
+                &format!("The module '{}' failed to compile.", file.display()),
+            ));
         }
         compiled
     };
     // Errors inside the module are reported in its own file; this one just stops emitting.
     if template.is_none() && !pending.iter().any(PendingDiagnostic::is_error) {
-        pending.push(catalogue::module_file_not_found(span, &format!("The module '{}' has errors.", file.display())));
+        pending.push(catalogue::module_file_not_found(
+            span,
+            &format!("The module '{}' has errors.", file.display()),
+        ));
     }
     (template, Some(file))
 }
@@ -182,7 +215,11 @@ fn resolve_module(
 pub fn compile_params_file(path: &Path) -> ParamsCompilation {
     let mut diagnostics = Vec::new();
     let Some(text) = read_source(path, &mut diagnostics) else {
-        return ParamsCompilation { parameters: None, template: None, diagnostics };
+        return ParamsCompilation {
+            parameters: None,
+            template: None,
+            diagnostics,
+        };
     };
     let (tree, mut pending) = parser::parse(&text, FileKind::Parameters);
     let directory = path.parent().map(Path::to_path_buf).unwrap_or_default();
@@ -196,18 +233,28 @@ pub fn compile_params_file(path: &Path) -> ParamsCompilation {
         None => pending.push(catalogue::bicepparam_missing_using(syntax_start())),
         Some((value, span)) => match value.as_plain_string() {
             None => pending.push(catalogue::compile_time_constant_required(value.span)),
-            Some(reference) if ["br:", "br/", "ts:", "ts/"].iter().any(|s| reference.starts_with(s)) => {
+            Some(reference)
+                if ["br:", "br/", "ts:", "ts/"]
+                    .iter()
+                    .any(|s| reference.starts_with(s)) =>
+            {
                 pending.push(catalogue::registry_unreachable(value.span, &reference))
             }
             Some(reference) => {
                 let file = directory.join(&reference);
                 if !file.is_file() {
-                    pending.push(catalogue::module_file_not_found(span, &format!("Could not find file '{}'.", file.display())));
+                    pending.push(catalogue::module_file_not_found(
+                        span,
+                        &format!("Could not find file '{}'.", file.display()),
+                    ));
                 } else {
                     template_json = compile_to_json(&file, &mut Vec::new(), &mut diagnostics);
-                    if let Some(Json::Object(parameters)) = template_json.as_ref().and_then(|t| t.get("parameters")) {
+                    if let Some(Json::Object(parameters)) =
+                        template_json.as_ref().and_then(|t| t.get("parameters"))
+                    {
                         for (name, definition) in parameters {
-                            declared_parameters.push((name.clone(), definition.get("defaultValue").is_some()));
+                            declared_parameters
+                                .push((name.clone(), definition.get("defaultValue").is_some()));
                         }
                     }
                 }
@@ -218,8 +265,11 @@ pub fn compile_params_file(path: &Path) -> ParamsCompilation {
     let mut values = Json::object();
     for declaration in &tree.declarations {
         if let Declaration::ParameterAssignment { name, value, .. } = declaration {
-            if template_json.is_some() && !declared_parameters.iter().any(|(n, _)| n == &name.name) {
-                pending.push(catalogue::bicepparam_param_not_in_template(name.span, &name.name));
+            if template_json.is_some() && !declared_parameters.iter().any(|(n, _)| n == &name.name)
+            {
+                pending.push(catalogue::bicepparam_param_not_in_template(
+                    name.span, &name.name,
+                ));
                 continue;
             }
             match constant_value(value, &mut pending) {
@@ -240,15 +290,23 @@ pub fn compile_params_file(path: &Path) -> ParamsCompilation {
             }
         }
     }
-    let has_errors = pending.iter().any(PendingDiagnostic::is_error) || diagnostics.iter().any(Diagnostic::is_error);
+    let has_errors = pending.iter().any(PendingDiagnostic::is_error)
+        || diagnostics.iter().any(Diagnostic::is_error);
     diagnostics.extend(place(path, &text, pending));
     if has_errors {
-        return ParamsCompilation { parameters: None, template: None, diagnostics };
+        return ParamsCompilation {
+            parameters: None,
+            template: None,
+            diagnostics,
+        };
     }
     let mut parameters = Json::object();
     parameters.insert(
         "$schema",
-        Json::String("https://schema.management.azure.com/schemas/2019-04-01/deploymentParameters.json#".into()),
+        Json::String(
+            "https://schema.management.azure.com/schemas/2019-04-01/deploymentParameters.json#"
+                .into(),
+        ),
     );
     parameters.insert("contentVersion", Json::String("1.0.0.0".into()));
     parameters.insert("parameters", values);
@@ -265,7 +323,10 @@ fn syntax_start() -> text::Span {
 
 /// A .bicepparam value must be known at compile time: literals, objects, arrays,
 /// and readEnvironmentVariable('NAME', 'default').
-fn constant_value(expression: &syntax::Expression, pending: &mut Vec<PendingDiagnostic>) -> Option<Json> {
+fn constant_value(
+    expression: &syntax::Expression,
+    pending: &mut Vec<PendingDiagnostic>,
+) -> Option<Json> {
     use syntax::{ArrayItem, ObjectItem};
     match &expression.kind {
         ExpressionKind::String(_) => match expression.as_plain_string() {
@@ -311,7 +372,9 @@ fn constant_value(expression: &syntax::Expression, pending: &mut Vec<PendingDiag
             }
             Some(object)
         }
-        ExpressionKind::Call { name, arguments, .. } if name.name == "readEnvironmentVariable" && !arguments.is_empty() => {
+        ExpressionKind::Call {
+            name, arguments, ..
+        } if name.name == "readEnvironmentVariable" && !arguments.is_empty() => {
             let variable = arguments[0].as_plain_string()?;
             match std::env::var(&variable) {
                 Ok(value) => Some(Json::String(value)),

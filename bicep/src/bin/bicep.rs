@@ -41,15 +41,21 @@ fn parse_output(arguments: &[String]) -> Result<(PathBuf, Output), String> {
     while let Some(argument) = iter.next() {
         match argument.as_str() {
             "--stdout" => output = Output::Stdout,
-            "--outfile" => output = Output::File(iter.next().ok_or("--outfile needs a file")?.into()),
-            "--outdir" => output = Output::Directory(iter.next().ok_or("--outdir needs a directory")?.into()),
+            "--outfile" => {
+                output = Output::File(iter.next().ok_or("--outfile needs a file")?.into())
+            }
+            "--outdir" => {
+                output = Output::Directory(iter.next().ok_or("--outdir needs a directory")?.into())
+            }
             // Options az passes that change nothing here.
             "--no-restore" | "--diagnostics-format" => {
                 if argument == "--diagnostics-format" {
                     iter.next();
                 }
             }
-            other if other.starts_with("--") => return Err(format!("Unrecognized parameter \"{other}\"")),
+            other if other.starts_with("--") => {
+                return Err(format!("Unrecognized parameter \"{other}\""))
+            }
             other => file = Some(PathBuf::from(other)),
         }
     }
@@ -63,7 +69,12 @@ fn write(text: &str, input: &Path, output: &Output, extension: &str) -> Result<(
             return Ok(());
         }
         Output::File(file) => file.clone(),
-        Output::Directory(directory) => directory.join(input.with_extension(extension).file_name().unwrap_or_default()),
+        Output::Directory(directory) => directory.join(
+            input
+                .with_extension(extension)
+                .file_name()
+                .unwrap_or_default(),
+        ),
         Output::Beside => input.with_extension(extension),
     };
     std::fs::write(&target, text).map_err(|e| format!("{}: {e}", target.display()))

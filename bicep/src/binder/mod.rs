@@ -36,23 +36,129 @@ pub struct Bindings<'a> {
 }
 
 const KNOWN_FUNCTIONS: &[&str] = &[
-    "any", "array", "base64", "base64ToJson", "base64ToString", "bool", "coalesce", "concat",
-    "contains", "dataUri", "dataUriToString", "dateTimeAdd", "dateTimeFromEpoch",
-    "dateTimeToEpoch", "deployment", "deployer", "empty", "endsWith", "environment", "extensionResourceId",
-    "first", "flatten", "format", "getSecret", "guid", "indexOf", "int", "intersection", "items",
-    "join", "json", "last", "lastIndexOf", "length", "list", "listKeys", "listSecrets", "listAccountSas",
-    "loadFileAsBase64", "loadJsonContent", "loadTextContent", "managementGroup",
-    "managementGroupResourceId", "max", "min", "nameof", "newGuid", "padLeft", "pickZones", "providers", "range",
-    "reference", "replace", "resourceGroup", "resourceId", "shallowMerge", "skip", "split",
-    "startsWith", "string", "subscription", "subscriptionResourceId", "substring", "take",
-    "tenant", "tenantResourceId", "toLower", "toObject", "toUpper", "trim", "union", "uniqueString",
-    "uri", "uriComponent", "uriComponentToString", "utcNow", "filter", "map", "reduce", "sort",
-    "groupBy", "mapValues", "objectKeys", "tryGet", "readEnvironmentVariable", "description",
-    "metadata", "secure", "allowed", "minLength", "maxLength", "minValue", "maxValue", "batchSize",
-    "export", "sealed", "discriminator", "onlyIfNotExists", "mod", "sub", "add", "mul", "div",
-    "equals", "not", "and", "or", "if", "less", "lessOrEquals", "greater", "greaterOrEquals",
-    "createArray", "createObject", "null", "true", "false", "cidrSubnet", "cidrHost", "parseCidr",
-    "lastIndexOf", "indexFromEnd", "tryIndexFromEnd",
+    "any",
+    "array",
+    "base64",
+    "base64ToJson",
+    "base64ToString",
+    "bool",
+    "coalesce",
+    "concat",
+    "contains",
+    "dataUri",
+    "dataUriToString",
+    "dateTimeAdd",
+    "dateTimeFromEpoch",
+    "dateTimeToEpoch",
+    "deployment",
+    "deployer",
+    "empty",
+    "endsWith",
+    "environment",
+    "extensionResourceId",
+    "first",
+    "flatten",
+    "format",
+    "getSecret",
+    "guid",
+    "indexOf",
+    "int",
+    "intersection",
+    "items",
+    "join",
+    "json",
+    "last",
+    "lastIndexOf",
+    "length",
+    "list",
+    "listKeys",
+    "listSecrets",
+    "listAccountSas",
+    "loadFileAsBase64",
+    "loadJsonContent",
+    "loadTextContent",
+    "managementGroup",
+    "managementGroupResourceId",
+    "max",
+    "min",
+    "nameof",
+    "newGuid",
+    "padLeft",
+    "pickZones",
+    "providers",
+    "range",
+    "reference",
+    "replace",
+    "resourceGroup",
+    "resourceId",
+    "shallowMerge",
+    "skip",
+    "split",
+    "startsWith",
+    "string",
+    "subscription",
+    "subscriptionResourceId",
+    "substring",
+    "take",
+    "tenant",
+    "tenantResourceId",
+    "toLower",
+    "toObject",
+    "toUpper",
+    "trim",
+    "union",
+    "uniqueString",
+    "uri",
+    "uriComponent",
+    "uriComponentToString",
+    "utcNow",
+    "filter",
+    "map",
+    "reduce",
+    "sort",
+    "groupBy",
+    "mapValues",
+    "objectKeys",
+    "tryGet",
+    "readEnvironmentVariable",
+    "description",
+    "metadata",
+    "secure",
+    "allowed",
+    "minLength",
+    "maxLength",
+    "minValue",
+    "maxValue",
+    "batchSize",
+    "export",
+    "sealed",
+    "discriminator",
+    "onlyIfNotExists",
+    "mod",
+    "sub",
+    "add",
+    "mul",
+    "div",
+    "equals",
+    "not",
+    "and",
+    "or",
+    "if",
+    "less",
+    "lessOrEquals",
+    "greater",
+    "greaterOrEquals",
+    "createArray",
+    "createObject",
+    "null",
+    "true",
+    "false",
+    "cidrSubnet",
+    "cidrHost",
+    "parseCidr",
+    "lastIndexOf",
+    "indexFromEnd",
+    "tryIndexFromEnd",
 ];
 
 pub fn is_known_function(name: &str) -> bool {
@@ -70,15 +176,16 @@ pub fn bind(tree: &SyntaxTree) -> (Bindings<'_>, Vec<PendingDiagnostic>) {
     };
     let mut diagnostics = Vec::new();
     let mut global: HashMap<String, Symbol> = HashMap::new();
-    let mut declare = |name: &Identifier, symbol: Symbol, diagnostics: &mut Vec<PendingDiagnostic>| {
-        if global.contains_key(&name.name) {
-            diagnostics.push(catalogue::identifier_declared_multiple_times(
-                name.span, &name.name,
-            ));
-        } else {
-            global.insert(name.name.clone(), symbol);
-        }
-    };
+    let mut declare =
+        |name: &Identifier, symbol: Symbol, diagnostics: &mut Vec<PendingDiagnostic>| {
+            if global.contains_key(&name.name) {
+                diagnostics.push(catalogue::identifier_declared_multiple_times(
+                    name.span, &name.name,
+                ));
+            } else {
+                global.insert(name.name.clone(), symbol);
+            }
+        };
     for declaration in &tree.declarations {
         match declaration {
             Declaration::Parameter(parameter) => {
@@ -111,7 +218,11 @@ pub fn bind(tree: &SyntaxTree) -> (Bindings<'_>, Vec<PendingDiagnostic>) {
             }
             Declaration::Output(output) => {
                 // Outputs live in their own namespace: they cannot be referenced.
-                if bindings.outputs.iter().any(|o| o.name.name == output.name.name) {
+                if bindings
+                    .outputs
+                    .iter()
+                    .any(|o| o.name.name == output.name.name)
+                {
                     diagnostics.push(catalogue::identifier_declared_multiple_times(
                         output.name.span,
                         &output.name.name,

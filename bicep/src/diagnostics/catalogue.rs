@@ -285,7 +285,11 @@ pub fn registry_unreachable(span: Span, reference: &str) -> PendingDiagnostic {
 }
 
 pub fn bicepparam_missing_using(span: Span) -> PendingDiagnostic {
-    error(span, "BCP261", "A using declaration must be present in this parameters file.".into())
+    error(
+        span,
+        "BCP261",
+        "A using declaration must be present in this parameters file.".into(),
+    )
 }
 
 pub fn bicepparam_param_not_in_template(span: Span, name: &str) -> PendingDiagnostic {

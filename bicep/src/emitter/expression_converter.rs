@@ -46,7 +46,9 @@ impl Arm {
                     .next()
                     .map(|c| c.is_ascii_alphabetic() || c == '_' || c == '$')
                     .unwrap_or(false)
-                    && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$');
+                    && name
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$');
                 if is_identifier {
                     format!("{}.{name}", base.render())
                 } else {
@@ -170,15 +172,27 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
                 }
             }
             ExpressionKind::Parenthesized(inner) => self.to_json(inner),
+            ExpressionKind::Variable(identifier) => match self.model.symbol_of(identifier) {
+                // An inlined variable keeps its JSON shape where it is used.
+                Some(Symbol::Variable(index)) if self.model.inlined_variables.get(index).copied().unwrap_or(false) => {
+                    self.to_json(&self.model.bindings.variables[index].value)
+                }
+                _ => Ok(literal_or_expression(self.convert(expression)?)),
+            },
             ExpressionKind::For(_) => self.unsupported(
                 expression.span,
                 "A for-expression in this position (only declaration values and object properties can loop)",
             ),
-            _ => Ok(self.convert(expression)?.to_json()),
+            _ => Ok(literal_or_expression(self.convert(expression)?)),
         }
     }
 
-    fn property_copy(&self, key: &str, for_expression: &ForExpression, loop_id: usize) -> Converted<Json> {
+    fn property_copy(
+        &self,
+        key: &str,
+        for_expression: &ForExpression,
+        loop_id: usize,
+    ) -> Converted<Json> {
         if for_expression.filter.is_some() {
             return self.unsupported(for_expression.body.span, "A filtered property loop");
         }
@@ -236,7 +250,9 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
                 Ok(call("format", arguments))
             }
             ExpressionKind::Integer(value) => Ok(Arm::Integer(*value)),
-            ExpressionKind::Boolean(value) => Ok(call(if *value { "true" } else { "false" }, vec![])),
+            ExpressionKind::Boolean(value) => {
+                Ok(call(if *value { "true" } else { "false" }, vec![]))
+            }
             ExpressionKind::Null => Ok(call("null", vec![])),
             ExpressionKind::Object(items) => {
                 let mut groups: Vec<Arm> = Vec::new();
@@ -246,7 +262,10 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
                     match item {
                         ObjectItem::Property(property) => {
                             if matches!(property.value.kind, ExpressionKind::For(_)) {
-                                return self.unsupported(property.value.span, "A for-expression inside a function argument or expression");
+                                return self.unsupported(
+                                    property.value.span,
+                                    "A for-expression inside a function argument or expression",
+                                );
                             }
                             pending.push(self.key_expression(&property.key)?);
                             pending.push(self.convert(&property.value)?);
@@ -258,7 +277,10 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
                             groups.push(self.convert(spread)?);
                         }
                         ObjectItem::NestedResource(child) => {
-                            return self.unsupported(child.span, "A nested resource outside a resource body")
+                            return self.unsupported(
+                                child.span,
+                                "A nested resource outside a resource body",
+                            )
                         }
                     }
                 }
@@ -293,7 +315,9 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
                 }
                 Ok(call("flatten", vec![call("createArray", groups)]))
             }
-            ExpressionKind::Variable(identifier) => self.convert_symbol(identifier, expression.span),
+            ExpressionKind::Variable(identifier) => {
+                self.convert_symbol(identifier, expression.span)
+            }
             ExpressionKind::Call {
                 name, arguments, ..
             } => self.convert_call(name, arguments, expression.span),
@@ -327,7 +351,9 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
                 }
                 Ok(Arm::Index(Box::new(base), Box::new(index)))
             }
-            ExpressionKind::NestedResourceAccess { name, .. } => self.convert_symbol(name, expression.span),
+            ExpressionKind::NestedResourceAccess { name, .. } => {
+                self.convert_symbol(name, expression.span)
+            }
             ExpressionKind::Unary { operator, operand } => {
                 let operand = self.convert(operand)?;
                 Ok(match operator {
@@ -379,9 +405,10 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
                 expression.span,
                 "A for-expression inside a function argument or expression",
             ),
-            ExpressionKind::Condition { .. } => {
-                self.unsupported(expression.span, "An if-expression outside a resource or module body")
-            }
+            ExpressionKind::Condition { .. } => self.unsupported(
+                expression.span,
+                "An if-expression outside a resource or module body",
+            ),
             ExpressionKind::Lambda => self.unsupported(expression.span, "A lambda expression"),
             ExpressionKind::Error => Err(()),
         }
@@ -391,7 +418,13 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
         match self.model.symbol_of(identifier) {
             Some(Symbol::Parameter(_)) => Ok(call("parameters", vec![string(&identifier.name)])),
             Some(Symbol::Variable(index)) => {
-                if self.model.inlined_variables.get(index).copied().unwrap_or(false) {
+                if self
+                    .model
+                    .inlined_variables
+                    .get(index)
+                    .copied()
+                    .unwrap_or(false)
+                {
                     self.convert(&self.model.bindings.variables[index].value)
                 } else {
                     Ok(call("variables", vec![string(&identifier.name)]))
@@ -455,7 +488,10 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
                 _ => {
                     let id = self.module_id(module, index)?;
                     Ok(Some(Arm::Property(
-                        Box::new(call("reference", vec![id, string(DEPLOYMENTS_API_VERSION), string("full")])),
+                        Box::new(call(
+                            "reference",
+                            vec![id, string(DEPLOYMENTS_API_VERSION), string("full")],
+                        )),
                         name.name.clone(),
                     )))
                 }
@@ -477,7 +513,10 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
             other => {
                 let id = self.resource_id(resource, index)?;
                 Arm::Property(
-                    Box::new(call("reference", vec![id, string(&info.api_version), string("full")])),
+                    Box::new(call(
+                        "reference",
+                        vec![id, string(&info.api_version), string("full")],
+                    )),
                     other.to_string(),
                 )
             }
@@ -485,16 +524,23 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
         Ok(Some(converted))
     }
 
-    fn resource_target<'e>(&self, expression: &'e Expression) -> Option<(usize, Option<&'e Expression>)> {
+    fn resource_target<'e>(
+        &self,
+        expression: &'e Expression,
+    ) -> Option<(usize, Option<&'e Expression>)> {
         match &expression.kind {
-            ExpressionKind::Index { base, index, .. } => {
-                self.model.resource_of(base).map(|r| (r, Some(index.as_ref())))
-            }
+            ExpressionKind::Index { base, index, .. } => self
+                .model
+                .resource_of(base)
+                .map(|r| (r, Some(index.as_ref()))),
             _ => self.model.resource_of(expression).map(|r| (r, None)),
         }
     }
 
-    fn module_target<'e>(&self, expression: &'e Expression) -> Option<(usize, Option<&'e Expression>)> {
+    fn module_target<'e>(
+        &self,
+        expression: &'e Expression,
+    ) -> Option<(usize, Option<&'e Expression>)> {
         let (target, index) = match &expression.kind {
             ExpressionKind::Index { base, index, .. } => (base.as_ref(), Some(index.as_ref())),
             _ => (expression, None),
@@ -535,7 +581,11 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
     }
 
     /// The resource's own `name` value.
-    pub fn resource_name_segment(&self, resource: usize, index: Option<&Expression>) -> Converted<Arm> {
+    pub fn resource_name_segment(
+        &self,
+        resource: usize,
+        index: Option<&Expression>,
+    ) -> Converted<Arm> {
         let info = &self.model.resources[resource];
         let Some(name) = info.body.and_then(|b| b.object_property("name")) else {
             self.report(catalogue::missing_required_properties(
@@ -564,11 +614,35 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
             let segment_index = if *ancestor == resource { index } else { None };
             segments.push(self.resource_name_segment(*ancestor, segment_index)?);
         }
+        // A child declared without a parent carries its whole path in one name
+        // ('a/b'): resourceId needs one argument per type segment.
+        let type_segments = self.model.resources[resource]
+            .full_type
+            .split('/')
+            .count()
+            .saturating_sub(1);
+        if chain.len() == 1 && type_segments > 1 {
+            let name = segments.remove(0);
+            return Ok(match name {
+                Arm::String(text) => text.split('/').map(string).collect(),
+                other => (0..type_segments)
+                    .map(|i| {
+                        Arm::Index(
+                            Box::new(call("split", vec![other.clone(), string("/")])),
+                            Box::new(Arm::Integer(i as i64)),
+                        )
+                    })
+                    .collect(),
+            });
+        }
         Ok(segments)
     }
 
     /// The `name` ARM wants: child names joined with '/'.
     pub fn resource_full_name(&self, resource: usize) -> Converted<Arm> {
+        if self.model.resources[resource].parent.is_none() {
+            return self.resource_name_segment(resource, None);
+        }
         let mut segments = self.name_segments(resource, None)?;
         if segments.len() == 1 {
             return Ok(segments.remove(0));
@@ -589,7 +663,12 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
         }
         // An `existing` resource in another group or subscription.
         if let Some(scope) = info.body.and_then(|b| b.object_property("scope")) {
-            if let ExpressionKind::Call { name, arguments: scope_arguments, .. } = &scope.value.kind {
+            if let ExpressionKind::Call {
+                name,
+                arguments: scope_arguments,
+                ..
+            } = &scope.value.kind
+            {
                 if name.name == "resourceGroup" && !scope_arguments.is_empty() {
                     let mut prefix = Vec::new();
                     for argument in scope_arguments {
@@ -614,7 +693,9 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
         Ok(match self.model.target_scope {
             TargetScope::ResourceGroup => call("resourceId", arguments),
             TargetScope::Subscription => call("subscriptionResourceId", arguments),
-            TargetScope::Tenant | TargetScope::ManagementGroup => call("tenantResourceId", arguments),
+            TargetScope::Tenant | TargetScope::ManagementGroup => {
+                call("tenantResourceId", arguments)
+            }
         })
     }
 
@@ -655,7 +736,9 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
     pub fn module_name(&self, module: usize, index: Option<&Expression>) -> Converted<Arm> {
         let info = &self.model.modules[module];
         match info.body.and_then(|b| b.object_property("name")) {
-            Some(name) => self.in_declaration_loop(info.for_loop, index, || self.convert(&name.value)),
+            Some(name) => {
+                self.in_declaration_loop(info.for_loop, index, || self.convert(&name.value))
+            }
             None => {
                 // Bicep names an unnamed module deployment after its symbol and the parent deployment.
                 let symbol = &info.declaration.name.name;
@@ -663,41 +746,84 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
                     "format",
                     vec![
                         Arm::String(format!("{symbol}-{{0}}")),
-                        call("uniqueString", vec![string(symbol), Arm::Property(Box::new(call("deployment", vec![])), "name".into())]),
+                        call(
+                            "uniqueString",
+                            vec![
+                                string(symbol),
+                                Arm::Property(Box::new(call("deployment", vec![])), "name".into()),
+                            ],
+                        ),
                     ],
                 ))
             }
         }
     }
 
+    /// The resource group a module deploys into, from `scope: resourceGroup(...)` or
+    /// `scope: someGroup` (a resourceGroups resource): (subscription id, group name).
+    pub fn module_group_scope(&self, module: usize) -> Converted<Option<(Option<Arm>, Arm)>> {
+        let info = &self.model.modules[module];
+        let Some(scope) = info.body.and_then(|b| b.object_property("scope")) else {
+            return Ok(None);
+        };
+        if let Some((resource, index)) = self.resource_target(&scope.value) {
+            if self.model.resources[resource]
+                .full_type
+                .eq_ignore_ascii_case("Microsoft.Resources/resourceGroups")
+            {
+                return Ok(Some((None, self.resource_name_segment(resource, index)?)));
+            }
+            return Ok(None);
+        }
+        if let ExpressionKind::Call {
+            name: function,
+            arguments,
+            ..
+        } = &scope.value.kind
+        {
+            if function.name == "resourceGroup" {
+                match arguments.as_slice() {
+                    [group] => return Ok(Some((None, self.convert(group)?))),
+                    [subscription, group] => {
+                        return Ok(Some((
+                            Some(self.convert(subscription)?),
+                            self.convert(group)?,
+                        )))
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Ok(None)
+    }
+
     pub fn module_id(&self, module: usize, index: Option<&Expression>) -> Converted<Arm> {
         let name = self.module_name(module, index)?;
         let deployments = string("Microsoft.Resources/deployments");
-        let info = &self.model.modules[module];
-        if let Some(scope) = info.body.and_then(|b| b.object_property("scope")) {
-            if let ExpressionKind::Call { name: function, arguments, .. } = &scope.value.kind {
-                if function.name == "resourceGroup" && !arguments.is_empty() {
-                    let mut converted = Vec::new();
-                    for argument in arguments {
-                        converted.push(self.convert(argument)?);
-                    }
-                    if self.model.target_scope == TargetScope::Subscription && converted.len() == 1 {
-                        let group = converted.remove(0);
-                        let scope_id = call(
-                            "format",
-                            vec![
-                                string("/subscriptions/{0}/resourceGroups/{1}"),
-                                Arm::Property(Box::new(call("subscription", vec![])), "subscriptionId".into()),
-                                group,
-                            ],
-                        );
-                        return Ok(call("extensionResourceId", vec![scope_id, deployments, name]));
-                    }
-                    converted.push(deployments);
-                    converted.push(name);
-                    return Ok(call("resourceId", converted));
-                }
+        if let Some((subscription, group)) = self.module_group_scope(module)? {
+            if self.model.target_scope == TargetScope::Subscription {
+                let subscription = subscription.unwrap_or_else(|| {
+                    Arm::Property(
+                        Box::new(call("subscription", vec![])),
+                        "subscriptionId".into(),
+                    )
+                });
+                let scope_id = call(
+                    "format",
+                    vec![
+                        string("/subscriptions/{0}/resourceGroups/{1}"),
+                        subscription,
+                        group,
+                    ],
+                );
+                return Ok(call(
+                    "extensionResourceId",
+                    vec![scope_id, deployments, name],
+                ));
             }
+            let mut arguments: Vec<Arm> = subscription.into_iter().collect();
+            arguments.extend([group, deployments, name]);
+            return Ok(call("resourceId", arguments));
         }
         Ok(match self.model.target_scope {
             TargetScope::ResourceGroup => call("resourceId", vec![deployments, name]),
@@ -706,7 +832,12 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
         })
     }
 
-    fn convert_call(&self, name: &Identifier, arguments: &[Expression], span: Span) -> Converted<Arm> {
+    fn convert_call(
+        &self,
+        name: &Identifier,
+        arguments: &[Expression],
+        span: Span,
+    ) -> Converted<Arm> {
         let function = name.name.as_str();
         match function {
             "any" if arguments.len() == 1 => return self.convert(&arguments[0]),
@@ -724,11 +855,15 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
                 }
             }
             "readEnvironmentVariable" => {
-                return self.unsupported(span, "readEnvironmentVariable() outside a .bicepparam file")
+                return self
+                    .unsupported(span, "readEnvironmentVariable() outside a .bicepparam file")
             }
             _ => {}
         }
-        if arguments.iter().any(|a| matches!(a.kind, ExpressionKind::Lambda)) {
+        if arguments
+            .iter()
+            .any(|a| matches!(a.kind, ExpressionKind::Lambda))
+        {
             return self.unsupported(span, "A lambda function argument");
         }
         let mut converted = Vec::new();
@@ -755,9 +890,13 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
             }
         };
         match function {
-            "loadFileAsBase64" => Ok(Loaded::Text(base64::engine::general_purpose::STANDARD.encode(bytes))),
+            "loadFileAsBase64" => Ok(Loaded::Text(
+                base64::engine::general_purpose::STANDARD.encode(bytes),
+            )),
             "loadTextContent" => Ok(Loaded::Text(
-                String::from_utf8_lossy(&bytes).trim_start_matches('\u{feff}').to_string(),
+                String::from_utf8_lossy(&bytes)
+                    .trim_start_matches('\u{feff}')
+                    .to_string(),
             )),
             _ => {
                 let text = String::from_utf8_lossy(&bytes);
@@ -774,6 +913,15 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
                 Ok(Loaded::Json(json))
             }
         }
+    }
+}
+
+/// A converted value that folded to a literal (`res.type`) is written as JSON, not as `['...']`.
+pub fn literal_or_expression(arm: Arm) -> Json {
+    match arm {
+        Arm::String(text) => Json::String(escape_literal_string(&text)),
+        Arm::Integer(value) => Json::Integer(value),
+        other => other.to_json(),
     }
 }
 

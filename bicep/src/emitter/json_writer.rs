@@ -263,8 +263,11 @@ impl Reader {
                         'b' => text.push('\u{08}'),
                         'f' => text.push('\u{0c}'),
                         'u' => {
-                            let hex: String =
-                                self.chars.get(self.position..self.position + 4)?.iter().collect();
+                            let hex: String = self
+                                .chars
+                                .get(self.position..self.position + 4)?
+                                .iter()
+                                .collect();
                             self.position += 4;
                             text.push(char::from_u32(u32::from_str_radix(&hex, 16).ok()?)?);
                         }

@@ -1,7 +1,9 @@
 //! TemplateWriter: the semantic model → the ARM template, keys in the order
 //! the official compiler writes them.
 
-use super::expression_converter::{call, string, Arm, ExpressionConverter, LoopBinding, DEPLOYMENTS_API_VERSION};
+use super::expression_converter::{
+    call, string, Arm, ExpressionConverter, LoopBinding, DEPLOYMENTS_API_VERSION,
+};
 use super::json_writer::Json;
 use crate::binder::Symbol;
 use crate::semantic::{SemanticModel, TargetScope};
@@ -9,9 +11,14 @@ use crate::syntax::*;
 
 type Written<T> = Result<T, ()>;
 
-pub fn write_template(model: &SemanticModel<'_>) -> (Option<Json>, Vec<crate::diagnostics::PendingDiagnostic>) {
+pub fn write_template(
+    model: &SemanticModel<'_>,
+) -> (Option<Json>, Vec<crate::diagnostics::PendingDiagnostic>) {
     let converter = ExpressionConverter::new(model);
-    let writer = TemplateWriter { model, converter: &converter };
+    let writer = TemplateWriter {
+        model,
+        converter: &converter,
+    };
     let template = writer.template().ok();
     let diagnostics = converter.diagnostics.into_inner();
     (template, diagnostics)
@@ -64,7 +71,10 @@ impl TemplateWriter<'_, '_, '_> {
         let hash = template_hash(&body);
 
         let mut template = Json::object();
-        template.insert("$schema", Json::String(schema(self.model.target_scope).into()));
+        template.insert(
+            "$schema",
+            Json::String(schema(self.model.target_scope).into()),
+        );
         template.insert("contentVersion", Json::String("1.0.0.0".into()));
         let mut generator = Json::object();
         generator.insert("name", Json::String("bicep".into()));
@@ -140,8 +150,10 @@ impl TemplateWriter<'_, '_, '_> {
                 }
             }
         }
+        // `@metadata({})` still writes an empty metadata object, as the official compiler does.
+        let declared = decorator(decorators, "metadata").is_some();
         Ok(match &metadata {
-            Json::Object(entries) if entries.is_empty() => None,
+            Json::Object(entries) if entries.is_empty() && !declared => None,
             _ => Some(metadata),
         })
     }
@@ -152,7 +164,11 @@ impl TemplateWriter<'_, '_, '_> {
             let mut entry = Json::object();
             let (type_name, literal_union) = Self::type_name(&parameter.type_expression);
             let secure = decorator(&parameter.decorators, "secure").is_some();
-            let type_name = if secure { Self::secure_type(type_name) } else { type_name };
+            let type_name = if secure {
+                Self::secure_type(type_name)
+            } else {
+                type_name
+            };
             entry.insert("type", Json::String(type_name.into()));
             if let Some(default) = &parameter.default_value {
                 entry.insert("defaultValue", self.converter.to_json(default)?);
@@ -199,10 +215,11 @@ impl TemplateWriter<'_, '_, '_> {
                 let collection = self.converter.convert(&for_expression.collection)?;
                 let copy_index = call("copyIndex", vec![string(name)]);
                 if for_expression.filter.is_some() {
-                    self.converter.report(crate::diagnostics::catalogue::unsupported_construct(
-                        variable.value.span,
-                        "A filtered variable loop",
-                    ));
+                    self.converter
+                        .report(crate::diagnostics::catalogue::unsupported_construct(
+                            variable.value.span,
+                            "A filtered variable loop",
+                        ));
                     return Err(());
                 }
                 let binding = LoopBinding {
@@ -211,7 +228,9 @@ impl TemplateWriter<'_, '_, '_> {
                 };
                 let input = self
                     .converter
-                    .with_loop(variable.value.span.start, binding, || self.converter.to_json(&for_expression.body))?;
+                    .with_loop(variable.value.span.start, binding, || {
+                        self.converter.to_json(&for_expression.body)
+                    })?;
                 let mut copy = Json::object();
                 copy.insert("name", Json::String(name.clone()));
                 copy.insert("count", call("length", vec![collection]).to_json());
@@ -219,7 +238,10 @@ impl TemplateWriter<'_, '_, '_> {
                 copies.push(copy);
                 continue;
             }
-            variables.insert(&variable.name.name, self.converter.to_json(&variable.value)?);
+            variables.insert(
+                &variable.name.name,
+                self.converter.to_json(&variable.value)?,
+            );
         }
         if !copies.is_empty() {
             if let Json::Object(entries) = &mut variables {
@@ -242,12 +264,18 @@ impl TemplateWriter<'_, '_, '_> {
         Ok(copy)
     }
 
-    fn dependencies(&self, body: &Expression, own: Option<Symbol>, parent: Option<usize>) -> Written<Vec<Json>> {
+    fn dependencies(
+        &self,
+        body: &Expression,
+        own: Option<Symbol>,
+        parent: Option<usize>,
+    ) -> Written<Vec<Json>> {
         let mut found = Vec::new();
         if let Some(parent) = parent {
             found.push((Symbol::Resource(parent), None));
         }
-        self.model.referenced_declarations(body, &mut found, &mut Vec::new());
+        self.model
+            .referenced_declarations(body, &mut found, &mut Vec::new());
         let mut dependencies = Vec::new();
         for (symbol, index) in found {
             if Some(symbol) == own {
@@ -280,7 +308,11 @@ impl TemplateWriter<'_, '_, '_> {
         Ok(dependencies)
     }
 
-    fn in_loop<T>(&self, for_loop: Option<(&ForExpression, usize)>, f: impl FnOnce(Option<&Arm>) -> Written<T>) -> Written<T> {
+    fn in_loop<T>(
+        &self,
+        for_loop: Option<(&ForExpression, usize)>,
+        f: impl FnOnce(Option<&Arm>) -> Written<T>,
+    ) -> Written<T> {
         match for_loop {
             None => f(None),
             Some((for_expression, loop_id)) => {
@@ -290,7 +322,8 @@ impl TemplateWriter<'_, '_, '_> {
                     item: Arm::Index(Box::new(collection.clone()), Box::new(index.clone())),
                     index,
                 };
-                self.converter.with_loop(loop_id, binding, || f(Some(&collection)))
+                self.converter
+                    .with_loop(loop_id, binding, || f(Some(&collection)))
             }
         }
     }
@@ -305,7 +338,14 @@ impl TemplateWriter<'_, '_, '_> {
             let resource = self.in_loop(info.for_loop, |collection| {
                 let mut entry = Json::object();
                 if let Some(collection) = collection {
-                    entry.insert("copy", self.copy_block(&declaration.name.name, collection, &declaration.decorators)?);
+                    entry.insert(
+                        "copy",
+                        self.copy_block(
+                            &declaration.name.name,
+                            collection,
+                            &declaration.decorators,
+                        )?,
+                    );
                 }
                 if let Some(condition) = info.condition {
                     entry.insert("condition", self.converter.to_json(condition)?);
@@ -315,10 +355,15 @@ impl TemplateWriter<'_, '_, '_> {
                 if let Some(scope) = self.converter.extension_scope_property(index)? {
                     entry.insert("scope", scope.to_json());
                 }
-                entry.insert("name", self.arm_to_json(self.converter.resource_full_name(index)?));
+                entry.insert(
+                    "name",
+                    self.arm_to_json(self.converter.resource_full_name(index)?),
+                );
                 if let Some(ExpressionKind::Object(items)) = info.body.map(|b| &b.kind) {
                     for item in items {
-                        let ObjectItem::Property(property) = item else { continue };
+                        let ObjectItem::Property(property) = item else {
+                            continue;
+                        };
                         let key = self.converter.property_key(&property.key)?;
                         if matches!(key.as_str(), "name" | "parent" | "scope" | "dependsOn") {
                             continue;
@@ -330,7 +375,9 @@ impl TemplateWriter<'_, '_, '_> {
                     entry.insert("metadata", metadata);
                 }
                 let dependencies = match info.body {
-                    Some(body) => self.dependencies(body, Some(Symbol::Resource(index)), info.parent)?,
+                    Some(body) => {
+                        self.dependencies(body, Some(Symbol::Resource(index)), info.parent)?
+                    }
                     None => Vec::new(),
                 };
                 if !dependencies.is_empty() {
@@ -345,38 +392,50 @@ impl TemplateWriter<'_, '_, '_> {
             let module = self.in_loop(info.for_loop, |collection| {
                 let mut entry = Json::object();
                 if let Some(collection) = collection {
-                    entry.insert("copy", self.copy_block(&declaration.name.name, collection, &declaration.decorators)?);
+                    entry.insert(
+                        "copy",
+                        self.copy_block(
+                            &declaration.name.name,
+                            collection,
+                            &declaration.decorators,
+                        )?,
+                    );
                 }
                 if let Some(condition) = info.condition {
                     entry.insert("condition", self.converter.to_json(condition)?);
                 }
-                entry.insert("type", Json::String("Microsoft.Resources/deployments".into()));
+                entry.insert(
+                    "type",
+                    Json::String("Microsoft.Resources/deployments".into()),
+                );
                 entry.insert("apiVersion", Json::String(DEPLOYMENTS_API_VERSION.into()));
-                entry.insert("name", self.arm_to_json(self.converter.module_name(index, None)?));
-                let scope = info.body.and_then(|b| b.object_property("scope"));
+                entry.insert(
+                    "name",
+                    self.arm_to_json(self.converter.module_name(index, None)?),
+                );
                 let mut scoped_to_group = false;
-                if let Some(scope) = scope {
-                    if let ExpressionKind::Call { name, arguments, .. } = &scope.value.kind {
-                        match (name.name.as_str(), arguments.len()) {
-                            ("resourceGroup", 1) => {
-                                entry.insert("resourceGroup", self.converter.to_json(&arguments[0])?);
-                                scoped_to_group = true;
-                            }
-                            ("resourceGroup", 2) => {
-                                entry.insert("subscriptionId", self.converter.to_json(&arguments[0])?);
-                                entry.insert("resourceGroup", self.converter.to_json(&arguments[1])?);
-                                scoped_to_group = true;
-                            }
-                            ("subscription", 1) => {
-                                entry.insert("subscriptionId", self.converter.to_json(&arguments[0])?);
-                            }
-                            _ => {}
+                if let Some((subscription, group)) = self.converter.module_group_scope(index)? {
+                    if let Some(subscription) = subscription {
+                        entry.insert("subscriptionId", self.arm_to_json(subscription));
+                    }
+                    entry.insert("resourceGroup", self.arm_to_json(group));
+                    scoped_to_group = true;
+                } else if let Some(scope) = info.body.and_then(|b| b.object_property("scope")) {
+                    if let ExpressionKind::Call {
+                        name, arguments, ..
+                    } = &scope.value.kind
+                    {
+                        if name.name == "subscription" && arguments.len() == 1 {
+                            entry.insert("subscriptionId", self.converter.to_json(&arguments[0])?);
                         }
                     }
                 }
                 if self.model.target_scope != TargetScope::ResourceGroup && !scoped_to_group {
                     // Deployments above a resource group need a location for their metadata.
-                    entry.insert("location", call("deployment", vec![]).to_json_property("location"));
+                    entry.insert(
+                        "location",
+                        call("deployment", vec![]).to_json_property("location"),
+                    );
                 }
                 let mut properties = Json::object();
                 let mut evaluation = Json::object();
@@ -387,7 +446,9 @@ impl TemplateWriter<'_, '_, '_> {
                     let mut parameters = Json::object();
                     if let ExpressionKind::Object(items) = &params.value.kind {
                         for item in items {
-                            let ObjectItem::Property(property) = item else { continue };
+                            let ObjectItem::Property(property) = item else {
+                                continue;
+                            };
                             let key = self.converter.property_key(&property.key)?;
                             let mut value = Json::object();
                             value.insert("value", self.converter.to_json(&property.value)?);
@@ -447,9 +508,11 @@ impl TemplateWriter<'_, '_, '_> {
                         item: Arm::Index(Box::new(collection.clone()), Box::new(index.clone())),
                         index,
                     };
-                    let input = self
-                        .converter
-                        .with_loop(output.value.span.start, binding, || self.converter.to_json(&for_expression.body))?;
+                    let input =
+                        self.converter
+                            .with_loop(output.value.span.start, binding, || {
+                                self.converter.to_json(&for_expression.body)
+                            })?;
                     let mut copy = Json::object();
                     copy.insert("count", call("length", vec![collection]).to_json());
                     copy.insert("input", input);

@@ -282,7 +282,10 @@ impl<'a> Lexer<'a> {
         loop {
             let Some(byte) = self.peek(0) else {
                 self.diagnostics
-                    .push(catalogue::unterminated_string(Span::new(start, self.position)));
+                    .push(catalogue::unterminated_string(Span::new(
+                        start,
+                        self.position,
+                    )));
                 break;
             };
             match byte {
@@ -326,12 +329,13 @@ impl<'a> Lexer<'a> {
                                     // Leave position on the closing brace; the shared advance below passes it.
                                     self.position = digits_start + length;
                                 }
-                                None => self.diagnostics.push(
-                                    catalogue::unrecognized_escape_sequence(Span::new(
-                                        escape_start,
-                                        self.position + 1,
-                                    )),
-                                ),
+                                None => {
+                                    self.diagnostics
+                                        .push(catalogue::unrecognized_escape_sequence(Span::new(
+                                            escape_start,
+                                            self.position + 1,
+                                        )))
+                                }
                             }
                         }
                         _ => self

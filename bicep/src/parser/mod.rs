@@ -309,7 +309,11 @@ impl Parser {
                 self.expect(TokenKind::Assignment, "=")?;
                 let value = self.parse_expression()?;
                 let span = start.to(value.span);
-                Ok(Declaration::Metadata(MetadataDeclaration { name, value, span }))
+                Ok(Declaration::Metadata(MetadataDeclaration {
+                    name,
+                    value,
+                    span,
+                }))
             }
             ("type" | "func" | "import" | "extension" | "provider" | "assert" | "extends", _) => {
                 // Skip the whole declaration; the type checker refuses it by keyword.
@@ -570,7 +574,12 @@ impl Parser {
                         let span = expression.span.to(self.previous_span());
                         let namespace = match expression.kind {
                             ExpressionKind::Variable(identifier) => identifier,
-                            _ => return self.fail(catalogue::unsupported_construct(span, "Calling a function on a value (instance functions)")),
+                            _ => {
+                                return self.fail(catalogue::unsupported_construct(
+                                    span,
+                                    "Calling a function on a value (instance functions)",
+                                ))
+                            }
                         };
                         expression = Expression::new(
                             ExpressionKind::Call {
@@ -682,10 +691,7 @@ impl Parser {
             }
             self.advance();
             let body = self.parse_expression()?;
-            return Ok(Expression::new(
-                ExpressionKind::Lambda,
-                start.to(body.span),
-            ));
+            return Ok(Expression::new(ExpressionKind::Lambda, start.to(body.span)));
         }
         let token = self.current().clone();
         match token.kind {
@@ -722,7 +728,10 @@ impl Parser {
                         }
                     }
                 }
-                Ok(Expression::new(ExpressionKind::String(segments), token.span))
+                Ok(Expression::new(
+                    ExpressionKind::String(segments),
+                    token.span,
+                ))
             }
             TokenKind::MultilineString(text) => {
                 self.advance();

@@ -101,7 +101,9 @@ impl<'a> SemanticModel<'a> {
             // `parent:` names the parent explicitly; a nested declaration has it lexically.
             let explicit_parent = body
                 .and_then(|b| b.object_property("parent"))
-                .and_then(|p| resolve_resource(&p.value, &bindings.references, &bindings.resources));
+                .and_then(|p| {
+                    resolve_resource(&p.value, &bindings.references, &bindings.resources)
+                });
             let parent = explicit_parent.or(bound.lexical_parent);
             let full_type = match (bound.lexical_parent, declared_type.contains('/')) {
                 (Some(parent_index), false) => resources
@@ -124,7 +126,11 @@ impl<'a> SemanticModel<'a> {
         let modules = bindings
             .modules
             .iter()
-            .zip(module_templates.into_iter().chain(std::iter::repeat((None, None))))
+            .zip(
+                module_templates
+                    .into_iter()
+                    .chain(std::iter::repeat((None, None))),
+            )
             .map(|(declaration, (template, file))| {
                 let (for_loop, condition, body) = unwrap_body(&declaration.value);
                 ModuleInfo {
@@ -152,7 +158,10 @@ impl<'a> SemanticModel<'a> {
             let mut changed = false;
             for index in 0..model.bindings.variables.len() {
                 if !model.inlined_variables[index]
-                    && !matches!(model.bindings.variables[index].value.kind, ExpressionKind::For(_))
+                    && !matches!(
+                        model.bindings.variables[index].value.kind,
+                        ExpressionKind::For(_)
+                    )
                     && model.needs_runtime_state(&model.bindings.variables[index].value)
                 {
                     model.inlined_variables[index] = true;
@@ -166,11 +175,18 @@ impl<'a> SemanticModel<'a> {
     }
 
     pub fn symbol_of(&self, identifier: &Identifier) -> Option<Symbol> {
-        self.bindings.references.get(&identifier.span.start).copied()
+        self.bindings
+            .references
+            .get(&identifier.span.start)
+            .copied()
     }
 
     pub fn resource_of(&self, expression: &Expression) -> Option<usize> {
-        resolve_resource(expression, &self.bindings.references, &self.bindings.resources)
+        resolve_resource(
+            expression,
+            &self.bindings.references,
+            &self.bindings.resources,
+        )
     }
 
     /// Whether an expression reads runtime state: a resource's properties or a module's outputs.
@@ -200,7 +216,9 @@ impl<'a> SemanticModel<'a> {
                 Some(Symbol::Variable(index)) if self.inlined_variables[index] => found = true,
                 _ => {}
             },
-            ExpressionKind::Call { name, .. } if name.name.starts_with("list") || name.name == "reference" => {
+            ExpressionKind::Call { name, .. }
+                if name.name.starts_with("list") || name.name == "reference" =>
+            {
                 found = true
             }
             _ => {}

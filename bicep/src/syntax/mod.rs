@@ -292,7 +292,10 @@ pub enum Declaration {
         span: Span,
     },
     /// type/func/import/extension…: parsed past, then refused by the type checker.
-    Unsupported { keyword: String, span: Span },
+    Unsupported {
+        keyword: String,
+        span: Span,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]

@@ -7,7 +7,14 @@ use crate::semantic::SemanticModel;
 use crate::syntax::*;
 
 const PARAMETER_DECORATORS: &[&str] = &[
-    "description", "metadata", "secure", "allowed", "minLength", "maxLength", "minValue", "maxValue",
+    "description",
+    "metadata",
+    "secure",
+    "allowed",
+    "minLength",
+    "maxLength",
+    "minValue",
+    "maxValue",
 ];
 const OUTPUT_DECORATORS: &[&str] = &["description", "metadata", "secure"];
 const RESOURCE_DECORATORS: &[&str] = &["description", "batchSize"];
@@ -19,22 +26,41 @@ pub fn check(model: &SemanticModel<'_>) -> Vec<PendingDiagnostic> {
     for declaration in &model.tree.declarations {
         match declaration {
             Declaration::Parameter(parameter) => {
-                check_decorators(&parameter.decorators, PARAMETER_DECORATORS, "parameter", &mut diagnostics);
+                check_decorators(
+                    &parameter.decorators,
+                    PARAMETER_DECORATORS,
+                    "parameter",
+                    &mut diagnostics,
+                );
                 check_type(&parameter.type_expression, false, &mut diagnostics);
             }
             Declaration::Output(output) => {
-                check_decorators(&output.decorators, OUTPUT_DECORATORS, "output", &mut diagnostics);
+                check_decorators(
+                    &output.decorators,
+                    OUTPUT_DECORATORS,
+                    "output",
+                    &mut diagnostics,
+                );
                 check_type(&output.type_expression, true, &mut diagnostics);
             }
-            Declaration::Variable(variable) => {
-                check_decorators(&variable.decorators, VARIABLE_DECORATORS, "variable", &mut diagnostics)
-            }
-            Declaration::Module(module) => {
-                check_decorators(&module.decorators, RESOURCE_DECORATORS, "module", &mut diagnostics)
-            }
+            Declaration::Variable(variable) => check_decorators(
+                &variable.decorators,
+                VARIABLE_DECORATORS,
+                "variable",
+                &mut diagnostics,
+            ),
+            Declaration::Module(module) => check_decorators(
+                &module.decorators,
+                RESOURCE_DECORATORS,
+                "module",
+                &mut diagnostics,
+            ),
             Declaration::TargetScope(value, _) => {
                 let valid = value.as_plain_string().is_some_and(|scope| {
-                    matches!(scope.as_str(), "resourceGroup" | "subscription" | "managementGroup" | "tenant")
+                    matches!(
+                        scope.as_str(),
+                        "resourceGroup" | "subscription" | "managementGroup" | "tenant"
+                    )
                 });
                 if !valid {
                     diagnostics.push(catalogue::target_scope_invalid(value.span));
@@ -56,7 +82,12 @@ pub fn check(model: &SemanticModel<'_>) -> Vec<PendingDiagnostic> {
     }
     for resource in &model.resources {
         let declaration = resource.declaration;
-        check_decorators(&declaration.decorators, RESOURCE_DECORATORS, "resource", &mut diagnostics);
+        check_decorators(
+            &declaration.decorators,
+            RESOURCE_DECORATORS,
+            "resource",
+            &mut diagnostics,
+        );
         let valid_type = declaration
             .type_reference
             .split_once('@')
@@ -65,9 +96,20 @@ pub fn check(model: &SemanticModel<'_>) -> Vec<PendingDiagnostic> {
             diagnostics.push(catalogue::invalid_resource_type(declaration.type_span));
         }
         if resource.body.is_none() {
-            diagnostics.push(catalogue::unsupported_construct(declaration.value.span, "A resource body that is not an object literal"));
-        } else if resource.body.and_then(|b| b.object_property("name")).is_none() {
-            diagnostics.push(catalogue::missing_required_properties(declaration.name.span, "resource", &["name"]));
+            diagnostics.push(catalogue::unsupported_construct(
+                declaration.value.span,
+                "A resource body that is not an object literal",
+            ));
+        } else if resource
+            .body
+            .and_then(|b| b.object_property("name"))
+            .is_none()
+        {
+            diagnostics.push(catalogue::missing_required_properties(
+                declaration.name.span,
+                "resource",
+                &["name"],
+            ));
         }
         if let Some(body) = resource.body {
             check_duplicate_properties(body, &mut diagnostics);
@@ -75,7 +117,10 @@ pub fn check(model: &SemanticModel<'_>) -> Vec<PendingDiagnostic> {
     }
     for module in &model.modules {
         if module.body.is_none() {
-            diagnostics.push(catalogue::unsupported_construct(module.declaration.value.span, "A module body that is not an object literal"));
+            diagnostics.push(catalogue::unsupported_construct(
+                module.declaration.value.span,
+                "A module body that is not an object literal",
+            ));
         }
     }
     diagnostics
@@ -88,7 +133,10 @@ fn check_duplicate_properties(object: &Expression, diagnostics: &mut Vec<Pending
             if let ObjectItem::Property(property) = item {
                 if let Some(key) = property.key_text() {
                     if seen.iter().any(|k| k.eq_ignore_ascii_case(&key)) {
-                        diagnostics.push(catalogue::property_declared_multiple_times(property.span, &key));
+                        diagnostics.push(catalogue::property_declared_multiple_times(
+                            property.span,
+                            &key,
+                        ));
                     }
                     seen.push(key);
                 }
@@ -97,7 +145,12 @@ fn check_duplicate_properties(object: &Expression, diagnostics: &mut Vec<Pending
     }
 }
 
-fn check_decorators(decorators: &[Decorator], allowed: &[&str], target: &str, diagnostics: &mut Vec<PendingDiagnostic>) {
+fn check_decorators(
+    decorators: &[Decorator],
+    allowed: &[&str],
+    target: &str,
+    diagnostics: &mut Vec<PendingDiagnostic>,
+) {
     for decorator in decorators {
         let name = decorator.name.name.as_str();
         if allowed.contains(&name) {
@@ -105,18 +158,32 @@ fn check_decorators(decorators: &[Decorator], allowed: &[&str], target: &str, di
         }
         let is_decorator_anywhere = PARAMETER_DECORATORS.contains(&name)
             || RESOURCE_DECORATORS.contains(&name)
-            || matches!(name, "export" | "sealed" | "discriminator" | "onlyIfNotExists");
+            || matches!(
+                name,
+                "export" | "sealed" | "discriminator" | "onlyIfNotExists"
+            );
         if is_decorator_anywhere {
-            diagnostics.push(catalogue::decorator_not_permitted_here(decorator.name.span, name, target));
+            diagnostics.push(catalogue::decorator_not_permitted_here(
+                decorator.name.span,
+                name,
+                target,
+            ));
         } else if crate::binder::is_known_function(name) {
-            diagnostics.push(catalogue::cannot_use_function_as_decorator(decorator.name.span, name));
+            diagnostics.push(catalogue::cannot_use_function_as_decorator(
+                decorator.name.span,
+                name,
+            ));
         } else {
             diagnostics.push(catalogue::name_does_not_exist(decorator.name.span, name));
         }
     }
 }
 
-fn check_type(type_expression: &TypeExpression, is_output: bool, diagnostics: &mut Vec<PendingDiagnostic>) {
+fn check_type(
+    type_expression: &TypeExpression,
+    is_output: bool,
+    diagnostics: &mut Vec<PendingDiagnostic>,
+) {
     match type_expression {
         TypeExpression::Named(identifier) => {
             if !BASIC_TYPES.contains(&identifier.name.as_str()) {
@@ -127,13 +194,21 @@ fn check_type(type_expression: &TypeExpression, is_output: bool, diagnostics: &m
                 });
             }
         }
-        TypeExpression::ArrayOf(inner, _) | TypeExpression::Nullable(inner, _) => check_type(inner, is_output, diagnostics),
+        TypeExpression::ArrayOf(inner, _) | TypeExpression::Nullable(inner, _) => {
+            check_type(inner, is_output, diagnostics)
+        }
         TypeExpression::LiteralUnion(literals, span) => {
             let all_literal = literals.iter().all(|l| {
-                matches!(l.kind, ExpressionKind::Integer(_) | ExpressionKind::Boolean(_)) || l.as_plain_string().is_some()
+                matches!(
+                    l.kind,
+                    ExpressionKind::Integer(_) | ExpressionKind::Boolean(_)
+                ) || l.as_plain_string().is_some()
             });
             if !all_literal {
-                diagnostics.push(catalogue::unsupported_construct(*span, "A union type with non-literal members"));
+                diagnostics.push(catalogue::unsupported_construct(
+                    *span,
+                    "A union type with non-literal members",
+                ));
             }
         }
         TypeExpression::Unsupported(span) => diagnostics.push(catalogue::unsupported_construct(
