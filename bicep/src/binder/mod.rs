@@ -446,7 +446,19 @@ impl Resolver<'_, '_> {
                     .as_ref()
                     .map(|n| n.name == "az" || n.name == "sys")
                     .unwrap_or(true);
-                if !known_namespace {
+                // `storage.listKeys()`: a resource's list* functions are called on its symbol.
+                let resource_function =
+                    namespace.as_ref().and_then(|n| match self.lookup(&n.name) {
+                        Some(symbol @ Symbol::Resource(_))
+                            if name.name.starts_with("list") || name.name == "getSecret" =>
+                        {
+                            Some((n.span.start, symbol))
+                        }
+                        _ => None,
+                    });
+                if let Some((start, symbol)) = resource_function {
+                    self.references.insert(start, symbol);
+                } else if !known_namespace {
                     if let Some(namespace) = namespace {
                         self.diagnostics.push(catalogue::name_does_not_exist(
                             namespace.span,

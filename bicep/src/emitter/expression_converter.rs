@@ -319,6 +319,25 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
                 self.convert_symbol(identifier, expression.span)
             }
             ExpressionKind::Call {
+                namespace: Some(namespace),
+                name,
+                arguments,
+            } if matches!(self.model.symbol_of(namespace), Some(Symbol::Resource(_))) => {
+                // res.listKeys() → listKeys(resourceId(...), '<apiVersion>')
+                let Some(Symbol::Resource(resource)) = self.model.symbol_of(namespace) else {
+                    return Err(());
+                };
+                // An explicit api-version argument replaces the resource's own.
+                let mut converted = vec![self.resource_id(resource, None)?];
+                if arguments.is_empty() {
+                    converted.push(string(&self.model.resources[resource].api_version));
+                }
+                for argument in arguments {
+                    converted.push(self.convert(argument)?);
+                }
+                Ok(Arm::Call(name.name.clone(), converted))
+            }
+            ExpressionKind::Call {
                 name, arguments, ..
             } => self.convert_call(name, arguments, expression.span),
             ExpressionKind::Property { base, name, safe } => {

@@ -276,6 +276,8 @@ impl TemplateWriter<'_, '_, '_> {
         }
         self.model
             .referenced_declarations(body, &mut found, &mut Vec::new());
+        // The official compiler lists dependencies ordered by symbol name.
+        found.sort_by(|(a, _), (b, _)| self.symbol_name(*a).cmp(self.symbol_name(*b)));
         let mut dependencies = Vec::new();
         for (symbol, index) in found {
             if Some(symbol) == own {
@@ -308,6 +310,39 @@ impl TemplateWriter<'_, '_, '_> {
         Ok(dependencies)
     }
 
+    fn symbol_name(&self, symbol: Symbol) -> &str {
+        match symbol {
+            Symbol::Resource(r) => &self.model.resources[r].declaration.name.name,
+            Symbol::Module(m) => &self.model.modules[m].declaration.name.name,
+            _ => "",
+        }
+    }
+
+    /// A nested resource deploys only when its ancestors do: and(parent, own).
+    fn resource_condition(&self, resource: usize) -> Written<Option<Json>> {
+        let mut conditions = Vec::new();
+        let mut current = Some(resource);
+        while let Some(index) = current {
+            let info = &self.model.resources[index];
+            if let Some(condition) = info.condition {
+                conditions.push(condition);
+            }
+            current = info.lexical_parent;
+        }
+        if conditions.len() == 1 {
+            return Ok(Some(self.converter.to_json(conditions[0])?));
+        }
+        let mut combined: Option<Arm> = None;
+        for condition in conditions.iter().rev() {
+            let converted = self.converter.convert(condition)?;
+            combined = Some(match combined {
+                None => converted,
+                Some(previous) => call("and", vec![previous, converted]),
+            });
+        }
+        Ok(combined.map(|c| c.to_json()))
+    }
+
     fn in_loop<T>(
         &self,
         for_loop: Option<(&ForExpression, usize)>,
@@ -330,7 +365,8 @@ impl TemplateWriter<'_, '_, '_> {
 
     fn resources(&self) -> Written<Vec<Json>> {
         let mut resources = Vec::new();
-        for (index, info) in self.model.resources.iter().enumerate() {
+        for index in self.model.emission_order() {
+            let info = &self.model.resources[index];
             if info.declaration.existing {
                 continue;
             }
@@ -347,8 +383,8 @@ impl TemplateWriter<'_, '_, '_> {
                         )?,
                     );
                 }
-                if let Some(condition) = info.condition {
-                    entry.insert("condition", self.converter.to_json(condition)?);
+                if let Some(condition) = self.resource_condition(index)? {
+                    entry.insert("condition", condition);
                 }
                 entry.insert("type", Json::String(info.full_type.clone()));
                 entry.insert("apiVersion", Json::String(info.api_version.clone()));
@@ -371,9 +407,6 @@ impl TemplateWriter<'_, '_, '_> {
                         entry.insert(&key, self.converter.to_json(&property.value)?);
                     }
                 }
-                if let Some(metadata) = self.description_metadata(&declaration.decorators)? {
-                    entry.insert("metadata", metadata);
-                }
                 let dependencies = match info.body {
                     Some(body) => {
                         self.dependencies(body, Some(Symbol::Resource(index)), info.parent)?
@@ -382,6 +415,9 @@ impl TemplateWriter<'_, '_, '_> {
                 };
                 if !dependencies.is_empty() {
                     entry.insert("dependsOn", Json::Array(dependencies));
+                }
+                if let Some(metadata) = self.description_metadata(&declaration.decorators)? {
+                    entry.insert("metadata", metadata);
                 }
                 Ok(entry)
             })?;

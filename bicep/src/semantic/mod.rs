@@ -24,6 +24,8 @@ pub struct ResourceInfo<'a> {
     pub body: Option<&'a Expression>,
     pub for_loop: Option<(&'a ForExpression, usize)>,
     pub condition: Option<&'a Expression>,
+    /// The enclosing resource when declared inside a parent's body.
+    pub lexical_parent: Option<usize>,
 }
 
 pub struct ModuleInfo<'a> {
@@ -93,11 +95,18 @@ impl<'a> SemanticModel<'a> {
         for bound in &bindings.resources {
             let declaration = bound.declaration;
             let (for_loop, condition, body) = unwrap_body(&declaration.value);
-            let (declared_type, api_version) = declaration
-                .type_reference
-                .split_once('@')
-                .map(|(t, v)| (t.to_string(), v.to_string()))
-                .unwrap_or((declaration.type_reference.clone(), String::new()));
+            // A nested 'childType' without '@version' takes its parent's API version.
+            let inherited_version = bound
+                .lexical_parent
+                .and_then(|parent| resources.get(parent))
+                .map(|parent: &ResourceInfo<'_>| parent.api_version.clone());
+            let (declared_type, api_version) = match declaration.type_reference.split_once('@') {
+                Some((type_name, version)) => (type_name.to_string(), version.to_string()),
+                None => (
+                    declaration.type_reference.clone(),
+                    inherited_version.clone().unwrap_or_default(),
+                ),
+            };
             // `parent:` names the parent explicitly; a nested declaration has it lexically.
             let explicit_parent = body
                 .and_then(|b| b.object_property("parent"))
@@ -120,6 +129,7 @@ impl<'a> SemanticModel<'a> {
                 body,
                 for_loop,
                 condition,
+                lexical_parent: bound.lexical_parent,
             });
         }
 
@@ -172,6 +182,28 @@ impl<'a> SemanticModel<'a> {
                 return model;
             }
         }
+    }
+
+    /// The order the official compiler writes resources in: every nested resource
+    /// (children before their parents), then the top-level ones.
+    pub fn emission_order(&self) -> Vec<usize> {
+        fn descendants(model: &SemanticModel<'_>, resource: usize, order: &mut Vec<usize>) {
+            for (child, info) in model.resources.iter().enumerate() {
+                if info.lexical_parent == Some(resource) {
+                    descendants(model, child, order);
+                    order.push(child);
+                }
+            }
+        }
+        let top_level: Vec<usize> = (0..self.resources.len())
+            .filter(|r| self.resources[*r].lexical_parent.is_none())
+            .collect();
+        let mut order = Vec::new();
+        for resource in &top_level {
+            descendants(self, *resource, &mut order);
+        }
+        order.extend(top_level);
+        order
     }
 
     pub fn symbol_of(&self, identifier: &Identifier) -> Option<Symbol> {
@@ -235,7 +267,17 @@ impl<'a> SemanticModel<'a> {
         visited_variables: &mut Vec<usize>,
     ) {
         let mut variables = Vec::new();
+        // In `parent::child` only the child is depended on, not the parent named on the way.
+        let mut access_bases = Vec::new();
         visit(expression, &mut |e| {
+            if let ExpressionKind::NestedResourceAccess { base, .. } = &e.kind {
+                access_bases.push(base.span);
+            }
+        });
+        visit(expression, &mut |e| {
+            if access_bases.contains(&e.span) {
+                return;
+            }
             let (target, index) = match &e.kind {
                 ExpressionKind::Index { base, index, .. } => (base.as_ref(), Some(index.as_ref())),
                 _ => (e, None),
@@ -243,6 +285,10 @@ impl<'a> SemanticModel<'a> {
             let symbol = match &target.kind {
                 ExpressionKind::Variable(identifier) => self.symbol_of(identifier),
                 ExpressionKind::NestedResourceAccess { name, .. } => self.symbol_of(name),
+                ExpressionKind::Call {
+                    namespace: Some(namespace),
+                    ..
+                } => self.symbol_of(namespace),
                 _ => None,
             };
             match symbol {

@@ -88,10 +88,11 @@ pub fn check(model: &SemanticModel<'_>) -> Vec<PendingDiagnostic> {
             "resource",
             &mut diagnostics,
         );
-        let valid_type = declaration
-            .type_reference
-            .split_once('@')
-            .is_some_and(|(type_name, version)| !type_name.is_empty() && !version.is_empty());
+        // A nested resource may leave out '@version' and inherit its parent's.
+        let valid_type = match declaration.type_reference.split_once('@') {
+            Some((type_name, version)) => !type_name.is_empty() && !version.is_empty(),
+            None => resource.lexical_parent.is_some() && !declaration.type_reference.is_empty(),
+        };
         if !valid_type {
             diagnostics.push(catalogue::invalid_resource_type(declaration.type_span));
         }
