@@ -181,7 +181,9 @@ fn nested_and_parent_child_resources() {
         "name": "[format('{0}/{1}', 'p', 'c')]",
         "dependsOn": ["[resourceId('My.Rp/parents', 'p')]"]
     });
-    assert_eq!(resources(&template)[1], child);
+    // Nested resources are written before the top-level ones, as the official compiler does.
+    assert_eq!(resources(&template)[0], child);
+    assert_eq!(resources(&template)[1]["name"], json!("p"));
     assert_eq!(
         resources(&template)[2]["name"],
         json!("[format('{0}/{1}', 'p', 'd')]")
