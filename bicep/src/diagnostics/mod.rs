@@ -69,3 +69,7 @@ impl PendingDiagnostic {
         self.level == Level::Error
     }
 }
+
+/// A stage gave up on a node: the diagnostic saying why is already collected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reported;

@@ -3,7 +3,7 @@
 
 use super::json_writer::{parse_json, Json};
 use crate::binder::Symbol;
-use crate::diagnostics::{catalogue, PendingDiagnostic};
+use crate::diagnostics::{catalogue, PendingDiagnostic, Reported};
 use crate::semantic::{SemanticModel, TargetScope};
 use crate::syntax::*;
 use crate::text::Span;
@@ -78,7 +78,7 @@ pub struct ExpressionConverter<'m, 'a> {
     pub diagnostics: RefCell<Vec<PendingDiagnostic>>,
 }
 
-type Converted<T> = Result<T, ()>;
+type Converted<T> = Result<T, Reported>;
 
 fn escape_literal_string(text: &str) -> String {
     // A literal starting with '[' would be read as an expression; ARM's escape is '[['.
@@ -104,7 +104,7 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
 
     fn unsupported<T>(&self, span: Span, construct: &str) -> Converted<T> {
         self.report(catalogue::unsupported_construct(span, construct));
-        Err(())
+        Err(Reported)
     }
 
     pub fn with_loop<T>(&self, loop_id: usize, binding: LoopBinding, f: impl FnOnce() -> T) -> T {
@@ -325,7 +325,7 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
             } if matches!(self.model.symbol_of(namespace), Some(Symbol::Resource(_))) => {
                 // res.listKeys() → listKeys(resourceId(...), '<apiVersion>')
                 let Some(Symbol::Resource(resource)) = self.model.symbol_of(namespace) else {
-                    return Err(());
+                    return Err(Reported);
                 };
                 // An explicit api-version argument replaces the resource's own.
                 let mut converted = vec![self.resource_id(resource, None)?];
@@ -429,7 +429,7 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
                 "An if-expression outside a resource or module body",
             ),
             ExpressionKind::Lambda => self.unsupported(expression.span, "A lambda expression"),
-            ExpressionKind::Error => Err(()),
+            ExpressionKind::Error => Err(Reported),
         }
     }
 
@@ -467,7 +467,7 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
                 Ok(call("reference", vec![id, string(DEPLOYMENTS_API_VERSION)]))
             }
             // Already reported by the binder.
-            None => Err(()),
+            None => Err(Reported),
         }
     }
 
@@ -612,7 +612,7 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
                 "resource",
                 &["name"],
             ));
-            return Err(());
+            return Err(Reported);
         };
         self.in_declaration_loop(info.for_loop, index, || self.convert(&name.value))
     }
@@ -895,7 +895,7 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
     fn load_file(&self, function: &str, arguments: &[Expression], span: Span) -> Converted<Loaded> {
         let Some(relative) = arguments.first().and_then(Expression::as_plain_string) else {
             self.report(catalogue::compile_time_constant_required(span));
-            return Err(());
+            return Err(Reported);
         };
         let path = self.model.directory.join(&relative);
         let bytes = match std::fs::read(&path) {
@@ -905,7 +905,7 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
                     arguments[0].span,
                     &format!("Could not read file \"{}\": {error}.", path.display()),
                 ));
-                return Err(());
+                return Err(Reported);
             }
         };
         match function {
@@ -924,7 +924,7 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
                         arguments[0].span,
                         &format!("The file \"{}\" is not valid JSON.", path.display()),
                     ));
-                    return Err(());
+                    return Err(Reported);
                 };
                 if arguments.len() > 1 {
                     return self.unsupported(span, "The JSONPath argument of loadJsonContent()");

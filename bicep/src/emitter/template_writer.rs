@@ -6,10 +6,11 @@ use super::expression_converter::{
 };
 use super::json_writer::Json;
 use crate::binder::Symbol;
+use crate::diagnostics::Reported;
 use crate::semantic::{SemanticModel, TargetScope};
 use crate::syntax::*;
 
-type Written<T> = Result<T, ()>;
+type Written<T> = Result<T, Reported>;
 
 pub fn write_template(
     model: &SemanticModel<'_>,
@@ -220,7 +221,7 @@ impl TemplateWriter<'_, '_, '_> {
                             variable.value.span,
                             "A filtered variable loop",
                         ));
-                    return Err(());
+                    return Err(Reported);
                 }
                 let binding = LoopBinding {
                     item: Arm::Index(Box::new(collection.clone()), Box::new(copy_index.clone())),
@@ -493,7 +494,7 @@ impl TemplateWriter<'_, '_, '_> {
                     }
                     properties.insert("parameters", parameters);
                 }
-                properties.insert("template", info.template.clone().ok_or(())?);
+                properties.insert("template", info.template.clone().ok_or(Reported)?);
                 entry.insert("properties", properties);
                 let dependencies = match info.body {
                     Some(body) => self.dependencies(body, Some(Symbol::Module(index)), None)?,

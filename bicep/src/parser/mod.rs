@@ -2,7 +2,7 @@
 //! climbing for expressions. On a syntax error it reports one diagnostic and
 //! skips to the end of the declaration, so one typo does not cascade.
 
-use crate::diagnostics::{catalogue, PendingDiagnostic};
+use crate::diagnostics::{catalogue, PendingDiagnostic, Reported};
 use crate::lexer::{lex, StringPiece, Token, TokenKind};
 use crate::syntax::*;
 use crate::text::Span;
@@ -14,7 +14,7 @@ pub enum FileKind {
     Parameters,
 }
 
-type ParseResult<T> = Result<T, ()>;
+type ParseResult<T> = Result<T, Reported>;
 
 pub fn parse(text: &str, kind: FileKind) -> (SyntaxTree, Vec<PendingDiagnostic>) {
     let (tokens, mut diagnostics) = lex(text);
@@ -89,7 +89,7 @@ impl Parser {
 
     fn fail<T>(&mut self, diagnostic: PendingDiagnostic) -> ParseResult<T> {
         self.diagnostics.push(diagnostic);
-        Err(())
+        Err(Reported)
     }
 
     fn expect(&mut self, kind: TokenKind, character: &str) -> ParseResult<Token> {
@@ -139,7 +139,7 @@ impl Parser {
                         self.recover();
                     }
                 }
-                Err(()) => self.recover(),
+                Err(Reported) => self.recover(),
             }
         }
     }
@@ -723,7 +723,7 @@ impl Parser {
                                 Ok(expression) if !failed => {
                                     segments.push(StringSegment::Hole(expression))
                                 }
-                                _ => return Err(()),
+                                _ => return Err(Reported),
                             }
                         }
                     }
@@ -916,7 +916,7 @@ impl Parser {
         let (filter, body) = if self.at_keyword("if") {
             match self.parse_condition()?.kind {
                 ExpressionKind::Condition { condition, body } => (Some(condition), body),
-                _ => return Err(()),
+                _ => return Err(Reported),
             }
         } else {
             (None, Box::new(self.parse_expression()?))

@@ -8,6 +8,12 @@ pub struct Workspace {
     pub directory: tempfile::TempDir,
 }
 
+impl Default for Workspace {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Workspace {
     pub fn new() -> Self {
         Workspace {
