@@ -141,4 +141,12 @@ fn garbage_input_never_panics() {
     ] {
         let _ = diagnostics(text);
     }
+    let deep = format!("var x = {}1{}\n", "(".repeat(5000), ")".repeat(5000));
+    assert!(!diagnostics(&deep).is_empty());
+    let deep_arrays = format!("var x = {}\n", "[".repeat(5000));
+    assert!(!diagnostics(&deep_arrays).is_empty());
+    let deep_not = format!("var x = {}true\n", "!".repeat(5000));
+    assert!(!diagnostics(&deep_not).is_empty());
+    let deep_holes = format!("var x = {}\n", "'${".repeat(2000));
+    assert!(!diagnostics(&deep_holes).is_empty());
 }

@@ -139,7 +139,17 @@ fn run(arguments: &[String]) -> Result<bool, String> {
 
 fn main() -> ExitCode {
     let arguments: Vec<String> = std::env::args().skip(1).collect();
-    match run(&arguments) {
+    // Compile on a thread with a roomy stack: the pipeline recurses over the syntax tree.
+    let outcome = std::thread::Builder::new()
+        .stack_size(64 * 1024 * 1024)
+        .spawn(move || run(&arguments))
+        .map_err(|e| e.to_string())
+        .and_then(|handle| {
+            handle
+                .join()
+                .map_err(|_| "the compiler stopped unexpectedly".to_string())
+        });
+    match outcome.and_then(|result| result) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),
         Err(message) => {

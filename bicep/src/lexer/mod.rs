@@ -68,6 +68,8 @@ pub struct Lexer<'a> {
     text: &'a str,
     bytes: &'a [u8],
     position: usize,
+    /// How many `${` holes enclose the current position.
+    hole_depth: usize,
     pub diagnostics: Vec<PendingDiagnostic>,
 }
 
@@ -76,6 +78,7 @@ pub fn lex(text: &str) -> (Vec<Token>, Vec<PendingDiagnostic>) {
         text,
         bytes: text.as_bytes(),
         position: 0,
+        hole_depth: 0,
         diagnostics: Vec::new(),
     };
     let tokens = lexer.lex_until(None);
@@ -354,11 +357,23 @@ impl<'a> Lexer<'a> {
                         self.position += width;
                     }
                 }
+                b'$' if self.peek(1) == Some(b'{') && self.hole_depth >= 32 => {
+                    // Refuse absurd nesting rather than overflow the stack.
+                    self.diagnostics
+                        .push(catalogue::unterminated_string(Span::new(
+                            start,
+                            self.position,
+                        )));
+                    self.position = self.text.len();
+                    break;
+                }
                 b'$' if self.peek(1) == Some(b'{') => {
                     let hole_start = self.position;
                     self.position += 2;
                     pieces.push(StringPiece::Text(std::mem::take(&mut text)));
+                    self.hole_depth += 1;
                     let mut hole_tokens = self.lex_until(Some(hole_start));
+                    self.hole_depth -= 1;
                     let end = self.position;
                     hole_tokens.retain(|token| token.kind != TokenKind::NewLine);
                     if !matches!(hole_tokens.last(), Some(t) if t.kind == TokenKind::EndOfFile) {

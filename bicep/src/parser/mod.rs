@@ -14,6 +14,9 @@ pub enum FileKind {
     Parameters,
 }
 
+/// Far beyond any real template, well within the stack.
+const MAXIMUM_NESTING: usize = 64;
+
 type ParseResult<T> = Result<T, Reported>;
 
 pub fn parse(text: &str, kind: FileKind) -> (SyntaxTree, Vec<PendingDiagnostic>) {
@@ -31,6 +34,8 @@ struct Parser {
     /// Brackets opened since the current declaration began: recovery skips to a
     /// line end outside all of them.
     open_brackets: i32,
+    /// Expression nesting depth: deeply nested input is refused instead of overflowing the stack.
+    depth: usize,
     diagnostics: Vec<PendingDiagnostic>,
 }
 
@@ -48,6 +53,7 @@ impl Parser {
             position: 0,
             kind,
             open_brackets: 0,
+            depth: 0,
             diagnostics: Vec::new(),
         }
     }
@@ -467,6 +473,20 @@ impl Parser {
     }
 
     fn parse_ternary(&mut self) -> ParseResult<Expression> {
+        if self.depth > MAXIMUM_NESTING {
+            let span = self.current().span;
+            return self.fail(catalogue::unsupported_construct(
+                span,
+                "Nesting expressions this deeply",
+            ));
+        }
+        self.depth += 1;
+        let result = self.parse_ternary_inner();
+        self.depth -= 1;
+        result
+    }
+
+    fn parse_ternary_inner(&mut self) -> ParseResult<Expression> {
         let condition = self.parse_binary(0)?;
         if !self.at(&TokenKind::Question) {
             return Ok(condition);
@@ -540,7 +560,16 @@ impl Parser {
             _ => return self.parse_postfix(),
         };
         let start = self.advance().span;
-        let operand = self.parse_unary()?;
+        if self.depth > MAXIMUM_NESTING {
+            return self.fail(catalogue::unsupported_construct(
+                start,
+                "Nesting expressions this deeply",
+            ));
+        }
+        self.depth += 1;
+        let operand = self.parse_unary();
+        self.depth -= 1;
+        let operand = operand?;
         let span = start.to(operand.span);
         // A negative literal is a literal, as the official compiler emits it (-4, not sub(0, 4)).
         if operator == UnaryOperator::Minus {
@@ -710,6 +739,8 @@ impl Parser {
                         StringPiece::Text(text) => segments.push(StringSegment::Text(text)),
                         StringPiece::Hole(tokens) => {
                             let mut hole_parser = Parser::new(tokens, self.kind);
+                            // A hole nests inside this expression: it shares the depth budget.
+                            hole_parser.depth = self.depth + 1;
                             let parsed = hole_parser.parse_expression();
                             if parsed.is_ok() && !hole_parser.at(&TokenKind::EndOfFile) {
                                 let span = hole_parser.current().span;
