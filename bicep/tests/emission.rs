@@ -362,3 +362,58 @@ fn bicepparam_file_produces_deployment_parameters() {
     );
     assert!(compilation.template.unwrap().contains("\"name\""));
 }
+
+#[test]
+fn details_the_official_compiler_writes_its_own_way() {
+    let template = compile(concat!(
+        "var insensitive = 'a' =~ 'B'\n",
+        "var notInsensitive = 'a' !~ 'B'\n",
+        "var numbers = [for i in range(0, 2): 3]\n",
+        "var flags = [for i in range(0, 2): false]\n",
+        "var pairs = [for i in range(0, 2): [\n  i\n]]\n",
+        "var big = 2199023255552 * 2\n",
+        "var bigLiteral = 2199023255552\n",
+        "var indexed = {\n  foo: 's'\n}['foo']\n",
+        "var typed = any({\n  a: 1\n})\n",
+        "var copyKey = {\n  copy: []\n}\n",
+        "var otherScope = {\n  rg: resourceGroup('sub', 'rg')\n}\n",
+        "var commentBeforeFor = [\n  // a comment\n  for i in range(0, 1): i\n]\n",
+    ));
+    let variables = &template["variables"];
+    assert_eq!(
+        variables["insensitive"],
+        json!("[equals(toLower('a'), toLower('B'))]")
+    );
+    assert_eq!(
+        variables["notInsensitive"],
+        json!("[not(equals(toLower('a'), toLower('B')))]")
+    );
+    assert_eq!(variables["copy"][0]["input"], json!("[int(3)]"));
+    assert_eq!(variables["copy"][1]["input"], json!("[false()]"));
+    assert_eq!(
+        variables["copy"][2]["input"],
+        json!("[createArray(range(0, 2)[copyIndex('pairs')])]")
+    );
+    assert_eq!(variables["copy"][3]["name"], json!("commentBeforeFor"));
+    assert_eq!(variables["big"], json!("[mul(json('2199023255552'), 2)]"));
+    assert_eq!(variables["bigLiteral"], json!(2199023255552i64));
+    assert_eq!(
+        variables["indexed"],
+        json!("[createObject('foo', 's').foo]")
+    );
+    assert_eq!(variables["typed"], json!({"a": 1}));
+    assert_eq!(variables["copyKey"], json!({"[string('copy')]": []}));
+    assert_eq!(variables["otherScope"], json!({"rg": {}}));
+}
+
+#[test]
+fn list_functions_on_a_resource_symbol() {
+    let template = compile(concat!(
+        "resource account 'Microsoft.Storage/storageAccounts@2022-09-01' existing = {\n  name: 'acct'\n}\n",
+        "output key string = account.listKeys().keys[0].value\n",
+    ));
+    assert_eq!(
+        template["outputs"]["key"]["value"],
+        json!("[listKeys(resourceId('Microsoft.Storage/storageAccounts', 'acct'), '2022-09-01').keys[0].value]")
+    );
+}

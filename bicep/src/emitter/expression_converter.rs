@@ -35,6 +35,8 @@ impl Arm {
     pub fn render(&self) -> String {
         match self {
             Arm::String(text) => format!("'{}'", text.replace('\'', "''")),
+            // ARM expression integers are 32-bit; larger ones go through json().
+            Arm::Integer(value) if i32::try_from(*value).is_err() => format!("json('{value}')"),
             Arm::Integer(value) => value.to_string(),
             Arm::Call(name, arguments) => {
                 let rendered: Vec<String> = arguments.iter().map(Arm::render).collect();
@@ -172,6 +174,18 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
                 }
             }
             ExpressionKind::Parenthesized(inner) => self.to_json(inner),
+            // any() only changes the type: the value keeps its JSON shape.
+            ExpressionKind::Call { name, arguments, .. }
+                if name.name == "any" && arguments.len() == 1 =>
+            {
+                self.to_json(&arguments[0])
+            }
+            ExpressionKind::Call { name, arguments, .. }
+                if matches!(name.name.as_str(), "subscription" | "resourceGroup" | "managementGroup")
+                    && !arguments.is_empty() =>
+            {
+                Ok(Json::object())
+            }
             ExpressionKind::Variable(identifier) => match self.model.symbol_of(identifier) {
                 // An inlined variable keeps its JSON shape where it is used.
                 Some(Symbol::Variable(index)) if self.model.inlined_variables.get(index).copied().unwrap_or(false) => {
@@ -202,7 +216,7 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
             item: Arm::Index(Box::new(collection.clone()), Box::new(index.clone())),
             index,
         };
-        let input = self.with_loop(loop_id, binding, || self.to_json(&for_expression.body))?;
+        let input = self.with_loop(loop_id, binding, || self.copy_input(&for_expression.body))?;
         let mut copy = Json::object();
         copy.insert("name", Json::String(key.to_string()));
         copy.insert("count", call("length", vec![collection]).to_json());
@@ -210,8 +224,24 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
         Ok(copy)
     }
 
+    /// A copy loop's `input`: a bare int or bool literal is written as an expression
+    /// (`[int(3)]`, `[false()]`), as the official compiler writes it.
+    pub fn copy_input(&self, body: &Expression) -> Converted<Json> {
+        match body.kind {
+            ExpressionKind::Integer(value) => Ok(call("int", vec![Arm::Integer(value)]).to_json()),
+            ExpressionKind::Boolean(_) | ExpressionKind::Array(_) => {
+                Ok(self.convert(body)?.to_json())
+            }
+            _ => self.to_json(body),
+        }
+    }
+
     pub fn property_key(&self, key: &PropertyKey) -> Converted<String> {
         match key {
+            // ARM reads a `copy` key as a loop: a literal one is written as an expression.
+            PropertyKey::Identifier(identifier) if identifier.name.eq_ignore_ascii_case("copy") => {
+                Ok(format!("[string('{}')]", identifier.name))
+            }
             PropertyKey::Identifier(identifier) => Ok(identifier.name.clone()),
             PropertyKey::String(expression) => match expression.as_plain_string() {
                 Some(text) => Ok(escape_literal_string(&text)),
@@ -368,6 +398,10 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
                 if *safe {
                     return Ok(call("tryGet", vec![base, index]));
                 }
+                // x['name'] is written as property access, as the official compiler does.
+                if let Arm::String(name) = index {
+                    return Ok(Arm::Property(Box::new(base), name));
+                }
                 Ok(Arm::Index(Box::new(base), Box::new(index)))
             }
             ExpressionKind::NestedResourceAccess { name, .. } => {
@@ -396,6 +430,21 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
                     BinaryOperator::Equals => "equals",
                     BinaryOperator::NotEquals => {
                         return Ok(call("not", vec![call("equals", vec![left, right])]))
+                    }
+                    BinaryOperator::EqualsInsensitive => {
+                        return Ok(call(
+                            "equals",
+                            vec![call("toLower", vec![left]), call("toLower", vec![right])],
+                        ))
+                    }
+                    BinaryOperator::NotEqualsInsensitive => {
+                        return Ok(call(
+                            "not",
+                            vec![call(
+                                "equals",
+                                vec![call("toLower", vec![left]), call("toLower", vec![right])],
+                            )],
+                        ))
                     }
                     BinaryOperator::Less => "less",
                     BinaryOperator::LessOrEquals => "lessOrEquals",
@@ -872,6 +921,10 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
                     Loaded::Text(text) => Ok(Arm::String(text)),
                     Loaded::Json(json) => Ok(json_to_arm(&json)),
                 }
+            }
+            // Scopes named by arguments have no ARM value of their own: the official compiler writes {}.
+            "subscription" | "resourceGroup" | "managementGroup" if !arguments.is_empty() => {
+                return Ok(call("createObject", vec![]))
             }
             "readEnvironmentVariable" => {
                 return self

@@ -230,7 +230,7 @@ impl TemplateWriter<'_, '_, '_> {
                 let input = self
                     .converter
                     .with_loop(variable.value.span.start, binding, || {
-                        self.converter.to_json(&for_expression.body)
+                        self.converter.copy_input(&for_expression.body)
                     })?;
                 let mut copy = Json::object();
                 copy.insert("name", Json::String(name.clone()));
@@ -548,7 +548,7 @@ impl TemplateWriter<'_, '_, '_> {
                     let input =
                         self.converter
                             .with_loop(output.value.span.start, binding, || {
-                                self.converter.to_json(&for_expression.body)
+                                self.converter.copy_input(&for_expression.body)
                             })?;
                     let mut copy = Json::object();
                     copy.insert("count", call("length", vec![collection]).to_json());

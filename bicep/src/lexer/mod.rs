@@ -37,6 +37,10 @@ pub enum TokenKind {
     DoubleQuestion,
     Exclamation,
     NotEquals,
+    /// `=~` case-insensitive equality
+    EqualsInsensitive,
+    /// `!~`
+    NotEqualsInsensitive,
     Equals,
     Assignment,
     LessThan,
@@ -182,6 +186,8 @@ impl<'a> Lexer<'a> {
             (".?", TokenKind::DotQuestion),
             ("??", TokenKind::DoubleQuestion),
             ("!=", TokenKind::NotEquals),
+            ("=~", TokenKind::EqualsInsensitive),
+            ("!~", TokenKind::NotEqualsInsensitive),
             ("==", TokenKind::Equals),
             ("<=", TokenKind::LessThanOrEqual),
             (">=", TokenKind::GreaterThanOrEqual),

@@ -517,6 +517,8 @@ impl Parser {
             TokenKind::LogicalAnd => (BinaryOperator::And, 3),
             TokenKind::Equals => (BinaryOperator::Equals, 4),
             TokenKind::NotEquals => (BinaryOperator::NotEquals, 4),
+            TokenKind::EqualsInsensitive => (BinaryOperator::EqualsInsensitive, 4),
+            TokenKind::NotEqualsInsensitive => (BinaryOperator::NotEqualsInsensitive, 4),
             TokenKind::LessThan => (BinaryOperator::Less, 5),
             TokenKind::LessThanOrEqual => (BinaryOperator::LessOrEquals, 5),
             TokenKind::GreaterThan => (BinaryOperator::Greater, 5),
@@ -810,7 +812,12 @@ impl Parser {
             }
             TokenKind::LeftBrace => self.parse_object(),
             TokenKind::LeftSquare => {
-                if matches!(self.peek_kind(1), TokenKind::Identifier(word) if word == "for") {
+                // `[` may be followed by line breaks (and comments) before `for`.
+                let mut ahead = 1;
+                while self.peek_kind(ahead) == &TokenKind::NewLine {
+                    ahead += 1;
+                }
+                if matches!(self.peek_kind(ahead), TokenKind::Identifier(word) if word == "for") {
                     self.parse_for()
                 } else {
                     self.parse_array()
@@ -922,6 +929,7 @@ impl Parser {
 
     fn parse_for(&mut self) -> ParseResult<Expression> {
         let start = self.advance().span;
+        self.skip_newlines();
         self.advance(); // `for`
         let (item, index) = if self.at(&TokenKind::LeftParen) {
             self.advance();

@@ -30,6 +30,8 @@ pub enum BinaryOperator {
     Modulo,
     Equals,
     NotEquals,
+    EqualsInsensitive,
+    NotEqualsInsensitive,
     Less,
     LessOrEquals,
     Greater,
