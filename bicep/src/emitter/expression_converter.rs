@@ -357,6 +357,10 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
                 let Some(Symbol::Resource(resource)) = self.model.symbol_of(namespace) else {
                     return Err(Reported);
                 };
+                if name.name == "getSecret" {
+                    // ARM wants a Key Vault reference in the module's parameters, not a function.
+                    return self.unsupported(expression.span, "A Key Vault getSecret() reference");
+                }
                 // An explicit api-version argument replaces the resource's own.
                 let mut converted = vec![self.resource_id(resource, None)?];
                 if arguments.is_empty() {
