@@ -1,0 +1,310 @@
+//! The one place diagnostics are built (like Azure/bicep's DiagnosticBuilder.cs).
+//! Codes and texts below BCP900 are the official compiler's; BCP9xx are this
+//! compiler's own, for language it does not implement yet, so a user never
+//! mistakes them for an official rule.
+
+use super::{Level, PendingDiagnostic};
+use crate::text::Span;
+
+fn error(span: Span, code: &'static str, message: String) -> PendingDiagnostic {
+    PendingDiagnostic {
+        span,
+        level: Level::Error,
+        code,
+        message,
+    }
+}
+
+pub fn unrecognized_token(span: Span, token: &str) -> PendingDiagnostic {
+    error(
+        span,
+        "BCP001",
+        format!("The following token is not recognized: \"{token}\"."),
+    )
+}
+
+pub fn unterminated_multiline_comment(span: Span) -> PendingDiagnostic {
+    error(span, "BCP002", "The multi-line comment at this location is not terminated. Terminate it with the */ character sequence.".into())
+}
+
+pub fn unterminated_string(span: Span) -> PendingDiagnostic {
+    error(
+        span,
+        "BCP003",
+        "The string at this location is not terminated. Terminate the string with a single quote character.".into(),
+    )
+}
+
+pub fn unterminated_string_with_new_line(span: Span) -> PendingDiagnostic {
+    error(
+        span,
+        "BCP004",
+        "The string at this location is not terminated due to an unexpected new line character."
+            .into(),
+    )
+}
+
+pub fn unrecognized_escape_sequence(span: Span) -> PendingDiagnostic {
+    error(span, "BCP006", "The specified escape sequence is not recognized. Only the following escape sequences are allowed: \"\\$\", \"\\'\", \"\\\\\", \"\\n\", \"\\r\", \"\\t\", \"\\u{...}\".".into())
+}
+
+pub fn unrecognized_declaration(span: Span) -> PendingDiagnostic {
+    error(span, "BCP007", "This declaration type is not recognized. Specify a metadata, parameter, variable, resource, or output declaration.".into())
+}
+
+pub fn expected_parameter_continuation(span: Span) -> PendingDiagnostic {
+    error(
+        span,
+        "BCP008",
+        "Expected the \"=\" token, or a newline at this location.".into(),
+    )
+}
+
+pub fn unrecognized_expression(span: Span) -> PendingDiagnostic {
+    error(span, "BCP009", "Expected a literal value, an array, an object, a parenthesized expression, or a function call at this location.".into())
+}
+
+pub fn invalid_integer(span: Span) -> PendingDiagnostic {
+    error(
+        span,
+        "BCP010",
+        "Expected a valid 64-bit signed integer.".into(),
+    )
+}
+
+pub fn expected_keyword(span: Span, keyword: &str) -> PendingDiagnostic {
+    error(
+        span,
+        "BCP012",
+        format!("Expected the \"{keyword}\" keyword at this location."),
+    )
+}
+
+pub fn expected_parameter_identifier(span: Span) -> PendingDiagnostic {
+    error(
+        span,
+        "BCP013",
+        "Expected a parameter identifier at this location.".into(),
+    )
+}
+
+pub fn expected_variable_identifier(span: Span) -> PendingDiagnostic {
+    error(
+        span,
+        "BCP015",
+        "Expected a variable identifier at this location.".into(),
+    )
+}
+
+pub fn expected_output_identifier(span: Span) -> PendingDiagnostic {
+    error(
+        span,
+        "BCP016",
+        "Expected an output identifier at this location.".into(),
+    )
+}
+
+pub fn expected_resource_identifier(span: Span) -> PendingDiagnostic {
+    error(
+        span,
+        "BCP017",
+        "Expected a resource identifier at this location.".into(),
+    )
+}
+
+pub fn expected_character(span: Span, character: &str) -> PendingDiagnostic {
+    error(
+        span,
+        "BCP018",
+        format!("Expected the \"{character}\" character at this location."),
+    )
+}
+
+pub fn expected_new_line(span: Span) -> PendingDiagnostic {
+    error(
+        span,
+        "BCP019",
+        "Expected a new line character at this location.".into(),
+    )
+}
+
+pub fn expected_function_or_property_name(span: Span) -> PendingDiagnostic {
+    error(
+        span,
+        "BCP020",
+        "Expected a function or property name at this location.".into(),
+    )
+}
+
+pub fn expected_property_name(span: Span) -> PendingDiagnostic {
+    error(
+        span,
+        "BCP022",
+        "Expected a property name at this location.".into(),
+    )
+}
+
+pub fn property_declared_multiple_times(span: Span, property: &str) -> PendingDiagnostic {
+    error(span, "BCP025", format!("The property \"{property}\" is declared multiple times in this object. Remove or rename the duplicate properties."))
+}
+
+pub fn identifier_declared_multiple_times(span: Span, identifier: &str) -> PendingDiagnostic {
+    error(
+        span,
+        "BCP028",
+        format!(
+            "Identifier \"{identifier}\" is declared multiple times. Remove or rename the duplicates."
+        ),
+    )
+}
+
+pub fn invalid_resource_type(span: Span) -> PendingDiagnostic {
+    error(span, "BCP029", "The resource type is not valid. Specify a valid resource type of format \"<type-name>@<apiVersion>\".".into())
+}
+
+pub fn invalid_output_type(span: Span) -> PendingDiagnostic {
+    error(span, "BCP030", "The output type is not valid. Please specify one of the following types: \"array\", \"bool\", \"int\", \"object\", \"string\".".into())
+}
+
+pub fn invalid_parameter_type(span: Span) -> PendingDiagnostic {
+    error(span, "BCP031", "The parameter type is not valid. Please specify one of the following types: \"array\", \"bool\", \"int\", \"object\", \"string\".".into())
+}
+
+pub fn compile_time_constant_required(span: Span) -> PendingDiagnostic {
+    error(
+        span,
+        "BCP032",
+        "The value must be a compile-time constant.".into(),
+    )
+}
+
+pub fn missing_required_properties(
+    span: Span,
+    block: &str,
+    properties: &[&str],
+) -> PendingDiagnostic {
+    let quoted: Vec<String> = properties.iter().map(|p| format!("\"{p}\"")).collect();
+    error(
+        span,
+        "BCP035",
+        format!(
+            "The specified \"{block}\" declaration is missing the following required properties: {}.",
+            quoted.join(", ")
+        ),
+    )
+}
+
+pub fn name_does_not_exist(span: Span, name: &str) -> PendingDiagnostic {
+    error(
+        span,
+        "BCP057",
+        format!("The name \"{name}\" does not exist in the current context."),
+    )
+}
+
+pub fn unknown_function(span: Span, name: &str) -> PendingDiagnostic {
+    // The official compiler reports an unknown function name as an unknown name.
+    name_does_not_exist(span, name)
+}
+
+pub fn argument_count_mismatch(span: Span, expected: usize, actual: usize) -> PendingDiagnostic {
+    error(
+        span,
+        "BCP071",
+        format!("Expected {expected} arguments, but got {actual}."),
+    )
+}
+
+pub fn module_file_not_found(span: Span, detail: &str) -> PendingDiagnostic {
+    error(
+        span,
+        "BCP091",
+        format!("An error occurred reading file. {detail}"),
+    )
+}
+
+pub fn module_path_interpolation_unsupported(span: Span) -> PendingDiagnostic {
+    error(
+        span,
+        "BCP092",
+        "String interpolation is not supported in file paths.".into(),
+    )
+}
+
+pub fn cyclic_module(span: Span) -> PendingDiagnostic {
+    error(
+        span,
+        "BCP095",
+        "The file is involved in a cycle (\"module\" references).".into(),
+    )
+}
+
+pub fn expected_declaration_after_decorator(span: Span) -> PendingDiagnostic {
+    error(
+        span,
+        "BCP132",
+        "Expected a declaration after the decorator.".into(),
+    )
+}
+
+pub fn cannot_use_function_as_decorator(span: Span, name: &str) -> PendingDiagnostic {
+    error(
+        span,
+        "BCP152",
+        format!("Function \"{name}\" cannot be used as a decorator."),
+    )
+}
+
+pub fn decorator_not_permitted_here(span: Span, name: &str, target: &str) -> PendingDiagnostic {
+    // Official code for "decorator on the wrong kind of declaration".
+    error(
+        span,
+        "BCP126",
+        format!("Function \"{name}\" cannot be used as a {target} decorator."),
+    )
+}
+
+pub fn target_scope_invalid(span: Span) -> PendingDiagnostic {
+    error(span, "BCP033", "Expected a value of type \"'managementGroup' | 'resourceGroup' | 'subscription' | 'tenant'\" but the provided value is of type \"string\".".into())
+}
+
+pub fn file_load_failed(span: Span, detail: &str) -> PendingDiagnostic {
+    error(
+        span,
+        "BCP091",
+        format!("An error occurred reading file. {detail}"),
+    )
+}
+
+pub fn registry_unreachable(span: Span, reference: &str) -> PendingDiagnostic {
+    error(
+        span,
+        "BCP192",
+        format!("Unable to restore the artifact with reference \"{reference}\": this compiler works offline for the Cloud HSM emulator and cannot reach module registries or template specs. Copy the module locally and reference it by a relative path."),
+    )
+}
+
+pub fn bicepparam_missing_using(span: Span) -> PendingDiagnostic {
+    error(
+        span,
+        "BCP261",
+        "A using declaration must be present in this parameters file.".into(),
+    )
+}
+
+pub fn bicepparam_param_not_in_template(span: Span, name: &str) -> PendingDiagnostic {
+    error(span, "BCP259", format!("The parameter \"{name}\" is assigned in the params file without being declared in the Bicep file."))
+}
+
+pub fn bicepparam_missing_required_param(span: Span, name: &str) -> PendingDiagnostic {
+    error(span, "BCP258", format!("The following parameters are declared in the Bicep file but are missing an assignment in the params file: \"{name}\"."))
+}
+
+/// Language this compiler does not implement yet: refuse clearly rather than emit wrong JSON.
+pub fn unsupported_construct(span: Span, construct: &str) -> PendingDiagnostic {
+    error(
+        span,
+        "BCP901",
+        format!("{construct} is not supported by this Bicep compiler yet (it follows Bicep {}); rewrite the template without it or compile it with the official Bicep CLI.", crate::VERSION),
+    )
+}

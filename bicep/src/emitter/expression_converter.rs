@@ -1,0 +1,1040 @@
+//! ExpressionConverter: Bicep expressions → ARM template expressions
+//! (`[format('{0}-x', parameters('a'))]`) or plain JSON where the value is literal.
+
+use super::json_writer::{parse_json, Json};
+use crate::binder::Symbol;
+use crate::diagnostics::{catalogue, PendingDiagnostic, Reported};
+use crate::semantic::{SemanticModel, TargetScope};
+use crate::syntax::*;
+use crate::text::Span;
+use base64::Engine;
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+pub const DEPLOYMENTS_API_VERSION: &str = "2022-09-01";
+
+/// An ARM expression tree.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Arm {
+    String(String),
+    Integer(i64),
+    Call(String, Vec<Arm>),
+    Property(Box<Arm>, String),
+    Index(Box<Arm>, Box<Arm>),
+}
+
+pub fn call(name: &str, arguments: Vec<Arm>) -> Arm {
+    Arm::Call(name.to_string(), arguments)
+}
+
+pub fn string(text: &str) -> Arm {
+    Arm::String(text.to_string())
+}
+
+impl Arm {
+    pub fn render(&self) -> String {
+        match self {
+            Arm::String(text) => format!("'{}'", text.replace('\'', "''")),
+            // ARM expression integers are 32-bit; larger ones go through json().
+            Arm::Integer(value) if i32::try_from(*value).is_err() => format!("json('{value}')"),
+            Arm::Integer(value) => value.to_string(),
+            Arm::Call(name, arguments) => {
+                let rendered: Vec<String> = arguments.iter().map(Arm::render).collect();
+                format!("{name}({})", rendered.join(", "))
+            }
+            Arm::Property(base, name) => {
+                let is_identifier = name
+                    .chars()
+                    .next()
+                    .map(|c| c.is_ascii_alphabetic() || c == '_' || c == '$')
+                    .unwrap_or(false)
+                    && name
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$');
+                if is_identifier {
+                    format!("{}.{name}", base.render())
+                } else {
+                    format!("{}[{}]", base.render(), Arm::String(name.clone()).render())
+                }
+            }
+            Arm::Index(base, index) => format!("{}[{}]", base.render(), index.render()),
+        }
+    }
+
+    /// As a JSON string value: `[expr]`.
+    pub fn to_json(&self) -> Json {
+        Json::String(format!("[{}]", self.render()))
+    }
+}
+
+/// What a loop's item and index variables stand for while converting its body.
+#[derive(Debug, Clone)]
+pub struct LoopBinding {
+    pub item: Arm,
+    pub index: Arm,
+}
+
+pub struct ExpressionConverter<'m, 'a> {
+    pub model: &'m SemanticModel<'a>,
+    pub loops: RefCell<HashMap<usize, LoopBinding>>,
+    pub diagnostics: RefCell<Vec<PendingDiagnostic>>,
+}
+
+type Converted<T> = Result<T, Reported>;
+
+fn escape_literal_string(text: &str) -> String {
+    // A literal starting with '[' would be read as an expression; ARM's escape is '[['.
+    if text.starts_with('[') {
+        format!("[{text}")
+    } else {
+        text.to_string()
+    }
+}
+
+impl<'m, 'a> ExpressionConverter<'m, 'a> {
+    pub fn new(model: &'m SemanticModel<'a>) -> Self {
+        ExpressionConverter {
+            model,
+            loops: RefCell::new(HashMap::new()),
+            diagnostics: RefCell::new(Vec::new()),
+        }
+    }
+
+    pub fn report(&self, diagnostic: PendingDiagnostic) {
+        self.diagnostics.borrow_mut().push(diagnostic);
+    }
+
+    fn unsupported<T>(&self, span: Span, construct: &str) -> Converted<T> {
+        self.report(catalogue::unsupported_construct(span, construct));
+        Err(Reported)
+    }
+
+    pub fn with_loop<T>(&self, loop_id: usize, binding: LoopBinding, f: impl FnOnce() -> T) -> T {
+        let previous = self.loops.borrow_mut().insert(loop_id, binding);
+        let result = f();
+        let mut loops = self.loops.borrow_mut();
+        match previous {
+            Some(previous) => loops.insert(loop_id, previous),
+            None => loops.remove(&loop_id),
+        };
+        result
+    }
+
+    /// A value as JSON: literals stay JSON, everything else becomes `[expression]`.
+    pub fn to_json(&self, expression: &Expression) -> Converted<Json> {
+        match &expression.kind {
+            ExpressionKind::String(_) => match expression.as_plain_string() {
+                Some(text) => Ok(Json::String(escape_literal_string(&text))),
+                None => Ok(self.convert(expression)?.to_json()),
+            },
+            ExpressionKind::Integer(value) => Ok(Json::Integer(*value)),
+            ExpressionKind::Boolean(value) => Ok(Json::Bool(*value)),
+            ExpressionKind::Null => Ok(Json::Null),
+            ExpressionKind::Object(items)
+                if !items.iter().any(|i| matches!(i, ObjectItem::Spread(_))) =>
+            {
+                let mut object = Json::object();
+                let mut copies = Vec::new();
+                for item in items {
+                    let ObjectItem::Property(property) = item else {
+                        continue;
+                    };
+                    let key = self.property_key(&property.key)?;
+                    if let ExpressionKind::For(for_expression) = &property.value.kind {
+                        // A property loop becomes a `copy` entry named after the property.
+                        copies.push(self.property_copy(&key, for_expression, property.value.span.start)?);
+                        continue;
+                    }
+                    object.insert(&key, self.to_json(&property.value)?);
+                }
+                if !copies.is_empty() {
+                    if let Json::Object(entries) = &mut object {
+                        entries.insert(0, ("copy".to_string(), Json::Array(copies)));
+                    }
+                }
+                Ok(object)
+            }
+            ExpressionKind::Array(items)
+                if !items.iter().any(|i| matches!(i, ArrayItem::Spread(_))) =>
+            {
+                let mut values = Vec::new();
+                for item in items {
+                    if let ArrayItem::Value(value) = item {
+                        values.push(self.to_json(value)?);
+                    }
+                }
+                Ok(Json::Array(values))
+            }
+            ExpressionKind::Call { name, arguments, .. }
+                if matches!(name.name.as_str(), "loadJsonContent" | "loadTextContent" | "loadFileAsBase64") =>
+            {
+                match self.load_file(&name.name, arguments, expression.span)? {
+                    Loaded::Json(json) => Ok(escape_json_strings(json)),
+                    Loaded::Text(text) => Ok(Json::String(escape_literal_string(&text))),
+                }
+            }
+            ExpressionKind::Parenthesized(inner) => self.to_json(inner),
+            // any() only changes the type: the value keeps its JSON shape.
+            ExpressionKind::Call { name, arguments, .. }
+                if name.name == "any" && arguments.len() == 1 =>
+            {
+                self.to_json(&arguments[0])
+            }
+            ExpressionKind::Call { name, arguments, .. }
+                if matches!(name.name.as_str(), "subscription" | "resourceGroup" | "managementGroup")
+                    && !arguments.is_empty() =>
+            {
+                Ok(Json::object())
+            }
+            ExpressionKind::Variable(identifier) => match self.model.symbol_of(identifier) {
+                // An inlined variable keeps its JSON shape where it is used.
+                Some(Symbol::Variable(index)) if self.model.inlined_variables.get(index).copied().unwrap_or(false) => {
+                    self.to_json(&self.model.bindings.variables[index].value)
+                }
+                _ => Ok(literal_or_expression(self.convert(expression)?)),
+            },
+            ExpressionKind::For(_) => self.unsupported(
+                expression.span,
+                "A for-expression in this position (only declaration values and object properties can loop)",
+            ),
+            _ => Ok(literal_or_expression(self.convert(expression)?)),
+        }
+    }
+
+    fn property_copy(
+        &self,
+        key: &str,
+        for_expression: &ForExpression,
+        loop_id: usize,
+    ) -> Converted<Json> {
+        if for_expression.filter.is_some() {
+            return self.unsupported(for_expression.body.span, "A filtered property loop");
+        }
+        let collection = self.convert(&for_expression.collection)?;
+        let index = call("copyIndex", vec![string(key)]);
+        let binding = LoopBinding {
+            item: Arm::Index(Box::new(collection.clone()), Box::new(index.clone())),
+            index,
+        };
+        let input = self.with_loop(loop_id, binding, || self.copy_input(&for_expression.body))?;
+        let mut copy = Json::object();
+        copy.insert("name", Json::String(key.to_string()));
+        copy.insert("count", call("length", vec![collection]).to_json());
+        copy.insert("input", input);
+        Ok(copy)
+    }
+
+    /// A copy loop's `input`: a bare int or bool literal is written as an expression
+    /// (`[int(3)]`, `[false()]`), as the official compiler writes it.
+    pub fn copy_input(&self, body: &Expression) -> Converted<Json> {
+        match body.kind {
+            ExpressionKind::Integer(value) => Ok(call("int", vec![Arm::Integer(value)]).to_json()),
+            ExpressionKind::Boolean(_) | ExpressionKind::Array(_) => {
+                Ok(self.convert(body)?.to_json())
+            }
+            _ => self.to_json(body),
+        }
+    }
+
+    pub fn property_key(&self, key: &PropertyKey) -> Converted<String> {
+        match key {
+            // ARM reads a `copy` key as a loop: a literal one is written as an expression.
+            PropertyKey::Identifier(identifier) if identifier.name.eq_ignore_ascii_case("copy") => {
+                Ok(format!("[string('{}')]", identifier.name))
+            }
+            PropertyKey::Identifier(identifier) => Ok(identifier.name.clone()),
+            PropertyKey::String(expression) => match expression.as_plain_string() {
+                Some(text) => Ok(escape_literal_string(&text)),
+                None => Ok(format!("[{}]", self.convert(expression)?.render())),
+            },
+        }
+    }
+
+    fn key_expression(&self, key: &PropertyKey) -> Converted<Arm> {
+        match key {
+            PropertyKey::Identifier(identifier) => Ok(string(&identifier.name)),
+            PropertyKey::String(expression) => self.convert(expression),
+        }
+    }
+
+    pub fn convert(&self, expression: &Expression) -> Converted<Arm> {
+        match &expression.kind {
+            ExpressionKind::String(segments) => {
+                if let Some(text) = expression.as_plain_string() {
+                    return Ok(Arm::String(text));
+                }
+                let mut format_text = String::new();
+                let mut arguments = Vec::new();
+                for segment in segments {
+                    match segment {
+                        StringSegment::Text(text) => {
+                            format_text.push_str(&text.replace('{', "{{").replace('}', "}}"))
+                        }
+                        StringSegment::Hole(hole) => {
+                            format_text.push_str(&format!("{{{}}}", arguments.len()));
+                            arguments.push(self.convert(hole)?);
+                        }
+                    }
+                }
+                arguments.insert(0, Arm::String(format_text));
+                Ok(call("format", arguments))
+            }
+            ExpressionKind::Integer(value) => Ok(Arm::Integer(*value)),
+            ExpressionKind::Boolean(value) => {
+                Ok(call(if *value { "true" } else { "false" }, vec![]))
+            }
+            ExpressionKind::Null => Ok(call("null", vec![])),
+            ExpressionKind::Object(items) => {
+                let mut groups: Vec<Arm> = Vec::new();
+                let mut pending: Vec<Arm> = Vec::new();
+                let has_spread = items.iter().any(|i| matches!(i, ObjectItem::Spread(_)));
+                for item in items {
+                    match item {
+                        ObjectItem::Property(property) => {
+                            if matches!(property.value.kind, ExpressionKind::For(_)) {
+                                return self.unsupported(
+                                    property.value.span,
+                                    "A for-expression inside a function argument or expression",
+                                );
+                            }
+                            pending.push(self.key_expression(&property.key)?);
+                            pending.push(self.convert(&property.value)?);
+                        }
+                        ObjectItem::Spread(spread) => {
+                            if !pending.is_empty() {
+                                groups.push(call("createObject", std::mem::take(&mut pending)));
+                            }
+                            groups.push(self.convert(spread)?);
+                        }
+                        ObjectItem::NestedResource(child) => {
+                            return self.unsupported(
+                                child.span,
+                                "A nested resource outside a resource body",
+                            )
+                        }
+                    }
+                }
+                if !has_spread {
+                    return Ok(call("createObject", pending));
+                }
+                if !pending.is_empty() {
+                    groups.push(call("createObject", pending));
+                }
+                Ok(call("shallowMerge", vec![call("createArray", groups)]))
+            }
+            ExpressionKind::Array(items) => {
+                let has_spread = items.iter().any(|i| matches!(i, ArrayItem::Spread(_)));
+                let mut groups: Vec<Arm> = Vec::new();
+                let mut pending: Vec<Arm> = Vec::new();
+                for item in items {
+                    match item {
+                        ArrayItem::Value(value) => pending.push(self.convert(value)?),
+                        ArrayItem::Spread(spread) => {
+                            if !pending.is_empty() {
+                                groups.push(call("createArray", std::mem::take(&mut pending)));
+                            }
+                            groups.push(self.convert(spread)?);
+                        }
+                    }
+                }
+                if !has_spread {
+                    return Ok(call("createArray", pending));
+                }
+                if !pending.is_empty() {
+                    groups.push(call("createArray", pending));
+                }
+                Ok(call("flatten", vec![call("createArray", groups)]))
+            }
+            ExpressionKind::Variable(identifier) => {
+                self.convert_symbol(identifier, expression.span)
+            }
+            ExpressionKind::Call {
+                namespace: Some(namespace),
+                name,
+                arguments,
+            } if matches!(self.model.symbol_of(namespace), Some(Symbol::Resource(_))) => {
+                // res.listKeys() → listKeys(resourceId(...), '<apiVersion>')
+                let Some(Symbol::Resource(resource)) = self.model.symbol_of(namespace) else {
+                    return Err(Reported);
+                };
+                if name.name == "getSecret" {
+                    // ARM wants a Key Vault reference in the module's parameters, not a function.
+                    return self.unsupported(expression.span, "A Key Vault getSecret() reference");
+                }
+                // An explicit api-version argument replaces the resource's own.
+                let mut converted = vec![self.resource_id(resource, None)?];
+                if arguments.is_empty() {
+                    converted.push(string(&self.model.resources[resource].api_version));
+                }
+                for argument in arguments {
+                    converted.push(self.convert(argument)?);
+                }
+                Ok(Arm::Call(name.name.clone(), converted))
+            }
+            ExpressionKind::Call {
+                name, arguments, ..
+            } => self.convert_call(name, arguments, expression.span),
+            ExpressionKind::Property { base, name, safe } => {
+                if let Some(converted) = self.convert_declaration_property(base, name)? {
+                    return Ok(converted);
+                }
+                let base = self.convert(base)?;
+                if *safe {
+                    return Ok(call("tryGet", vec![base, string(&name.name)]));
+                }
+                Ok(Arm::Property(Box::new(base), name.name.clone()))
+            }
+            ExpressionKind::Index {
+                base,
+                index,
+                safe,
+                from_end,
+            } => {
+                let base = self.convert(base)?;
+                if *from_end {
+                    if let ExpressionKind::Integer(1) = index.kind {
+                        return Ok(call("last", vec![base]));
+                    }
+                    let index = self.convert(index)?;
+                    return Ok(call("indexFromEnd", vec![base, index]));
+                }
+                let index = self.convert(index)?;
+                if *safe {
+                    return Ok(call("tryGet", vec![base, index]));
+                }
+                // x['name'] is written as property access, as the official compiler does.
+                if let Arm::String(name) = index {
+                    return Ok(Arm::Property(Box::new(base), name));
+                }
+                Ok(Arm::Index(Box::new(base), Box::new(index)))
+            }
+            ExpressionKind::NestedResourceAccess { name, .. } => {
+                self.convert_symbol(name, expression.span)
+            }
+            ExpressionKind::Unary { operator, operand } => {
+                let operand = self.convert(operand)?;
+                Ok(match operator {
+                    UnaryOperator::Not => call("not", vec![operand]),
+                    UnaryOperator::Minus => call("sub", vec![Arm::Integer(0), operand]),
+                })
+            }
+            ExpressionKind::Binary {
+                operator,
+                left,
+                right,
+            } => {
+                let left = self.convert(left)?;
+                let right = self.convert(right)?;
+                let name = match operator {
+                    BinaryOperator::Add => "add",
+                    BinaryOperator::Subtract => "sub",
+                    BinaryOperator::Multiply => "mul",
+                    BinaryOperator::Divide => "div",
+                    BinaryOperator::Modulo => "mod",
+                    BinaryOperator::Equals => "equals",
+                    BinaryOperator::NotEquals => {
+                        return Ok(call("not", vec![call("equals", vec![left, right])]))
+                    }
+                    BinaryOperator::EqualsInsensitive => {
+                        return Ok(call(
+                            "equals",
+                            vec![call("toLower", vec![left]), call("toLower", vec![right])],
+                        ))
+                    }
+                    BinaryOperator::NotEqualsInsensitive => {
+                        return Ok(call(
+                            "not",
+                            vec![call(
+                                "equals",
+                                vec![call("toLower", vec![left]), call("toLower", vec![right])],
+                            )],
+                        ))
+                    }
+                    BinaryOperator::Less => "less",
+                    BinaryOperator::LessOrEquals => "lessOrEquals",
+                    BinaryOperator::Greater => "greater",
+                    BinaryOperator::GreaterOrEquals => "greaterOrEquals",
+                    BinaryOperator::And => "and",
+                    BinaryOperator::Or => "or",
+                    BinaryOperator::Coalesce => "coalesce",
+                };
+                Ok(call(name, vec![left, right]))
+            }
+            ExpressionKind::Ternary {
+                condition,
+                when_true,
+                when_false,
+            } => Ok(call(
+                "if",
+                vec![
+                    self.convert(condition)?,
+                    self.convert(when_true)?,
+                    self.convert(when_false)?,
+                ],
+            )),
+            ExpressionKind::Parenthesized(inner) => self.convert(inner),
+            ExpressionKind::For(_) => self.unsupported(
+                expression.span,
+                "A for-expression inside a function argument or expression",
+            ),
+            ExpressionKind::Condition { .. } => self.unsupported(
+                expression.span,
+                "An if-expression outside a resource or module body",
+            ),
+            ExpressionKind::Lambda => self.unsupported(expression.span, "A lambda expression"),
+            ExpressionKind::Error => Err(Reported),
+        }
+    }
+
+    fn convert_symbol(&self, identifier: &Identifier, span: Span) -> Converted<Arm> {
+        match self.model.symbol_of(identifier) {
+            Some(Symbol::Parameter(_)) => Ok(call("parameters", vec![string(&identifier.name)])),
+            Some(Symbol::Variable(index)) => {
+                if self
+                    .model
+                    .inlined_variables
+                    .get(index)
+                    .copied()
+                    .unwrap_or(false)
+                {
+                    self.convert(&self.model.bindings.variables[index].value)
+                } else {
+                    Ok(call("variables", vec![string(&identifier.name)]))
+                }
+            }
+            Some(Symbol::LoopItem(loop_id)) => match self.loops.borrow().get(&loop_id) {
+                Some(binding) => Ok(binding.item.clone()),
+                None => self.unsupported(span, "This use of a loop variable"),
+            },
+            Some(Symbol::LoopIndex(loop_id)) => match self.loops.borrow().get(&loop_id) {
+                Some(binding) => Ok(binding.index.clone()),
+                None => self.unsupported(span, "This use of a loop index"),
+            },
+            Some(Symbol::Resource(resource)) => {
+                let id = self.resource_id(resource, None)?;
+                let api = string(&self.model.resources[resource].api_version);
+                Ok(call("reference", vec![id, api, string("full")]))
+            }
+            Some(Symbol::Module(module)) => {
+                let id = self.module_id(module, None)?;
+                Ok(call("reference", vec![id, string(DEPLOYMENTS_API_VERSION)]))
+            }
+            // Already reported by the binder.
+            None => Err(Reported),
+        }
+    }
+
+    /// `res.id`, `res.properties.x`, `mod.outputs.y`…: reads of a resource or module.
+    fn convert_declaration_property(
+        &self,
+        base: &Expression,
+        name: &Identifier,
+    ) -> Converted<Option<Arm>> {
+        // mod.outputs.x → reference(deploymentId, api).outputs.x.value
+        if let ExpressionKind::Property {
+            base: module_expression,
+            name: outputs,
+            ..
+        } = &base.kind
+        {
+            if outputs.name == "outputs" {
+                if let Some((module, index)) = self.module_target(module_expression) {
+                    let id = self.module_id(module, index)?;
+                    let reference = call("reference", vec![id, string(DEPLOYMENTS_API_VERSION)]);
+                    let output = Arm::Property(
+                        Box::new(Arm::Property(Box::new(reference), "outputs".into())),
+                        name.name.clone(),
+                    );
+                    return Ok(Some(Arm::Property(Box::new(output), "value".into())));
+                }
+            }
+        }
+        if let Some((module, index)) = self.module_target(base) {
+            return match name.name.as_str() {
+                "name" => Ok(Some(self.module_name(module, index)?)),
+                "outputs" => {
+                    let id = self.module_id(module, index)?;
+                    let reference = call("reference", vec![id, string(DEPLOYMENTS_API_VERSION)]);
+                    Ok(Some(Arm::Property(Box::new(reference), "outputs".into())))
+                }
+                _ => {
+                    let id = self.module_id(module, index)?;
+                    Ok(Some(Arm::Property(
+                        Box::new(call(
+                            "reference",
+                            vec![id, string(DEPLOYMENTS_API_VERSION), string("full")],
+                        )),
+                        name.name.clone(),
+                    )))
+                }
+            };
+        }
+        let Some((resource, index)) = self.resource_target(base) else {
+            return Ok(None);
+        };
+        let info = &self.model.resources[resource];
+        let converted = match name.name.as_str() {
+            "id" => self.resource_id(resource, index)?,
+            "name" => self.resource_name_segment(resource, index)?,
+            "type" => string(&info.full_type),
+            "apiVersion" => string(&info.api_version),
+            "properties" => {
+                let id = self.resource_id(resource, index)?;
+                call("reference", vec![id, string(&info.api_version)])
+            }
+            other => {
+                let id = self.resource_id(resource, index)?;
+                Arm::Property(
+                    Box::new(call(
+                        "reference",
+                        vec![id, string(&info.api_version), string("full")],
+                    )),
+                    other.to_string(),
+                )
+            }
+        };
+        Ok(Some(converted))
+    }
+
+    fn resource_target<'e>(
+        &self,
+        expression: &'e Expression,
+    ) -> Option<(usize, Option<&'e Expression>)> {
+        match &expression.kind {
+            ExpressionKind::Index { base, index, .. } => self
+                .model
+                .resource_of(base)
+                .map(|r| (r, Some(index.as_ref()))),
+            _ => self.model.resource_of(expression).map(|r| (r, None)),
+        }
+    }
+
+    fn module_target<'e>(
+        &self,
+        expression: &'e Expression,
+    ) -> Option<(usize, Option<&'e Expression>)> {
+        let (target, index) = match &expression.kind {
+            ExpressionKind::Index { base, index, .. } => (base.as_ref(), Some(index.as_ref())),
+            _ => (expression, None),
+        };
+        match &target.kind {
+            ExpressionKind::Variable(identifier) => match self.model.symbol_of(identifier) {
+                Some(Symbol::Module(module)) => Some((module, index)),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// Converts `f` with a looped declaration's variables bound to element `index`
+    /// (or to copyIndex() when converting the declaration itself).
+    fn in_declaration_loop<T>(
+        &self,
+        for_loop: Option<(&ForExpression, usize)>,
+        index: Option<&Expression>,
+        f: impl FnOnce() -> Converted<T>,
+    ) -> Converted<T> {
+        let Some((for_expression, loop_id)) = for_loop else {
+            return f();
+        };
+        if index.is_none() && self.loops.borrow().contains_key(&loop_id) {
+            return f();
+        }
+        let index = match index {
+            Some(index) => self.convert(index)?,
+            None => call("copyIndex", vec![]),
+        };
+        let collection = self.convert(&for_expression.collection)?;
+        let binding = LoopBinding {
+            item: Arm::Index(Box::new(collection), Box::new(index.clone())),
+            index,
+        };
+        self.with_loop(loop_id, binding, f)
+    }
+
+    /// The resource's own `name` value.
+    pub fn resource_name_segment(
+        &self,
+        resource: usize,
+        index: Option<&Expression>,
+    ) -> Converted<Arm> {
+        let info = &self.model.resources[resource];
+        let Some(name) = info.body.and_then(|b| b.object_property("name")) else {
+            self.report(catalogue::missing_required_properties(
+                info.declaration.name.span,
+                "resource",
+                &["name"],
+            ));
+            return Err(Reported);
+        };
+        self.in_declaration_loop(info.for_loop, index, || self.convert(&name.value))
+    }
+
+    /// Name segments from the root ancestor down to this resource.
+    fn name_segments(&self, resource: usize, index: Option<&Expression>) -> Converted<Vec<Arm>> {
+        let mut chain = vec![resource];
+        let mut current = resource;
+        while let Some(parent) = self.model.resources[current].parent {
+            if chain.contains(&parent) {
+                break;
+            }
+            chain.push(parent);
+            current = parent;
+        }
+        let mut segments = Vec::new();
+        for ancestor in chain.iter().rev() {
+            let segment_index = if *ancestor == resource { index } else { None };
+            segments.push(self.resource_name_segment(*ancestor, segment_index)?);
+        }
+        // A child declared without a parent carries its whole path in one name
+        // ('a/b'): resourceId needs one argument per type segment.
+        let type_segments = self.model.resources[resource]
+            .full_type
+            .split('/')
+            .count()
+            .saturating_sub(1);
+        if chain.len() == 1 && type_segments > 1 {
+            let name = segments.remove(0);
+            return Ok(match name {
+                Arm::String(text) => text.split('/').map(string).collect(),
+                other => (0..type_segments)
+                    .map(|i| {
+                        Arm::Index(
+                            Box::new(call("split", vec![other.clone(), string("/")])),
+                            Box::new(Arm::Integer(i as i64)),
+                        )
+                    })
+                    .collect(),
+            });
+        }
+        Ok(segments)
+    }
+
+    /// The `name` ARM wants: child names joined with '/'.
+    pub fn resource_full_name(&self, resource: usize) -> Converted<Arm> {
+        if self.model.resources[resource].parent.is_none() {
+            return self.resource_name_segment(resource, None);
+        }
+        let mut segments = self.name_segments(resource, None)?;
+        if segments.len() == 1 {
+            return Ok(segments.remove(0));
+        }
+        let pattern: Vec<String> = (0..segments.len()).map(|i| format!("{{{i}}}")).collect();
+        segments.insert(0, Arm::String(pattern.join("/")));
+        Ok(call("format", segments))
+    }
+
+    pub fn resource_id(&self, resource: usize, index: Option<&Expression>) -> Converted<Arm> {
+        let info = &self.model.resources[resource];
+        let mut arguments = vec![string(&info.full_type)];
+        arguments.extend(self.name_segments(resource, index)?);
+        if let Some(scope) = self.extension_scope(resource)? {
+            let mut extension = vec![scope];
+            extension.extend(arguments);
+            return Ok(call("extensionResourceId", extension));
+        }
+        // An `existing` resource in another group or subscription.
+        if let Some(scope) = info.body.and_then(|b| b.object_property("scope")) {
+            if let ExpressionKind::Call {
+                name,
+                arguments: scope_arguments,
+                ..
+            } = &scope.value.kind
+            {
+                if name.name == "resourceGroup" && !scope_arguments.is_empty() {
+                    let mut prefix = Vec::new();
+                    for argument in scope_arguments {
+                        prefix.push(self.convert(argument)?);
+                    }
+                    prefix.extend(arguments);
+                    return Ok(call("resourceId", prefix));
+                }
+                if name.name == "subscription" {
+                    let mut prefix = Vec::new();
+                    for argument in scope_arguments {
+                        prefix.push(self.convert(argument)?);
+                    }
+                    prefix.extend(arguments);
+                    return Ok(call("subscriptionResourceId", prefix));
+                }
+                if name.name == "tenant" {
+                    return Ok(call("tenantResourceId", arguments));
+                }
+            }
+        }
+        Ok(match self.model.target_scope {
+            TargetScope::ResourceGroup => call("resourceId", arguments),
+            TargetScope::Subscription => call("subscriptionResourceId", arguments),
+            TargetScope::Tenant | TargetScope::ManagementGroup => {
+                call("tenantResourceId", arguments)
+            }
+        })
+    }
+
+    /// For `scope: someResource`, the id of that resource (the scope of an extension resource).
+    pub fn extension_scope(&self, resource: usize) -> Converted<Option<Arm>> {
+        let info = &self.model.resources[resource];
+        let Some(scope) = info.body.and_then(|b| b.object_property("scope")) else {
+            return Ok(None);
+        };
+        match self.resource_target(&scope.value) {
+            Some((scope_resource, index)) => Ok(Some(self.resource_id(scope_resource, index)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The `scope` property ARM wants on an extension resource: the scope's id relative to
+    /// the deployment, `format('Microsoft.X/y/{0}', name)`, as the official compiler writes it.
+    pub fn extension_scope_property(&self, resource: usize) -> Converted<Option<Arm>> {
+        let info = &self.model.resources[resource];
+        let Some(scope) = info.body.and_then(|b| b.object_property("scope")) else {
+            return Ok(None);
+        };
+        let Some((scope_resource, index)) = self.resource_target(&scope.value) else {
+            return Ok(None);
+        };
+        let scope_info = &self.model.resources[scope_resource];
+        let types: Vec<&str> = scope_info.full_type.split('/').collect();
+        let segments = self.name_segments(scope_resource, index)?;
+        let mut pattern = types.first().map(|s| s.to_string()).unwrap_or_default();
+        for (i, type_segment) in types.iter().skip(1).enumerate() {
+            pattern.push_str(&format!("/{type_segment}/{{{i}}}"));
+        }
+        let mut arguments = vec![Arm::String(pattern)];
+        arguments.extend(segments);
+        Ok(Some(call("format", arguments)))
+    }
+
+    pub fn module_name(&self, module: usize, index: Option<&Expression>) -> Converted<Arm> {
+        let info = &self.model.modules[module];
+        match info.body.and_then(|b| b.object_property("name")) {
+            Some(name) => {
+                self.in_declaration_loop(info.for_loop, index, || self.convert(&name.value))
+            }
+            None => {
+                // Bicep names an unnamed module deployment after its symbol and the parent deployment.
+                let symbol = &info.declaration.name.name;
+                Ok(call(
+                    "format",
+                    vec![
+                        Arm::String(format!("{symbol}-{{0}}")),
+                        call(
+                            "uniqueString",
+                            vec![
+                                string(symbol),
+                                Arm::Property(Box::new(call("deployment", vec![])), "name".into()),
+                            ],
+                        ),
+                    ],
+                ))
+            }
+        }
+    }
+
+    /// The resource group a module deploys into, from `scope: resourceGroup(...)` or
+    /// `scope: someGroup` (a resourceGroups resource): (subscription id, group name).
+    pub fn module_group_scope(&self, module: usize) -> Converted<Option<(Option<Arm>, Arm)>> {
+        let info = &self.model.modules[module];
+        let Some(scope) = info.body.and_then(|b| b.object_property("scope")) else {
+            return Ok(None);
+        };
+        if let Some((resource, index)) = self.resource_target(&scope.value) {
+            if self.model.resources[resource]
+                .full_type
+                .eq_ignore_ascii_case("Microsoft.Resources/resourceGroups")
+            {
+                return Ok(Some((None, self.resource_name_segment(resource, index)?)));
+            }
+            return Ok(None);
+        }
+        if let ExpressionKind::Call {
+            name: function,
+            arguments,
+            ..
+        } = &scope.value.kind
+        {
+            if function.name == "resourceGroup" {
+                match arguments.as_slice() {
+                    [group] => return Ok(Some((None, self.convert(group)?))),
+                    [subscription, group] => {
+                        return Ok(Some((
+                            Some(self.convert(subscription)?),
+                            self.convert(group)?,
+                        )))
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    pub fn module_id(&self, module: usize, index: Option<&Expression>) -> Converted<Arm> {
+        let name = self.module_name(module, index)?;
+        let deployments = string("Microsoft.Resources/deployments");
+        if let Some((subscription, group)) = self.module_group_scope(module)? {
+            if self.model.target_scope == TargetScope::Subscription {
+                let subscription = subscription.unwrap_or_else(|| {
+                    Arm::Property(
+                        Box::new(call("subscription", vec![])),
+                        "subscriptionId".into(),
+                    )
+                });
+                let scope_id = call(
+                    "format",
+                    vec![
+                        string("/subscriptions/{0}/resourceGroups/{1}"),
+                        subscription,
+                        group,
+                    ],
+                );
+                return Ok(call(
+                    "extensionResourceId",
+                    vec![scope_id, deployments, name],
+                ));
+            }
+            let mut arguments: Vec<Arm> = subscription.into_iter().collect();
+            arguments.extend([group, deployments, name]);
+            return Ok(call("resourceId", arguments));
+        }
+        Ok(match self.model.target_scope {
+            TargetScope::ResourceGroup => call("resourceId", vec![deployments, name]),
+            TargetScope::Subscription => call("subscriptionResourceId", vec![deployments, name]),
+            _ => call("tenantResourceId", vec![deployments, name]),
+        })
+    }
+
+    fn convert_call(
+        &self,
+        name: &Identifier,
+        arguments: &[Expression],
+        span: Span,
+    ) -> Converted<Arm> {
+        let function = name.name.as_str();
+        match function {
+            "any" if arguments.len() == 1 => return self.convert(&arguments[0]),
+            "nameof" if arguments.len() == 1 => {
+                return match &arguments[0].kind {
+                    ExpressionKind::Variable(identifier) => Ok(string(&identifier.name)),
+                    ExpressionKind::Property { name, .. } => Ok(string(&name.name)),
+                    _ => self.unsupported(span, "This nameof() argument"),
+                }
+            }
+            "loadJsonContent" | "loadTextContent" | "loadFileAsBase64" => {
+                return match self.load_file(function, arguments, span)? {
+                    Loaded::Text(text) => Ok(Arm::String(text)),
+                    Loaded::Json(json) => Ok(json_to_arm(&json)),
+                }
+            }
+            // Scopes named by arguments have no ARM value of their own: the official compiler writes {}.
+            "subscription" | "resourceGroup" | "managementGroup" if !arguments.is_empty() => {
+                return Ok(call("createObject", vec![]))
+            }
+            "readEnvironmentVariable" => {
+                return self
+                    .unsupported(span, "readEnvironmentVariable() outside a .bicepparam file")
+            }
+            _ => {}
+        }
+        if arguments
+            .iter()
+            .any(|a| matches!(a.kind, ExpressionKind::Lambda))
+        {
+            return self.unsupported(span, "A lambda function argument");
+        }
+        let mut converted = Vec::new();
+        for argument in arguments {
+            converted.push(self.convert(argument)?);
+        }
+        Ok(Arm::Call(function.to_string(), converted))
+    }
+
+    fn load_file(&self, function: &str, arguments: &[Expression], span: Span) -> Converted<Loaded> {
+        let Some(relative) = arguments.first().and_then(Expression::as_plain_string) else {
+            self.report(catalogue::compile_time_constant_required(span));
+            return Err(Reported);
+        };
+        let path = self.model.directory.join(&relative);
+        let bytes = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(error) => {
+                self.report(catalogue::file_load_failed(
+                    arguments[0].span,
+                    &format!("Could not read file \"{}\": {error}.", path.display()),
+                ));
+                return Err(Reported);
+            }
+        };
+        match function {
+            "loadFileAsBase64" => Ok(Loaded::Text(
+                base64::engine::general_purpose::STANDARD.encode(bytes),
+            )),
+            "loadTextContent" => Ok(Loaded::Text(
+                String::from_utf8_lossy(&bytes)
+                    .trim_start_matches('\u{feff}')
+                    .to_string(),
+            )),
+            _ => {
+                let text = String::from_utf8_lossy(&bytes);
+                let Some(json) = parse_json(&text) else {
+                    self.report(catalogue::file_load_failed(
+                        arguments[0].span,
+                        &format!("The file \"{}\" is not valid JSON.", path.display()),
+                    ));
+                    return Err(Reported);
+                };
+                if arguments.len() > 1 {
+                    return self.unsupported(span, "The JSONPath argument of loadJsonContent()");
+                }
+                Ok(Loaded::Json(json))
+            }
+        }
+    }
+}
+
+/// A converted value that folded to a literal (`res.type`) is written as JSON, not as `['...']`.
+pub fn literal_or_expression(arm: Arm) -> Json {
+    match arm {
+        Arm::String(text) => Json::String(escape_literal_string(&text)),
+        Arm::Integer(value) => Json::Integer(value),
+        other => other.to_json(),
+    }
+}
+
+enum Loaded {
+    Text(String),
+    Json(Json),
+}
+
+/// Loaded JSON is data: strings that look like expressions must stay literal.
+fn escape_json_strings(json: Json) -> Json {
+    match json {
+        Json::String(text) => Json::String(escape_literal_string(&text)),
+        Json::Array(items) => Json::Array(items.into_iter().map(escape_json_strings).collect()),
+        Json::Object(entries) => Json::Object(
+            entries
+                .into_iter()
+                .map(|(k, v)| (escape_literal_string(&k), escape_json_strings(v)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+fn json_to_arm(json: &Json) -> Arm {
+    match json {
+        Json::Null => call("null", vec![]),
+        Json::Bool(b) => call(if *b { "true" } else { "false" }, vec![]),
+        Json::Integer(n) => Arm::Integer(*n),
+        Json::RawNumber(n) => call("json", vec![Arm::String(n.clone())]),
+        Json::String(s) => Arm::String(s.clone()),
+        Json::Array(items) => call("createArray", items.iter().map(json_to_arm).collect()),
+        Json::Object(entries) => call(
+            "createObject",
+            entries
+                .iter()
+                .flat_map(|(k, v)| [Arm::String(k.clone()), json_to_arm(v)])
+                .collect(),
+        ),
+    }
+}

@@ -1,0 +1,5 @@
+//! Emitter: the semantic model → ARM JSON text.
+
+pub mod expression_converter;
+pub mod json_writer;
+pub mod template_writer;

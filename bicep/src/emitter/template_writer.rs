@@ -1,0 +1,574 @@
+//! TemplateWriter: the semantic model → the ARM template, keys in the order
+//! the official compiler writes them.
+
+use super::expression_converter::{
+    call, string, Arm, ExpressionConverter, LoopBinding, DEPLOYMENTS_API_VERSION,
+};
+use super::json_writer::Json;
+use crate::binder::Symbol;
+use crate::diagnostics::Reported;
+use crate::semantic::{SemanticModel, TargetScope};
+use crate::syntax::*;
+
+type Written<T> = Result<T, Reported>;
+
+pub fn write_template(
+    model: &SemanticModel<'_>,
+) -> (Option<Json>, Vec<crate::diagnostics::PendingDiagnostic>) {
+    let converter = ExpressionConverter::new(model);
+    let writer = TemplateWriter {
+        model,
+        converter: &converter,
+    };
+    let template = writer.template().ok();
+    let diagnostics = converter.diagnostics.into_inner();
+    (template, diagnostics)
+}
+
+struct TemplateWriter<'w, 'm, 'a> {
+    model: &'m SemanticModel<'a>,
+    converter: &'w ExpressionConverter<'m, 'a>,
+}
+
+fn schema(scope: TargetScope) -> &'static str {
+    match scope {
+        TargetScope::ResourceGroup => "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+        TargetScope::Subscription => "https://schema.management.azure.com/schemas/2018-05-01/subscriptionDeploymentTemplate.json#",
+        TargetScope::ManagementGroup => "https://schema.management.azure.com/schemas/2019-08-01/managementGroupDeploymentTemplate.json#",
+        TargetScope::Tenant => "https://schema.management.azure.com/schemas/2019-08-01/tenantDeploymentTemplate.json#",
+    }
+}
+
+/// A stable 64-bit FNV-1a hash of the template body, printed in decimal like the official templateHash.
+fn template_hash(template: &Json) -> String {
+    let mut hash: u64 = 0xcbf29ce484222325;
+    for byte in template.to_compact_string().bytes() {
+        hash ^= byte as u64;
+        hash = hash.wrapping_mul(0x100000001b3);
+    }
+    hash.to_string()
+}
+
+fn decorator<'d>(decorators: &'d [Decorator], name: &str) -> Option<&'d Decorator> {
+    decorators.iter().find(|d| d.name.name == name)
+}
+
+impl TemplateWriter<'_, '_, '_> {
+    fn template(&self) -> Written<Json> {
+        let mut body = Json::object();
+        let parameters = self.parameters()?;
+        if !matches!(&parameters, Json::Object(e) if e.is_empty()) {
+            body.insert("parameters", parameters);
+        }
+        let variables = self.variables()?;
+        if !matches!(&variables, Json::Object(e) if e.is_empty()) {
+            body.insert("variables", variables);
+        }
+        body.insert("resources", Json::Array(self.resources()?));
+        let outputs = self.outputs()?;
+        if !matches!(&outputs, Json::Object(e) if e.is_empty()) {
+            body.insert("outputs", outputs);
+        }
+        let hash = template_hash(&body);
+
+        let mut template = Json::object();
+        template.insert(
+            "$schema",
+            Json::String(schema(self.model.target_scope).into()),
+        );
+        template.insert("contentVersion", Json::String("1.0.0.0".into()));
+        let mut generator = Json::object();
+        generator.insert("name", Json::String("bicep".into()));
+        generator.insert("version", Json::String(crate::VERSION.into()));
+        generator.insert("templateHash", Json::String(hash));
+        let mut metadata = Json::object();
+        metadata.insert("_generator", generator);
+        for declaration in &self.model.tree.declarations {
+            if let Declaration::Metadata(item) = declaration {
+                metadata.insert(&item.name.name, self.converter.to_json(&item.value)?);
+            }
+        }
+        template.insert("metadata", metadata);
+        if let Json::Object(entries) = body {
+            for (key, value) in entries {
+                template.insert(&key, value);
+            }
+        }
+        Ok(template)
+    }
+
+    fn type_name(type_expression: &TypeExpression) -> (&'static str, Option<&[Expression]>) {
+        match type_expression {
+            TypeExpression::Named(identifier) => (
+                match identifier.name.as_str() {
+                    "int" => "int",
+                    "bool" => "bool",
+                    "object" => "object",
+                    "array" => "array",
+                    _ => "string",
+                },
+                None,
+            ),
+            TypeExpression::ArrayOf(..) => ("array", None),
+            TypeExpression::Nullable(inner, _) => Self::type_name(inner),
+            TypeExpression::LiteralUnion(literals, _) => (
+                match literals.first().map(|l| &l.kind) {
+                    Some(ExpressionKind::Integer(_)) => "int",
+                    Some(ExpressionKind::Boolean(_)) => "bool",
+                    _ => "string",
+                },
+                Some(literals),
+            ),
+            TypeExpression::Unsupported(_) => ("object", None),
+        }
+    }
+
+    fn secure_type(type_name: &str) -> &'static str {
+        if type_name == "object" {
+            "secureObject"
+        } else {
+            "securestring"
+        }
+    }
+
+    fn description_metadata(&self, decorators: &[Decorator]) -> Written<Option<Json>> {
+        let mut metadata = Json::object();
+        if let Some(metadata_decorator) = decorator(decorators, "metadata") {
+            if let Some(argument) = metadata_decorator.arguments.first() {
+                if let Json::Object(entries) = self.converter.to_json(argument)? {
+                    for (key, value) in entries {
+                        metadata.insert(&key, value);
+                    }
+                }
+            }
+        }
+        if let Some(description) = decorator(decorators, "description") {
+            if let Some(argument) = description.arguments.first() {
+                let value = self.converter.to_json(argument)?;
+                if let Json::Object(entries) = &mut metadata {
+                    entries.retain(|(k, _)| k != "description");
+                    entries.insert(0, ("description".into(), value));
+                }
+            }
+        }
+        // `@metadata({})` still writes an empty metadata object, as the official compiler does.
+        let declared = decorator(decorators, "metadata").is_some();
+        Ok(match &metadata {
+            Json::Object(entries) if entries.is_empty() && !declared => None,
+            _ => Some(metadata),
+        })
+    }
+
+    fn parameters(&self) -> Written<Json> {
+        let mut parameters = Json::object();
+        for parameter in &self.model.bindings.parameters {
+            let mut entry = Json::object();
+            let (type_name, literal_union) = Self::type_name(&parameter.type_expression);
+            let secure = decorator(&parameter.decorators, "secure").is_some();
+            let type_name = if secure {
+                Self::secure_type(type_name)
+            } else {
+                type_name
+            };
+            entry.insert("type", Json::String(type_name.into()));
+            if let Some(default) = &parameter.default_value {
+                entry.insert("defaultValue", self.converter.to_json(default)?);
+            }
+            if let Some(allowed) = decorator(&parameter.decorators, "allowed") {
+                if let Some(argument) = allowed.arguments.first() {
+                    entry.insert("allowedValues", self.converter.to_json(argument)?);
+                }
+            } else if let Some(literals) = literal_union {
+                let mut values = Vec::new();
+                for literal in literals {
+                    values.push(self.converter.to_json(literal)?);
+                }
+                entry.insert("allowedValues", Json::Array(values));
+            }
+            if let TypeExpression::Nullable(..) = parameter.type_expression {
+                entry.insert("nullable", Json::Bool(true));
+            }
+            if let Some(metadata) = self.description_metadata(&parameter.decorators)? {
+                entry.insert("metadata", metadata);
+            }
+            // The official compiler writes the length and value bounds in this order.
+            for bound in ["maxLength", "maxValue", "minLength", "minValue"] {
+                if let Some(found) = decorator(&parameter.decorators, bound) {
+                    if let Some(argument) = found.arguments.first() {
+                        entry.insert(bound, self.converter.to_json(argument)?);
+                    }
+                }
+            }
+            parameters.insert(&parameter.name.name, entry);
+        }
+        Ok(parameters)
+    }
+
+    fn variables(&self) -> Written<Json> {
+        let mut variables = Json::object();
+        let mut copies = Vec::new();
+        for (index, variable) in self.model.bindings.variables.iter().enumerate() {
+            if self.model.inlined_variables[index] {
+                continue;
+            }
+            if let ExpressionKind::For(for_expression) = &variable.value.kind {
+                let name = &variable.name.name;
+                let collection = self.converter.convert(&for_expression.collection)?;
+                let copy_index = call("copyIndex", vec![string(name)]);
+                if for_expression.filter.is_some() {
+                    self.converter
+                        .report(crate::diagnostics::catalogue::unsupported_construct(
+                            variable.value.span,
+                            "A filtered variable loop",
+                        ));
+                    return Err(Reported);
+                }
+                let binding = LoopBinding {
+                    item: Arm::Index(Box::new(collection.clone()), Box::new(copy_index.clone())),
+                    index: copy_index,
+                };
+                let input = self
+                    .converter
+                    .with_loop(variable.value.span.start, binding, || {
+                        self.converter.copy_input(&for_expression.body)
+                    })?;
+                let mut copy = Json::object();
+                copy.insert("name", Json::String(name.clone()));
+                copy.insert("count", call("length", vec![collection]).to_json());
+                copy.insert("input", input);
+                copies.push(copy);
+                continue;
+            }
+            variables.insert(
+                &variable.name.name,
+                self.converter.to_json(&variable.value)?,
+            );
+        }
+        if !copies.is_empty() {
+            if let Json::Object(entries) = &mut variables {
+                entries.insert(0, ("copy".into(), Json::Array(copies)));
+            }
+        }
+        Ok(variables)
+    }
+
+    fn copy_block(&self, name: &str, collection: &Arm, decorators: &[Decorator]) -> Written<Json> {
+        let mut copy = Json::object();
+        copy.insert("name", Json::String(name.into()));
+        copy.insert("count", call("length", vec![collection.clone()]).to_json());
+        if let Some(batch) = decorator(decorators, "batchSize") {
+            copy.insert("mode", Json::String("serial".into()));
+            if let Some(argument) = batch.arguments.first() {
+                copy.insert("batchSize", self.converter.to_json(argument)?);
+            }
+        }
+        Ok(copy)
+    }
+
+    fn dependencies(
+        &self,
+        body: &Expression,
+        own: Option<Symbol>,
+        parent: Option<usize>,
+    ) -> Written<Vec<Json>> {
+        let mut found = Vec::new();
+        if let Some(parent) = parent {
+            found.push((Symbol::Resource(parent), None));
+        }
+        self.model
+            .referenced_declarations(body, &mut found, &mut Vec::new());
+        // The official compiler lists dependencies ordered by symbol name.
+        found.sort_by(|(a, _), (b, _)| self.symbol_name(*a).cmp(self.symbol_name(*b)));
+        let mut dependencies = Vec::new();
+        for (symbol, index) in found {
+            if Some(symbol) == own {
+                continue;
+            }
+            let entry = match symbol {
+                Symbol::Resource(resource) => {
+                    let info = &self.model.resources[resource];
+                    if info.declaration.existing {
+                        continue;
+                    }
+                    match (info.for_loop, index) {
+                        (Some(_), None) => Json::String(info.declaration.name.name.clone()),
+                        _ => self.converter.resource_id(resource, index)?.to_json(),
+                    }
+                }
+                Symbol::Module(module) => {
+                    let info = &self.model.modules[module];
+                    match (info.for_loop, index) {
+                        (Some(_), None) => Json::String(info.declaration.name.name.clone()),
+                        _ => self.converter.module_id(module, index)?.to_json(),
+                    }
+                }
+                _ => continue,
+            };
+            if !dependencies.contains(&entry) {
+                dependencies.push(entry);
+            }
+        }
+        Ok(dependencies)
+    }
+
+    fn symbol_name(&self, symbol: Symbol) -> &str {
+        match symbol {
+            Symbol::Resource(r) => &self.model.resources[r].declaration.name.name,
+            Symbol::Module(m) => &self.model.modules[m].declaration.name.name,
+            _ => "",
+        }
+    }
+
+    /// A nested resource deploys only when its ancestors do: and(parent, own).
+    fn resource_condition(&self, resource: usize) -> Written<Option<Json>> {
+        let mut conditions = Vec::new();
+        let mut current = Some(resource);
+        while let Some(index) = current {
+            let info = &self.model.resources[index];
+            if let Some(condition) = info.condition {
+                conditions.push(condition);
+            }
+            current = info.lexical_parent;
+        }
+        if conditions.len() == 1 {
+            return Ok(Some(self.converter.to_json(conditions[0])?));
+        }
+        let mut combined: Option<Arm> = None;
+        for condition in conditions.iter().rev() {
+            let converted = self.converter.convert(condition)?;
+            combined = Some(match combined {
+                None => converted,
+                Some(previous) => call("and", vec![previous, converted]),
+            });
+        }
+        Ok(combined.map(|c| c.to_json()))
+    }
+
+    fn in_loop<T>(
+        &self,
+        for_loop: Option<(&ForExpression, usize)>,
+        f: impl FnOnce(Option<&Arm>) -> Written<T>,
+    ) -> Written<T> {
+        match for_loop {
+            None => f(None),
+            Some((for_expression, loop_id)) => {
+                let collection = self.converter.convert(&for_expression.collection)?;
+                let index = call("copyIndex", vec![]);
+                let binding = LoopBinding {
+                    item: Arm::Index(Box::new(collection.clone()), Box::new(index.clone())),
+                    index,
+                };
+                self.converter
+                    .with_loop(loop_id, binding, || f(Some(&collection)))
+            }
+        }
+    }
+
+    fn resources(&self) -> Written<Vec<Json>> {
+        let mut resources = Vec::new();
+        for index in self.model.emission_order() {
+            let info = &self.model.resources[index];
+            if info.declaration.existing {
+                continue;
+            }
+            let declaration = info.declaration;
+            let resource = self.in_loop(info.for_loop, |collection| {
+                let mut entry = Json::object();
+                if let Some(collection) = collection {
+                    entry.insert(
+                        "copy",
+                        self.copy_block(
+                            &declaration.name.name,
+                            collection,
+                            &declaration.decorators,
+                        )?,
+                    );
+                }
+                if let Some(condition) = self.resource_condition(index)? {
+                    entry.insert("condition", condition);
+                }
+                entry.insert("type", Json::String(info.full_type.clone()));
+                entry.insert("apiVersion", Json::String(info.api_version.clone()));
+                if let Some(scope) = self.converter.extension_scope_property(index)? {
+                    entry.insert("scope", scope.to_json());
+                }
+                entry.insert(
+                    "name",
+                    self.arm_to_json(self.converter.resource_full_name(index)?),
+                );
+                if let Some(ExpressionKind::Object(items)) = info.body.map(|b| &b.kind) {
+                    for item in items {
+                        let ObjectItem::Property(property) = item else {
+                            continue;
+                        };
+                        let key = self.converter.property_key(&property.key)?;
+                        if matches!(key.as_str(), "name" | "parent" | "scope" | "dependsOn") {
+                            continue;
+                        }
+                        entry.insert(&key, self.converter.to_json(&property.value)?);
+                    }
+                }
+                let dependencies = match info.body {
+                    Some(body) => {
+                        self.dependencies(body, Some(Symbol::Resource(index)), info.parent)?
+                    }
+                    None => Vec::new(),
+                };
+                if !dependencies.is_empty() {
+                    entry.insert("dependsOn", Json::Array(dependencies));
+                }
+                if let Some(metadata) = self.description_metadata(&declaration.decorators)? {
+                    entry.insert("metadata", metadata);
+                }
+                Ok(entry)
+            })?;
+            resources.push(resource);
+        }
+        for (index, info) in self.model.modules.iter().enumerate() {
+            let declaration = info.declaration;
+            let module = self.in_loop(info.for_loop, |collection| {
+                let mut entry = Json::object();
+                if let Some(collection) = collection {
+                    entry.insert(
+                        "copy",
+                        self.copy_block(
+                            &declaration.name.name,
+                            collection,
+                            &declaration.decorators,
+                        )?,
+                    );
+                }
+                if let Some(condition) = info.condition {
+                    entry.insert("condition", self.converter.to_json(condition)?);
+                }
+                entry.insert(
+                    "type",
+                    Json::String("Microsoft.Resources/deployments".into()),
+                );
+                entry.insert("apiVersion", Json::String(DEPLOYMENTS_API_VERSION.into()));
+                entry.insert(
+                    "name",
+                    self.arm_to_json(self.converter.module_name(index, None)?),
+                );
+                let mut scoped_to_group = false;
+                if let Some((subscription, group)) = self.converter.module_group_scope(index)? {
+                    if let Some(subscription) = subscription {
+                        entry.insert("subscriptionId", self.arm_to_json(subscription));
+                    }
+                    entry.insert("resourceGroup", self.arm_to_json(group));
+                    scoped_to_group = true;
+                } else if let Some(scope) = info.body.and_then(|b| b.object_property("scope")) {
+                    if let ExpressionKind::Call {
+                        name, arguments, ..
+                    } = &scope.value.kind
+                    {
+                        if name.name == "subscription" && arguments.len() == 1 {
+                            entry.insert("subscriptionId", self.converter.to_json(&arguments[0])?);
+                        }
+                    }
+                }
+                if self.model.target_scope != TargetScope::ResourceGroup && !scoped_to_group {
+                    // Deployments above a resource group need a location for their metadata.
+                    entry.insert(
+                        "location",
+                        call("deployment", vec![]).to_json_property("location"),
+                    );
+                }
+                let mut properties = Json::object();
+                let mut evaluation = Json::object();
+                evaluation.insert("scope", Json::String("inner".into()));
+                properties.insert("expressionEvaluationOptions", evaluation);
+                properties.insert("mode", Json::String("Incremental".into()));
+                if let Some(params) = info.body.and_then(|b| b.object_property("params")) {
+                    let mut parameters = Json::object();
+                    if let ExpressionKind::Object(items) = &params.value.kind {
+                        for item in items {
+                            let ObjectItem::Property(property) = item else {
+                                continue;
+                            };
+                            let key = self.converter.property_key(&property.key)?;
+                            let mut value = Json::object();
+                            value.insert("value", self.converter.to_json(&property.value)?);
+                            parameters.insert(&key, value);
+                        }
+                    }
+                    properties.insert("parameters", parameters);
+                }
+                properties.insert("template", info.template.clone().ok_or(Reported)?);
+                entry.insert("properties", properties);
+                let dependencies = match info.body {
+                    Some(body) => self.dependencies(body, Some(Symbol::Module(index)), None)?,
+                    None => Vec::new(),
+                };
+                if !dependencies.is_empty() {
+                    entry.insert("dependsOn", Json::Array(dependencies));
+                }
+                if let Some(metadata) = self.description_metadata(&declaration.decorators)? {
+                    entry.insert("metadata", metadata);
+                }
+                Ok(entry)
+            })?;
+            resources.push(module);
+        }
+        Ok(resources)
+    }
+
+    /// A name converted to an ARM expression, written as a literal when it is one.
+    fn arm_to_json(&self, arm: Arm) -> Json {
+        match arm {
+            Arm::String(text) if !text.starts_with('[') => Json::String(text),
+            Arm::String(text) => Json::String(format!("[{text}")),
+            Arm::Integer(value) => Json::Integer(value),
+            other => other.to_json(),
+        }
+    }
+
+    fn outputs(&self) -> Written<Json> {
+        let mut outputs = Json::object();
+        for output in &self.model.bindings.outputs {
+            let mut entry = Json::object();
+            let (type_name, _) = Self::type_name(&output.type_expression);
+            let type_name = if decorator(&output.decorators, "secure").is_some() {
+                Self::secure_type(type_name)
+            } else {
+                type_name
+            };
+            entry.insert("type", Json::String(type_name.into()));
+            if let Some(metadata) = self.description_metadata(&output.decorators)? {
+                entry.insert("metadata", metadata);
+            }
+            match &output.value.kind {
+                ExpressionKind::For(for_expression) => {
+                    let collection = self.converter.convert(&for_expression.collection)?;
+                    let index = call("copyIndex", vec![]);
+                    let binding = LoopBinding {
+                        item: Arm::Index(Box::new(collection.clone()), Box::new(index.clone())),
+                        index,
+                    };
+                    let input =
+                        self.converter
+                            .with_loop(output.value.span.start, binding, || {
+                                self.converter.copy_input(&for_expression.body)
+                            })?;
+                    let mut copy = Json::object();
+                    copy.insert("count", call("length", vec![collection]).to_json());
+                    copy.insert("input", input);
+                    entry.insert("copy", copy);
+                }
+                _ => entry.insert("value", self.converter.to_json(&output.value)?),
+            }
+            outputs.insert(&output.name.name, entry);
+        }
+        Ok(outputs)
+    }
+}
+
+trait PropertyJson {
+    fn to_json_property(self, property: &str) -> Json;
+}
+
+impl PropertyJson for Arm {
+    fn to_json_property(self, property: &str) -> Json {
+        Arm::Property(Box::new(self), property.into()).to_json()
+    }
+}

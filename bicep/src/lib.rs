@@ -1,0 +1,395 @@
+//! A Bicep compiler that emits the ARM JSON the official compiler emits, so the
+//! unmodified `az` CLI (with `bicep.use_binary_from_path=true`) deploys .bicep
+//! files to the Cloud HSM emulator.
+//!
+//! The pipeline reads from the folder names, as in Azure/bicep:
+//! lexer → parser (→ syntax) → binder → semantic → type_checker → emitter.
+
+pub mod binder;
+pub mod diagnostics;
+pub mod emitter;
+pub mod lexer;
+pub mod parser;
+pub mod semantic;
+pub mod syntax;
+pub mod text;
+pub mod type_checker;
+
+pub use diagnostics::{Diagnostic, Level};
+
+use diagnostics::{catalogue, PendingDiagnostic};
+use emitter::json_writer::{parse_json, Json};
+use parser::FileKind;
+use std::path::{Path, PathBuf};
+use syntax::{Declaration, ExpressionKind};
+use text::LineMap;
+
+/// The Bicep release whose language we follow; printed by --version.
+pub const VERSION: &str = "0.38.5";
+
+pub struct Compilation {
+    /// The ARM JSON text, 2-space indented like the official compiler, keys in its order.
+    pub template: Option<String>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+pub struct ParamsCompilation {
+    /// The deploymentParameters JSON.
+    pub parameters: Option<String>,
+    pub template: Option<String>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Compiles a .bicep file; modules are resolved relative to it.
+pub fn compile_file(path: &Path) -> Compilation {
+    let mut diagnostics = Vec::new();
+    let template = compile_to_json(path, &mut Vec::new(), &mut diagnostics);
+    Compilation {
+        template: template.map(|t| t.to_pretty_string()),
+        diagnostics,
+    }
+}
+
+fn place(path: &Path, text: &str, pending: Vec<PendingDiagnostic>) -> Vec<Diagnostic> {
+    let lines = LineMap::new(text);
+    let mut placed: Vec<Diagnostic> = pending
+        .into_iter()
+        .map(|d| {
+            let (line, column) = lines.position(d.span.start);
+            Diagnostic {
+                path: path.to_path_buf(),
+                line,
+                column,
+                level: d.level,
+                code: d.code.to_string(),
+                message: d.message,
+            }
+        })
+        .collect();
+    placed.sort_by_key(|d| (d.line, d.column));
+    placed.dedup();
+    placed
+}
+
+fn read_source(path: &Path, diagnostics: &mut Vec<Diagnostic>) -> Option<String> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Some(text.trim_start_matches('\u{feff}').to_string()),
+        Err(error) => {
+            diagnostics.push(Diagnostic {
+                path: path.to_path_buf(),
+                line: 1,
+                column: 1,
+                level: Level::Error,
+                code: "BCP091".into(),
+                message: format!("An error occurred reading file. {error}"),
+            });
+            None
+        }
+    }
+}
+
+/// Compiles one template file; `stack` holds the files being compiled above it (cycle detection).
+fn compile_to_json(
+    path: &Path,
+    stack: &mut Vec<PathBuf>,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<Json> {
+    let text = read_source(path, diagnostics)?;
+    let directory = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let (tree, mut pending) = parser::parse(&text, FileKind::Template);
+    let (bindings, mut binder_diagnostics) = binder::bind(&tree);
+    pending.append(&mut binder_diagnostics);
+
+    let canonical = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    stack.push(canonical);
+    let mut module_templates = Vec::new();
+    for module in &bindings.modules {
+        module_templates.push(resolve_module(
+            module,
+            &directory,
+            stack,
+            &mut pending,
+            diagnostics,
+        ));
+    }
+    stack.pop();
+
+    let model = semantic::SemanticModel::build(&tree, bindings, directory, module_templates);
+    pending.append(&mut type_checker::check(&model));
+    let has_errors = pending.iter().any(PendingDiagnostic::is_error);
+    let template = if has_errors {
+        None
+    } else {
+        let (template, mut emit_diagnostics) = emitter::template_writer::write_template(&model);
+        pending.append(&mut emit_diagnostics);
+        template
+    };
+    let has_errors = pending.iter().any(PendingDiagnostic::is_error);
+    diagnostics.extend(place(path, &text, pending));
+    if has_errors {
+        None
+    } else {
+        template
+    }
+}
+
+fn resolve_module(
+    module: &syntax::ModuleDeclaration,
+    directory: &Path,
+    stack: &mut Vec<PathBuf>,
+    pending: &mut Vec<PendingDiagnostic>,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> (Option<Json>, Option<PathBuf>) {
+    let span = module.path.span;
+    let Some(reference) = module.path.as_plain_string() else {
+        if matches!(module.path.kind, ExpressionKind::String(_)) {
+            pending.push(catalogue::module_path_interpolation_unsupported(span));
+        } else {
+            pending.push(catalogue::unrecognized_expression(span));
+        }
+        return (None, None);
+    };
+    if ["br:", "br/", "ts:", "ts/"]
+        .iter()
+        .any(|scheme| reference.starts_with(scheme))
+    {
+        pending.push(catalogue::registry_unreachable(span, &reference));
+        return (None, None);
+    }
+    let file = directory.join(&reference);
+    if !file.is_file() {
+        pending.push(catalogue::module_file_not_found(
+            span,
+            &format!("Could not find file '{}'.", file.display()),
+        ));
+        return (None, None);
+    }
+    let canonical = file.canonicalize().unwrap_or_else(|_| file.clone());
+    if stack.contains(&canonical) {
+        pending.push(catalogue::cyclic_module(span));
+        return (None, None);
+    }
+    let is_json = file
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+    let template = if is_json {
+        // An ARM JSON module is inlined as written.
+        match std::fs::read_to_string(&file)
+            .ok()
+            .and_then(|text| parse_json(&text))
+        {
+            Some(json) => Some(json),
+            None => {
+                pending.push(catalogue::module_file_not_found(
+                    span,
+                    &format!(
+                        "The file '{}' is not a valid JSON template.",
+                        file.display()
+                    ),
+                ));
+                None
+            }
+        }
+    } else {
+        let before = diagnostics.len();
+        let compiled = compile_to_json(&file, stack, diagnostics);
+        if compiled.is_none() && diagnostics.len() == before {
+            pending.push(catalogue::module_file_not_found(
+                span,
+                &format!("The module '{}' failed to compile.", file.display()),
+            ));
+        }
+        compiled
+    };
+    // Errors inside the module are reported in its own file; this one just stops emitting.
+    if template.is_none() && !pending.iter().any(PendingDiagnostic::is_error) {
+        pending.push(catalogue::module_file_not_found(
+            span,
+            &format!("The module '{}' has errors.", file.display()),
+        ));
+    }
+    (template, Some(file))
+}
+
+/// Compiles a .bicepparam file: `using './main.bicep'` plus `param x = value` assignments.
+pub fn compile_params_file(path: &Path) -> ParamsCompilation {
+    let mut diagnostics = Vec::new();
+    let Some(text) = read_source(path, &mut diagnostics) else {
+        return ParamsCompilation {
+            parameters: None,
+            template: None,
+            diagnostics,
+        };
+    };
+    let (tree, mut pending) = parser::parse(&text, FileKind::Parameters);
+    let directory = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let using = tree.declarations.iter().find_map(|d| match d {
+        Declaration::Using(value, span) => Some((value, *span)),
+        _ => None,
+    });
+    let mut template_json = None;
+    let mut declared_parameters: Vec<(String, bool)> = Vec::new();
+    match using {
+        None => pending.push(catalogue::bicepparam_missing_using(syntax_start())),
+        Some((value, span)) => match value.as_plain_string() {
+            None => pending.push(catalogue::compile_time_constant_required(value.span)),
+            Some(reference)
+                if ["br:", "br/", "ts:", "ts/"]
+                    .iter()
+                    .any(|s| reference.starts_with(s)) =>
+            {
+                pending.push(catalogue::registry_unreachable(value.span, &reference))
+            }
+            Some(reference) => {
+                let file = directory.join(&reference);
+                if !file.is_file() {
+                    pending.push(catalogue::module_file_not_found(
+                        span,
+                        &format!("Could not find file '{}'.", file.display()),
+                    ));
+                } else {
+                    template_json = compile_to_json(&file, &mut Vec::new(), &mut diagnostics);
+                    if let Some(Json::Object(parameters)) =
+                        template_json.as_ref().and_then(|t| t.get("parameters"))
+                    {
+                        for (name, definition) in parameters {
+                            declared_parameters
+                                .push((name.clone(), definition.get("defaultValue").is_some()));
+                        }
+                    }
+                }
+            }
+        },
+    }
+
+    let mut values = Json::object();
+    for declaration in &tree.declarations {
+        if let Declaration::ParameterAssignment { name, value, .. } = declaration {
+            if template_json.is_some() && !declared_parameters.iter().any(|(n, _)| n == &name.name)
+            {
+                pending.push(catalogue::bicepparam_param_not_in_template(
+                    name.span, &name.name,
+                ));
+                continue;
+            }
+            match constant_value(value, &mut pending) {
+                Some(json) => {
+                    let mut entry = Json::object();
+                    entry.insert("value", json);
+                    values.insert(&name.name, entry);
+                }
+                None => continue,
+            }
+        }
+    }
+    if template_json.is_some() {
+        for (name, has_default) in &declared_parameters {
+            if !has_default && values.get(name).is_none() {
+                let span = using.map(|(_, s)| s).unwrap_or_default();
+                pending.push(catalogue::bicepparam_missing_required_param(span, name));
+            }
+        }
+    }
+    let has_errors = pending.iter().any(PendingDiagnostic::is_error)
+        || diagnostics.iter().any(Diagnostic::is_error);
+    diagnostics.extend(place(path, &text, pending));
+    if has_errors {
+        return ParamsCompilation {
+            parameters: None,
+            template: None,
+            diagnostics,
+        };
+    }
+    let mut parameters = Json::object();
+    parameters.insert(
+        "$schema",
+        Json::String(
+            "https://schema.management.azure.com/schemas/2019-04-01/deploymentParameters.json#"
+                .into(),
+        ),
+    );
+    parameters.insert("contentVersion", Json::String("1.0.0.0".into()));
+    parameters.insert("parameters", values);
+    ParamsCompilation {
+        parameters: Some(parameters.to_pretty_string()),
+        template: template_json.map(|t| t.to_pretty_string()),
+        diagnostics,
+    }
+}
+
+fn syntax_start() -> text::Span {
+    text::Span::new(0, 0)
+}
+
+/// A .bicepparam value must be known at compile time: literals, objects, arrays,
+/// and readEnvironmentVariable('NAME', 'default').
+fn constant_value(
+    expression: &syntax::Expression,
+    pending: &mut Vec<PendingDiagnostic>,
+) -> Option<Json> {
+    use syntax::{ArrayItem, ObjectItem};
+    match &expression.kind {
+        ExpressionKind::String(_) => match expression.as_plain_string() {
+            Some(text) => Some(Json::String(text)),
+            None => {
+                pending.push(catalogue::compile_time_constant_required(expression.span));
+                None
+            }
+        },
+        ExpressionKind::Integer(value) => Some(Json::Integer(*value)),
+        ExpressionKind::Boolean(value) => Some(Json::Bool(*value)),
+        ExpressionKind::Null => Some(Json::Null),
+        ExpressionKind::Parenthesized(inner) => constant_value(inner, pending),
+        ExpressionKind::Array(items) => {
+            let mut values = Vec::new();
+            for item in items {
+                match item {
+                    ArrayItem::Value(value) => values.push(constant_value(value, pending)?),
+                    ArrayItem::Spread(spread) => {
+                        pending.push(catalogue::compile_time_constant_required(spread.span));
+                        return None;
+                    }
+                }
+            }
+            Some(Json::Array(values))
+        }
+        ExpressionKind::Object(items) => {
+            let mut object = Json::object();
+            for item in items {
+                match item {
+                    ObjectItem::Property(property) => {
+                        let Some(key) = property.key_text() else {
+                            pending.push(catalogue::compile_time_constant_required(property.span));
+                            return None;
+                        };
+                        object.insert(&key, constant_value(&property.value, pending)?);
+                    }
+                    _ => {
+                        pending.push(catalogue::compile_time_constant_required(expression.span));
+                        return None;
+                    }
+                }
+            }
+            Some(object)
+        }
+        ExpressionKind::Call {
+            name, arguments, ..
+        } if name.name == "readEnvironmentVariable" && !arguments.is_empty() => {
+            let variable = arguments[0].as_plain_string()?;
+            match std::env::var(&variable) {
+                Ok(value) => Some(Json::String(value)),
+                Err(_) => match arguments.get(1) {
+                    Some(default) => constant_value(default, pending),
+                    None => {
+                        pending.push(catalogue::compile_time_constant_required(expression.span));
+                        None
+                    }
+                },
+            }
+        }
+        _ => {
+            pending.push(catalogue::compile_time_constant_required(expression.span));
+            None
+        }
+    }
+}

@@ -1,0 +1,976 @@
+//! Parser: tokens → syntax tree. Recursive descent for declarations, precedence
+//! climbing for expressions. On a syntax error it reports one diagnostic and
+//! skips to the end of the declaration, so one typo does not cascade.
+
+use crate::diagnostics::{catalogue, PendingDiagnostic, Reported};
+use crate::lexer::{lex, StringPiece, Token, TokenKind};
+use crate::syntax::*;
+use crate::text::Span;
+
+/// Which grammar a file follows: a template or a .bicepparam file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    Template,
+    Parameters,
+}
+
+/// Far beyond any real template, well within the stack.
+const MAXIMUM_NESTING: usize = 64;
+
+type ParseResult<T> = Result<T, Reported>;
+
+pub fn parse(text: &str, kind: FileKind) -> (SyntaxTree, Vec<PendingDiagnostic>) {
+    let (tokens, mut diagnostics) = lex(text);
+    let mut parser = Parser::new(tokens, kind);
+    let tree = parser.parse_file();
+    diagnostics.append(&mut parser.diagnostics);
+    (tree, diagnostics)
+}
+
+struct Parser {
+    tokens: Vec<Token>,
+    position: usize,
+    kind: FileKind,
+    /// Brackets opened since the current declaration began: recovery skips to a
+    /// line end outside all of them.
+    open_brackets: i32,
+    /// Expression nesting depth: deeply nested input is refused instead of overflowing the stack.
+    depth: usize,
+    diagnostics: Vec<PendingDiagnostic>,
+}
+
+impl Parser {
+    fn new(mut tokens: Vec<Token>, kind: FileKind) -> Self {
+        if !matches!(tokens.last(), Some(t) if t.kind == TokenKind::EndOfFile) {
+            let end = tokens.last().map(|t| t.span.end).unwrap_or(0);
+            tokens.push(Token {
+                kind: TokenKind::EndOfFile,
+                span: Span::new(end, end),
+            });
+        }
+        Parser {
+            tokens,
+            position: 0,
+            kind,
+            open_brackets: 0,
+            depth: 0,
+            diagnostics: Vec::new(),
+        }
+    }
+
+    fn current(&self) -> &Token {
+        let last = self.tokens.len().saturating_sub(1);
+        &self.tokens[self.position.min(last)]
+    }
+
+    fn peek_kind(&self, ahead: usize) -> &TokenKind {
+        let last = self.tokens.len().saturating_sub(1);
+        &self.tokens[(self.position + ahead).min(last)].kind
+    }
+
+    fn at(&self, kind: &TokenKind) -> bool {
+        &self.current().kind == kind
+    }
+
+    fn at_keyword(&self, keyword: &str) -> bool {
+        matches!(&self.current().kind, TokenKind::Identifier(name) if name == keyword)
+    }
+
+    fn advance(&mut self) -> Token {
+        let token = self.current().clone();
+        match token.kind {
+            TokenKind::LeftBrace | TokenKind::LeftSquare | TokenKind::LeftParen => {
+                self.open_brackets += 1
+            }
+            TokenKind::RightBrace | TokenKind::RightSquare | TokenKind::RightParen => {
+                self.open_brackets -= 1
+            }
+            _ => {}
+        }
+        if token.kind != TokenKind::EndOfFile {
+            self.position += 1;
+        }
+        token
+    }
+
+    fn fail<T>(&mut self, diagnostic: PendingDiagnostic) -> ParseResult<T> {
+        self.diagnostics.push(diagnostic);
+        Err(Reported)
+    }
+
+    fn expect(&mut self, kind: TokenKind, character: &str) -> ParseResult<Token> {
+        if self.at(&kind) {
+            Ok(self.advance())
+        } else {
+            let span = self.current().span;
+            self.fail(catalogue::expected_character(span, character))
+        }
+    }
+
+    fn skip_newlines(&mut self) {
+        while self.at(&TokenKind::NewLine) {
+            self.advance();
+        }
+    }
+
+    fn recover(&mut self) {
+        loop {
+            match self.current().kind {
+                TokenKind::EndOfFile => return,
+                TokenKind::NewLine if self.open_brackets <= 0 => return,
+                _ => {
+                    self.advance();
+                }
+            }
+        }
+    }
+
+    fn parse_file(&mut self) -> SyntaxTree {
+        let mut tree = SyntaxTree::default();
+        loop {
+            self.skip_newlines();
+            if self.at(&TokenKind::EndOfFile) {
+                return tree;
+            }
+            self.open_brackets = 0;
+            match self.parse_declaration() {
+                Ok(declaration) => {
+                    tree.declarations.push(declaration);
+                    if !matches!(
+                        self.current().kind,
+                        TokenKind::NewLine | TokenKind::EndOfFile
+                    ) {
+                        let span = self.current().span;
+                        self.diagnostics.push(catalogue::expected_new_line(span));
+                        self.recover();
+                    }
+                }
+                Err(Reported) => self.recover(),
+            }
+        }
+    }
+
+    fn parse_decorators(&mut self) -> ParseResult<Vec<Decorator>> {
+        let mut decorators = Vec::new();
+        while self.at(&TokenKind::At) {
+            let at = self.advance();
+            let expression = self.parse_postfix()?;
+            let span = at.span.to(expression.span);
+            match expression.kind {
+                ExpressionKind::Call {
+                    namespace,
+                    name,
+                    arguments,
+                } => decorators.push(Decorator {
+                    namespace,
+                    name,
+                    arguments,
+                    span,
+                }),
+                _ => return self.fail(catalogue::expected_function_or_property_name(span)),
+            }
+            if !self.at(&TokenKind::NewLine) {
+                let span = self.current().span;
+                return self.fail(catalogue::expected_new_line(span));
+            }
+            self.skip_newlines();
+        }
+        Ok(decorators)
+    }
+
+    fn parse_identifier(
+        &mut self,
+        missing: fn(Span) -> PendingDiagnostic,
+    ) -> ParseResult<Identifier> {
+        match self.current().kind.clone() {
+            TokenKind::Identifier(name) => {
+                let token = self.advance();
+                Ok(Identifier {
+                    name,
+                    span: token.span,
+                })
+            }
+            _ => {
+                let span = self.current().span;
+                self.fail(missing(span))
+            }
+        }
+    }
+
+    fn parse_declaration(&mut self) -> ParseResult<Declaration> {
+        let decorators = self.parse_decorators()?;
+        let start = self.current().span;
+        let keyword = match &self.current().kind {
+            TokenKind::Identifier(name) => name.clone(),
+            TokenKind::EndOfFile if !decorators.is_empty() => {
+                return self.fail(catalogue::expected_declaration_after_decorator(start))
+            }
+            _ => return self.fail(catalogue::unrecognized_declaration(start)),
+        };
+        match (keyword.as_str(), self.kind) {
+            ("param", FileKind::Template) => {
+                self.advance();
+                let name = self.parse_identifier(catalogue::expected_parameter_identifier)?;
+                let type_expression = self.parse_type()?;
+                let default_value = if self.at(&TokenKind::Assignment) {
+                    self.advance();
+                    Some(self.parse_expression()?)
+                } else if matches!(
+                    self.current().kind,
+                    TokenKind::NewLine | TokenKind::EndOfFile
+                ) {
+                    None
+                } else {
+                    let span = self.current().span;
+                    return self.fail(catalogue::expected_parameter_continuation(span));
+                };
+                let end = default_value
+                    .as_ref()
+                    .map(|v| v.span)
+                    .unwrap_or(type_expression.span());
+                Ok(Declaration::Parameter(ParameterDeclaration {
+                    decorators,
+                    name,
+                    type_expression,
+                    default_value,
+                    span: start.to(end),
+                }))
+            }
+            ("param", FileKind::Parameters) => {
+                self.advance();
+                let name = self.parse_identifier(catalogue::expected_parameter_identifier)?;
+                self.expect(TokenKind::Assignment, "=")?;
+                let value = self.parse_expression()?;
+                let span = start.to(value.span);
+                Ok(Declaration::ParameterAssignment { name, value, span })
+            }
+            ("using", FileKind::Parameters) => {
+                self.advance();
+                let path = self.parse_expression()?;
+                let span = start.to(path.span);
+                Ok(Declaration::Using(path, span))
+            }
+            ("var", _) => {
+                self.advance();
+                let name = self.parse_identifier(catalogue::expected_variable_identifier)?;
+                self.expect(TokenKind::Assignment, "=")?;
+                let value = self.parse_expression()?;
+                let span = start.to(value.span);
+                Ok(Declaration::Variable(VariableDeclaration {
+                    decorators,
+                    name,
+                    value,
+                    span,
+                }))
+            }
+            ("output", FileKind::Template) => {
+                self.advance();
+                let name = self.parse_identifier(catalogue::expected_output_identifier)?;
+                let type_expression = if self.at_keyword("resource") {
+                    let span = self.current().span;
+                    self.advance();
+                    TypeExpression::Unsupported(span)
+                } else {
+                    self.parse_type()?
+                };
+                self.expect(TokenKind::Assignment, "=")?;
+                let value = self.parse_expression()?;
+                let span = start.to(value.span);
+                Ok(Declaration::Output(OutputDeclaration {
+                    decorators,
+                    name,
+                    type_expression,
+                    value,
+                    span,
+                }))
+            }
+            ("resource", FileKind::Template) => Ok(Declaration::Resource(
+                self.parse_resource_declaration(decorators)?,
+            )),
+            ("module", FileKind::Template) => {
+                self.advance();
+                let name = self.parse_identifier(catalogue::expected_resource_identifier)?;
+                let path = self.parse_primary()?;
+                self.expect(TokenKind::Assignment, "=")?;
+                let value = self.parse_declaration_body()?;
+                let span = start.to(value.span);
+                Ok(Declaration::Module(ModuleDeclaration {
+                    decorators,
+                    name,
+                    path,
+                    value,
+                    span,
+                }))
+            }
+            ("targetScope", FileKind::Template) => {
+                self.advance();
+                self.expect(TokenKind::Assignment, "=")?;
+                let value = self.parse_expression()?;
+                let span = start.to(value.span);
+                Ok(Declaration::TargetScope(value, span))
+            }
+            ("metadata", _) => {
+                self.advance();
+                let name = self.parse_identifier(catalogue::expected_variable_identifier)?;
+                self.expect(TokenKind::Assignment, "=")?;
+                let value = self.parse_expression()?;
+                let span = start.to(value.span);
+                Ok(Declaration::Metadata(MetadataDeclaration {
+                    name,
+                    value,
+                    span,
+                }))
+            }
+            ("type" | "func" | "import" | "extension" | "provider" | "assert" | "extends", _) => {
+                // Skip the whole declaration; the type checker refuses it by keyword.
+                let keyword_token = self.advance();
+                while !matches!(
+                    self.current().kind,
+                    TokenKind::EndOfFile | TokenKind::NewLine
+                ) || self.open_brackets > 0
+                {
+                    if self.at(&TokenKind::EndOfFile) {
+                        break;
+                    }
+                    self.advance();
+                }
+                Ok(Declaration::Unsupported {
+                    keyword,
+                    span: keyword_token.span,
+                })
+            }
+            _ => self.fail(catalogue::unrecognized_declaration(start)),
+        }
+    }
+
+    fn parse_resource_declaration(
+        &mut self,
+        decorators: Vec<Decorator>,
+    ) -> ParseResult<ResourceDeclaration> {
+        let start = self.advance().span;
+        let name = self.parse_identifier(catalogue::expected_resource_identifier)?;
+        let type_token = self.current().clone();
+        let type_reference = match &type_token.kind {
+            TokenKind::String(pieces) if pieces.len() == 1 => match &pieces[0] {
+                StringPiece::Text(text) => text.clone(),
+                StringPiece::Hole(_) => String::new(),
+            },
+            _ => return self.fail(catalogue::invalid_resource_type(type_token.span)),
+        };
+        self.advance();
+        let existing = if self.at_keyword("existing") {
+            self.advance();
+            true
+        } else {
+            false
+        };
+        self.expect(TokenKind::Assignment, "=")?;
+        let value = self.parse_declaration_body()?;
+        let span = start.to(value.span);
+        Ok(ResourceDeclaration {
+            decorators,
+            name,
+            type_reference,
+            type_span: type_token.span,
+            existing,
+            value,
+            span,
+        })
+    }
+
+    /// A resource or module body: an object, `if (cond) {...}` or a `[for ...]` loop.
+    fn parse_declaration_body(&mut self) -> ParseResult<Expression> {
+        if self.at_keyword("if") {
+            return self.parse_condition();
+        }
+        self.parse_expression()
+    }
+
+    fn parse_condition(&mut self) -> ParseResult<Expression> {
+        let start = self.advance().span;
+        self.expect(TokenKind::LeftParen, "(")?;
+        let condition = self.parse_expression_allowing_newlines()?;
+        self.expect(TokenKind::RightParen, ")")?;
+        let body = self.parse_expression()?;
+        let span = start.to(body.span);
+        Ok(Expression::new(
+            ExpressionKind::Condition {
+                condition: Box::new(condition),
+                body: Box::new(body),
+            },
+            span,
+        ))
+    }
+
+    fn parse_type(&mut self) -> ParseResult<TypeExpression> {
+        let start = self.current().span;
+        let mut base = match self.current().kind.clone() {
+            TokenKind::Identifier(name) => {
+                let token = self.advance();
+                TypeExpression::Named(Identifier {
+                    name,
+                    span: token.span,
+                })
+            }
+            TokenKind::String(_) | TokenKind::Integer(_) | TokenKind::Minus => {
+                let mut literals = vec![self.parse_unary()?];
+                while self.at(&TokenKind::Pipe) {
+                    self.advance();
+                    literals.push(self.parse_unary()?);
+                }
+                let span = start.to(literals.last().map(|l| l.span).unwrap_or(start));
+                TypeExpression::LiteralUnion(literals, span)
+            }
+            TokenKind::LeftBrace | TokenKind::LeftSquare | TokenKind::LeftParen => {
+                // Object and tuple type literals: skip them balanced and refuse later.
+                let depth_before = self.open_brackets;
+                self.advance();
+                while self.open_brackets > depth_before && !self.at(&TokenKind::EndOfFile) {
+                    self.advance();
+                }
+                TypeExpression::Unsupported(start.to(self.previous_span()))
+            }
+            _ => return self.fail(catalogue::invalid_parameter_type(start)),
+        };
+        loop {
+            if self.at(&TokenKind::LeftSquare) && self.peek_kind(1) == &TokenKind::RightSquare {
+                self.advance();
+                let end = self.advance().span;
+                base = TypeExpression::ArrayOf(Box::new(base), start.to(end));
+            } else if self.at(&TokenKind::Question) {
+                let end = self.advance().span;
+                base = TypeExpression::Nullable(Box::new(base), start.to(end));
+            } else if self.at(&TokenKind::Pipe) {
+                // Unions of named types are user-defined types territory.
+                while self.at(&TokenKind::Pipe) {
+                    self.advance();
+                    self.parse_type()?;
+                }
+                base = TypeExpression::Unsupported(start.to(self.previous_span()));
+            } else {
+                return Ok(base);
+            }
+        }
+    }
+
+    fn previous_span(&self) -> Span {
+        self.tokens
+            .get(self.position.saturating_sub(1))
+            .map(|t| t.span)
+            .unwrap_or_default()
+    }
+
+    fn parse_expression(&mut self) -> ParseResult<Expression> {
+        self.parse_ternary()
+    }
+
+    /// Inside parentheses line breaks carry no meaning, so they are skipped.
+    fn parse_expression_allowing_newlines(&mut self) -> ParseResult<Expression> {
+        self.skip_newlines();
+        let expression = self.parse_expression()?;
+        self.skip_newlines();
+        Ok(expression)
+    }
+
+    fn parse_ternary(&mut self) -> ParseResult<Expression> {
+        if self.depth > MAXIMUM_NESTING {
+            let span = self.current().span;
+            return self.fail(catalogue::unsupported_construct(
+                span,
+                "Nesting expressions this deeply",
+            ));
+        }
+        self.depth += 1;
+        let result = self.parse_ternary_inner();
+        self.depth -= 1;
+        result
+    }
+
+    fn parse_ternary_inner(&mut self) -> ParseResult<Expression> {
+        let condition = self.parse_binary(0)?;
+        if !self.at(&TokenKind::Question) {
+            return Ok(condition);
+        }
+        self.advance();
+        self.skip_newlines();
+        let when_true = self.parse_ternary()?;
+        self.skip_newlines();
+        self.expect(TokenKind::Colon, ":")?;
+        self.skip_newlines();
+        let when_false = self.parse_ternary()?;
+        let span = condition.span.to(when_false.span);
+        Ok(Expression::new(
+            ExpressionKind::Ternary {
+                condition: Box::new(condition),
+                when_true: Box::new(when_true),
+                when_false: Box::new(when_false),
+            },
+            span,
+        ))
+    }
+
+    fn binary_operator(&self) -> Option<(BinaryOperator, u8)> {
+        // Precedence as in Bicep: ?? < || < && < equality < relational < additive < multiplicative.
+        let operator = match self.current().kind {
+            TokenKind::DoubleQuestion => (BinaryOperator::Coalesce, 1),
+            TokenKind::LogicalOr => (BinaryOperator::Or, 2),
+            TokenKind::LogicalAnd => (BinaryOperator::And, 3),
+            TokenKind::Equals => (BinaryOperator::Equals, 4),
+            TokenKind::NotEquals => (BinaryOperator::NotEquals, 4),
+            TokenKind::EqualsInsensitive => (BinaryOperator::EqualsInsensitive, 4),
+            TokenKind::NotEqualsInsensitive => (BinaryOperator::NotEqualsInsensitive, 4),
+            TokenKind::LessThan => (BinaryOperator::Less, 5),
+            TokenKind::LessThanOrEqual => (BinaryOperator::LessOrEquals, 5),
+            TokenKind::GreaterThan => (BinaryOperator::Greater, 5),
+            TokenKind::GreaterThanOrEqual => (BinaryOperator::GreaterOrEquals, 5),
+            TokenKind::Plus => (BinaryOperator::Add, 6),
+            TokenKind::Minus => (BinaryOperator::Subtract, 6),
+            TokenKind::Asterisk => (BinaryOperator::Multiply, 7),
+            TokenKind::Slash => (BinaryOperator::Divide, 7),
+            TokenKind::Modulo => (BinaryOperator::Modulo, 7),
+            _ => return None,
+        };
+        Some(operator)
+    }
+
+    fn parse_binary(&mut self, minimum_precedence: u8) -> ParseResult<Expression> {
+        let mut left = self.parse_unary()?;
+        while let Some((operator, precedence)) = self.binary_operator() {
+            if precedence <= minimum_precedence {
+                break;
+            }
+            self.advance();
+            self.skip_newlines();
+            let right = self.parse_binary(precedence)?;
+            let span = left.span.to(right.span);
+            left = Expression::new(
+                ExpressionKind::Binary {
+                    operator,
+                    left: Box::new(left),
+                    right: Box::new(right),
+                },
+                span,
+            );
+        }
+        Ok(left)
+    }
+
+    fn parse_unary(&mut self) -> ParseResult<Expression> {
+        let operator = match self.current().kind {
+            TokenKind::Exclamation => UnaryOperator::Not,
+            TokenKind::Minus => UnaryOperator::Minus,
+            _ => return self.parse_postfix(),
+        };
+        let start = self.advance().span;
+        if self.depth > MAXIMUM_NESTING {
+            return self.fail(catalogue::unsupported_construct(
+                start,
+                "Nesting expressions this deeply",
+            ));
+        }
+        self.depth += 1;
+        let operand = self.parse_unary();
+        self.depth -= 1;
+        let operand = operand?;
+        let span = start.to(operand.span);
+        // A negative literal is a literal, as the official compiler emits it (-4, not sub(0, 4)).
+        if operator == UnaryOperator::Minus {
+            if let ExpressionKind::Integer(value) = operand.kind {
+                return Ok(Expression::new(
+                    ExpressionKind::Integer(value.wrapping_neg()),
+                    span,
+                ));
+            }
+        }
+        Ok(Expression::new(
+            ExpressionKind::Unary {
+                operator,
+                operand: Box::new(operand),
+            },
+            span,
+        ))
+    }
+
+    fn parse_postfix(&mut self) -> ParseResult<Expression> {
+        let mut expression = self.parse_primary()?;
+        loop {
+            match self.current().kind {
+                TokenKind::Dot | TokenKind::DotQuestion => {
+                    let safe = self.at(&TokenKind::DotQuestion);
+                    self.advance();
+                    let name = self.parse_identifier(catalogue::expected_property_name)?;
+                    if self.at(&TokenKind::LeftParen) {
+                        // `az.resourceGroup()` or `base.method()`: only namespaces have functions.
+                        let arguments = self.parse_arguments()?;
+                        let span = expression.span.to(self.previous_span());
+                        let namespace = match expression.kind {
+                            ExpressionKind::Variable(identifier) => identifier,
+                            _ => {
+                                return self.fail(catalogue::unsupported_construct(
+                                    span,
+                                    "Calling a function on a value (instance functions)",
+                                ))
+                            }
+                        };
+                        expression = Expression::new(
+                            ExpressionKind::Call {
+                                namespace: Some(namespace),
+                                name,
+                                arguments,
+                            },
+                            span,
+                        );
+                    } else {
+                        let span = expression.span.to(name.span);
+                        expression = Expression::new(
+                            ExpressionKind::Property {
+                                base: Box::new(expression),
+                                name,
+                                safe,
+                            },
+                            span,
+                        );
+                    }
+                }
+                TokenKind::LeftSquare => {
+                    self.advance();
+                    let safe = if self.at(&TokenKind::Question) {
+                        self.advance();
+                        true
+                    } else {
+                        false
+                    };
+                    let from_end = if self.at(&TokenKind::Caret) {
+                        self.advance();
+                        true
+                    } else {
+                        false
+                    };
+                    let index = self.parse_expression_allowing_newlines()?;
+                    let end = self.expect(TokenKind::RightSquare, "]")?.span;
+                    let span = expression.span.to(end);
+                    expression = Expression::new(
+                        ExpressionKind::Index {
+                            base: Box::new(expression),
+                            index: Box::new(index),
+                            safe,
+                            from_end,
+                        },
+                        span,
+                    );
+                }
+                TokenKind::DoubleColon => {
+                    self.advance();
+                    let name = self.parse_identifier(catalogue::expected_resource_identifier)?;
+                    let span = expression.span.to(name.span);
+                    expression = Expression::new(
+                        ExpressionKind::NestedResourceAccess {
+                            base: Box::new(expression),
+                            name,
+                        },
+                        span,
+                    );
+                }
+                _ => return Ok(expression),
+            }
+        }
+    }
+
+    fn parse_arguments(&mut self) -> ParseResult<Vec<Expression>> {
+        self.expect(TokenKind::LeftParen, "(")?;
+        let mut arguments = Vec::new();
+        self.skip_newlines();
+        while !self.at(&TokenKind::RightParen) {
+            arguments.push(self.parse_expression_allowing_newlines()?);
+            if self.at(&TokenKind::Comma) {
+                self.advance();
+                self.skip_newlines();
+            } else if !self.at(&TokenKind::RightParen) {
+                let span = self.current().span;
+                return self.fail(catalogue::expected_character(span, ")"));
+            }
+        }
+        self.advance();
+        Ok(arguments)
+    }
+
+    fn is_lambda_ahead(&self) -> bool {
+        // `x => ...` or `(a, b) => ...`
+        if matches!(self.peek_kind(0), TokenKind::Identifier(_))
+            && self.peek_kind(1) == &TokenKind::Arrow
+        {
+            return true;
+        }
+        if self.peek_kind(0) != &TokenKind::LeftParen {
+            return false;
+        }
+        let mut ahead = 1;
+        loop {
+            match self.peek_kind(ahead) {
+                TokenKind::Identifier(_) | TokenKind::Comma | TokenKind::NewLine => ahead += 1,
+                TokenKind::RightParen => return self.peek_kind(ahead + 1) == &TokenKind::Arrow,
+                _ => return false,
+            }
+        }
+    }
+
+    fn parse_primary(&mut self) -> ParseResult<Expression> {
+        if self.is_lambda_ahead() {
+            let start = self.current().span;
+            while !self.at(&TokenKind::Arrow) {
+                self.advance();
+            }
+            self.advance();
+            let body = self.parse_expression()?;
+            return Ok(Expression::new(ExpressionKind::Lambda, start.to(body.span)));
+        }
+        let token = self.current().clone();
+        match token.kind {
+            TokenKind::Integer(digits) => {
+                self.advance();
+                match digits.parse::<i64>() {
+                    Ok(value) => Ok(Expression::new(ExpressionKind::Integer(value), token.span)),
+                    Err(_) => self.fail(catalogue::invalid_integer(token.span)),
+                }
+            }
+            TokenKind::String(pieces) => {
+                self.advance();
+                let mut segments = Vec::new();
+                for piece in pieces {
+                    match piece {
+                        StringPiece::Text(text) => segments.push(StringSegment::Text(text)),
+                        StringPiece::Hole(tokens) => {
+                            let mut hole_parser = Parser::new(tokens, self.kind);
+                            // A hole nests inside this expression: it shares the depth budget.
+                            hole_parser.depth = self.depth + 1;
+                            let parsed = hole_parser.parse_expression();
+                            if parsed.is_ok() && !hole_parser.at(&TokenKind::EndOfFile) {
+                                let span = hole_parser.current().span;
+                                hole_parser
+                                    .diagnostics
+                                    .push(catalogue::expected_character(span, "}"));
+                            }
+                            let failed = !hole_parser.diagnostics.is_empty();
+                            self.diagnostics.append(&mut hole_parser.diagnostics);
+                            match parsed {
+                                Ok(expression) if !failed => {
+                                    segments.push(StringSegment::Hole(expression))
+                                }
+                                _ => return Err(Reported),
+                            }
+                        }
+                    }
+                }
+                Ok(Expression::new(
+                    ExpressionKind::String(segments),
+                    token.span,
+                ))
+            }
+            TokenKind::MultilineString(text) => {
+                self.advance();
+                Ok(Expression::new(
+                    ExpressionKind::String(vec![StringSegment::Text(text)]),
+                    token.span,
+                ))
+            }
+            TokenKind::Identifier(name) => {
+                self.advance();
+                let identifier = Identifier {
+                    name: name.clone(),
+                    span: token.span,
+                };
+                match name.as_str() {
+                    "true" => Ok(Expression::new(ExpressionKind::Boolean(true), token.span)),
+                    "false" => Ok(Expression::new(ExpressionKind::Boolean(false), token.span)),
+                    "null" => Ok(Expression::new(ExpressionKind::Null, token.span)),
+                    _ if self.at(&TokenKind::LeftParen) => {
+                        let arguments = self.parse_arguments()?;
+                        let span = token.span.to(self.previous_span());
+                        Ok(Expression::new(
+                            ExpressionKind::Call {
+                                namespace: None,
+                                name: identifier,
+                                arguments,
+                            },
+                            span,
+                        ))
+                    }
+                    _ => Ok(Expression::new(
+                        ExpressionKind::Variable(identifier),
+                        token.span,
+                    )),
+                }
+            }
+            TokenKind::LeftParen => {
+                self.advance();
+                let inner = self.parse_expression_allowing_newlines()?;
+                let end = self.expect(TokenKind::RightParen, ")")?.span;
+                Ok(Expression::new(
+                    ExpressionKind::Parenthesized(Box::new(inner)),
+                    token.span.to(end),
+                ))
+            }
+            TokenKind::LeftBrace => self.parse_object(),
+            TokenKind::LeftSquare => {
+                // `[` may be followed by line breaks (and comments) before `for`.
+                let mut ahead = 1;
+                while self.peek_kind(ahead) == &TokenKind::NewLine {
+                    ahead += 1;
+                }
+                if matches!(self.peek_kind(ahead), TokenKind::Identifier(word) if word == "for") {
+                    self.parse_for()
+                } else {
+                    self.parse_array()
+                }
+            }
+            _ => self.fail(catalogue::unrecognized_expression(token.span)),
+        }
+    }
+
+    fn parse_object(&mut self) -> ParseResult<Expression> {
+        let start = self.advance().span;
+        let mut items = Vec::new();
+        loop {
+            self.skip_newlines();
+            if self.at(&TokenKind::RightBrace) {
+                break;
+            }
+            if self.at(&TokenKind::EndOfFile) {
+                let span = self.current().span;
+                return self.fail(catalogue::expected_character(span, "}"));
+            }
+            let decorators = self.parse_decorators()?;
+            if self.at(&TokenKind::Ellipsis) {
+                self.advance();
+                items.push(ObjectItem::Spread(self.parse_expression()?));
+            } else if self.at_keyword("resource")
+                && matches!(self.peek_kind(1), TokenKind::Identifier(_))
+            {
+                items.push(ObjectItem::NestedResource(Box::new(
+                    self.parse_resource_declaration(decorators)?,
+                )));
+            } else {
+                let key_token = self.current().clone();
+                let key = match &key_token.kind {
+                    TokenKind::Identifier(name) => {
+                        self.advance();
+                        PropertyKey::Identifier(Identifier {
+                            name: name.clone(),
+                            span: key_token.span,
+                        })
+                    }
+                    TokenKind::String(_) | TokenKind::MultilineString(_) => {
+                        PropertyKey::String(self.parse_primary()?)
+                    }
+                    _ => return self.fail(catalogue::expected_property_name(key_token.span)),
+                };
+                self.expect(TokenKind::Colon, ":")?;
+                let value = self.parse_declaration_body_or_expression()?;
+                let span = key_token.span.to(value.span);
+                items.push(ObjectItem::Property(ObjectProperty {
+                    decorators,
+                    key,
+                    value,
+                    span,
+                }));
+            }
+            if self.at(&TokenKind::Comma) {
+                self.advance();
+            } else if !matches!(
+                self.current().kind,
+                TokenKind::NewLine | TokenKind::RightBrace
+            ) {
+                let span = self.current().span;
+                return self.fail(catalogue::expected_new_line(span));
+            }
+        }
+        let end = self.advance().span;
+        Ok(Expression::new(
+            ExpressionKind::Object(items),
+            start.to(end),
+        ))
+    }
+
+    fn parse_declaration_body_or_expression(&mut self) -> ParseResult<Expression> {
+        self.parse_expression()
+    }
+
+    fn parse_array(&mut self) -> ParseResult<Expression> {
+        let start = self.advance().span;
+        let mut items = Vec::new();
+        loop {
+            self.skip_newlines();
+            if self.at(&TokenKind::RightSquare) {
+                break;
+            }
+            if self.at(&TokenKind::EndOfFile) {
+                let span = self.current().span;
+                return self.fail(catalogue::expected_character(span, "]"));
+            }
+            if self.at(&TokenKind::Ellipsis) {
+                self.advance();
+                items.push(ArrayItem::Spread(self.parse_expression()?));
+            } else {
+                items.push(ArrayItem::Value(self.parse_expression()?));
+            }
+            if self.at(&TokenKind::Comma) {
+                self.advance();
+            } else if !matches!(
+                self.current().kind,
+                TokenKind::NewLine | TokenKind::RightSquare
+            ) {
+                let span = self.current().span;
+                return self.fail(catalogue::expected_new_line(span));
+            }
+        }
+        let end = self.advance().span;
+        Ok(Expression::new(ExpressionKind::Array(items), start.to(end)))
+    }
+
+    fn parse_for(&mut self) -> ParseResult<Expression> {
+        let start = self.advance().span;
+        self.skip_newlines();
+        self.advance(); // `for`
+        let (item, index) = if self.at(&TokenKind::LeftParen) {
+            self.advance();
+            let item = self.parse_identifier(catalogue::expected_variable_identifier)?;
+            self.expect(TokenKind::Comma, ",")?;
+            let index = self.parse_identifier(catalogue::expected_variable_identifier)?;
+            self.expect(TokenKind::RightParen, ")")?;
+            (Some(item), Some(index))
+        } else {
+            (
+                Some(self.parse_identifier(catalogue::expected_variable_identifier)?),
+                None,
+            )
+        };
+        if !self.at_keyword("in") {
+            let span = self.current().span;
+            return self.fail(catalogue::expected_keyword(span, "in"));
+        }
+        self.advance();
+        let collection = self.parse_expression()?;
+        self.expect(TokenKind::Colon, ":")?;
+        self.skip_newlines();
+        let (filter, body) = if self.at_keyword("if") {
+            match self.parse_condition()?.kind {
+                ExpressionKind::Condition { condition, body } => (Some(condition), body),
+                _ => return Err(Reported),
+            }
+        } else {
+            (None, Box::new(self.parse_expression()?))
+        };
+        self.skip_newlines();
+        let end = self.expect(TokenKind::RightSquare, "]")?.span;
+        Ok(Expression::new(
+            ExpressionKind::For(ForExpression {
+                item,
+                index,
+                collection: Box::new(collection),
+                filter,
+                body,
+            }),
+            start.to(end),
+        ))
+    }
+}

@@ -1,0 +1,391 @@
+//! Semantic model: what the emitter needs to know about each declaration
+//! beyond its syntax — resource types and parents, loops, conditions,
+//! which variables must be inlined, and modules' compiled templates.
+
+use crate::binder::{body_object, resolve_resource, Bindings, Symbol};
+use crate::emitter::json_writer::Json;
+use crate::syntax::*;
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetScope {
+    ResourceGroup,
+    Subscription,
+    ManagementGroup,
+    Tenant,
+}
+
+pub struct ResourceInfo<'a> {
+    pub declaration: &'a ResourceDeclaration,
+    pub full_type: String,
+    pub api_version: String,
+    pub parent: Option<usize>,
+    pub body: Option<&'a Expression>,
+    pub for_loop: Option<(&'a ForExpression, usize)>,
+    pub condition: Option<&'a Expression>,
+    /// The enclosing resource when declared inside a parent's body.
+    pub lexical_parent: Option<usize>,
+}
+
+pub struct ModuleInfo<'a> {
+    pub declaration: &'a ModuleDeclaration,
+    pub body: Option<&'a Expression>,
+    pub for_loop: Option<(&'a ForExpression, usize)>,
+    pub condition: Option<&'a Expression>,
+    /// The module's own compiled template, or None if it failed (already reported).
+    pub template: Option<Json>,
+    pub file: Option<PathBuf>,
+}
+
+pub struct SemanticModel<'a> {
+    pub tree: &'a SyntaxTree,
+    pub bindings: Bindings<'a>,
+    pub target_scope: TargetScope,
+    pub resources: Vec<ResourceInfo<'a>>,
+    pub modules: Vec<ModuleInfo<'a>>,
+    /// Variables whose value needs runtime state (reference(), module outputs):
+    /// ARM forbids those in `variables`, so uses are replaced by the value.
+    pub inlined_variables: Vec<bool>,
+    pub directory: PathBuf,
+}
+
+/// Splits a declaration body into its loop, condition and object.
+pub fn unwrap_body(
+    value: &Expression,
+) -> (
+    Option<(&ForExpression, usize)>,
+    Option<&Expression>,
+    Option<&Expression>,
+) {
+    match &value.kind {
+        ExpressionKind::For(for_expression) => (
+            Some((for_expression, value.span.start)),
+            for_expression.filter.as_deref(),
+            body_object(&for_expression.body),
+        ),
+        ExpressionKind::Condition { condition, body } => (None, Some(condition), body_object(body)),
+        _ => (None, None, body_object(value)),
+    }
+}
+
+impl<'a> SemanticModel<'a> {
+    pub fn build(
+        tree: &'a SyntaxTree,
+        bindings: Bindings<'a>,
+        directory: PathBuf,
+        module_templates: Vec<(Option<Json>, Option<PathBuf>)>,
+    ) -> Self {
+        let target_scope = tree
+            .declarations
+            .iter()
+            .find_map(|d| match d {
+                Declaration::TargetScope(value, _) => value.as_plain_string(),
+                _ => None,
+            })
+            .map(|scope| match scope.as_str() {
+                "subscription" => TargetScope::Subscription,
+                "managementGroup" => TargetScope::ManagementGroup,
+                "tenant" => TargetScope::Tenant,
+                _ => TargetScope::ResourceGroup,
+            })
+            .unwrap_or(TargetScope::ResourceGroup);
+
+        let mut resources: Vec<ResourceInfo<'a>> = Vec::new();
+        for bound in &bindings.resources {
+            let declaration = bound.declaration;
+            let (for_loop, condition, body) = unwrap_body(&declaration.value);
+            // A nested 'childType' without '@version' takes its parent's API version.
+            let inherited_version = bound
+                .lexical_parent
+                .and_then(|parent| resources.get(parent))
+                .map(|parent: &ResourceInfo<'_>| parent.api_version.clone());
+            let (declared_type, api_version) = match declaration.type_reference.split_once('@') {
+                Some((type_name, version)) => (type_name.to_string(), version.to_string()),
+                None => (
+                    declaration.type_reference.clone(),
+                    inherited_version.clone().unwrap_or_default(),
+                ),
+            };
+            // `parent:` names the parent explicitly; a nested declaration has it lexically.
+            let explicit_parent = body
+                .and_then(|b| b.object_property("parent"))
+                .and_then(|p| {
+                    resolve_resource(&p.value, &bindings.references, &bindings.resources)
+                });
+            let parent = explicit_parent.or(bound.lexical_parent);
+            let full_type = match (bound.lexical_parent, declared_type.contains('/')) {
+                (Some(parent_index), false) => resources
+                    .get(parent_index)
+                    .map(|p| format!("{}/{}", p.full_type, declared_type))
+                    .unwrap_or(declared_type),
+                _ => declared_type,
+            };
+            resources.push(ResourceInfo {
+                declaration,
+                full_type,
+                api_version,
+                parent,
+                body,
+                for_loop,
+                condition,
+                lexical_parent: bound.lexical_parent,
+            });
+        }
+
+        let modules = bindings
+            .modules
+            .iter()
+            .zip(
+                module_templates
+                    .into_iter()
+                    .chain(std::iter::repeat((None, None))),
+            )
+            .map(|(declaration, (template, file))| {
+                let (for_loop, condition, body) = unwrap_body(&declaration.value);
+                ModuleInfo {
+                    declaration,
+                    body,
+                    for_loop,
+                    condition,
+                    template,
+                    file,
+                }
+            })
+            .collect();
+
+        let mut model = SemanticModel {
+            tree,
+            inlined_variables: vec![false; bindings.variables.len()],
+            bindings,
+            target_scope,
+            resources,
+            modules,
+            directory,
+        };
+        // Fixed point: a variable using an inlined variable needs inlining too.
+        loop {
+            let mut changed = false;
+            for index in 0..model.bindings.variables.len() {
+                if !model.inlined_variables[index]
+                    && !matches!(
+                        model.bindings.variables[index].value.kind,
+                        ExpressionKind::For(_)
+                    )
+                    && model.needs_runtime_state(&model.bindings.variables[index].value)
+                {
+                    model.inlined_variables[index] = true;
+                    changed = true;
+                }
+            }
+            if !changed {
+                return model;
+            }
+        }
+    }
+
+    /// The order the official compiler writes resources in: every nested resource
+    /// (children before their parents), then the top-level ones.
+    pub fn emission_order(&self) -> Vec<usize> {
+        fn descendants(model: &SemanticModel<'_>, resource: usize, order: &mut Vec<usize>) {
+            for (child, info) in model.resources.iter().enumerate() {
+                if info.lexical_parent == Some(resource) {
+                    descendants(model, child, order);
+                    order.push(child);
+                }
+            }
+        }
+        let top_level: Vec<usize> = (0..self.resources.len())
+            .filter(|r| self.resources[*r].lexical_parent.is_none())
+            .collect();
+        let mut order = Vec::new();
+        for resource in &top_level {
+            descendants(self, *resource, &mut order);
+        }
+        order.extend(top_level);
+        order
+    }
+
+    pub fn symbol_of(&self, identifier: &Identifier) -> Option<Symbol> {
+        self.bindings
+            .references
+            .get(&identifier.span.start)
+            .copied()
+    }
+
+    pub fn resource_of(&self, expression: &Expression) -> Option<usize> {
+        resolve_resource(
+            expression,
+            &self.bindings.references,
+            &self.bindings.resources,
+        )
+    }
+
+    /// Whether an expression reads runtime state: a resource's properties or a module's outputs.
+    fn needs_runtime_state(&self, expression: &Expression) -> bool {
+        let mut found = false;
+        visit(expression, &mut |e| match &e.kind {
+            ExpressionKind::Property { base, name, .. } => {
+                let target = match &base.kind {
+                    ExpressionKind::Index { base: inner, .. } => inner.as_ref(),
+                    _ => base.as_ref(),
+                };
+                if let Some(resource) = self.resource_of(target) {
+                    let _ = resource;
+                    if !matches!(name.name.as_str(), "id" | "name" | "type" | "apiVersion") {
+                        found = true;
+                    }
+                }
+                if let ExpressionKind::Variable(identifier) = &target.kind {
+                    if let Some(Symbol::Module(_)) = self.symbol_of(identifier) {
+                        if name.name != "name" {
+                            found = true;
+                        }
+                    }
+                }
+            }
+            ExpressionKind::Variable(identifier) => match self.symbol_of(identifier) {
+                Some(Symbol::Variable(index)) if self.inlined_variables[index] => found = true,
+                _ => {}
+            },
+            ExpressionKind::Call { name, .. }
+                if name.name.starts_with("list") || name.name == "reference" =>
+            {
+                found = true
+            }
+            _ => {}
+        });
+        found
+    }
+
+    /// Resources and modules an expression refers to, directly or through variables,
+    /// with the index expression when an element of a loop is named.
+    pub fn referenced_declarations(
+        &self,
+        expression: &'a Expression,
+        found: &mut Vec<(Symbol, Option<&'a Expression>)>,
+        visited_variables: &mut Vec<usize>,
+    ) {
+        let mut variables = Vec::new();
+        // In `parent::child` only the child is depended on, not the parent named on the way.
+        let mut access_bases = Vec::new();
+        visit(expression, &mut |e| {
+            if let ExpressionKind::NestedResourceAccess { base, .. } = &e.kind {
+                access_bases.push(base.span);
+            }
+        });
+        visit(expression, &mut |e| {
+            if access_bases.contains(&e.span) {
+                return;
+            }
+            let (target, index) = match &e.kind {
+                ExpressionKind::Index { base, index, .. } => (base.as_ref(), Some(index.as_ref())),
+                _ => (e, None),
+            };
+            let symbol = match &target.kind {
+                ExpressionKind::Variable(identifier) => self.symbol_of(identifier),
+                ExpressionKind::NestedResourceAccess { name, .. } => self.symbol_of(name),
+                ExpressionKind::Call {
+                    namespace: Some(namespace),
+                    ..
+                } => self.symbol_of(namespace),
+                _ => None,
+            };
+            match symbol {
+                Some(symbol @ (Symbol::Resource(_) | Symbol::Module(_))) => {
+                    // Prefer the indexed form when both `res[i]` and `res` match.
+                    if index.is_some() {
+                        found.retain(|(s, i)| !(*s == symbol && i.is_none()));
+                    }
+                    if !found.iter().any(|(s, _)| *s == symbol) {
+                        found.push((symbol, index));
+                    }
+                }
+                Some(Symbol::Variable(variable)) => variables.push(variable),
+                _ => {}
+            }
+        });
+        for variable in variables {
+            if !visited_variables.contains(&variable) {
+                visited_variables.push(variable);
+                let value = &self.bindings.variables[variable].value;
+                self.referenced_declarations(value, found, visited_variables);
+            }
+        }
+    }
+}
+
+/// Calls `f` on every expression in the tree (pre-order), nested resources excluded.
+pub fn visit<'e>(expression: &'e Expression, f: &mut dyn FnMut(&'e Expression)) {
+    f(expression);
+    match &expression.kind {
+        ExpressionKind::String(segments) => {
+            for segment in segments {
+                if let StringSegment::Hole(hole) = segment {
+                    visit(hole, f);
+                }
+            }
+        }
+        ExpressionKind::Object(items) => {
+            for item in items {
+                match item {
+                    ObjectItem::Property(property) => {
+                        if let PropertyKey::String(key) = &property.key {
+                            visit(key, f);
+                        }
+                        visit(&property.value, f);
+                    }
+                    ObjectItem::Spread(spread) => visit(spread, f),
+                    ObjectItem::NestedResource(_) => {}
+                }
+            }
+        }
+        ExpressionKind::Array(items) => {
+            for item in items {
+                match item {
+                    ArrayItem::Value(value) | ArrayItem::Spread(value) => visit(value, f),
+                }
+            }
+        }
+        ExpressionKind::Call { arguments, .. } => {
+            for argument in arguments {
+                visit(argument, f);
+            }
+        }
+        ExpressionKind::Property { base, .. } => visit(base, f),
+        ExpressionKind::Index { base, index, .. } => {
+            visit(base, f);
+            visit(index, f);
+        }
+        ExpressionKind::NestedResourceAccess { base, .. } => visit(base, f),
+        ExpressionKind::Unary { operand, .. } => visit(operand, f),
+        ExpressionKind::Binary { left, right, .. } => {
+            visit(left, f);
+            visit(right, f);
+        }
+        ExpressionKind::Ternary {
+            condition,
+            when_true,
+            when_false,
+        } => {
+            visit(condition, f);
+            visit(when_true, f);
+            visit(when_false, f);
+        }
+        ExpressionKind::Parenthesized(inner) => visit(inner, f),
+        ExpressionKind::For(for_expression) => {
+            visit(&for_expression.collection, f);
+            if let Some(filter) = &for_expression.filter {
+                visit(filter, f);
+            }
+            visit(&for_expression.body, f);
+        }
+        ExpressionKind::Condition { condition, body } => {
+            visit(condition, f);
+            visit(body, f);
+        }
+        _ => {}
+    }
+}
+
+pub type LoopBindings = HashMap<usize, crate::emitter::expression_converter::LoopBinding>;

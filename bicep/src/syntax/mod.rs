@@ -1,0 +1,306 @@
+//! The syntax tree the parser builds. Every node carries its span so any later
+//! stage can point a diagnostic at it.
+
+use crate::text::Span;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Identifier {
+    pub name: String,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum StringSegment {
+    Text(String),
+    Hole(Expression),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnaryOperator {
+    Not,
+    Minus,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BinaryOperator {
+    Add,
+    Subtract,
+    Multiply,
+    Divide,
+    Modulo,
+    Equals,
+    NotEquals,
+    EqualsInsensitive,
+    NotEqualsInsensitive,
+    Less,
+    LessOrEquals,
+    Greater,
+    GreaterOrEquals,
+    And,
+    Or,
+    Coalesce,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum PropertyKey {
+    Identifier(Identifier),
+    String(Expression),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObjectProperty {
+    pub decorators: Vec<Decorator>,
+    pub key: PropertyKey,
+    pub value: Expression,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ObjectItem {
+    Property(ObjectProperty),
+    Spread(Expression),
+    /// A child resource declared inside its parent's body.
+    NestedResource(Box<ResourceDeclaration>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ArrayItem {
+    Value(Expression),
+    Spread(Expression),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ForExpression {
+    pub item: Option<Identifier>,
+    pub index: Option<Identifier>,
+    pub collection: Box<Expression>,
+    /// `for x in xs: if (cond) {...}`
+    pub filter: Option<Box<Expression>>,
+    pub body: Box<Expression>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExpressionKind {
+    String(Vec<StringSegment>),
+    Integer(i64),
+    Boolean(bool),
+    Null,
+    Variable(Identifier),
+    Object(Vec<ObjectItem>),
+    Array(Vec<ArrayItem>),
+    Call {
+        namespace: Option<Identifier>,
+        name: Identifier,
+        arguments: Vec<Expression>,
+    },
+    Property {
+        base: Box<Expression>,
+        name: Identifier,
+        safe: bool,
+    },
+    Index {
+        base: Box<Expression>,
+        index: Box<Expression>,
+        safe: bool,
+        from_end: bool,
+    },
+    /// `parent::child`
+    NestedResourceAccess {
+        base: Box<Expression>,
+        name: Identifier,
+    },
+    Unary {
+        operator: UnaryOperator,
+        operand: Box<Expression>,
+    },
+    Binary {
+        operator: BinaryOperator,
+        left: Box<Expression>,
+        right: Box<Expression>,
+    },
+    Ternary {
+        condition: Box<Expression>,
+        when_true: Box<Expression>,
+        when_false: Box<Expression>,
+    },
+    Parenthesized(Box<Expression>),
+    For(ForExpression),
+    /// `if (cond) {...}` as a resource or module body.
+    Condition {
+        condition: Box<Expression>,
+        body: Box<Expression>,
+    },
+    Lambda,
+    /// Left behind where a syntax error was reported, so later stages stay quiet.
+    Error,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Expression {
+    pub kind: ExpressionKind,
+    pub span: Span,
+}
+
+impl Expression {
+    pub fn new(kind: ExpressionKind, span: Span) -> Self {
+        Expression { kind, span }
+    }
+
+    pub fn error(span: Span) -> Self {
+        Expression::new(ExpressionKind::Error, span)
+    }
+
+    /// The literal text of a string with no holes.
+    pub fn as_plain_string(&self) -> Option<String> {
+        match &self.kind {
+            ExpressionKind::String(segments) => {
+                let mut text = String::new();
+                for segment in segments {
+                    match segment {
+                        StringSegment::Text(part) => text.push_str(part),
+                        StringSegment::Hole(_) => return None,
+                    }
+                }
+                Some(text)
+            }
+            _ => None,
+        }
+    }
+
+    /// The value of `key` in an object literal (for resource and module bodies).
+    pub fn object_property(&self, key: &str) -> Option<&ObjectProperty> {
+        match &self.kind {
+            ExpressionKind::Object(items) => items.iter().find_map(|item| match item {
+                ObjectItem::Property(property) if property.key_text().as_deref() == Some(key) => {
+                    Some(property)
+                }
+                _ => None,
+            }),
+            _ => None,
+        }
+    }
+}
+
+impl ObjectProperty {
+    pub fn key_text(&self) -> Option<String> {
+        match &self.key {
+            PropertyKey::Identifier(identifier) => Some(identifier.name.clone()),
+            PropertyKey::String(expression) => expression.as_plain_string(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decorator {
+    pub namespace: Option<Identifier>,
+    pub name: Identifier,
+    pub arguments: Vec<Expression>,
+    pub span: Span,
+}
+
+/// A parameter or output type as written: `string`, `int[]`, `object?`, `'a' | 'b'`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TypeExpression {
+    Named(Identifier),
+    ArrayOf(Box<TypeExpression>, Span),
+    Nullable(Box<TypeExpression>, Span),
+    /// A union of literal values; the official compiler emits it as allowedValues.
+    LiteralUnion(Vec<Expression>, Span),
+    /// Object type literals, tuples and the like: reported as unsupported.
+    Unsupported(Span),
+}
+
+impl TypeExpression {
+    pub fn span(&self) -> Span {
+        match self {
+            TypeExpression::Named(identifier) => identifier.span,
+            TypeExpression::ArrayOf(_, span)
+            | TypeExpression::Nullable(_, span)
+            | TypeExpression::LiteralUnion(_, span)
+            | TypeExpression::Unsupported(span) => *span,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParameterDeclaration {
+    pub decorators: Vec<Decorator>,
+    pub name: Identifier,
+    pub type_expression: TypeExpression,
+    pub default_value: Option<Expression>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct VariableDeclaration {
+    pub decorators: Vec<Decorator>,
+    pub name: Identifier,
+    pub value: Expression,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResourceDeclaration {
+    pub decorators: Vec<Decorator>,
+    pub name: Identifier,
+    /// `'Microsoft.X/y@2020-01-01'` as written; nested resources may give just `'child@...'`.
+    pub type_reference: String,
+    pub type_span: Span,
+    pub existing: bool,
+    pub value: Expression,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModuleDeclaration {
+    pub decorators: Vec<Decorator>,
+    pub name: Identifier,
+    pub path: Expression,
+    pub value: Expression,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutputDeclaration {
+    pub decorators: Vec<Decorator>,
+    pub name: Identifier,
+    pub type_expression: TypeExpression,
+    pub value: Expression,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetadataDeclaration {
+    pub name: Identifier,
+    pub value: Expression,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Declaration {
+    TargetScope(Expression, Span),
+    Metadata(MetadataDeclaration),
+    Parameter(ParameterDeclaration),
+    Variable(VariableDeclaration),
+    Resource(ResourceDeclaration),
+    Module(ModuleDeclaration),
+    Output(OutputDeclaration),
+    /// `using './main.bicep'` in a .bicepparam file.
+    Using(Expression, Span),
+    /// `param x = value` in a .bicepparam file.
+    ParameterAssignment {
+        name: Identifier,
+        value: Expression,
+        span: Span,
+    },
+    /// type/func/import/extension…: parsed past, then refused by the type checker.
+    Unsupported {
+        keyword: String,
+        span: Span,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SyntaxTree {
+    pub declarations: Vec<Declaration>,
+}

@@ -1,0 +1,220 @@
+//! TypeChecker: the checks between binding and emission — declared types,
+//! decorators on the right declarations, resource type strings, and refusing
+//! language this compiler does not implement (so it never emits wrong JSON).
+
+use crate::diagnostics::{catalogue, PendingDiagnostic};
+use crate::semantic::SemanticModel;
+use crate::syntax::*;
+
+const PARAMETER_DECORATORS: &[&str] = &[
+    "description",
+    "metadata",
+    "secure",
+    "allowed",
+    "minLength",
+    "maxLength",
+    "minValue",
+    "maxValue",
+];
+const OUTPUT_DECORATORS: &[&str] = &["description", "metadata", "secure"];
+const RESOURCE_DECORATORS: &[&str] = &["description", "batchSize"];
+const VARIABLE_DECORATORS: &[&str] = &["description"];
+const BASIC_TYPES: &[&str] = &["string", "int", "bool", "object", "array"];
+
+pub fn check(model: &SemanticModel<'_>) -> Vec<PendingDiagnostic> {
+    let mut diagnostics = Vec::new();
+    for declaration in &model.tree.declarations {
+        match declaration {
+            Declaration::Parameter(parameter) => {
+                check_decorators(
+                    &parameter.decorators,
+                    PARAMETER_DECORATORS,
+                    "parameter",
+                    &mut diagnostics,
+                );
+                check_type(&parameter.type_expression, false, &mut diagnostics);
+            }
+            Declaration::Output(output) => {
+                check_decorators(
+                    &output.decorators,
+                    OUTPUT_DECORATORS,
+                    "output",
+                    &mut diagnostics,
+                );
+                check_type(&output.type_expression, true, &mut diagnostics);
+            }
+            Declaration::Variable(variable) => check_decorators(
+                &variable.decorators,
+                VARIABLE_DECORATORS,
+                "variable",
+                &mut diagnostics,
+            ),
+            Declaration::Module(module) => check_decorators(
+                &module.decorators,
+                RESOURCE_DECORATORS,
+                "module",
+                &mut diagnostics,
+            ),
+            Declaration::TargetScope(value, _) => {
+                let valid = value.as_plain_string().is_some_and(|scope| {
+                    matches!(
+                        scope.as_str(),
+                        "resourceGroup" | "subscription" | "managementGroup" | "tenant"
+                    )
+                });
+                if !valid {
+                    diagnostics.push(catalogue::target_scope_invalid(value.span));
+                }
+            }
+            Declaration::Unsupported { keyword, span } => {
+                let construct = match keyword.as_str() {
+                    "type" => "A user-defined type declaration (type)",
+                    "func" => "A user-defined function declaration (func)",
+                    "import" => "An import declaration",
+                    "extension" | "provider" => "An extension declaration",
+                    "assert" => "An assert declaration",
+                    _ => "This declaration",
+                };
+                diagnostics.push(catalogue::unsupported_construct(*span, construct));
+            }
+            _ => {}
+        }
+    }
+    for resource in &model.resources {
+        let declaration = resource.declaration;
+        check_decorators(
+            &declaration.decorators,
+            RESOURCE_DECORATORS,
+            "resource",
+            &mut diagnostics,
+        );
+        // A nested resource may leave out '@version' and inherit its parent's.
+        let valid_type = match declaration.type_reference.split_once('@') {
+            Some((type_name, version)) => !type_name.is_empty() && !version.is_empty(),
+            None => resource.lexical_parent.is_some() && !declaration.type_reference.is_empty(),
+        };
+        if !valid_type {
+            diagnostics.push(catalogue::invalid_resource_type(declaration.type_span));
+        }
+        if resource.body.is_none() {
+            diagnostics.push(catalogue::unsupported_construct(
+                declaration.value.span,
+                "A resource body that is not an object literal",
+            ));
+        } else if resource
+            .body
+            .and_then(|b| b.object_property("name"))
+            .is_none()
+        {
+            diagnostics.push(catalogue::missing_required_properties(
+                declaration.name.span,
+                "resource",
+                &["name"],
+            ));
+        }
+        if let Some(body) = resource.body {
+            check_duplicate_properties(body, &mut diagnostics);
+        }
+    }
+    for module in &model.modules {
+        if module.body.is_none() {
+            diagnostics.push(catalogue::unsupported_construct(
+                module.declaration.value.span,
+                "A module body that is not an object literal",
+            ));
+        }
+    }
+    diagnostics
+}
+
+fn check_duplicate_properties(object: &Expression, diagnostics: &mut Vec<PendingDiagnostic>) {
+    if let ExpressionKind::Object(items) = &object.kind {
+        let mut seen: Vec<String> = Vec::new();
+        for item in items {
+            if let ObjectItem::Property(property) = item {
+                if let Some(key) = property.key_text() {
+                    if seen.iter().any(|k| k.eq_ignore_ascii_case(&key)) {
+                        diagnostics.push(catalogue::property_declared_multiple_times(
+                            property.span,
+                            &key,
+                        ));
+                    }
+                    seen.push(key);
+                }
+            }
+        }
+    }
+}
+
+fn check_decorators(
+    decorators: &[Decorator],
+    allowed: &[&str],
+    target: &str,
+    diagnostics: &mut Vec<PendingDiagnostic>,
+) {
+    for decorator in decorators {
+        let name = decorator.name.name.as_str();
+        if allowed.contains(&name) {
+            continue;
+        }
+        let is_decorator_anywhere = PARAMETER_DECORATORS.contains(&name)
+            || RESOURCE_DECORATORS.contains(&name)
+            || matches!(
+                name,
+                "export" | "sealed" | "discriminator" | "onlyIfNotExists"
+            );
+        if is_decorator_anywhere {
+            diagnostics.push(catalogue::decorator_not_permitted_here(
+                decorator.name.span,
+                name,
+                target,
+            ));
+        } else if crate::binder::is_known_function(name) {
+            diagnostics.push(catalogue::cannot_use_function_as_decorator(
+                decorator.name.span,
+                name,
+            ));
+        } else {
+            diagnostics.push(catalogue::name_does_not_exist(decorator.name.span, name));
+        }
+    }
+}
+
+fn check_type(
+    type_expression: &TypeExpression,
+    is_output: bool,
+    diagnostics: &mut Vec<PendingDiagnostic>,
+) {
+    match type_expression {
+        TypeExpression::Named(identifier) => {
+            if !BASIC_TYPES.contains(&identifier.name.as_str()) {
+                diagnostics.push(if is_output {
+                    catalogue::invalid_output_type(identifier.span)
+                } else {
+                    catalogue::invalid_parameter_type(identifier.span)
+                });
+            }
+        }
+        TypeExpression::ArrayOf(inner, _) | TypeExpression::Nullable(inner, _) => {
+            check_type(inner, is_output, diagnostics)
+        }
+        TypeExpression::LiteralUnion(literals, span) => {
+            let all_literal = literals.iter().all(|l| {
+                matches!(
+                    l.kind,
+                    ExpressionKind::Integer(_) | ExpressionKind::Boolean(_)
+                ) || l.as_plain_string().is_some()
+            });
+            if !all_literal {
+                diagnostics.push(catalogue::unsupported_construct(
+                    *span,
+                    "A union type with non-literal members",
+                ));
+            }
+        }
+        TypeExpression::Unsupported(span) => diagnostics.push(catalogue::unsupported_construct(
+            *span,
+            "An object, tuple or resource-typed type expression (user-defined types)",
+        )),
+    }
+}

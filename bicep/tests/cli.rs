@@ -1,0 +1,105 @@
+//! The `bicep` binary as az drives it.
+
+mod support;
+
+use std::process::Command;
+use support::Workspace;
+
+fn bicep() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_bicep"))
+}
+
+#[test]
+fn version_line_has_the_official_shape() {
+    let output = bicep().arg("--version").output().unwrap();
+    assert!(output.status.success());
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        text.starts_with(&format!("Bicep CLI version {} (", bicep::VERSION)),
+        "{text}"
+    );
+    assert!(text.trim_end().ends_with(')'));
+}
+
+#[test]
+fn build_to_stdout_and_beside_the_file() {
+    let workspace = Workspace::new();
+    let path = workspace.file("main.bicep", "param a string\noutput b string = a\n");
+    let output = bicep()
+        .args(["build", "--stdout"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let template: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(template["outputs"]["b"]["value"], "[parameters('a')]");
+
+    let status = bicep().arg("build").arg(&path).status().unwrap();
+    assert!(status.success());
+    assert!(workspace.directory.path().join("main.json").is_file());
+
+    let out = workspace.directory.path().join("other.json");
+    let status = bicep()
+        .arg("build")
+        .arg(&path)
+        .arg("--outfile")
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(status.success() && out.is_file());
+}
+
+#[test]
+fn errors_go_to_stderr_with_exit_code_1() {
+    let workspace = Workspace::new();
+    let path = workspace.file("main.bicep", "output b string = missing\n");
+    let output = bicep()
+        .args(["build", "--stdout"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(output.stdout.is_empty());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.contains(
+            "(1,19) : Error BCP057: The name \"missing\" does not exist in the current context."
+        ),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn build_params_to_stdout_gives_az_its_two_keys() {
+    let workspace = Workspace::new();
+    workspace.file("main.bicep", "param name string\n");
+    let params = workspace.file("main.bicepparam", "using 'main.bicep'\nparam name = 'x'\n");
+    let output = bicep()
+        .args(["build-params", "--stdout"])
+        .arg(&params)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let envelope: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let parameters: serde_json::Value =
+        serde_json::from_str(envelope["parametersJson"].as_str().unwrap()).unwrap();
+    assert_eq!(parameters["parameters"]["name"]["value"], "x");
+    let template: serde_json::Value =
+        serde_json::from_str(envelope["templateJson"].as_str().unwrap()).unwrap();
+    assert_eq!(template["parameters"]["name"]["type"], "string");
+}
+
+#[test]
+fn lint_format_and_help() {
+    let workspace = Workspace::new();
+    let path = workspace.file("main.bicep", "param a string\n");
+    assert!(bicep().arg("lint").arg(&path).status().unwrap().success());
+    let format = bicep().arg("format").arg(&path).output().unwrap();
+    assert_eq!(format.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&format.stderr).contains("not supported"));
+    assert!(bicep().arg("--help").status().unwrap().success());
+}

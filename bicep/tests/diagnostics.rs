@@ -1,0 +1,152 @@
+//! Common mistakes get the official codes, messages and positions.
+
+mod support;
+
+use support::{diagnostics, Workspace};
+
+fn codes(text: &str) -> Vec<(usize, usize, String)> {
+    diagnostics(text)
+        .into_iter()
+        .map(|(l, c, code, _)| (l, c, code))
+        .collect()
+}
+
+#[test]
+fn undefined_name_is_bcp057_with_official_text() {
+    let found = diagnostics("var a = 1\noutput x int = b\n");
+    assert_eq!(
+        found,
+        vec![(
+            2,
+            16,
+            "BCP057".to_string(),
+            "The name \"b\" does not exist in the current context.".to_string()
+        )]
+    );
+}
+
+#[test]
+fn duplicate_symbol_is_bcp028() {
+    assert_eq!(
+        codes("param a string\nvar a = 1\n"),
+        vec![(2, 5, "BCP028".to_string())]
+    );
+}
+
+#[test]
+fn syntax_errors() {
+    assert_eq!(codes("foo bar\n"), vec![(1, 1, "BCP007".to_string())]);
+    assert_eq!(codes("var x = {\n  a 1\n}\n")[0].2, "BCP018");
+    assert_eq!(codes("var x = 'abc\n")[0].2, "BCP004");
+    assert_eq!(codes("var x = )\n")[0].2, "BCP009");
+}
+
+#[test]
+fn wrong_decorators() {
+    assert_eq!(
+        codes("@concat('a')\nparam a string\n"),
+        vec![(1, 2, "BCP152".to_string())]
+    );
+    assert_eq!(
+        codes("@nope()\nparam a string\n"),
+        vec![(1, 2, "BCP057".to_string())]
+    );
+    assert_eq!(codes("@secure()\nvar a = 'x'\n")[0].2, "BCP126");
+}
+
+#[test]
+fn missing_module_file_is_bcp091() {
+    let found = diagnostics("module m './missing.bicep' = {\n  name: 'm'\n}\n");
+    assert_eq!(found.len(), 1);
+    assert_eq!(
+        (found[0].0, found[0].1, found[0].2.as_str()),
+        (1, 10, "BCP091")
+    );
+}
+
+#[test]
+fn registry_module_is_refused_clearly() {
+    let found = diagnostics("module m 'br/public:avm/res/x:1.0.0' = {\n  name: 'm'\n}\n");
+    assert_eq!(found[0].2, "BCP192");
+    assert!(
+        found[0].3.contains("cannot reach module registries"),
+        "{}",
+        found[0].3
+    );
+}
+
+#[test]
+fn errors_inside_a_module_are_reported_in_its_file() {
+    let workspace = Workspace::new();
+    workspace.file("child.bicep", "output o string = nope\n");
+    let main = workspace.file("main.bicep", "module m 'child.bicep' = {\n  name: 'm'\n}\n");
+    let compilation = bicep::compile_file(&main);
+    assert!(compilation.template.is_none());
+    assert!(compilation
+        .diagnostics
+        .iter()
+        .any(|d| d.code == "BCP057" && d.path.ends_with("child.bicep")));
+}
+
+#[test]
+fn unsupported_language_fails_clearly() {
+    for text in [
+        "type t = { a: string }\n",
+        "func f() string => 'a'\n",
+        "import * as x from 'x.bicep'\n",
+        "var f = map([1], x => x)\n",
+        "param p { a: string }\n",
+    ] {
+        let found = diagnostics(text);
+        assert!(
+            found
+                .iter()
+                .any(|(_, _, code, message)| code == "BCP901" && message.contains("not supported")),
+            "{text}: {found:?}"
+        );
+    }
+}
+
+#[test]
+fn render_matches_the_official_cli_line() {
+    let workspace = Workspace::new();
+    let path = workspace.file("main.bicep", "output x int = y\n");
+    let compilation = bicep::compile_file(&path);
+    assert_eq!(
+        compilation.diagnostics[0].render(),
+        format!(
+            "{}(1,16) : Error BCP057: The name \"y\" does not exist in the current context.",
+            path.display()
+        )
+    );
+}
+
+#[test]
+fn garbage_input_never_panics() {
+    for text in [
+        "@",
+        "resource",
+        "resource x 'a@b' = [for",
+        "var x = '${",
+        "var x = '${a",
+        "param p string = [",
+        "}}}]]]",
+        "var \u{1F600} = 1",
+        "module m",
+        "var x = a.b.c[",
+        "'''",
+        "/* x",
+        "var x = 1 ? 2",
+        "var x = [^",
+    ] {
+        let _ = diagnostics(text);
+    }
+    let deep = format!("var x = {}1{}\n", "(".repeat(5000), ")".repeat(5000));
+    assert!(!diagnostics(&deep).is_empty());
+    let deep_arrays = format!("var x = {}\n", "[".repeat(5000));
+    assert!(!diagnostics(&deep_arrays).is_empty());
+    let deep_not = format!("var x = {}true\n", "!".repeat(5000));
+    assert!(!diagnostics(&deep_not).is_empty());
+    let deep_holes = format!("var x = {}\n", "'${".repeat(2000));
+    assert!(!diagnostics(&deep_holes).is_empty());
+}
