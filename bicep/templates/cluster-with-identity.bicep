@@ -56,5 +56,5 @@ resource blobRole 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
 }
 
 output clusterId string = cluster.id
-output hsmFqdns array = map(cluster.properties.hsms, hsm => hsm.fqdn)
+output hsmFqdns array = [for hsm in cluster.properties.hsms: hsm.fqdn]
 output identityPrincipalId string = identity.properties.principalId

@@ -1,0 +1,123 @@
+"""Bicep files deployed by the unmodified `az` CLI through the workspace's own
+`bicep` compiler: az is told to use the `bicep` on PATH
+(`bicep.use_binary_from_path`), runs `bicep build --stdout` (or
+`build-params`) and deploys the JSON it prints to the emulator."""
+
+import os
+import pathlib
+import uuid
+
+import pytest
+
+from conftest import ROOT
+
+TEMPLATES = ROOT / "bicep" / "templates"
+
+
+def bicep_binary() -> pathlib.Path:
+    """The workspace's `bicep`, built beside the emulator by tests/run.sh."""
+    return pathlib.Path(os.environ.get("BICEP_BIN", ROOT / "target" / "debug" / "bicep"))
+
+
+@pytest.fixture(scope="module")
+def az_bicep(az):
+    if not bicep_binary().exists():
+        pytest.fail(f"the workspace's bicep binary is not built at {bicep_binary()}")
+    path = f"{bicep_binary().parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    cli = az.sibling("bicep", {"PATH": path})
+    # The same login as `az`: copy its profile by logging in again.
+    ep = az.emulator.endpoints
+    from conftest import register_emulator_cloud
+
+    register_emulator_cloud(cli, "CloudHsmEmulator", ep["resourceManager"])
+    cli("login", "--service-principal", "-u", ep["clientId"], "-p", ep["clientSecret"], "--tenant", ep["tenantId"])
+    cli("config", "set", "bicep.use_binary_from_path=true")
+    return cli
+
+
+def new_group(cli) -> str:
+    name = f"rg-bicep-{uuid.uuid4().hex[:6]}"
+    cli("group", "create", "-n", name, "-l", "eastus2")
+    return name
+
+
+def test_az_finds_our_bicep_and_reads_its_version(az_bicep):
+    result = az_bicep.run_raw("bicep", "version")
+    assert result.returncode == 0, result.stderr
+    assert "Bicep CLI version" in result.stdout + result.stderr
+
+
+def test_a_cluster_with_its_identity_from_bicep(az_bicep):
+    group = new_group(az_bicep)
+    deployed = az_bicep(
+        "deployment", "group", "create", "-g", group, "-n", "bicep-identity",
+        "-f", str(TEMPLATES / "cluster-with-identity.bicep"), "-p", "clusterName=chsmb1",
+    )
+    props = deployed["properties"]
+    assert props["provisioningState"] == "Succeeded"
+    assert props["outputs"]["clusterId"]["value"].endswith("/cloudHsmClusters/chsmb1")
+    assert len(props["outputs"]["hsmFqdns"]["value"]) == 3
+    identity = az_bicep("identity", "show", "-g", group, "-n", "chsmb1-backup")
+    assert props["outputs"]["identityPrincipalId"]["value"] == identity["principalId"]
+    roles = az_bicep("role", "assignment", "list", "--assignee", identity["principalId"], "--all")
+    assert [r["roleDefinitionName"] for r in roles] == ["Storage Blob Data Contributor"]
+
+
+def test_a_loop_of_clusters_from_bicep(az_bicep):
+    group = new_group(az_bicep)
+    deployed = az_bicep(
+        "deployment", "group", "create", "-g", group,
+        "-f", str(TEMPLATES / "clusters-loop.bicep"), "-p", "count=2",
+    )
+    names = deployed["properties"]["outputs"]["names"]["value"]
+    assert len(names) == 2
+    listed = az_bicep("resource", "list", "-g", group, "--resource-type", "Microsoft.HardwareSecurityModules/cloudHsmClusters")
+    assert sorted(r["name"] for r in listed) == sorted(names)
+
+
+def test_a_module_adds_a_private_endpoint(az_bicep, emulator):
+    group = new_group(az_bicep)
+    subnet = (
+        f"/subscriptions/{emulator.endpoints['subscriptionId']}/resourceGroups/{group}"
+        "/providers/Microsoft.Network/virtualNetworks/vnet/subnets/pe"
+    )
+    deployed = az_bicep(
+        "deployment", "group", "create", "-g", group,
+        "-f", str(TEMPLATES / "cluster-private-endpoint.bicep"),
+        "-p", "clusterName=chsmpe1", f"subnetId={subnet}",
+    )
+    outputs = deployed["properties"]["outputs"]
+    assert outputs["endpointId"]["value"].endswith("/privateEndpoints/chsmpe1-pe")
+    assert outputs["connectionState"]["value"] == "Approved"
+    # The module is a nested deployment of the group.
+    assert az_bicep("deployment", "group", "show", "-g", group, "-n", "chsmpe1-endpoint")["properties"]["provisioningState"] == "Succeeded"
+
+
+def test_a_subscription_scope_bicep_file(az_bicep):
+    group = f"rg-bicep-sub-{uuid.uuid4().hex[:6]}"
+    deployed = az_bicep(
+        "deployment", "sub", "create", "-l", "eastus2",
+        "-f", str(TEMPLATES / "subscription-group-and-cluster.bicep"),
+        "-p", f"groupName={group}", "clusterName=chsmsub1",
+    )
+    assert deployed["properties"]["outputs"]["clusterId"]["value"].endswith(f"/resourceGroups/{group}/providers/Microsoft.HardwareSecurityModules/cloudHsmClusters/chsmsub1")
+
+
+def test_a_bicepparam_file(az_bicep):
+    group = new_group(az_bicep)
+    deployed = az_bicep(
+        "deployment", "group", "create", "-g", group,
+        "-p", str(TEMPLATES / "cluster-with-identity.bicepparam"),
+    )
+    assert deployed["properties"]["outputs"]["clusterId"]["value"].endswith("/cloudHsmClusters/chsm-params")
+    assert az_bicep("resource", "show", "-g", group, "-n", "chsm-params",
+                    "--resource-type", "Microsoft.HardwareSecurityModules/cloudHsmClusters")["tags"]["Source"] == "bicepparam"
+
+
+def test_a_compile_error_is_shown_with_its_code_and_position(az_bicep, tmp_path):
+    broken = tmp_path / "broken.bicep"
+    broken.write_text("param name string\n\noutput x string = nmae\n")
+    group = new_group(az_bicep)
+    failure = az_bicep.fails("deployment", "group", "create", "-g", group, "-f", str(broken))
+    assert "BCP057" in failure.stderr, failure.stderr
+    assert "broken.bicep(3," in failure.stderr, failure.stderr
