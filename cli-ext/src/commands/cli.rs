@@ -91,6 +91,118 @@ pub enum Command {
         after_help = "Examples:\n  Let an identity write backups to a storage account\n    az-cloudhsm role assignment create --assignee-object-id <principal-id> --role \"Storage Blob Data Contributor\" --scope <storage-account-id>"
     )]
     Role(RoleCommand),
+    /// Deploy ARM templates and Bicep files.
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  Deploy a Bicep file to a group\n    az-cloudhsm deployment group create -g rg1 --template-file main.bicep -p clusterName=chsm1"
+    )]
+    Deployment(DeploymentCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DeploymentCommand {
+    /// Deployments at resource-group scope.
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  Deploy a Bicep file\n    az-cloudhsm deployment group create -g rg1 -f main.bicep -p clusterName=chsm1"
+    )]
+    Group(DeploymentGroupCommand),
+    /// Deployments at subscription scope.
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  Deploy a subscription-scope template\n    az-cloudhsm deployment sub create -l eastus2 -f main.bicep"
+    )]
+    Sub(DeploymentSubCommand),
+}
+
+/// What `create` takes at either scope.
+#[derive(Debug, Args)]
+pub struct DeploymentCreateArgs {
+    /// The deployment name (default: the template file's name).
+    #[arg(short = 'n', long = "name")]
+    pub name: Option<String>,
+    /// An ARM JSON template or a Bicep file (compiled in-process).
+    #[arg(short = 'f', long = "template-file")]
+    pub template_file: Option<String>,
+    /// Parameters: name=value, @file.json, inline JSON, or a .bicepparam file.
+    #[arg(short = 'p', long = "parameters", num_args = 1..)]
+    pub parameters: Vec<String>,
+    /// Incremental (default) or Complete.
+    #[arg(long)]
+    pub mode: Option<String>,
+    #[command(flatten)]
+    pub no_wait: NoWait,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DeploymentGroupCommand {
+    /// Start a deployment at resource-group scope and wait for it.
+    #[command(
+        after_help = "Examples:\n  Deploy a Bicep file with a parameter\n    az-cloudhsm deployment group create -g rg1 -f main.bicep -p clusterName=chsm1\n\n  Deploy with a .bicepparam file\n    az-cloudhsm deployment group create -g rg1 -p main.bicepparam"
+    )]
+    Create {
+        /// Name of resource group.
+        #[arg(short = 'g', long = "resource-group")]
+        resource_group: String,
+        #[command(flatten)]
+        create: DeploymentCreateArgs,
+    },
+    /// Show a deployment.
+    #[command(
+        after_help = "Examples:\n  Show a deployment's outputs\n    az-cloudhsm deployment group show -g rg1 -n main --query properties.outputs"
+    )]
+    Show {
+        #[arg(short = 'g', long = "resource-group")]
+        resource_group: String,
+        #[arg(short = 'n', long = "name")]
+        name: String,
+    },
+    /// List a group's deployments.
+    #[command(
+        after_help = "Examples:\n  List a group's deployments\n    az-cloudhsm deployment group list -g rg1 -o table"
+    )]
+    List {
+        #[arg(short = 'g', long = "resource-group")]
+        resource_group: String,
+    },
+    /// Delete a deployment's record (its resources stay).
+    #[command(
+        after_help = "Examples:\n  Delete a deployment's record\n    az-cloudhsm deployment group delete -g rg1 -n main"
+    )]
+    Delete {
+        #[arg(short = 'g', long = "resource-group")]
+        resource_group: String,
+        #[arg(short = 'n', long = "name")]
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DeploymentSubCommand {
+    /// Start a deployment at subscription scope and wait for it.
+    #[command(
+        after_help = "Examples:\n  Create a group and a cluster in it\n    az-cloudhsm deployment sub create -l eastus2 -f main.bicep -p groupName=rg2"
+    )]
+    Create {
+        /// Where the deployment's metadata is kept.
+        #[arg(short = 'l', long = "location")]
+        location: String,
+        #[command(flatten)]
+        create: DeploymentCreateArgs,
+    },
+    /// Show a subscription deployment.
+    #[command(
+        after_help = "Examples:\n  Show a subscription deployment\n    az-cloudhsm deployment sub show -n main"
+    )]
+    Show {
+        #[arg(short = 'n', long = "name")]
+        name: String,
+    },
+    /// List the subscription's deployments.
+    #[command(
+        after_help = "Examples:\n  List the subscription's deployments\n    az-cloudhsm deployment sub list -o table"
+    )]
+    List,
 }
 
 #[derive(Debug, Args)]

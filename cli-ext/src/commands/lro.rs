@@ -36,6 +36,14 @@ const MAX_POLL: Duration = Duration::from_secs(5);
 const OPERATION_TIMEOUT: Duration = Duration::from_secs(3600);
 
 fn retry_after(reply: &Reply) -> Duration {
+    // `retry-after-ms` first, as azure-core reads it: a short operation is
+    // then not waited on for a whole second.
+    if let Some(ms) = reply
+        .header("retry-after-ms")
+        .and_then(|v| v.trim().parse::<u64>().ok())
+    {
+        return Duration::from_millis(ms).min(MAX_POLL);
+    }
     reply
         .header("retry-after")
         .and_then(|v| v.trim().parse::<u64>().ok())

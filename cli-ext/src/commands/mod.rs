@@ -9,6 +9,7 @@ mod account;
 mod backup;
 mod cli;
 mod clusters;
+mod deployments;
 pub(crate) mod error;
 mod groups;
 pub(crate) mod http;
@@ -204,5 +205,6 @@ async fn dispatch(ctx: &Ctx, command: Command) -> CliResult<Outcome> {
         Command::Identity(c) => identities::run(ctx, c).await,
         Command::Cloudhsm(c) => clusters::run(ctx, c).await,
         Command::Role(cli::RoleCommand::Assignment(c)) => roles::run(ctx, c).await,
+        Command::Deployment(c) => deployments::run(ctx, c).await,
     }
 }

@@ -80,3 +80,21 @@ pub fn group_cell(id: &serde_json::Value) -> serde_json::Value {
         serde_json::Value::String(g.into())
     })
 }
+
+/// A deployment at a group's scope, or the subscription's.
+pub fn deployment(sub: &str, group: Option<&str>, name: &str) -> String {
+    format!(
+        "{}?api-version={RESOURCES_API}",
+        deployment_id(sub, group, name)
+    )
+}
+
+pub fn deployment_id(sub: &str, group: Option<&str>, name: &str) -> String {
+    let scope = group.map_or_else(|| subscription(sub), |g| group_id(sub, g));
+    format!("{scope}/providers/Microsoft.Resources/deployments/{name}")
+}
+
+pub fn deployments(sub: &str, group: Option<&str>) -> String {
+    let scope = group.map_or_else(|| subscription(sub), |g| group_id(sub, g));
+    format!("{scope}/providers/Microsoft.Resources/deployments?api-version={RESOURCES_API}")
+}

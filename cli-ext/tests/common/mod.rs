@@ -26,6 +26,11 @@ impl Run {
             .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {self:?}"))
     }
 
+    /// Asserts the command succeeded.
+    pub fn expect_ok(&self) {
+        assert_eq!(self.code, 0, "command failed: {self:?}");
+    }
+
     /// Asserts az's error shape: non-zero `code`, `ERROR: ` + `text` on stderr, nothing on stdout.
     pub fn expect_error(&self, code: i32, text: &str) {
         assert_eq!(self.code, code, "{self:?}");
