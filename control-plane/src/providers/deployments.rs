@@ -198,6 +198,14 @@ fn scope_of(state: &AppState, path: &str) -> Result<(DeploymentScope, Option<Str
     Ok((scope, rest.filter(|n| !n.is_empty())))
 }
 
+/// The deployment a request addresses: its scope, name and id.
+fn addressed(state: &AppState, path: &str) -> Result<(DeploymentScope, String, String), ArmError> {
+    let (scope, name) = scope_of(state, path)?;
+    let name = name.unwrap_or_default();
+    let id = deployment_id(&scope, &name);
+    Ok((scope, name, id))
+}
+
 fn deployment_id(scope: &DeploymentScope, name: &str) -> String {
     format!("{}{SEGMENT}/{name}", scope.id())
 }
@@ -483,6 +491,36 @@ fn status_url(state: &AppState, record: &DeploymentRecord, api_version: &str) ->
     )
 }
 
+/// A deployment's body read and planned, as PUT, `validate` and `whatIf`
+/// take it; a template that does not validate is answered at once.
+struct Planned {
+    scope: DeploymentScope,
+    name: String,
+    request: Request,
+    prepared: deployments::Prepared,
+}
+
+fn plan_request(
+    state: &AppState,
+    path: &str,
+    bytes: &Bytes,
+) -> Result<Result<Planned, Response>, ArmError> {
+    let (scope, name) = scope_of(state, path)?;
+    let name = name.unwrap_or_default();
+    check_name(&name)?;
+    let body = parse_body(bytes)?;
+    let request = read_request(&body, &scope)?;
+    Ok(match prepare(state, &scope, &name, &request) {
+        Ok(prepared) => Ok(Planned {
+            scope,
+            name,
+            request,
+            prepared,
+        }),
+        Err(e) => Err(deployment_error(e)),
+    })
+}
+
 async fn create(
     State(state): State<AppState>,
     principal: Principal,
@@ -491,14 +529,14 @@ async fn create(
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Result<Response, ArmError> {
-    let (scope, name) = scope_of(&state, uri.path())?;
-    let name = name.unwrap_or_default();
-    check_name(&name)?;
-    let body = parse_body(&bytes)?;
-    let request = read_request(&body, &scope)?;
-    let prepared = match prepare(&state, &scope, &name, &request) {
-        Ok(p) => p,
-        Err(e) => return Ok(deployment_error(e)),
+    let Planned {
+        scope,
+        name,
+        request,
+        prepared,
+    } = match plan_request(&state, uri.path(), &bytes)? {
+        Ok(planned) => planned,
+        Err(refused) => return Ok(refused),
     };
     let id = deployment_id(&scope, &name);
     let key = storage_key(&id);
@@ -762,13 +800,8 @@ async fn show(
     _: ApiVersion<Deployments>,
     OriginalUri(uri): OriginalUri,
 ) -> Result<Json<Value>, ArmError> {
-    let (scope, name) = scope_of(&state, uri.path())?;
-    let name = name.unwrap_or_default();
-    Ok(Json(render(&load(
-        &state,
-        &deployment_id(&scope, &name),
-        &name,
-    )?)))
+    let (_, name, id) = addressed(&state, uri.path())?;
+    Ok(Json(render(&load(&state, &id, &name)?)))
 }
 
 async fn exists(
@@ -776,13 +809,9 @@ async fn exists(
     _: ApiVersion<Deployments>,
     OriginalUri(uri): OriginalUri,
 ) -> Result<StatusCode, ArmError> {
-    let (scope, name) = scope_of(&state, uri.path())?;
-    let name = name.unwrap_or_default();
+    let (_, _, id) = addressed(&state, uri.path())?;
     Ok(
-        match state
-            .store
-            .get::<DeploymentRecord>(&storage_key(&deployment_id(&scope, &name)))?
-        {
+        match state.store.get::<DeploymentRecord>(&storage_key(&id))? {
             Some(_) => StatusCode::NO_CONTENT,
             None => StatusCode::NOT_FOUND,
         },
@@ -851,9 +880,8 @@ async fn delete(
     _: ApiVersion<Deployments>,
     OriginalUri(uri): OriginalUri,
 ) -> Result<StatusCode, ArmError> {
-    let (scope, name) = scope_of(&state, uri.path())?;
-    let name = name.unwrap_or_default();
-    let key = storage_key(&deployment_id(&scope, &name));
+    let (_, name, id) = addressed(&state, uri.path())?;
+    let key = storage_key(&id);
     let _guard = state.store.lock_writes().await;
     let Some(existing) = state.store.get::<DeploymentRecord>(&key)? else {
         return Ok(StatusCode::NO_CONTENT);
@@ -878,9 +906,7 @@ async fn cancel(
     _: ApiVersion<Deployments>,
     OriginalUri(uri): OriginalUri,
 ) -> Result<StatusCode, ArmError> {
-    let (scope, name) = scope_of(&state, uri.path())?;
-    let name = name.unwrap_or_default();
-    let id = deployment_id(&scope, &name);
+    let (_, name, id) = addressed(&state, uri.path())?;
     let key = storage_key(&id);
     let mut record = load(&state, &id, &name)?;
     if !is_active(&record.provisioning_state) {
@@ -904,14 +930,14 @@ async fn validate(
     OriginalUri(uri): OriginalUri,
     bytes: Bytes,
 ) -> Result<Response, ArmError> {
-    let (scope, name) = scope_of(&state, uri.path())?;
-    let name = name.unwrap_or_default();
-    check_name(&name)?;
-    let body = parse_body(&bytes)?;
-    let request = read_request(&body, &scope)?;
-    let prepared = match prepare(&state, &scope, &name, &request) {
-        Ok(p) => p,
-        Err(e) => return Ok(deployment_error(e)),
+    let Planned {
+        scope,
+        name,
+        request,
+        prepared,
+    } = match plan_request(&state, uri.path(), &bytes)? {
+        Ok(planned) => planned,
+        Err(refused) => return Ok(refused),
     };
     let (providers, dependencies) = summarise(&prepared.plan);
     let validated: Vec<Value> = prepared
@@ -949,9 +975,8 @@ async fn export_template(
     _: ApiVersion<Deployments>,
     OriginalUri(uri): OriginalUri,
 ) -> Result<Json<Value>, ArmError> {
-    let (scope, name) = scope_of(&state, uri.path())?;
-    let name = name.unwrap_or_default();
-    let record = load(&state, &deployment_id(&scope, &name), &name)?;
+    let (_, name, id) = addressed(&state, uri.path())?;
+    let record = load(&state, &id, &name)?;
     Ok(Json(json!({ "template": record.template })))
 }
 
@@ -987,9 +1012,7 @@ async fn list_operations(
     _: ApiVersion<Deployments>,
     OriginalUri(uri): OriginalUri,
 ) -> Result<Json<Value>, ArmError> {
-    let (scope, name) = scope_of(&state, uri.path())?;
-    let name = name.unwrap_or_default();
-    let id = deployment_id(&scope, &name);
+    let (_, name, id) = addressed(&state, uri.path())?;
     load(&state, &id, &name)?;
     let mut entries: Vec<OperationEntry> = state
         .store
@@ -1009,9 +1032,7 @@ async fn show_operation(
     OriginalUri(uri): OriginalUri,
     Path(params): Path<HashMap<String, String>>,
 ) -> Result<Json<Value>, ArmError> {
-    let (scope, name) = scope_of(&state, uri.path())?;
-    let name = name.unwrap_or_default();
-    let id = deployment_id(&scope, &name);
+    let (_, name, id) = addressed(&state, uri.path())?;
     let operation = params.get("operationId").cloned().unwrap_or_default();
     let found = state
         .store
@@ -1030,9 +1051,8 @@ async fn operation_status(
     _: ApiVersion<Deployments>,
     OriginalUri(uri): OriginalUri,
 ) -> Result<Response, ArmError> {
-    let (scope, name) = scope_of(&state, uri.path())?;
-    let name = name.unwrap_or_default();
-    let record = load(&state, &deployment_id(&scope, &name), &name)?;
+    let (_, name, id) = addressed(&state, uri.path())?;
+    let record = load(&state, &id, &name)?;
     let mut body = json!({ "status": record.provisioning_state });
     if let Some(error) = &record.error {
         body["error"] = json!(error);
@@ -1056,13 +1076,11 @@ async fn what_if(
     OriginalUri(uri): OriginalUri,
     bytes: Bytes,
 ) -> Result<Response, ArmError> {
-    let (scope, name) = scope_of(&state, uri.path())?;
-    let name = name.unwrap_or_default();
-    let body = parse_body(&bytes)?;
-    let request = read_request(&body, &scope)?;
-    let prepared = match prepare(&state, &scope, &name, &request) {
-        Ok(p) => p,
-        Err(e) => return Ok(deployment_error(e)),
+    let Planned {
+        request, prepared, ..
+    } = match plan_request(&state, uri.path(), &bytes)? {
+        Ok(planned) => planned,
+        Err(refused) => return Ok(refused),
     };
     let client = std::sync::Arc::new(caller_client(
         &state,
