@@ -14,6 +14,8 @@ pub enum Symbol {
     /// The item variable of the `for` expression starting at this byte offset.
     LoopItem(usize),
     LoopIndex(usize),
+    /// A lambda's parameter, by the byte offset where it is declared.
+    LambdaVariable(usize),
 }
 
 /// Every resource, flattened: nested children included, parents first.
@@ -521,10 +523,18 @@ impl Resolver<'_, '_> {
                 self.expression(condition);
                 self.expression(body);
             }
+            ExpressionKind::Lambda { parameters, body } => {
+                let scope = parameters
+                    .iter()
+                    .map(|p| (p.name.clone(), Symbol::LambdaVariable(p.span.start)))
+                    .collect();
+                self.scopes.push(scope);
+                self.expression(body);
+                self.scopes.pop();
+            }
             ExpressionKind::Integer(_)
             | ExpressionKind::Boolean(_)
             | ExpressionKind::Null
-            | ExpressionKind::Lambda
             | ExpressionKind::Error => {}
         }
     }

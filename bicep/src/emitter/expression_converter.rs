@@ -481,7 +481,11 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
                 expression.span,
                 "An if-expression outside a resource or module body",
             ),
-            ExpressionKind::Lambda => self.unsupported(expression.span, "A lambda expression"),
+            ExpressionKind::Lambda { parameters, body } => {
+                let mut arguments: Vec<Arm> = parameters.iter().map(|p| string(&p.name)).collect();
+                arguments.push(self.convert(body)?);
+                Ok(call("lambda", arguments))
+            }
             ExpressionKind::Error => Err(Reported),
         }
     }
@@ -506,6 +510,9 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
                 Some(binding) => Ok(binding.item.clone()),
                 None => self.unsupported(span, "This use of a loop variable"),
             },
+            Some(Symbol::LambdaVariable(_)) => {
+                Ok(call("lambdaVariables", vec![string(&identifier.name)]))
+            }
             Some(Symbol::LoopIndex(loop_id)) => match self.loops.borrow().get(&loop_id) {
                 Some(binding) => Ok(binding.index.clone()),
                 None => self.unsupported(span, "This use of a loop index"),
@@ -935,12 +942,6 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
                     .unsupported(span, "readEnvironmentVariable() outside a .bicepparam file")
             }
             _ => {}
-        }
-        if arguments
-            .iter()
-            .any(|a| matches!(a.kind, ExpressionKind::Lambda))
-        {
-            return self.unsupported(span, "A lambda function argument");
         }
         let mut converted = Vec::new();
         for argument in arguments {

@@ -717,12 +717,29 @@ impl Parser {
     fn parse_primary(&mut self) -> ParseResult<Expression> {
         if self.is_lambda_ahead() {
             let start = self.current().span;
-            while !self.at(&TokenKind::Arrow) {
-                self.advance();
+            // is_lambda_ahead saw only identifiers, commas and line breaks before `=>`.
+            let mut parameters = Vec::new();
+            while !self.at(&TokenKind::Arrow) && !self.at(&TokenKind::EndOfFile) {
+                let token = self.advance();
+                if let TokenKind::Identifier(name) = token.kind {
+                    parameters.push(Identifier {
+                        name,
+                        span: token.span,
+                    });
+                }
             }
-            self.advance();
+            self.expect(TokenKind::Arrow, "=>")?;
+            // The body may start on the next line (`x =>\n  x.name`).
+            self.skip_newlines();
             let body = self.parse_expression()?;
-            return Ok(Expression::new(ExpressionKind::Lambda, start.to(body.span)));
+            let span = start.to(body.span);
+            return Ok(Expression::new(
+                ExpressionKind::Lambda {
+                    parameters,
+                    body: Box::new(body),
+                },
+                span,
+            ));
         }
         let token = self.current().clone();
         match token.kind {

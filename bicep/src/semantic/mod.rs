@@ -384,6 +384,7 @@ pub fn visit<'e>(expression: &'e Expression, f: &mut dyn FnMut(&'e Expression)) 
             visit(condition, f);
             visit(body, f);
         }
+        ExpressionKind::Lambda { body, .. } => visit(body, f),
         _ => {}
     }
 }

@@ -130,7 +130,11 @@ pub enum ExpressionKind {
         condition: Box<Expression>,
         body: Box<Expression>,
     },
-    Lambda,
+    /// `x => body` or `(a, b) => body`: ARM's lambda('x', ...) with lambdaVariables('x').
+    Lambda {
+        parameters: Vec<Identifier>,
+        body: Box<Expression>,
+    },
     /// Left behind where a syntax error was reported, so later stages stay quiet.
     Error,
 }

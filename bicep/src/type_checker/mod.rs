@@ -116,6 +116,7 @@ pub fn check(model: &SemanticModel<'_>) -> Vec<PendingDiagnostic> {
             check_duplicate_properties(body, &mut diagnostics);
         }
     }
+    check_lambda_positions(model, &mut diagnostics);
     for module in &model.modules {
         if module.body.is_none() {
             diagnostics.push(catalogue::unsupported_construct(
@@ -125,6 +126,45 @@ pub fn check(model: &SemanticModel<'_>) -> Vec<PendingDiagnostic> {
         }
     }
     diagnostics
+}
+
+/// ARM has no function values: a lambda may only be a function's argument
+/// (possibly parenthesized), never a variable's value or an output.
+fn check_lambda_positions(model: &SemanticModel<'_>, diagnostics: &mut Vec<PendingDiagnostic>) {
+    fn unwrap(expression: &Expression) -> &Expression {
+        match &expression.kind {
+            ExpressionKind::Parenthesized(inner) => unwrap(inner),
+            _ => expression,
+        }
+    }
+    let mut roots: Vec<&Expression> = Vec::new();
+    for declaration in &model.tree.declarations {
+        match declaration {
+            Declaration::Parameter(p) => roots.extend(p.default_value.as_ref()),
+            Declaration::Variable(v) => roots.push(&v.value),
+            Declaration::Output(o) => roots.push(&o.value),
+            Declaration::Module(m) => roots.push(&m.value),
+            Declaration::Metadata(m) => roots.push(&m.value),
+            _ => {}
+        }
+    }
+    roots.extend(model.resources.iter().map(|r| &r.declaration.value));
+    for root in roots {
+        let mut allowed = Vec::new();
+        let mut lambdas = Vec::new();
+        crate::semantic::visit(root, &mut |e| match &e.kind {
+            ExpressionKind::Call { arguments, .. } => {
+                allowed.extend(arguments.iter().map(|a| unwrap(a).span))
+            }
+            ExpressionKind::Lambda { .. } => lambdas.push(e.span),
+            _ => {}
+        });
+        for span in lambdas {
+            if !allowed.contains(&span) {
+                diagnostics.push(catalogue::lambda_not_a_function_argument(span));
+            }
+        }
+    }
 }
 
 fn check_duplicate_properties(object: &Expression, diagnostics: &mut Vec<PendingDiagnostic>) {
