@@ -81,5 +81,8 @@ fn a_lambda_parameter_shadows_a_variable_and_is_exact_text() {
 fn a_lambda_outside_a_function_argument_is_bcp242() {
     let found = diagnostics("var f = x => x\n");
     assert_eq!(found.len(), 1, "{found:?}");
-    assert_eq!((found[0].0, found[0].1, found[0].2.as_str()), (1, 9, "BCP242"));
+    assert_eq!(
+        (found[0].0, found[0].1, found[0].2.as_str()),
+        (1, 9, "BCP242")
+    );
 }

@@ -32,6 +32,8 @@ pub struct Bindings<'a> {
     pub variables: Vec<&'a VariableDeclaration>,
     pub resources: Vec<BoundResource<'a>>,
     pub modules: Vec<&'a ModuleDeclaration>,
+    /// User-defined types; they live in their own namespace, named only in type positions.
+    pub types: Vec<&'a TypeDeclaration>,
     pub outputs: Vec<&'a OutputDeclaration>,
     /// Identifier span start → the symbol it names.
     pub references: HashMap<usize, Symbol>,
@@ -174,6 +176,7 @@ pub fn bind(tree: &SyntaxTree) -> (Bindings<'_>, Vec<PendingDiagnostic>) {
         resources: Vec::new(),
         modules: Vec::new(),
         outputs: Vec::new(),
+        types: Vec::new(),
         references: HashMap::new(),
     };
     let mut diagnostics = Vec::new();
@@ -231,6 +234,19 @@ pub fn bind(tree: &SyntaxTree) -> (Bindings<'_>, Vec<PendingDiagnostic>) {
                     ));
                 }
                 bindings.outputs.push(output);
+            }
+            Declaration::Type(declared) => {
+                if bindings
+                    .types
+                    .iter()
+                    .any(|t| t.name.name == declared.name.name)
+                {
+                    diagnostics.push(catalogue::identifier_declared_multiple_times(
+                        declared.name.span,
+                        &declared.name.name,
+                    ));
+                }
+                bindings.types.push(declared);
             }
             _ => {}
         }
