@@ -53,14 +53,16 @@ fn parameter_types_defaults_and_secure_object() {
     let template = compile(
         "param count int = 3\nparam enabled bool = true\n@secure()\nparam secrets object\nparam names string[] = [\n  'a'\n]\nparam sku 'B1' | 'B2' = 'B1'\nparam location string = resourceGroup().location\n",
     );
+    // `string[]` and a union are type syntax: the official compiler writes languageVersion 2.0.
+    assert_eq!(template["languageVersion"], "2.0");
     assert_eq!(
         template["parameters"],
         json!({
             "count": {"type": "int", "defaultValue": 3},
             "enabled": {"type": "bool", "defaultValue": true},
             "secrets": {"type": "secureObject"},
-            "names": {"type": "array", "defaultValue": ["a"]},
-            "sku": {"type": "string", "defaultValue": "B1", "allowedValues": ["B1", "B2"]},
+            "names": {"type": "array", "items": {"type": "string"}, "defaultValue": ["a"]},
+            "sku": {"type": "string", "allowedValues": ["B1", "B2"], "defaultValue": "B1"},
             "location": {"type": "string", "defaultValue": "[resourceGroup().location]"}
         })
     );

@@ -14,6 +14,8 @@ pub enum Symbol {
     /// The item variable of the `for` expression starting at this byte offset.
     LoopItem(usize),
     LoopIndex(usize),
+    /// A lambda's parameter, by the byte offset where it is declared.
+    LambdaVariable(usize),
 }
 
 /// Every resource, flattened: nested children included, parents first.
@@ -30,6 +32,8 @@ pub struct Bindings<'a> {
     pub variables: Vec<&'a VariableDeclaration>,
     pub resources: Vec<BoundResource<'a>>,
     pub modules: Vec<&'a ModuleDeclaration>,
+    /// User-defined types; they live in their own namespace, named only in type positions.
+    pub types: Vec<&'a TypeDeclaration>,
     pub outputs: Vec<&'a OutputDeclaration>,
     /// Identifier span start → the symbol it names.
     pub references: HashMap<usize, Symbol>,
@@ -172,6 +176,7 @@ pub fn bind(tree: &SyntaxTree) -> (Bindings<'_>, Vec<PendingDiagnostic>) {
         resources: Vec::new(),
         modules: Vec::new(),
         outputs: Vec::new(),
+        types: Vec::new(),
         references: HashMap::new(),
     };
     let mut diagnostics = Vec::new();
@@ -229,6 +234,19 @@ pub fn bind(tree: &SyntaxTree) -> (Bindings<'_>, Vec<PendingDiagnostic>) {
                     ));
                 }
                 bindings.outputs.push(output);
+            }
+            Declaration::Type(declared) => {
+                if bindings
+                    .types
+                    .iter()
+                    .any(|t| t.name.name == declared.name.name)
+                {
+                    diagnostics.push(catalogue::identifier_declared_multiple_times(
+                        declared.name.span,
+                        &declared.name.name,
+                    ));
+                }
+                bindings.types.push(declared);
             }
             _ => {}
         }
@@ -521,10 +539,18 @@ impl Resolver<'_, '_> {
                 self.expression(condition);
                 self.expression(body);
             }
+            ExpressionKind::Lambda { parameters, body } => {
+                let scope = parameters
+                    .iter()
+                    .map(|p| (p.name.clone(), Symbol::LambdaVariable(p.span.start)))
+                    .collect();
+                self.scopes.push(scope);
+                self.expression(body);
+                self.scopes.pop();
+            }
             ExpressionKind::Integer(_)
             | ExpressionKind::Boolean(_)
             | ExpressionKind::Null
-            | ExpressionKind::Lambda
             | ExpressionKind::Error => {}
         }
     }

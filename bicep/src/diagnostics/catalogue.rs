@@ -300,6 +300,14 @@ pub fn bicepparam_missing_required_param(span: Span, name: &str) -> PendingDiagn
     error(span, "BCP258", format!("The following parameters are declared in the Bicep file but are missing an assignment in the params file: \"{name}\"."))
 }
 
+pub fn lambda_not_a_function_argument(span: Span) -> PendingDiagnostic {
+    error(
+        span,
+        "BCP242",
+        "Lambda functions may only be specified directly as function arguments.".into(),
+    )
+}
+
 /// Language this compiler does not implement yet: refuse clearly rather than emit wrong JSON.
 pub fn unsupported_construct(span: Span, construct: &str) -> PendingDiagnostic {
     error(

@@ -481,7 +481,11 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
                 expression.span,
                 "An if-expression outside a resource or module body",
             ),
-            ExpressionKind::Lambda => self.unsupported(expression.span, "A lambda expression"),
+            ExpressionKind::Lambda { parameters, body } => {
+                let mut arguments: Vec<Arm> = parameters.iter().map(|p| string(&p.name)).collect();
+                arguments.push(self.convert(body)?);
+                Ok(call("lambda", arguments))
+            }
             ExpressionKind::Error => Err(Reported),
         }
     }
@@ -506,10 +510,23 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
                 Some(binding) => Ok(binding.item.clone()),
                 None => self.unsupported(span, "This use of a loop variable"),
             },
+            Some(Symbol::LambdaVariable(_)) => {
+                Ok(call("lambdaVariables", vec![string(&identifier.name)]))
+            }
             Some(Symbol::LoopIndex(loop_id)) => match self.loops.borrow().get(&loop_id) {
                 Some(binding) => Ok(binding.index.clone()),
                 None => self.unsupported(span, "This use of a loop index"),
             },
+            Some(Symbol::Resource(resource)) if self.model.symbolic_names => {
+                let api = string(&self.model.resources[resource].api_version);
+                Ok(call(
+                    "reference",
+                    vec![string(&identifier.name), api, string("full")],
+                ))
+            }
+            Some(Symbol::Module(module)) if self.model.symbolic_names => {
+                self.module_reference(module, None, false)
+            }
             Some(Symbol::Resource(resource)) => {
                 let id = self.resource_id(resource, None)?;
                 let api = string(&self.model.resources[resource].api_version);
@@ -539,8 +556,7 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
         {
             if outputs.name == "outputs" {
                 if let Some((module, index)) = self.module_target(module_expression) {
-                    let id = self.module_id(module, index)?;
-                    let reference = call("reference", vec![id, string(DEPLOYMENTS_API_VERSION)]);
+                    let reference = self.module_reference(module, index, false)?;
                     let output = Arm::Property(
                         Box::new(Arm::Property(Box::new(reference), "outputs".into())),
                         name.name.clone(),
@@ -553,26 +569,35 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
             return match name.name.as_str() {
                 "name" => Ok(Some(self.module_name(module, index)?)),
                 "outputs" => {
-                    let id = self.module_id(module, index)?;
-                    let reference = call("reference", vec![id, string(DEPLOYMENTS_API_VERSION)]);
+                    let reference = self.module_reference(module, index, false)?;
                     Ok(Some(Arm::Property(Box::new(reference), "outputs".into())))
                 }
-                _ => {
-                    let id = self.module_id(module, index)?;
-                    Ok(Some(Arm::Property(
-                        Box::new(call(
-                            "reference",
-                            vec![id, string(DEPLOYMENTS_API_VERSION), string("full")],
-                        )),
-                        name.name.clone(),
-                    )))
-                }
+                _ => Ok(Some(Arm::Property(
+                    Box::new(self.module_reference(module, index, true)?),
+                    name.name.clone(),
+                ))),
             };
         }
         let Some((resource, index)) = self.resource_target(base) else {
             return Ok(None);
         };
         let info = &self.model.resources[resource];
+        if self.model.symbolic_names
+            && !matches!(name.name.as_str(), "id" | "name" | "type" | "apiVersion")
+        {
+            // languageVersion 2.0 reads a resource by its symbolic name.
+            let symbol = self.symbolic_reference(&info.declaration.name.name, index)?;
+            return Ok(Some(match name.name.as_str() {
+                "properties" => call("reference", vec![symbol]),
+                other => Arm::Property(
+                    Box::new(call(
+                        "reference",
+                        vec![symbol, string(&info.api_version), string("full")],
+                    )),
+                    other.to_string(),
+                ),
+            }));
+        }
         let converted = match name.name.as_str() {
             "id" => self.resource_id(resource, index)?,
             "name" => self.resource_name_segment(resource, index)?,
@@ -594,6 +619,45 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
             }
         };
         Ok(Some(converted))
+    }
+
+    /// `'symbol'`, or `format('symbol[{0}]', i)` for one element of a loop.
+    fn symbolic_reference(&self, symbol: &str, index: Option<&Expression>) -> Converted<Arm> {
+        Ok(match index {
+            Some(index) => call(
+                "format",
+                vec![
+                    Arm::String(format!("{symbol}[{{0}}]")),
+                    self.convert(index)?,
+                ],
+            ),
+            None => string(symbol),
+        })
+    }
+
+    /// reference() of a module's deployment: by symbolic name in languageVersion 2.0.
+    fn module_reference(
+        &self,
+        module: usize,
+        index: Option<&Expression>,
+        full: bool,
+    ) -> Converted<Arm> {
+        let mut arguments = if self.model.symbolic_names {
+            let symbol = &self.model.modules[module].declaration.name.name;
+            vec![self.symbolic_reference(symbol, index)?]
+        } else {
+            vec![
+                self.module_id(module, index)?,
+                string(DEPLOYMENTS_API_VERSION),
+            ]
+        };
+        if full {
+            if self.model.symbolic_names {
+                arguments.push(string(DEPLOYMENTS_API_VERSION));
+            }
+            arguments.push(string("full"));
+        }
+        Ok(call("reference", arguments))
     }
 
     fn resource_target<'e>(
@@ -935,12 +999,6 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
                     .unsupported(span, "readEnvironmentVariable() outside a .bicepparam file")
             }
             _ => {}
-        }
-        if arguments
-            .iter()
-            .any(|a| matches!(a.kind, ExpressionKind::Lambda))
-        {
-            return self.unsupported(span, "A lambda function argument");
         }
         let mut converted = Vec::new();
         for argument in arguments {

@@ -56,6 +56,18 @@ fn decorator<'d>(decorators: &'d [Decorator], name: &str) -> Option<&'d Decorato
 impl TemplateWriter<'_, '_, '_> {
     fn template(&self) -> Written<Json> {
         let mut body = Json::object();
+        if self.model.symbolic_names {
+            let mut definitions = Json::object();
+            for declared in &self.model.bindings.types {
+                definitions.insert(
+                    &declared.name.name,
+                    self.type_schema(&declared.value, &declared.decorators)?,
+                );
+            }
+            if !matches!(&definitions, Json::Object(e) if e.is_empty()) {
+                body.insert("definitions", definitions);
+            }
+        }
         let parameters = self.parameters()?;
         if !matches!(&parameters, Json::Object(e) if e.is_empty()) {
             body.insert("parameters", parameters);
@@ -64,7 +76,16 @@ impl TemplateWriter<'_, '_, '_> {
         if !matches!(&variables, Json::Object(e) if e.is_empty()) {
             body.insert("variables", variables);
         }
-        body.insert("resources", Json::Array(self.resources()?));
+        let resources = self.resources()?;
+        if self.model.symbolic_names {
+            // languageVersion 2.0: an object keyed by each declaration's symbolic name.
+            body.insert("resources", Json::Object(resources));
+        } else {
+            body.insert(
+                "resources",
+                Json::Array(resources.into_iter().map(|(_, r)| r).collect()),
+            );
+        }
         let outputs = self.outputs()?;
         if !matches!(&outputs, Json::Object(e) if e.is_empty()) {
             body.insert("outputs", outputs);
@@ -76,6 +97,9 @@ impl TemplateWriter<'_, '_, '_> {
             "$schema",
             Json::String(schema(self.model.target_scope).into()),
         );
+        if self.model.symbolic_names {
+            template.insert("languageVersion", Json::String("2.0".into()));
+        }
         template.insert("contentVersion", Json::String("1.0.0.0".into()));
         let mut generator = Json::object();
         generator.insert("name", Json::String("bicep".into()));
@@ -119,8 +143,129 @@ impl TemplateWriter<'_, '_, '_> {
                 },
                 Some(literals),
             ),
-            TypeExpression::Unsupported(_) => ("object", None),
+            TypeExpression::Object(..) | TypeExpression::Unsupported(_) => ("object", None),
         }
+    }
+
+    /// A languageVersion 2.0 type schema: `{"type": ...}` or `{"$ref": "#/definitions/t"}`,
+    /// keys in the official order (type, allowedValues, items, properties,
+    /// additionalProperties, nullable), then what the decorators add in source order.
+    fn type_schema(
+        &self,
+        type_expression: &TypeExpression,
+        decorators: &[Decorator],
+    ) -> Written<Json> {
+        let mut schema = Json::object();
+        self.type_body(type_expression, &mut schema)?;
+        if decorator(decorators, "sealed").is_some() {
+            schema.insert("additionalProperties", Json::Bool(false));
+        }
+        if decorator(decorators, "secure").is_some() {
+            let secure = match schema.get("type") {
+                Some(Json::String(t)) if t == "object" => "secureObject",
+                _ => "securestring",
+            };
+            schema.insert("type", Json::String(secure.into()));
+        }
+        self.decorator_keys(decorators, &mut schema)?;
+        Ok(schema)
+    }
+
+    fn type_body(&self, type_expression: &TypeExpression, schema: &mut Json) -> Written<()> {
+        match type_expression {
+            TypeExpression::Named(identifier) => {
+                if self
+                    .model
+                    .bindings
+                    .types
+                    .iter()
+                    .any(|t| t.name.name == identifier.name)
+                {
+                    schema.insert(
+                        "$ref",
+                        Json::String(format!("#/definitions/{}", identifier.name)),
+                    );
+                } else {
+                    schema.insert(
+                        "type",
+                        Json::String(Self::type_name(type_expression).0.into()),
+                    );
+                }
+            }
+            TypeExpression::ArrayOf(inner, _) => {
+                schema.insert("type", Json::String("array".into()));
+                schema.insert("items", self.type_schema(inner, &[])?);
+            }
+            TypeExpression::Nullable(inner, _) => {
+                self.type_body(inner, schema)?;
+                schema.insert("nullable", Json::Bool(true));
+            }
+            TypeExpression::LiteralUnion(literals, _) => {
+                schema.insert(
+                    "type",
+                    Json::String(Self::type_name(type_expression).0.into()),
+                );
+                let mut values = Vec::new();
+                for literal in literals {
+                    values.push(self.converter.to_json(literal)?);
+                }
+                schema.insert("allowedValues", Json::Array(values));
+            }
+            TypeExpression::Object(properties, _) => {
+                schema.insert("type", Json::String("object".into()));
+                let mut written = Json::object();
+                let mut additional = None;
+                for property in properties {
+                    let mut value = self.type_schema(&property.value, &property.decorators)?;
+                    if property.optional {
+                        // `name?:` is a nullable property; nullable goes before the decorators' keys.
+                        value = self.type_schema(&property.value, &[])?;
+                        value.insert("nullable", Json::Bool(true));
+                        if decorator(&property.decorators, "sealed").is_some() {
+                            value.insert("additionalProperties", Json::Bool(false));
+                        }
+                        self.decorator_keys(&property.decorators, &mut value)?;
+                    }
+                    if property.name.name == "*" {
+                        additional = Some(value);
+                    } else {
+                        written.insert(&property.name.name, value);
+                    }
+                }
+                if !matches!(&written, Json::Object(e) if e.is_empty()) {
+                    schema.insert("properties", written);
+                }
+                if let Some(additional) = additional {
+                    schema.insert("additionalProperties", additional);
+                }
+            }
+            // Refused by the type checker.
+            TypeExpression::Unsupported(_) => return Err(Reported),
+        }
+        Ok(())
+    }
+
+    /// metadata (description merged in) and the bounds, in the order they are written.
+    fn decorator_keys(&self, decorators: &[Decorator], schema: &mut Json) -> Written<()> {
+        let mut metadata_written = false;
+        for found in decorators {
+            let name = found.name.name.as_str();
+            match name {
+                "description" | "metadata" if !metadata_written => {
+                    if let Some(metadata) = self.description_metadata(decorators)? {
+                        schema.insert("metadata", metadata);
+                    }
+                    metadata_written = true;
+                }
+                "minLength" | "maxLength" | "minValue" | "maxValue" => {
+                    if let Some(argument) = found.arguments.first() {
+                        schema.insert(name, self.converter.to_json(argument)?);
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
     }
 
     fn secure_type(type_name: &str) -> &'static str {
@@ -162,6 +307,10 @@ impl TemplateWriter<'_, '_, '_> {
     fn parameters(&self) -> Written<Json> {
         let mut parameters = Json::object();
         for parameter in &self.model.bindings.parameters {
+            if self.model.symbolic_names {
+                parameters.insert(&parameter.name.name, self.symbolic_parameter(parameter)?);
+                continue;
+            }
             let mut entry = Json::object();
             let (type_name, literal_union) = Self::type_name(&parameter.type_expression);
             let secure = decorator(&parameter.decorators, "secure").is_some();
@@ -202,6 +351,27 @@ impl TemplateWriter<'_, '_, '_> {
             parameters.insert(&parameter.name.name, entry);
         }
         Ok(parameters)
+    }
+
+    /// A languageVersion 2.0 parameter: its type schema, the default, then @allowed and
+    /// what the other decorators add.
+    fn symbolic_parameter(&self, parameter: &ParameterDeclaration) -> Written<Json> {
+        let mut entry = Json::object();
+        self.type_body(&parameter.type_expression, &mut entry)?;
+        if decorator(&parameter.decorators, "secure").is_some() {
+            let (type_name, _) = Self::type_name(&parameter.type_expression);
+            entry.insert("type", Json::String(Self::secure_type(type_name).into()));
+        }
+        if let Some(default) = &parameter.default_value {
+            entry.insert("defaultValue", self.converter.to_json(default)?);
+        }
+        if let Some(allowed) = decorator(&parameter.decorators, "allowed") {
+            if let Some(argument) = allowed.arguments.first() {
+                entry.insert("allowedValues", self.converter.to_json(argument)?);
+            }
+        }
+        self.decorator_keys(&parameter.decorators, &mut entry)?;
+        Ok(entry)
     }
 
     fn variables(&self) -> Written<Json> {
@@ -284,6 +454,25 @@ impl TemplateWriter<'_, '_, '_> {
             if Some(symbol) == own {
                 continue;
             }
+            if self.model.symbolic_names {
+                // languageVersion 2.0 depends on symbolic names, `existing` resources included.
+                let name = self.symbol_name(symbol).to_string();
+                let entry = match index {
+                    Some(index) => call(
+                        "format",
+                        vec![
+                            string(&format!("{name}[{{0}}]")),
+                            self.converter.convert(index)?,
+                        ],
+                    )
+                    .to_json(),
+                    None => Json::String(name),
+                };
+                if !name_is_empty(&entry) && !dependencies.contains(&entry) {
+                    dependencies.push(entry);
+                }
+                continue;
+            }
             let entry = match symbol {
                 Symbol::Resource(resource) => {
                     let info = &self.model.resources[resource];
@@ -364,16 +553,22 @@ impl TemplateWriter<'_, '_, '_> {
         }
     }
 
-    fn resources(&self) -> Written<Vec<Json>> {
+    /// Resources and modules with their symbolic names, in the official order.
+    fn resources(&self) -> Written<Vec<(String, Json)>> {
         let mut resources = Vec::new();
+        let symbolic = self.model.symbolic_names;
         for index in self.model.emission_order() {
             let info = &self.model.resources[index];
-            if info.declaration.existing {
+            // languageVersion 2.0 declares `existing` resources too; 1.0 has no way to.
+            if info.declaration.existing && !symbolic {
                 continue;
             }
             let declaration = info.declaration;
             let resource = self.in_loop(info.for_loop, |collection| {
                 let mut entry = Json::object();
+                if declaration.existing {
+                    entry.insert("existing", Json::Bool(true));
+                }
                 if let Some(collection) = collection {
                     entry.insert(
                         "copy",
@@ -396,7 +591,12 @@ impl TemplateWriter<'_, '_, '_> {
                     "name",
                     self.arm_to_json(self.converter.resource_full_name(index)?),
                 );
-                if let Some(ExpressionKind::Object(items)) = info.body.map(|b| &b.kind) {
+                let body_items = match info.body.map(|b| &b.kind) {
+                    // An existing resource is only named: its body has nothing to deploy.
+                    Some(ExpressionKind::Object(items)) if !declaration.existing => Some(items),
+                    _ => None,
+                };
+                if let Some(items) = body_items {
                     for item in items {
                         let ObjectItem::Property(property) = item else {
                             continue;
@@ -422,7 +622,7 @@ impl TemplateWriter<'_, '_, '_> {
                 }
                 Ok(entry)
             })?;
-            resources.push(resource);
+            resources.push((declaration.name.name.clone(), resource));
         }
         for (index, info) in self.model.modules.iter().enumerate() {
             let declaration = info.declaration;
@@ -508,7 +708,7 @@ impl TemplateWriter<'_, '_, '_> {
                 }
                 Ok(entry)
             })?;
-            resources.push(module);
+            resources.push((declaration.name.name.clone(), module));
         }
         Ok(resources)
     }
@@ -533,7 +733,14 @@ impl TemplateWriter<'_, '_, '_> {
             } else {
                 type_name
             };
-            entry.insert("type", Json::String(type_name.into()));
+            if self.model.symbolic_names {
+                self.type_body(&output.type_expression, &mut entry)?;
+                if decorator(&output.decorators, "secure").is_some() {
+                    entry.insert("type", Json::String(type_name.into()));
+                }
+            } else {
+                entry.insert("type", Json::String(type_name.into()));
+            }
             if let Some(metadata) = self.description_metadata(&output.decorators)? {
                 entry.insert("metadata", metadata);
             }
@@ -561,6 +768,10 @@ impl TemplateWriter<'_, '_, '_> {
         }
         Ok(outputs)
     }
+}
+
+fn name_is_empty(entry: &Json) -> bool {
+    matches!(entry, Json::String(name) if name.is_empty())
 }
 
 trait PropertyJson {

@@ -321,6 +321,19 @@ impl Parser {
                     span,
                 }))
             }
+            ("type", FileKind::Template) => {
+                self.advance();
+                let name = self.parse_identifier(catalogue::expected_variable_identifier)?;
+                self.expect(TokenKind::Assignment, "=")?;
+                let value = self.parse_type()?;
+                let span = start.to(value.span());
+                Ok(Declaration::Type(TypeDeclaration {
+                    decorators,
+                    name,
+                    value,
+                    span,
+                }))
+            }
             ("type" | "func" | "import" | "extension" | "provider" | "assert" | "extends", _) => {
                 // Skip the whole declaration; the type checker refuses it by keyword.
                 let keyword_token = self.advance();
@@ -421,8 +434,9 @@ impl Parser {
                 let span = start.to(literals.last().map(|l| l.span).unwrap_or(start));
                 TypeExpression::LiteralUnion(literals, span)
             }
-            TokenKind::LeftBrace | TokenKind::LeftSquare | TokenKind::LeftParen => {
-                // Object and tuple type literals: skip them balanced and refuse later.
+            TokenKind::LeftBrace => self.parse_object_type()?,
+            TokenKind::LeftSquare | TokenKind::LeftParen => {
+                // Tuple type literals: skip them balanced and refuse later.
                 let depth_before = self.open_brackets;
                 self.advance();
                 while self.open_brackets > depth_before && !self.at(&TokenKind::EndOfFile) {
@@ -451,6 +465,58 @@ impl Parser {
                 return Ok(base);
             }
         }
+    }
+
+    fn parse_object_type(&mut self) -> ParseResult<TypeExpression> {
+        let start = self.advance().span;
+        let mut properties = Vec::new();
+        loop {
+            self.skip_newlines();
+            if self.at(&TokenKind::RightBrace) {
+                break;
+            }
+            let decorators = self.parse_decorators()?;
+            let token = self.current().clone();
+            let name = match &token.kind {
+                TokenKind::Identifier(name) => name.clone(),
+                TokenKind::Asterisk => "*".to_string(),
+                TokenKind::String(pieces) => match pieces.as_slice() {
+                    [StringPiece::Text(text)] => text.clone(),
+                    [] => String::new(),
+                    _ => return self.fail(catalogue::expected_property_name(token.span)),
+                },
+                _ => return self.fail(catalogue::expected_property_name(token.span)),
+            };
+            self.advance();
+            let optional = if self.at(&TokenKind::Question) {
+                self.advance();
+                true
+            } else {
+                false
+            };
+            self.expect(TokenKind::Colon, ":")?;
+            let value = self.parse_type()?;
+            properties.push(ObjectTypeProperty {
+                decorators,
+                name: Identifier {
+                    name,
+                    span: token.span,
+                },
+                optional,
+                value,
+            });
+            if self.at(&TokenKind::Comma) {
+                self.advance();
+            } else if !matches!(
+                self.current().kind,
+                TokenKind::NewLine | TokenKind::RightBrace
+            ) {
+                let span = self.current().span;
+                return self.fail(catalogue::expected_new_line(span));
+            }
+        }
+        let end = self.advance().span;
+        Ok(TypeExpression::Object(properties, start.to(end)))
     }
 
     fn previous_span(&self) -> Span {
@@ -717,12 +783,29 @@ impl Parser {
     fn parse_primary(&mut self) -> ParseResult<Expression> {
         if self.is_lambda_ahead() {
             let start = self.current().span;
-            while !self.at(&TokenKind::Arrow) {
-                self.advance();
+            // is_lambda_ahead saw only identifiers, commas and line breaks before `=>`.
+            let mut parameters = Vec::new();
+            while !self.at(&TokenKind::Arrow) && !self.at(&TokenKind::EndOfFile) {
+                let token = self.advance();
+                if let TokenKind::Identifier(name) = token.kind {
+                    parameters.push(Identifier {
+                        name,
+                        span: token.span,
+                    });
+                }
             }
-            self.advance();
+            self.expect(TokenKind::Arrow, "=>")?;
+            // The body may start on the next line (`x =>\n  x.name`).
+            self.skip_newlines();
             let body = self.parse_expression()?;
-            return Ok(Expression::new(ExpressionKind::Lambda, start.to(body.span)));
+            let span = start.to(body.span);
+            return Ok(Expression::new(
+                ExpressionKind::Lambda {
+                    parameters,
+                    body: Box::new(body),
+                },
+                span,
+            ));
         }
         let token = self.current().clone();
         match token.kind {

@@ -48,6 +48,9 @@ pub struct SemanticModel<'a> {
     /// ARM forbids those in `variables`, so uses are replaced by the value.
     pub inlined_variables: Vec<bool>,
     pub directory: PathBuf,
+    /// languageVersion 2.0: resources keyed by symbolic name, as the official
+    /// compiler switches to when the template uses newer language (see uses_symbolic_names).
+    pub symbolic_names: bool,
 }
 
 /// Splits a declaration body into its loop, condition and object.
@@ -133,7 +136,7 @@ impl<'a> SemanticModel<'a> {
             });
         }
 
-        let modules = bindings
+        let modules: Vec<ModuleInfo<'a>> = bindings
             .modules
             .iter()
             .zip(
@@ -154,7 +157,9 @@ impl<'a> SemanticModel<'a> {
             })
             .collect();
 
+        let symbolic_names = uses_symbolic_names(tree, &resources, &modules);
         let mut model = SemanticModel {
+            symbolic_names,
             tree,
             inlined_variables: vec![false; bindings.variables.len()],
             bindings,
@@ -315,6 +320,51 @@ impl<'a> SemanticModel<'a> {
     }
 }
 
+/// When the official compiler writes languageVersion 2.0 (Azure/bicep's EmitterSettings):
+/// user-defined types, functions or imports, type syntax beyond a keyword (arrays,
+/// nullables, unions, object types), secure outputs, modules without a name,
+/// `existing` resources with dependsOn, and @onlyIfNotExists().
+fn uses_symbolic_names(
+    tree: &SyntaxTree,
+    resources: &[ResourceInfo<'_>],
+    modules: &[ModuleInfo<'_>],
+) -> bool {
+    fn type_syntax(type_expression: &TypeExpression) -> bool {
+        match type_expression {
+            TypeExpression::Named(_) => false,
+            TypeExpression::LiteralUnion(members, _) => members.len() > 1,
+            _ => true,
+        }
+    }
+    let declarations = tree.declarations.iter().any(|d| match d {
+        Declaration::Type(_) => true,
+        Declaration::Unsupported { keyword, .. } => {
+            matches!(
+                keyword.as_str(),
+                "func" | "import" | "extension" | "provider" | "assert"
+            )
+        }
+        Declaration::Parameter(p) => type_syntax(&p.type_expression),
+        Declaration::Output(o) => {
+            type_syntax(&o.type_expression) || o.decorators.iter().any(|d| d.name.name == "secure")
+        }
+        _ => false,
+    });
+    declarations
+        || modules
+            .iter()
+            .any(|m| m.body.is_some_and(|b| b.object_property("name").is_none()))
+        || resources.iter().any(|r| {
+            (r.declaration.existing
+                && r.body
+                    .is_some_and(|b| b.object_property("dependsOn").is_some()))
+                || r.declaration
+                    .decorators
+                    .iter()
+                    .any(|d| d.name.name == "onlyIfNotExists")
+        })
+}
+
 /// Calls `f` on every expression in the tree (pre-order), nested resources excluded.
 pub fn visit<'e>(expression: &'e Expression, f: &mut dyn FnMut(&'e Expression)) {
     f(expression);
@@ -384,6 +434,7 @@ pub fn visit<'e>(expression: &'e Expression, f: &mut dyn FnMut(&'e Expression)) 
             visit(condition, f);
             visit(body, f);
         }
+        ExpressionKind::Lambda { body, .. } => visit(body, f),
         _ => {}
     }
 }

@@ -130,7 +130,11 @@ pub enum ExpressionKind {
         condition: Box<Expression>,
         body: Box<Expression>,
     },
-    Lambda,
+    /// `x => body` or `(a, b) => body`: ARM's lambda('x', ...) with lambdaVariables('x').
+    Lambda {
+        parameters: Vec<Identifier>,
+        body: Box<Expression>,
+    },
     /// Left behind where a syntax error was reported, so later stages stay quiet.
     Error,
 }
@@ -206,8 +210,27 @@ pub enum TypeExpression {
     Nullable(Box<TypeExpression>, Span),
     /// A union of literal values; the official compiler emits it as allowedValues.
     LiteralUnion(Vec<Expression>, Span),
-    /// Object type literals, tuples and the like: reported as unsupported.
+    /// `{ name: string, tags?: object, *: string }` (a user-defined object type).
+    Object(Vec<ObjectTypeProperty>, Span),
+    /// Tuples, unions of named types and the like: reported as unsupported.
     Unsupported(Span),
+}
+
+/// One property of an object type; `*` names the type of any additional property.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObjectTypeProperty {
+    pub decorators: Vec<Decorator>,
+    pub name: Identifier,
+    pub optional: bool,
+    pub value: TypeExpression,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TypeDeclaration {
+    pub decorators: Vec<Decorator>,
+    pub name: Identifier,
+    pub value: TypeExpression,
+    pub span: Span,
 }
 
 impl TypeExpression {
@@ -217,6 +240,7 @@ impl TypeExpression {
             TypeExpression::ArrayOf(_, span)
             | TypeExpression::Nullable(_, span)
             | TypeExpression::LiteralUnion(_, span)
+            | TypeExpression::Object(_, span)
             | TypeExpression::Unsupported(span) => *span,
         }
     }
@@ -285,6 +309,8 @@ pub enum Declaration {
     Resource(ResourceDeclaration),
     Module(ModuleDeclaration),
     Output(OutputDeclaration),
+    /// `type name = ...`: a user-defined type, written to `definitions`.
+    Type(TypeDeclaration),
     /// `using './main.bicep'` in a .bicepparam file.
     Using(Expression, Span),
     /// `param x = value` in a .bicepparam file.

@@ -19,6 +19,16 @@ const PARAMETER_DECORATORS: &[&str] = &[
 const OUTPUT_DECORATORS: &[&str] = &["description", "metadata", "secure"];
 const RESOURCE_DECORATORS: &[&str] = &["description", "batchSize"];
 const VARIABLE_DECORATORS: &[&str] = &["description"];
+const TYPE_DECORATORS: &[&str] = &[
+    "description",
+    "metadata",
+    "sealed",
+    "secure",
+    "minLength",
+    "maxLength",
+    "minValue",
+    "maxValue",
+];
 const BASIC_TYPES: &[&str] = &["string", "int", "bool", "object", "array"];
 
 pub fn check(model: &SemanticModel<'_>) -> Vec<PendingDiagnostic> {
@@ -32,7 +42,7 @@ pub fn check(model: &SemanticModel<'_>) -> Vec<PendingDiagnostic> {
                     "parameter",
                     &mut diagnostics,
                 );
-                check_type(&parameter.type_expression, false, &mut diagnostics);
+                check_type(&parameter.type_expression, false, model, &mut diagnostics);
             }
             Declaration::Output(output) => {
                 check_decorators(
@@ -41,7 +51,11 @@ pub fn check(model: &SemanticModel<'_>) -> Vec<PendingDiagnostic> {
                     "output",
                     &mut diagnostics,
                 );
-                check_type(&output.type_expression, true, &mut diagnostics);
+                check_type(&output.type_expression, true, model, &mut diagnostics);
+            }
+            Declaration::Type(declared) => {
+                check_type_decorators(&declared.decorators, &mut diagnostics);
+                check_type(&declared.value, false, model, &mut diagnostics);
             }
             Declaration::Variable(variable) => check_decorators(
                 &variable.decorators,
@@ -116,6 +130,7 @@ pub fn check(model: &SemanticModel<'_>) -> Vec<PendingDiagnostic> {
             check_duplicate_properties(body, &mut diagnostics);
         }
     }
+    check_lambda_positions(model, &mut diagnostics);
     for module in &model.modules {
         if module.body.is_none() {
             diagnostics.push(catalogue::unsupported_construct(
@@ -125,6 +140,45 @@ pub fn check(model: &SemanticModel<'_>) -> Vec<PendingDiagnostic> {
         }
     }
     diagnostics
+}
+
+/// ARM has no function values: a lambda may only be a function's argument
+/// (possibly parenthesized), never a variable's value or an output.
+fn check_lambda_positions(model: &SemanticModel<'_>, diagnostics: &mut Vec<PendingDiagnostic>) {
+    fn unwrap(expression: &Expression) -> &Expression {
+        match &expression.kind {
+            ExpressionKind::Parenthesized(inner) => unwrap(inner),
+            _ => expression,
+        }
+    }
+    let mut roots: Vec<&Expression> = Vec::new();
+    for declaration in &model.tree.declarations {
+        match declaration {
+            Declaration::Parameter(p) => roots.extend(p.default_value.as_ref()),
+            Declaration::Variable(v) => roots.push(&v.value),
+            Declaration::Output(o) => roots.push(&o.value),
+            Declaration::Module(m) => roots.push(&m.value),
+            Declaration::Metadata(m) => roots.push(&m.value),
+            _ => {}
+        }
+    }
+    roots.extend(model.resources.iter().map(|r| &r.declaration.value));
+    for root in roots {
+        let mut allowed = Vec::new();
+        let mut lambdas = Vec::new();
+        crate::semantic::visit(root, &mut |e| match &e.kind {
+            ExpressionKind::Call { arguments, .. } => {
+                allowed.extend(arguments.iter().map(|a| unwrap(a).span))
+            }
+            ExpressionKind::Lambda { .. } => lambdas.push(e.span),
+            _ => {}
+        });
+        for span in lambdas {
+            if !allowed.contains(&span) {
+                diagnostics.push(catalogue::lambda_not_a_function_argument(span));
+            }
+        }
+    }
 }
 
 fn check_duplicate_properties(object: &Expression, diagnostics: &mut Vec<PendingDiagnostic>) {
@@ -180,14 +234,38 @@ fn check_decorators(
     }
 }
 
+/// @discriminator is parsed but its tagged-union schema is not written yet.
+fn check_type_decorators(decorators: &[Decorator], diagnostics: &mut Vec<PendingDiagnostic>) {
+    for decorator in decorators {
+        if decorator.name.name == "discriminator" {
+            diagnostics.push(catalogue::unsupported_construct(
+                decorator.span,
+                "A discriminated union (@discriminator)",
+            ));
+        }
+    }
+    let others: Vec<Decorator> = decorators
+        .iter()
+        .filter(|d| !matches!(d.name.name.as_str(), "discriminator" | "export"))
+        .cloned()
+        .collect();
+    check_decorators(&others, TYPE_DECORATORS, "type", diagnostics);
+}
+
 fn check_type(
     type_expression: &TypeExpression,
     is_output: bool,
+    model: &SemanticModel<'_>,
     diagnostics: &mut Vec<PendingDiagnostic>,
 ) {
     match type_expression {
         TypeExpression::Named(identifier) => {
-            if !BASIC_TYPES.contains(&identifier.name.as_str()) {
+            let declared = model
+                .bindings
+                .types
+                .iter()
+                .any(|t| t.name.name == identifier.name);
+            if !declared && !BASIC_TYPES.contains(&identifier.name.as_str()) {
                 diagnostics.push(if is_output {
                     catalogue::invalid_output_type(identifier.span)
                 } else {
@@ -196,7 +274,13 @@ fn check_type(
             }
         }
         TypeExpression::ArrayOf(inner, _) | TypeExpression::Nullable(inner, _) => {
-            check_type(inner, is_output, diagnostics)
+            check_type(inner, is_output, model, diagnostics)
+        }
+        TypeExpression::Object(properties, _) => {
+            for property in properties {
+                check_type_decorators(&property.decorators, diagnostics);
+                check_type(&property.value, is_output, model, diagnostics);
+            }
         }
         TypeExpression::LiteralUnion(literals, span) => {
             let all_literal = literals.iter().all(|l| {
