@@ -3,7 +3,9 @@
 (`bicep.use_binary_from_path`), runs `bicep build --stdout` (or
 `build-params`) and deploys the JSON it prints to the emulator."""
 
+import json
 import os
+import subprocess
 import pathlib
 import uuid
 
@@ -121,3 +123,47 @@ def test_a_compile_error_is_shown_with_its_code_and_position(az_bicep, tmp_path)
     failure = az_bicep.fails("deployment", "group", "create", "-g", group, "-f", str(broken))
     assert "BCP057" in failure.stderr, failure.stderr
     assert "broken.bicep(3," in failure.stderr, failure.stderr
+
+
+def test_user_defined_types_and_lambdas_deploy_as_language_version_2(az_bicep, tmp_path):
+    """A typed parameter makes the compiler emit languageVersion 2.0
+    (symbolic resources, reference('symbol')); the engine deploys it."""
+    source = tmp_path / "typed.bicep"
+    source.write_text(
+        "type clusterConfig = {\n"
+        "  name: string\n"
+        "  sku: 'Standard_B1' | 'Standard B10'\n"
+        "  tags: object?\n"
+        "}\n"
+        "\n"
+        "param clusters clusterConfig[]\n"
+        "\n"
+        "resource hsm 'Microsoft.HardwareSecurityModules/cloudHsmClusters@2025-03-31' = [for c in clusters: {\n"
+        "  name: c.name\n"
+        "  location: resourceGroup().location\n"
+        "  sku: {\n"
+        "    family: 'B'\n"
+        "    name: c.sku\n"
+        "  }\n"
+        "  tags: c.?tags ?? {}\n"
+        "}]\n"
+        "\n"
+        "output names array = map(clusters, c => toUpper(c.name))\n"
+    )
+    compiled = subprocess.run([str(bicep_binary()), "build", "--stdout", str(source)], capture_output=True, text=True)
+    assert compiled.returncode == 0, compiled.stderr
+    assert json.loads(compiled.stdout)["languageVersion"] == "2.0"
+    group = new_group(az_bicep)
+    params = json.dumps({"clusters": {"value": [
+        {"name": "typed1", "sku": "Standard_B1", "tags": {"k": "v"}},
+        {"name": "typed2", "sku": "Standard B10"},
+    ]}})
+    deployed = az_bicep("deployment", "group", "create", "-g", group, "-f", str(source), "-p", params)
+    assert deployed["properties"]["outputs"]["names"]["value"] == ["TYPED1", "TYPED2"]
+    shown = az_bicep("resource", "show", "-g", group, "-n", "typed1",
+                     "--resource-type", "Microsoft.HardwareSecurityModules/cloudHsmClusters")
+    assert shown["tags"] == {"k": "v"}
+    # The type's allowed values hold at deployment time too.
+    bad = json.dumps({"clusters": {"value": [{"name": "typed3", "sku": "Standard_Z9"}]}})
+    failure = az_bicep.fails("deployment", "group", "create", "-g", group, "-f", str(source), "-p", bad)
+    assert "InvalidTemplate" in failure.stderr and "sku" in failure.stderr, failure.stderr
