@@ -20,6 +20,7 @@ pub const HSM_API: &str = "2025-03-31";
 pub const RG_API: &str = "2025-04-01";
 pub const IDENTITY_API: &str = "2023-01-31";
 pub const NETWORK_API: &str = "2024-05-01";
+pub const EVENTHUB_API: &str = "2024-01-01";
 /// The emulator's default `X-IDENTITY-HEADER` secret.
 pub const IDENTITY_HEADER: &str = "CloudHsmEmulator~WellKnownIdentityHeader";
 
@@ -421,6 +422,23 @@ impl Emulator {
         reply.body
     }
 
+    /// Creates an Event Hubs namespace of `sku` (`Basic`, `Standard`,
+    /// `Premium`) in eastus2; returns it.
+    pub async fn put_namespace(&self, group: &str, name: &str, sku: &str) -> Value {
+        let reply = self
+            .call(
+                Method::PUT,
+                &eventhubs_path(group, name, ""),
+                Some(serde_json::json!({"location": "eastus2", "sku": {"name": sku, "tier": sku}})),
+            )
+            .await;
+        assert!(
+            reply.status.is_success(),
+            "creating namespace {name}: {reply:?}"
+        );
+        reply.body
+    }
+
     /// Every page of a list from `first` on, following `nextLink`s; each
     /// page must answer 200.
     pub async fn list_pages(&self, first: &str) -> Vec<Value> {
@@ -564,6 +582,17 @@ pub fn identity_path(group: &str, name: &str) -> String {
 /// The resource id of an identity (what clusters reference).
 pub fn identity_id(group: &str, name: &str) -> String {
     format!("/subscriptions/{SUB}/resourceGroups/{group}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{name}")
+}
+
+/// A path in an Event Hubs namespace: `rest` is what follows the namespace
+/// (`""`, `/eventhubs/orders`, `/authorizationRules/send/listKeys`).
+pub fn eventhubs_path(group: &str, namespace: &str, rest: &str) -> String {
+    format!("/subscriptions/{SUB}/resourceGroups/{group}/providers/Microsoft.EventHub/namespaces/{namespace}{rest}?api-version={EVENTHUB_API}")
+}
+
+/// The resource id of an Event Hubs namespace.
+pub fn namespace_id(group: &str, namespace: &str) -> String {
+    format!("/subscriptions/{SUB}/resourceGroups/{group}/providers/Microsoft.EventHub/namespaces/{namespace}")
 }
 
 pub fn endpoint_path(group: &str, name: &str) -> String {

@@ -30,6 +30,14 @@ const KEYWORDS: &[&str] = &[
     "whatIf",
     "exportTemplate",
     "resources",
+    // Microsoft.EventHub's types and actions.
+    "Microsoft.EventHub",
+    "namespaces",
+    "eventhubs",
+    "consumergroups",
+    "authorizationRules",
+    "listKeys",
+    "regenerateKeys",
 ];
 
 fn canonical_keyword(segment: &str) -> Option<&'static str> {

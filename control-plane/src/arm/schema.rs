@@ -65,6 +65,26 @@ const SCHEMAS: &[(&str, &str)] = &[
         "privateEndpoints.put",
         include_str!("../../../schemas/privateEndpoints.put.json"),
     ),
+    (
+        "eventHubNamespaces.put",
+        include_str!("../../../schemas/eventHubNamespaces.put.json"),
+    ),
+    (
+        "eventHubs.put",
+        include_str!("../../../schemas/eventHubs.put.json"),
+    ),
+    (
+        "eventHubConsumerGroups.put",
+        include_str!("../../../schemas/eventHubConsumerGroups.put.json"),
+    ),
+    (
+        "eventHubAuthorizationRules.put",
+        include_str!("../../../schemas/eventHubAuthorizationRules.put.json"),
+    ),
+    (
+        "eventHubAuthorizationRules.regenerateKeys",
+        include_str!("../../../schemas/eventHubAuthorizationRules.regenerateKeys.json"),
+    ),
 ];
 
 pub struct SchemaRegistry {

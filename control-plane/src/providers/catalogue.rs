@@ -13,6 +13,10 @@ use serde_json::{json, Value};
 use super::{
     authorization::RoleAssignments,
     cloud_hsm::clusters::CloudHsmClusters,
+    event_hubs::{
+        ConsumerGroups, EventHubAuthorizationRules, EventHubs, NamespaceAuthorizationRules,
+        Namespaces,
+    },
     managed_identity::UserAssignedIdentities,
     metadata::Providers,
     network::PrivateEndpoints,
@@ -120,6 +124,17 @@ pub const PROVIDERS: &[ProviderEntry] = &[
         resource_types: &[
             entry::<PrivateEndpoints>(Placement::Regional, "SupportsTags, SupportsLocation"),
             named("operations", PrivateEndpoints::SUPPORTED, Placement::Global),
+        ],
+    },
+    ProviderEntry {
+        namespace: "Microsoft.EventHub",
+        registration_policy: "RegistrationRequired",
+        resource_types: &[
+            entry::<Namespaces>(Placement::Regional, "SupportsTags, SupportsLocation"),
+            entry::<EventHubs>(Placement::Regional, "None"),
+            entry::<ConsumerGroups>(Placement::Regional, "None"),
+            entry::<NamespaceAuthorizationRules>(Placement::Regional, "None"),
+            entry::<EventHubAuthorizationRules>(Placement::Regional, "None"),
         ],
     },
     ProviderEntry {

@@ -19,8 +19,9 @@ use axum::{
 use serde_json::{json, Value};
 
 use super::{
-    cloud_hsm::model::StoredCluster, managed_identity::UserAssignedIdentity,
-    network::StoredPrivateEndpoint, resource_groups, resource_groups::RESOURCES_API_VERSIONS,
+    cloud_hsm::model::StoredCluster, event_hubs::namespaces::StoredNamespace,
+    managed_identity::UserAssignedIdentity, network::StoredPrivateEndpoint, resource_groups,
+    resource_groups::RESOURCES_API_VERSIONS,
 };
 use crate::{
     arm::{
@@ -78,6 +79,7 @@ const TRACKED: &[Lister] = &[
     listed::<StoredCluster>,
     listed::<UserAssignedIdentity>,
     listed::<StoredPrivateEndpoint>,
+    listed::<StoredNamespace>,
 ];
 
 /// The records of `T` under `prefix` after the storage key `after`, keyed by it.
