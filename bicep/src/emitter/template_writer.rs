@@ -68,6 +68,13 @@ impl TemplateWriter<'_, '_, '_> {
                 body.insert("definitions", definitions);
             }
         }
+        let functions = self.functions()?;
+        if !functions.is_empty() {
+            let mut namespace = Json::object();
+            namespace.insert("namespace", Json::String("__bicep".into()));
+            namespace.insert("members", Json::Object(functions));
+            body.insert("functions", Json::Array(vec![namespace]));
+        }
         let parameters = self.parameters()?;
         if !matches!(&parameters, Json::Object(e) if e.is_empty()) {
             body.insert("parameters", parameters);
@@ -302,6 +309,39 @@ impl TemplateWriter<'_, '_, '_> {
             Json::Object(entries) if entries.is_empty() && !declared => None,
             _ => Some(metadata),
         })
+    }
+
+    /// User-defined functions: typed parameters (type, then name), the output's type
+    /// and value, then metadata (description, exported), as the official compiler writes them.
+    fn functions(&self) -> Written<Vec<(String, Json)>> {
+        let mut members = Vec::new();
+        for function in &self.model.bindings.functions {
+            let mut member = Json::object();
+            let mut parameters = Vec::new();
+            for parameter in &function.parameters {
+                let mut entry = self.type_schema(&parameter.type_expression, &[])?;
+                entry.insert("name", Json::String(parameter.name.name.clone()));
+                parameters.push(entry);
+            }
+            member.insert("parameters", Json::Array(parameters));
+            let mut output = self.type_schema(&function.return_type, &[])?;
+            output.insert("value", self.converter.to_json(&function.body)?);
+            member.insert("output", output);
+            let mut metadata = Json::object();
+            if let Some(argument) =
+                decorator(&function.decorators, "description").and_then(|d| d.arguments.first())
+            {
+                metadata.insert("description", self.converter.to_json(argument)?);
+            }
+            if decorator(&function.decorators, "export").is_some() {
+                metadata.insert("__bicep_export!", Json::Bool(true));
+            }
+            if !matches!(&metadata, Json::Object(e) if e.is_empty()) {
+                member.insert("metadata", metadata);
+            }
+            members.push((function.name.name.clone(), member));
+        }
+        Ok(members)
     }
 
     fn parameters(&self) -> Written<Json> {

@@ -334,6 +334,9 @@ impl Parser {
                     span,
                 }))
             }
+            ("func", FileKind::Template) => Ok(Declaration::Function(
+                self.parse_function_declaration(decorators)?,
+            )),
             ("type" | "func" | "import" | "extension" | "provider" | "assert" | "extends", _) => {
                 // Skip the whole declaration; the type checker refuses it by keyword.
                 let keyword_token = self.advance();
@@ -354,6 +357,48 @@ impl Parser {
             }
             _ => self.fail(catalogue::unrecognized_declaration(start)),
         }
+    }
+
+    /// `func name(a string, b int) string => body`; parameters may span lines.
+    fn parse_function_declaration(
+        &mut self,
+        decorators: Vec<Decorator>,
+    ) -> ParseResult<FunctionDeclaration> {
+        let start = self.advance().span;
+        let name = self.parse_identifier(catalogue::expected_function_or_property_name)?;
+        self.expect(TokenKind::LeftParen, "(")?;
+        let mut parameters = Vec::new();
+        self.skip_newlines();
+        while !self.at(&TokenKind::RightParen) {
+            let parameter_name = self.parse_identifier(catalogue::expected_variable_identifier)?;
+            let type_expression = self.parse_type()?;
+            parameters.push(FunctionParameter {
+                name: parameter_name,
+                type_expression,
+            });
+            self.skip_newlines();
+            if self.at(&TokenKind::Comma) {
+                self.advance();
+                self.skip_newlines();
+            } else if !self.at(&TokenKind::RightParen) {
+                let span = self.current().span;
+                return self.fail(catalogue::expected_character(span, ")"));
+            }
+        }
+        self.advance();
+        let return_type = self.parse_type()?;
+        self.expect(TokenKind::Arrow, "=>")?;
+        self.skip_newlines();
+        let body = self.parse_expression()?;
+        let span = start.to(body.span);
+        Ok(FunctionDeclaration {
+            decorators,
+            name,
+            parameters,
+            return_type,
+            body,
+            span,
+        })
     }
 
     fn parse_resource_declaration(

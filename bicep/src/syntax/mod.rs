@@ -246,6 +246,25 @@ impl TypeExpression {
     }
 }
 
+/// One typed parameter of a user-defined function.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FunctionParameter {
+    pub name: Identifier,
+    pub type_expression: TypeExpression,
+}
+
+/// `func name(a string, b int) string => body`: written to the template's `functions`
+/// in the `__bicep` namespace and called as `__bicep.name(...)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FunctionDeclaration {
+    pub decorators: Vec<Decorator>,
+    pub name: Identifier,
+    pub parameters: Vec<FunctionParameter>,
+    pub return_type: TypeExpression,
+    pub body: Expression,
+    pub span: Span,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct ParameterDeclaration {
     pub decorators: Vec<Decorator>,
@@ -311,6 +330,8 @@ pub enum Declaration {
     Output(OutputDeclaration),
     /// `type name = ...`: a user-defined type, written to `definitions`.
     Type(TypeDeclaration),
+    /// `func name(...) type => body`: a user-defined function.
+    Function(FunctionDeclaration),
     /// `using './main.bicep'` in a .bicepparam file.
     Using(Expression, Span),
     /// `param x = value` in a .bicepparam file.
@@ -319,7 +340,7 @@ pub enum Declaration {
         value: Expression,
         span: Span,
     },
-    /// type/func/import/extension…: parsed past, then refused by the type checker.
+    /// import/extension/assert…: parsed past, then refused by the type checker.
     Unsupported {
         keyword: String,
         span: Span,
