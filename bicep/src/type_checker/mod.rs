@@ -2,6 +2,8 @@
 //! decorators on the right declarations, resource type strings, and refusing
 //! language this compiler does not implement (so it never emits wrong JSON).
 
+mod resource_schemas;
+
 use crate::diagnostics::{catalogue, PendingDiagnostic};
 use crate::semantic::SemanticModel;
 use crate::syntax::*;
@@ -141,6 +143,15 @@ pub fn check(model: &SemanticModel<'_>) -> Vec<PendingDiagnostic> {
         }
         if let Some(body) = resource.body {
             check_duplicate_properties(body, &mut diagnostics);
+            // An existing resource's body only names it.
+            if !declaration.existing {
+                resource_schemas::check_resource_body(
+                    &resource.full_type,
+                    declaration,
+                    body,
+                    &mut diagnostics,
+                );
+            }
         }
     }
     check_lambda_positions(model, &mut diagnostics);
