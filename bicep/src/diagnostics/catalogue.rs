@@ -265,6 +265,16 @@ pub fn property_not_allowed(
     )
 }
 
+pub fn import_not_exported(span: Span, name: &str) -> PendingDiagnostic {
+    error(
+        span,
+        "BCP360",
+        format!(
+            "The '{name}' symbol was not found in (or was not exported by) the imported template."
+        ),
+    )
+}
+
 pub fn name_does_not_exist(span: Span, name: &str) -> PendingDiagnostic {
     error(
         span,

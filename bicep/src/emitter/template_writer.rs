@@ -59,10 +59,9 @@ impl TemplateWriter<'_, '_, '_> {
         if self.model.symbolic_names {
             let mut definitions = Json::object();
             for declared in &self.model.bindings.types {
-                definitions.insert(
-                    &declared.name.name,
-                    self.type_schema(&declared.value, &declared.decorators)?,
-                );
+                let mut schema = self.type_schema(&declared.value, &declared.decorators)?;
+                self.imported_from(&declared.name.name, &mut schema);
+                definitions.insert(&declared.name.name, schema);
             }
             if !matches!(&definitions, Json::Object(e) if e.is_empty()) {
                 body.insert("definitions", definitions);
@@ -336,12 +335,38 @@ impl TemplateWriter<'_, '_, '_> {
             if decorator(&function.decorators, "export").is_some() {
                 metadata.insert("__bicep_export!", Json::Bool(true));
             }
+            self.imported_from(&function.name.name, &mut member);
+            if let Some(Json::Object(entries)) = member.get("metadata").cloned() {
+                for (key, value) in entries {
+                    metadata.insert(&key, value);
+                }
+                if let Json::Object(entries) = &mut member {
+                    entries.retain(|(k, _)| k != "metadata");
+                }
+            }
             if !matches!(&metadata, Json::Object(e) if e.is_empty()) {
                 member.insert("metadata", metadata);
             }
             members.push((function.name.name.clone(), member));
         }
         Ok(members)
+    }
+
+    /// An imported type or function says where it came from: metadata.__bicep_imported_from!.
+    fn imported_from(&self, name: &str, schema: &mut Json) {
+        let Some(source) = self.model.tree.import_source(name) else {
+            return;
+        };
+        let mut origin = Json::object();
+        origin.insert("sourceTemplate", Json::String(source.to_string()));
+        match schema.get_mut("metadata") {
+            Some(metadata) => metadata.insert("__bicep_imported_from!", origin),
+            None => {
+                let mut metadata = Json::object();
+                metadata.insert("__bicep_imported_from!", origin);
+                schema.insert("metadata", metadata);
+            }
+        }
     }
 
     fn parameters(&self) -> Written<Json> {

@@ -265,6 +265,14 @@ pub struct FunctionDeclaration {
     pub span: Span,
 }
 
+/// `import {a, b} from './file.bicep'`: the named exported declarations are inlined.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportDeclaration {
+    pub names: Vec<Identifier>,
+    pub path: Expression,
+    pub span: Span,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct ParameterDeclaration {
     pub decorators: Vec<Decorator>,
@@ -332,6 +340,7 @@ pub enum Declaration {
     Type(TypeDeclaration),
     /// `func name(...) type => body`: a user-defined function.
     Function(FunctionDeclaration),
+    Import(ImportDeclaration),
     /// `using './main.bicep'` in a .bicepparam file.
     Using(Expression, Span),
     /// `param x = value` in a .bicepparam file.
@@ -350,4 +359,15 @@ pub enum Declaration {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct SyntaxTree {
     pub declarations: Vec<Declaration>,
+    /// Declarations inlined by `import`: name → the file they came from, as the importer wrote it.
+    pub imported_from: Vec<(String, String)>,
+}
+
+impl SyntaxTree {
+    pub fn import_source(&self, name: &str) -> Option<&str> {
+        self.imported_from
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, source)| source.as_str())
+    }
 }
