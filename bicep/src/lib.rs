@@ -283,6 +283,11 @@ fn references_in(declaration: &Declaration) -> Vec<String> {
         match type_expression {
             T::Named(identifier) => names.push(identifier.name.clone()),
             T::ArrayOf(inner, _) | T::Nullable(inner, _) => types(inner, names),
+            T::Tuple(items, _) => {
+                for item in items {
+                    types(item, names);
+                }
+            }
             T::Object(properties, _) => {
                 for property in properties {
                     types(&property.value, names);

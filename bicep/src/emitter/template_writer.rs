@@ -139,7 +139,7 @@ impl TemplateWriter<'_, '_, '_> {
                 },
                 None,
             ),
-            TypeExpression::ArrayOf(..) => ("array", None),
+            TypeExpression::ArrayOf(..) | TypeExpression::Tuple(..) => ("array", None),
             TypeExpression::Nullable(inner, _) => Self::type_name(inner),
             TypeExpression::LiteralUnion(literals, _) => (
                 match literals.first().map(|l| &l.kind) {
@@ -244,6 +244,15 @@ impl TemplateWriter<'_, '_, '_> {
                 if let Some(additional) = additional {
                     schema.insert("additionalProperties", additional);
                 }
+            }
+            TypeExpression::Tuple(items, _) => {
+                schema.insert("type", Json::String("array".into()));
+                let mut prefix = Vec::new();
+                for item in items {
+                    prefix.push(self.type_schema(item, &[])?);
+                }
+                schema.insert("prefixItems", Json::Array(prefix));
+                schema.insert("items", Json::Bool(false));
             }
             // Refused by the type checker.
             TypeExpression::Unsupported(_) => return Err(Reported),

@@ -541,8 +541,30 @@ impl Parser {
                 TypeExpression::LiteralUnion(literals, span)
             }
             TokenKind::LeftBrace => self.parse_object_type()?,
-            TokenKind::LeftSquare | TokenKind::LeftParen => {
-                // Tuple type literals: skip them balanced and refuse later.
+            TokenKind::LeftSquare => {
+                self.advance();
+                let mut items = Vec::new();
+                loop {
+                    self.skip_newlines();
+                    if self.at(&TokenKind::RightSquare) {
+                        break;
+                    }
+                    items.push(self.parse_type()?);
+                    // Items are separated by commas or line breaks.
+                    let line_break = self.at(&TokenKind::NewLine);
+                    self.skip_newlines();
+                    if self.at(&TokenKind::Comma) {
+                        self.advance();
+                    } else if !self.at(&TokenKind::RightSquare) && !line_break {
+                        let span = self.current().span;
+                        return self.fail(catalogue::expected_character(span, "]"));
+                    }
+                }
+                let end = self.advance().span;
+                TypeExpression::Tuple(items, start.to(end))
+            }
+            TokenKind::LeftParen => {
+                // Parenthesized types: skip them balanced and refuse later.
                 let depth_before = self.open_brackets;
                 self.advance();
                 while self.open_brackets > depth_before && !self.at(&TokenKind::EndOfFile) {

@@ -212,7 +212,9 @@ pub enum TypeExpression {
     LiteralUnion(Vec<Expression>, Span),
     /// `{ name: string, tags?: object, *: string }` (a user-defined object type).
     Object(Vec<ObjectTypeProperty>, Span),
-    /// Tuples, unions of named types and the like: reported as unsupported.
+    /// `[string, int]`: a tuple, written as prefixItems with items false.
+    Tuple(Vec<TypeExpression>, Span),
+    /// Unions of named types and the like: reported as unsupported.
     Unsupported(Span),
 }
 
@@ -241,6 +243,7 @@ impl TypeExpression {
             | TypeExpression::Nullable(_, span)
             | TypeExpression::LiteralUnion(_, span)
             | TypeExpression::Object(_, span)
+            | TypeExpression::Tuple(_, span)
             | TypeExpression::Unsupported(span) => *span,
         }
     }

@@ -332,6 +332,11 @@ fn check_type(
         TypeExpression::ArrayOf(inner, _) | TypeExpression::Nullable(inner, _) => {
             check_type(inner, is_output, model, diagnostics)
         }
+        TypeExpression::Tuple(items, _) => {
+            for item in items {
+                check_type(item, is_output, model, diagnostics);
+            }
+        }
         TypeExpression::Object(properties, _) => {
             for property in properties {
                 check_type_decorators(&property.decorators, diagnostics);
