@@ -99,3 +99,17 @@ fn an_unknown_type_name_is_refused() {
     let found = support::diagnostics("param p nothing\n");
     assert!(found.iter().any(|d| d.2 == "BCP031"), "{found:?}");
 }
+
+#[test]
+fn tuples_are_prefix_items_with_no_further_items() {
+    let template = compile("type pair = [string, int[]]\nparam p [\n  pair\n  bool\n]\n");
+    assert_eq!(template["languageVersion"], "2.0");
+    assert_eq!(
+        template["definitions"]["pair"],
+        json!({"type": "array", "prefixItems": [{"type": "string"}, {"type": "array", "items": {"type": "int"}}], "items": false})
+    );
+    assert_eq!(
+        template["parameters"]["p"],
+        json!({"type": "array", "prefixItems": [{"$ref": "#/definitions/pair"}, {"type": "bool"}], "items": false})
+    );
+}

@@ -16,6 +16,10 @@ pub enum Symbol {
     LoopIndex(usize),
     /// A lambda's parameter, by the byte offset where it is declared.
     LambdaVariable(usize),
+    /// A user-defined function, by its index in `Bindings::functions`.
+    Function(usize),
+    /// A user-defined function's parameter, by the byte offset where it is declared.
+    FunctionParameter(usize),
 }
 
 /// Every resource, flattened: nested children included, parents first.
@@ -35,6 +39,7 @@ pub struct Bindings<'a> {
     /// User-defined types; they live in their own namespace, named only in type positions.
     pub types: Vec<&'a TypeDeclaration>,
     pub outputs: Vec<&'a OutputDeclaration>,
+    pub functions: Vec<&'a FunctionDeclaration>,
     /// Identifier span start → the symbol it names.
     pub references: HashMap<usize, Symbol>,
 }
@@ -177,6 +182,7 @@ pub fn bind(tree: &SyntaxTree) -> (Bindings<'_>, Vec<PendingDiagnostic>) {
         modules: Vec::new(),
         outputs: Vec::new(),
         types: Vec::new(),
+        functions: Vec::new(),
         references: HashMap::new(),
     };
     let mut diagnostics = Vec::new();
@@ -235,6 +241,14 @@ pub fn bind(tree: &SyntaxTree) -> (Bindings<'_>, Vec<PendingDiagnostic>) {
                 }
                 bindings.outputs.push(output);
             }
+            Declaration::Function(function) => {
+                declare(
+                    &function.name,
+                    Symbol::Function(bindings.functions.len()),
+                    &mut diagnostics,
+                );
+                bindings.functions.push(function);
+            }
             Declaration::Type(declared) => {
                 if bindings
                     .types
@@ -258,6 +272,7 @@ pub fn bind(tree: &SyntaxTree) -> (Bindings<'_>, Vec<PendingDiagnostic>) {
         scopes: Vec::new(),
         references: HashMap::new(),
         diagnostics: Vec::new(),
+        in_function: false,
     };
     for declaration in &tree.declarations {
         match declaration {
@@ -281,6 +296,25 @@ pub fn bind(tree: &SyntaxTree) -> (Bindings<'_>, Vec<PendingDiagnostic>) {
             }
             Declaration::Metadata(metadata) => resolver.expression(&metadata.value),
             Declaration::ParameterAssignment { value, .. } => resolver.expression(value),
+            Declaration::Function(function) => {
+                resolver.decorators(&function.decorators);
+                // A function sees only its parameters and other functions, as in Bicep.
+                let scope = function
+                    .parameters
+                    .iter()
+                    .map(|p| {
+                        (
+                            p.name.name.clone(),
+                            Symbol::FunctionParameter(p.name.span.start),
+                        )
+                    })
+                    .collect();
+                resolver.scopes.push(scope);
+                resolver.in_function = true;
+                resolver.expression(&function.body);
+                resolver.in_function = false;
+                resolver.scopes.pop();
+            }
             _ => {}
         }
     }
@@ -357,15 +391,29 @@ struct Resolver<'b, 'a> {
     scopes: Vec<HashMap<String, Symbol>>,
     references: HashMap<usize, Symbol>,
     diagnostics: Vec<PendingDiagnostic>,
+    /// Inside a function body, declarations other than functions are out of reach.
+    in_function: bool,
 }
 
 impl Resolver<'_, '_> {
+    /// A name used as a value: functions are only called, never named.
     fn lookup(&self, name: &str) -> Option<Symbol> {
         self.scopes
             .iter()
             .rev()
             .find_map(|scope| scope.get(name).copied())
-            .or_else(|| self.global.get(name).copied())
+            .or_else(|| match self.global.get(name).copied() {
+                Some(Symbol::Function(_)) => None,
+                _ if self.in_function => None,
+                other => other,
+            })
+    }
+
+    fn lookup_function(&self, name: &str) -> Option<Symbol> {
+        match self.global.get(name).copied() {
+            Some(symbol @ Symbol::Function(_)) => Some(symbol),
+            _ => None,
+        }
     }
 
     fn decorators(&mut self, decorators: &[Decorator]) {
@@ -474,7 +522,13 @@ impl Resolver<'_, '_> {
                         }
                         _ => None,
                     });
-                if let Some((start, symbol)) = resource_function {
+                let user_function = match namespace {
+                    None => self.lookup_function(&name.name),
+                    Some(_) => None,
+                };
+                if let Some(symbol) = user_function {
+                    self.references.insert(name.span.start, symbol);
+                } else if let Some((start, symbol)) = resource_function {
                     self.references.insert(start, symbol);
                 } else if !known_namespace {
                     if let Some(namespace) = namespace {

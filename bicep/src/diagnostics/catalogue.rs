@@ -194,6 +194,87 @@ pub fn missing_required_properties(
     )
 }
 
+/// Appended to the warnings that come from resource type definitions, as the official compiler does.
+const TYPE_INACCURACY_CLAUSE: &str =
+    " If this is a resource type definition inaccuracy, report it using https://aka.ms/bicep-type-issues.";
+
+fn warning(span: Span, code: &'static str, message: String) -> PendingDiagnostic {
+    PendingDiagnostic {
+        span,
+        level: Level::Warning,
+        code,
+        message,
+    }
+}
+
+fn quoted_list(names: &[impl AsRef<str>]) -> String {
+    let quoted: Vec<String> = names
+        .iter()
+        .map(|p| format!("\"{}\"", p.as_ref()))
+        .collect();
+    quoted.join(", ")
+}
+
+/// BCP035 from a resource type's definition: a warning, as for the official compiler's known types.
+pub fn missing_required_properties_warning(
+    span: Span,
+    block: &str,
+    properties: &[&str],
+) -> PendingDiagnostic {
+    warning(
+        span,
+        "BCP035",
+        format!(
+            "The specified \"{block}\" declaration is missing the following required properties: {}.{TYPE_INACCURACY_CLAUSE}",
+            quoted_list(properties)
+        ),
+    )
+}
+
+pub fn property_type_mismatch(
+    span: Span,
+    property: &str,
+    expected: &str,
+    actual: &str,
+) -> PendingDiagnostic {
+    warning(
+        span,
+        "BCP036",
+        format!("The property \"{property}\" expected a value of type \"{expected}\" but the provided value is of type \"{actual}\".{TYPE_INACCURACY_CLAUSE}"),
+    )
+}
+
+pub fn property_not_allowed(
+    span: Span,
+    property: &str,
+    type_name: &str,
+    permissible: &[String],
+) -> PendingDiagnostic {
+    let clause = if permissible.is_empty() {
+        " No other properties are allowed.".to_string()
+    } else {
+        format!(
+            " Permissible properties include {}.",
+            quoted_list(permissible)
+        )
+    };
+    warning(
+        span,
+        "BCP037",
+        format!("The property \"{property}\" is not allowed on objects of type \"{type_name}\".{clause}{TYPE_INACCURACY_CLAUSE}"),
+    )
+}
+
+pub fn import_not_exported(span: Span, name: &str) -> PendingDiagnostic {
+    error(
+        span,
+        "BCP360",
+        format!(
+            "The '{name}' symbol was not found in (or was not exported by) the imported template."
+        ),
+    )
+}
+
 pub fn name_does_not_exist(span: Span, name: &str) -> PendingDiagnostic {
     error(
         span,

@@ -513,6 +513,12 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
             Some(Symbol::LambdaVariable(_)) => {
                 Ok(call("lambdaVariables", vec![string(&identifier.name)]))
             }
+            // Inside a function body its parameters are read like template parameters.
+            Some(Symbol::FunctionParameter(_)) => {
+                Ok(call("parameters", vec![string(&identifier.name)]))
+            }
+            // The binder never resolves a plain name to a function.
+            Some(Symbol::Function(_)) => Err(Reported),
             Some(Symbol::LoopIndex(loop_id)) => match self.loops.borrow().get(&loop_id) {
                 Some(binding) => Ok(binding.index.clone()),
                 None => self.unsupported(span, "This use of a loop index"),
@@ -974,6 +980,15 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
         arguments: &[Expression],
         span: Span,
     ) -> Converted<Arm> {
+        if let Some(Symbol::Function(index)) = self.model.symbol_of(name) {
+            // A user-defined function lives in the `__bicep` namespace of `functions`.
+            let mut converted = Vec::new();
+            for argument in arguments {
+                converted.push(self.convert(argument)?);
+            }
+            let declared = &self.model.bindings.functions[index].name.name;
+            return Ok(Arm::Call(format!("__bicep.{declared}"), converted));
+        }
         let function = name.name.as_str();
         match function {
             "any" if arguments.len() == 1 => return self.convert(&arguments[0]),

@@ -59,14 +59,20 @@ impl TemplateWriter<'_, '_, '_> {
         if self.model.symbolic_names {
             let mut definitions = Json::object();
             for declared in &self.model.bindings.types {
-                definitions.insert(
-                    &declared.name.name,
-                    self.type_schema(&declared.value, &declared.decorators)?,
-                );
+                let mut schema = self.type_schema(&declared.value, &declared.decorators)?;
+                self.imported_from(&declared.name.name, &mut schema);
+                definitions.insert(&declared.name.name, schema);
             }
             if !matches!(&definitions, Json::Object(e) if e.is_empty()) {
                 body.insert("definitions", definitions);
             }
+        }
+        let functions = self.functions()?;
+        if !functions.is_empty() {
+            let mut namespace = Json::object();
+            namespace.insert("namespace", Json::String("__bicep".into()));
+            namespace.insert("members", Json::Object(functions));
+            body.insert("functions", Json::Array(vec![namespace]));
         }
         let parameters = self.parameters()?;
         if !matches!(&parameters, Json::Object(e) if e.is_empty()) {
@@ -133,7 +139,7 @@ impl TemplateWriter<'_, '_, '_> {
                 },
                 None,
             ),
-            TypeExpression::ArrayOf(..) => ("array", None),
+            TypeExpression::ArrayOf(..) | TypeExpression::Tuple(..) => ("array", None),
             TypeExpression::Nullable(inner, _) => Self::type_name(inner),
             TypeExpression::LiteralUnion(literals, _) => (
                 match literals.first().map(|l| &l.kind) {
@@ -239,6 +245,15 @@ impl TemplateWriter<'_, '_, '_> {
                     schema.insert("additionalProperties", additional);
                 }
             }
+            TypeExpression::Tuple(items, _) => {
+                schema.insert("type", Json::String("array".into()));
+                let mut prefix = Vec::new();
+                for item in items {
+                    prefix.push(self.type_schema(item, &[])?);
+                }
+                schema.insert("prefixItems", Json::Array(prefix));
+                schema.insert("items", Json::Bool(false));
+            }
             // Refused by the type checker.
             TypeExpression::Unsupported(_) => return Err(Reported),
         }
@@ -302,6 +317,65 @@ impl TemplateWriter<'_, '_, '_> {
             Json::Object(entries) if entries.is_empty() && !declared => None,
             _ => Some(metadata),
         })
+    }
+
+    /// User-defined functions: typed parameters (type, then name), the output's type
+    /// and value, then metadata (description, exported), as the official compiler writes them.
+    fn functions(&self) -> Written<Vec<(String, Json)>> {
+        let mut members = Vec::new();
+        for function in &self.model.bindings.functions {
+            let mut member = Json::object();
+            let mut parameters = Vec::new();
+            for parameter in &function.parameters {
+                let mut entry = self.type_schema(&parameter.type_expression, &[])?;
+                entry.insert("name", Json::String(parameter.name.name.clone()));
+                parameters.push(entry);
+            }
+            member.insert("parameters", Json::Array(parameters));
+            let mut output = self.type_schema(&function.return_type, &[])?;
+            output.insert("value", self.converter.to_json(&function.body)?);
+            member.insert("output", output);
+            let mut metadata = Json::object();
+            if let Some(argument) =
+                decorator(&function.decorators, "description").and_then(|d| d.arguments.first())
+            {
+                metadata.insert("description", self.converter.to_json(argument)?);
+            }
+            if decorator(&function.decorators, "export").is_some() {
+                metadata.insert("__bicep_export!", Json::Bool(true));
+            }
+            self.imported_from(&function.name.name, &mut member);
+            if let Some(Json::Object(entries)) = member.get("metadata").cloned() {
+                for (key, value) in entries {
+                    metadata.insert(&key, value);
+                }
+                if let Json::Object(entries) = &mut member {
+                    entries.retain(|(k, _)| k != "metadata");
+                }
+            }
+            if !matches!(&metadata, Json::Object(e) if e.is_empty()) {
+                member.insert("metadata", metadata);
+            }
+            members.push((function.name.name.clone(), member));
+        }
+        Ok(members)
+    }
+
+    /// An imported type or function says where it came from: metadata.__bicep_imported_from!.
+    fn imported_from(&self, name: &str, schema: &mut Json) {
+        let Some(source) = self.model.tree.import_source(name) else {
+            return;
+        };
+        let mut origin = Json::object();
+        origin.insert("sourceTemplate", Json::String(source.to_string()));
+        match schema.get_mut("metadata") {
+            Some(metadata) => metadata.insert("__bicep_imported_from!", origin),
+            None => {
+                let mut metadata = Json::object();
+                metadata.insert("__bicep_imported_from!", origin);
+                schema.insert("metadata", metadata);
+            }
+        }
     }
 
     fn parameters(&self) -> Written<Json> {

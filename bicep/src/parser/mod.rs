@@ -20,7 +20,28 @@ const MAXIMUM_NESTING: usize = 64;
 type ParseResult<T> = Result<T, Reported>;
 
 pub fn parse(text: &str, kind: FileKind) -> (SyntaxTree, Vec<PendingDiagnostic>) {
-    let (tokens, mut diagnostics) = lex(text);
+    parse_at(text, kind, 0)
+}
+
+/// Parses with every span moved `base` bytes on: declarations inlined from an
+/// imported file then never share span offsets (the binder's keys) with the importer's.
+pub fn parse_at(text: &str, kind: FileKind, base: usize) -> (SyntaxTree, Vec<PendingDiagnostic>) {
+    fn shift(tokens: &mut [Token], base: usize) {
+        for token in tokens {
+            token.span = Span::new(token.span.start + base, token.span.end + base);
+            if let TokenKind::String(pieces) = &mut token.kind {
+                for piece in pieces {
+                    if let StringPiece::Hole(inner) = piece {
+                        shift(inner, base);
+                    }
+                }
+            }
+        }
+    }
+    let (mut tokens, mut diagnostics) = lex(text);
+    if base > 0 {
+        shift(&mut tokens, base);
+    }
     let mut parser = Parser::new(tokens, kind);
     let tree = parser.parse_file();
     diagnostics.append(&mut parser.diagnostics);
@@ -334,6 +355,12 @@ impl Parser {
                     span,
                 }))
             }
+            ("import", FileKind::Template) if self.peek_kind(1) == &TokenKind::LeftBrace => {
+                self.parse_import(start)
+            }
+            ("func", FileKind::Template) => Ok(Declaration::Function(
+                self.parse_function_declaration(decorators)?,
+            )),
             ("type" | "func" | "import" | "extension" | "provider" | "assert" | "extends", _) => {
                 // Skip the whole declaration; the type checker refuses it by keyword.
                 let keyword_token = self.advance();
@@ -354,6 +381,85 @@ impl Parser {
             }
             _ => self.fail(catalogue::unrecognized_declaration(start)),
         }
+    }
+
+    /// `import {a, b} from './file.bicep'`
+    fn parse_import(&mut self, start: Span) -> ParseResult<Declaration> {
+        self.advance();
+        self.advance(); // `{`
+        let mut names = Vec::new();
+        loop {
+            self.skip_newlines();
+            if self.at(&TokenKind::RightBrace) {
+                break;
+            }
+            names.push(self.parse_identifier(catalogue::expected_variable_identifier)?);
+            if self.at_keyword("as") {
+                let span = self.current().span;
+                return self.fail(catalogue::unsupported_construct(
+                    span,
+                    "An aliased import (as)",
+                ));
+            }
+            self.skip_newlines();
+            if self.at(&TokenKind::Comma) {
+                self.advance();
+            } else if !self.at(&TokenKind::RightBrace) {
+                let span = self.current().span;
+                return self.fail(catalogue::expected_character(span, "}"));
+            }
+        }
+        self.advance();
+        if !self.at_keyword("from") {
+            let span = self.current().span;
+            return self.fail(catalogue::expected_keyword(span, "from"));
+        }
+        self.advance();
+        let path = self.parse_primary()?;
+        let span = start.to(path.span);
+        Ok(Declaration::Import(ImportDeclaration { names, path, span }))
+    }
+
+    /// `func name(a string, b int) string => body`; parameters may span lines.
+    fn parse_function_declaration(
+        &mut self,
+        decorators: Vec<Decorator>,
+    ) -> ParseResult<FunctionDeclaration> {
+        let start = self.advance().span;
+        let name = self.parse_identifier(catalogue::expected_function_or_property_name)?;
+        self.expect(TokenKind::LeftParen, "(")?;
+        let mut parameters = Vec::new();
+        self.skip_newlines();
+        while !self.at(&TokenKind::RightParen) {
+            let parameter_name = self.parse_identifier(catalogue::expected_variable_identifier)?;
+            let type_expression = self.parse_type()?;
+            parameters.push(FunctionParameter {
+                name: parameter_name,
+                type_expression,
+            });
+            self.skip_newlines();
+            if self.at(&TokenKind::Comma) {
+                self.advance();
+                self.skip_newlines();
+            } else if !self.at(&TokenKind::RightParen) {
+                let span = self.current().span;
+                return self.fail(catalogue::expected_character(span, ")"));
+            }
+        }
+        self.advance();
+        let return_type = self.parse_type()?;
+        self.expect(TokenKind::Arrow, "=>")?;
+        self.skip_newlines();
+        let body = self.parse_expression()?;
+        let span = start.to(body.span);
+        Ok(FunctionDeclaration {
+            decorators,
+            name,
+            parameters,
+            return_type,
+            body,
+            span,
+        })
     }
 
     fn parse_resource_declaration(
@@ -435,8 +541,30 @@ impl Parser {
                 TypeExpression::LiteralUnion(literals, span)
             }
             TokenKind::LeftBrace => self.parse_object_type()?,
-            TokenKind::LeftSquare | TokenKind::LeftParen => {
-                // Tuple type literals: skip them balanced and refuse later.
+            TokenKind::LeftSquare => {
+                self.advance();
+                let mut items = Vec::new();
+                loop {
+                    self.skip_newlines();
+                    if self.at(&TokenKind::RightSquare) {
+                        break;
+                    }
+                    items.push(self.parse_type()?);
+                    // Items are separated by commas or line breaks.
+                    let line_break = self.at(&TokenKind::NewLine);
+                    self.skip_newlines();
+                    if self.at(&TokenKind::Comma) {
+                        self.advance();
+                    } else if !self.at(&TokenKind::RightSquare) && !line_break {
+                        let span = self.current().span;
+                        return self.fail(catalogue::expected_character(span, "]"));
+                    }
+                }
+                let end = self.advance().span;
+                TypeExpression::Tuple(items, start.to(end))
+            }
+            TokenKind::LeftParen => {
+                // Parenthesized types: skip them balanced and refuse later.
                 let depth_before = self.open_brackets;
                 self.advance();
                 while self.open_brackets > depth_before && !self.at(&TokenKind::EndOfFile) {

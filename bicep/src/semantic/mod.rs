@@ -337,7 +337,7 @@ fn uses_symbolic_names(
         }
     }
     let declarations = tree.declarations.iter().any(|d| match d {
-        Declaration::Type(_) => true,
+        Declaration::Type(_) | Declaration::Function(_) | Declaration::Import(_) => true,
         Declaration::Unsupported { keyword, .. } => {
             matches!(
                 keyword.as_str(),

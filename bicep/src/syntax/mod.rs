@@ -212,7 +212,9 @@ pub enum TypeExpression {
     LiteralUnion(Vec<Expression>, Span),
     /// `{ name: string, tags?: object, *: string }` (a user-defined object type).
     Object(Vec<ObjectTypeProperty>, Span),
-    /// Tuples, unions of named types and the like: reported as unsupported.
+    /// `[string, int]`: a tuple, written as prefixItems with items false.
+    Tuple(Vec<TypeExpression>, Span),
+    /// Unions of named types and the like: reported as unsupported.
     Unsupported(Span),
 }
 
@@ -241,9 +243,37 @@ impl TypeExpression {
             | TypeExpression::Nullable(_, span)
             | TypeExpression::LiteralUnion(_, span)
             | TypeExpression::Object(_, span)
+            | TypeExpression::Tuple(_, span)
             | TypeExpression::Unsupported(span) => *span,
         }
     }
+}
+
+/// One typed parameter of a user-defined function.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FunctionParameter {
+    pub name: Identifier,
+    pub type_expression: TypeExpression,
+}
+
+/// `func name(a string, b int) string => body`: written to the template's `functions`
+/// in the `__bicep` namespace and called as `__bicep.name(...)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FunctionDeclaration {
+    pub decorators: Vec<Decorator>,
+    pub name: Identifier,
+    pub parameters: Vec<FunctionParameter>,
+    pub return_type: TypeExpression,
+    pub body: Expression,
+    pub span: Span,
+}
+
+/// `import {a, b} from './file.bicep'`: the named exported declarations are inlined.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportDeclaration {
+    pub names: Vec<Identifier>,
+    pub path: Expression,
+    pub span: Span,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -311,6 +341,9 @@ pub enum Declaration {
     Output(OutputDeclaration),
     /// `type name = ...`: a user-defined type, written to `definitions`.
     Type(TypeDeclaration),
+    /// `func name(...) type => body`: a user-defined function.
+    Function(FunctionDeclaration),
+    Import(ImportDeclaration),
     /// `using './main.bicep'` in a .bicepparam file.
     Using(Expression, Span),
     /// `param x = value` in a .bicepparam file.
@@ -319,7 +352,7 @@ pub enum Declaration {
         value: Expression,
         span: Span,
     },
-    /// type/func/import/extension…: parsed past, then refused by the type checker.
+    /// import/extension/assert…: parsed past, then refused by the type checker.
     Unsupported {
         keyword: String,
         span: Span,
@@ -329,4 +362,15 @@ pub enum Declaration {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct SyntaxTree {
     pub declarations: Vec<Declaration>,
+    /// Declarations inlined by `import`: name → the file they came from, as the importer wrote it.
+    pub imported_from: Vec<(String, String)>,
+}
+
+impl SyntaxTree {
+    pub fn import_source(&self, name: &str) -> Option<&str> {
+        self.imported_from
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, source)| source.as_str())
+    }
 }

@@ -2,6 +2,8 @@
 //! decorators on the right declarations, resource type strings, and refusing
 //! language this compiler does not implement (so it never emits wrong JSON).
 
+mod resource_schemas;
+
 use crate::diagnostics::{catalogue, PendingDiagnostic};
 use crate::semantic::SemanticModel;
 use crate::syntax::*;
@@ -18,7 +20,8 @@ const PARAMETER_DECORATORS: &[&str] = &[
 ];
 const OUTPUT_DECORATORS: &[&str] = &["description", "metadata", "secure"];
 const RESOURCE_DECORATORS: &[&str] = &["description", "batchSize"];
-const VARIABLE_DECORATORS: &[&str] = &["description"];
+const VARIABLE_DECORATORS: &[&str] = &["description", "export"];
+const FUNCTION_DECORATORS: &[&str] = &["description", "export", "metadata"];
 const TYPE_DECORATORS: &[&str] = &[
     "description",
     "metadata",
@@ -56,6 +59,18 @@ pub fn check(model: &SemanticModel<'_>) -> Vec<PendingDiagnostic> {
             Declaration::Type(declared) => {
                 check_type_decorators(&declared.decorators, &mut diagnostics);
                 check_type(&declared.value, false, model, &mut diagnostics);
+            }
+            Declaration::Function(function) => {
+                check_decorators(
+                    &function.decorators,
+                    FUNCTION_DECORATORS,
+                    "function",
+                    &mut diagnostics,
+                );
+                for parameter in &function.parameters {
+                    check_type(&parameter.type_expression, false, model, &mut diagnostics);
+                }
+                check_type(&function.return_type, true, model, &mut diagnostics);
             }
             Declaration::Variable(variable) => check_decorators(
                 &variable.decorators,
@@ -128,9 +143,19 @@ pub fn check(model: &SemanticModel<'_>) -> Vec<PendingDiagnostic> {
         }
         if let Some(body) = resource.body {
             check_duplicate_properties(body, &mut diagnostics);
+            // An existing resource's body only names it.
+            if !declaration.existing {
+                resource_schemas::check_resource_body(
+                    &resource.full_type,
+                    declaration,
+                    body,
+                    &mut diagnostics,
+                );
+            }
         }
     }
     check_lambda_positions(model, &mut diagnostics);
+    check_function_calls(model, &mut diagnostics);
     for module in &model.modules {
         if module.body.is_none() {
             diagnostics.push(catalogue::unsupported_construct(
@@ -142,6 +167,49 @@ pub fn check(model: &SemanticModel<'_>) -> Vec<PendingDiagnostic> {
     diagnostics
 }
 
+/// Every expression a declaration holds, function bodies and resource bodies included.
+fn expression_roots<'a>(model: &SemanticModel<'a>) -> Vec<&'a Expression> {
+    let mut roots: Vec<&Expression> = Vec::new();
+    for declaration in &model.tree.declarations {
+        match declaration {
+            Declaration::Parameter(p) => roots.extend(p.default_value.as_ref()),
+            Declaration::Variable(v) => roots.push(&v.value),
+            Declaration::Output(o) => roots.push(&o.value),
+            Declaration::Module(m) => roots.push(&m.value),
+            Declaration::Metadata(m) => roots.push(&m.value),
+            Declaration::Function(f) => roots.push(&f.body),
+            _ => {}
+        }
+    }
+    roots.extend(model.resources.iter().map(|r| &r.declaration.value));
+    roots
+}
+
+/// A user-defined function takes exactly its declared parameters (BCP071).
+fn check_function_calls(model: &SemanticModel<'_>, diagnostics: &mut Vec<PendingDiagnostic>) {
+    for root in expression_roots(model) {
+        crate::semantic::visit(root, &mut |e| {
+            if let ExpressionKind::Call {
+                namespace: None,
+                name,
+                arguments,
+            } = &e.kind
+            {
+                if let Some(crate::binder::Symbol::Function(index)) = model.symbol_of(name) {
+                    let expected = model.bindings.functions[index].parameters.len();
+                    if expected != arguments.len() {
+                        diagnostics.push(catalogue::argument_count_mismatch(
+                            e.span,
+                            expected,
+                            arguments.len(),
+                        ));
+                    }
+                }
+            }
+        });
+    }
+}
+
 /// ARM has no function values: a lambda may only be a function's argument
 /// (possibly parenthesized), never a variable's value or an output.
 fn check_lambda_positions(model: &SemanticModel<'_>, diagnostics: &mut Vec<PendingDiagnostic>) {
@@ -151,19 +219,7 @@ fn check_lambda_positions(model: &SemanticModel<'_>, diagnostics: &mut Vec<Pendi
             _ => expression,
         }
     }
-    let mut roots: Vec<&Expression> = Vec::new();
-    for declaration in &model.tree.declarations {
-        match declaration {
-            Declaration::Parameter(p) => roots.extend(p.default_value.as_ref()),
-            Declaration::Variable(v) => roots.push(&v.value),
-            Declaration::Output(o) => roots.push(&o.value),
-            Declaration::Module(m) => roots.push(&m.value),
-            Declaration::Metadata(m) => roots.push(&m.value),
-            _ => {}
-        }
-    }
-    roots.extend(model.resources.iter().map(|r| &r.declaration.value));
-    for root in roots {
+    for root in expression_roots(model) {
         let mut allowed = Vec::new();
         let mut lambdas = Vec::new();
         crate::semantic::visit(root, &mut |e| match &e.kind {
@@ -275,6 +331,11 @@ fn check_type(
         }
         TypeExpression::ArrayOf(inner, _) | TypeExpression::Nullable(inner, _) => {
             check_type(inner, is_output, model, diagnostics)
+        }
+        TypeExpression::Tuple(items, _) => {
+            for item in items {
+                check_type(item, is_output, model, diagnostics);
+            }
         }
         TypeExpression::Object(properties, _) => {
             for property in properties {
