@@ -272,7 +272,7 @@ fn local_module_becomes_a_nested_deployment() {
     let template = compile_path(&main);
     let deployment = &resources(&template)[0];
     assert_eq!(deployment["type"], json!("Microsoft.Resources/deployments"));
-    assert_eq!(deployment["apiVersion"], json!("2022-09-01"));
+    assert_eq!(deployment["apiVersion"], json!("2025-04-01"));
     assert_eq!(deployment["name"], json!("childDeployment"));
     assert_eq!(
         deployment["properties"]["expressionEvaluationOptions"],
@@ -290,7 +290,7 @@ fn local_module_becomes_a_nested_deployment() {
     assert_eq!(deployment["metadata"], json!({"description": "the child"}));
     assert_eq!(
         template["outputs"]["fromChild"]["value"],
-        json!("[reference(resourceId('Microsoft.Resources/deployments', 'childDeployment'), '2022-09-01').outputs.o.value]")
+        json!("[reference(resourceId('Microsoft.Resources/deployments', 'childDeployment'), '2025-04-01').outputs.o.value]")
     );
 }
 

@@ -11,7 +11,8 @@ use base64::Engine;
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-pub const DEPLOYMENTS_API_VERSION: &str = "2022-09-01";
+/// The api-version of the nested deployments modules compile to (Bicep 0.38.3 on: `EmitConstants.NestedDeploymentResourceApiVersion`).
+pub const DEPLOYMENTS_API_VERSION: &str = "2025-04-01";
 
 /// An ARM expression tree.
 #[derive(Debug, Clone, PartialEq)]
@@ -527,7 +528,11 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
                 let api = string(&self.model.resources[resource].api_version);
                 Ok(call(
                     "reference",
-                    vec![string(&identifier.name), api, string("full")],
+                    vec![
+                        string(&self.model.qualified_name(resource)),
+                        api,
+                        string("full"),
+                    ],
                 ))
             }
             Some(Symbol::Module(module)) if self.model.symbolic_names => {
@@ -592,7 +597,7 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
             && !matches!(name.name.as_str(), "id" | "name" | "type" | "apiVersion")
         {
             // languageVersion 2.0 reads a resource by its symbolic name.
-            let symbol = self.symbolic_reference(&info.declaration.name.name, index)?;
+            let symbol = self.symbolic_reference(&self.model.qualified_name(resource), index)?;
             return Ok(Some(match name.name.as_str() {
                 "properties" => call("reference", vec![symbol]),
                 other => Arm::Property(

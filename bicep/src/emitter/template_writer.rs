@@ -521,8 +521,8 @@ impl TemplateWriter<'_, '_, '_> {
         }
         self.model
             .referenced_declarations(body, &mut found, &mut Vec::new());
-        // The official compiler lists dependencies ordered by symbol name.
-        found.sort_by(|(a, _), (b, _)| self.symbol_name(*a).cmp(self.symbol_name(*b)));
+        // The official compiler lists dependencies ordered by fully qualified symbol name.
+        found.sort_by_key(|(symbol, _)| self.symbol_name(*symbol));
         let mut dependencies = Vec::new();
         for (symbol, index) in found {
             if Some(symbol) == own {
@@ -530,7 +530,7 @@ impl TemplateWriter<'_, '_, '_> {
             }
             if self.model.symbolic_names {
                 // languageVersion 2.0 depends on symbolic names, `existing` resources included.
-                let name = self.symbol_name(symbol).to_string();
+                let name = self.symbol_name(symbol);
                 let entry = match index {
                     Some(index) => call(
                         "format",
@@ -554,7 +554,7 @@ impl TemplateWriter<'_, '_, '_> {
                         continue;
                     }
                     match (info.for_loop, index) {
-                        (Some(_), None) => Json::String(info.declaration.name.name.clone()),
+                        (Some(_), None) => Json::String(self.model.qualified_name(resource)),
                         _ => self.converter.resource_id(resource, index)?.to_json(),
                     }
                 }
@@ -574,11 +574,11 @@ impl TemplateWriter<'_, '_, '_> {
         Ok(dependencies)
     }
 
-    fn symbol_name(&self, symbol: Symbol) -> &str {
+    fn symbol_name(&self, symbol: Symbol) -> String {
         match symbol {
-            Symbol::Resource(r) => &self.model.resources[r].declaration.name.name,
-            Symbol::Module(m) => &self.model.modules[m].declaration.name.name,
-            _ => "",
+            Symbol::Resource(r) => self.model.qualified_name(r),
+            Symbol::Module(m) => self.model.modules[m].declaration.name.name.clone(),
+            _ => String::new(),
         }
     }
 
@@ -647,7 +647,7 @@ impl TemplateWriter<'_, '_, '_> {
                     entry.insert(
                         "copy",
                         self.copy_block(
-                            &declaration.name.name,
+                            &self.model.qualified_name(index),
                             collection,
                             &declaration.decorators,
                         )?,
@@ -696,7 +696,7 @@ impl TemplateWriter<'_, '_, '_> {
                 }
                 Ok(entry)
             })?;
-            resources.push((declaration.name.name.clone(), resource));
+            resources.push((self.model.qualified_name(index), resource));
         }
         for (index, info) in self.model.modules.iter().enumerate() {
             let declaration = info.declaration;

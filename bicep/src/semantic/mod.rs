@@ -73,6 +73,23 @@ pub fn unwrap_body(
 }
 
 impl<'a> SemanticModel<'a> {
+    /// A resource's fully qualified symbolic name: its lexical ancestors' names and its own,
+    /// joined by `::` (`parent::child`), as the official compiler names copy loops, orders
+    /// `dependsOn` and keys languageVersion 2.0 resources.
+    pub fn qualified_name(&self, resource: usize) -> String {
+        let mut names = Vec::new();
+        let mut current = Some(resource);
+        while let Some(index) = current {
+            let Some(info) = self.resources.get(index) else {
+                break;
+            };
+            names.push(info.declaration.name.name.as_str());
+            current = info.lexical_parent;
+        }
+        names.reverse();
+        names.join("::")
+    }
+
     pub fn build(
         tree: &'a SyntaxTree,
         bindings: Bindings<'a>,
