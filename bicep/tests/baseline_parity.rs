@@ -64,3 +64,15 @@ fn modules_deploy_with_the_2025_04_01_deployments_api() {
         json!("[reference(resourceId('Microsoft.Resources/deployments', 'c'), '2025-04-01').outputs.o.value]")
     );
 }
+
+#[test]
+fn only_strings_read_as_expressions_are_escaped() {
+    // ARM reads a string as an expression when it starts with '[' and ends with ']'.
+    let template = compile(
+        "var open = '[open'\nvar closed = '[closed]'\nvar empty = '[]'\nvar middle = 'a[b]'\n",
+    );
+    assert_eq!(
+        template["variables"],
+        json!({"open": "[open", "closed": "[[closed]", "empty": "[[]", "middle": "a[b]"})
+    );
+}

@@ -83,9 +83,14 @@ pub struct ExpressionConverter<'m, 'a> {
 
 type Converted<T> = Result<T, Reported>;
 
+/// Whether ARM would read a literal string as an expression: it starts with '[' and ends with ']'.
+pub fn reads_as_expression(text: &str) -> bool {
+    text.starts_with('[') && text.ends_with(']')
+}
+
 fn escape_literal_string(text: &str) -> String {
-    // A literal starting with '[' would be read as an expression; ARM's escape is '[['.
-    if text.starts_with('[') {
+    // ARM's escape for a literal it would read as an expression is '[['; '[test' stays as is.
+    if reads_as_expression(text) {
         format!("[{text}")
     } else {
         text.to_string()

@@ -2,7 +2,8 @@
 //! the official compiler writes them.
 
 use super::expression_converter::{
-    call, string, Arm, ExpressionConverter, LoopBinding, DEPLOYMENTS_API_VERSION,
+    call, reads_as_expression, string, Arm, ExpressionConverter, LoopBinding,
+    DEPLOYMENTS_API_VERSION,
 };
 use super::json_writer::Json;
 use crate::binder::Symbol;
@@ -790,7 +791,7 @@ impl TemplateWriter<'_, '_, '_> {
     /// A name converted to an ARM expression, written as a literal when it is one.
     fn arm_to_json(&self, arm: Arm) -> Json {
         match arm {
-            Arm::String(text) if !text.starts_with('[') => Json::String(text),
+            Arm::String(text) if !reads_as_expression(&text) => Json::String(text),
             Arm::String(text) => Json::String(format!("[{text}")),
             Arm::Integer(value) => Json::Integer(value),
             other => other.to_json(),
