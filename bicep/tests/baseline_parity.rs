@@ -76,3 +76,20 @@ fn only_strings_read_as_expressions_are_escaped() {
         json!({"open": "[open", "closed": "[[closed]", "empty": "[[]", "middle": "a[b]"})
     );
 }
+
+#[test]
+fn parameter_bounds_are_written_min_before_max() {
+    // Key order is only visible in the text (serde_json's Value sorts keys).
+    let workspace = Workspace::new();
+    let path = workspace.file(
+        "main.bicep",
+        "@maxLength(9)\n@minLength(2)\nparam s string\n@maxValue(5)\n@minValue(1)\nparam i int\n",
+    );
+    let text = bicep::compile_file(&path).template.unwrap_or_default();
+    assert!(text.contains(
+        "\"s\": {\n      \"type\": \"string\",\n      \"minLength\": 2,\n      \"maxLength\": 9\n    }"
+    ));
+    assert!(text.contains(
+        "\"i\": {\n      \"type\": \"int\",\n      \"minValue\": 1,\n      \"maxValue\": 5\n    }"
+    ));
+}

@@ -44,7 +44,7 @@ fn parameters_with_decorators_keep_the_official_key_order() {
         "@secure()\n@minLength(3)\n@maxLength(24)\n@allowed([\n  'one'\n  'two'\n])\n@description('The name')\nparam name string\n",
     );
     let text = bicep::compile_file(&path).template.unwrap();
-    let expected = "  \"parameters\": {\n    \"name\": {\n      \"type\": \"securestring\",\n      \"allowedValues\": [\n        \"one\",\n        \"two\"\n      ],\n      \"metadata\": {\n        \"description\": \"The name\"\n      },\n      \"maxLength\": 24,\n      \"minLength\": 3\n    }\n  },";
+    let expected = "  \"parameters\": {\n    \"name\": {\n      \"type\": \"securestring\",\n      \"allowedValues\": [\n        \"one\",\n        \"two\"\n      ],\n      \"metadata\": {\n        \"description\": \"The name\"\n      },\n      \"minLength\": 3,\n      \"maxLength\": 24\n    }\n  },";
     assert!(text.contains(expected), "{text}");
 }
 

@@ -415,8 +415,8 @@ impl TemplateWriter<'_, '_, '_> {
             if let Some(metadata) = self.description_metadata(&parameter.decorators)? {
                 entry.insert("metadata", metadata);
             }
-            // The official compiler writes the length and value bounds in this order.
-            for bound in ["maxLength", "maxValue", "minLength", "minValue"] {
+            // The official compiler writes the length and value bounds in this order (TemplateWriter).
+            for bound in ["minLength", "maxLength", "minValue", "maxValue"] {
                 if let Some(found) = decorator(&parameter.decorators, bound) {
                     if let Some(argument) = found.arguments.first() {
                         entry.insert(bound, self.converter.to_json(argument)?);
