@@ -93,3 +93,15 @@ fn parameter_bounds_are_written_min_before_max() {
         "\"i\": {\n      \"type\": \"int\",\n      \"minValue\": 1,\n      \"maxValue\": 5\n    }"
     ));
 }
+
+#[test]
+fn management_group_resources_are_qualified_by_the_group_and_tenant_ones_scoped_to_root() {
+    let template = compile(
+        "targetScope = 'managementGroup'\nresource first 'My.Rp/things@2020-01-01' = {\n  name: 'a'\n}\nresource second 'My.Rp/things@2020-01-01' = {\n  name: 'b'\n  dependsOn: [\n    first\n  ]\n}\nresource top 'My.Rp/roots@2020-01-01' = {\n  scope: tenant()\n  name: 't'\n}\n",
+    );
+    assert_eq!(
+        template["resources"][1]["dependsOn"],
+        json!(["[extensionResourceId(managementGroup().id, 'My.Rp/things', 'a')]"])
+    );
+    assert_eq!(template["resources"][2]["scope"], json!("/"));
+}

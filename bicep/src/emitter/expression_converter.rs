@@ -88,6 +88,12 @@ pub fn reads_as_expression(text: &str) -> bool {
     text.starts_with('[') && text.ends_with(']')
 }
 
+/// `tenant()`, the scope of a tenant resource deployed from another scope.
+pub fn is_tenant_call(expression: &Expression) -> bool {
+    matches!(&expression.kind, ExpressionKind::Call { name, arguments, .. }
+        if name.name == "tenant" && arguments.is_empty())
+}
+
 fn escape_literal_string(text: &str) -> String {
     // ARM's escape for a literal it would read as an expression is '[['; '[test' stays as is.
     if reads_as_expression(text) {
@@ -845,8 +851,15 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
         Ok(match self.model.target_scope {
             TargetScope::ResourceGroup => call("resourceId", arguments),
             TargetScope::Subscription => call("subscriptionResourceId", arguments),
-            TargetScope::Tenant | TargetScope::ManagementGroup => {
-                call("tenantResourceId", arguments)
+            TargetScope::Tenant => call("tenantResourceId", arguments),
+            // The official ScopeHelper qualifies a management group's resources by its id.
+            TargetScope::ManagementGroup => {
+                let mut extension = vec![Arm::Property(
+                    Box::new(call("managementGroup", vec![])),
+                    "id".into(),
+                )];
+                extension.extend(arguments);
+                call("extensionResourceId", extension)
             }
         })
     }
@@ -870,6 +883,10 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
         let Some(scope) = info.body.and_then(|b| b.object_property("scope")) else {
             return Ok(None);
         };
+        if is_tenant_call(&scope.value) {
+            // "/" lets a deployment at another scope deploy a tenant resource.
+            return Ok((self.model.target_scope != TargetScope::Tenant).then(|| string("/")));
+        }
         let Some((scope_resource, index)) = self.resource_target(&scope.value) else {
             return Ok(None);
         };

@@ -2,8 +2,8 @@
 //! the official compiler writes them.
 
 use super::expression_converter::{
-    call, reads_as_expression, string, Arm, ExpressionConverter, LoopBinding,
-    DEPLOYMENTS_API_VERSION,
+    call, is_tenant_call as is_tenant, reads_as_expression, string, Arm, ExpressionConverter,
+    LoopBinding, DEPLOYMENTS_API_VERSION,
 };
 use super::json_writer::Json;
 use crate::binder::Symbol;
@@ -660,7 +660,7 @@ impl TemplateWriter<'_, '_, '_> {
                 entry.insert("type", Json::String(info.full_type.clone()));
                 entry.insert("apiVersion", Json::String(info.api_version.clone()));
                 if let Some(scope) = self.converter.extension_scope_property(index)? {
-                    entry.insert("scope", scope.to_json());
+                    entry.insert("scope", self.arm_to_json(scope));
                 }
                 entry.insert(
                     "name",
@@ -740,6 +740,9 @@ impl TemplateWriter<'_, '_, '_> {
                         if name.name == "subscription" && arguments.len() == 1 {
                             entry.insert("subscriptionId", self.converter.to_json(&arguments[0])?);
                         }
+                    }
+                    if is_tenant(&scope.value) && self.model.target_scope != TargetScope::Tenant {
+                        entry.insert("scope", Json::String("/".into()));
                     }
                 }
                 if self.model.target_scope != TargetScope::ResourceGroup && !scoped_to_group {
