@@ -13,7 +13,8 @@ use serde_json::{json, Value};
 /// holding hub `hsm-logs`, a `sender` rule (Send only) and its default
 /// `RootManageSharedAccessKey`.
 async fn emulator_with_cluster_and_hub() -> Emulator {
-    let emu = Emulator::start().await;
+    // A small page size proves the settings list is not paged.
+    let emu = Emulator::start_with(&["--page-size", "2"]).await;
     emu.put_group("rg").await;
     emu.create_cluster("rg", "chsm1").await;
     emu.put_namespace("rg", "logs-ns", "Standard").await;

@@ -4,7 +4,7 @@
 //! cluster's deletion (or its group's) takes them with it.
 
 use axum::{
-    extract::{OriginalUri, Path, State},
+    extract::{Path, State},
     http::StatusCode,
     response::{IntoResponse, Response},
     routing::get,
@@ -21,7 +21,6 @@ use crate::{
     arm::{
         api_version::ApiVersion,
         error::ArmError,
-        paging::list_records,
         resource_id::storage_key,
         schema::{ArmJson, ValidatedBody},
     },
@@ -249,14 +248,21 @@ async fn delete(
     Ok(StatusCode::OK.into_response())
 }
 
+/// One page always: the API is not paged (`nextLinkName: null`; clients
+/// ignore a `nextLink`) and a resource has at most five settings.
 async fn list(
     State(state): State<AppState>,
     _: ApiVersion<DiagnosticSettings>,
     Path((sub, group, cluster)): Path<(String, String, String)>,
-    OriginalUri(uri): OriginalUri,
 ) -> Result<Json<Value>, ArmError> {
     let cluster = clusters::find(&state, &sub, &group, &cluster)?;
-    list_records(&state, &prefix(&cluster.resource.id), &uri, render)
+    let value: Vec<Value> = state
+        .store
+        .list::<StoredDiagnosticSetting>(&prefix(&cluster.resource.id), None, usize::MAX)?
+        .into_iter()
+        .map(|(_, setting)| render(setting))
+        .collect();
+    Ok(Json(json!({ "value": value })))
 }
 
 /// Part of a resource's deletion: its diagnostic settings.
