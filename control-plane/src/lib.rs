@@ -32,6 +32,7 @@ pub fn app(state: AppState) -> Router {
         .merge(providers::managed_identity::routes())
         .merge(providers::network::routes())
         .merge(providers::event_hubs::routes())
+        .merge(providers::insights::routes())
         .merge(providers::authorization::routes())
         .method_not_allowed_fallback(method_not_allowed)
         .route_layer(middleware::from_fn_with_state(

@@ -21,6 +21,8 @@ pub const RG_API: &str = "2025-04-01";
 pub const IDENTITY_API: &str = "2023-01-31";
 pub const NETWORK_API: &str = "2024-05-01";
 pub const EVENTHUB_API: &str = "2024-01-01";
+/// What az 2.91's `monitor diagnostic-settings` sends.
+pub const INSIGHTS_API: &str = "2021-05-01-preview";
 /// The emulator's default `X-IDENTITY-HEADER` secret.
 pub const IDENTITY_HEADER: &str = "CloudHsmEmulator~WellKnownIdentityHeader";
 
@@ -570,6 +572,21 @@ pub fn group_path(group: &str) -> String {
 pub fn cluster_path(group: &str, name: &str) -> String {
     format!(
         "/subscriptions/{SUB}/resourceGroups/{group}/providers/Microsoft.HardwareSecurityModules/cloudHsmClusters/{name}?api-version={HSM_API}"
+    )
+}
+
+/// The resource id of a cluster (no query).
+pub fn cluster_id(group: &str, name: &str) -> String {
+    format!("/subscriptions/{SUB}/resourceGroups/{group}/providers/Microsoft.HardwareSecurityModules/cloudHsmClusters/{name}")
+}
+
+/// A path under a cluster's `Microsoft.Insights` extension: `rest` is
+/// `diagnosticSettings`, `diagnosticSettings/{name}`,
+/// `diagnosticSettingsCategories`, ...
+pub fn insights_path(group: &str, cluster: &str, rest: &str) -> String {
+    format!(
+        "{}/providers/Microsoft.Insights/{rest}?api-version={INSIGHTS_API}",
+        cluster_id(group, cluster)
     )
 }
 

@@ -38,6 +38,10 @@ const KEYWORDS: &[&str] = &[
     "authorizationRules",
     "listKeys",
     "regenerateKeys",
+    // Microsoft.Insights' extension types.
+    "Microsoft.Insights",
+    "diagnosticSettings",
+    "diagnosticSettingsCategories",
 ];
 
 fn canonical_keyword(segment: &str) -> Option<&'static str> {

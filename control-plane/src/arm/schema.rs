@@ -85,6 +85,10 @@ const SCHEMAS: &[(&str, &str)] = &[
         "eventHubAuthorizationRules.regenerateKeys",
         include_str!("../../../schemas/eventHubAuthorizationRules.regenerateKeys.json"),
     ),
+    (
+        "diagnosticSettings.put",
+        include_str!("../../../schemas/diagnosticSettings.put.json"),
+    ),
 ];
 
 pub struct SchemaRegistry {

@@ -17,6 +17,7 @@ use super::{
         ConsumerGroups, EventHubAuthorizationRules, EventHubs, NamespaceAuthorizationRules,
         Namespaces,
     },
+    insights::{DiagnosticSettings, DiagnosticSettingsCategories},
     managed_identity::UserAssignedIdentities,
     metadata::Providers,
     network::PrivateEndpoints,
@@ -135,6 +136,14 @@ pub const PROVIDERS: &[ProviderEntry] = &[
             entry::<ConsumerGroups>(Placement::Regional, "None"),
             entry::<NamespaceAuthorizationRules>(Placement::Regional, "None"),
             entry::<EventHubAuthorizationRules>(Placement::Regional, "None"),
+        ],
+    },
+    ProviderEntry {
+        namespace: "Microsoft.Insights",
+        registration_policy: "RegistrationRequired",
+        resource_types: &[
+            entry::<DiagnosticSettings>(Placement::Global, "SupportsExtension"),
+            entry::<DiagnosticSettingsCategories>(Placement::Global, "SupportsExtension"),
         ],
     },
     ProviderEntry {

@@ -7,6 +7,7 @@ pub mod catalogue;
 pub mod cloud_hsm;
 pub mod deployments;
 pub mod event_hubs;
+pub mod insights;
 pub mod managed_identity;
 pub mod metadata;
 pub mod network;
@@ -53,6 +54,7 @@ fn delete_group_contents(
     writes: &mut WriteSet,
 ) -> Result<(), ArmError> {
     network::delete_in_group(state, group_id, writes)?;
+    insights::delete_in_group(state, group_id, writes)?;
     event_hubs::delete_in_group(state, group_id, writes)?;
     cloud_hsm::clusters::delete_in_group(state, group_id, writes)?;
     managed_identity::delete_in_group(state, group_id, writes)?;

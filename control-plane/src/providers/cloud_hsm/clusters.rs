@@ -38,7 +38,7 @@ use crate::{
     },
     identity::tokens::Principal,
     providers::{
-        managed_identity, resource_groups,
+        insights, managed_identity, resource_groups,
         resources::{GenericResource, ListedResource},
     },
     state::AppState,
@@ -556,6 +556,7 @@ pub fn finish(
                 .map_err(|e| ArmError::Internal(format!("destroying the HSM cluster: {e}")))?;
             writes.delete::<StoredCluster>(&key);
             private_endpoint_connections::delete_under_cluster(state, &op.resource_id, writes)?;
+            insights::delete_under_resource(state, &op.resource_id, writes)?;
             return Ok(Outcome::Succeeded);
         }
         OperationKind::CreateCluster => {
