@@ -167,3 +167,22 @@ def test_user_defined_types_and_lambdas_deploy_as_language_version_2(az_bicep, t
     bad = json.dumps({"clusters": {"value": [{"name": "typed3", "sku": "Standard_Z9"}]}})
     failure = az_bicep.fails("deployment", "group", "create", "-g", group, "-f", str(source), "-p", bad)
     assert "InvalidTemplate" in failure.stderr and "sku" in failure.stderr, failure.stderr
+
+
+def test_a_clusters_operation_log_wired_to_an_event_hub(az_bicep):
+    """The namespace, hub, rule and the cluster's diagnostic setting from one
+    Bicep file; listKeys() of the rule comes back as an output."""
+    group = new_group(az_bicep)
+    namespace = f"ns-{uuid.uuid4().hex[:8]}"
+    deployed = az_bicep(
+        "deployment", "group", "create", "-g", group,
+        "-f", str(TEMPLATES / "cluster-diagnostics-event-hub.bicep"),
+        "-p", "clusterName=chsmdiag", f"namespaceName={namespace}",
+    )
+    outputs = deployed["properties"]["outputs"]
+    assert outputs["connectionString"]["value"].startswith(f"Endpoint=sb://{namespace}.servicebus.windows.net/;SharedAccessKeyName=diagnostics;SharedAccessKey=")
+    cluster_id = outputs["settingId"]["value"].split("/providers/Microsoft.Insights/")[0]
+    settings = az_bicep("monitor", "diagnostic-settings", "list", "--resource", cluster_id)
+    settings = settings["value"] if isinstance(settings, dict) else settings
+    assert [s["name"] for s in settings] == ["to-event-hub"]
+    assert settings[0]["eventHubName"] == "hsm-operations"
