@@ -390,6 +390,14 @@ pub fn lambda_not_a_function_argument(span: Span) -> PendingDiagnostic {
 }
 
 /// Language this compiler does not implement yet: refuse clearly rather than emit wrong JSON.
+pub fn missing_diagnostic_codes(span: Span) -> PendingDiagnostic {
+    error(
+        span,
+        "BCP226",
+        "Expected at least one diagnostic code at this location. Valid format is \"#disable-next-line diagnosticCode1 diagnosticCode2 ...\"".into(),
+    )
+}
+
 pub fn unsupported_construct(span: Span, construct: &str) -> PendingDiagnostic {
     error(
         span,
