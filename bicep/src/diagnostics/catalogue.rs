@@ -345,6 +345,14 @@ pub fn decorator_not_permitted_here(span: Span, name: &str, target: &str) -> Pen
     )
 }
 
+pub fn type_mismatch(span: Span, expected: &str, actual: &str) -> PendingDiagnostic {
+    error(
+        span,
+        "BCP033",
+        format!("Expected a value of type \"{expected}\" but the provided value is of type \"{actual}\"."),
+    )
+}
+
 pub fn target_scope_invalid(span: Span) -> PendingDiagnostic {
     error(span, "BCP033", "Expected a value of type \"'managementGroup' | 'resourceGroup' | 'subscription' | 'tenant'\" but the provided value is of type \"string\".".into())
 }
