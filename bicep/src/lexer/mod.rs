@@ -192,6 +192,14 @@ impl<'a> Lexer<'a> {
                     }
                     TokenKind::Identifier(self.text[start..self.position].to_string())
                 }
+                b'$' if self.text[self.position..]
+                    .trim_start_matches('$')
+                    .starts_with("'''") =>
+                {
+                    let dollars = self.text[self.position..].len()
+                        - self.text[self.position..].trim_start_matches('$').len();
+                    self.lex_multiline_interpolated_string(dollars)
+                }
                 _ => match self.lex_symbol() {
                     Some(kind) => {
                         match kind {
@@ -477,21 +485,9 @@ impl<'a> Lexer<'a> {
                     break;
                 }
                 b'$' if self.peek(1) == Some(b'{') => {
-                    let hole_start = self.position;
-                    self.position += 2;
                     pieces.push(StringPiece::Text(std::mem::take(&mut text)));
-                    self.hole_depth += 1;
-                    let mut hole_tokens = self.lex_until(Some(hole_start));
-                    self.hole_depth -= 1;
-                    let end = self.position;
-                    hole_tokens.retain(|token| token.kind != TokenKind::NewLine);
-                    if !matches!(hole_tokens.last(), Some(t) if t.kind == TokenKind::EndOfFile) {
-                        hole_tokens.push(Token {
-                            kind: TokenKind::EndOfFile,
-                            span: Span::new(end.saturating_sub(1), end.saturating_sub(1)),
-                        });
-                    }
-                    pieces.push(StringPiece::Hole(hole_tokens));
+                    let hole = self.lex_hole(2);
+                    pieces.push(hole);
                 }
                 _ => {
                     let character = self.text[self.position..].chars().next().unwrap_or(' ');
@@ -499,6 +495,80 @@ impl<'a> Lexer<'a> {
                     self.position += character.len_utf8();
                 }
             }
+        }
+        pieces.push(StringPiece::Text(text));
+        TokenKind::String(pieces)
+    }
+
+    /// A `${...}` hole opened by `opener_length` bytes at the current position: its tokens,
+    /// line breaks dropped, ending with an end-of-file token the parser stops at.
+    fn lex_hole(&mut self, opener_length: usize) -> StringPiece {
+        let hole_start = self.position;
+        self.position += opener_length;
+        self.hole_depth += 1;
+        let mut hole_tokens = self.lex_until(Some(hole_start));
+        self.hole_depth -= 1;
+        let end = self.position;
+        hole_tokens.retain(|token| token.kind != TokenKind::NewLine);
+        if !matches!(hole_tokens.last(), Some(t) if t.kind == TokenKind::EndOfFile) {
+            hole_tokens.push(Token {
+                kind: TokenKind::EndOfFile,
+                span: Span::new(end.saturating_sub(1), end.saturating_sub(1)),
+            });
+        }
+        StringPiece::Hole(hole_tokens)
+    }
+
+    /// `$'''...${x}...'''` (or `$$'''...$${x}...'''`, as many dollars as open a hole):
+    /// a multi-line string, verbatim but for its holes, as Bicep 0.40.2 on reads it.
+    fn lex_multiline_interpolated_string(&mut self, dollars: usize) -> TokenKind {
+        let start = self.position;
+        self.position += dollars + 3;
+        if self.text[self.position..].starts_with("\r\n") {
+            self.position += 2;
+        } else if self.peek(0) == Some(b'\n') {
+            self.position += 1;
+        }
+        let opener = format!("{}{{", "$".repeat(dollars));
+        let mut pieces = Vec::new();
+        let mut text = String::new();
+        loop {
+            let rest = &self.text[self.position..];
+            if rest.is_empty() {
+                self.diagnostics
+                    .push(catalogue::unterminated_string(Span::new(
+                        start,
+                        start + dollars + 3,
+                    )));
+                break;
+            }
+            if rest.starts_with("'''") {
+                // Extra quotes before the closing ''' belong to the content.
+                while self.text[self.position + 3..].starts_with('\'') {
+                    text.push('\'');
+                    self.position += 1;
+                }
+                self.position += 3;
+                break;
+            }
+            if rest.starts_with(&opener) {
+                if self.hole_depth >= 32 {
+                    self.diagnostics
+                        .push(catalogue::unterminated_string(Span::new(
+                            start,
+                            self.position,
+                        )));
+                    self.position = self.text.len();
+                    break;
+                }
+                pieces.push(StringPiece::Text(std::mem::take(&mut text)));
+                let hole = self.lex_hole(opener.len());
+                pieces.push(hole);
+                continue;
+            }
+            let character = rest.chars().next().unwrap_or(' ');
+            text.push(character);
+            self.position += character.len_utf8();
         }
         pieces.push(StringPiece::Text(text));
         TokenKind::String(pieces)
