@@ -52,8 +52,10 @@ pub fn compile_file(path: &Path) -> Compilation {
 
 fn place(path: &Path, text: &str, pending: Vec<PendingDiagnostic>) -> Vec<Diagnostic> {
     let lines = LineMap::new(text);
+    let suppressions = Suppressions::new(text, &lines);
     let mut placed: Vec<Diagnostic> = pending
         .into_iter()
+        .filter(|d| d.is_error() || !suppressions.suppresses(d, &lines))
         .map(|d| {
             let (line, column) = lines.position(d.span.start);
             Diagnostic {
@@ -69,6 +71,63 @@ fn place(path: &Path, text: &str, pending: Vec<PendingDiagnostic>) -> Vec<Diagno
     placed.sort_by_key(|d| (d.line, d.column));
     placed.dedup();
     placed
+}
+
+/// What the file's `#disable-next-line` / `#disable-diagnostics` pragmas turn off.
+/// Errors are never suppressed (a template is never emitted past one), as the
+/// official compiler keeps them.
+struct Suppressions {
+    /// (the 1-based line a `#disable-next-line` sits on, its codes)
+    next_line: Vec<(usize, Vec<String>)>,
+    /// (code, from offset, to offset): `#disable-diagnostics` up to its restore or the end
+    ranges: Vec<(String, usize, usize)>,
+}
+
+impl Suppressions {
+    fn new(text: &str, lines: &LineMap) -> Self {
+        let mut next_line = Vec::new();
+        let mut ranges = Vec::new();
+        let mut open: Vec<(String, usize)> = Vec::new();
+        for directive in lexer::directives(text) {
+            match directive.kind {
+                lexer::DirectiveKind::DisableNextLine => {
+                    next_line.push((lines.position(directive.span.start).0, directive.codes));
+                }
+                lexer::DirectiveKind::Disable => {
+                    for code in directive.codes {
+                        if !open.iter().any(|(open_code, _)| *open_code == code) {
+                            open.push((code, directive.span.start));
+                        }
+                    }
+                }
+                lexer::DirectiveKind::Restore => {
+                    for code in &directive.codes {
+                        if let Some(index) =
+                            open.iter().position(|(open_code, _)| open_code == code)
+                        {
+                            let (code, start) = open.remove(index);
+                            ranges.push((code, start, directive.span.end));
+                        }
+                    }
+                }
+            }
+        }
+        for (code, start) in open {
+            ranges.push((code, start, usize::MAX));
+        }
+        Suppressions { next_line, ranges }
+    }
+
+    fn suppresses(&self, diagnostic: &PendingDiagnostic, lines: &LineMap) -> bool {
+        let line = lines.position(diagnostic.span.start).0;
+        let code = diagnostic.code;
+        self.next_line
+            .iter()
+            .any(|(at, codes)| at + 1 == line && codes.iter().any(|c| c == code))
+            || self.ranges.iter().any(|(c, start, end)| {
+                c == code && (*start..=*end).contains(&diagnostic.span.start)
+            })
+    }
 }
 
 fn read_source(path: &Path, diagnostics: &mut Vec<Diagnostic>) -> Option<String> {

@@ -345,6 +345,14 @@ pub fn decorator_not_permitted_here(span: Span, name: &str, target: &str) -> Pen
     )
 }
 
+pub fn type_mismatch(span: Span, expected: &str, actual: &str) -> PendingDiagnostic {
+    error(
+        span,
+        "BCP033",
+        format!("Expected a value of type \"{expected}\" but the provided value is of type \"{actual}\"."),
+    )
+}
+
 pub fn target_scope_invalid(span: Span) -> PendingDiagnostic {
     error(span, "BCP033", "Expected a value of type \"'managementGroup' | 'resourceGroup' | 'subscription' | 'tenant'\" but the provided value is of type \"string\".".into())
 }
@@ -390,6 +398,14 @@ pub fn lambda_not_a_function_argument(span: Span) -> PendingDiagnostic {
 }
 
 /// Language this compiler does not implement yet: refuse clearly rather than emit wrong JSON.
+pub fn missing_diagnostic_codes(span: Span) -> PendingDiagnostic {
+    error(
+        span,
+        "BCP226",
+        "Expected at least one diagnostic code at this location. Valid format is \"#disable-next-line diagnosticCode1 diagnosticCode2 ...\"".into(),
+    )
+}
+
 pub fn unsupported_construct(span: Span, construct: &str) -> PendingDiagnostic {
     error(
         span,

@@ -75,6 +75,47 @@ pub struct Lexer<'a> {
     /// How many `${` holes enclose the current position.
     hole_depth: usize,
     pub diagnostics: Vec<PendingDiagnostic>,
+    /// `#disable-next-line`, `#disable-diagnostics` and `#restore-diagnostics` pragmas, in order.
+    pub directives: Vec<Directive>,
+}
+
+/// What a diagnostics pragma does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DirectiveKind {
+    /// `#disable-next-line`: the named codes on the line after the directive's.
+    DisableNextLine,
+    /// `#disable-diagnostics`: the named codes from here to the end of the file or a restore.
+    Disable,
+    /// `#restore-diagnostics`: ends a `#disable-diagnostics` of the named codes.
+    Restore,
+}
+
+/// A diagnostics pragma: trivia, like a comment, that suppresses diagnostics by code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Directive {
+    pub kind: DirectiveKind,
+    pub span: Span,
+    pub codes: Vec<String>,
+}
+
+const DIRECTIVES: &[(&str, DirectiveKind)] = &[
+    ("#disable-next-line", DirectiveKind::DisableNextLine),
+    ("#disable-diagnostics", DirectiveKind::Disable),
+    ("#restore-diagnostics", DirectiveKind::Restore),
+];
+
+/// The diagnostics pragmas of a file (lexed as the parser lexes it, so a `#` inside a string is no pragma).
+pub fn directives(text: &str) -> Vec<Directive> {
+    let mut lexer = Lexer {
+        text,
+        bytes: text.as_bytes(),
+        position: 0,
+        hole_depth: 0,
+        diagnostics: Vec::new(),
+        directives: Vec::new(),
+    };
+    lexer.lex_until(None);
+    lexer.directives
 }
 
 pub fn lex(text: &str) -> (Vec<Token>, Vec<PendingDiagnostic>) {
@@ -84,6 +125,7 @@ pub fn lex(text: &str) -> (Vec<Token>, Vec<PendingDiagnostic>) {
         position: 0,
         hole_depth: 0,
         diagnostics: Vec::new(),
+        directives: Vec::new(),
     };
     let tokens = lexer.lex_until(None);
     (tokens, lexer.diagnostics)
@@ -149,6 +191,14 @@ impl<'a> Lexer<'a> {
                         self.position += 1;
                     }
                     TokenKind::Identifier(self.text[start..self.position].to_string())
+                }
+                b'$' if self.text[self.position..]
+                    .trim_start_matches('$')
+                    .starts_with("'''") =>
+                {
+                    let dollars = self.text[self.position..].len()
+                        - self.text[self.position..].trim_start_matches('$').len();
+                    self.lex_multiline_interpolated_string(dollars)
                 }
                 _ => match self.lex_symbol() {
                     Some(kind) => {
@@ -249,9 +299,70 @@ impl<'a> Lexer<'a> {
                         }
                     }
                 }
+                Some(b'#') if self.hole_depth == 0 && self.at_line_start() => {
+                    if !self.lex_directive() {
+                        return;
+                    }
+                }
                 _ => return,
             }
         }
+    }
+
+    /// Only whitespace between the start of the line and the current position.
+    fn at_line_start(&self) -> bool {
+        self.text[..self.position]
+            .bytes()
+            .rev()
+            .take_while(|b| !matches!(b, b'\n' | b'\r'))
+            .all(|b| b == b' ' || b == b'\t')
+    }
+
+    /// A diagnostics pragma at the current `#`: its keyword, then codes separated by
+    /// spaces up to the end of the line. False (nothing consumed) when it is no pragma.
+    fn lex_directive(&mut self) -> bool {
+        let rest = &self.text[self.position..];
+        let Some((keyword, kind)) = DIRECTIVES.iter().find(|(keyword, _)| {
+            rest.starts_with(keyword)
+                && matches!(
+                    rest.as_bytes().get(keyword.len()),
+                    None | Some(b' ' | b'\t' | b'\n' | b'\r')
+                )
+        }) else {
+            return false;
+        };
+        let start = self.position;
+        self.position += keyword.len();
+        let mut codes = Vec::new();
+        loop {
+            while matches!(self.peek(0), Some(b' ' | b'\t')) {
+                self.position += 1;
+            }
+            let code_start = self.position;
+            while matches!(
+                self.peek(0),
+                Some(b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' | b'-')
+            ) {
+                self.position += 1;
+            }
+            if self.position == code_start {
+                break;
+            }
+            codes.push(self.text[code_start..self.position].to_string());
+        }
+        let end = codes
+            .last()
+            .map_or(start + keyword.len(), |_| self.position);
+        if codes.is_empty() {
+            self.diagnostics
+                .push(catalogue::missing_diagnostic_codes(Span::new(start, end)));
+        }
+        self.directives.push(Directive {
+            kind: *kind,
+            span: Span::new(start, end),
+            codes,
+        });
+        true
     }
 
     fn lex_multiline_string(&mut self) -> TokenKind {
@@ -374,21 +485,9 @@ impl<'a> Lexer<'a> {
                     break;
                 }
                 b'$' if self.peek(1) == Some(b'{') => {
-                    let hole_start = self.position;
-                    self.position += 2;
                     pieces.push(StringPiece::Text(std::mem::take(&mut text)));
-                    self.hole_depth += 1;
-                    let mut hole_tokens = self.lex_until(Some(hole_start));
-                    self.hole_depth -= 1;
-                    let end = self.position;
-                    hole_tokens.retain(|token| token.kind != TokenKind::NewLine);
-                    if !matches!(hole_tokens.last(), Some(t) if t.kind == TokenKind::EndOfFile) {
-                        hole_tokens.push(Token {
-                            kind: TokenKind::EndOfFile,
-                            span: Span::new(end.saturating_sub(1), end.saturating_sub(1)),
-                        });
-                    }
-                    pieces.push(StringPiece::Hole(hole_tokens));
+                    let hole = self.lex_hole(2);
+                    pieces.push(hole);
                 }
                 _ => {
                     let character = self.text[self.position..].chars().next().unwrap_or(' ');
@@ -396,6 +495,80 @@ impl<'a> Lexer<'a> {
                     self.position += character.len_utf8();
                 }
             }
+        }
+        pieces.push(StringPiece::Text(text));
+        TokenKind::String(pieces)
+    }
+
+    /// A `${...}` hole opened by `opener_length` bytes at the current position: its tokens,
+    /// line breaks dropped, ending with an end-of-file token the parser stops at.
+    fn lex_hole(&mut self, opener_length: usize) -> StringPiece {
+        let hole_start = self.position;
+        self.position += opener_length;
+        self.hole_depth += 1;
+        let mut hole_tokens = self.lex_until(Some(hole_start));
+        self.hole_depth -= 1;
+        let end = self.position;
+        hole_tokens.retain(|token| token.kind != TokenKind::NewLine);
+        if !matches!(hole_tokens.last(), Some(t) if t.kind == TokenKind::EndOfFile) {
+            hole_tokens.push(Token {
+                kind: TokenKind::EndOfFile,
+                span: Span::new(end.saturating_sub(1), end.saturating_sub(1)),
+            });
+        }
+        StringPiece::Hole(hole_tokens)
+    }
+
+    /// `$'''...${x}...'''` (or `$$'''...$${x}...'''`, as many dollars as open a hole):
+    /// a multi-line string, verbatim but for its holes, as Bicep 0.40.2 on reads it.
+    fn lex_multiline_interpolated_string(&mut self, dollars: usize) -> TokenKind {
+        let start = self.position;
+        self.position += dollars + 3;
+        if self.text[self.position..].starts_with("\r\n") {
+            self.position += 2;
+        } else if self.peek(0) == Some(b'\n') {
+            self.position += 1;
+        }
+        let opener = format!("{}{{", "$".repeat(dollars));
+        let mut pieces = Vec::new();
+        let mut text = String::new();
+        loop {
+            let rest = &self.text[self.position..];
+            if rest.is_empty() {
+                self.diagnostics
+                    .push(catalogue::unterminated_string(Span::new(
+                        start,
+                        start + dollars + 3,
+                    )));
+                break;
+            }
+            if rest.starts_with("'''") {
+                // Extra quotes before the closing ''' belong to the content.
+                while self.text[self.position + 3..].starts_with('\'') {
+                    text.push('\'');
+                    self.position += 1;
+                }
+                self.position += 3;
+                break;
+            }
+            if rest.starts_with(&opener) {
+                if self.hole_depth >= 32 {
+                    self.diagnostics
+                        .push(catalogue::unterminated_string(Span::new(
+                            start,
+                            self.position,
+                        )));
+                    self.position = self.text.len();
+                    break;
+                }
+                pieces.push(StringPiece::Text(std::mem::take(&mut text)));
+                let hole = self.lex_hole(opener.len());
+                pieces.push(hole);
+                continue;
+            }
+            let character = rest.chars().next().unwrap_or(' ');
+            text.push(character);
+            self.position += character.len_utf8();
         }
         pieces.push(StringPiece::Text(text));
         TokenKind::String(pieces)

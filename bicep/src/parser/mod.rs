@@ -274,12 +274,19 @@ impl Parser {
             ("var", _) => {
                 self.advance();
                 let name = self.parse_identifier(catalogue::expected_variable_identifier)?;
+                // `var x string = ...`: a declared type before the '='.
+                let type_expression = if self.at(&TokenKind::Assignment) {
+                    None
+                } else {
+                    Some(self.parse_type()?)
+                };
                 self.expect(TokenKind::Assignment, "=")?;
                 let value = self.parse_expression()?;
                 let span = start.to(value.span);
                 Ok(Declaration::Variable(VariableDeclaration {
                     decorators,
                     name,
+                    type_expression,
                     value,
                     span,
                 }))

@@ -338,7 +338,7 @@ impl<'a> SemanticModel<'a> {
 }
 
 /// When the official compiler writes languageVersion 2.0 (Azure/bicep's EmitterSettings):
-/// user-defined types, functions or imports, type syntax beyond a keyword (arrays,
+/// user-defined types, functions or imports, typed variables, type syntax beyond a keyword (arrays,
 /// nullables, unions, object types), secure outputs, modules without a name,
 /// `existing` resources with dependsOn, and @onlyIfNotExists().
 fn uses_symbolic_names(
@@ -362,6 +362,7 @@ fn uses_symbolic_names(
             )
         }
         Declaration::Parameter(p) => type_syntax(&p.type_expression),
+        Declaration::Variable(v) => v.type_expression.is_some(),
         Declaration::Output(o) => {
             type_syntax(&o.type_expression) || o.decorators.iter().any(|d| d.name.name == "secure")
         }

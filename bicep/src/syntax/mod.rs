@@ -289,6 +289,8 @@ pub struct ParameterDeclaration {
 pub struct VariableDeclaration {
     pub decorators: Vec<Decorator>,
     pub name: Identifier,
+    /// `var x string = ...`: the declared type, if any (it switches to languageVersion 2.0).
+    pub type_expression: Option<TypeExpression>,
     pub value: Expression,
     pub span: Span,
 }

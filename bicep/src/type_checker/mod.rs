@@ -72,12 +72,18 @@ pub fn check(model: &SemanticModel<'_>) -> Vec<PendingDiagnostic> {
                 }
                 check_type(&function.return_type, true, model, &mut diagnostics);
             }
-            Declaration::Variable(variable) => check_decorators(
-                &variable.decorators,
-                VARIABLE_DECORATORS,
-                "variable",
-                &mut diagnostics,
-            ),
+            Declaration::Variable(variable) => {
+                check_decorators(
+                    &variable.decorators,
+                    VARIABLE_DECORATORS,
+                    "variable",
+                    &mut diagnostics,
+                );
+                if let Some(declared) = &variable.type_expression {
+                    check_type(declared, false, model, &mut diagnostics);
+                    check_literal_value(declared, &variable.value, &mut diagnostics);
+                }
+            }
             Declaration::Module(module) => check_decorators(
                 &module.decorators,
                 RESOURCE_DECORATORS,
@@ -165,6 +171,66 @@ pub fn check(model: &SemanticModel<'_>) -> Vec<PendingDiagnostic> {
         }
     }
     diagnostics
+}
+
+/// A typed variable's value where it is a literal: BCP033 when a string, integer,
+/// boolean, object or array literal cannot have the declared type (array items one by
+/// one). Values that are not literals are not checked here.
+fn check_literal_value(
+    declared: &TypeExpression,
+    value: &Expression,
+    diagnostics: &mut Vec<PendingDiagnostic>,
+) {
+    let actual = match &value.kind {
+        ExpressionKind::String(_) => match value.as_plain_string() {
+            Some(text) => format!("'{}'", text.replace('\\', "\\\\").replace('\'', "\\'")),
+            None => "string".to_string(),
+        },
+        ExpressionKind::Integer(number) => number.to_string(),
+        ExpressionKind::Boolean(flag) => flag.to_string(),
+        ExpressionKind::Object(_) => "object".to_string(),
+        ExpressionKind::Array(_) => "array".to_string(),
+        ExpressionKind::Null => "null".to_string(),
+        _ => return,
+    };
+    let kind_name = match &value.kind {
+        ExpressionKind::String(_) => "string",
+        ExpressionKind::Integer(_) => "int",
+        ExpressionKind::Boolean(_) => "bool",
+        ExpressionKind::Object(_) => "object",
+        ExpressionKind::Array(_) => "array",
+        _ => "null",
+    };
+    let expected = match declared {
+        TypeExpression::Named(identifier) if BASIC_TYPES.contains(&identifier.name.as_str()) => {
+            identifier.name.clone()
+        }
+        TypeExpression::Nullable(inner, _) => {
+            if !matches!(value.kind, ExpressionKind::Null) {
+                check_literal_value(inner, value, diagnostics);
+            }
+            return;
+        }
+        TypeExpression::ArrayOf(inner, _) => {
+            if let ExpressionKind::Array(items) = &value.kind {
+                for item in items {
+                    if let ArrayItem::Value(item) = item {
+                        check_literal_value(inner, item, diagnostics);
+                    }
+                }
+                return;
+            }
+            match inner.as_ref() {
+                TypeExpression::Named(identifier) => format!("{}[]", identifier.name),
+                _ => return,
+            }
+        }
+        // User-defined, union, object and tuple types: not checked against literals yet.
+        _ => return,
+    };
+    if expected != kind_name {
+        diagnostics.push(catalogue::type_mismatch(value.span, &expected, &actual));
+    }
 }
 
 /// Every expression a declaration holds, function bodies and resource bodies included.
