@@ -52,6 +52,12 @@ pub fn app(state: AppState) -> Router {
         .merge(providers::metadata::public_routes())
         .merge(arm_routes)
         .fallback(not_found)
+        // Bodies are read whole (or refused with ARM's 413) before any
+        // handler or check may answer; extractors then see at most that.
+        .layer(axum::extract::DefaultBodyLimit::max(
+            arm::limits::ARM_MAX_BODY,
+        ))
+        .layer(middleware::from_fn(arm::limits::arm_body_limit))
         .layer(middleware::from_fn(arm::request_context::request_ids))
         .with_state(state)
 }

@@ -53,6 +53,12 @@ pub enum ArmError {
     PreconditionFailed(String),
     #[error("The requested resource does not support http method '{0}'.")]
     MethodNotAllowed(String),
+    /// 413: the body is over ARM's request size limit.
+    #[error("The request content size exceeds the maximum size of 4 MB.")]
+    RequestContentTooLarge,
+    /// 408: the body did not arrive in time.
+    #[error("The request timed out while the request content was being received.")]
+    RequestTimeout,
     /// Details are logged, never sent.
     #[error("internal error: {0}")]
     Internal(String),
@@ -94,6 +100,8 @@ impl ArmError {
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            Self::RequestContentTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -108,6 +116,8 @@ impl ArmError {
             Self::UnsupportedApiVersion { .. } => "NoRegisteredProviderFound",
             Self::PreconditionFailed(_) => "PreconditionFailed",
             Self::MethodNotAllowed(_) => "MethodNotAllowed",
+            Self::RequestContentTooLarge => "RequestContentTooLarge",
+            Self::RequestTimeout => "RequestTimeout",
             Self::Internal(_) => "InternalServerError",
         }
     }

@@ -2,6 +2,7 @@
 //! request meets it:
 //!
 //! 1. [`request_context`]: request/correlation ids, path canonicalisation;
+//!    [`limits`]: the body read whole within ARM's 4 MB, or a 413;
 //! 2. [`auth`]: bearer token → [`crate::identity::tokens::Principal`];
 //! 3. [`api_version`]: per-type supported `api-version`s;
 //! 4. [`schema`]: the JSON body, validated against `schemas/`;
@@ -16,6 +17,7 @@ pub mod api_version;
 pub mod auth;
 pub mod conditions;
 pub mod error;
+pub mod limits;
 pub mod lro;
 pub mod odata_filter;
 pub mod paging;

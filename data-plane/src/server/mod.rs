@@ -6,6 +6,7 @@
 
 mod crypto_ops;
 pub mod frames;
+pub mod limits;
 mod routes;
 mod stream;
 pub mod wire;

@@ -60,6 +60,16 @@ pub fn router(state: AppState) -> Router {
         .merge(public_keys::routes())
         .merge(security::routes())
         .layer(axum::middleware::from_fn(partition::caller_address))
+        // Outermost: every body is read whole (or refused) before any
+        // handler or check can answer early.
+        .layer(axum::middleware::from_fn(|request, next| {
+            super::limits::body_limit(
+                request,
+                next,
+                super::limits::DATA_PLANE_MAX_BODY,
+                super::limits::data_plane_refusal,
+            )
+        }))
         .with_state(state)
 }
 
