@@ -973,6 +973,44 @@ async fn refusals_are_clear_and_change_nothing() {
             "{chain:?} reached the HSM: {run:?}"
         );
     }
+    // A stray word after a complete login is refused, not ignored: the
+    // chain stops before any HSM call and exits 2.
+    let stray = f.util(&[
+        "loginHSM",
+        "-u",
+        "CU",
+        "-s",
+        "cu1",
+        "-p",
+        "user1234",
+        "noSuchCommand",
+    ]);
+    assert_eq!(stray.code, 2, "{stray:?}");
+    assert!(
+        stray
+            .stderr
+            .contains("loginHSM: unexpected argument 'noSuchCommand'"),
+        "{stray:?}"
+    );
+    assert!(!stray.stdout.contains("returned:"), "{stray:?}");
+    let stray_user = f.as_admin(&[
+        "createUser",
+        "-u",
+        "CU",
+        "-s",
+        "cu9",
+        "-p",
+        "pw123456",
+        "oops",
+    ]);
+    assert_eq!(stray_user.code, 2, "{stray_user:?}");
+    assert!(
+        stray_user
+            .stderr
+            .contains("createUser: unexpected argument 'oops'"),
+        "{stray_user:?}"
+    );
+
     let nothing = binary()
         .args(["util", "frobnicate"])
         .output()

@@ -160,6 +160,20 @@ impl Parsed {
         self.get(name).or_else(|| self.positional(index))
     }
 
+    /// For commands that take their arguments either as flags (key_mgmt_util)
+    /// or by position (cloudhsm_mgmt_util): once any of `flags` is given, a
+    /// positional word is not an alternative but a stray one (a mistyped
+    /// command in a chain, say), and is refused rather than ignored.
+    pub fn one_form(&self, command: &str, flags: &[&str]) -> Result<(), UtilError> {
+        let flagged = flags.iter().any(|f| self.get(f).is_some());
+        match self.positionals.first() {
+            Some(stray) if flagged => Err(UtilError::Usage(format!(
+                "{command}: unexpected argument '{stray}' (see '{command} -h')"
+            ))),
+            _ => Ok(()),
+        }
+    }
+
     pub fn require<'a>(&'a self, value: Option<&'a str>, what: &str) -> Result<&'a str, UtilError> {
         value.ok_or_else(|| UtilError::Usage(format!("missing {what}")))
     }

@@ -370,6 +370,7 @@ pub const FIND_ALL_KEYS: Command = Command {
 };
 
 fn find_all_keys(ctx: &mut Ctx, parsed: &Parsed) -> Result<(), UtilError> {
+    parsed.one_form("findAllKeys", &["-u"])?;
     let user = parsed.either("-u", 0).map(str::to_string);
     let hsm = ctx.session()?;
     let keys = hsm.run_reported("Cfm3FindAllKeys", hsm.client.find_all_keys(user.as_deref()))?;

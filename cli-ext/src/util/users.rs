@@ -29,7 +29,8 @@ fn warn_command_line_password() {
 }
 
 /// `(user type, name)` from `-u`/`-s` or positions 0 and 1.
-fn user_of(parsed: &Parsed) -> Result<(String, String), UtilError> {
+fn user_of(parsed: &Parsed, command: &str) -> Result<(String, String), UtilError> {
+    parsed.one_form(command, &["-u", "-s", "-p"])?;
     let user_type = parsed.require(parsed.either("-u", 0), "-u <user type>")?;
     let name = parsed.require(parsed.either("-s", 1), "-s <user name>")?;
     Ok((
@@ -88,6 +89,7 @@ pub const LOGIN: Command = Command {
 };
 
 fn login(ctx: &mut Ctx, parsed: &Parsed) -> Result<(), UtilError> {
+    parsed.one_form("loginHSM", &["-u", "-s", "-p"])?;
     let env = credentials_from_env();
     let user_type = parsed
         .either("-u", 0)
@@ -206,7 +208,7 @@ pub const CREATE_USER: Command = Command {
 };
 
 fn create_user(ctx: &mut Ctx, parsed: &Parsed) -> Result<(), UtilError> {
-    let (user_type, name) = user_of(parsed)?;
+    let (user_type, name) = user_of(parsed, "createUser")?;
     let password = password_arg(parsed)
         .ok_or_else(|| UtilError::Usage("createUser: missing the new user's password".into()))?;
     let hsm = ctx.session()?;
@@ -240,7 +242,7 @@ pub const DELETE_USER: Command = Command {
 };
 
 fn delete_user(ctx: &mut Ctx, parsed: &Parsed) -> Result<(), UtilError> {
-    let (_, name) = user_of(parsed)?;
+    let (_, name) = user_of(parsed, "deleteUser")?;
     let hsm = ctx.session()?;
     hsm.run_reported("Cfm3DeleteUser", hsm.client.delete_user(&name))?;
     Ok(())
@@ -267,7 +269,7 @@ pub const CHANGE_PASSWORD: Command = Command {
 };
 
 fn change_password(ctx: &mut Ctx, parsed: &Parsed) -> Result<(), UtilError> {
-    let (_, name) = user_of(parsed)?;
+    let (_, name) = user_of(parsed, "changePswd")?;
     let password = password_arg(parsed)
         .ok_or_else(|| UtilError::Usage("changePswd: missing the new password".into()))?;
     let hsm = ctx.session()?;
@@ -300,7 +302,7 @@ pub const UNLOCK_USER: Command = Command {
 };
 
 fn unlock_user(ctx: &mut Ctx, parsed: &Parsed) -> Result<(), UtilError> {
-    let (_, name) = user_of(parsed)?;
+    let (_, name) = user_of(parsed, "unlockUser")?;
     let hsm = ctx.session()?;
     hsm.run_reported("Cfm3UnlockUser", hsm.client.unlock_user(&name))?;
     Ok(())
@@ -318,6 +320,7 @@ pub const SYNC_USER: Command = Command {
 };
 
 fn sync_user(ctx: &mut Ctx, parsed: &Parsed) -> Result<(), UtilError> {
+    parsed.one_form("syncUser", &["-s"])?;
     let name = parsed
         .require(parsed.either("-s", 0), "<user name>")?
         .to_string();
