@@ -245,6 +245,60 @@ async fn arm_rejects_missing_malformed_foreign_expired_and_misaddressed_tokens()
         expect_401(&with_auth(Some(format!("Bearer {token}"))).await, code);
     }
 
+    // Not valid yet: `nbf` an hour ahead (beyond the clock-skew leeway).
+    let mut early = valid_claims(&emu);
+    early["nbf"] = json!(iat + 3600);
+    let token = sign_with_emulator_key(&emu, &early);
+    let reply = with_auth(Some(format!("Bearer {token}"))).await;
+    expect_401(&reply, "InvalidAuthenticationToken");
+    assert!(
+        reply.body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("not yet valid")),
+        "{reply:?}"
+    );
+
+    // Algorithm tricks: an unsigned token (`alg: none`), and HS256 keyed
+    // with the emulator's *public* key material (the classic confusion).
+    let b64 = |v: &Value| {
+        use base64::Engine as _;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+    };
+    let kid = jsonwebtoken::decode_header(emu.token()).unwrap().kid;
+    let unsigned = format!(
+        "{}.{}.",
+        b64(&json!({"alg": "none", "typ": "JWT", "kid": kid})),
+        b64(&valid_claims(&emu))
+    );
+    expect_401(
+        &with_auth(Some(format!("Bearer {unsigned}"))).await,
+        "InvalidAuthenticationToken",
+    );
+    let jwks = Reply::from(
+        emu.http
+            .get(emu.url(&format!("/{}/discovery/v2.0/keys", emu.endpoints.tenant_id)))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let public_n = jwks.body["keys"][0]["n"]
+        .as_str()
+        .expect("JWKS n")
+        .to_string();
+    let mut hs_header = Header::new(Algorithm::HS256);
+    hs_header.kid = kid.clone();
+    let confused = jsonwebtoken::encode(
+        &hs_header,
+        &valid_claims(&emu),
+        &EncodingKey::from_secret(public_n.as_bytes()),
+    )
+    .unwrap();
+    expect_401(
+        &with_auth(Some(format!("Bearer {confused}"))).await,
+        "InvalidAuthenticationToken",
+    );
+
     // The same claims, properly signed, pass: the checks above failed for
     // the reason they name.
     let good = sign_with_emulator_key(&emu, &valid_claims(&emu));
@@ -273,4 +327,33 @@ async fn arm_rejects_missing_malformed_foreign_expired_and_misaddressed_tokens()
 /// An RSA key the emulator has never seen (a throwaway test fixture).
 fn foreign_rsa_key() -> EncodingKey {
     EncodingKey::from_rsa_pem(include_bytes!("support/foreign-test-key.pem")).unwrap()
+}
+
+/// Secrets at rest are the owner's only: key files 0600, and the sled
+/// folders (whose files sled creates 0644) 0700.
+#[cfg(unix)]
+#[tokio::test]
+async fn secret_files_in_the_data_dir_are_private() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let emu = Emulator::start().await;
+    let mode = |relative: &str| {
+        std::fs::metadata(emu.data_dir().join(relative))
+            .unwrap_or_else(|e| panic!("{relative}: {e}"))
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    for file in [
+        "token-signing-key.pem",
+        "endpoints.json",
+        "data-plane/root.key",
+        "data-plane/backup.key",
+        "tls/ca.key",
+        "tls/server.key",
+    ] {
+        assert_eq!(mode(file), 0o600, "{file}");
+    }
+    for dir in ["state", "data-plane/db"] {
+        assert_eq!(mode(dir), 0o700, "{dir}");
+    }
 }

@@ -44,7 +44,7 @@ async fn token(
     let secret = headers
         .get("x-identity-header")
         .and_then(|v| v.to_str().ok());
-    if secret != Some(state.config.identity_header.as_str()) {
+    if !super::secret_matches(secret, &state.config.identity_header) {
         return refuse(
             StatusCode::UNAUTHORIZED,
             "The X-IDENTITY-HEADER header is missing or wrong: send the value of IDENTITY_HEADER.",

@@ -216,7 +216,10 @@ pub(super) fn issue(
             ),
         });
     }
-    if form.get("client_secret").map(String::as_str) != Some(config.client_secret.as_str()) {
+    if !super::secret_matches(
+        form.get("client_secret").map(String::as_str),
+        &config.client_secret,
+    ) {
         return Err(OAuthError {
             status: StatusCode::UNAUTHORIZED,
             error: "invalid_client",

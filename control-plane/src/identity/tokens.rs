@@ -119,6 +119,8 @@ pub fn validate(
     validation.set_issuer(&[issuer(tenant)]);
     validation.set_required_spec_claims(&["exp", "iss", "aud"]);
     validation.leeway = CLOCK_SKEW_SECS as u64;
+    // jsonwebtoken skips `nbf` unless asked; a token not valid yet is refused.
+    validation.validate_nbf = true;
     let data = jsonwebtoken::decode::<Claims>(token, &key.decoding, &validation).map_err(|e| {
         match e.kind() {
             ErrorKind::ExpiredSignature => ArmError::Unauthenticated {
@@ -131,6 +133,9 @@ pub fn validate(
                     "The access token is from the wrong issuer. It must match the tenant 'https://sts.windows.net/{tenant}/' associated with this subscription."
                 ),
             },
+            ErrorKind::ImmatureSignature => invalid(
+                "The access token is not yet valid: its 'nbf' (not before) time is later than the current UTC time.".into(),
+            ),
             ErrorKind::InvalidSignature => {
                 invalid("The access token signature is invalid.".into())
             }

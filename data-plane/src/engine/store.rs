@@ -244,11 +244,26 @@ impl EngineStore {
     }
 }
 
+/// Creates `dir` if need be and makes it readable by its owner only: sled
+/// writes its files world-readable (0644), and the records hold secrets
+/// (Event Hubs keys in the clear; sealed keys and users), so the folder is
+/// what keeps other local users out.
+pub fn private_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}
+
 /// Opens a sled database. sled's background flusher can hold a dropped
 /// handle's file lock a moment longer (a reopen in the same process, as
 /// tests do), so a lock conflict is retried for up to two seconds; one that
 /// lasts is another process using the directory, and says so.
 pub fn open_sled(path: &Path) -> Result<sled::Db, sled::Error> {
+    private_dir(path).map_err(sled::Error::Io)?;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
     loop {
         match sled::Config::new().path(path).open() {
