@@ -88,6 +88,30 @@ pub fn reads_as_expression(text: &str) -> bool {
     text.starts_with('[') && text.ends_with(']')
 }
 
+pub const MANAGEMENT_GROUP_TYPE: &str = "Microsoft.Management/managementGroups";
+
+/// The scope a module's deployment goes to, with the arguments its `scope:` gave.
+pub enum ModuleScope {
+    Tenant,
+    /// `managementGroup('name')`, or the current one.
+    ManagementGroup(Option<Arm>),
+    /// `subscription('id')`, or the current one.
+    Subscription(Option<Arm>),
+    /// `resourceGroup([subscription,] group)`, or the current one when both are None.
+    ResourceGroup {
+        subscription: Option<Arm>,
+        group: Option<Arm>,
+    },
+}
+
+/// `subscription().subscriptionId`
+pub fn current_subscription_id() -> Arm {
+    Arm::Property(
+        Box::new(call("subscription", vec![])),
+        "subscriptionId".into(),
+    )
+}
+
 /// `tenant()`, the scope of a tenant resource deployed from another scope.
 pub fn is_tenant_call(expression: &Expression) -> bool {
     matches!(&expression.kind, ExpressionKind::Call { name, arguments, .. }
@@ -966,16 +990,74 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
         Ok(None)
     }
 
+    /// Where a module deploys, from its `scope:` (a `tenant()`, `managementGroup(...)`,
+    /// `subscription(...)` or `resourceGroup(...)` call, or a resourceGroups resource), or the
+    /// file's own target scope without one.
+    pub fn module_scope(&self, module: usize) -> Converted<ModuleScope> {
+        if let Some((subscription, group)) = self.module_group_scope(module)? {
+            return Ok(ModuleScope::ResourceGroup {
+                subscription,
+                group: Some(group),
+            });
+        }
+        let info = &self.model.modules[module];
+        if let Some(scope) = info.body.and_then(|b| b.object_property("scope")) {
+            if let ExpressionKind::Call {
+                name, arguments, ..
+            } = &scope.value.kind
+            {
+                let first = match arguments.first() {
+                    Some(argument) => Some(self.convert(argument)?),
+                    None => None,
+                };
+                match (name.name.as_str(), arguments.len()) {
+                    ("tenant", 0) => return Ok(ModuleScope::Tenant),
+                    ("managementGroup", 0 | 1) => return Ok(ModuleScope::ManagementGroup(first)),
+                    ("subscription", 0 | 1) => return Ok(ModuleScope::Subscription(first)),
+                    ("resourceGroup", 0) => {
+                        return Ok(ModuleScope::ResourceGroup {
+                            subscription: None,
+                            group: None,
+                        })
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Ok(match self.model.target_scope {
+            TargetScope::ResourceGroup => ModuleScope::ResourceGroup {
+                subscription: None,
+                group: None,
+            },
+            TargetScope::Subscription => ModuleScope::Subscription(None),
+            TargetScope::ManagementGroup => ModuleScope::ManagementGroup(None),
+            TargetScope::Tenant => ModuleScope::Tenant,
+        })
+    }
+
+    /// A module's deployment id, fully qualified by the scope it deploys to (the official
+    /// compiler avoids resourceId() across scopes, whose meaning depends on the caller's scope).
     pub fn module_id(&self, module: usize, index: Option<&Expression>) -> Converted<Arm> {
         let name = self.module_name(module, index)?;
         let deployments = string("Microsoft.Resources/deployments");
-        if let Some((subscription, group)) = self.module_group_scope(module)? {
-            if self.model.target_scope == TargetScope::Subscription {
-                let subscription = subscription.unwrap_or_else(|| {
-                    Arm::Property(
-                        Box::new(call("subscription", vec![])),
-                        "subscriptionId".into(),
-                    )
+        Ok(match self.module_scope(module)? {
+            ModuleScope::Tenant => call("tenantResourceId", vec![deployments, name]),
+            ModuleScope::Subscription(subscription) => {
+                let mut arguments: Vec<Arm> = subscription.into_iter().collect();
+                arguments.extend([deployments, name]);
+                call("subscriptionResourceId", arguments)
+            }
+            ModuleScope::ResourceGroup {
+                subscription: None,
+                group: None,
+            } => call("resourceId", vec![deployments, name]),
+            ModuleScope::ResourceGroup {
+                subscription,
+                group,
+            } => {
+                let subscription = subscription.unwrap_or_else(current_subscription_id);
+                let group = group.unwrap_or_else(|| {
+                    Arm::Property(Box::new(call("resourceGroup", vec![])), "name".into())
                 });
                 let scope_id = call(
                     "format",
@@ -985,19 +1067,18 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
                         group,
                     ],
                 );
-                return Ok(call(
-                    "extensionResourceId",
-                    vec![scope_id, deployments, name],
-                ));
+                call("extensionResourceId", vec![scope_id, deployments, name])
             }
-            let mut arguments: Vec<Arm> = subscription.into_iter().collect();
-            arguments.extend([group, deployments, name]);
-            return Ok(call("resourceId", arguments));
-        }
-        Ok(match self.model.target_scope {
-            TargetScope::ResourceGroup => call("resourceId", vec![deployments, name]),
-            TargetScope::Subscription => call("subscriptionResourceId", vec![deployments, name]),
-            _ => call("tenantResourceId", vec![deployments, name]),
+            ModuleScope::ManagementGroup(group) => {
+                let scope_id = match group {
+                    Some(group) => call(
+                        "tenantResourceId",
+                        vec![string(MANAGEMENT_GROUP_TYPE), group],
+                    ),
+                    None => Arm::Property(Box::new(call("managementGroup", vec![])), "id".into()),
+                };
+                call("extensionResourceId", vec![scope_id, deployments, name])
+            }
         })
     }
 

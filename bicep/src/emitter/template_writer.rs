@@ -2,8 +2,8 @@
 //! the official compiler writes them.
 
 use super::expression_converter::{
-    call, is_tenant_call as is_tenant, reads_as_expression, string, Arm, ExpressionConverter,
-    LoopBinding, DEPLOYMENTS_API_VERSION,
+    call, current_subscription_id, reads_as_expression, string, Arm, ExpressionConverter,
+    LoopBinding, ModuleScope, DEPLOYMENTS_API_VERSION, MANAGEMENT_GROUP_TYPE,
 };
 use super::json_writer::Json;
 use crate::binder::Symbol;
@@ -114,6 +114,10 @@ impl TemplateWriter<'_, '_, '_> {
         generator.insert("templateHash", Json::String(hash));
         let mut metadata = Json::object();
         metadata.insert("_generator", generator);
+        let exported = self.exported_variables()?;
+        if !exported.is_empty() {
+            metadata.insert("__bicep_exported_variables!", Json::Array(exported));
+        }
         for declaration in &self.model.tree.declarations {
             if let Declaration::Metadata(item) = declaration {
                 metadata.insert(&item.name.name, self.converter.to_json(&item.value)?);
@@ -126,6 +130,37 @@ impl TemplateWriter<'_, '_, '_> {
             }
         }
         Ok(template)
+    }
+
+    /// `@export()`ed variables of this file, sorted by name (ordinally, as the official
+    /// compiler's export table is): name, description, then the declared type if any, so an
+    /// importer of the compiled JSON can see them.
+    fn exported_variables(&self) -> Written<Vec<Json>> {
+        let mut exported: Vec<&VariableDeclaration> = self
+            .model
+            .bindings
+            .variables
+            .iter()
+            .copied()
+            .filter(|v| decorator(&v.decorators, "export").is_some())
+            .filter(|v| self.model.tree.import_source(&v.name.name).is_none())
+            .collect();
+        exported.sort_by(|a, b| a.name.name.cmp(&b.name.name));
+        let mut entries = Vec::new();
+        for variable in exported {
+            let mut entry = Json::object();
+            entry.insert("name", Json::String(variable.name.name.clone()));
+            if let Some(description) =
+                decorator(&variable.decorators, "description").and_then(|d| d.arguments.first())
+            {
+                entry.insert("description", self.converter.to_json(description)?);
+            }
+            if let Some(declared) = &variable.type_expression {
+                entry.insert("type", self.type_schema(declared, &[])?);
+            }
+            entries.push(entry);
+        }
+        Ok(entries)
     }
 
     fn type_name(type_expression: &TypeExpression) -> (&'static str, Option<&[Expression]>) {
@@ -725,32 +760,59 @@ impl TemplateWriter<'_, '_, '_> {
                     "name",
                     self.arm_to_json(self.converter.module_name(index, None)?),
                 );
-                let mut scoped_to_group = false;
-                if let Some((subscription, group)) = self.converter.module_group_scope(index)? {
-                    if let Some(subscription) = subscription {
-                        entry.insert("subscriptionId", self.arm_to_json(subscription));
-                    }
-                    entry.insert("resourceGroup", self.arm_to_json(group));
-                    scoped_to_group = true;
-                } else if let Some(scope) = info.body.and_then(|b| b.object_property("scope")) {
-                    if let ExpressionKind::Call {
-                        name, arguments, ..
-                    } = &scope.value.kind
-                    {
-                        if name.name == "subscription" && arguments.len() == 1 {
-                            entry.insert("subscriptionId", self.converter.to_json(&arguments[0])?);
+                // The scope's properties, then a location for any deployment that does
+                // not go to a resource group (its metadata needs one), as the official
+                // compiler writes them.
+                let module_scope = self.converter.module_scope(index)?;
+                let deploys_to_group = matches!(module_scope, ModuleScope::ResourceGroup { .. });
+                match module_scope {
+                    ModuleScope::Tenant => {
+                        if self.model.target_scope != TargetScope::Tenant {
+                            entry.insert("scope", Json::String("/".into()));
                         }
                     }
-                    if is_tenant(&scope.value) && self.model.target_scope != TargetScope::Tenant {
-                        entry.insert("scope", Json::String("/".into()));
+                    ModuleScope::ManagementGroup(Some(group)) => {
+                        // Tenant and management group deployments take the group's id unqualified.
+                        let scope = match self.model.target_scope {
+                            TargetScope::Tenant | TargetScope::ManagementGroup => call(
+                                "format",
+                                vec![string(&format!("{MANAGEMENT_GROUP_TYPE}/{{0}}")), group],
+                            ),
+                            _ => call(
+                                "tenantResourceId",
+                                vec![string(MANAGEMENT_GROUP_TYPE), group],
+                            ),
+                        };
+                        entry.insert("scope", scope.to_json());
+                    }
+                    ModuleScope::ManagementGroup(None) => {}
+                    ModuleScope::Subscription(Some(subscription)) => {
+                        entry.insert("subscriptionId", self.arm_to_json(subscription));
+                    }
+                    ModuleScope::Subscription(None) => {
+                        if self.model.target_scope == TargetScope::ResourceGroup {
+                            entry.insert("subscriptionId", current_subscription_id().to_json());
+                        }
+                    }
+                    ModuleScope::ResourceGroup {
+                        subscription,
+                        group,
+                    } => {
+                        if let Some(subscription) = subscription {
+                            entry.insert("subscriptionId", self.arm_to_json(subscription));
+                        }
+                        if let Some(group) = group {
+                            entry.insert("resourceGroup", self.arm_to_json(group));
+                        }
                     }
                 }
-                if self.model.target_scope != TargetScope::ResourceGroup && !scoped_to_group {
-                    // Deployments above a resource group need a location for their metadata.
-                    entry.insert(
-                        "location",
-                        call("deployment", vec![]).to_json_property("location"),
-                    );
+                if !deploys_to_group {
+                    let location = match self.model.target_scope {
+                        // deployment() at a resource group has no location.
+                        TargetScope::ResourceGroup => call("resourceGroup", vec![]),
+                        _ => call("deployment", vec![]),
+                    };
+                    entry.insert("location", location.to_json_property("location"));
                 }
                 let mut properties = Json::object();
                 let mut evaluation = Json::object();
