@@ -158,7 +158,7 @@ fn extension_resource_scoped_to_a_cluster() {
         json!([{
             "type": "Microsoft.Authorization/roleAssignments",
             "apiVersion": "2022-04-01",
-            "scope": "[format('Microsoft.HardwareSecurityModules/cloudHsmClusters/{0}', parameters('name'))]",
+            "scope": "[resourceId('Microsoft.HardwareSecurityModules/cloudHsmClusters', parameters('name'))]",
             "name": "[guid(resourceId('Microsoft.HardwareSecurityModules/cloudHsmClusters', parameters('name')), 'reader')]",
             "properties": {"principalId": "p"}
         }])

@@ -900,8 +900,8 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
         }
     }
 
-    /// The `scope` property ARM wants on an extension resource: the scope's id relative to
-    /// the deployment, `format('Microsoft.X/y/{0}', name)`, as the official compiler writes it.
+    /// The `scope` property ARM wants on an extension resource: the scope's fully qualified
+    /// id, as the official compiler writes it since 0.40 (before, `format('Microsoft.X/y/{0}', name)`).
     pub fn extension_scope_property(&self, resource: usize) -> Converted<Option<Arm>> {
         let info = &self.model.resources[resource];
         let Some(scope) = info.body.and_then(|b| b.object_property("scope")) else {
@@ -911,19 +911,7 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
             // "/" lets a deployment at another scope deploy a tenant resource.
             return Ok((self.model.target_scope != TargetScope::Tenant).then(|| string("/")));
         }
-        let Some((scope_resource, index)) = self.resource_target(&scope.value) else {
-            return Ok(None);
-        };
-        let scope_info = &self.model.resources[scope_resource];
-        let types: Vec<&str> = scope_info.full_type.split('/').collect();
-        let segments = self.name_segments(scope_resource, index)?;
-        let mut pattern = types.first().map(|s| s.to_string()).unwrap_or_default();
-        for (i, type_segment) in types.iter().skip(1).enumerate() {
-            pattern.push_str(&format!("/{type_segment}/{{{i}}}"));
-        }
-        let mut arguments = vec![Arm::String(pattern)];
-        arguments.extend(segments);
-        Ok(Some(call("format", arguments)))
+        self.extension_scope(resource)
     }
 
     pub fn module_name(&self, module: usize, index: Option<&Expression>) -> Converted<Arm> {

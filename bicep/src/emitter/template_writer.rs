@@ -557,10 +557,36 @@ impl TemplateWriter<'_, '_, '_> {
         }
         self.model
             .referenced_declarations(body, &mut found, &mut Vec::new());
+        for (symbol, index) in found.iter_mut() {
+            let collection = match *symbol {
+                Symbol::Resource(r) => self.model.resources[r].for_loop.is_some(),
+                Symbol::Module(m) => self.model.modules[m].for_loop.is_some(),
+                _ => false,
+            };
+            // `res[i]` with `i` from a property loop: dependsOn sits outside that loop, so the
+            // official compiler depends on the whole collection (and on a single resource
+            // whatever the index).
+            if !collection || index.is_some_and(|i| self.mentions_unbound_loop_variable(i)) {
+                *index = None;
+            }
+        }
+        // Per target: a dependency on the whole collection (or a single resource) replaces
+        // any on its members; otherwise each indexed reference is kept, repeats included.
+        let mut grouped: Vec<(Symbol, Option<&Expression>)> = Vec::new();
+        for (symbol, index) in &found {
+            let whole = found.iter().any(|(s, i)| s == symbol && i.is_none());
+            if whole {
+                if !grouped.iter().any(|(s, _)| s == symbol) {
+                    grouped.push((*symbol, None));
+                }
+            } else {
+                grouped.push((*symbol, *index));
+            }
+        }
         // The official compiler lists dependencies ordered by fully qualified symbol name.
-        found.sort_by_key(|(symbol, _)| self.symbol_name(*symbol));
+        grouped.sort_by_key(|(symbol, _)| self.symbol_name(*symbol));
         let mut dependencies = Vec::new();
-        for (symbol, index) in found {
+        for (symbol, index) in grouped {
             if Some(symbol) == own {
                 continue;
             }
@@ -578,7 +604,7 @@ impl TemplateWriter<'_, '_, '_> {
                     .to_json(),
                     None => Json::String(name),
                 };
-                if !name_is_empty(&entry) && !dependencies.contains(&entry) {
+                if !name_is_empty(&entry) {
                     dependencies.push(entry);
                 }
                 continue;
@@ -603,11 +629,25 @@ impl TemplateWriter<'_, '_, '_> {
                 }
                 _ => continue,
             };
-            if !dependencies.contains(&entry) {
-                dependencies.push(entry);
-            }
+            dependencies.push(entry);
         }
         Ok(dependencies)
+    }
+
+    /// Whether an expression reads a loop's item or index outside the loop's own conversion.
+    fn mentions_unbound_loop_variable(&self, expression: &Expression) -> bool {
+        let loops = self.converter.loops.borrow();
+        let mut unbound = false;
+        crate::semantic::visit(expression, &mut |e| {
+            if let ExpressionKind::Variable(identifier) = &e.kind {
+                if let Some(Symbol::LoopItem(id) | Symbol::LoopIndex(id)) =
+                    self.model.symbol_of(identifier)
+                {
+                    unbound |= !loops.contains_key(&id);
+                }
+            }
+        });
+        unbound
     }
 
     fn symbol_name(&self, symbol: Symbol) -> String {
