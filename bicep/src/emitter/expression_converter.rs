@@ -202,7 +202,7 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
                 Ok(Json::Array(values))
             }
             ExpressionKind::Call { name, arguments, .. }
-                if matches!(name.name.as_str(), "loadJsonContent" | "loadTextContent" | "loadFileAsBase64") =>
+                if is_load_function(&name.name) =>
             {
                 match self.load_file(&name.name, arguments, expression.span)? {
                     Loaded::Json(json) => Ok(escape_json_strings(json)),
@@ -1095,7 +1095,7 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
                     _ => self.unsupported(span, "This nameof() argument"),
                 }
             }
-            "loadJsonContent" | "loadTextContent" | "loadFileAsBase64" => {
+            _ if is_load_function(function) => {
                 return match self.load_file(function, arguments, span)? {
                     Loaded::Text(text) => Ok(Arm::String(text)),
                     Loaded::Json(json) => Ok(json_to_arm(&json)),
@@ -1124,6 +1124,9 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
             return Err(Reported);
         };
         let path = self.model.directory.join(&relative);
+        if function == "loadDirectoryFileInfo" {
+            return self.directory_file_info(&relative, arguments, span);
+        }
         let bytes = match std::fs::read(&path) {
             Ok(bytes) => bytes,
             Err(error) => {
@@ -1143,6 +1146,25 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
                     .trim_start_matches('\u{feff}')
                     .to_string(),
             )),
+            "loadYamlContent" => {
+                if arguments.len() > 1 {
+                    return self.unsupported(span, "The path argument of loadYamlContent()");
+                }
+                let text = String::from_utf8_lossy(&bytes);
+                match serde_yaml_ng::from_str::<serde_yaml_ng::Value>(&text) {
+                    Ok(value) => Ok(Loaded::Json(yaml_to_json(value))),
+                    Err(error) => {
+                        self.report(catalogue::file_load_failed(
+                            arguments[0].span,
+                            &format!(
+                                "The file \"{}\" is not valid YAML: {error}.",
+                                path.display()
+                            ),
+                        ));
+                        Err(Reported)
+                    }
+                }
+            }
             _ => {
                 let text = String::from_utf8_lossy(&bytes);
                 let Some(json) = parse_json(&text) else {
@@ -1158,6 +1180,129 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
                 Ok(Loaded::Json(json))
             }
         }
+    }
+
+    /// `loadDirectoryFileInfo(dir, [pattern])`: the files (not folders) directly in `dir`
+    /// matching the `*`/`?` pattern, ordered by name ignoring case as the official compiler lists
+    /// them, each as {relativePath, baseName, extension}.
+    fn directory_file_info(
+        &self,
+        relative: &str,
+        arguments: &[Expression],
+        span: Span,
+    ) -> Converted<Loaded> {
+        let pattern = match arguments.get(1) {
+            None => "*".to_string(),
+            Some(argument) => match argument.as_plain_string() {
+                Some(pattern) => pattern,
+                None => {
+                    self.report(catalogue::compile_time_constant_required(span));
+                    return Err(Reported);
+                }
+            },
+        };
+        let directory = self.model.directory.join(relative);
+        let entries = match std::fs::read_dir(&directory) {
+            Ok(entries) => entries,
+            Err(error) => {
+                self.report(catalogue::file_load_failed(
+                    arguments[0].span,
+                    &format!(
+                        "Could not read directory \"{}\": {error}.",
+                        directory.display()
+                    ),
+                ));
+                return Err(Reported);
+            }
+        };
+        let mut names: Vec<String> = entries
+            .filter_map(Result::ok)
+            .filter(|entry| entry.file_type().map(|t| t.is_file()).unwrap_or(false))
+            .filter_map(|entry| entry.file_name().into_string().ok())
+            .filter(|name| glob_matches(&pattern, name))
+            .collect();
+        names.sort_by_key(|name| name.to_lowercase());
+        let prefix = relative
+            .trim_start_matches("./")
+            .trim_end_matches('/')
+            .to_string();
+        let files = names
+            .into_iter()
+            .map(|name| {
+                let extension = match name.rfind('.') {
+                    Some(dot) if dot > 0 => name[dot..].to_string(),
+                    _ => String::new(),
+                };
+                let mut file = Json::object();
+                let relative_path = if prefix.is_empty() || prefix == "." {
+                    name.clone()
+                } else {
+                    format!("{prefix}/{name}")
+                };
+                file.insert("relativePath", Json::String(relative_path));
+                file.insert("baseName", Json::String(name));
+                file.insert("extension", Json::String(extension));
+                file
+            })
+            .collect();
+        Ok(Loaded::Json(Json::Array(files)))
+    }
+}
+
+fn is_load_function(name: &str) -> bool {
+    matches!(
+        name,
+        "loadJsonContent"
+            | "loadTextContent"
+            | "loadFileAsBase64"
+            | "loadYamlContent"
+            | "loadDirectoryFileInfo"
+    )
+}
+
+/// A file-name pattern with `*` (any run) and `?` (one character).
+fn glob_matches(pattern: &str, name: &str) -> bool {
+    fn matches(pattern: &[char], name: &[char]) -> bool {
+        match pattern.split_first() {
+            None => name.is_empty(),
+            Some(('*', rest)) => (0..=name.len()).any(|skip| matches(rest, &name[skip..])),
+            Some(('?', rest)) => !name.is_empty() && matches(rest, &name[1..]),
+            Some((c, rest)) => name.first() == Some(c) && matches(rest, &name[1..]),
+        }
+    }
+    let pattern: Vec<char> = pattern.chars().collect();
+    let name: Vec<char> = name.chars().collect();
+    matches(&pattern, &name)
+}
+
+/// YAML as the JSON value it denotes, keys in file order.
+fn yaml_to_json(value: serde_yaml_ng::Value) -> Json {
+    use serde_yaml_ng::Value;
+    match value {
+        Value::Null => Json::Null,
+        Value::Bool(b) => Json::Bool(b),
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => Json::Integer(i),
+            None => Json::RawNumber(n.to_string()),
+        },
+        Value::String(s) => Json::String(s),
+        Value::Sequence(items) => Json::Array(items.into_iter().map(yaml_to_json).collect()),
+        Value::Mapping(entries) => Json::Object(
+            entries
+                .into_iter()
+                .map(|(k, v)| {
+                    let key = match k {
+                        Value::String(s) => s,
+                        other => serde_yaml_ng::to_string(&other)
+                            .unwrap_or_default()
+                            .trim_end()
+                            .to_string(),
+                    };
+                    (key, yaml_to_json(v))
+                })
+                .collect(),
+        ),
+        Value::Tagged(tagged) => yaml_to_json(tagged.value),
     }
 }
 
