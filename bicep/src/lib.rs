@@ -8,6 +8,7 @@
 pub mod binder;
 pub mod diagnostics;
 pub mod emitter;
+pub mod formatter;
 pub mod lexer;
 pub mod parser;
 pub mod semantic;

@@ -132,3 +132,47 @@ fn official_baselines() {
         identical + differs
     );
 }
+
+#[test]
+#[ignore = "needs a snapshot of Azure/bicep in BICEP_BASELINES"]
+fn official_formatter_baselines() {
+    let Some(folder) = baselines_folder() else {
+        eprintln!("BICEP_BASELINES is not set: nothing measured");
+        return;
+    };
+    let mut folders: Vec<PathBuf> = std::fs::read_dir(&folder)
+        .expect("read the baselines folder")
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|p| p.join("main.bicep").is_file() && p.join("main.formatted.bicep").is_file())
+        .collect();
+    folders.sort();
+    let mut identical = 0;
+    for baseline in &folders {
+        let name = baseline
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        let source = std::fs::read_to_string(baseline.join("main.bicep")).unwrap_or_default();
+        let expected =
+            std::fs::read_to_string(baseline.join("main.formatted.bicep")).unwrap_or_default();
+        let ours = bicep::formatter::format(&source);
+        // The baselines are stored with the platform's newlines: compare as LF.
+        if ours == expected.replace("\r\n", "\n") {
+            identical += 1;
+            println!("identical       {name}");
+        } else {
+            let first = ours
+                .lines()
+                .zip(expected.lines())
+                .position(|(a, b)| a != b.trim_end_matches('\r'))
+                .map(|line| format!("first difference at line {}", line + 1))
+                .unwrap_or_else(|| "differs in length".into());
+            println!("differs         {name}: {first}");
+        }
+    }
+    println!(
+        "\n{} baselines with main.bicep and main.formatted.bicep: {identical} formatted identically",
+        folders.len()
+    );
+}
