@@ -40,3 +40,11 @@ fn breaks_a_resource_loop_as_the_official_formatter_does() {
         "resource r 'A.B/c@2020-01-01' = [\n  for x in xs: {\n    name: x\n  }\n]\n"
     );
 }
+
+#[test]
+fn single_spaces_pragmas_and_keeps_a_multi_line_strings_own_newlines() {
+    assert_eq!(
+        format("#disable-next-line   BCP036    BCP037 // why\r\nvar s = '''\r\na\r\n'''\r\n"),
+        "#disable-next-line BCP036 BCP037 // why\nvar s = '''\r\na\r\n'''\n"
+    );
+}

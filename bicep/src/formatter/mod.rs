@@ -58,9 +58,12 @@ fn scan(text: &str) -> Vec<Line> {
                 i += 1;
                 continue;
             }
-            if chars[i] == '\r' && chars.get(i + 1) == Some(&'\n') {
-                i += 1;
-                continue;
+            // A comment's newlines are normalised; a multi-line string's are its value.
+            if chars[i] == '\r' && chars.get(i + 1) == Some(&'\n') && !escapes {
+                if end_marker != ['\'', '\'', '\''] {
+                    i += 1;
+                    continue;
+                }
             }
             if escapes && chars[i] == '\\' && i + 1 < chars.len() {
                 current.push(chars[i]);
@@ -96,6 +99,26 @@ fn scan(text: &str) -> Vec<Line> {
             continue;
         }
         let rest = &chars[i..];
+        // `//` comments and `#disable-next-line` pragmas run to the end of the line.
+        if c == '#' && code.trim().is_empty() && pieces.is_empty() {
+            // A pragma's words are single-spaced; a comment after it is scanned as one.
+            flush_code(&mut code, &mut pieces);
+            let end = (0..rest.len())
+                .find(|&k| {
+                    rest[k] == '\n'
+                        || rest[k..].starts_with(&['/', '/'])
+                        || rest[k..].starts_with(&['/', '*'])
+                })
+                .unwrap_or(rest.len());
+            let words: String = rest[..end].iter().collect();
+            let mut pragma = words.split_whitespace().collect::<Vec<_>>().join(" ");
+            if rest.get(end) == Some(&'/') {
+                pragma.push(' ');
+            }
+            pieces.push(Piece::Verbatim(pragma));
+            i += end;
+            continue;
+        }
         if rest.starts_with(&['/', '/']) {
             flush_code(&mut code, &mut pieces);
             let end = rest.iter().position(|&c| c == '\n').unwrap_or(rest.len());
