@@ -419,3 +419,20 @@ fn list_functions_on_a_resource_symbol() {
         json!("[listKeys(resourceId('Microsoft.Storage/storageAccounts', 'acct'), '2022-09-01').keys[0].value]")
     );
 }
+
+#[test]
+fn a_condition_may_start_on_the_line_after_the_equals_sign() {
+    let template =
+        compile("resource r 'My.Rp/things@2020-01-01' =\n  if (true) {\n  name: 'r'\n}\n");
+    assert_eq!(template["resources"][0]["condition"], json!(true));
+}
+
+#[test]
+fn nameof_takes_the_last_name_of_a_property_index_or_nested_resource() {
+    let template = compile(
+        "var config = {\n  'server-name': 'a'\n  westus: 'b'\n}\nresource p 'My.Rp/parents@2020-01-01' = {\n  name: 'p'\n  resource c 'children' = {\n    name: 'c'\n  }\n}\noutput a string = nameof(config['server-name'])\noutput b string = nameof(config.westus)\noutput c string = nameof(p::c)\n",
+    );
+    assert_eq!(template["outputs"]["a"]["value"], json!("server-name"));
+    assert_eq!(template["outputs"]["b"]["value"], json!("westus"));
+    assert_eq!(template["outputs"]["c"]["value"], json!("c"));
+}

@@ -1091,7 +1091,12 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
             "nameof" if arguments.len() == 1 => {
                 return match &arguments[0].kind {
                     ExpressionKind::Variable(identifier) => Ok(string(&identifier.name)),
-                    ExpressionKind::Property { name, .. } => Ok(string(&name.name)),
+                    ExpressionKind::Property { name, .. }
+                    | ExpressionKind::NestedResourceAccess { name, .. } => Ok(string(&name.name)),
+                    ExpressionKind::Index { index, .. } => match index.as_plain_string() {
+                        Some(key) => Ok(string(&key)),
+                        None => self.unsupported(span, "This nameof() argument"),
+                    },
                     _ => self.unsupported(span, "This nameof() argument"),
                 }
             }

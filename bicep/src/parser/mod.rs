@@ -506,6 +506,18 @@ impl Parser {
 
     /// A resource or module body: an object, `if (cond) {...}` or a `[for ...]` loop.
     fn parse_declaration_body(&mut self) -> ParseResult<Expression> {
+        // `= ` may end the line when `if (...)` follows on a later one, as the official parser allows.
+        let mut ahead = self.position;
+        while matches!(
+            self.tokens.get(ahead).map(|t| &t.kind),
+            Some(TokenKind::NewLine)
+        ) {
+            ahead += 1;
+        }
+        if matches!(self.tokens.get(ahead).map(|t| &t.kind), Some(TokenKind::Identifier(k)) if k == "if")
+        {
+            self.skip_newlines();
+        }
         if self.at_keyword("if") {
             return self.parse_condition();
         }
