@@ -436,3 +436,10 @@ fn nameof_takes_the_last_name_of_a_property_index_or_nested_resource() {
     assert_eq!(template["outputs"]["b"]["value"], json!("westus"));
     assert_eq!(template["outputs"]["c"]["value"], json!("c"));
 }
+
+#[test]
+fn a_surrogate_pair_written_as_two_escapes_is_one_character() {
+    let template = compile("var s = '\\u{D801}\\u{DC37}'\nvar t = '\\u{10437}'\n");
+    assert_eq!(template["variables"]["s"], json!("\u{10437}"));
+    assert_eq!(template["variables"]["t"], json!("\u{10437}"));
+}
