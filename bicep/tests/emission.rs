@@ -443,3 +443,10 @@ fn a_surrogate_pair_written_as_two_escapes_is_one_character() {
     assert_eq!(template["variables"]["s"], json!("\u{10437}"));
     assert_eq!(template["variables"]["t"], json!("\u{10437}"));
 }
+
+#[test]
+fn a_ternary_may_continue_on_the_next_line_at_its_question_mark() {
+    let template = compile("var a = true\n? 'x' : 'y'\nvar b = 1\n");
+    assert_eq!(template["variables"]["a"], json!("[if(true(), 'x', 'y')]"));
+    assert_eq!(template["variables"]["b"], json!(1));
+}

@@ -128,6 +128,18 @@ impl Parser {
         }
     }
 
+    /// Whether the first token past any newlines is `kind`.
+    fn next_after_newlines_is(&self, kind: &TokenKind) -> bool {
+        let mut ahead = self.position;
+        while matches!(
+            self.tokens.get(ahead).map(|t| &t.kind),
+            Some(TokenKind::NewLine)
+        ) {
+            ahead += 1;
+        }
+        self.tokens.get(ahead).map(|t| &t.kind) == Some(kind)
+    }
+
     fn skip_newlines(&mut self) {
         while self.at(&TokenKind::NewLine) {
             self.advance();
@@ -701,6 +713,10 @@ impl Parser {
 
     fn parse_ternary_inner(&mut self) -> ParseResult<Expression> {
         let condition = self.parse_binary(0)?;
+        // The `?` may open the next line, as the official parser allows.
+        if self.next_after_newlines_is(&TokenKind::Question) {
+            self.skip_newlines();
+        }
         if !self.at(&TokenKind::Question) {
             return Ok(condition);
         }
