@@ -450,3 +450,13 @@ fn a_ternary_may_continue_on_the_next_line_at_its_question_mark() {
     assert_eq!(template["variables"]["a"], json!("[if(true(), 'x', 'y')]"));
     assert_eq!(template["variables"]["b"], json!(1));
 }
+
+#[test]
+fn an_any_parameter_is_written_without_a_type() {
+    let template = compile("param loose any\nparam withDefault any = loose.property\n");
+    assert!(template.get("languageVersion").is_none());
+    assert_eq!(
+        template["parameters"],
+        json!({"loose": {}, "withDefault": {"defaultValue": "[parameters('loose').property]"}})
+    );
+}

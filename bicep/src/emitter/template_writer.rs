@@ -214,6 +214,10 @@ impl TemplateWriter<'_, '_, '_> {
     }
 
     fn type_body(&self, type_expression: &TypeExpression, schema: &mut Json) -> Written<()> {
+        if is_any(type_expression) {
+            // `any` constrains nothing: the official compiler writes no type at all.
+            return Ok(());
+        }
         match type_expression {
             TypeExpression::Named(identifier) => {
                 if self
@@ -429,7 +433,9 @@ impl TemplateWriter<'_, '_, '_> {
             } else {
                 type_name
             };
-            entry.insert("type", Json::String(type_name.into()));
+            if !is_any(&parameter.type_expression) {
+                entry.insert("type", Json::String(type_name.into()));
+            }
             if let Some(default) = &parameter.default_value {
                 entry.insert("defaultValue", self.converter.to_json(default)?);
             }
@@ -948,6 +954,10 @@ impl TemplateWriter<'_, '_, '_> {
         }
         Ok(outputs)
     }
+}
+
+fn is_any(type_expression: &TypeExpression) -> bool {
+    matches!(type_expression, TypeExpression::Named(identifier) if identifier.name == "any")
 }
 
 fn name_is_empty(entry: &Json) -> bool {
