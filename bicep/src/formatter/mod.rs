@@ -59,11 +59,13 @@ fn scan(text: &str) -> Vec<Line> {
                 continue;
             }
             // A comment's newlines are normalised; a multi-line string's are its value.
-            if chars[i] == '\r' && chars.get(i + 1) == Some(&'\n') && !escapes {
-                if end_marker != ['\'', '\'', '\''] {
-                    i += 1;
-                    continue;
-                }
+            if chars[i] == '\r'
+                && chars.get(i + 1) == Some(&'\n')
+                && !escapes
+                && end_marker != ['\'', '\'', '\'']
+            {
+                i += 1;
+                continue;
             }
             if escapes && chars[i] == '\\' && i + 1 < chars.len() {
                 current.push(chars[i]);
