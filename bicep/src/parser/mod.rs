@@ -595,13 +595,35 @@ impl Parser {
                 TypeExpression::Tuple(items, start.to(end))
             }
             TokenKind::LeftParen => {
-                // Parenthesized types: skip them balanced and refuse later.
+                // `(T)` is T; `(T)[]`, `(T)?` apply to the whole of it.
                 let depth_before = self.open_brackets;
+                let reported_before = self.diagnostics.len();
                 self.advance();
-                while self.open_brackets > depth_before && !self.at(&TokenKind::EndOfFile) {
-                    self.advance();
+                self.skip_newlines();
+                let inner = self.parse_type();
+                self.skip_newlines();
+                match inner {
+                    Ok(inner) if self.at(&TokenKind::RightParen) => {
+                        let end = self.advance().span;
+                        let literal_choice = matches!(&inner, TypeExpression::LiteralUnion(members, _) if members.len() > 1);
+                        if literal_choice && self.at(&TokenKind::LeftSquare) {
+                            // An array of a choice of literals: how the official compiler writes
+                            // it is not pinned here yet, so it is refused rather than guessed.
+                            TypeExpression::Unsupported(start.to(end))
+                        } else {
+                            inner
+                        }
+                    }
+                    _ => {
+                        // Types beyond what we parse (`!true` members...): skip the rest
+                        // balanced and refuse it later as unsupported, not as a syntax error.
+                        self.diagnostics.truncate(reported_before);
+                        while self.open_brackets > depth_before && !self.at(&TokenKind::EndOfFile) {
+                            self.advance();
+                        }
+                        TypeExpression::Unsupported(start.to(self.previous_span()))
+                    }
                 }
-                TypeExpression::Unsupported(start.to(self.previous_span()))
             }
             _ => return self.fail(catalogue::invalid_parameter_type(start)),
         };
