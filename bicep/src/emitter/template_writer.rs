@@ -408,6 +408,9 @@ impl TemplateWriter<'_, '_, '_> {
         };
         let mut origin = Json::object();
         origin.insert("sourceTemplate", Json::String(source.to_string()));
+        if let Some(original) = self.model.tree.original_name(name) {
+            origin.insert("originalIdentifier", Json::String(original.to_string()));
+        }
         match schema.get_mut("metadata") {
             Some(metadata) => metadata.insert("__bicep_imported_from!", origin),
             None => {

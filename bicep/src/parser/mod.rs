@@ -407,18 +407,39 @@ impl Parser {
         self.advance();
         self.advance(); // `{`
         let mut names = Vec::new();
+        let mut aliases = Vec::new();
         loop {
             self.skip_newlines();
             if self.at(&TokenKind::RightBrace) {
                 break;
             }
-            names.push(self.parse_identifier(catalogue::expected_variable_identifier)?);
+            let name = match self.current().kind.clone() {
+                // `'not-an-identifier' as alias`: a quoted name needs its alias.
+                TokenKind::String(_) => {
+                    let token = self.current().clone();
+                    let expression = self.parse_primary()?;
+                    let Some(text) = expression.as_plain_string() else {
+                        return self.fail(catalogue::compile_time_constant_required(token.span));
+                    };
+                    if !self.at_keyword("as") {
+                        let span = self.current().span;
+                        return self.fail(catalogue::expected_keyword(span, "as"));
+                    }
+                    Identifier {
+                        name: text,
+                        span: token.span,
+                    }
+                }
+                _ => self.parse_identifier(catalogue::expected_variable_identifier)?,
+            };
+            names.push(name);
             if self.at_keyword("as") {
-                let span = self.current().span;
-                return self.fail(catalogue::unsupported_construct(
-                    span,
-                    "An aliased import (as)",
+                self.advance();
+                aliases.push(Some(
+                    self.parse_identifier(catalogue::expected_variable_identifier)?,
                 ));
+            } else {
+                aliases.push(None);
             }
             self.skip_newlines();
             if self.at(&TokenKind::Comma) {
@@ -436,7 +457,12 @@ impl Parser {
         self.advance();
         let path = self.parse_primary()?;
         let span = start.to(path.span);
-        Ok(Declaration::Import(ImportDeclaration { names, path, span }))
+        Ok(Declaration::Import(ImportDeclaration {
+            names,
+            aliases,
+            path,
+            span,
+        }))
     }
 
     /// `func name(a string, b int) string => body`; parameters may span lines.
