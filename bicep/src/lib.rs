@@ -233,6 +233,17 @@ fn inline_imports(
             continue;
         };
         let file = directory.join(&reference);
+        if file
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+        {
+            // Not read as Bicep: an ARM template's exports are not inlined yet.
+            pending.push(catalogue::unsupported_construct(
+                span,
+                "Importing from an ARM JSON template",
+            ));
+            continue;
+        }
         let canonical = file.canonicalize().unwrap_or_else(|_| file.clone());
         if stack.contains(&canonical) {
             pending.push(catalogue::cyclic_module(span));

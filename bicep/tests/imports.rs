@@ -59,9 +59,11 @@ fn an_unexported_name_is_bcp360() {
 fn closures_and_wildcards_are_refused_clearly() {
     let workspace = Workspace::new();
     workspace.file("shared.bicep", SHARED);
+    workspace.file("template.json", "{\"resources\": {}}");
     for text in [
         "import {usesHidden} from 'shared.bicep'\n",
         "import * as shared from 'shared.bicep'\n",
+        "import {foo} from 'template.json'\n",
     ] {
         let main = workspace.file("main.bicep", text);
         let compilation = bicep::compile_file(&main);
