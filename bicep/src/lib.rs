@@ -8,6 +8,7 @@
 pub mod binder;
 pub mod diagnostics;
 pub mod emitter;
+pub mod formatter;
 pub mod lexer;
 pub mod parser;
 pub mod semantic;
@@ -223,7 +224,8 @@ fn inline_imports(
             _ => None,
         })
         .collect();
-    let mut inlined: Vec<(String, Declaration)> = Vec::new();
+    // (source file, the declaration under its name here, its name there when aliased)
+    let mut inlined: Vec<(String, Declaration, Option<String>)> = Vec::new();
     for import in imports {
         let span = import.path.span;
         let Some(reference) = import.path.as_plain_string() else {
@@ -231,6 +233,17 @@ fn inline_imports(
             continue;
         };
         let file = directory.join(&reference);
+        if file
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+        {
+            // Not read as Bicep: an ARM template's exports are not inlined yet.
+            pending.push(catalogue::unsupported_construct(
+                span,
+                "Importing from an ARM JSON template",
+            ));
+            continue;
+        }
         let canonical = file.canonicalize().unwrap_or_else(|_| file.clone());
         if stack.contains(&canonical) {
             pending.push(catalogue::cyclic_module(span));
@@ -262,13 +275,21 @@ fn inline_imports(
         let imported_text = imported_text.trim_start_matches('\u{feff}');
         let (imported, _) = parser::parse_at(imported_text, FileKind::Template, base);
         base += imported_text.len() + 1;
-        let requested: Vec<&str> = import.names.iter().map(|n| n.name.as_str()).collect();
+        // What the imported declarations may refer to: names imported as they are (an aliased
+        // one is known here by another name than the one its siblings use).
+        let requested: Vec<&str> = import
+            .names
+            .iter()
+            .zip(&import.aliases)
+            .filter(|(_, alias)| alias.is_none())
+            .map(|(n, _)| n.name.as_str())
+            .collect();
         let top_level: Vec<String> = imported
             .declarations
             .iter()
             .filter_map(declared_name)
             .collect();
-        for name in &import.names {
+        for (name, alias) in import.names.iter().zip(&import.aliases) {
             let found = imported.declarations.iter().find(|d| {
                 declared_name(d).as_deref() == Some(name.name.as_str()) && is_exported(d)
             });
@@ -287,16 +308,38 @@ fn inline_imports(
                 ));
                 continue;
             }
-            inlined.push((reference.clone(), strip_export(found.clone())));
+            let mut declaration = strip_export(found.clone());
+            let original = match alias {
+                Some(alias) => {
+                    rename(&mut declaration, alias);
+                    Some(name.name.clone())
+                }
+                None => None,
+            };
+            inlined.push((reference.clone(), declaration, original));
         }
     }
-    inlined.sort_by_key(|(_, d)| declared_name(d).unwrap_or_default());
-    for (source, declaration) in inlined {
+    inlined.sort_by_key(|(_, d, _)| declared_name(d).unwrap_or_default());
+    for (source, declaration, original) in inlined {
         if let Some(name) = declared_name(&declaration) {
+            if let Some(original) = original {
+                tree.original_names.push((name.clone(), original));
+            }
             tree.imported_from.push((name, source));
         }
         tree.declarations.push(declaration);
     }
+}
+
+/// An aliased import is declared here under its alias (its span stays the imported file's).
+fn rename(declaration: &mut Declaration, alias: &syntax::Identifier) {
+    let name = match declaration {
+        Declaration::Type(t) => &mut t.name,
+        Declaration::Variable(v) => &mut v.name,
+        Declaration::Function(f) => &mut f.name,
+        _ => return,
+    };
+    name.name = alias.name.clone();
 }
 
 fn declared_name(declaration: &Declaration) -> Option<String> {

@@ -98,8 +98,34 @@ fn lint_format_and_help() {
     let workspace = Workspace::new();
     let path = workspace.file("main.bicep", "param a string\n");
     assert!(bicep().arg("lint").arg(&path).status().unwrap().success());
-    let format = bicep().arg("format").arg(&path).output().unwrap();
-    assert_eq!(format.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&format.stderr).contains("not supported"));
     assert!(bicep().arg("--help").status().unwrap().success());
+}
+
+#[test]
+fn format_prints_with_stdout_writes_an_outfile_or_rewrites_in_place() {
+    let workspace = Workspace::new();
+    let path = workspace.file(
+        "main.bicep",
+        "param a   string='x'\r\nvar b={\r\n      c:a\r\n}\r\n",
+    );
+    let expected = "param a string = 'x'\nvar b = {\n  c: a\n}\n";
+    let printed = bicep()
+        .args(["format", "--stdout"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(printed.status.success());
+    assert_eq!(String::from_utf8_lossy(&printed.stdout), expected);
+    let out = workspace.directory.path().join("out.bicep");
+    let written = bicep()
+        .arg("format")
+        .arg(&path)
+        .arg("--outfile")
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(written.success());
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), expected);
+    assert!(bicep().arg("format").arg(&path).status().unwrap().success());
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), expected);
 }

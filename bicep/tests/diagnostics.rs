@@ -94,7 +94,7 @@ fn unsupported_language_fails_clearly() {
         "@discriminator('kind')\ntype t = { kind: 'a' }\n",
         "assert a = true\n",
         "import * as x from 'x.bicep'\n",
-        "param p (string)\n",
+        "param p ('a' | 'b')[]\n",
     ] {
         let found = diagnostics(text);
         assert!(

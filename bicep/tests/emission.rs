@@ -158,7 +158,7 @@ fn extension_resource_scoped_to_a_cluster() {
         json!([{
             "type": "Microsoft.Authorization/roleAssignments",
             "apiVersion": "2022-04-01",
-            "scope": "[format('Microsoft.HardwareSecurityModules/cloudHsmClusters/{0}', parameters('name'))]",
+            "scope": "[resourceId('Microsoft.HardwareSecurityModules/cloudHsmClusters', parameters('name'))]",
             "name": "[guid(resourceId('Microsoft.HardwareSecurityModules/cloudHsmClusters', parameters('name')), 'reader')]",
             "properties": {"principalId": "p"}
         }])
@@ -417,5 +417,46 @@ fn list_functions_on_a_resource_symbol() {
     assert_eq!(
         template["outputs"]["key"]["value"],
         json!("[listKeys(resourceId('Microsoft.Storage/storageAccounts', 'acct'), '2022-09-01').keys[0].value]")
+    );
+}
+
+#[test]
+fn a_condition_may_start_on_the_line_after_the_equals_sign() {
+    let template =
+        compile("resource r 'My.Rp/things@2020-01-01' =\n  if (true) {\n  name: 'r'\n}\n");
+    assert_eq!(template["resources"][0]["condition"], json!(true));
+}
+
+#[test]
+fn nameof_takes_the_last_name_of_a_property_index_or_nested_resource() {
+    let template = compile(
+        "var config = {\n  'server-name': 'a'\n  westus: 'b'\n}\nresource p 'My.Rp/parents@2020-01-01' = {\n  name: 'p'\n  resource c 'children' = {\n    name: 'c'\n  }\n}\noutput a string = nameof(config['server-name'])\noutput b string = nameof(config.westus)\noutput c string = nameof(p::c)\n",
+    );
+    assert_eq!(template["outputs"]["a"]["value"], json!("server-name"));
+    assert_eq!(template["outputs"]["b"]["value"], json!("westus"));
+    assert_eq!(template["outputs"]["c"]["value"], json!("c"));
+}
+
+#[test]
+fn a_surrogate_pair_written_as_two_escapes_is_one_character() {
+    let template = compile("var s = '\\u{D801}\\u{DC37}'\nvar t = '\\u{10437}'\n");
+    assert_eq!(template["variables"]["s"], json!("\u{10437}"));
+    assert_eq!(template["variables"]["t"], json!("\u{10437}"));
+}
+
+#[test]
+fn a_ternary_may_continue_on_the_next_line_at_its_question_mark() {
+    let template = compile("var a = true\n? 'x' : 'y'\nvar b = 1\n");
+    assert_eq!(template["variables"]["a"], json!("[if(true(), 'x', 'y')]"));
+    assert_eq!(template["variables"]["b"], json!(1));
+}
+
+#[test]
+fn an_any_parameter_is_written_without_a_type() {
+    let template = compile("param loose any\nparam withDefault any = loose.property\n");
+    assert!(template.get("languageVersion").is_none());
+    assert_eq!(
+        template["parameters"],
+        json!({"loose": {}, "withDefault": {"defaultValue": "[parameters('loose').property]"}})
     );
 }

@@ -56,13 +56,14 @@ fn an_unexported_name_is_bcp360() {
 }
 
 #[test]
-fn closures_wildcards_and_aliases_are_refused_clearly() {
+fn closures_and_wildcards_are_refused_clearly() {
     let workspace = Workspace::new();
     workspace.file("shared.bicep", SHARED);
+    workspace.file("template.json", "{\"resources\": {}}");
     for text in [
         "import {usesHidden} from 'shared.bicep'\n",
         "import * as shared from 'shared.bicep'\n",
-        "import {greeting as g} from 'shared.bicep'\n",
+        "import {foo} from 'template.json'\n",
     ] {
         let main = workspace.file("main.bicep", text);
         let compilation = bicep::compile_file(&main);
@@ -82,5 +83,29 @@ fn a_missing_file_is_reported_at_the_path() {
     assert_eq!(
         (found[0].0, found[0].1, found[0].2.as_str()),
         (1, 17, "BCP091")
+    );
+}
+
+#[test]
+fn aliased_imports_are_declared_under_their_alias_and_remember_the_original_name() {
+    let workspace = Workspace::new();
+    workspace.file("modules/shared.bicep", SHARED);
+    let main = workspace.file(
+        "main.bicep",
+        "import {pop as word, greeting as hello, hi as sayHi} from 'modules/shared.bicep'\noutput w word = sayHi(hello)\n",
+    );
+    let template = compile_path(&main);
+    assert_eq!(
+        template["definitions"],
+        json!({"word": {"type": "string", "minLength": 3, "metadata": {"__bicep_imported_from!": {"sourceTemplate": "modules/shared.bicep", "originalIdentifier": "pop"}}}})
+    );
+    assert_eq!(
+        template["functions"][0]["members"]["sayHi"]["metadata"]["__bicep_imported_from!"],
+        json!({"sourceTemplate": "modules/shared.bicep", "originalIdentifier": "hi"})
+    );
+    assert_eq!(template["variables"], json!({"hello": "hello"}));
+    assert_eq!(
+        template["outputs"]["w"],
+        json!({"$ref": "#/definitions/word", "value": "[__bicep.sayHi(variables('hello'))]"})
     );
 }

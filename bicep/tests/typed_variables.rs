@@ -50,3 +50,17 @@ fn a_literal_of_another_type_is_bcp033() {
         ]
     );
 }
+
+#[test]
+fn exported_variables_are_listed_in_the_template_metadata_by_name_with_their_types() {
+    // Sorted ordinally: 'I' sorts before 'd'.
+    let template = compile("@export()\n@description('a name')\nvar exportedName string = 'a'\n@export()\nvar exporteInline {\n  n: int\n} = {\n  n: 1\n}\n@export()\nvar untyped = 3\nvar private = 4\n");
+    assert_eq!(
+        template["metadata"]["__bicep_exported_variables!"],
+        json!([
+            {"name": "exporteInline", "type": {"type": "object", "properties": {"n": {"type": "int"}}}},
+            {"name": "exportedName", "description": "a name", "type": {"type": "string"}},
+            {"name": "untyped"}
+        ])
+    );
+}

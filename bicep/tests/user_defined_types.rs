@@ -113,3 +113,17 @@ fn tuples_are_prefix_items_with_no_further_items() {
         json!({"type": "array", "prefixItems": [{"$ref": "#/definitions/pair"}, {"type": "bool"}], "items": false})
     );
 }
+
+#[test]
+fn a_parenthesized_type_is_the_type_inside() {
+    let template = compile("type pair = (string)\nparam p (int)[]\nparam q ({\n  a: string\n})?\n");
+    assert_eq!(template["definitions"]["pair"], json!({"type": "string"}));
+    assert_eq!(
+        template["parameters"]["p"],
+        json!({"type": "array", "items": {"type": "int"}})
+    );
+    assert_eq!(
+        template["parameters"]["q"],
+        json!({"type": "object", "properties": {"a": {"type": "string"}}, "nullable": true})
+    );
+}

@@ -10,7 +10,7 @@ Usage:
   bicep build <file> [--stdout | --outfile <file> | --outdir <dir>]
   bicep build-params <file.bicepparam> [--stdout | --outfile <file>]
   bicep lint <file>
-  bicep format <file>
+  bicep format <file> [--stdout | --outfile <file>]
   bicep --version
   bicep --help
 ";
@@ -115,7 +115,10 @@ fn run(arguments: &[String]) -> Result<bool, String> {
                     // az reads these two keys from the JSON on stdout.
                     let mut envelope = Json::object();
                     envelope.insert("parametersJson", Json::String(parameters));
-                    envelope.insert("templateJson", Json::String(compilation.template.unwrap_or_default()));
+                    envelope.insert(
+                        "templateJson",
+                        Json::String(compilation.template.unwrap_or_default()),
+                    );
                     println!("{}", envelope.to_pretty_string());
                     Ok(true)
                 }
@@ -123,7 +126,9 @@ fn run(arguments: &[String]) -> Result<bool, String> {
             }
         }
         "lint" => {
-            let file = arguments.get(1).ok_or("The input file path was not specified")?;
+            let file = arguments
+                .get(1)
+                .ok_or("The input file path was not specified")?;
             let path = Path::new(file);
             let diagnostics = if path.extension().is_some_and(|e| e == "bicepparam") {
                 bicep::compile_params_file(path).diagnostics
@@ -132,8 +137,24 @@ fn run(arguments: &[String]) -> Result<bool, String> {
             };
             Ok(!report(&diagnostics))
         }
-        "format" => Err("bicep format is not supported by this compiler: it would rewrite your file without the official formatter's rules. Use the official Bicep CLI or an editor to format.".into()),
-        other => Err(format!("Unrecognized command \"{other}\". Run bicep --help.")),
+        "format" => {
+            let (file, output) = parse_output(&arguments[1..])?;
+            let text =
+                std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+            let formatted = bicep::formatter::format(&text);
+            match output {
+                // Already newline-terminated.
+                Output::Stdout => print!("{formatted}"),
+                // Like the official CLI, the file is formatted in place by default.
+                Output::Beside => std::fs::write(&file, formatted)
+                    .map_err(|e| format!("{}: {e}", file.display()))?,
+                other => write(&formatted, &file, &other, "bicep")?,
+            }
+            Ok(true)
+        }
+        other => Err(format!(
+            "Unrecognized command \"{other}\". Run bicep --help."
+        )),
     }
 }
 

@@ -88,6 +88,30 @@ pub fn reads_as_expression(text: &str) -> bool {
     text.starts_with('[') && text.ends_with(']')
 }
 
+pub const MANAGEMENT_GROUP_TYPE: &str = "Microsoft.Management/managementGroups";
+
+/// The scope a module's deployment goes to, with the arguments its `scope:` gave.
+pub enum ModuleScope {
+    Tenant,
+    /// `managementGroup('name')`, or the current one.
+    ManagementGroup(Option<Arm>),
+    /// `subscription('id')`, or the current one.
+    Subscription(Option<Arm>),
+    /// `resourceGroup([subscription,] group)`, or the current one when both are None.
+    ResourceGroup {
+        subscription: Option<Arm>,
+        group: Option<Arm>,
+    },
+}
+
+/// `subscription().subscriptionId`
+pub fn current_subscription_id() -> Arm {
+    Arm::Property(
+        Box::new(call("subscription", vec![])),
+        "subscriptionId".into(),
+    )
+}
+
 /// `tenant()`, the scope of a tenant resource deployed from another scope.
 pub fn is_tenant_call(expression: &Expression) -> bool {
     matches!(&expression.kind, ExpressionKind::Call { name, arguments, .. }
@@ -178,7 +202,7 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
                 Ok(Json::Array(values))
             }
             ExpressionKind::Call { name, arguments, .. }
-                if matches!(name.name.as_str(), "loadJsonContent" | "loadTextContent" | "loadFileAsBase64") =>
+                if is_load_function(&name.name) =>
             {
                 match self.load_file(&name.name, arguments, expression.span)? {
                     Loaded::Json(json) => Ok(escape_json_strings(json)),
@@ -876,8 +900,8 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
         }
     }
 
-    /// The `scope` property ARM wants on an extension resource: the scope's id relative to
-    /// the deployment, `format('Microsoft.X/y/{0}', name)`, as the official compiler writes it.
+    /// The `scope` property ARM wants on an extension resource: the scope's fully qualified
+    /// id, as the official compiler writes it since 0.40 (before, `format('Microsoft.X/y/{0}', name)`).
     pub fn extension_scope_property(&self, resource: usize) -> Converted<Option<Arm>> {
         let info = &self.model.resources[resource];
         let Some(scope) = info.body.and_then(|b| b.object_property("scope")) else {
@@ -887,19 +911,7 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
             // "/" lets a deployment at another scope deploy a tenant resource.
             return Ok((self.model.target_scope != TargetScope::Tenant).then(|| string("/")));
         }
-        let Some((scope_resource, index)) = self.resource_target(&scope.value) else {
-            return Ok(None);
-        };
-        let scope_info = &self.model.resources[scope_resource];
-        let types: Vec<&str> = scope_info.full_type.split('/').collect();
-        let segments = self.name_segments(scope_resource, index)?;
-        let mut pattern = types.first().map(|s| s.to_string()).unwrap_or_default();
-        for (i, type_segment) in types.iter().skip(1).enumerate() {
-            pattern.push_str(&format!("/{type_segment}/{{{i}}}"));
-        }
-        let mut arguments = vec![Arm::String(pattern)];
-        arguments.extend(segments);
-        Ok(Some(call("format", arguments)))
+        self.extension_scope(resource)
     }
 
     pub fn module_name(&self, module: usize, index: Option<&Expression>) -> Converted<Arm> {
@@ -966,16 +978,74 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
         Ok(None)
     }
 
+    /// Where a module deploys, from its `scope:` (a `tenant()`, `managementGroup(...)`,
+    /// `subscription(...)` or `resourceGroup(...)` call, or a resourceGroups resource), or the
+    /// file's own target scope without one.
+    pub fn module_scope(&self, module: usize) -> Converted<ModuleScope> {
+        if let Some((subscription, group)) = self.module_group_scope(module)? {
+            return Ok(ModuleScope::ResourceGroup {
+                subscription,
+                group: Some(group),
+            });
+        }
+        let info = &self.model.modules[module];
+        if let Some(scope) = info.body.and_then(|b| b.object_property("scope")) {
+            if let ExpressionKind::Call {
+                name, arguments, ..
+            } = &scope.value.kind
+            {
+                let first = match arguments.first() {
+                    Some(argument) => Some(self.convert(argument)?),
+                    None => None,
+                };
+                match (name.name.as_str(), arguments.len()) {
+                    ("tenant", 0) => return Ok(ModuleScope::Tenant),
+                    ("managementGroup", 0 | 1) => return Ok(ModuleScope::ManagementGroup(first)),
+                    ("subscription", 0 | 1) => return Ok(ModuleScope::Subscription(first)),
+                    ("resourceGroup", 0) => {
+                        return Ok(ModuleScope::ResourceGroup {
+                            subscription: None,
+                            group: None,
+                        })
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Ok(match self.model.target_scope {
+            TargetScope::ResourceGroup => ModuleScope::ResourceGroup {
+                subscription: None,
+                group: None,
+            },
+            TargetScope::Subscription => ModuleScope::Subscription(None),
+            TargetScope::ManagementGroup => ModuleScope::ManagementGroup(None),
+            TargetScope::Tenant => ModuleScope::Tenant,
+        })
+    }
+
+    /// A module's deployment id, fully qualified by the scope it deploys to (the official
+    /// compiler avoids resourceId() across scopes, whose meaning depends on the caller's scope).
     pub fn module_id(&self, module: usize, index: Option<&Expression>) -> Converted<Arm> {
         let name = self.module_name(module, index)?;
         let deployments = string("Microsoft.Resources/deployments");
-        if let Some((subscription, group)) = self.module_group_scope(module)? {
-            if self.model.target_scope == TargetScope::Subscription {
-                let subscription = subscription.unwrap_or_else(|| {
-                    Arm::Property(
-                        Box::new(call("subscription", vec![])),
-                        "subscriptionId".into(),
-                    )
+        Ok(match self.module_scope(module)? {
+            ModuleScope::Tenant => call("tenantResourceId", vec![deployments, name]),
+            ModuleScope::Subscription(subscription) => {
+                let mut arguments: Vec<Arm> = subscription.into_iter().collect();
+                arguments.extend([deployments, name]);
+                call("subscriptionResourceId", arguments)
+            }
+            ModuleScope::ResourceGroup {
+                subscription: None,
+                group: None,
+            } => call("resourceId", vec![deployments, name]),
+            ModuleScope::ResourceGroup {
+                subscription,
+                group,
+            } => {
+                let subscription = subscription.unwrap_or_else(current_subscription_id);
+                let group = group.unwrap_or_else(|| {
+                    Arm::Property(Box::new(call("resourceGroup", vec![])), "name".into())
                 });
                 let scope_id = call(
                     "format",
@@ -985,19 +1055,18 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
                         group,
                     ],
                 );
-                return Ok(call(
-                    "extensionResourceId",
-                    vec![scope_id, deployments, name],
-                ));
+                call("extensionResourceId", vec![scope_id, deployments, name])
             }
-            let mut arguments: Vec<Arm> = subscription.into_iter().collect();
-            arguments.extend([group, deployments, name]);
-            return Ok(call("resourceId", arguments));
-        }
-        Ok(match self.model.target_scope {
-            TargetScope::ResourceGroup => call("resourceId", vec![deployments, name]),
-            TargetScope::Subscription => call("subscriptionResourceId", vec![deployments, name]),
-            _ => call("tenantResourceId", vec![deployments, name]),
+            ModuleScope::ManagementGroup(group) => {
+                let scope_id = match group {
+                    Some(group) => call(
+                        "tenantResourceId",
+                        vec![string(MANAGEMENT_GROUP_TYPE), group],
+                    ),
+                    None => Arm::Property(Box::new(call("managementGroup", vec![])), "id".into()),
+                };
+                call("extensionResourceId", vec![scope_id, deployments, name])
+            }
         })
     }
 
@@ -1022,11 +1091,16 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
             "nameof" if arguments.len() == 1 => {
                 return match &arguments[0].kind {
                     ExpressionKind::Variable(identifier) => Ok(string(&identifier.name)),
-                    ExpressionKind::Property { name, .. } => Ok(string(&name.name)),
+                    ExpressionKind::Property { name, .. }
+                    | ExpressionKind::NestedResourceAccess { name, .. } => Ok(string(&name.name)),
+                    ExpressionKind::Index { index, .. } => match index.as_plain_string() {
+                        Some(key) => Ok(string(&key)),
+                        None => self.unsupported(span, "This nameof() argument"),
+                    },
                     _ => self.unsupported(span, "This nameof() argument"),
                 }
             }
-            "loadJsonContent" | "loadTextContent" | "loadFileAsBase64" => {
+            _ if is_load_function(function) => {
                 return match self.load_file(function, arguments, span)? {
                     Loaded::Text(text) => Ok(Arm::String(text)),
                     Loaded::Json(json) => Ok(json_to_arm(&json)),
@@ -1055,6 +1129,9 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
             return Err(Reported);
         };
         let path = self.model.directory.join(&relative);
+        if function == "loadDirectoryFileInfo" {
+            return self.directory_file_info(&relative, arguments, span);
+        }
         let bytes = match std::fs::read(&path) {
             Ok(bytes) => bytes,
             Err(error) => {
@@ -1074,6 +1151,25 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
                     .trim_start_matches('\u{feff}')
                     .to_string(),
             )),
+            "loadYamlContent" => {
+                if arguments.len() > 1 {
+                    return self.unsupported(span, "The path argument of loadYamlContent()");
+                }
+                let text = String::from_utf8_lossy(&bytes);
+                match serde_yaml_ng::from_str::<serde_yaml_ng::Value>(&text) {
+                    Ok(value) => Ok(Loaded::Json(yaml_to_json(value))),
+                    Err(error) => {
+                        self.report(catalogue::file_load_failed(
+                            arguments[0].span,
+                            &format!(
+                                "The file \"{}\" is not valid YAML: {error}.",
+                                path.display()
+                            ),
+                        ));
+                        Err(Reported)
+                    }
+                }
+            }
             _ => {
                 let text = String::from_utf8_lossy(&bytes);
                 let Some(json) = parse_json(&text) else {
@@ -1089,6 +1185,129 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
                 Ok(Loaded::Json(json))
             }
         }
+    }
+
+    /// `loadDirectoryFileInfo(dir, [pattern])`: the files (not folders) directly in `dir`
+    /// matching the `*`/`?` pattern, ordered by name ignoring case as the official compiler lists
+    /// them, each as {relativePath, baseName, extension}.
+    fn directory_file_info(
+        &self,
+        relative: &str,
+        arguments: &[Expression],
+        span: Span,
+    ) -> Converted<Loaded> {
+        let pattern = match arguments.get(1) {
+            None => "*".to_string(),
+            Some(argument) => match argument.as_plain_string() {
+                Some(pattern) => pattern,
+                None => {
+                    self.report(catalogue::compile_time_constant_required(span));
+                    return Err(Reported);
+                }
+            },
+        };
+        let directory = self.model.directory.join(relative);
+        let entries = match std::fs::read_dir(&directory) {
+            Ok(entries) => entries,
+            Err(error) => {
+                self.report(catalogue::file_load_failed(
+                    arguments[0].span,
+                    &format!(
+                        "Could not read directory \"{}\": {error}.",
+                        directory.display()
+                    ),
+                ));
+                return Err(Reported);
+            }
+        };
+        let mut names: Vec<String> = entries
+            .filter_map(Result::ok)
+            .filter(|entry| entry.file_type().map(|t| t.is_file()).unwrap_or(false))
+            .filter_map(|entry| entry.file_name().into_string().ok())
+            .filter(|name| glob_matches(&pattern, name))
+            .collect();
+        names.sort_by_key(|name| name.to_lowercase());
+        let prefix = relative
+            .trim_start_matches("./")
+            .trim_end_matches('/')
+            .to_string();
+        let files = names
+            .into_iter()
+            .map(|name| {
+                let extension = match name.rfind('.') {
+                    Some(dot) if dot > 0 => name[dot..].to_string(),
+                    _ => String::new(),
+                };
+                let mut file = Json::object();
+                let relative_path = if prefix.is_empty() || prefix == "." {
+                    name.clone()
+                } else {
+                    format!("{prefix}/{name}")
+                };
+                file.insert("relativePath", Json::String(relative_path));
+                file.insert("baseName", Json::String(name));
+                file.insert("extension", Json::String(extension));
+                file
+            })
+            .collect();
+        Ok(Loaded::Json(Json::Array(files)))
+    }
+}
+
+fn is_load_function(name: &str) -> bool {
+    matches!(
+        name,
+        "loadJsonContent"
+            | "loadTextContent"
+            | "loadFileAsBase64"
+            | "loadYamlContent"
+            | "loadDirectoryFileInfo"
+    )
+}
+
+/// A file-name pattern with `*` (any run) and `?` (one character).
+fn glob_matches(pattern: &str, name: &str) -> bool {
+    fn matches(pattern: &[char], name: &[char]) -> bool {
+        match pattern.split_first() {
+            None => name.is_empty(),
+            Some(('*', rest)) => (0..=name.len()).any(|skip| matches(rest, &name[skip..])),
+            Some(('?', rest)) => !name.is_empty() && matches(rest, &name[1..]),
+            Some((c, rest)) => name.first() == Some(c) && matches(rest, &name[1..]),
+        }
+    }
+    let pattern: Vec<char> = pattern.chars().collect();
+    let name: Vec<char> = name.chars().collect();
+    matches(&pattern, &name)
+}
+
+/// YAML as the JSON value it denotes, keys in file order.
+fn yaml_to_json(value: serde_yaml_ng::Value) -> Json {
+    use serde_yaml_ng::Value;
+    match value {
+        Value::Null => Json::Null,
+        Value::Bool(b) => Json::Bool(b),
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => Json::Integer(i),
+            None => Json::RawNumber(n.to_string()),
+        },
+        Value::String(s) => Json::String(s),
+        Value::Sequence(items) => Json::Array(items.into_iter().map(yaml_to_json).collect()),
+        Value::Mapping(entries) => Json::Object(
+            entries
+                .into_iter()
+                .map(|(k, v)| {
+                    let key = match k {
+                        Value::String(s) => s,
+                        other => serde_yaml_ng::to_string(&other)
+                            .unwrap_or_default()
+                            .trim_end()
+                            .to_string(),
+                    };
+                    (key, yaml_to_json(v))
+                })
+                .collect(),
+        ),
+        Value::Tagged(tagged) => yaml_to_json(tagged.value),
     }
 }
 

@@ -2,8 +2,8 @@
 //! the official compiler writes them.
 
 use super::expression_converter::{
-    call, is_tenant_call as is_tenant, reads_as_expression, string, Arm, ExpressionConverter,
-    LoopBinding, DEPLOYMENTS_API_VERSION,
+    call, current_subscription_id, reads_as_expression, string, Arm, ExpressionConverter,
+    LoopBinding, ModuleScope, DEPLOYMENTS_API_VERSION, MANAGEMENT_GROUP_TYPE,
 };
 use super::json_writer::Json;
 use crate::binder::Symbol;
@@ -114,6 +114,10 @@ impl TemplateWriter<'_, '_, '_> {
         generator.insert("templateHash", Json::String(hash));
         let mut metadata = Json::object();
         metadata.insert("_generator", generator);
+        let exported = self.exported_variables()?;
+        if !exported.is_empty() {
+            metadata.insert("__bicep_exported_variables!", Json::Array(exported));
+        }
         for declaration in &self.model.tree.declarations {
             if let Declaration::Metadata(item) = declaration {
                 metadata.insert(&item.name.name, self.converter.to_json(&item.value)?);
@@ -126,6 +130,37 @@ impl TemplateWriter<'_, '_, '_> {
             }
         }
         Ok(template)
+    }
+
+    /// `@export()`ed variables of this file, sorted by name (ordinally, as the official
+    /// compiler's export table is): name, description, then the declared type if any, so an
+    /// importer of the compiled JSON can see them.
+    fn exported_variables(&self) -> Written<Vec<Json>> {
+        let mut exported: Vec<&VariableDeclaration> = self
+            .model
+            .bindings
+            .variables
+            .iter()
+            .copied()
+            .filter(|v| decorator(&v.decorators, "export").is_some())
+            .filter(|v| self.model.tree.import_source(&v.name.name).is_none())
+            .collect();
+        exported.sort_by(|a, b| a.name.name.cmp(&b.name.name));
+        let mut entries = Vec::new();
+        for variable in exported {
+            let mut entry = Json::object();
+            entry.insert("name", Json::String(variable.name.name.clone()));
+            if let Some(description) =
+                decorator(&variable.decorators, "description").and_then(|d| d.arguments.first())
+            {
+                entry.insert("description", self.converter.to_json(description)?);
+            }
+            if let Some(declared) = &variable.type_expression {
+                entry.insert("type", self.type_schema(declared, &[])?);
+            }
+            entries.push(entry);
+        }
+        Ok(entries)
     }
 
     fn type_name(type_expression: &TypeExpression) -> (&'static str, Option<&[Expression]>) {
@@ -179,6 +214,10 @@ impl TemplateWriter<'_, '_, '_> {
     }
 
     fn type_body(&self, type_expression: &TypeExpression, schema: &mut Json) -> Written<()> {
+        if is_any(type_expression) {
+            // `any` constrains nothing: the official compiler writes no type at all.
+            return Ok(());
+        }
         match type_expression {
             TypeExpression::Named(identifier) => {
                 if self
@@ -369,6 +408,9 @@ impl TemplateWriter<'_, '_, '_> {
         };
         let mut origin = Json::object();
         origin.insert("sourceTemplate", Json::String(source.to_string()));
+        if let Some(original) = self.model.tree.original_name(name) {
+            origin.insert("originalIdentifier", Json::String(original.to_string()));
+        }
         match schema.get_mut("metadata") {
             Some(metadata) => metadata.insert("__bicep_imported_from!", origin),
             None => {
@@ -394,7 +436,9 @@ impl TemplateWriter<'_, '_, '_> {
             } else {
                 type_name
             };
-            entry.insert("type", Json::String(type_name.into()));
+            if !is_any(&parameter.type_expression) {
+                entry.insert("type", Json::String(type_name.into()));
+            }
             if let Some(default) = &parameter.default_value {
                 entry.insert("defaultValue", self.converter.to_json(default)?);
             }
@@ -522,10 +566,36 @@ impl TemplateWriter<'_, '_, '_> {
         }
         self.model
             .referenced_declarations(body, &mut found, &mut Vec::new());
+        for (symbol, index) in found.iter_mut() {
+            let collection = match *symbol {
+                Symbol::Resource(r) => self.model.resources[r].for_loop.is_some(),
+                Symbol::Module(m) => self.model.modules[m].for_loop.is_some(),
+                _ => false,
+            };
+            // `res[i]` with `i` from a property loop: dependsOn sits outside that loop, so the
+            // official compiler depends on the whole collection (and on a single resource
+            // whatever the index).
+            if !collection || index.is_some_and(|i| self.mentions_unbound_loop_variable(i)) {
+                *index = None;
+            }
+        }
+        // Per target: a dependency on the whole collection (or a single resource) replaces
+        // any on its members; otherwise each indexed reference is kept, repeats included.
+        let mut grouped: Vec<(Symbol, Option<&Expression>)> = Vec::new();
+        for (symbol, index) in &found {
+            let whole = found.iter().any(|(s, i)| s == symbol && i.is_none());
+            if whole {
+                if !grouped.iter().any(|(s, _)| s == symbol) {
+                    grouped.push((*symbol, None));
+                }
+            } else {
+                grouped.push((*symbol, *index));
+            }
+        }
         // The official compiler lists dependencies ordered by fully qualified symbol name.
-        found.sort_by_key(|(symbol, _)| self.symbol_name(*symbol));
+        grouped.sort_by_key(|(symbol, _)| self.symbol_name(*symbol));
         let mut dependencies = Vec::new();
-        for (symbol, index) in found {
+        for (symbol, index) in grouped {
             if Some(symbol) == own {
                 continue;
             }
@@ -543,7 +613,7 @@ impl TemplateWriter<'_, '_, '_> {
                     .to_json(),
                     None => Json::String(name),
                 };
-                if !name_is_empty(&entry) && !dependencies.contains(&entry) {
+                if !name_is_empty(&entry) {
                     dependencies.push(entry);
                 }
                 continue;
@@ -568,11 +638,25 @@ impl TemplateWriter<'_, '_, '_> {
                 }
                 _ => continue,
             };
-            if !dependencies.contains(&entry) {
-                dependencies.push(entry);
-            }
+            dependencies.push(entry);
         }
         Ok(dependencies)
+    }
+
+    /// Whether an expression reads a loop's item or index outside the loop's own conversion.
+    fn mentions_unbound_loop_variable(&self, expression: &Expression) -> bool {
+        let loops = self.converter.loops.borrow();
+        let mut unbound = false;
+        crate::semantic::visit(expression, &mut |e| {
+            if let ExpressionKind::Variable(identifier) = &e.kind {
+                if let Some(Symbol::LoopItem(id) | Symbol::LoopIndex(id)) =
+                    self.model.symbol_of(identifier)
+                {
+                    unbound |= !loops.contains_key(&id);
+                }
+            }
+        });
+        unbound
     }
 
     fn symbol_name(&self, symbol: Symbol) -> String {
@@ -725,32 +809,59 @@ impl TemplateWriter<'_, '_, '_> {
                     "name",
                     self.arm_to_json(self.converter.module_name(index, None)?),
                 );
-                let mut scoped_to_group = false;
-                if let Some((subscription, group)) = self.converter.module_group_scope(index)? {
-                    if let Some(subscription) = subscription {
-                        entry.insert("subscriptionId", self.arm_to_json(subscription));
-                    }
-                    entry.insert("resourceGroup", self.arm_to_json(group));
-                    scoped_to_group = true;
-                } else if let Some(scope) = info.body.and_then(|b| b.object_property("scope")) {
-                    if let ExpressionKind::Call {
-                        name, arguments, ..
-                    } = &scope.value.kind
-                    {
-                        if name.name == "subscription" && arguments.len() == 1 {
-                            entry.insert("subscriptionId", self.converter.to_json(&arguments[0])?);
+                // The scope's properties, then a location for any deployment that does
+                // not go to a resource group (its metadata needs one), as the official
+                // compiler writes them.
+                let module_scope = self.converter.module_scope(index)?;
+                let deploys_to_group = matches!(module_scope, ModuleScope::ResourceGroup { .. });
+                match module_scope {
+                    ModuleScope::Tenant => {
+                        if self.model.target_scope != TargetScope::Tenant {
+                            entry.insert("scope", Json::String("/".into()));
                         }
                     }
-                    if is_tenant(&scope.value) && self.model.target_scope != TargetScope::Tenant {
-                        entry.insert("scope", Json::String("/".into()));
+                    ModuleScope::ManagementGroup(Some(group)) => {
+                        // Tenant and management group deployments take the group's id unqualified.
+                        let scope = match self.model.target_scope {
+                            TargetScope::Tenant | TargetScope::ManagementGroup => call(
+                                "format",
+                                vec![string(&format!("{MANAGEMENT_GROUP_TYPE}/{{0}}")), group],
+                            ),
+                            _ => call(
+                                "tenantResourceId",
+                                vec![string(MANAGEMENT_GROUP_TYPE), group],
+                            ),
+                        };
+                        entry.insert("scope", scope.to_json());
+                    }
+                    ModuleScope::ManagementGroup(None) => {}
+                    ModuleScope::Subscription(Some(subscription)) => {
+                        entry.insert("subscriptionId", self.arm_to_json(subscription));
+                    }
+                    ModuleScope::Subscription(None) => {
+                        if self.model.target_scope == TargetScope::ResourceGroup {
+                            entry.insert("subscriptionId", current_subscription_id().to_json());
+                        }
+                    }
+                    ModuleScope::ResourceGroup {
+                        subscription,
+                        group,
+                    } => {
+                        if let Some(subscription) = subscription {
+                            entry.insert("subscriptionId", self.arm_to_json(subscription));
+                        }
+                        if let Some(group) = group {
+                            entry.insert("resourceGroup", self.arm_to_json(group));
+                        }
                     }
                 }
-                if self.model.target_scope != TargetScope::ResourceGroup && !scoped_to_group {
-                    // Deployments above a resource group need a location for their metadata.
-                    entry.insert(
-                        "location",
-                        call("deployment", vec![]).to_json_property("location"),
-                    );
+                if !deploys_to_group {
+                    let location = match self.model.target_scope {
+                        // deployment() at a resource group has no location.
+                        TargetScope::ResourceGroup => call("resourceGroup", vec![]),
+                        _ => call("deployment", vec![]),
+                    };
+                    entry.insert("location", location.to_json_property("location"));
                 }
                 let mut properties = Json::object();
                 let mut evaluation = Json::object();
@@ -846,6 +957,10 @@ impl TemplateWriter<'_, '_, '_> {
         }
         Ok(outputs)
     }
+}
+
+fn is_any(type_expression: &TypeExpression) -> bool {
+    matches!(type_expression, TypeExpression::Named(identifier) if identifier.name == "any")
 }
 
 fn name_is_empty(entry: &Json) -> bool {

@@ -434,14 +434,28 @@ impl<'a> Lexer<'a> {
                         Some(b'u') if self.peek(1) == Some(b'{') => {
                             let digits_start = self.position + 2;
                             let close = self.text[digits_start..].find('}');
+                            let code = |start: usize, length: usize| {
+                                u32::from_str_radix(&self.text[start..start + length], 16).ok()
+                            };
                             let decoded = close.and_then(|length| {
-                                u32::from_str_radix(
-                                    &self.text[digits_start..digits_start + length],
-                                    16,
-                                )
-                                .ok()
-                                .and_then(char::from_u32)
-                                .map(|c| (c, length))
+                                let value = code(digits_start, length)?;
+                                if let Some(c) = char::from_u32(value) {
+                                    return Some((c, length));
+                                }
+                                // A UTF-16 surrogate pair written as two escapes, `\u{D801}\u{DC37}`,
+                                // is the one character it encodes (the official lexer reads UTF-16).
+                                let next = digits_start + length + 1;
+                                let rest = &self.text[next..];
+                                if !(0xD800..0xDC00).contains(&value) || !rest.starts_with("\\u{") {
+                                    return None;
+                                }
+                                let low_length = rest[3..].find('}')?;
+                                let low = code(next + 3, low_length)?;
+                                if !(0xDC00..0xE000).contains(&low) {
+                                    return None;
+                                }
+                                let combined = 0x10000 + ((value - 0xD800) << 10) + (low - 0xDC00);
+                                char::from_u32(combined).map(|c| (c, length + 1 + 3 + low_length))
                             });
                             match decoded {
                                 Some((character, length)) => {

@@ -128,6 +128,18 @@ impl Parser {
         }
     }
 
+    /// Whether the first token past any newlines is `kind`.
+    fn next_after_newlines_is(&self, kind: &TokenKind) -> bool {
+        let mut ahead = self.position;
+        while matches!(
+            self.tokens.get(ahead).map(|t| &t.kind),
+            Some(TokenKind::NewLine)
+        ) {
+            ahead += 1;
+        }
+        self.tokens.get(ahead).map(|t| &t.kind) == Some(kind)
+    }
+
     fn skip_newlines(&mut self) {
         while self.at(&TokenKind::NewLine) {
             self.advance();
@@ -395,18 +407,39 @@ impl Parser {
         self.advance();
         self.advance(); // `{`
         let mut names = Vec::new();
+        let mut aliases = Vec::new();
         loop {
             self.skip_newlines();
             if self.at(&TokenKind::RightBrace) {
                 break;
             }
-            names.push(self.parse_identifier(catalogue::expected_variable_identifier)?);
+            let name = match self.current().kind.clone() {
+                // `'not-an-identifier' as alias`: a quoted name needs its alias.
+                TokenKind::String(_) => {
+                    let token = self.current().clone();
+                    let expression = self.parse_primary()?;
+                    let Some(text) = expression.as_plain_string() else {
+                        return self.fail(catalogue::compile_time_constant_required(token.span));
+                    };
+                    if !self.at_keyword("as") {
+                        let span = self.current().span;
+                        return self.fail(catalogue::expected_keyword(span, "as"));
+                    }
+                    Identifier {
+                        name: text,
+                        span: token.span,
+                    }
+                }
+                _ => self.parse_identifier(catalogue::expected_variable_identifier)?,
+            };
+            names.push(name);
             if self.at_keyword("as") {
-                let span = self.current().span;
-                return self.fail(catalogue::unsupported_construct(
-                    span,
-                    "An aliased import (as)",
+                self.advance();
+                aliases.push(Some(
+                    self.parse_identifier(catalogue::expected_variable_identifier)?,
                 ));
+            } else {
+                aliases.push(None);
             }
             self.skip_newlines();
             if self.at(&TokenKind::Comma) {
@@ -424,7 +457,12 @@ impl Parser {
         self.advance();
         let path = self.parse_primary()?;
         let span = start.to(path.span);
-        Ok(Declaration::Import(ImportDeclaration { names, path, span }))
+        Ok(Declaration::Import(ImportDeclaration {
+            names,
+            aliases,
+            path,
+            span,
+        }))
     }
 
     /// `func name(a string, b int) string => body`; parameters may span lines.
@@ -506,6 +544,18 @@ impl Parser {
 
     /// A resource or module body: an object, `if (cond) {...}` or a `[for ...]` loop.
     fn parse_declaration_body(&mut self) -> ParseResult<Expression> {
+        // `= ` may end the line when `if (...)` follows on a later one, as the official parser allows.
+        let mut ahead = self.position;
+        while matches!(
+            self.tokens.get(ahead).map(|t| &t.kind),
+            Some(TokenKind::NewLine)
+        ) {
+            ahead += 1;
+        }
+        if matches!(self.tokens.get(ahead).map(|t| &t.kind), Some(TokenKind::Identifier(k)) if k == "if")
+        {
+            self.skip_newlines();
+        }
         if self.at_keyword("if") {
             return self.parse_condition();
         }
@@ -571,13 +621,35 @@ impl Parser {
                 TypeExpression::Tuple(items, start.to(end))
             }
             TokenKind::LeftParen => {
-                // Parenthesized types: skip them balanced and refuse later.
+                // `(T)` is T; `(T)[]`, `(T)?` apply to the whole of it.
                 let depth_before = self.open_brackets;
+                let reported_before = self.diagnostics.len();
                 self.advance();
-                while self.open_brackets > depth_before && !self.at(&TokenKind::EndOfFile) {
-                    self.advance();
+                self.skip_newlines();
+                let inner = self.parse_type();
+                self.skip_newlines();
+                match inner {
+                    Ok(inner) if self.at(&TokenKind::RightParen) => {
+                        let end = self.advance().span;
+                        let literal_choice = matches!(&inner, TypeExpression::LiteralUnion(members, _) if members.len() > 1);
+                        if literal_choice && self.at(&TokenKind::LeftSquare) {
+                            // An array of a choice of literals: how the official compiler writes
+                            // it is not pinned here yet, so it is refused rather than guessed.
+                            TypeExpression::Unsupported(start.to(end))
+                        } else {
+                            inner
+                        }
+                    }
+                    _ => {
+                        // Types beyond what we parse (`!true` members...): skip the rest
+                        // balanced and refuse it later as unsupported, not as a syntax error.
+                        self.diagnostics.truncate(reported_before);
+                        while self.open_brackets > depth_before && !self.at(&TokenKind::EndOfFile) {
+                            self.advance();
+                        }
+                        TypeExpression::Unsupported(start.to(self.previous_span()))
+                    }
                 }
-                TypeExpression::Unsupported(start.to(self.previous_span()))
             }
             _ => return self.fail(catalogue::invalid_parameter_type(start)),
         };
@@ -689,6 +761,10 @@ impl Parser {
 
     fn parse_ternary_inner(&mut self) -> ParseResult<Expression> {
         let condition = self.parse_binary(0)?;
+        // The `?` may open the next line, as the official parser allows.
+        if self.next_after_newlines_is(&TokenKind::Question) {
+            self.skip_newlines();
+        }
         if !self.at(&TokenKind::Question) {
             return Ok(condition);
         }

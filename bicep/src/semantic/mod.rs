@@ -291,10 +291,12 @@ impl<'a> SemanticModel<'a> {
         let mut variables = Vec::new();
         // In `parent::child` only the child is depended on, not the parent named on the way.
         let mut access_bases = Vec::new();
-        visit(expression, &mut |e| {
-            if let ExpressionKind::NestedResourceAccess { base, .. } = &e.kind {
-                access_bases.push(base.span);
-            }
+        // In `res[i]` the reference is the indexed one, not `res` on its own.
+        let mut indexed_bases = Vec::new();
+        visit(expression, &mut |e| match &e.kind {
+            ExpressionKind::NestedResourceAccess { base, .. } => access_bases.push(base.span),
+            ExpressionKind::Index { base, .. } => indexed_bases.push(base.span),
+            _ => {}
         });
         visit(expression, &mut |e| {
             if access_bases.contains(&e.span) {
@@ -315,13 +317,12 @@ impl<'a> SemanticModel<'a> {
             };
             match symbol {
                 Some(symbol @ (Symbol::Resource(_) | Symbol::Module(_))) => {
-                    // Prefer the indexed form when both `res[i]` and `res` match.
-                    if index.is_some() {
-                        found.retain(|(s, i)| !(*s == symbol && i.is_none()));
+                    if index.is_none() && indexed_bases.contains(&e.span) {
+                        return;
                     }
-                    if !found.iter().any(|(s, _)| *s == symbol) {
-                        found.push((symbol, index));
-                    }
+                    // Every reference counts (the writer groups them): the official
+                    // compiler keeps `res[i]` twice when written twice.
+                    found.push((symbol, index));
                 }
                 Some(Symbol::Variable(variable)) => variables.push(variable),
                 _ => {}

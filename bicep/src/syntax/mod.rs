@@ -272,6 +272,8 @@ pub struct FunctionDeclaration {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ImportDeclaration {
     pub names: Vec<Identifier>,
+    /// `import {a as b}`: the name each import is known by here, when it differs (same order).
+    pub aliases: Vec<Option<Identifier>>,
     pub path: Expression,
     pub span: Span,
 }
@@ -366,9 +368,19 @@ pub struct SyntaxTree {
     pub declarations: Vec<Declaration>,
     /// Declarations inlined by `import`: name → the file they came from, as the importer wrote it.
     pub imported_from: Vec<(String, String)>,
+    /// Declarations imported under another name: (name here, name in the imported file).
+    pub original_names: Vec<(String, String)>,
 }
 
 impl SyntaxTree {
+    /// The name an aliased import has in the file it came from.
+    pub fn original_name(&self, name: &str) -> Option<&str> {
+        self.original_names
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, original)| original.as_str())
+    }
+
     pub fn import_source(&self, name: &str) -> Option<&str> {
         self.imported_from
             .iter()

@@ -387,7 +387,9 @@ fn check_type(
                 .types
                 .iter()
                 .any(|t| t.name.name == identifier.name);
-            if !declared && !BASIC_TYPES.contains(&identifier.name.as_str()) {
+            // `param x any` takes any value (written without a type); an output cannot be `any`.
+            let any_parameter = !is_output && identifier.name == "any";
+            if !declared && !any_parameter && !BASIC_TYPES.contains(&identifier.name.as_str()) {
                 diagnostics.push(if is_output {
                     catalogue::invalid_output_type(identifier.span)
                 } else {

@@ -1,0 +1,50 @@
+//! `bicep format`, each case the layout the official formatter gives the same snippet
+//! (as its `main.formatted.bicep` baselines show).
+
+use bicep::formatter::format;
+
+#[test]
+fn indents_by_two_spaces_per_line_that_opens_brackets() {
+    assert_eq!(
+        format("@metadata({\ndescription: 'd'\n})\nparam p string\nvar v = {\n    a: [\n  1\n        ]\n}\n"),
+        "@metadata({\n  description: 'd'\n})\nparam p string\nvar v = {\n  a: [\n    1\n  ]\n}\n"
+    );
+}
+
+#[test]
+fn spaces_declarations_keys_operators_and_one_line_objects() {
+    assert_eq!(
+        format("var a=1+2\nvar b = {x:a}\nvar c = a==1?'y':'n'\nvar d = [1,2]\nvar e = -1\n"),
+        "var a = 1 + 2\nvar b = { x: a }\nvar c = a == 1 ? 'y' : 'n'\nvar d = [1, 2]\nvar e = -1\n"
+    );
+}
+
+#[test]
+fn keeps_one_blank_line_closes_empty_brackets_and_normalises_newlines() {
+    assert_eq!(
+        format("\r\n\r\nparam a string   \r\n\r\n\r\n\r\nvar b = {\r\n}\r\nvar c = [\r\n]\r\n\r\n"),
+        "param a string\n\nvar b = {}\nvar c = []\n"
+    );
+}
+
+#[test]
+fn leaves_strings_and_comments_as_written() {
+    let text = "// a  comment:x\nvar a = 'a  b:c${'d${1}'}'\n/* block\n   kept  */\nvar m = '''\n  x  =  y\n'''\n";
+    assert_eq!(format(text), text);
+}
+
+#[test]
+fn breaks_a_resource_loop_as_the_official_formatter_does() {
+    assert_eq!(
+        format("resource r 'A.B/c@2020-01-01' = [for x in xs: {\n  name: x\n}]\n"),
+        "resource r 'A.B/c@2020-01-01' = [\n  for x in xs: {\n    name: x\n  }\n]\n"
+    );
+}
+
+#[test]
+fn single_spaces_pragmas_and_keeps_a_multi_line_strings_own_newlines() {
+    assert_eq!(
+        format("#disable-next-line   BCP036    BCP037 // why\r\nvar s = '''\r\na\r\n'''\r\n"),
+        "#disable-next-line BCP036 BCP037 // why\nvar s = '''\r\na\r\n'''\n"
+    );
+}
