@@ -47,6 +47,9 @@ pub struct EmulatorConfig {
     pub provisioning_delay: Duration,
     /// Items per page of a list before ARM hands out a `nextLink`.
     pub page_size: usize,
+    /// The well-known principal is Owner of the default subscription without
+    /// a role assignment (`--no-default-owner` turns that off).
+    pub default_owner: bool,
 }
 
 impl EmulatorConfig {

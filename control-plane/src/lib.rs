@@ -41,6 +41,10 @@ pub fn app(state: AppState) -> Router {
         ))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
+            arm::rbac::require_role,
+        ))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
             arm::auth::require_bearer,
         ));
     Router::new()
@@ -49,6 +53,7 @@ pub fn app(state: AppState) -> Router {
         // Graph has its own token check and errors, and no ARM pipeline.
         .merge(identity::graph::routes(state.clone()))
         .merge(identity::managed_identity_endpoint::routes())
+        .merge(identity::service_principals::routes())
         .merge(providers::metadata::public_routes())
         .merge(arm_routes)
         .fallback(not_found)

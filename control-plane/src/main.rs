@@ -53,6 +53,20 @@ struct Flags {
     /// test beyond the real limit).
     #[arg(long, default_value_t = 3200)]
     key_capacity: usize,
+    /// Do not make the well-known principal Owner of the default
+    /// subscription: it then needs role assignments like any other.
+    #[arg(long)]
+    no_default_owner: bool,
+    /// A service principal that exists from the start, as `appId:secret`
+    /// (repeatable); more through `POST /emulator/servicePrincipals`.
+    #[arg(long = "service-principal", value_parser = parse_principal)]
+    service_principals: Vec<(String, String)>,
+}
+
+fn parse_principal(text: &str) -> Result<(String, String), String> {
+    text.split_once(':')
+        .map(|(id, secret)| (id.to_string(), secret.to_string()))
+        .ok_or_else(|| "expected appId:secret".to_string())
 }
 
 #[tokio::main]
@@ -80,6 +94,8 @@ async fn main() -> ExitCode {
         page_size: flags.page_size,
         data_plane_port: flags.data_plane_port,
         key_capacity: flags.key_capacity,
+        default_owner: !flags.no_default_owner,
+        service_principals: flags.service_principals,
     };
     match server::serve(options).await {
         Ok(()) => ExitCode::SUCCESS,

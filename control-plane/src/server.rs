@@ -36,6 +36,10 @@ pub struct ServerOptions {
     pub data_plane_port: u16,
     /// Key handles per cluster.
     pub key_capacity: usize,
+    /// See [`EmulatorConfig::default_owner`].
+    pub default_owner: bool,
+    /// Service principals (`appId`, secret) that exist from the start.
+    pub service_principals: Vec<(String, String)>,
 }
 
 fn url_host(host: &str) -> String {
@@ -87,6 +91,7 @@ pub async fn serve(options: ServerOptions) -> Result<(), String> {
         identity_header: options.identity_header,
         provisioning_delay: options.provisioning_delay,
         page_size: options.page_size.max(1),
+        default_owner: options.default_owner,
     };
     let store = Store::open(&data_dir.join("state")).map_err(|e| e.to_string())?;
     let signing_key = SigningKey::load_or_create(&data_dir)?;
@@ -122,6 +127,11 @@ pub async fn serve(options: ServerOptions) -> Result<(), String> {
         deployment_runs: Default::default(),
     });
     providers::cloud_hsm::backup::recover_interrupted(&state).await?;
+    for (app_id, secret) in &options.service_principals {
+        crate::identity::service_principals::register(&state, app_id, secret, app_id)
+            .await
+            .map_err(|e| format!("--service-principal {app_id}: {e}"))?;
+    }
     providers::deployments::resume_interrupted(&state).await?;
 
     write_endpoints(&state, tls.as_ref().map(|t| t.ca_certificate.clone()))?;

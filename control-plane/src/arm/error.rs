@@ -49,6 +49,9 @@ pub enum ArmError {
     NotFound { code: &'static str, message: String },
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    /// 403: authenticated, but no role in scope allows the action.
+    #[error("{message}")]
+    Forbidden { code: &'static str, message: String },
     #[error("{0}")]
     PreconditionFailed(String),
     #[error("The requested resource does not support http method '{0}'.")]
@@ -98,6 +101,7 @@ impl ArmError {
             | Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
             Self::NotFound { .. } => StatusCode::NOT_FOUND,
             Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::Forbidden { .. } => StatusCode::FORBIDDEN,
             Self::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::RequestContentTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -111,7 +115,8 @@ impl ArmError {
             Self::Unauthenticated { code, .. }
             | Self::BadRequest { code, .. }
             | Self::NotFound { code, .. }
-            | Self::Conflict { code, .. } => code,
+            | Self::Conflict { code, .. }
+            | Self::Forbidden { code, .. } => code,
             Self::MissingApiVersion => "MissingApiVersionParameter",
             Self::UnsupportedApiVersion { .. } => "NoRegisteredProviderFound",
             Self::PreconditionFailed(_) => "PreconditionFailed",

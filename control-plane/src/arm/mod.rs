@@ -4,6 +4,7 @@
 //! 1. [`request_context`]: request/correlation ids, path canonicalisation;
 //!    [`limits`]: the body read whole within ARM's 4 MB, or a 413;
 //! 2. [`auth`]: bearer token → [`crate::identity::tokens::Principal`];
+//!    [`rbac`]: the principal's role assignments in scope allow the action;
 //! 3. [`api_version`]: per-type supported `api-version`s;
 //! 4. [`schema`]: the JSON body, validated against `schemas/`;
 //! 5. the handler (`crate::providers`, routed by [`tracked_routes`] for
@@ -21,6 +22,7 @@ pub mod limits;
 pub mod lro;
 pub mod odata_filter;
 pub mod paging;
+pub mod rbac;
 pub mod request_context;
 pub mod resource_id;
 pub mod schema;

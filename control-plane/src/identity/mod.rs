@@ -6,6 +6,7 @@
 pub mod adfs;
 pub mod graph;
 pub mod managed_identity_endpoint;
+pub mod service_principals;
 pub mod signing_key;
 pub mod token_service;
 pub mod tokens;

@@ -205,7 +205,16 @@ pub(super) fn issue(
         .get("client_id")
         .map(String::as_str)
         .unwrap_or_default();
-    if client_id != config.client_id {
+    // The well-known principal, or one registered through the emulator's
+    // admin surface (`identity::service_principals`).
+    let registered = if client_id == config.client_id {
+        None
+    } else {
+        super::service_principals::find(state, client_id)
+            .ok()
+            .flatten()
+    };
+    if client_id != config.client_id && registered.is_none() {
         return Err(OAuthError {
             status: StatusCode::BAD_REQUEST,
             error: "unauthorized_client",
@@ -216,9 +225,17 @@ pub(super) fn issue(
             ),
         });
     }
+    let (expected_secret, app_id, object_id) = match &registered {
+        Some(sp) => (sp.secret.clone(), sp.app_id.clone(), sp.object_id.clone()),
+        None => (
+            config.client_secret.clone(),
+            config.client_id.clone(),
+            config.client_object_id(),
+        ),
+    };
     if !super::secret_matches(
         form.get("client_secret").map(String::as_str),
-        &config.client_secret,
+        &expected_secret,
     ) {
         return Err(OAuthError {
             status: StatusCode::UNAUTHORIZED,
@@ -247,13 +264,7 @@ pub(super) fn issue(
         key: &state.signing_key,
         tenant: &config.tenant_id,
     }
-    .issue_app_token(
-        &audience,
-        &config.client_id,
-        &config.client_object_id(),
-        None,
-        now,
-    )
+    .issue_app_token(&audience, &app_id, &object_id, None, now)
     .map_err(|e| OAuthError {
         status: StatusCode::INTERNAL_SERVER_ERROR,
         error: "server_error",

@@ -214,11 +214,10 @@ async fn create(
     }
     let props = body.properties;
     let guid = role_guid(&props.role_definition_id)?.id;
-    let known_principal = managed_identity::find_by_principal_id(&state, &props.principal_id)?
-        .is_some()
-        || props
-            .principal_id
-            .eq_ignore_ascii_case(&state.config.client_object_id());
+    // Any principal the emulator's directory (Graph) knows: the well-known
+    // client, registered service principals, managed identities.
+    let known_principal =
+        crate::identity::graph::directory::by_id(&state, &props.principal_id)?.is_some();
     if !known_principal {
         return Err(ArmError::BadRequest {
             code: "PrincipalNotFound",

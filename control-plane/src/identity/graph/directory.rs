@@ -107,8 +107,18 @@ pub fn service_principals(state: &AppState) -> Result<Vec<ServicePrincipal>, Arm
             kind: PrincipalKind::ManagedIdentity,
             resource_id: Some(identity.id),
         });
+    let registered = crate::identity::service_principals::all(state)?
+        .into_iter()
+        .map(|sp| ServicePrincipal {
+            id: sp.object_id,
+            app_id: sp.app_id,
+            display_name: sp.display_name,
+            kind: PrincipalKind::Application,
+            resource_id: None,
+        });
     Ok(
         std::iter::once(ServicePrincipal::well_known_client(&state.config))
+            .chain(registered)
             .chain(identities)
             .collect(),
     )

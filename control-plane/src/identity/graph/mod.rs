@@ -18,7 +18,7 @@
 //!
 //! Anything else under `/v1.0` or `/beta` answers 501 naming what is served.
 
-mod directory;
+pub mod directory;
 mod error;
 mod filter;
 
