@@ -127,8 +127,14 @@ def test_login_with_a_managed_identity_as_an_app_would(emulator, az, group):
     assert identity["clientId"] in account["user"]["assignedIdentityInfo"]
     token = app("account", "get-access-token")
     assert jwt_claims(token["accessToken"])["oid"] == identity["principalId"]
-    # The identity's token is good for ARM.
-    assert any(g["name"] == group for g in app("group", "list"))
+    # The identity's token is good for ARM, for what its roles allow: none
+    # yet (AuthorizationFailed, as Azure answers), then Reader on the group.
+    denied = app.fails("group", "show", "-n", group)
+    assert "AuthorizationFailed" in denied.stderr
+    scope = f"/subscriptions/{emulator.endpoints['subscriptionId']}/resourceGroups/{group}"
+    az("role", "assignment", "create", "--assignee-object-id", identity["principalId"],
+       "--assignee-principal-type", "ServicePrincipal", "--role", "Reader", "--scope", scope)
+    assert app("group", "show", "-n", group)["name"] == group
     # The emulator has no system-assigned identity: az shows why.
     app("logout")
     failure = app.fails("login", "--identity")
