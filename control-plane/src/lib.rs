@@ -6,6 +6,7 @@ pub mod arm;
 pub mod backup_storage;
 pub mod config;
 pub mod deployments;
+pub mod diagnostics;
 pub mod hsm_clusters;
 pub mod identity;
 pub mod providers;

@@ -53,6 +53,21 @@ struct Flags {
     /// test beyond the real limit).
     #[arg(long, default_value_t = 3200)]
     key_capacity: usize,
+    /// How often diagnostic settings deliver new log records (Azure Monitor
+    /// takes minutes; the default keeps operation-to-consumer under 1 s).
+    #[arg(long, default_value = "250ms", value_parser = humantime::parse_duration)]
+    diagnostics_batch_interval: std::time::Duration,
+    /// Undelivered log records kept per cluster before new ones are dropped.
+    #[arg(long, default_value_t = 256 * 1024 * 1024)]
+    diagnostics_max_backlog: u64,
+    /// Where a diagnostic setting's storage account is written:
+    /// `{account}` is the account name of its `storageAccountId`.
+    #[arg(long, default_value = cloudhsm_control_plane::diagnostics::DEFAULT_BLOB_ENDPOINT)]
+    storage_blob_endpoint: String,
+    /// Shared Key (base64) those accounts are written with; Azurite's
+    /// well-known devstoreaccount1 key by default.
+    #[arg(long, default_value = cloudhsm_control_plane::diagnostics::AZURITE_ACCOUNT_KEY)]
+    storage_account_key: String,
 }
 
 #[tokio::main]
@@ -80,6 +95,12 @@ async fn main() -> ExitCode {
         page_size: flags.page_size,
         data_plane_port: flags.data_plane_port,
         key_capacity: flags.key_capacity,
+        diagnostics: cloudhsm_control_plane::diagnostics::DiagnosticsOptions {
+            batch_interval: flags.diagnostics_batch_interval,
+            max_backlog_bytes: flags.diagnostics_max_backlog,
+            blob_endpoint: flags.storage_blob_endpoint,
+            storage_account_key: flags.storage_account_key,
+        },
     };
     match server::serve(options).await {
         Ok(()) => ExitCode::SUCCESS,

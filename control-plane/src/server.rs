@@ -36,6 +36,8 @@ pub struct ServerOptions {
     pub data_plane_port: u16,
     /// Key handles per cluster.
     pub key_capacity: usize,
+    /// Diagnostic settings' delivery (batch interval, backlog, storage).
+    pub diagnostics: crate::diagnostics::DiagnosticsOptions,
 }
 
 fn url_host(host: &str) -> String {
@@ -107,6 +109,11 @@ pub async fn serve(options: ServerOptions) -> Result<(), String> {
         ),
         config.identity_header.clone(),
     )?;
+    let diagnostics = crate::diagnostics::Diagnostics::new(
+        &data_dir,
+        options.diagnostics.clone(),
+        backup_storage.http_client(),
+    );
     let state = AppState::new(Shared {
         arm_audiences: config.arm_audiences(),
         graph_audiences: config.graph_audiences(),
@@ -117,12 +124,22 @@ pub async fn serve(options: ServerOptions) -> Result<(), String> {
         schemas: SchemaRegistry::load()?,
         operations: lro::OperationQueue::default(),
         hsm_clusters: HsmClusters::open(&data_dir.join("data-plane"))?
-            .with_key_capacity(options.key_capacity),
+            .with_key_capacity(options.key_capacity)
+            .with_audit_sinks(diagnostics.audit_sinks()),
         backup_storage,
+        diagnostics: diagnostics.clone(),
         deployment_runs: Default::default(),
     });
     providers::cloud_hsm::backup::recover_interrupted(&state).await?;
     providers::deployments::resume_interrupted(&state).await?;
+    diagnostics
+        .start(
+            state.clone(),
+            std::sync::Arc::new(crate::diagnostics::broker_adapter::ControlPlaneEventHubs {
+                state: state.clone(),
+            }),
+        )
+        .await;
 
     write_endpoints(&state, tls.as_ref().map(|t| t.ca_certificate.clone()))?;
     let data_plane_endpoint = format!("{scheme}://{}:{data_plane_port}", url_host(&options.host));
