@@ -114,7 +114,15 @@ pub async fn serve(options: ServerOptions) -> Result<(), String> {
         options.diagnostics.clone(),
         backup_storage.http_client(),
     );
+    let event_hubs = cloudhsm_event_hubs::Broker::open(
+        &data_dir.join("event-hubs"),
+        std::sync::Arc::new(providers::event_hubs::directory::StoreDirectory::new(
+            store.clone(),
+        )),
+    )
+    .map_err(|e| format!("opening the Event Hubs logs: {e}"))?;
     let state = AppState::new(Shared {
+        event_hubs,
         arm_audiences: config.arm_audiences(),
         graph_audiences: config.graph_audiences(),
         validated_tokens: Default::default(),

@@ -32,6 +32,8 @@ pub struct Shared {
     pub arm_audiences: Vec<String>,
     /// `config.graph_audiences()`, computed once.
     pub graph_audiences: Vec<String>,
+    /// The Event Hubs data plane: the hubs' event logs (publish, read).
+    pub event_hubs: cloudhsm_event_hubs::Broker,
 }
 
 impl AppState {

@@ -2,12 +2,12 @@
 //! (and Azure Monitor's default hub created) in the control plane's own hub
 //! store; events go to the Event Hubs broker.
 //!
-//! The broker (crate `cloudhsm_event_hubs`, `Shared::event_hubs`) is built
-//! on another branch. Until it is merged, [`ControlPlaneEventHubs::publish`]
-//! reports the data plane unavailable, so Event Hub destinations keep their
-//! backlog (bounded) and deliver it once a build has the broker: replace the
-//! body of `publish` with
-//! `state.event_hubs.publish(namespace_name, hub, events)`.
+//! Events go to `Shared::event_hubs` (crate `cloudhsm_event_hubs`), the
+//! broker the Event Hubs SDKs read from: no partition key (round-robin over
+//! the partitions, as Azure Monitor sends), appended in order; once
+//! `publish` returns they survive `kill -9`, so the outbox cursor may move.
+
+use cloudhsm_event_hubs::{BrokerError, EventData};
 
 use super::sinks::{event_hub::EventHubPublisher, SinkError};
 use crate::{
@@ -57,12 +57,29 @@ impl EventHubPublisher for ControlPlaneEventHubs {
 
     async fn publish(
         &self,
-        _namespace_id: &str,
-        _hub: &str,
-        _bodies: Vec<Vec<u8>>,
+        namespace_id: &str,
+        hub: &str,
+        bodies: Vec<Vec<u8>>,
     ) -> Result<(), SinkError> {
-        Err(SinkError::Unavailable(
-            "this build has no Event Hubs broker to publish to (branch event-hubs-broker)".into(),
-        ))
+        // The broker knows namespaces by name (they are global).
+        let namespace = namespace_id.rsplit('/').next().unwrap_or_default();
+        let events = bodies
+            .into_iter()
+            .map(|body| EventData {
+                body,
+                application_properties: Vec::new(),
+                partition_key: None,
+            })
+            .collect();
+        let broker = self.state.event_hubs.clone();
+        let (namespace, hub) = (namespace.to_string(), hub.to_string());
+        // File writes: off the async workers.
+        tokio::task::spawn_blocking(move || broker.publish(&namespace, &hub, events))
+            .await
+            .map_err(|e| SinkError::Unavailable(format!("the Event Hubs broker: {e}")))?
+            .map_err(|e| match e {
+                BrokerError::HubNotFound { .. } => SinkError::Missing(e.to_string()),
+                other => SinkError::Unavailable(other.to_string()),
+            })
     }
 }
