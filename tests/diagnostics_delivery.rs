@@ -1,7 +1,9 @@
 //! Diagnostic settings deliver the cluster's HSM operation log: records in
 //! Azure Monitor's resource-log schema, appended to Azure Monitor's blobs in
-//! a real Azurite; faults (Azurite down, the emulator killed) lose nothing
-//! that was acknowledged.
+//! a real Azurite and as `{"records":[...]}` events in the Event Hubs
+//! broker (read from its partition logs once the emulator stopped); faults
+//! (Azurite down, the emulator killed, hub deleted and made again, key
+//! regenerated) lose nothing that was acknowledged.
 
 use cloudhsm_data_plane::{
     engine::attributes::{ids, Attribute},
@@ -11,10 +13,11 @@ use cloudhsm_e2e_tests::{
     azurite::Azurite,
     cluster_id,
     diagnostics::{
-        blob_names, emulator_for_azurite, operation_names, put_setting, reader_token,
-        storage_account_id, wait_for_records,
+        blob_names, broker_events, broker_events_by_hub, emulator_for_azurite, operation_names,
+        put_setting, reader_token, records_of, storage_account_id, wait_for_records,
+        wait_until_delivered,
     },
-    insights_path, Emulator,
+    eventhubs_path, insights_path, namespace_id, Emulator,
 };
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -258,4 +261,141 @@ async fn kill_9_loses_no_acknowledged_record() {
     let mut expected = session_names(4);
     expected.extend(session_names(2));
     assert_eq!(operation_names(&records), expected);
+}
+
+/// Namespace `logs-ns` with a one-partition hub `hsm-logs` (one partition:
+/// the order of events is the order records were sent) and a rule `diag`.
+async fn namespace_with_hub(emu: &Emulator) {
+    emu.put_namespace("rg", "logs-ns", "Standard").await;
+    put_hub(emu, "hsm-logs").await;
+    let rule = emu
+        .call(
+            Method::PUT,
+            &eventhubs_path("rg", "logs-ns", "/authorizationRules/diag"),
+            Some(json!({"properties": {"rights": ["Manage", "Send", "Listen"]}})),
+        )
+        .await;
+    assert!(rule.status.is_success(), "{rule:?}");
+}
+
+async fn put_hub(emu: &Emulator, name: &str) {
+    let hub = emu
+        .call(
+            Method::PUT,
+            &eventhubs_path("rg", "logs-ns", &format!("/eventhubs/{name}")),
+            Some(json!({"properties": {"partitionCount": 1}})),
+        )
+        .await;
+    assert!(hub.status.is_success(), "{hub:?}");
+}
+
+fn rule_id() -> String {
+    format!("{}/authorizationRules/diag", namespace_id("rg", "logs-ns"))
+}
+
+#[tokio::test]
+async fn event_hub_destination_survives_key_regeneration_and_hub_recreation() {
+    let mut emu = Emulator::start().await;
+    let cluster = active_cluster(&emu).await;
+    namespace_with_hub(&emu).await;
+    put_setting(
+        &emu,
+        "rg",
+        "chsm1",
+        "to-hub",
+        json!({ "eventHubAuthorizationRuleId": rule_id(), "eventHubName": "hsm-logs" }),
+    )
+    .await;
+    crypto_user_session(&emu, &cluster, 3).await;
+    // A new key changes nothing for delivery (Azure Monitor's is its own).
+    let renewed = emu
+        .call(
+            Method::POST,
+            &eventhubs_path("rg", "logs-ns", "/authorizationRules/diag/regenerateKeys"),
+            Some(json!({"keyType": "PrimaryKey"})),
+        )
+        .await;
+    assert!(renewed.status.is_success(), "{renewed:?}");
+    crypto_user_session(&emu, &cluster, 1).await;
+    wait_until_delivered(emu.data_dir()).await;
+    assert!(emu.terminate().success());
+    let events = broker_events(emu.data_dir());
+    let records = records_of(&events);
+    // Several records per event, as Azure Monitor batches them.
+    assert!(
+        events.len() < records.len(),
+        "{} events, {} records",
+        events.len(),
+        records.len()
+    );
+    let mut expected = session_names(3);
+    expected.extend(session_names(1));
+    assert_eq!(operation_names(&records), expected);
+    for record in &records {
+        let text = record.to_string();
+        for secret in ["cu1", CU_PASSWORD, LABEL] {
+            assert!(!text.contains(secret), "{secret} in {text}");
+        }
+        assert_eq!(record["category"], "HsmServiceOperations");
+    }
+
+    // The hub goes (its events with it, as in Azure); what happens
+    // meanwhile waits for a hub of that name to be back.
+    let emu = emu.restart().await;
+    let deleted = emu
+        .call(
+            Method::DELETE,
+            &eventhubs_path("rg", "logs-ns", "/eventhubs/hsm-logs"),
+            None,
+        )
+        .await;
+    assert!(deleted.status.is_success(), "{deleted:?}");
+    crypto_user_session(&emu, &cluster, 2).await;
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    put_hub(&emu, "hsm-logs").await;
+    wait_until_delivered(emu.data_dir()).await;
+    let mut emu = emu;
+    assert!(emu.terminate().success());
+    // The hub made again is a new one (the old one's log may linger until
+    // the broker's maintenance drops it): the newest holds the records.
+    let hubs = broker_events_by_hub(emu.data_dir());
+    let records = records_of(hubs.last().expect("a hub with events"));
+    assert_eq!(operation_names(&records), session_names(2));
+}
+
+#[tokio::test]
+async fn a_setting_without_hub_name_streams_to_the_hub_azure_monitor_creates() {
+    let emu = Emulator::start().await;
+    let cluster = active_cluster(&emu).await;
+    namespace_with_hub(&emu).await;
+    put_setting(
+        &emu,
+        "rg",
+        "chsm1",
+        "to-namespace",
+        json!({ "eventHubAuthorizationRuleId": rule_id() }),
+    )
+    .await;
+    crypto_user_session(&emu, &cluster, 1).await;
+    wait_until_delivered(emu.data_dir()).await;
+    let hub = emu
+        .call(
+            Method::GET,
+            &eventhubs_path(
+                "rg",
+                "logs-ns",
+                "/eventhubs/insights-logs-hsmserviceoperations",
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(hub.status, reqwest::StatusCode::OK, "{hub:?}");
+    let mut emu = emu;
+    assert!(emu.terminate().success());
+    let records = records_of(&broker_events(emu.data_dir()));
+    let mut names = operation_names(&records);
+    names.sort();
+    let mut expected = session_names(1);
+    expected.sort();
+    assert_eq!(names, expected);
 }

@@ -129,3 +129,114 @@ pub fn operation_names(records: &[Value]) -> Vec<String> {
         .map(|r| r["operationName"].as_str().unwrap_or_default().to_string())
         .collect()
 }
+
+/// Waits until every delivery cursor of the emulator's outboxes has reached
+/// the end of its outbox: all records acknowledged so far are delivered.
+pub async fn wait_until_delivered(data_dir: &std::path::Path) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let mut caught_up = true;
+        let mut any = false;
+        if let Ok(clusters) = std::fs::read_dir(data_dir.join("diagnostics")) {
+            for cluster in clusters.flatten() {
+                let mut end = 0u64;
+                for segment in std::fs::read_dir(cluster.path())
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+                {
+                    let name = segment.file_name().to_string_lossy().into_owned();
+                    if let Some(base) = name
+                        .strip_suffix(".jsonl")
+                        .and_then(|b| b.parse::<u64>().ok())
+                    {
+                        let len = segment.metadata().map(|m| m.len()).unwrap_or(0);
+                        end = end.max(base + len);
+                    }
+                }
+                for cursor in std::fs::read_dir(cluster.path().join("cursors"))
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+                {
+                    if cursor.file_name().to_string_lossy().ends_with(".tmp") {
+                        continue;
+                    }
+                    any = true;
+                    let at: u64 = std::fs::read_to_string(cursor.path())
+                        .ok()
+                        .and_then(|t| t.trim().parse().ok())
+                        .unwrap_or(0);
+                    caught_up &= at >= end;
+                }
+            }
+        }
+        if any && caught_up {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "diagnostics delivery did not catch up"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The events the broker holds, hub by hub (each hub's partitions in order,
+/// hubs with events by their first event's time), read from its logs under
+/// the data dir (stop the emulator first). Each is a `{"records":[...]}` body.
+pub fn broker_events_by_hub(data_dir: &std::path::Path) -> Vec<Vec<Value>> {
+    let mut hubs: Vec<(i64, Vec<Value>)> = Vec::new();
+    for hub in std::fs::read_dir(data_dir.join("event-hubs").join("hubs"))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let mut partitions: Vec<_> = std::fs::read_dir(hub.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|p| p.path())
+            .collect();
+        partitions.sort();
+        let mut first = i64::MAX;
+        let mut events = Vec::new();
+        for partition in partitions {
+            let log = cloudhsm_event_hubs::log::PartitionLog::open(&partition, Default::default())
+                .expect("a partition log");
+            for event in log
+                .read(0, usize::MAX, usize::MAX)
+                .expect("reading a partition")
+            {
+                assert_eq!(
+                    event.partition_key, None,
+                    "diagnostics set no partition key"
+                );
+                first = first.min(event.enqueued_ms);
+                events.push(serde_json::from_slice(&event.body()).expect("an event body is JSON"));
+            }
+        }
+        if !events.is_empty() {
+            hubs.push((first, events));
+        }
+    }
+    hubs.sort_by_key(|(first, _)| *first);
+    hubs.into_iter().map(|(_, events)| events).collect()
+}
+
+/// The events of the only hub with events.
+pub fn broker_events(data_dir: &std::path::Path) -> Vec<Value> {
+    let mut hubs = broker_events_by_hub(data_dir);
+    assert_eq!(hubs.len(), 1, "events in {} hubs", hubs.len());
+    hubs.remove(0)
+}
+
+/// The records of `{"records":[...]}` events, without repeats.
+pub fn records_of(events: &[Value]) -> Vec<Value> {
+    let mut seen = std::collections::HashSet::new();
+    events
+        .iter()
+        .flat_map(|e| e["records"].as_array().cloned().expect("a records array"))
+        .filter(|r| seen.insert(r["correlationId"].to_string()))
+        .collect()
+}
