@@ -399,3 +399,74 @@ async fn a_setting_without_hub_name_streams_to_the_hub_azure_monitor_creates() {
     expected.sort();
     assert_eq!(names, expected);
 }
+
+#[tokio::test]
+async fn the_shipped_bicep_template_deploys_a_cluster_whose_log_reaches_its_event_hub() {
+    let emu = Emulator::start().await;
+    emu.put_group("rg").await;
+    let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../bicep/templates/cluster-diagnostics-event-hub.bicep");
+    let compiled = bicep::compile_file(&source);
+    let template: Value =
+        serde_json::from_str(&compiled.template.expect("the template compiles")).unwrap();
+    let deployed = emu
+        .deploy(
+            &cloudhsm_e2e_tests::deployment_path("rg", "diagnostics"),
+            json!({"properties": {
+                "mode": "Incremental",
+                "template": template,
+                "parameters": {
+                    "clusterName": {"value": "chsm1"},
+                    "namespaceName": {"value": "logs-ns"},
+                },
+            }}),
+        )
+        .await;
+    assert_eq!(
+        deployed["properties"]["provisioningState"], "Succeeded",
+        "{deployed}"
+    );
+    let cluster = emu
+        .call(
+            Method::GET,
+            &cloudhsm_e2e_tests::cluster_path("rg", "chsm1"),
+            None,
+        )
+        .await
+        .body;
+    emu.activate(&cluster, "officer-password").await;
+    let officer = emu.hsm_client(&cluster);
+    officer
+        .login("CO", "admin", "officer-password")
+        .await
+        .unwrap();
+    officer.create_user("CU", "cu1", CU_PASSWORD).await.unwrap();
+    officer.logout().await.unwrap();
+    crypto_user_session(&emu, &cluster, 2).await;
+    wait_until_delivered(emu.data_dir()).await;
+    let mut emu = emu;
+    assert!(emu.terminate().success());
+    // The template's hub has two partitions: order holds per partition only.
+    let records = records_of(&broker_events(emu.data_dir()));
+    let mut names = operation_names(&records);
+    names.sort();
+    let mut expected = session_names(2);
+    // The setting came with the cluster: activation is logged too, then
+    // the officer's session.
+    expected.extend(
+        [
+            "CN_LOGIN",
+            "CN_GET_CERT_REQ",
+            "CN_STORE_CERT",
+            "CN_STORE_CERT",
+            "CN_CHANGE_PSWD",
+            "CN_LOGOUT",
+            "CN_LOGIN",
+            "CN_CREATE_USER",
+            "CN_LOGOUT",
+        ]
+        .map(String::from),
+    );
+    expected.sort();
+    assert_eq!(names, expected);
+}
