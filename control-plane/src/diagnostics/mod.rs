@@ -105,13 +105,15 @@ impl ClusterLog {
 
     /// Lines past `position` (at most one batch) and the position after them.
     fn read(&self, position: u64) -> Result<(Vec<String>, u64), String> {
-        let located = self.with_outbox(|o| {
-            o.sync()?;
-            Ok(o.locate(position))
-        })?;
+        let located = self.with_outbox(|o| Ok((o.locate(position), o.current_file()?)))?;
         match located {
-            None => Ok((Vec::new(), position)),
-            Some((path, offset, available)) => {
+            (None, _) => Ok((Vec::new(), position)),
+            (Some((path, offset, available)), current) => {
+                // A batch boundary: what is delivered is on disk first. Off
+                // the lock, so operations keep appending meanwhile.
+                current
+                    .sync_data()
+                    .map_err(|e| format!("syncing the outbox: {e}"))?;
                 let (lines, used) = outbox::read_lines(&path, offset, available, MAX_BATCH_BYTES)?;
                 // Positions are global: the segment's first offset plus the
                 // offset in it (past a cleaned-up segment if need be).

@@ -174,11 +174,12 @@ impl Outbox {
         Ok(())
     }
 
-    /// Flushes appended records to disk (a batch boundary).
-    pub fn sync(&self) -> Result<(), String> {
+    /// A handle on the segment being appended to, to fsync it without
+    /// holding the outbox.
+    pub fn current_file(&self) -> Result<File, String> {
         self.current
-            .sync_data()
-            .map_err(|e| io("syncing the outbox", e))
+            .try_clone()
+            .map_err(|e| io("opening the outbox segment", e))
     }
 
     /// Where to read from `position`: the segment holding it and the bytes

@@ -6,7 +6,6 @@
 //! key handle, label, user name, session or secret, so no record can.
 
 use cloudhsm_data_plane::engine::audit::AuditEvent;
-use serde_json::json;
 
 pub const CATEGORY: &str = "HsmServiceOperations";
 
@@ -29,36 +28,84 @@ impl RecordContext {
     }
 }
 
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Record<'a> {
+    time: &'a str,
+    resource_id: &'a str,
+    category: &'static str,
+    operation_name: &'a str,
+    operation_version: &'static str,
+    result_type: &'static str,
+    result_signature: &'a str,
+    result_description: &'a str,
+    duration_ms: u64,
+    caller_ip_address: &'a str,
+    correlation_id: String,
+    level: &'static str,
+    location: &'a str,
+    properties: Properties<'a>,
+}
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Properties<'a> {
+    hsm_instance: String,
+    member_id: String,
+    cluster_type: &'static str,
+    sku: &'a str,
+    opcode: String,
+    operation_name: &'a str,
+    duration_ms: u64,
+    caller_ip_address: &'a str,
+    result_type: &'static str,
+}
+
+/// A unique id per record, cheaply (no random number per operation): a
+/// random prefix per process and a counter, in a UUID's shape.
+fn correlation_id() -> String {
+    static PREFIX: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let prefix = *PREFIX.get_or_init(|| uuid::Uuid::new_v4().as_u64_pair().0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    uuid::Uuid::from_u64_pair(prefix, n).to_string()
+}
+
 /// One record as one line of JSON (no newline).
 pub fn render(context: &RecordContext, event: &AuditEvent) -> String {
     let success = event.result_code == "0";
-    json!({
-        "time": event.time_generated,
-        "resourceId": context.resource_id,
-        "category": CATEGORY,
-        "operationName": event.operation_name,
-        "operationVersion": "1.0",
-        "resultType": if success { "Success" } else { "Failure" },
-        "resultSignature": event.result_code,
-        "resultDescription": if success { "SUCCESS" } else { event.result_code.as_str() },
-        "durationMs": event.duration_ms,
-        "callerIpAddress": event.caller_ip_address,
-        "correlationId": uuid::Uuid::new_v4().to_string(),
-        "level": if success { "Informational" } else { "Error" },
-        "location": context.location,
-        "properties": {
-            "HsmInstance": event.member_id.to_string(),
-            "MemberId": event.member_id.to_string(),
-            "ClusterType": "CloudHsm",
-            "Sku": context.sku,
-            "Opcode": format!("0x{:x}", event.opcode),
-            "OperationName": event.operation_name,
-            "DurationMs": event.duration_ms,
-            "CallerIpAddress": event.caller_ip_address,
-            "ResultType": if success { "Success" } else { "Failure" },
+    let result_type = if success { "Success" } else { "Failure" };
+    let record = Record {
+        time: &event.time_generated,
+        resource_id: &context.resource_id,
+        category: CATEGORY,
+        operation_name: event.operation_name,
+        operation_version: "1.0",
+        result_type,
+        result_signature: &event.result_code,
+        result_description: if success {
+            "SUCCESS"
+        } else {
+            &event.result_code
         },
-    })
-    .to_string()
+        duration_ms: event.duration_ms,
+        caller_ip_address: &event.caller_ip_address,
+        correlation_id: correlation_id(),
+        level: if success { "Informational" } else { "Error" },
+        location: &context.location,
+        properties: Properties {
+            hsm_instance: event.member_id.to_string(),
+            member_id: event.member_id.to_string(),
+            cluster_type: "CloudHsm",
+            sku: &context.sku,
+            opcode: format!("0x{:x}", event.opcode),
+            operation_name: event.operation_name,
+            duration_ms: event.duration_ms,
+            caller_ip_address: &event.caller_ip_address,
+            result_type,
+        },
+    };
+    serde_json::to_string(&record).unwrap_or_default()
 }
 
 /// `time` of a rendered record, for the hour blob it belongs to.
@@ -98,5 +145,10 @@ mod tests {
         assert_eq!(record["properties"]["Opcode"], "0x29");
         assert_eq!(record["callerIpAddress"], "10.0.0.7");
         assert!(time_of(&render(&context, &event)).is_some());
+        assert_ne!(
+            record["correlationId"],
+            serde_json::from_str::<serde_json::Value>(&render(&context, &event)).unwrap()
+                ["correlationId"]
+        );
     }
 }
