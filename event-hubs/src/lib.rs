@@ -15,7 +15,7 @@
 //! Nothing here knows ARM: what exists and who may do what comes from a
 //! [`Directory`] the control plane implements over its store.
 
-// pub mod amqp;
+pub mod amqp;
 mod broker;
 mod directory;
 pub mod log;
