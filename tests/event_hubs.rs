@@ -43,7 +43,8 @@ async fn namespaces_crud_lists_and_registration() {
     assert_eq!(props["status"], "Active");
     assert_eq!(
         props["serviceBusEndpoint"],
-        "https://orders-ns.servicebus.windows.net:443/"
+        // The emulator's Event Hubs REST listener, which serves every namespace.
+        format!("{}/", emu.endpoints.event_hubs_rest.as_deref().unwrap())
     );
     assert_eq!(props["kafkaEnabled"], true);
     assert_eq!(props["metricId"], format!("{SUB}:orders-ns"));

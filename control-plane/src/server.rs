@@ -81,6 +81,15 @@ pub async fn serve(options: ServerOptions) -> Result<(), String> {
         .local_addr()
         .map_err(|e| e.to_string())?
         .port();
+    let event_hubs_rest_listener = bind_nonblocking(
+        &options.host,
+        options.event_hubs_rest_port,
+        "Event Hubs (REST)",
+    )?;
+    let event_hubs_rest_port = event_hubs_rest_listener
+        .local_addr()
+        .map_err(|e| e.to_string())?
+        .port();
     let address: SocketAddr = listener
         .local_addr()
         .map_err(|e| format!("reading the bound address: {e}"))?;
@@ -124,6 +133,10 @@ pub async fn serve(options: ServerOptions) -> Result<(), String> {
         )),
         cloudhsm_event_hubs::BrokerOptions {
             amqp_endpoint: Some(format!("{}:{event_hubs_port}", url_host(&options.host))),
+            rest_endpoint: Some(format!(
+                "{scheme}://{}:{event_hubs_rest_port}",
+                url_host(&options.host)
+            )),
             ..Default::default()
         },
     )
@@ -170,6 +183,12 @@ pub async fn serve(options: ServerOptions) -> Result<(), String> {
         "  event hubs (AMQP): sb://{}:{event_hubs_port}/",
         url_host(&options.host)
     );
+    println!(
+        "  event hubs (REST): {scheme}://{}:{event_hubs_rest_port}/",
+        url_host(&options.host)
+    );
+    let event_hubs_rest =
+        cloudhsm_event_hubs::rest::router(state.event_hubs.clone()).into_make_service();
 
     let app = tower::ServiceBuilder::new()
         .map_request(canonicalise_path::<hyper::body::Incoming>)
@@ -201,22 +220,30 @@ pub async fn serve(options: ServerOptions) -> Result<(), String> {
                 .acceptor(no_delay_tls())
                 .handle(handle.clone())
                 .serve(data_plane_service);
+            let event_hubs = axum_server::from_tcp(event_hubs_rest_listener)
+                .acceptor(no_delay_tls())
+                .handle(handle.clone())
+                .serve(event_hubs_rest);
             let arm = axum_server::from_tcp(listener)
                 .acceptor(no_delay_tls())
                 .handle(handle)
                 .serve(service);
-            tokio::try_join!(arm, data_plane).map(drop)
+            tokio::try_join!(arm, data_plane, event_hubs).map(drop)
         }
         None => {
             let data_plane = axum_server::from_tcp(data_plane_listener)
                 .acceptor(axum_server::accept::NoDelayAcceptor::new())
                 .handle(handle.clone())
                 .serve(data_plane_service);
+            let event_hubs = axum_server::from_tcp(event_hubs_rest_listener)
+                .acceptor(axum_server::accept::NoDelayAcceptor::new())
+                .handle(handle.clone())
+                .serve(event_hubs_rest);
             let arm = axum_server::from_tcp(listener)
                 .acceptor(axum_server::accept::NoDelayAcceptor::new())
                 .handle(handle)
                 .serve(service);
-            tokio::try_join!(arm, data_plane).map(drop)
+            tokio::try_join!(arm, data_plane, event_hubs).map(drop)
         }
     };
     served.map_err(|e| format!("server failed: {e}"))

@@ -20,7 +20,7 @@ mod broker;
 mod directory;
 pub mod log;
 pub mod message;
-// pub mod rest;
+pub mod rest;
 pub mod sas;
 
 pub use broker::{Broker, BrokerError, BrokerOptions, EventData, PartitionInfo, ReceivedEvent};

@@ -30,7 +30,8 @@ def test_az_eventhubs_namespace_hub_groups_rules_and_keys(az):
                  "--sku", "Standard", "--capacity", "2", "--tags", "team=a")
     assert created["provisioningState"] == "Succeeded"
     assert created["sku"] == {"name": "Standard", "tier": "Standard", "capacity": 2}
-    assert created["serviceBusEndpoint"] == f"https://{ns}.servicebus.windows.net:443/"
+    # The emulator's Event Hubs REST listener, which serves every namespace.
+    assert created["serviceBusEndpoint"] == az.emulator.endpoints["eventHubs"]["rest"] + "/"
     assert created["status"] == "Active"
     shown = az("eventhubs", "namespace", "show", "-g", group, "-n", ns)
     assert shown["id"].endswith(f"/providers/Microsoft.EventHub/namespaces/{ns}")

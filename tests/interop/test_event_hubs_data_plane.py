@@ -219,6 +219,9 @@ def test_kill_9_and_restart_lose_nothing_and_repeat_nothing(credential, resource
     """Its own emulator on a fixed AMQP port, killed with SIGKILL between
     two consumers; the second starts from the first one's last offset."""
     port = free_port()
+    # RunningEmulator points REQUESTS_CA_BUNDLE at its own CA: put back the
+    # session emulator's afterwards.
+    session_ca = os.environ.get("REQUESTS_CA_BUNDLE")
     running = RunningEmulator("--event-hubs-port", str(port))
     try:
         from azure.identity import ClientSecretCredential
@@ -262,3 +265,67 @@ def test_kill_9_and_restart_lose_nothing_and_repeat_nothing(credential, resource
         assert [e.sequence_number for e in rest] == list(range(10, 16))
     finally:
         running.stop()
+        if session_ca:
+            os.environ["REQUESTS_CA_BUNDLE"] = session_ca
+
+
+def sas_token(resource, key_name, key, ttl=3600):
+    """A SAS token as the service documents it (the SDKs make the same)."""
+    import base64
+    import hashlib
+    import hmac
+    import urllib.parse
+
+    sr = urllib.parse.quote_plus(resource)
+    se = int(time.time()) + ttl
+    signature = base64.b64encode(hmac.new(key.encode(), f"{sr}\n{se}".encode(), hashlib.sha256).digest())
+    return f"SharedAccessSignature sr={sr}&sig={urllib.parse.quote_plus(signature)}&se={se}&skn={key_name}"
+
+
+def rest_post(emulator, path, body, token, headers=None):
+    context = ssl.create_default_context(cafile=emulator.endpoints["caCertificate"])
+    request = urllib.request.Request(
+        emulator.endpoints["eventHubs"]["rest"] + path,
+        data=body,
+        method="POST",
+        headers={"Authorization": token, **(headers or {})},
+    )
+    try:
+        with urllib.request.urlopen(request, context=context) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def test_rest_send_is_read_back_by_the_sdk(emulator, namespace):
+    keys = namespace.mgmt.event_hubs.list_keys(namespace.group, namespace.name, "orders", "sender")
+    resource = emulator.endpoints["eventHubs"]["rest"] + "/orders"
+    token = sas_token(resource, "sender", keys.primary_key)
+    status, _ = rest_post(emulator, "/orders/partitions/1/messages", b"rest-single", token)
+    assert status == 201
+    batch = json.dumps([
+        {"Body": "rest-batch-0", "UserProperties": {"source": "curl"}},
+        {"Body": "rest-batch-1"},
+    ]).encode()
+    status, _ = rest_post(emulator, "/orders/partitions/1/messages", batch, token,
+                          {"Content-Type": "application/vnd.microsoft.servicebus.json"})
+    assert status == 201
+    status, _ = rest_post(emulator, "/orders/messages", b"rest-keyed", token,
+                          {"BrokerProperties": json.dumps({"PartitionKey": "k1"})})
+    assert status == 201
+
+    received = [e for e in collect(namespace.hub_rule("listener"), "1", 100, timeout=3)
+                if e.body_as_str().startswith("rest-")]
+    assert bodies(received)[:3] == ["rest-single", "rest-batch-0", "rest-batch-1"]
+    assert received[1].properties[b"source"] == b"curl"
+
+    wrong = sas_token(resource, "sender", "A" * 43 + "=")
+    status, body = rest_post(emulator, "/orders/messages", b"x", wrong)
+    assert status == 401 and "<Code>401</Code>" in body
+    listen_keys = namespace.mgmt.event_hubs.list_keys(namespace.group, namespace.name, "orders", "listener")
+    status, body = rest_post(emulator, "/orders/messages", b"x", sas_token(resource, "listener", listen_keys.primary_key))
+    assert status == 401 and "Send" in body
+    root = namespace.mgmt.namespaces.list_keys(namespace.group, namespace.name, "RootManageSharedAccessKey")
+    status, body = rest_post(emulator, "/missing/messages", b"x",
+                             sas_token(emulator.endpoints["eventHubs"]["rest"], "RootManageSharedAccessKey", root.primary_key))
+    assert status == 404 and "could not be found" in body
