@@ -11,7 +11,9 @@ use cloudhsm_control_plane::{config, server};
 #[command(
     name = "cloudhsm-emulator",
     version,
-    about = "Local emulator of Azure Cloud HSM (Microsoft.HardwareSecurityModules/cloudHsmClusters)"
+    about = "Local emulator of Azure Cloud HSM (Microsoft.HardwareSecurityModules/cloudHsmClusters)",
+    // A flag given twice takes its last value (test harnesses add their own).
+    args_override_self = true
 )]
 struct Flags {
     /// Where state, keys and endpoints.json are kept.
@@ -68,6 +70,14 @@ struct Flags {
     /// well-known devstoreaccount1 key by default.
     #[arg(long, default_value = cloudhsm_control_plane::diagnostics::AZURITE_ACCOUNT_KEY)]
     storage_account_key: String,
+    /// Port of the Event Hubs AMQP listener (plain AMQP, as Microsoft's
+    /// emulator); 0 picks a free one (read it from endpoints.json).
+    #[arg(long, default_value_t = 5672)]
+    event_hubs_port: u16,
+    /// Port of the Event Hubs REST send API (HTTPS like the ARM port); 0
+    /// picks a free one.
+    #[arg(long, default_value_t = 5443)]
+    event_hubs_rest_port: u16,
 }
 
 #[tokio::main]
@@ -101,6 +111,8 @@ async fn main() -> ExitCode {
             blob_endpoint: flags.storage_blob_endpoint,
             storage_account_key: flags.storage_account_key,
         },
+        event_hubs_port: flags.event_hubs_port,
+        event_hubs_rest_port: flags.event_hubs_rest_port,
     };
     match server::serve(options).await {
         Ok(()) => ExitCode::SUCCESS,

@@ -52,11 +52,16 @@ pub enum BrokerError {
     Malformed(#[from] message::MalformedMessage),
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct BrokerOptions {
     pub log: LogOptions,
     /// How often the background flusher syncs and applies retention.
     pub maintenance_interval: Duration,
+    /// `host:port` of the AMQP listener, for the connection strings the
+    /// control plane shows (`Endpoint=sb://{this}/`).
+    pub amqp_endpoint: Option<String>,
+    /// `https://host:port` of the REST send API.
+    pub rest_endpoint: Option<String>,
 }
 
 impl Default for BrokerOptions {
@@ -64,6 +69,8 @@ impl Default for BrokerOptions {
         BrokerOptions {
             log: LogOptions::default(),
             maintenance_interval: Duration::from_secs(1),
+            amqp_endpoint: None,
+            rest_endpoint: None,
         }
     }
 }
@@ -144,18 +151,29 @@ impl Broker {
             round_robin: AtomicUsize::new(0),
         }));
         broker.remove_deleted_hubs()?;
+        let maintenance_interval = broker.0.options.maintenance_interval;
         let weak = Arc::downgrade(&broker.0);
         // A plain thread: the broker works with or without a tokio runtime.
         std::thread::Builder::new()
             .name("event-hubs-maintenance".into())
             .spawn(move || loop {
-                std::thread::sleep(options.maintenance_interval);
+                std::thread::sleep(maintenance_interval);
                 let Some(inner) = weak.upgrade() else { return };
                 if let Err(e) = Broker(inner).maintain() {
                     tracing::warn!("event log maintenance failed: {e}");
                 }
             })?;
         Ok(broker)
+    }
+
+    /// `host:port` where the AMQP listener is reached, when it is listening.
+    pub fn amqp_endpoint(&self) -> Option<&str> {
+        self.0.options.amqp_endpoint.as_deref()
+    }
+
+    /// `https://host:port` of the REST send API, when it is listening.
+    pub fn rest_endpoint(&self) -> Option<&str> {
+        self.0.options.rest_endpoint.as_deref()
     }
 
     pub fn directory(&self) -> &Arc<dyn Directory> {

@@ -15,12 +15,12 @@
 //! Nothing here knows ARM: what exists and who may do what comes from a
 //! [`Directory`] the control plane implements over its store.
 
-// pub mod amqp;
+pub mod amqp;
 mod broker;
 mod directory;
 pub mod log;
 pub mod message;
-// pub mod rest;
+pub mod rest;
 pub mod sas;
 
 pub use broker::{Broker, BrokerError, BrokerOptions, EventData, PartitionInfo, ReceivedEvent};

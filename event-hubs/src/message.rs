@@ -366,3 +366,86 @@ mod tests {
         assert!(incoming_event(&[0x00, 0x53]).is_err());
     }
 }
+
+/// A small AMQP value builder for the messages the broker itself writes
+/// (`$cbs` and `$management` responses).
+#[derive(Debug, Clone)]
+pub enum Amqp {
+    Null,
+    Bool(bool),
+    Int(i32),
+    Long(i64),
+    Str(String),
+    Sym(String),
+    Timestamp(i64),
+    List(Vec<Amqp>),
+    Map(Vec<(Amqp, Amqp)>),
+    /// Already-encoded bytes of one value.
+    Raw(Vec<u8>),
+}
+
+impl Amqp {
+    pub fn str(s: impl Into<String>) -> Amqp {
+        Amqp::Str(s.into())
+    }
+
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        match self {
+            Amqp::Null => out.push(0x40),
+            Amqp::Bool(b) => out.push(if *b { 0x41 } else { 0x42 }),
+            Amqp::Int(i) => {
+                out.push(0x71);
+                out.extend_from_slice(&i.to_be_bytes());
+            }
+            Amqp::Long(i) => {
+                out.push(0x81);
+                out.extend_from_slice(&i.to_be_bytes());
+            }
+            Amqp::Timestamp(ms) => {
+                out.push(0x83);
+                out.extend_from_slice(&ms.to_be_bytes());
+            }
+            Amqp::Str(s) => put_string(out, s),
+            Amqp::Sym(s) => put_symbol(out, s),
+            Amqp::Raw(bytes) => out.extend_from_slice(bytes),
+            Amqp::List(items) => {
+                let mut inner = Vec::new();
+                items.iter().for_each(|i| i.encode(&mut inner));
+                out.push(0xd0);
+                out.extend_from_slice(&((inner.len() + 4) as u32).to_be_bytes());
+                out.extend_from_slice(&(items.len() as u32).to_be_bytes());
+                out.extend_from_slice(&inner);
+            }
+            Amqp::Map(entries) => {
+                let mut inner = Vec::new();
+                for (k, v) in entries {
+                    k.encode(&mut inner);
+                    v.encode(&mut inner);
+                }
+                out.push(0xd1);
+                out.extend_from_slice(&((inner.len() + 4) as u32).to_be_bytes());
+                out.extend_from_slice(&((entries.len() * 2) as u32).to_be_bytes());
+                out.extend_from_slice(&inner);
+            }
+        }
+    }
+
+    /// This value as the section with descriptor `code`.
+    pub fn section(&self, code: u64) -> Vec<u8> {
+        let mut out = vec![0x00, 0x53, code as u8];
+        self.encode(&mut out);
+        out
+    }
+}
+
+/// The encoded bytes of the first field of a list (as `message-id`, the
+/// first field of `properties`), `None` when absent or null.
+pub fn first_list_field(list: &[u8]) -> Option<&[u8]> {
+    let items = match list.first()? {
+        0xc0 if list.len() >= 3 && list[2] > 0 => &list[3..],
+        0xd0 if list.len() >= 9 && be_u32(&list[5..]) > 0 => &list[9..],
+        _ => return None,
+    };
+    let len = value_len(items).ok()?;
+    Some(&items[..len]).filter(|v| v[0] != 0x40)
+}

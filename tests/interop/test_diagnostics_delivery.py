@@ -3,9 +3,8 @@ would: `az eventhubs` makes the namespace, hub and rule, `az monitor
 diagnostic-settings create` points the cluster at Azurite's account and at
 the hub, the owner activates the cluster and a crypto user generates a key
 and signs through `az-cloudhsm util`, and the records are read back from
-Azurite with azure-storage-blob. (The Event Hub destination is tested in
-tests/diagnostics_delivery.rs through the broker's logs; an azure-eventhub
-consumer needs the broker's AMQP listener, not in this build.)"""
+Azurite with azure-storage-blob and from the hub with an azure-eventhub
+consumer (the rule's connection string plus `;UseDevelopmentEmulator=true`)."""
 
 import json
 import os
@@ -19,6 +18,7 @@ import pytest
 
 from conftest import ROOT, Az, RunningEmulator, register_emulator_cloud
 from test_backup_restore import azurite_binary
+from test_event_hubs_data_plane import collect
 
 HSM_TYPE = "Microsoft.HardwareSecurityModules/cloudHsmClusters"
 ACCOUNT = "devstoreaccount1"
@@ -169,3 +169,24 @@ def test_storage_destination_gets_the_crypto_users_operations(setup):
         for secret in ("cu1", CU_PASSWORD, "officer-pass-1", LABEL):
             assert secret not in text, (secret, text)
     assert all(n.startswith(f"resourceId={resource.upper()}/y=") and n.endswith("/m=00/PT1H.json") for n in names), names
+
+    # The same operations, as `{"records":[...]}` events of the hub, read
+    # with the official SDK through the rule's connection string.
+    keys = az("eventhubs", "namespace", "authorization-rule", "keys", "list", "-g", group,
+              "--namespace-name", ns, "--authorization-rule-name", "diagnostics")
+    conn = keys["primaryConnectionString"] + ";EntityPath=hsm-logs;UseDevelopmentEmulator=true"
+    deadline = time.time() + 60
+    while True:
+        events = collect(conn, "0", 1, timeout=5)
+        hub_records = [r for e in events for r in json.loads(b"".join(e.body))["records"]]
+        hub_operations = [r["operationName"] for r in hub_records]
+        if hub_operations.count("CN_SIGN") >= 3 or time.time() > deadline:
+            break
+        time.sleep(0.5)
+    assert hub_operations == operations, (hub_operations, operations)
+    assert len(events) < len(hub_records)
+    assert all(e.partition_key is None for e in events)
+    for record in hub_records:
+        text = json.dumps(record)
+        for secret in ("cu1", CU_PASSWORD, "officer-pass-1", LABEL):
+            assert secret not in text, (secret, text)
