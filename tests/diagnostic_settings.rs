@@ -1,6 +1,6 @@
 //! `Microsoft.Insights/diagnosticSettings` and `diagnosticSettingsCategories`
 //! on a Cloud HSM cluster, through the real binary: the control plane only
-//! (nothing is delivered to the destinations yet).
+//! (delivery is `diagnostics_delivery.rs`'s).
 
 use cloudhsm_e2e_tests::{
     cluster_id, cluster_path, eventhubs_path, group_path, insights_path, namespace_id, Emulator,

@@ -43,7 +43,8 @@ async fn namespaces_crud_lists_and_registration() {
     assert_eq!(props["status"], "Active");
     assert_eq!(
         props["serviceBusEndpoint"],
-        "https://orders-ns.servicebus.windows.net:443/"
+        // The emulator's Event Hubs REST listener, which serves every namespace.
+        format!("{}/", emu.endpoints.event_hubs_rest.as_deref().unwrap())
     );
     assert_eq!(props["kafkaEnabled"], true);
     assert_eq!(props["metricId"], format!("{SUB}:orders-ns"));
@@ -491,7 +492,11 @@ async fn authorization_rules_keys_and_cascades() {
     assert_ne!(k["primaryKey"], k["secondaryKey"]);
     assert_eq!(
         k["primaryConnectionString"],
-        format!("Endpoint=sb://keys-ns.servicebus.windows.net/;SharedAccessKeyName=sender;SharedAccessKey={}", k["primaryKey"].as_str().unwrap())
+        format!(
+            "Endpoint={};SharedAccessKeyName=sender;SharedAccessKey={}",
+            emu.endpoints.event_hubs_amqp.as_deref().unwrap(),
+            k["primaryKey"].as_str().unwrap()
+        )
     );
 
     // Changing the rights keeps the keys; regenerating replaces one key.
@@ -567,7 +572,13 @@ async fn authorization_rules_keys_and_cascades() {
         .call(Method::POST, &hub_rule("listener/listKeys"), None)
         .await
         .body;
-    assert!(hub_keys["primaryConnectionString"].as_str().unwrap().starts_with("Endpoint=sb://keys-ns.servicebus.windows.net/;SharedAccessKeyName=listener;SharedAccessKey="));
+    assert!(hub_keys["primaryConnectionString"]
+        .as_str()
+        .unwrap()
+        .starts_with(&format!(
+            "Endpoint={};SharedAccessKeyName=listener;SharedAccessKey=",
+            emu.endpoints.event_hubs_amqp.as_deref().unwrap()
+        )));
     assert!(
         hub_keys["secondaryConnectionString"]
             .as_str()
@@ -592,14 +603,16 @@ async fn authorization_rules_keys_and_cascades() {
         .await;
     assert_eq!(names(&hub_rules.body), ["listener"]);
 
-    // Keys are kept: the same after a restart.
+    // Keys are kept: the same after a restart (the connection strings name
+    // the restarted emulator's Event Hubs port, a new one here).
     let emu = emu.restart().await;
-    assert_eq!(
-        emu.call(Method::POST, &hub_rule("listener/listKeys"), None)
-            .await
-            .body,
-        hub_keys
-    );
+    let after_restart = emu
+        .call(Method::POST, &hub_rule("listener/listKeys"), None)
+        .await
+        .body;
+    for field in ["keyName", "primaryKey", "secondaryKey"] {
+        assert_eq!(after_restart[field], hub_keys[field], "{field}");
+    }
     assert_eq!(
         emu.call(Method::POST, &ns_rule("sender/listKeys"), None)
             .await

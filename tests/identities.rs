@@ -186,15 +186,26 @@ async fn managed_identity_tokens_over_the_app_service_protocol() {
     )
     .await;
     let token = arm.body["access_token"].as_str().unwrap();
-    let reply = emu
-        .http
-        .put(emu.url(&group_path("by-identity")))
-        .bearer_auth(token)
-        .json(&json!({"location": "eastus2"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(reply.status(), StatusCode::CREATED);
+    let put_group = || async {
+        emu.http
+            .put(emu.url(&group_path("by-identity")))
+            .bearer_auth(token)
+            .json(&json!({"location": "eastus2"}))
+            .send()
+            .await
+            .unwrap()
+    };
+    // Only with a role (RBAC): refused, then Contributor on the subscription.
+    assert_eq!(put_group().await.status(), StatusCode::FORBIDDEN);
+    let granted = emu
+        .assign(
+            &format!("/subscriptions/{}", emu.endpoints.subscription_id),
+            principal_id,
+            cloudhsm_e2e_tests::rbac::CONTRIBUTOR,
+        )
+        .await;
+    assert!(granted.status.is_success(), "{granted:?}");
+    assert_eq!(put_group().await.status(), StatusCode::CREATED);
     let identity_ids = msi(
         &emu,
         Some(IDENTITY_HEADER),

@@ -261,3 +261,63 @@ async fn start_up_principals_exist_from_the_first_request() {
         .await;
     reply.expect_error(StatusCode::FORBIDDEN, "AuthorizationFailed");
 }
+
+/// A deployment runs each of its resources as its caller: a Contributor's
+/// template may create an identity but not assign it a role.
+#[tokio::test]
+async fn deployments_check_each_resource_as_the_caller() {
+    let emu = Emulator::start().await;
+    emu.put_group("rg").await;
+    let contributor = emu.create_service_principal("deployer").await;
+    let reply = emu
+        .assign(&group_id("rg"), &contributor.object_id, CONTRIBUTOR)
+        .await;
+    assert!(reply.status.is_success(), "{reply:?}");
+    let template = json!({
+        "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+        "contentVersion": "1.0.0.0",
+        "resources": [
+            {
+                "type": "Microsoft.ManagedIdentity/userAssignedIdentities",
+                "apiVersion": "2023-01-31",
+                "name": "deployed-id",
+                "location": "eastus2"
+            },
+            {
+                "type": "Microsoft.Authorization/roleAssignments",
+                "apiVersion": "2022-04-01",
+                "name": "[guid(resourceGroup().id, 'deployed-id')]",
+                "dependsOn": ["deployed-id"],
+                "properties": {
+                    "roleDefinitionId": format!("/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/{READER}"),
+                    "principalId": "[reference('deployed-id').principalId]",
+                    "principalType": "ServicePrincipal"
+                }
+            }
+        ]
+    });
+    let path = cloudhsm_e2e_tests::deployment_path("rg", "as-contributor");
+    let started = emu
+        .call_as(
+            &contributor.token,
+            Method::PUT,
+            &path,
+            Some(json!({ "properties": { "mode": "Incremental", "template": template } })),
+        )
+        .await;
+    assert_eq!(started.status, StatusCode::CREATED, "{started:?}");
+    let status_url = started
+        .header("azure-asyncoperation")
+        .expect("Azure-AsyncOperation");
+    let status = emu.wait_deployment_status(&status_url).await;
+    assert_eq!(status["status"], "Failed", "{status}");
+    assert!(
+        status.to_string().contains("AuthorizationFailed"),
+        "{status}"
+    );
+    // The identity, which the caller may create, was.
+    assert_eq!(
+        emu.status_of(&identity_path("rg", "deployed-id")).await,
+        StatusCode::OK
+    );
+}

@@ -8,7 +8,14 @@ use std::{
     sync::{Arc, Mutex},
 };
 
-use cloudhsm_data_plane::{engine::store::EngineStore, Cluster, ClusterConfig, EngineError};
+use cloudhsm_data_plane::{
+    engine::{audit::AuditSink, store::EngineStore},
+    Cluster, ClusterConfig, EngineError,
+};
+
+/// The audit sink of the cluster stored under a key (the diagnostics
+/// outbox of that cluster).
+pub type AuditSinks = Arc<dyn Fn(&str) -> Arc<dyn AuditSink> + Send + Sync>;
 
 use crate::arm::resource_id::storage_key;
 
@@ -21,6 +28,9 @@ pub struct HsmClusters {
     /// Clusters whose deletion has started: no longer served, whatever the
     /// engine store still holds until the deletion finishes.
     retired: Mutex<HashSet<String>>,
+    /// Given to every cluster opened, so its operations reach diagnostic
+    /// settings.
+    audit_sinks: Option<AuditSinks>,
 }
 
 /// What ARM shows of an engine cluster.
@@ -40,7 +50,20 @@ impl HsmClusters {
             config: ClusterConfig::default(),
             open: Mutex::new(HashMap::new()),
             retired: Mutex::new(HashSet::new()),
+            audit_sinks: None,
         })
+    }
+
+    /// Where the clusters' audit events go (set before any is opened).
+    pub fn with_audit_sinks(mut self, sinks: AuditSinks) -> Self {
+        self.audit_sinks = Some(sinks);
+        self
+    }
+
+    fn attach_sink(&self, key: &str, cluster: &Cluster) {
+        if let Some(sinks) = &self.audit_sinks {
+            cluster.set_audit_sink(sinks(key));
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Cluster>>> {
@@ -62,10 +85,12 @@ impl HsmClusters {
 
     /// The engine cluster stored under `key`, opened from its records.
     fn open_cluster(&self, key: &str) -> Result<Arc<Cluster>, EngineError> {
-        Ok(Arc::new(Cluster::open(
+        let cluster = Cluster::open(
             self.config.clone(),
             self.store.cluster(key, self.config.nodes)?,
-        )?))
+        )?;
+        self.attach_sink(key, &cluster);
+        Ok(Arc::new(cluster))
     }
 
     /// The engine cluster of a provisioned resource.
@@ -152,6 +177,7 @@ impl HsmClusters {
             self.store.cluster(&key, self.config.nodes)?,
             loaded,
         )?;
+        self.attach_sink(&key, &restored);
         open.insert(key, Arc::new(restored));
         tracing::info!(
             records = records.len(),

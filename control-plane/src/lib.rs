@@ -6,6 +6,7 @@ pub mod arm;
 pub mod backup_storage;
 pub mod config;
 pub mod deployments;
+pub mod diagnostics;
 pub mod hsm_clusters;
 pub mod identity;
 pub mod providers;
@@ -35,13 +36,15 @@ pub fn app(state: AppState) -> Router {
         .merge(providers::insights::routes())
         .merge(providers::authorization::routes())
         .method_not_allowed_fallback(method_not_allowed)
-        .route_layer(middleware::from_fn_with_state(
-            state.clone(),
-            providers::resource_groups::subscription_must_exist,
-        ))
+        // Layers run last-added first: the token, then the subscription
+        // (an unknown one is SubscriptionNotFound for everyone), then roles.
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             arm::rbac::require_role,
+        ))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            providers::resource_groups::subscription_must_exist,
         ))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),

@@ -11,7 +11,9 @@ use cloudhsm_control_plane::{config, server};
 #[command(
     name = "cloudhsm-emulator",
     version,
-    about = "Local emulator of Azure Cloud HSM (Microsoft.HardwareSecurityModules/cloudHsmClusters)"
+    about = "Local emulator of Azure Cloud HSM (Microsoft.HardwareSecurityModules/cloudHsmClusters)",
+    // A flag given twice takes its last value (test harnesses add their own).
+    args_override_self = true
 )]
 struct Flags {
     /// Where state, keys and endpoints.json are kept.
@@ -61,6 +63,29 @@ struct Flags {
     /// (repeatable); more through `POST /emulator/servicePrincipals`.
     #[arg(long = "service-principal", value_parser = parse_principal)]
     service_principals: Vec<(String, String)>,
+    /// How often diagnostic settings deliver new log records (Azure Monitor
+    /// takes minutes; the default keeps operation-to-consumer under 1 s).
+    #[arg(long, default_value = "250ms", value_parser = humantime::parse_duration)]
+    diagnostics_batch_interval: std::time::Duration,
+    /// Undelivered log records kept per cluster before new ones are dropped.
+    #[arg(long, default_value_t = 256 * 1024 * 1024)]
+    diagnostics_max_backlog: u64,
+    /// Where a diagnostic setting's storage account is written:
+    /// `{account}` is the account name of its `storageAccountId`.
+    #[arg(long, default_value = cloudhsm_control_plane::diagnostics::DEFAULT_BLOB_ENDPOINT)]
+    storage_blob_endpoint: String,
+    /// Shared Key (base64) those accounts are written with; Azurite's
+    /// well-known devstoreaccount1 key by default.
+    #[arg(long, default_value = cloudhsm_control_plane::diagnostics::AZURITE_ACCOUNT_KEY)]
+    storage_account_key: String,
+    /// Port of the Event Hubs AMQP listener (plain AMQP, as Microsoft's
+    /// emulator); 0 picks a free one (read it from endpoints.json).
+    #[arg(long, default_value_t = 5672)]
+    event_hubs_port: u16,
+    /// Port of the Event Hubs REST send API (HTTPS like the ARM port); 0
+    /// picks a free one.
+    #[arg(long, default_value_t = 5443)]
+    event_hubs_rest_port: u16,
 }
 
 fn parse_principal(text: &str) -> Result<(String, String), String> {
@@ -96,6 +121,14 @@ async fn main() -> ExitCode {
         key_capacity: flags.key_capacity,
         default_owner: !flags.no_default_owner,
         service_principals: flags.service_principals,
+        diagnostics: cloudhsm_control_plane::diagnostics::DiagnosticsOptions {
+            batch_interval: flags.diagnostics_batch_interval,
+            max_backlog_bytes: flags.diagnostics_max_backlog,
+            blob_endpoint: flags.storage_blob_endpoint,
+            storage_account_key: flags.storage_account_key,
+        },
+        event_hubs_port: flags.event_hubs_port,
+        event_hubs_rest_port: flags.event_hubs_rest_port,
     };
     match server::serve(options).await {
         Ok(()) => ExitCode::SUCCESS,

@@ -40,6 +40,12 @@ pub struct ServerOptions {
     pub default_owner: bool,
     /// Service principals (`appId`, secret) that exist from the start.
     pub service_principals: Vec<(String, String)>,
+    /// Diagnostic settings' delivery (batch interval, backlog, storage).
+    pub diagnostics: crate::diagnostics::DiagnosticsOptions,
+    /// Port of the Event Hubs AMQP listener; 0 picks a free one.
+    pub event_hubs_port: u16,
+    /// Port of the Event Hubs REST send API; 0 picks a free one.
+    pub event_hubs_rest_port: u16,
 }
 
 fn url_host(host: &str) -> String {
@@ -75,6 +81,21 @@ pub async fn serve(options: ServerOptions) -> Result<(), String> {
     listener
         .set_nonblocking(true)
         .map_err(|e| format!("configuring the listener: {e}"))?;
+    let event_hubs_listener =
+        bind_nonblocking(&options.host, options.event_hubs_port, "Event Hubs (AMQP)")?;
+    let event_hubs_port = event_hubs_listener
+        .local_addr()
+        .map_err(|e| e.to_string())?
+        .port();
+    let event_hubs_rest_listener = bind_nonblocking(
+        &options.host,
+        options.event_hubs_rest_port,
+        "Event Hubs (REST)",
+    )?;
+    let event_hubs_rest_port = event_hubs_rest_listener
+        .local_addr()
+        .map_err(|e| e.to_string())?
+        .port();
     let address: SocketAddr = listener
         .local_addr()
         .map_err(|e| format!("reading the bound address: {e}"))?;
@@ -112,7 +133,28 @@ pub async fn serve(options: ServerOptions) -> Result<(), String> {
         ),
         config.identity_header.clone(),
     )?;
+    let diagnostics = crate::diagnostics::Diagnostics::new(
+        &data_dir,
+        options.diagnostics.clone(),
+        backup_storage.http_client(),
+    );
+    let event_hubs = cloudhsm_event_hubs::Broker::open_with(
+        &data_dir.join("event-hubs"),
+        std::sync::Arc::new(providers::event_hubs::directory::StoreDirectory::new(
+            store.clone(),
+        )),
+        cloudhsm_event_hubs::BrokerOptions {
+            amqp_endpoint: Some(format!("{}:{event_hubs_port}", url_host(&options.host))),
+            rest_endpoint: Some(format!(
+                "{scheme}://{}:{event_hubs_rest_port}",
+                url_host(&options.host)
+            )),
+            ..Default::default()
+        },
+    )
+    .map_err(|e| format!("opening the Event Hubs logs: {e}"))?;
     let state = AppState::new(Shared {
+        event_hubs,
         arm_audiences: config.arm_audiences(),
         graph_audiences: config.graph_audiences(),
         validated_tokens: Default::default(),
@@ -122,8 +164,10 @@ pub async fn serve(options: ServerOptions) -> Result<(), String> {
         schemas: SchemaRegistry::load()?,
         operations: lro::OperationQueue::default(),
         hsm_clusters: HsmClusters::open(&data_dir.join("data-plane"))?
-            .with_key_capacity(options.key_capacity),
+            .with_key_capacity(options.key_capacity)
+            .with_audit_sinks(diagnostics.audit_sinks()),
         backup_storage,
+        diagnostics: diagnostics.clone(),
         deployment_runs: Default::default(),
     });
     providers::cloud_hsm::backup::recover_interrupted(&state).await?;
@@ -133,6 +177,14 @@ pub async fn serve(options: ServerOptions) -> Result<(), String> {
             .map_err(|e| format!("--service-principal {app_id}: {e}"))?;
     }
     providers::deployments::resume_interrupted(&state).await?;
+    diagnostics
+        .start(
+            state.clone(),
+            std::sync::Arc::new(crate::diagnostics::broker_adapter::ControlPlaneEventHubs {
+                state: state.clone(),
+            }),
+        )
+        .await;
 
     write_endpoints(&state, tls.as_ref().map(|t| t.ca_certificate.clone()))?;
     let data_plane_endpoint = format!("{scheme}://{}:{data_plane_port}", url_host(&options.host));
@@ -146,8 +198,24 @@ pub async fn serve(options: ServerOptions) -> Result<(), String> {
             std::sync::Arc::new(crate::hsm_clusters::Directory::new(state.clone())),
         ));
     tokio::spawn(lro::run_worker(state.clone(), providers::finish_operation));
+    let amqp_listener = tokio::net::TcpListener::from_std(event_hubs_listener)
+        .map_err(|e| format!("configuring the Event Hubs listener: {e}"))?;
+    tokio::spawn(cloudhsm_event_hubs::amqp::serve(
+        amqp_listener,
+        state.event_hubs.clone(),
+    ));
     print_banner(&state);
     println!("  data plane (HSMs): {data_plane_endpoint} (see data-plane.json)");
+    println!(
+        "  event hubs (AMQP): sb://{}:{event_hubs_port}/",
+        url_host(&options.host)
+    );
+    println!(
+        "  event hubs (REST): {scheme}://{}:{event_hubs_rest_port}/",
+        url_host(&options.host)
+    );
+    let event_hubs_rest =
+        cloudhsm_event_hubs::rest::router(state.event_hubs.clone()).into_make_service();
 
     let app = tower::ServiceBuilder::new()
         .map_request(canonicalise_path::<hyper::body::Incoming>)
@@ -179,22 +247,30 @@ pub async fn serve(options: ServerOptions) -> Result<(), String> {
                 .acceptor(no_delay_tls())
                 .handle(handle.clone())
                 .serve(data_plane_service);
+            let event_hubs = axum_server::from_tcp(event_hubs_rest_listener)
+                .acceptor(no_delay_tls())
+                .handle(handle.clone())
+                .serve(event_hubs_rest);
             let arm = axum_server::from_tcp(listener)
                 .acceptor(no_delay_tls())
                 .handle(handle)
                 .serve(service);
-            tokio::try_join!(arm, data_plane).map(drop)
+            tokio::try_join!(arm, data_plane, event_hubs).map(drop)
         }
         None => {
             let data_plane = axum_server::from_tcp(data_plane_listener)
                 .acceptor(axum_server::accept::NoDelayAcceptor::new())
                 .handle(handle.clone())
                 .serve(data_plane_service);
+            let event_hubs = axum_server::from_tcp(event_hubs_rest_listener)
+                .acceptor(axum_server::accept::NoDelayAcceptor::new())
+                .handle(handle.clone())
+                .serve(event_hubs_rest);
             let arm = axum_server::from_tcp(listener)
                 .acceptor(axum_server::accept::NoDelayAcceptor::new())
                 .handle(handle)
                 .serve(service);
-            tokio::try_join!(arm, data_plane).map(drop)
+            tokio::try_join!(arm, data_plane, event_hubs).map(drop)
         }
     };
     served.map_err(|e| format!("server failed: {e}"))
@@ -216,6 +292,15 @@ fn print_banner(state: &AppState) {
         "  endpoints file:   {}",
         c.data_dir.join("endpoints.json").display()
     );
+}
+
+fn bind_nonblocking(host: &str, port: u16, what: &str) -> Result<TcpListener, String> {
+    let listener = TcpListener::bind((host, port))
+        .map_err(|e| format!("binding {what} to {host}:{port}: {e}"))?;
+    listener
+        .set_nonblocking(true)
+        .map_err(|e| format!("configuring the {what} listener: {e}"))?;
+    Ok(listener)
 }
 
 /// `data-plane.json`: where HSM clients connect (the cluster's HSM addresses
@@ -247,6 +332,10 @@ fn write_endpoints(state: &AppState, ca: Option<PathBuf>) -> Result<(), String> 
         "clientId": c.client_id,
         "clientSecret": c.client_secret,
         "caCertificate": ca.map(|p| p.display().to_string()),
+        "eventHubs": {
+            "amqp": state.event_hubs.amqp_endpoint().map(|e| format!("sb://{e}/")),
+            "rest": state.event_hubs.rest_endpoint(),
+        },
     });
     let text = serde_json::to_string_pretty(&endpoints).map_err(|e| e.to_string())?;
     tls::write_private_file(&c.data_dir.join("endpoints.json"), text.as_bytes())

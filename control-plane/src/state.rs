@@ -24,12 +24,16 @@ pub struct Shared {
     pub validated_tokens: ValidatedTokens,
     /// Blob Storage for cluster backups.
     pub backup_storage: crate::backup_storage::BackupStorage,
+    /// Delivery of the clusters' operation log to diagnostic settings.
+    pub diagnostics: std::sync::Arc<crate::diagnostics::Diagnostics>,
     /// Deployments running now, so `cancel` can stop them.
     pub deployment_runs: crate::providers::deployments::DeploymentRuns,
     /// `config.arm_audiences()`, computed once.
     pub arm_audiences: Vec<String>,
     /// `config.graph_audiences()`, computed once.
     pub graph_audiences: Vec<String>,
+    /// The Event Hubs data plane: the hubs' event logs (publish, read).
+    pub event_hubs: cloudhsm_event_hubs::Broker,
 }
 
 impl AppState {

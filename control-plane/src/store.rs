@@ -45,12 +45,14 @@ fn encode<T: Record>(record: &T) -> Result<Vec<u8>, StoreError> {
     Ok(bytes)
 }
 
+/// Clones share the database and the write lock.
+#[derive(Clone)]
 pub struct Store {
     db: sled::Db,
     records: sled::Tree,
     /// Serialises read-modify-write sequences (ARM handlers and the operation
     /// worker); reads never take it.
-    write_lock: Mutex<()>,
+    write_lock: std::sync::Arc<Mutex<()>>,
 }
 
 fn full_key(kind: &str, key: &str) -> Vec<u8> {
@@ -68,7 +70,7 @@ impl Store {
         Ok(Self {
             db,
             records,
-            write_lock: Mutex::new(()),
+            write_lock: Default::default(),
         })
     }
 

@@ -22,7 +22,7 @@ class RunningEmulator:
         self.dir = tempfile.TemporaryDirectory()
         endpoints_file = pathlib.Path(self.dir.name) / "endpoints.json"
         self.process = subprocess.Popen(
-            [emulator_binary(), "--data-dir", self.dir.name, "--port", "0", "--data-plane-port", "0", *args],
+            [emulator_binary(), "--data-dir", self.dir.name, "--port", "0", "--data-plane-port", "0", "--event-hubs-port", "0", "--event-hubs-rest-port", "0", *args],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

@@ -1,8 +1,8 @@
 """The real `az monitor diagnostic-settings` (azure-cli 2.91: api-version
 2021-05-01-preview; `categories` at 2017-05-01-preview) against the
 emulator's diagnostic settings on a Cloud HSM cluster, streaming to an Event
-Hubs namespace made with `az eventhubs`. Control plane only: nothing is
-delivered to the destinations yet."""
+Hubs namespace made with `az eventhubs`. The control plane only; delivery
+is test_diagnostics_delivery.py's."""
 
 import json
 import uuid

@@ -13,8 +13,10 @@ from azure.mgmt.eventhub import EventHubManagementClient
 from conftest import client_kwargs
 
 
-def connection_string(namespace, rule, key, hub=None):
-    s = f"Endpoint=sb://{namespace}.servicebus.windows.net/;SharedAccessKeyName={rule};SharedAccessKey={key}"
+def connection_string(endpoints, rule, key, hub=None):
+    """Azure's format, with the emulator's Event Hubs listener as the
+    endpoint (it serves every namespace; the key identifies the namespace)."""
+    s = f"Endpoint={endpoints['eventHubs']['amqp']};SharedAccessKeyName={rule};SharedAccessKey={key}"
     return s + (f";EntityPath={hub}" if hub else "")
 
 
@@ -28,7 +30,8 @@ def test_az_eventhubs_namespace_hub_groups_rules_and_keys(az):
                  "--sku", "Standard", "--capacity", "2", "--tags", "team=a")
     assert created["provisioningState"] == "Succeeded"
     assert created["sku"] == {"name": "Standard", "tier": "Standard", "capacity": 2}
-    assert created["serviceBusEndpoint"] == f"https://{ns}.servicebus.windows.net:443/"
+    # The emulator's Event Hubs REST listener, which serves every namespace.
+    assert created["serviceBusEndpoint"] == az.emulator.endpoints["eventHubs"]["rest"] + "/"
     assert created["status"] == "Active"
     shown = az("eventhubs", "namespace", "show", "-g", group, "-n", ns)
     assert shown["id"].endswith(f"/providers/Microsoft.EventHub/namespaces/{ns}")
@@ -63,16 +66,16 @@ def test_az_eventhubs_namespace_hub_groups_rules_and_keys(az):
     keys = az("eventhubs", "namespace", "authorization-rule", "keys", "list", *common, "--name", "app")
     assert keys["keyName"] == "app"
     assert len(base64.b64decode(keys["primaryKey"])) == 32
-    assert keys["primaryConnectionString"] == connection_string(ns, "app", keys["primaryKey"])
+    assert keys["primaryConnectionString"] == connection_string(az.emulator.endpoints, "app", keys["primaryKey"])
     root = az("eventhubs", "namespace", "authorization-rule", "keys", "list", *common, "--name", "RootManageSharedAccessKey")
-    assert root["secondaryConnectionString"] == connection_string(ns, "RootManageSharedAccessKey", root["secondaryKey"])
+    assert root["secondaryConnectionString"] == connection_string(az.emulator.endpoints, "RootManageSharedAccessKey", root["secondaryKey"])
     renewed = az("eventhubs", "namespace", "authorization-rule", "keys", "renew", *common, "--name", "app", "--key", "PrimaryKey")
     assert renewed["primaryKey"] != keys["primaryKey"]
     assert renewed["secondaryKey"] == keys["secondaryKey"]
 
     az("eventhubs", "eventhub", "authorization-rule", "create", *hub_args, "-n", "sender", "--rights", "Send")
     hub_keys = az("eventhubs", "eventhub", "authorization-rule", "keys", "list", *hub_args, "--name", "sender")
-    assert hub_keys["primaryConnectionString"] == connection_string(ns, "sender", hub_keys["primaryKey"], "orders")
+    assert hub_keys["primaryConnectionString"] == connection_string(az.emulator.endpoints, "sender", hub_keys["primaryKey"], "orders")
 
     # The provider and the generic resource commands know the types.
     provider = az("provider", "show", "-n", "Microsoft.EventHub")
@@ -97,7 +100,8 @@ def eventhub(emulator, credential):
     return EventHubManagementClient(credential, emulator.endpoints["subscriptionId"], **client_kwargs(emulator))
 
 
-def test_sdk_eventhub_management_client(eventhub, resources):
+def test_sdk_eventhub_management_client(eventhub, resources, emulator):
+    eventhub_endpoints = emulator.endpoints
     suffix = uuid.uuid4().hex[:8]
     group, ns = f"rg-ehsdk-{suffix}", f"ehsdk-{suffix}"
     resources.resource_groups.create_or_update(group, {"location": "eastus2"})
@@ -118,7 +122,7 @@ def test_sdk_eventhub_management_client(eventhub, resources):
     eventhub.event_hubs.create_or_update_authorization_rule(
         group, ns, "telemetry", "listen", {"properties": {"rights": ["Listen"]}})
     keys = eventhub.event_hubs.list_keys(group, ns, "telemetry", "listen")
-    assert keys.primary_connection_string == connection_string(ns, "listen", keys.primary_key, "telemetry")
+    assert keys.primary_connection_string == connection_string(eventhub_endpoints, "listen", keys.primary_key, "telemetry")
     regenerated = eventhub.event_hubs.regenerate_keys(group, ns, "telemetry", "listen", {"keyType": "SecondaryKey"})
     assert regenerated.secondary_key != keys.secondary_key and regenerated.primary_key == keys.primary_key
     rules = [r.name for r in eventhub.namespaces.list_authorization_rules(group, ns)]

@@ -135,6 +135,11 @@ impl Azurite {
         )
     }
 
+    /// A GET of any URL of the account (a listing, say).
+    pub async fn raw_get(&self, token: &str, url: String) -> (StatusCode, Vec<u8>) {
+        self.send(token, Method::GET, url, None).await
+    }
+
     /// Creates a container, as a user would with their own credentials.
     pub async fn create_container(&self, token: &str, container: &str) {
         let (status, body) = self

@@ -4,6 +4,7 @@
 
 pub mod azurite;
 pub mod backup_jobs;
+pub mod diagnostics;
 pub mod rbac;
 
 use std::{
@@ -75,6 +76,10 @@ pub struct Endpoints {
     pub client_id: String,
     pub client_secret: String,
     pub ca_certificate: Option<String>,
+    /// `sb://host:port/` of the Event Hubs AMQP listener.
+    pub event_hubs_amqp: Option<String>,
+    /// `https://host:port` of the Event Hubs REST send API.
+    pub event_hubs_rest: Option<String>,
 }
 
 pub struct Emulator {
@@ -108,7 +113,16 @@ impl Emulator {
         let child = Command::new(emulator_binary())
             .arg("--data-dir")
             .arg(&data_dir)
-            .args(["--port", "0", "--data-plane-port", "0"])
+            .args([
+                "--port",
+                "0",
+                "--data-plane-port",
+                "0",
+                "--event-hubs-port",
+                "0",
+                "--event-hubs-rest-port",
+                "0",
+            ])
             .args(&args)
             .stdout(Stdio::null())
             // `CLOUDHSM_LOG=info cargo bench ...` shows the emulator's log
@@ -141,6 +155,8 @@ impl Emulator {
             client_id: s("clientId"),
             client_secret: s("clientSecret"),
             ca_certificate: v["caCertificate"].as_str().map(str::to_string),
+            event_hubs_amqp: v["eventHubs"]["amqp"].as_str().map(str::to_string),
+            event_hubs_rest: v["eventHubs"]["rest"].as_str().map(str::to_string),
         };
         let http = client_for(&endpoints);
         let mut emulator = Self {

@@ -154,6 +154,11 @@ impl BackupStorage {
         })
     }
 
+    /// The HTTP client (trusting the emulator's CA), for other blob writers.
+    pub fn http_client(&self) -> reqwest013::Client {
+        self.http.clone()
+    }
+
     /// The credential of the managed identity `client_id`, which asks the
     /// managed-identity endpoint for its tokens.
     pub fn credential(&self, client_id: &str) -> Arc<dyn TokenCredential> {

@@ -26,7 +26,6 @@ use crate::{
     },
     backup_storage::ContainerUri,
     identity::tokens::Principal,
-    providers::managed_identity,
     state::AppState,
     store::{Record, WriteSet},
 };

@@ -28,6 +28,15 @@ pub fn caller_ip() -> String {
     CALLER_IP.try_with(Clone::clone).unwrap_or_default()
 }
 
+/// Where a cluster hands each audit event as it happens (the control
+/// plane's diagnostic settings). Called synchronously before the operation
+/// returns, so an implementation that queues the event durably makes it part
+/// of the acknowledgement; an `Err` fails the operation as a storage error
+/// would. Implementations must be cheap when nothing listens.
+pub trait AuditSink: Send + Sync {
+    fn record(&self, event: &AuditEvent) -> Result<(), String>;
+}
+
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "PascalCase")]
 pub struct AuditEvent {

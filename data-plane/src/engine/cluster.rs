@@ -25,7 +25,7 @@ pub use security::{SecurityChange, SecurityView, TokenView};
 
 use super::{
     attributes::{ids, Attribute, KeyAttributes},
-    audit::{self, AuditEvent},
+    audit::{self, AuditEvent, AuditSink},
     error::EngineError,
     keys::{self, KeyClass, KeyHandle, KeyMaterial, KeyObject, KeySpec},
     mechanisms::Mechanism,
@@ -82,6 +82,8 @@ pub struct Cluster {
     /// The most recent audit events (a bounded buffer; a diagnostic setting
     /// streams them on).
     audit: Mutex<std::collections::VecDeque<AuditEvent>>,
+    /// Where audit events go besides the buffer (set once, by the owner).
+    audit_sink: std::sync::OnceLock<Arc<dyn AuditSink>>,
     store: Option<ClusterStore>,
     /// Held while the journal is written, so an operation is acknowledged
     /// only once its own changes are on disk.
@@ -285,6 +287,7 @@ impl Cluster {
             config,
             state: Mutex::new(state),
             audit: Mutex::new(std::collections::VecDeque::new()),
+            audit_sink: std::sync::OnceLock::new(),
             store,
             persisting: Mutex::new(()),
         };
@@ -328,12 +331,30 @@ impl Cluster {
             Err(e) => e.code(),
         };
         let event = audit::event(name, member, &audit::caller_ip(), start.elapsed(), code);
+        // Before the operation is acknowledged: a sink that queued the event
+        // durably has it whatever happens next.
+        let sunk = match self.audit_sink.get() {
+            Some(sink) => sink.record(&event),
+            None => Ok(()),
+        };
         let mut audit = self.audit.lock().unwrap_or_else(|p| p.into_inner());
         if audit.len() == AUDIT_BUFFER {
             audit.pop_front();
         }
         audit.push_back(event);
-        result
+        drop(audit);
+        match (result, sunk) {
+            (Ok(_), Err(e)) => Err(EngineError::Storage(format!(
+                "recording the operation log: {e}"
+            ))),
+            (result, _) => result,
+        }
+    }
+
+    /// Sends every later audit event to `sink` too. Set once; a second call
+    /// is ignored (the owner sets it when it opens the cluster).
+    pub fn set_audit_sink(&self, sink: Arc<dyn AuditSink>) {
+        let _ = self.audit_sink.set(sink);
     }
 
     pub fn audit_events(&self) -> Vec<AuditEvent> {

@@ -279,9 +279,11 @@ async fn delete_in(state: &AppState, scope: RuleScope, name: &str) -> Result<Sta
     Ok(StatusCode::OK)
 }
 
-fn keys_of(rule: &StoredAuthorizationRule) -> Value {
+/// The keys, with connection strings pointing at the emulator's own Event
+/// Hubs listener (every namespace is served there; the key says which).
+fn keys_of(state: &AppState, rule: &StoredAuthorizationRule) -> Value {
     access_keys::access_keys(
-        &rule.host,
+        state.event_hubs.amqp_endpoint().unwrap_or(&rule.host),
         &rule.name,
         &rule.primary_key,
         &rule.secondary_key,
@@ -290,7 +292,7 @@ fn keys_of(rule: &StoredAuthorizationRule) -> Value {
 }
 
 fn list_keys_in(state: &AppState, scope: RuleScope, name: &str) -> Result<Json<Value>, ArmError> {
-    Ok(Json(keys_of(&scope.find(state, name)?)))
+    Ok(Json(keys_of(state, &scope.find(state, name)?)))
 }
 
 /// Replaces one key with a new random one, or with the one supplied.
@@ -317,7 +319,7 @@ async fn regenerate_in(
     let mut writes = WriteSet::new();
     writes.put(&scope.rule_key(name), &rule)?;
     state.store.commit(writes).await?;
-    Ok(Json(keys_of(&rule)))
+    Ok(Json(keys_of(state, &rule)))
 }
 
 pub fn routes() -> Router<AppState> {

@@ -322,6 +322,48 @@ async fn create_or_update(
     Ok((StatusCode::OK, Json(render(hub))).into_response())
 }
 
+/// Creates hub `name` with the tier's defaults in the namespace `namespace_id`
+/// unless it exists: what Azure Monitor does for a diagnostic setting that
+/// names no hub (`insights-logs-{category}`). `Ok(false)` when the namespace
+/// is gone.
+pub async fn create_if_missing(
+    state: &AppState,
+    namespace_id: &str,
+    name: &str,
+) -> Result<bool, ArmError> {
+    let _guard = state.store.lock_writes().await;
+    let Some(ns) = state
+        .store
+        .get::<StoredNamespace>(&storage_key(namespace_id))?
+    else {
+        return Ok(false);
+    };
+    if stored(state, &ns, name)?.is_some() {
+        return Ok(true);
+    }
+    let props = EventHubPutProperties::default();
+    let now = arm_time(Utc::now());
+    let hub = StoredEventHub {
+        id: hub_id(&ns, name),
+        name: name.to_string(),
+        namespace: ns.name.clone(),
+        location: ns.location.clone(),
+        partition_count: partition_count(None, None, ns.tier)?,
+        retention_hours: retention_hours(&props, None, ns.tier)?,
+        cleanup_policy: "Delete".into(),
+        tombstone_retention_hours: None,
+        status: "Active".into(),
+        user_metadata: None,
+        created_at: now.clone(),
+        updated_at: now,
+    };
+    let mut writes = WriteSet::new();
+    consumer_groups::stage_default(&hub, &mut writes)?;
+    writes.put(&storage_key(&hub.id), &hub)?;
+    state.store.commit(writes).await?;
+    Ok(true)
+}
+
 /// 200 when deleted (with its consumer groups and rules), 204 when there was
 /// nothing to delete.
 async fn delete(

@@ -10,6 +10,7 @@
 mod access_keys;
 pub mod authorization_rules;
 pub mod consumer_groups;
+pub mod directory;
 pub mod hubs;
 mod names;
 pub mod namespaces;

@@ -195,8 +195,13 @@ pub fn child_not_found(group: &str, namespace: &str, child_path: &str) -> ArmErr
     ArmError::resource_not_found(RESOURCE_TYPE, &format!("{namespace}/{child_path}"), group)
 }
 
-fn render(namespace: StoredNamespace) -> Value {
+fn render(state: &AppState, namespace: StoredNamespace) -> Value {
     let s = &namespace.settings;
+    // The emulator's Event Hubs REST listener serves every namespace.
+    let service_bus_endpoint = match state.event_hubs.rest_endpoint() {
+        Some(endpoint) => format!("{}/", endpoint.trim_end_matches('/')),
+        None => format!("https://{}:443/", namespace.host()),
+    };
     json!({
         "sku": {
             "name": namespace.tier.as_str(),
@@ -223,7 +228,7 @@ fn render(namespace: StoredNamespace) -> Value {
             "metricId": format!("{}:{}", subscription_of(&namespace.id), namespace.name.to_ascii_lowercase()),
             "createdAt": namespace.created_at,
             "updatedAt": namespace.updated_at,
-            "serviceBusEndpoint": format!("https://{}:443/", namespace.host()),
+            "serviceBusEndpoint": service_bus_endpoint,
         },
     })
 }
@@ -303,7 +308,7 @@ async fn show(
     _: ApiVersion<Namespaces>,
     Path((sub, group, name)): Path<(String, String, String)>,
 ) -> Result<Json<Value>, ArmError> {
-    Ok(Json(render(find(&state, &sub, &group, &name)?)))
+    Ok(Json(render(&state, find(&state, &sub, &group, &name)?)))
 }
 
 async fn list_by_subscription(
@@ -312,7 +317,9 @@ async fn list_by_subscription(
     Path(sub): Path<String>,
     OriginalUri(uri): OriginalUri,
 ) -> Result<Json<Value>, ArmError> {
-    list_records(&state, &storage_key(&subscription_id(&sub)), &uri, render)
+    list_records(&state, &storage_key(&subscription_id(&sub)), &uri, |n| {
+        render(&state, n)
+    })
 }
 
 async fn list_by_resource_group(
@@ -326,7 +333,7 @@ async fn list_by_resource_group(
         &state,
         &namespaces_prefix(&resource_group_id(&sub, &group)),
         &uri,
-        render,
+        |n| render(&state, n),
     )
 }
 
@@ -403,7 +410,7 @@ async fn create_or_update(
     };
     writes.put(&storage_key(&namespace.id), &namespace)?;
     state.store.commit(writes).await?;
-    Ok((status, Json(render(namespace))).into_response())
+    Ok((status, Json(render(&state, namespace))).into_response())
 }
 
 /// A namespace of this name in any subscription or group (names are DNS names).

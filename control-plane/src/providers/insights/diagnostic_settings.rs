@@ -227,6 +227,13 @@ async fn create_or_update(
     let mut writes = WriteSet::new();
     writes.put(&key, &setting)?;
     state.store.commit(writes).await?;
+    drop(_guard);
+    // Delivery starts (or changes) before the answer: records of operations
+    // after it reach the new destination.
+    state
+        .diagnostics
+        .sync_cluster(&state, &cluster.resource.id)
+        .await;
     Ok((StatusCode::OK, Json(render(setting))).into_response())
 }
 
@@ -245,6 +252,11 @@ async fn delete(
     let mut writes = WriteSet::new();
     writes.delete::<StoredDiagnosticSetting>(&key);
     state.store.commit(writes).await?;
+    drop(_guard);
+    state
+        .diagnostics
+        .sync_cluster(&state, &cluster.resource.id)
+        .await;
     Ok(StatusCode::OK.into_response())
 }
 

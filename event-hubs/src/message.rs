@@ -1,0 +1,451 @@
+//! The AMQP message bytes the broker keeps and sends: a message is a run of
+//! sections (described values); the broker keeps a sender's `properties`,
+//! `application-properties` and body sections as they came, and puts its own
+//! `message-annotations` (sequence number, offset, enqueued time, partition
+//! key) in front when it delivers them.
+
+use serde_amqp::Value;
+
+/// Section descriptor codes (AMQP 1.0, 3.2).
+pub const HEADER: u64 = 0x70;
+pub const DELIVERY_ANNOTATIONS: u64 = 0x71;
+pub const MESSAGE_ANNOTATIONS: u64 = 0x72;
+pub const PROPERTIES: u64 = 0x73;
+pub const APPLICATION_PROPERTIES: u64 = 0x74;
+pub const DATA: u64 = 0x75;
+pub const AMQP_SEQUENCE: u64 = 0x76;
+pub const AMQP_VALUE: u64 = 0x77;
+pub const FOOTER: u64 = 0x78;
+
+pub const PARTITION_KEY_ANNOTATION: &str = "x-opt-partition-key";
+
+#[derive(Debug, thiserror::Error)]
+#[error("malformed AMQP message: {0}")]
+pub struct MalformedMessage(pub &'static str);
+
+fn need(buf: &[u8], n: usize) -> Result<(), MalformedMessage> {
+    if buf.len() < n {
+        Err(MalformedMessage("truncated value"))
+    } else {
+        Ok(())
+    }
+}
+
+fn be_u32(buf: &[u8]) -> usize {
+    u32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]) as usize
+}
+
+/// The encoded length of the AMQP value at the start of `buf`.
+pub fn value_len(buf: &[u8]) -> Result<usize, MalformedMessage> {
+    need(buf, 1)?;
+    let code = buf[0];
+    let len = match code {
+        0x00 => {
+            let descriptor = value_len(&buf[1..])?;
+            let value = value_len(&buf[1 + descriptor..])?;
+            1 + descriptor + value
+        }
+        0x40..=0x4f => 1,
+        0x50..=0x5f => 2,
+        0x60..=0x6f => 3,
+        0x70..=0x7f => 5,
+        0x80..=0x8f => 9,
+        0x90..=0x9f => 17,
+        0xa0..=0xaf | 0xc0..=0xcf | 0xe0..=0xef => {
+            need(buf, 2)?;
+            2 + buf[1] as usize
+        }
+        0xb0..=0xbf | 0xd0..=0xdf | 0xf0..=0xff => {
+            need(buf, 5)?;
+            5 + be_u32(&buf[1..])
+        }
+        _ => return Err(MalformedMessage("unknown format code")),
+    };
+    need(buf, len)?;
+    Ok(len)
+}
+
+/// The numeric descriptor of a described value (symbolic descriptors of the
+/// message sections mapped to their codes).
+fn descriptor_code(buf: &[u8]) -> Result<(u64, usize), MalformedMessage> {
+    need(buf, 2)?;
+    if buf[0] != 0x00 {
+        return Err(MalformedMessage("a section is not a described value"));
+    }
+    let len = value_len(&buf[1..])?;
+    let descriptor = &buf[1..1 + len];
+    let code = match descriptor[0] {
+        0x53 => descriptor[1] as u64,
+        0x44 => 0,
+        0x80 => u64::from_be_bytes(
+            descriptor[1..9]
+                .try_into()
+                .map_err(|_| MalformedMessage("descriptor"))?,
+        ),
+        0xa3 | 0xb3 => {
+            let name = &descriptor[if descriptor[0] == 0xa3 { 2 } else { 5 }..];
+            match name {
+                b"amqp:header:list" => HEADER,
+                b"amqp:delivery-annotations:map" => DELIVERY_ANNOTATIONS,
+                b"amqp:message-annotations:map" => MESSAGE_ANNOTATIONS,
+                b"amqp:properties:list" => PROPERTIES,
+                b"amqp:application-properties:map" => APPLICATION_PROPERTIES,
+                b"amqp:data:binary" => DATA,
+                b"amqp:amqp-sequence:list" => AMQP_SEQUENCE,
+                b"amqp:amqp-value:*" => AMQP_VALUE,
+                b"amqp:footer:map" => FOOTER,
+                _ => return Err(MalformedMessage("unknown section")),
+            }
+        }
+        _ => return Err(MalformedMessage("unknown descriptor")),
+    };
+    Ok((code, 1 + len))
+}
+
+/// A section: its descriptor code, its whole bytes, and where its value starts.
+pub struct Section<'a> {
+    pub code: u64,
+    pub bytes: &'a [u8],
+    value_start: usize,
+}
+
+impl<'a> Section<'a> {
+    pub fn value_bytes(&self) -> &'a [u8] {
+        &self.bytes[self.value_start..]
+    }
+    /// The bytes of a `data` section's binary.
+    pub fn binary(&self) -> Result<&'a [u8], MalformedMessage> {
+        let value = self.value_bytes();
+        match value.first() {
+            Some(0xa0) => Ok(&value[2..]),
+            Some(0xb0) => Ok(&value[5..]),
+            _ => Err(MalformedMessage("a data section does not hold binary")),
+        }
+    }
+    pub fn decode(&self) -> Result<Value, MalformedMessage> {
+        serde_amqp::from_slice(self.value_bytes())
+            .map_err(|_| MalformedMessage("undecodable section"))
+    }
+}
+
+pub fn sections(mut payload: &[u8]) -> Result<Vec<Section<'_>>, MalformedMessage> {
+    let mut out = Vec::new();
+    while !payload.is_empty() {
+        let (code, value_start) = descriptor_code(payload)?;
+        let len = value_len(payload)?;
+        out.push(Section {
+            code,
+            bytes: &payload[..len],
+            value_start,
+        });
+        payload = &payload[len..];
+    }
+    Ok(out)
+}
+
+/// An event as received from a sender, before the log gives it a place.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IncomingEvent {
+    pub partition_key: Option<String>,
+    /// `properties`, `application-properties` and body sections, encoded.
+    pub sections: Vec<u8>,
+}
+
+fn annotation_string(
+    section: &Section<'_>,
+    name: &str,
+) -> Result<Option<String>, MalformedMessage> {
+    if let Value::Map(map) = section.decode()? {
+        for (key, value) in map.iter() {
+            let matches = match key {
+                Value::Symbol(s) => s.0 == name,
+                Value::String(s) => s == name,
+                _ => false,
+            };
+            if matches {
+                return Ok(match value {
+                    Value::String(s) => Some(s.clone()),
+                    Value::Symbol(s) => Some(s.0.clone()),
+                    _ => None,
+                });
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// One message as a sender sent it (message format 0).
+pub fn incoming_event(payload: &[u8]) -> Result<IncomingEvent, MalformedMessage> {
+    let mut event = IncomingEvent {
+        partition_key: None,
+        sections: Vec::with_capacity(payload.len()),
+    };
+    for section in sections(payload)? {
+        match section.code {
+            MESSAGE_ANNOTATIONS => {
+                event.partition_key = annotation_string(&section, PARTITION_KEY_ANNOTATION)?
+            }
+            PROPERTIES | APPLICATION_PROPERTIES | DATA | AMQP_SEQUENCE | AMQP_VALUE => {
+                event.sections.extend_from_slice(section.bytes)
+            }
+            _ => {}
+        }
+    }
+    Ok(event)
+}
+
+/// A batch (message format 0x80013700): each `data` section of the outer
+/// message is one encoded message; the outer message's partition key applies
+/// to all of them.
+pub fn incoming_batch(payload: &[u8]) -> Result<Vec<IncomingEvent>, MalformedMessage> {
+    let mut outer_key = None;
+    let mut events = Vec::new();
+    for section in sections(payload)? {
+        match section.code {
+            MESSAGE_ANNOTATIONS => {
+                outer_key = annotation_string(&section, PARTITION_KEY_ANNOTATION)?
+            }
+            DATA => events.push(incoming_event(section.binary()?)?),
+            _ => {}
+        }
+    }
+    for event in &mut events {
+        if event.partition_key.is_none() {
+            event.partition_key = outer_key.clone();
+        }
+    }
+    Ok(events)
+}
+
+fn put_binary_like(out: &mut Vec<u8>, small: u8, large: u8, bytes: &[u8]) {
+    if bytes.len() <= u8::MAX as usize {
+        out.push(small);
+        out.push(bytes.len() as u8);
+    } else {
+        out.push(large);
+        out.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
+    }
+    out.extend_from_slice(bytes);
+}
+
+fn put_symbol(out: &mut Vec<u8>, s: &str) {
+    put_binary_like(out, 0xa3, 0xb3, s.as_bytes());
+}
+fn put_string(out: &mut Vec<u8>, s: &str) {
+    put_binary_like(out, 0xa1, 0xb1, s.as_bytes());
+}
+
+fn put_json(out: &mut Vec<u8>, value: &serde_json::Value) {
+    match value {
+        serde_json::Value::Null => out.push(0x40),
+        serde_json::Value::Bool(b) => out.push(if *b { 0x41 } else { 0x42 }),
+        serde_json::Value::Number(n) => match n.as_i64() {
+            Some(i) => {
+                out.push(0x81);
+                out.extend_from_slice(&i.to_be_bytes());
+            }
+            None => {
+                out.push(0x82);
+                out.extend_from_slice(&n.as_f64().unwrap_or(0.0).to_be_bytes());
+            }
+        },
+        serde_json::Value::String(s) => put_string(out, s),
+        // Application properties hold simple values only: anything else as its JSON text.
+        other => put_string(out, &other.to_string()),
+    }
+}
+
+/// A map32 of `entries` (already encoded key/value pairs) after a section descriptor.
+fn put_section_map(out: &mut Vec<u8>, code: u8, count: usize, entries: &[u8]) {
+    out.extend_from_slice(&[0x00, 0x53, code, 0xd1]);
+    out.extend_from_slice(&((entries.len() + 4) as u32).to_be_bytes());
+    out.extend_from_slice(&((count * 2) as u32).to_be_bytes());
+    out.extend_from_slice(entries);
+}
+
+/// The sections of an event the emulator itself publishes: its properties
+/// as `application-properties`, its body as one `data` section.
+pub fn encode_event_sections(properties: &[(String, serde_json::Value)], body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(body.len() + 16);
+    if !properties.is_empty() {
+        let mut entries = Vec::new();
+        for (name, value) in properties {
+            put_string(&mut entries, name);
+            put_json(&mut entries, value);
+        }
+        put_section_map(
+            &mut out,
+            APPLICATION_PROPERTIES as u8,
+            properties.len(),
+            &entries,
+        );
+    }
+    out.extend_from_slice(&[0x00, 0x53, DATA as u8]);
+    put_binary_like(&mut out, 0xa0, 0xb0, body);
+    out
+}
+
+/// The annotations the broker adds to a delivered event.
+pub fn delivery_annotations(
+    sequence_number: i64,
+    offset: u64,
+    enqueued_ms: i64,
+    partition_key: Option<&str>,
+) -> Vec<u8> {
+    let mut entries = Vec::with_capacity(128);
+    let mut count = 3;
+    put_symbol(&mut entries, "x-opt-sequence-number");
+    entries.push(0x81);
+    entries.extend_from_slice(&sequence_number.to_be_bytes());
+    put_symbol(&mut entries, "x-opt-offset");
+    put_string(&mut entries, &offset.to_string());
+    put_symbol(&mut entries, "x-opt-enqueued-time");
+    entries.push(0x83);
+    entries.extend_from_slice(&enqueued_ms.to_be_bytes());
+    if let Some(key) = partition_key {
+        count += 1;
+        put_symbol(&mut entries, PARTITION_KEY_ANNOTATION);
+        put_string(&mut entries, key);
+    }
+    let mut out = Vec::with_capacity(entries.len() + 12);
+    put_section_map(&mut out, MESSAGE_ANNOTATIONS as u8, count, &entries);
+    out
+}
+
+/// The body of stored sections: the `data` sections' bytes joined (what the
+/// SDKs' `body_as_str` shows), or the encoded value of any other body.
+pub fn body_of(stored_sections: &[u8]) -> Result<Vec<u8>, MalformedMessage> {
+    let mut body = Vec::new();
+    for section in sections(stored_sections)? {
+        match section.code {
+            DATA => body.extend_from_slice(section.binary()?),
+            AMQP_VALUE | AMQP_SEQUENCE => body.extend_from_slice(section.value_bytes()),
+            _ => {}
+        }
+    }
+    Ok(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encoded_events_split_back_into_their_sections() {
+        let props = vec![
+            ("kind".to_string(), serde_json::json!("audit")),
+            ("n".to_string(), serde_json::json!(3)),
+        ];
+        let body = vec![7u8; 300];
+        let sections_bytes = encode_event_sections(&props, &body);
+        let parsed = sections(&sections_bytes).unwrap();
+        assert_eq!(parsed.len(), 2);
+        assert_eq!(parsed[0].code, APPLICATION_PROPERTIES);
+        assert!(matches!(parsed[0].decode().unwrap(), Value::Map(m) if m.len() == 2));
+        assert_eq!(body_of(&sections_bytes).unwrap(), body);
+
+        let mut message = delivery_annotations(5, 1024, 1_700_000_000_000, Some("key-1"));
+        message.extend_from_slice(&sections_bytes);
+        let event = incoming_event(&message).unwrap();
+        assert_eq!(event.partition_key.as_deref(), Some("key-1"));
+        assert_eq!(event.sections, sections_bytes);
+    }
+
+    #[test]
+    fn batches_carry_one_message_per_data_section() {
+        let inner = |text: &str| encode_event_sections(&[], text.as_bytes());
+        let mut outer = delivery_annotations(0, 0, 0, Some("outer"));
+        for text in ["a", "b"] {
+            outer.extend_from_slice(&[0x00, 0x53, 0x75]);
+            put_binary_like(&mut outer, 0xa0, 0xb0, &inner(text));
+        }
+        let events = incoming_batch(&outer).unwrap();
+        assert_eq!(events.len(), 2);
+        assert_eq!(body_of(&events[1].sections).unwrap(), b"b");
+        assert_eq!(events[0].partition_key.as_deref(), Some("outer"));
+        assert!(incoming_event(&[0x00, 0x53]).is_err());
+    }
+}
+
+/// A small AMQP value builder for the messages the broker itself writes
+/// (`$cbs` and `$management` responses).
+#[derive(Debug, Clone)]
+pub enum Amqp {
+    Null,
+    Bool(bool),
+    Int(i32),
+    Long(i64),
+    Str(String),
+    Sym(String),
+    Timestamp(i64),
+    List(Vec<Amqp>),
+    Map(Vec<(Amqp, Amqp)>),
+    /// Already-encoded bytes of one value.
+    Raw(Vec<u8>),
+}
+
+impl Amqp {
+    pub fn str(s: impl Into<String>) -> Amqp {
+        Amqp::Str(s.into())
+    }
+
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        match self {
+            Amqp::Null => out.push(0x40),
+            Amqp::Bool(b) => out.push(if *b { 0x41 } else { 0x42 }),
+            Amqp::Int(i) => {
+                out.push(0x71);
+                out.extend_from_slice(&i.to_be_bytes());
+            }
+            Amqp::Long(i) => {
+                out.push(0x81);
+                out.extend_from_slice(&i.to_be_bytes());
+            }
+            Amqp::Timestamp(ms) => {
+                out.push(0x83);
+                out.extend_from_slice(&ms.to_be_bytes());
+            }
+            Amqp::Str(s) => put_string(out, s),
+            Amqp::Sym(s) => put_symbol(out, s),
+            Amqp::Raw(bytes) => out.extend_from_slice(bytes),
+            Amqp::List(items) => {
+                let mut inner = Vec::new();
+                items.iter().for_each(|i| i.encode(&mut inner));
+                out.push(0xd0);
+                out.extend_from_slice(&((inner.len() + 4) as u32).to_be_bytes());
+                out.extend_from_slice(&(items.len() as u32).to_be_bytes());
+                out.extend_from_slice(&inner);
+            }
+            Amqp::Map(entries) => {
+                let mut inner = Vec::new();
+                for (k, v) in entries {
+                    k.encode(&mut inner);
+                    v.encode(&mut inner);
+                }
+                out.push(0xd1);
+                out.extend_from_slice(&((inner.len() + 4) as u32).to_be_bytes());
+                out.extend_from_slice(&((entries.len() * 2) as u32).to_be_bytes());
+                out.extend_from_slice(&inner);
+            }
+        }
+    }
+
+    /// This value as the section with descriptor `code`.
+    pub fn section(&self, code: u64) -> Vec<u8> {
+        let mut out = vec![0x00, 0x53, code as u8];
+        self.encode(&mut out);
+        out
+    }
+}
+
+/// The encoded bytes of the first field of a list (as `message-id`, the
+/// first field of `properties`), `None` when absent or null.
+pub fn first_list_field(list: &[u8]) -> Option<&[u8]> {
+    let items = match list.first()? {
+        0xc0 if list.len() >= 3 && list[2] > 0 => &list[3..],
+        0xd0 if list.len() >= 9 && be_u32(&list[5..]) > 0 => &list[9..],
+        _ => return None,
+    };
+    let len = value_len(items).ok()?;
+    Some(&items[..len]).filter(|v| v[0] != 0x40)
+}
