@@ -4,6 +4,7 @@
 
 pub mod azurite;
 pub mod backup_jobs;
+pub mod event_hubs;
 
 use std::{
     path::{Path, PathBuf},
