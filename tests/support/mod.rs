@@ -6,6 +6,7 @@ pub mod azurite;
 pub mod backup_jobs;
 pub mod diagnostics;
 pub mod rbac;
+pub mod event_hubs;
 
 use std::{
     path::{Path, PathBuf},
