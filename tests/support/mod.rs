@@ -4,6 +4,7 @@
 
 pub mod azurite;
 pub mod backup_jobs;
+pub mod pkcs11;
 
 use std::{
     path::{Path, PathBuf},

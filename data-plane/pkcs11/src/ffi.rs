@@ -396,7 +396,7 @@ pub unsafe extern "C" fn C_CreateObject(
                 // Secret and private keys come in wrapped (C_UnwrapKey).
                 return Err(CKR_TEMPLATE_INCONSISTENT);
             }
-            *handle = objects::import_public(module, &slot.client, &t)?;
+            *handle = objects::import_public(module, slot, &t)?;
             if objects::is_session_object(&t) {
                 s.session_objects.push(*handle);
             }
@@ -416,7 +416,7 @@ pub unsafe extern "C" fn C_DestroyObject(
             writable(s)?;
             module.key_info(slot, object)?;
             module
-                .block(slot.client.delete_key(object))
+                .block(module.client(slot).delete_key(object))
                 .map_err(|e| from_client(&e))?;
             s.session_objects.retain(|h| *h != object);
             slot.keys
@@ -577,7 +577,7 @@ pub unsafe extern "C" fn C_GenerateKey(
             let spec = objects::secret_spec(key_type, &t, None)?;
             let attributes = objects::engine_attributes(&[&t])?;
             *handle = module
-                .block(slot.client.generate_key(spec, attributes))
+                .block(module.client(slot).generate_key(spec, attributes))
                 .map_err(|e| from_client(&e))?;
             if objects::is_session_object(&t) {
                 s.session_objects.push(*handle);
@@ -636,7 +636,7 @@ pub unsafe extern "C" fn C_GenerateKeyPair(
             // id win.
             let attributes = objects::engine_attributes(&[&public_t, &private_t])?;
             let (pub_handle, priv_handle) = module
-                .block(slot.client.generate_key_pair(spec, attributes))
+                .block(module.client(slot).generate_key_pair(spec, attributes))
                 .map_err(|e| from_client(&e))?;
             slot.pairs
                 .write()
@@ -687,7 +687,7 @@ pub unsafe extern "C" fn C_WrapKey(
                 .key_info(slot, key)
                 .map_err(|_| CKR_KEY_HANDLE_INVALID)?;
             let data = module
-                .block(slot.client.wrap_key(wrapping, key, name))
+                .block(module.client(slot).wrap_key(wrapping, key, name))
                 .map_err(|e| match from_client(&e) {
                     CKR_KEY_TYPE_INCONSISTENT => CKR_WRAPPING_KEY_TYPE_INCONSISTENT,
                     other => other,
@@ -729,7 +729,8 @@ pub unsafe extern "C" fn C_UnwrapKey(
             let attributes = objects::engine_attributes(&[&t])?;
             *handle = module
                 .block(
-                    slot.client
+                    module
+                        .client(slot)
                         .unwrap_key(unwrapping, data, name, spec, attributes),
                 )
                 .map_err(|e| match from_client(&e) {
@@ -808,7 +809,7 @@ unsafe fn sign_final(
         if op.result.is_none() {
             let (name, input) = op.engine_input()?;
             let engine = module
-                .block(slot.client.sign(op.key, name, &input))
+                .block(module.client(slot).sign(op.key, name, &input))
                 .map_err(|e| from_client(&e))?;
             op.result = Some(op.signature_out(engine)?);
         }
@@ -906,7 +907,7 @@ unsafe fn verify_final(
     let signature = op.signature_in(signature)?;
     let (name, input) = op.engine_input()?;
     module
-        .block(slot.client.verify(op.key, name, &input, &signature))
+        .block(module.client(slot).verify(op.key, name, &input, &signature))
         .map_err(|e| match from_client(&e) {
             CKR_DATA_INVALID if name == "RSA_PKCS1_PREHASHED" => CKR_SIGNATURE_INVALID,
             other => other,
@@ -1044,9 +1045,9 @@ fn run_cipher(
     let data = std::mem::take(&mut op.data);
     let call = |name: &str, input: &[u8], aad: &[u8]| {
         if encrypting {
-            module.block(slot.client.encrypt(op.key, name, input, aad))
+            module.block(module.client(slot).encrypt(op.key, name, input, aad))
         } else {
-            module.block(slot.client.decrypt(op.key, name, input, aad))
+            module.block(module.client(slot).decrypt(op.key, name, input, aad))
         }
         .map_err(|e| match from_client(&e) {
             CKR_DATA_INVALID if !encrypting => CKR_ENCRYPTED_DATA_INVALID,

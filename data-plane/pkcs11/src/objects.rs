@@ -3,12 +3,9 @@
 //! CKA_PUBLIC_EXPONENT, CKA_EC_POINT), templates for find, generate and
 //! create, and the engine's rules for changing them.
 
-use cloudhsm_data_plane::{
-    client::HsmClient,
-    engine::{
-        attributes::{ids, Attribute},
-        keys::{Curve, KeySpec},
-    },
+use cloudhsm_data_plane::engine::{
+    attributes::{ids, Attribute},
+    keys::{Curve, KeySpec},
 };
 use cryptoki_sys::*;
 
@@ -145,7 +142,7 @@ impl Module {
         {
             return Ok(*info);
         }
-        let client = &slot.client;
+        let client = self.client(slot);
         let number = |id: u32| -> CkResult<u64> {
             match self.block(client.get_attribute(handle, id)) {
                 Ok(Attribute::Number(n)) => Ok(n),
@@ -203,7 +200,7 @@ impl Module {
             self.public_half(slot, handle, info)
         };
         let public = public.ok_or(CKR_ATTRIBUTE_TYPE_INVALID)?;
-        self.block(slot.client.export_public_key(public))
+        self.block(self.client(slot).export_public_key(public))
             .map_err(|e| from_client(&e))
     }
 
@@ -224,14 +221,14 @@ impl Module {
             return Some(*public);
         }
         let label = self
-            .block(slot.client.get_attribute(private, ids::LABEL))
+            .block(self.client(slot).get_attribute(private, ids::LABEL))
             .ok()?;
         let id = self
-            .block(slot.client.get_attribute(private, ids::ID))
+            .block(self.client(slot).get_attribute(private, ids::ID))
             .ok()?;
         let candidates = self
             .block(
-                slot.client
+                self.client(slot)
                     .find_keys(vec![(ids::LABEL, label), (ids::ID, id)]),
             )
             .ok()?;
@@ -257,7 +254,7 @@ impl Module {
     ) -> CkResult<Vec<u8>> {
         let info = self.key_info(slot, handle)?;
         let engine = |id: u32| {
-            self.block(slot.client.get_attribute(handle, id))
+            self.block(self.client(slot).get_attribute(handle, id))
                 .map_err(|e| match from_client(&e) {
                     CKR_KEY_TYPE_INCONSISTENT => CKR_ATTRIBUTE_TYPE_INVALID,
                     other => other,
@@ -359,7 +356,7 @@ impl Module {
             _ => return Err(CKR_ATTRIBUTE_TYPE_INVALID),
         };
         self.block(
-            slot.client
+            self.client(slot)
                 .set_attribute(handle, engine_id(kind), attribute),
         )
         .map_err(|e| match e.code.as_str() {
@@ -387,7 +384,7 @@ impl Module {
                 _ => local.push((*kind, value.clone())),
             }
         }
-        let handles = match self.block(slot.client.find_keys(filter)) {
+        let handles = match self.block(self.client(slot).find_keys(filter)) {
             Ok(handles) => handles,
             // Without a login there are no objects to see.
             Err(e) if e.code == "CKR_USER_NOT_LOGGED_IN" => Vec::new(),
@@ -512,7 +509,7 @@ pub fn secret_spec(
 /// CKA_EC_PARAMS/CKA_EC_POINT (C_CreateObject).
 pub fn import_public(
     module: &Module,
-    client: &HsmClient,
+    slot: &Slot,
     template: &Template,
 ) -> CkResult<CK_OBJECT_HANDLE> {
     let key_type = ulong(find_in(template, CKA_KEY_TYPE).ok_or(CKR_TEMPLATE_INCOMPLETE)?)?;
@@ -539,7 +536,11 @@ pub fn import_public(
     };
     let attributes = engine_attributes(&[template])?;
     module
-        .block(client.import_public_key(spec, &bytes, attributes))
+        .block(
+            module
+                .client(slot)
+                .import_public_key(spec, &bytes, attributes),
+        )
         .map_err(|e| match e.code.as_str() {
             "RET_INVALID_PUBLIC_KEY" | "CKR_KEY_SIZE_RANGE" => CKR_ATTRIBUTE_VALUE_INVALID,
             _ => from_client(&e),

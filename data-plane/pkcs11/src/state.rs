@@ -12,7 +12,7 @@ use std::{
     },
 };
 
-use cloudhsm_data_plane::client::{credentials_from_env, HsmClient};
+use cloudhsm_data_plane::client::{credentials_from_env, ClientConfig, HsmClient};
 use cryptoki_sys::*;
 
 use crate::{
@@ -22,12 +22,24 @@ use crate::{
     objects::KeyInfo,
 };
 
+/// The credentials of the slot's login: (CKU_*, utility user type, user, password).
+type Credentials = (CK_USER_TYPE, String, String, String);
+
 pub struct Slot {
     pub label: String,
     pub serial: String,
-    pub client: HsmClient,
+    config: ClientConfig,
     /// Who is logged in: `CKU_USER` or `CKU_SO`; shared by all sessions.
     pub login: Mutex<Option<CK_USER_TYPE>>,
+    credentials: Mutex<Option<Credentials>>,
+    /// Data-plane clients logged in as the slot's user and not in use. An
+    /// HSM session serves one call at a time, so concurrent PKCS#11 calls
+    /// each borrow a client (and its HSM session); they share the framed
+    /// stream to each HSM.
+    idle: Mutex<Vec<HsmClient>>,
+    /// Changes at every login and logout: a client borrowed under an older
+    /// login is not given back.
+    generation: AtomicU64,
     /// Class and type of keys seen: handles are never reused in a cluster,
     /// and neither changes, so they are fetched once.
     pub keys: RwLock<HashMap<CK_OBJECT_HANDLE, KeyInfo>>,
@@ -48,6 +60,46 @@ pub struct Session {
     pub digest: Option<DigestOp>,
     /// Keys made with CKA_TOKEN=false: destroyed when the session closes.
     pub session_objects: Vec<CK_OBJECT_HANDLE>,
+}
+
+/// A borrowed client, given back to the slot when dropped.
+pub struct Lease<'a> {
+    slot: &'a Slot,
+    generation: u64,
+    client: Option<HsmClient>,
+}
+
+impl std::ops::Deref for Lease<'_> {
+    type Target = HsmClient;
+    fn deref(&self) -> &HsmClient {
+        // Only a configuration the module already accepted makes clients.
+        self.client.as_ref().unwrap_or_else(|| unreachable_client())
+    }
+}
+
+/// Never reached: `HsmClient::new` succeeded for this configuration at
+/// C_Initialize and builds the same way again.
+fn unreachable_client() -> &'static HsmClient {
+    static FALLBACK: std::sync::OnceLock<HsmClient> = std::sync::OnceLock::new();
+    FALLBACK.get_or_init(|| {
+        HsmClient::new(ClientConfig {
+            endpoint: "https://127.0.0.1:1".into(),
+            hsm_addresses: vec!["unavailable".into()],
+            ca_pem: None,
+        })
+        .unwrap_or_else(|_| std::process::abort())
+    })
+}
+
+impl Drop for Lease<'_> {
+    fn drop(&mut self) {
+        let current = self.slot.generation.load(Ordering::Acquire) == self.generation;
+        if let Some(client) = self.client.take() {
+            if current && lock(&self.slot.login).is_some() {
+                lock(&self.slot.idle).push(client);
+            }
+        }
+    }
 }
 
 pub struct Module {
@@ -102,15 +154,19 @@ pub fn initialize() -> CkResult<()> {
     let mut slots = Vec::new();
     for cluster in clusters {
         let serial = serial(&cluster.client.hsm_addresses[0]);
-        let client = HsmClient::new(cluster.client).map_err(|e| {
+        // Checks the configuration (e.g. its CA) now rather than at first use.
+        HsmClient::new(cluster.client.clone()).map_err(|e| {
             eprintln!("azcloudhsm_pkcs11: {e}");
             CKR_GENERAL_ERROR
         })?;
         slots.push(Slot {
             label: cluster.label,
             serial,
-            client,
+            config: cluster.client,
             login: Mutex::new(None),
+            credentials: Mutex::new(None),
+            idle: Mutex::new(Vec::new()),
+            generation: AtomicU64::new(0),
             keys: Default::default(),
             pairs: Default::default(),
         });
@@ -196,12 +252,7 @@ impl Module {
             } else {
                 CKU_USER
             };
-            if self
-                .block(slot.client.login(&user_type, &user, &password))
-                .is_ok()
-            {
-                *login = Some(kind);
-            }
+            let _ = self.log_in(slot, &mut login, (kind, user_type, user, password));
         }
     }
 
@@ -212,7 +263,7 @@ impl Module {
         let session = lock(&session);
         if let Ok(slot) = self.slot(session.slot as CK_SLOT_ID) {
             for object in &session.session_objects {
-                let _ = self.block(slot.client.delete_key(*object));
+                let _ = self.block(self.client(slot).delete_key(*object));
             }
         }
         Ok(())
@@ -272,10 +323,16 @@ impl Module {
             .split_once(':')
             .filter(|(u, p)| !u.is_empty() && !p.is_empty())
             .ok_or(CKR_PIN_INCORRECT)?;
-        self.block(slot.client.login(kind, user, password))
-            .map_err(|e| from_client(&e))?;
-        *login = Some(user_type);
-        Ok(())
+        self.log_in(
+            slot,
+            &mut login,
+            (
+                user_type,
+                kind.to_string(),
+                user.to_string(),
+                password.to_string(),
+            ),
+        )
     }
 
     pub fn logout(&self, session: CK_SESSION_HANDLE) -> CkResult<()> {
@@ -286,9 +343,54 @@ impl Module {
             return Err(CKR_USER_NOT_LOGGED_IN);
         }
         *login = None;
+        *lock(&slot.credentials) = None;
+        slot.generation.fetch_add(1, Ordering::AcqRel);
         // Logged out locally whatever the HSM answers: the application asked
         // to end the login, and a later login starts afresh.
-        let _ = self.block(slot.client.logout());
+        let clients = std::mem::take(&mut *lock(&slot.idle));
+        for client in clients {
+            let _ = self.block(client.logout());
+        }
         Ok(())
+    }
+
+    /// Checks the credentials with a fresh client, which becomes the first
+    /// of the slot's clients.
+    fn log_in(
+        &self,
+        slot: &Slot,
+        login: &mut Option<CK_USER_TYPE>,
+        credentials: Credentials,
+    ) -> CkResult<()> {
+        let client = HsmClient::new(slot.config.clone()).map_err(|_| CKR_GENERAL_ERROR)?;
+        let (user_type, kind, user, password) = &credentials;
+        self.block(client.login(kind, user, password))
+            .map_err(|e| from_client(&e))?;
+        slot.generation.fetch_add(1, Ordering::AcqRel);
+        *lock(&slot.idle) = vec![client];
+        *login = Some(*user_type);
+        *lock(&slot.credentials) = Some(credentials);
+        Ok(())
+    }
+
+    /// A data-plane client for one call: an idle one of the slot's login,
+    /// else a new one logged in with its credentials (or none, when the slot
+    /// is not logged in: the call then fails as not logged in).
+    pub fn client<'a>(&'a self, slot: &'a Slot) -> Lease<'a> {
+        let generation = slot.generation.load(Ordering::Acquire);
+        let idle = lock(&slot.idle).pop();
+        let client = idle.or_else(|| {
+            let client = HsmClient::new(slot.config.clone()).ok()?;
+            let credentials = lock(&slot.credentials).clone();
+            if let Some((_, kind, user, password)) = credentials {
+                let _ = self.block(client.login(&kind, &user, &password));
+            }
+            Some(client)
+        });
+        Lease {
+            slot,
+            generation,
+            client,
+        }
     }
 }
