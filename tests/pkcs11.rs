@@ -523,3 +523,214 @@ fn aes_key_result(session: &Session) -> Result<ObjectHandle, Error> {
         &[Attribute::ValueLen(16.into()), Attribute::Encrypt(true)],
     )
 }
+
+/// Runs a tool; its output, or the test fails with what it said.
+fn run(command: &mut std::process::Command) -> String {
+    let output = command.output().expect("starting the tool");
+    let text = String::from_utf8_lossy(&output.stdout).to_string();
+    assert!(
+        output.status.success(),
+        "{command:?} failed:\n{text}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    text
+}
+
+fn installed(tool: &str) -> bool {
+    std::process::Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
+}
+
+/// OpenSC's pkcs11-tool and OpenSSL 3 through libp11's engine, unmodified,
+/// with the module path swapped in (tests/run.sh installs both).
+#[test]
+fn pkcs11_tool_and_openssl_use_the_module() {
+    if !installed("pkcs11-tool")
+        || !std::path::Path::new("/usr/lib/x86_64-linux-gnu/engines-3/pkcs11.so").exists()
+    {
+        eprintln!("skipped: opensc and libengine-pkcs11-openssl are not installed (tests/run.sh installs them)");
+        return;
+    }
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let emu = runtime.block_on(Emulator::start());
+    let config = runtime.block_on(cluster_config(&emu));
+    let module = module_path();
+    let dir = tempfile::tempdir().unwrap();
+    let file = |name: &str| dir.path().join(name);
+    let tool = || {
+        let mut c = std::process::Command::new("pkcs11-tool");
+        c.env("AZCLOUDHSM_CLIENT_CONFIG", &config)
+            .env_remove("azcloudhsm_password")
+            .arg("--module")
+            .arg(&module);
+        c
+    };
+    let slots = run(tool().arg("--list-slots"));
+    assert!(
+        slots.contains("token label") && slots.contains("login required"),
+        "{slots}"
+    );
+    let mechanisms = run(tool().arg("--list-mechanisms"));
+    assert!(
+        mechanisms.contains("SHA256-RSA-PKCS") && mechanisms.contains("ECDSA"),
+        "{mechanisms}"
+    );
+    run(tool().args([
+        "--login",
+        "--pin",
+        USER_PIN,
+        "--keypairgen",
+        "--key-type",
+        "rsa:2048",
+        "--label",
+        "tool-rsa",
+        "--id",
+        "01",
+    ]));
+    run(tool().args([
+        "--login",
+        "--pin",
+        USER_PIN,
+        "--keypairgen",
+        "--key-type",
+        "EC:prime256v1",
+        "--label",
+        "tool-ec",
+        "--id",
+        "02",
+    ]));
+    std::fs::write(file("data"), b"signed by pkcs11-tool\n").unwrap();
+    for (id, mechanism) in [("01", "SHA256-RSA-PKCS"), ("02", "ECDSA-SHA256")] {
+        run(tool()
+            .args([
+                "--login", "--pin", USER_PIN, "--sign", "-m", mechanism, "--id", id, "-i",
+            ])
+            .arg(file("data"))
+            .arg("-o")
+            .arg(file("sig")));
+        let verified = run(tool()
+            .args([
+                "--login", "--pin", USER_PIN, "--verify", "-m", mechanism, "--id", id, "-i",
+            ])
+            .arg(file("data"))
+            .arg("--signature-file")
+            .arg(file("sig")));
+        assert!(verified.contains("Signature is valid"), "{verified}");
+    }
+    // The public key read back, and the RSA signature checked by OpenSSL.
+    run(tool()
+        .args([
+            "--login",
+            "--pin",
+            USER_PIN,
+            "--sign",
+            "-m",
+            "SHA256-RSA-PKCS",
+            "--id",
+            "01",
+            "-i",
+        ])
+        .arg(file("data"))
+        .arg("-o")
+        .arg(file("sig")));
+    run(tool()
+        .args([
+            "--login",
+            "--pin",
+            USER_PIN,
+            "--read-object",
+            "--type",
+            "pubkey",
+            "--id",
+            "01",
+            "-o",
+        ])
+        .arg(file("public.der")));
+    let verified = run(std::process::Command::new("openssl")
+        .args(["dgst", "-sha256", "-keyform", "DER", "-verify"])
+        .arg(file("public.der"))
+        .arg("-signature")
+        .arg(file("sig"))
+        .arg(file("data")));
+    assert!(verified.contains("Verified OK"), "{verified}");
+    let objects = run(tool().args(["--login", "--pin", USER_PIN, "--list-objects"]));
+    assert!(
+        objects.contains("tool-rsa") && objects.contains("tool-ec"),
+        "{objects}"
+    );
+
+    // OpenSSL through libp11's engine, logged in implicitly as the seed shows.
+    let openssl = || {
+        let mut c = std::process::Command::new("openssl");
+        c.env("AZCLOUDHSM_CLIENT_CONFIG", &config)
+            .env("PKCS11_MODULE_PATH", &module)
+            .env("azcloudhsm_password", USER_PIN);
+        c
+    };
+    let key = "pkcs11:object=tool-rsa;type=private";
+    std::fs::write(
+        file("hash"),
+        aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, b"data").as_ref(),
+    )
+    .unwrap();
+    run(openssl()
+        .args([
+            "pkeyutl",
+            "-engine",
+            "pkcs11",
+            "-keyform",
+            "engine",
+            "-sign",
+            "-pkeyopt",
+            "digest:sha256",
+            "-inkey",
+            key,
+            "-in",
+        ])
+        .arg(file("hash"))
+        .arg("-out")
+        .arg(file("pkeyutl.sig")));
+    assert_eq!(std::fs::read(file("pkeyutl.sig")).unwrap().len(), 256);
+    run(openssl()
+        .args([
+            "req",
+            "-new",
+            "-x509",
+            "-engine",
+            "pkcs11",
+            "-keyform",
+            "engine",
+            "-key",
+            key,
+            "-subj",
+            "/CN=pkcs11 test",
+            "-days",
+            "1",
+            "-sha256",
+            "-out",
+        ])
+        .arg(file("cert.pem")));
+    let verified = run(std::process::Command::new("openssl")
+        .arg("verify")
+        .arg("-CAfile")
+        .arg(file("cert.pem"))
+        .arg(file("cert.pem")));
+    assert!(verified.contains("OK"), "{verified}");
+
+    // pkcs11-tool's own self-test: reported, not a gate (it fails on
+    // SoftHSMv2 too); the README explains what it reports.
+    let report = tool()
+        .args(["--login", "--pin", USER_PIN, "--test"])
+        .output()
+        .unwrap();
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"))
+        .join("pkcs11-tool-test.txt");
+    let _ = std::fs::write(&target, [report.stdout, report.stderr].concat());
+    eprintln!("pkcs11-tool --test report: {}", target.display());
+    drop(emu);
+}

@@ -37,8 +37,8 @@ pub enum Mechanism {
     AesCbcPad,
     /// RSA-OAEP with SHA-256 and MGF1-SHA-256.
     RsaOaep,
-    /// RSA PKCS#1 v1.5 over a DigestInfo the caller hashed (PKCS#11
-    /// `CKM_RSA_PKCS` signing: SHA-256, SHA-384 or SHA-512 DigestInfo).
+    /// RSA PKCS#1 v1.5 over what the caller gives, padded as given (PKCS#11
+    /// `CKM_RSA_PKCS` signing; a SHA-256/384/512 DigestInfo takes aws-lc-rs).
     RsaPkcs1Prehashed,
     /// RSA-PSS over a hash the caller computed (PKCS#11 `CKM_RSA_PKCS_PSS`),
     /// salt as long as the hash, MGF1 with the same hash.

@@ -104,7 +104,32 @@ fn prehashed(m: Mechanism, data: &[u8]) -> Result<(Mechanism, digest::Digest), E
     Ok((hashed, digest))
 }
 
+/// PKCS#1 v1.5 over input that is no DigestInfo aws-lc-rs knows (another
+/// hash, TLS 1.1's MD5 ‖ SHA-1): padded as given, with the `rsa` crate.
+fn sign_raw(key: &KeyObject, data: &[u8]) -> Result<Vec<u8>, EngineError> {
+    use rsa::pkcs8::DecodePrivateKey;
+    let private = key.prepared.get_or_init(|| {
+        rsa::RsaPrivateKey::from_pkcs8_der(material(key))
+            .map_err(|e| EngineError::Crypto(format!("RSA key: {e}")))
+    })?;
+    private
+        .sign(rsa::Pkcs1v15Sign::new_unprefixed(), data)
+        .map_err(|_| EngineError::DataInvalid("too long for the modulus".into()))
+}
+
+fn verify_raw(key: &KeyObject, data: &[u8], sig: &[u8]) -> Result<(), EngineError> {
+    use rsa::pkcs1::DecodeRsaPublicKey;
+    let public = rsa::RsaPublicKey::from_pkcs1_der(material(key))
+        .map_err(|e| EngineError::Crypto(format!("RSA key: {e}")))?;
+    public
+        .verify(rsa::Pkcs1v15Sign::new_unprefixed(), data, sig)
+        .map_err(|_| EngineError::SignatureInvalid)
+}
+
 pub fn sign_prehashed(m: Mechanism, key: &KeyObject, data: &[u8]) -> Result<Vec<u8>, EngineError> {
+    if m == Mechanism::RsaPkcs1Prehashed && prehashed(m, data).is_err() {
+        return sign_raw(key, data);
+    }
     let (hashed, digest) = prehashed(m, data)?;
     let pair = key.prepared.get_or_init(|| {
         RsaKeyPair::from_pkcs8(material(key))
@@ -122,6 +147,9 @@ pub fn verify_prehashed(
     data: &[u8],
     sig: &[u8],
 ) -> Result<(), EngineError> {
+    if m == Mechanism::RsaPkcs1Prehashed && prehashed(m, data).is_err() {
+        return verify_raw(key, data, sig);
+    }
     let (hashed, digest) = prehashed(m, data)?;
     UnparsedPublicKey::new(verification(hashed), material(key))
         .verify_digest(&digest, sig)
