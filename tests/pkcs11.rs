@@ -734,3 +734,42 @@ fn pkcs11_tool_and_openssl_use_the_module() {
     eprintln!("pkcs11-tool --test report: {}", target.display());
     drop(emu);
 }
+
+/// Java's SunPKCS11 provider with a config file (`name`, `library`, `slot`):
+/// a small program, compiled here, signs with RSA and EC keys it generates
+/// on the token, and the JDK's own providers verify.
+#[test]
+fn java_sunpkcs11_signs_with_token_keys() {
+    if !installed("javac") {
+        eprintln!("skipped: no JDK (javac)");
+        return;
+    }
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let emu = runtime.block_on(Emulator::start());
+    let config = runtime.block_on(cluster_config(&emu));
+    let dir = tempfile::tempdir().unwrap();
+    let source =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("pkcs11/SunPkcs11Check.java");
+    run(std::process::Command::new("javac")
+        .arg("-d")
+        .arg(dir.path())
+        .arg(&source));
+    let java_config = dir.path().join("pkcs11.cfg");
+    std::fs::write(
+        &java_config,
+        format!(
+            "name = AzureCloudHSM\nlibrary = {}\nslot = 0\n",
+            module_path().display()
+        ),
+    )
+    .unwrap();
+    let output = run(std::process::Command::new("java")
+        .env("AZCLOUDHSM_CLIENT_CONFIG", &config)
+        .env("azcloudhsm_password", USER_PIN)
+        .arg("-cp")
+        .arg(dir.path())
+        .arg("SunPkcs11Check")
+        .arg(&java_config));
+    assert!(output.contains("SunPKCS11 OK"), "{output}");
+    drop(emu);
+}

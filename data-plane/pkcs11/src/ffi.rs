@@ -575,7 +575,8 @@ pub unsafe extern "C" fn C_GenerateKey(
                 }
             }
             let spec = objects::secret_spec(key_type, &t, None)?;
-            let attributes = objects::engine_attributes(&[&t])?;
+            let mut attributes = objects::engine_attributes(&[&t])?;
+            objects::default_usages(&mut attributes, &[&t], spec);
             *handle = module
                 .block(module.client(slot).generate_key(spec, attributes))
                 .map_err(|e| from_client(&e))?;
@@ -634,7 +635,8 @@ pub unsafe extern "C" fn C_GenerateKeyPair(
             // The engine gives a pair one set of attributes and splits the
             // usages between the halves; the private template's label and
             // id win.
-            let attributes = objects::engine_attributes(&[&public_t, &private_t])?;
+            let mut attributes = objects::engine_attributes(&[&public_t, &private_t])?;
+            objects::default_usages(&mut attributes, &[&public_t, &private_t], spec);
             let (pub_handle, priv_handle) = module
                 .block(module.client(slot).generate_key_pair(spec, attributes))
                 .map_err(|e| from_client(&e))?;

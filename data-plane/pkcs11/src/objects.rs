@@ -476,6 +476,28 @@ pub fn engine_attributes(templates: &[&Template]) -> CkResult<Vec<(u32, Attribut
     Ok(out)
 }
 
+/// Usages a template leaves unsaid default to what the key type does (the
+/// standard leaves the defaults to the token; SoftHSMv2 and SunPKCS11, which
+/// leaves CKA_SIGN out, expect this): appended to the engine attributes.
+pub fn default_usages(
+    attributes: &mut Vec<(u32, Attribute)>,
+    templates: &[&Template],
+    spec: KeySpec,
+) {
+    let said = |kind: CK_ATTRIBUTE_TYPE| templates.iter().any(|t| find_in(t, kind).is_some());
+    let usages: &[CK_ATTRIBUTE_TYPE] = match spec {
+        KeySpec::Rsa { .. } => &[CKA_SIGN, CKA_VERIFY, CKA_ENCRYPT, CKA_DECRYPT],
+        KeySpec::Ec { .. } => &[CKA_SIGN, CKA_VERIFY],
+        KeySpec::Aes { .. } => &[CKA_ENCRYPT, CKA_DECRYPT],
+        KeySpec::GenericSecret { .. } => &[CKA_SIGN, CKA_VERIFY],
+    };
+    for usage in usages {
+        if !said(*usage) {
+            attributes.push((engine_id(*usage), Attribute::Bool(true)));
+        }
+    }
+}
+
 /// Whether a template asks for a session object (CKA_TOKEN false).
 pub fn is_session_object(template: &Template) -> bool {
     find_in(template, CKA_TOKEN)
