@@ -17,6 +17,17 @@ if ! cmp -s tests/azurite/package-lock.json "$azurite/package-lock.json" \
   (cd "$azurite" && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
+echo "== PKCS#11 clients (OpenSC pkcs11-tool, libp11's OpenSSL engine, SoftHSMv2 for the benchmark)"
+pkcs11_packages=(opensc libengine-pkcs11-openssl softhsm2)
+missing=()
+for package in "${pkcs11_packages[@]}"; do
+  dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
 echo "== Rust tests (unit + end-to-end)"
 # The end-to-end tests start the binary cargo test has just built.
 CLOUDHSM_EMULATOR_BIN="$PWD/target/debug/cloudhsm-emulator" cargo test --workspace --locked

@@ -7,6 +7,7 @@ pub mod backup_jobs;
 pub mod diagnostics;
 pub mod rbac;
 pub mod event_hubs;
+pub mod pkcs11;
 
 use std::{
     path::{Path, PathBuf},

@@ -73,6 +73,31 @@ pub fn cbc_seal(k: &KeyObject, data: &[u8]) -> Result<Vec<u8>, EngineError> {
     Ok(out)
 }
 
+/// AES-CBC with PKCS#7 padding under the caller's IV: `data` is IV(16) ‖
+/// plaintext; output is IV ‖ ciphertext, as [`cbc_seal`]'s.
+pub fn cbc_seal_with_iv(k: &KeyObject, data: &[u8]) -> Result<Vec<u8>, EngineError> {
+    use aws_lc_rs::cipher::{EncryptionContext, PaddedBlockEncryptingKey, UnboundCipherKey};
+    if data.len() < 16 {
+        return Err(EngineError::DataInvalid(
+            "AES-CBC input starts with its 16-byte IV".into(),
+        ));
+    }
+    let (iv, plain) = data.split_at(16);
+    let iv: [u8; 16] = iv
+        .try_into()
+        .map_err(|_| EngineError::DataInvalid("IV".into()))?;
+    let unbound = UnboundCipherKey::new(cbc_algorithm(k)?, material(k))
+        .map_err(|_| EngineError::Crypto("AES key".into()))?;
+    let key = PaddedBlockEncryptingKey::cbc_pkcs7(unbound)
+        .map_err(|_| EngineError::Crypto("AES-CBC".into()))?;
+    let mut body = plain.to_vec();
+    key.less_safe_encrypt(&mut body, EncryptionContext::Iv128(iv.into()))
+        .map_err(|_| EngineError::Crypto("AES-CBC".into()))?;
+    let mut out = iv.to_vec();
+    out.extend_from_slice(&body);
+    Ok(out)
+}
+
 pub fn cbc_open(k: &KeyObject, sealed: &[u8]) -> Result<Vec<u8>, EngineError> {
     use aws_lc_rs::cipher::{DecryptionContext, PaddedBlockDecryptingKey, UnboundCipherKey};
     if sealed.len() < 32 || sealed.len() % 16 != 0 {

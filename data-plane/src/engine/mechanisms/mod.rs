@@ -37,6 +37,20 @@ pub enum Mechanism {
     AesCbcPad,
     /// RSA-OAEP with SHA-256 and MGF1-SHA-256.
     RsaOaep,
+    /// RSA PKCS#1 v1.5 over what the caller gives, padded as given (PKCS#11
+    /// `CKM_RSA_PKCS` signing; a SHA-256/384/512 DigestInfo takes aws-lc-rs).
+    RsaPkcs1Prehashed,
+    /// RSA-PSS over a hash the caller computed (PKCS#11 `CKM_RSA_PKCS_PSS`),
+    /// salt as long as the hash, MGF1 with the same hash.
+    RsaPssSha256Prehashed,
+    RsaPssSha384Prehashed,
+    RsaPssSha512Prehashed,
+    /// ECDSA over a hash the caller computed (PKCS#11 `CKM_ECDSA`), as long
+    /// as the curve's own hash (the PKCS#11 module truncates or pads).
+    EcdsaPrehashed,
+    /// AES-CBC with PKCS#7 padding under the caller's IV: the input is
+    /// IV(16) ‖ plaintext (PKCS#11 `CKM_AES_CBC_PAD`); output as `AesCbcPad`.
+    AesCbcPadWithIv,
 }
 
 impl Mechanism {
@@ -49,6 +63,12 @@ impl Mechanism {
             "SHA384_RSA_PKCS_PSS" | "RSA_PSS_SHA384" => Self::RsaPssSha384,
             "SHA512_RSA_PKCS_PSS" | "RSA_PSS_SHA512" => Self::RsaPssSha512,
             "ECDSA" => Self::Ecdsa,
+            "RSA_PKCS1_PREHASHED" => Self::RsaPkcs1Prehashed,
+            "RSA_PSS_SHA256_PREHASHED" => Self::RsaPssSha256Prehashed,
+            "RSA_PSS_SHA384_PREHASHED" => Self::RsaPssSha384Prehashed,
+            "RSA_PSS_SHA512_PREHASHED" => Self::RsaPssSha512Prehashed,
+            "ECDSA_PREHASHED" => Self::EcdsaPrehashed,
+            "AES_CBC_PAD_WITH_IV" => Self::AesCbcPadWithIv,
             "SHA256_HMAC" | "HMAC_SHA256" => Self::HmacSha256,
             "SHA384_HMAC" | "HMAC_SHA384" => Self::HmacSha384,
             "SHA512_HMAC" | "HMAC_SHA512" => Self::HmacSha512,
@@ -81,6 +101,17 @@ impl Mechanism {
             ) => rsa::sign(self, key, data),
             (Self::Ecdsa, KeySpec::Ec { curve }, KeyClass::Private) => ec::sign(curve, key, data),
             (
+                Self::RsaPkcs1Prehashed
+                | Self::RsaPssSha256Prehashed
+                | Self::RsaPssSha384Prehashed
+                | Self::RsaPssSha512Prehashed,
+                KeySpec::Rsa { .. },
+                KeyClass::Private,
+            ) => rsa::sign_prehashed(self, key, data),
+            (Self::EcdsaPrehashed, KeySpec::Ec { curve }, KeyClass::Private) => {
+                ec::sign_prehashed(curve, key, data)
+            }
+            (
                 Self::HmacSha256 | Self::HmacSha384 | Self::HmacSha512,
                 KeySpec::GenericSecret { .. } | KeySpec::Aes { .. },
                 KeyClass::Secret,
@@ -106,6 +137,17 @@ impl Mechanism {
                 ec::verify(curve, key, data, signature)
             }
             (
+                Self::RsaPkcs1Prehashed
+                | Self::RsaPssSha256Prehashed
+                | Self::RsaPssSha384Prehashed
+                | Self::RsaPssSha512Prehashed,
+                KeySpec::Rsa { .. },
+                KeyClass::Public,
+            ) => rsa::verify_prehashed(self, key, data, signature),
+            (Self::EcdsaPrehashed, KeySpec::Ec { curve }, KeyClass::Public) => {
+                ec::verify_prehashed(curve, key, data, signature)
+            }
+            (
                 Self::HmacSha256 | Self::HmacSha384 | Self::HmacSha512,
                 KeySpec::GenericSecret { .. } | KeySpec::Aes { .. },
                 KeyClass::Secret,
@@ -119,6 +161,7 @@ impl Mechanism {
         match (self, key.spec, key.class) {
             (Self::AesGcm, KeySpec::Aes { .. }, _) => aes::gcm_seal(key, data, aad),
             (Self::AesCbcPad, KeySpec::Aes { .. }, _) => aes::cbc_seal(key, data),
+            (Self::AesCbcPadWithIv, KeySpec::Aes { .. }, _) => aes::cbc_seal_with_iv(key, data),
             (Self::RsaOaep, KeySpec::Rsa { .. }, KeyClass::Public) => oaep::encrypt(key, data),
             _ => Err(self.invalid()),
         }
@@ -127,7 +170,9 @@ impl Mechanism {
     pub fn decrypt(self, key: &KeyObject, data: &[u8], aad: &[u8]) -> Result<Vec<u8>, EngineError> {
         match (self, key.spec, key.class) {
             (Self::AesGcm, KeySpec::Aes { .. }, _) => aes::gcm_open(key, data, aad),
-            (Self::AesCbcPad, KeySpec::Aes { .. }, _) => aes::cbc_open(key, data),
+            (Self::AesCbcPad | Self::AesCbcPadWithIv, KeySpec::Aes { .. }, _) => {
+                aes::cbc_open(key, data)
+            }
             (Self::RsaOaep, KeySpec::Rsa { .. }, KeyClass::Private) => oaep::decrypt(key, data),
             _ => Err(self.invalid()),
         }

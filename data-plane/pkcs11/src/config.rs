@@ -1,0 +1,88 @@
+//! Where the clusters are: the client configuration file the utility's
+//! `saveConfig` writes (`{"endpoint", "caCertificate", "hsms"}`), found as
+//! the utility finds it: `$AZCLOUDHSM_CLIENT_CONFIG`, else
+//! `./azcloudhsm_client.json`, else [`DEFAULT_PATH`]. The file describes one
+//! cluster, or holds `{"clusters": [ ... ]}` for several: one slot each.
+
+use std::path::{Path, PathBuf};
+
+use cloudhsm_data_plane::client::ClientConfig;
+use serde_json::Value;
+
+/// Where Azure's SDK installs its client configuration.
+pub const DEFAULT_PATH: &str = "/opt/azurecloudhsm/bin/azcloudhsm_client.json";
+
+/// One configured cluster: what the client needs, and the token's label.
+pub struct Cluster {
+    pub client: ClientConfig,
+    pub label: String,
+}
+
+pub fn path() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("AZCLOUDHSM_CLIENT_CONFIG") {
+        return Some(PathBuf::from(path));
+    }
+    [Path::new("azcloudhsm_client.json"), Path::new(DEFAULT_PATH)]
+        .into_iter()
+        .find(|p| p.exists())
+        .map(Path::to_path_buf)
+}
+
+/// The configured clusters; `Err` says what is wrong with the file.
+pub fn load() -> Result<Vec<Cluster>, String> {
+    let path = path().ok_or_else(|| {
+        format!(
+            "no client configuration: set AZCLOUDHSM_CLIENT_CONFIG, or write ./azcloudhsm_client.json or {DEFAULT_PATH} with the utility's saveConfig"
+        )
+    })?;
+    let text = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let json: Value =
+        serde_json::from_slice(&text).map_err(|e| format!("{}: not JSON: {e}", path.display()))?;
+    match json.get("clusters").and_then(Value::as_array) {
+        Some(list) => list.iter().map(|c| cluster(&path, c)).collect(),
+        None => Ok(vec![cluster(&path, &json)?]),
+    }
+}
+
+fn cluster(file: &Path, json: &Value) -> Result<Cluster, String> {
+    let endpoint = json["endpoint"]
+        .as_str()
+        .ok_or_else(|| format!("{}: 'endpoint' is missing", file.display()))?;
+    let hsm_addresses: Vec<String> = json["hsms"]
+        .as_array()
+        .map(|l| {
+            l.iter()
+                .filter_map(|h| h.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    let first = hsm_addresses
+        .first()
+        .ok_or_else(|| format!("{}: 'hsms' lists no HSM", file.display()))?;
+    let ca_pem = match json["caCertificate"].as_str() {
+        Some(ca) => {
+            let ca = Path::new(ca);
+            let ca = if ca.is_absolute() {
+                ca.to_path_buf()
+            } else {
+                file.parent().unwrap_or(Path::new(".")).join(ca)
+            };
+            Some(std::fs::read(&ca).map_err(|e| format!("{}: {e}", ca.display()))?)
+        }
+        None => None,
+    };
+    // The cluster's name is the first label of its HSMs' addresses unless
+    // the file names the token.
+    let label = json["label"]
+        .as_str()
+        .map(str::to_string)
+        .unwrap_or_else(|| first.split('.').next().unwrap_or(first).to_string());
+    Ok(Cluster {
+        client: ClientConfig {
+            endpoint: endpoint.to_string(),
+            hsm_addresses,
+            ca_pem,
+        },
+        label,
+    })
+}
