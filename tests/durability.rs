@@ -162,8 +162,9 @@ async fn no_arguments_means_embedded_defaults() {
     assert!(v["clientSecret"].as_str().is_some_and(|s| !s.is_empty()));
     let ca = v["caCertificate"].as_str().unwrap();
     assert!(std::path::Path::new(ca).is_absolute() && std::path::Path::new(ca).exists());
+    assert_eq!(v["eventHubs"]["amqp"], "sb://127.0.0.1:5672/", "{v}");
     let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
-    assert_eq!(keys.len(), 7, "exactly the documented keys: {keys:?}");
+    assert_eq!(keys.len(), 8, "exactly the documented keys: {keys:?}");
 }
 
 #[tokio::test]
