@@ -32,12 +32,20 @@ class RunningEmulator:
                 raise RuntimeError("cloudhsm-emulator did not start")
             time.sleep(0.02)
         self.endpoints = json.loads(endpoints_file.read_text())
-        # Both requests (azure-core) and MSAL trust the emulator's CA through this.
+        # Both requests (azure-core) and MSAL trust the emulator's CA through this;
+        # the one before is put back when this emulator stops (a test's own
+        # emulator must not leave the session's clients pointing at a deleted CA).
+        self._previous_ca = os.environ.get("REQUESTS_CA_BUNDLE")
         os.environ["REQUESTS_CA_BUNDLE"] = self.endpoints["caCertificate"]
 
     def stop(self):
         self.process.send_signal(signal.SIGTERM)
         self.process.wait(timeout=15)
+        if os.environ.get("REQUESTS_CA_BUNDLE") == self.endpoints["caCertificate"]:
+            if self._previous_ca is None:
+                os.environ.pop("REQUESTS_CA_BUNDLE", None)
+            else:
+                os.environ["REQUESTS_CA_BUNDLE"] = self._previous_ca
         self.dir.cleanup()
 
 

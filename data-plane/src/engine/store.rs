@@ -260,11 +260,12 @@ pub fn private_dir(dir: &Path) -> std::io::Result<()> {
 
 /// Opens a sled database. sled's background flusher can hold a dropped
 /// handle's file lock a moment longer (a reopen in the same process, as
-/// tests do), so a lock conflict is retried for up to two seconds; one that
+/// tests do), so a lock conflict is retried for up to ten seconds (a loaded
+/// machine can take that long); one that
 /// lasts is another process using the directory, and says so.
 pub fn open_sled(path: &Path) -> Result<sled::Db, sled::Error> {
     private_dir(path).map_err(sled::Error::Io)?;
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
         match sled::Config::new().path(path).open() {
             Err(sled::Error::Io(e)) if e.to_string().contains("could not acquire lock") => {
