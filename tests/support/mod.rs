@@ -5,9 +5,9 @@
 pub mod azurite;
 pub mod backup_jobs;
 pub mod diagnostics;
-pub mod rbac;
 pub mod event_hubs;
 pub mod pkcs11;
+pub mod rbac;
 
 use std::{
     path::{Path, PathBuf},
