@@ -38,6 +38,22 @@ class RunningEmulator:
         self._previous_ca = os.environ.get("REQUESTS_CA_BUNDLE")
         os.environ["REQUESTS_CA_BUNDLE"] = self.endpoints["caCertificate"]
 
+    def kill_and_restart(self):
+        """`kill -9`, then the same binary and arguments on the same data
+        dir; returns once the new process has written its endpoints (give
+        fixed ports in the arguments for clients that must find it again)."""
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(10)
+        endpoints_file = pathlib.Path(self.dir.name) / "endpoints.json"
+        endpoints_file.unlink(missing_ok=True)
+        self.process = subprocess.Popen(self.process.args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 30
+        while not endpoints_file.exists():
+            if self.process.poll() is not None or time.time() > deadline:
+                raise RuntimeError("cloudhsm-emulator did not restart")
+            time.sleep(0.02)
+        self.endpoints = json.loads(endpoints_file.read_text())
+
     def stop(self):
         self.process.send_signal(signal.SIGTERM)
         self.process.wait(timeout=15)

@@ -84,6 +84,34 @@ def util(emulator, config, workdir, *args, user=None):
     return result.stdout
 
 
+def activate_with_crypto_user(emulator, group, cluster, workdir):
+    """The README's walkthrough in `workdir`: the client config from
+    saveConfig, activation with the owner's certificates (openssl), an
+    officer who creates crypto user cu1, and cu1's RSA key pair labelled
+    LABEL; writes message.txt to sign. Returns (config path, private key
+    handle)."""
+    config = workdir / "azcloudhsm_client.json"
+    subprocess.run([str(ROOT / "target" / "debug" / "az-cloudhsm"), "util",
+                    "--endpoints", str(pathlib.Path(emulator.dir.name) / "endpoints.json"),
+                    "-g", group, "-n", cluster, "singlecmd", "saveConfig", "-out", str(config)],
+                   check=True, capture_output=True)
+    util(emulator, config, workdir, "loginHSM", "-u", "PRECO", "-s", "admin", "-p", "password", "getCertReq", "-f", "partition.csr")
+    for command in (
+        ["req", "-newkey", "rsa:2048", "-nodes", "-sha256", "-keyout", "PO.key", "-out", "PO.csr", "-subj", "/CN=Partition Owner"],
+        ["x509", "-req", "-sha256", "-days", "3650", "-in", "PO.csr", "-signkey", "PO.key", "-out", "PO.crt"],
+        ["x509", "-req", "-sha256", "-days", "3650", "-in", "partition.csr", "-CA", "PO.crt", "-CAkey", "PO.key",
+         "-CAcreateserial", "-out", "POAC.crt"],
+    ):
+        subprocess.run(["openssl", *command], cwd=workdir, check=True, capture_output=True)
+    util(emulator, config, workdir, "loginHSM", "-u", "PRECO", "-s", "admin", "-p", "password",
+         "storeCert", "-fPath", "PO.crt", "-type", "4", "storeCert", "-fPath", "POAC.crt", "-type", "8",
+         "changePswd", "PRECO", "admin", "officer-pass-1")
+    util(emulator, config, workdir, "loginHSM", "-u", "CO", "-s", "admin", "-p", "officer-pass-1", "createUser", "CU", "cu1", CU_PASSWORD)
+    (workdir / "message.txt").write_text("invoice 42")
+    generated = util(emulator, config, workdir, "genRSAKeyPair", "-m", "2048", "-e", "65537", "-l", LABEL, user=f"cu1:{CU_PASSWORD}")
+    return config, generated.split("private key handle:")[1].split()[0]
+
+
 def records_in_azurite(port, ca):
     from azure.storage.blob import BlobServiceClient
 
@@ -125,29 +153,8 @@ def test_storage_destination_gets_the_crypto_users_operations(setup):
     az("monitor", "diagnostic-settings", "create", "--resource", resource, "-n", "to-hub",
        "--event-hub-rule", rule["id"], "--event-hub", "hsm-logs", "--logs", logs)
 
-    # The README's walkthrough: activation with the owner's certificates
-    # (openssl), then a crypto user's key pair and signatures.
     workdir = pathlib.Path(work.name)
-    config = workdir / "azcloudhsm_client.json"
-    subprocess.run([str(ROOT / "target" / "debug" / "az-cloudhsm"), "util",
-                    "--endpoints", str(pathlib.Path(emulator.dir.name) / "endpoints.json"),
-                    "-g", group, "-n", "chsm-logs", "singlecmd", "saveConfig", "-out", str(config)],
-                   check=True, capture_output=True)
-    util(emulator, config, workdir, "loginHSM", "-u", "PRECO", "-s", "admin", "-p", "password", "getCertReq", "-f", "partition.csr")
-    for command in (
-        ["req", "-newkey", "rsa:2048", "-nodes", "-sha256", "-keyout", "PO.key", "-out", "PO.csr", "-subj", "/CN=Partition Owner"],
-        ["x509", "-req", "-sha256", "-days", "3650", "-in", "PO.csr", "-signkey", "PO.key", "-out", "PO.crt"],
-        ["x509", "-req", "-sha256", "-days", "3650", "-in", "partition.csr", "-CA", "PO.crt", "-CAkey", "PO.key",
-         "-CAcreateserial", "-out", "POAC.crt"],
-    ):
-        subprocess.run(["openssl", *command], cwd=workdir, check=True, capture_output=True)
-    util(emulator, config, workdir, "loginHSM", "-u", "PRECO", "-s", "admin", "-p", "password",
-         "storeCert", "-fPath", "PO.crt", "-type", "4", "storeCert", "-fPath", "POAC.crt", "-type", "8",
-         "changePswd", "PRECO", "admin", "officer-pass-1")
-    util(emulator, config, workdir, "loginHSM", "-u", "CO", "-s", "admin", "-p", "officer-pass-1", "createUser", "CU", "cu1", CU_PASSWORD)
-    (workdir / "message.txt").write_text("invoice 42")
-    generated = util(emulator, config, workdir, "genRSAKeyPair", "-m", "2048", "-e", "65537", "-l", LABEL, user=f"cu1:{CU_PASSWORD}")
-    private = generated.split("private key handle:")[1].split()[0]
+    config, private = activate_with_crypto_user(emulator, group, "chsm-logs", workdir)
     for i in range(3):
         util(emulator, config, workdir, "sign", "-f", "message.txt", "-k", private, "-m", "1", "-out", f"m{i}.sig", user=f"cu1:{CU_PASSWORD}")
 
