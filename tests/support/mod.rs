@@ -89,6 +89,9 @@ pub struct Emulator {
     data_dir: PathBuf,
     _temp: Option<tempfile::TempDir>,
     args: Vec<String>,
+    /// `CLOUDHSM_LOG` filter and file for the emulator's log, when a test
+    /// reads it (see [`Emulator::start_logging`]).
+    log: Option<(String, PathBuf)>,
     pub endpoints: Endpoints,
     pub http: reqwest::Client,
     token: String,
@@ -104,15 +107,51 @@ impl Emulator {
         let temp = tempfile::tempdir().expect("temp dir");
         let data_dir = temp.path().to_path_buf();
         let mut emulator =
-            Self::launch(data_dir, args.iter().map(|s| s.to_string()).collect()).await;
+            Self::launch(data_dir, args.iter().map(|s| s.to_string()).collect(), None).await;
         emulator._temp = Some(temp);
         emulator
     }
 
-    async fn launch(data_dir: PathBuf, args: Vec<String>) -> Self {
+    /// Like [`start_with`](Self::start_with), with the emulator's log at
+    /// `filter` (a `CLOUDHSM_LOG` value) appended to `log` (stdout and stderr).
+    pub async fn start_logging(args: &[&str], filter: &str, log: &Path) -> Self {
+        let temp = tempfile::tempdir().expect("temp dir");
+        let mut emulator = Self::launch(
+            temp.path().to_path_buf(),
+            args.iter().map(|s| s.to_string()).collect(),
+            Some((filter.to_string(), log.to_path_buf())),
+        )
+        .await;
+        emulator._temp = Some(temp);
+        emulator
+    }
+
+    async fn launch(data_dir: PathBuf, args: Vec<String>, log: Option<(String, PathBuf)>) -> Self {
         let endpoints_file = data_dir.join("endpoints.json");
         let _ = std::fs::remove_file(&endpoints_file);
-        let child = Command::new(emulator_binary())
+        let mut command = Command::new(emulator_binary());
+        if let Some((filter, path)) = &log {
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .expect("log file");
+            command
+                .env("CLOUDHSM_LOG", filter)
+                .stdout(file.try_clone().expect("log file"))
+                .stderr(file);
+        } else {
+            command.stdout(Stdio::null()).stderr(
+                // `CLOUDHSM_LOG=info cargo bench ...` shows the emulator's log
+                // (its filter variable is inherited), e.g. backup job timings.
+                if std::env::var_os("CLOUDHSM_LOG").is_some() {
+                    Stdio::inherit()
+                } else {
+                    Stdio::null()
+                },
+            );
+        }
+        let child = command
             .arg("--data-dir")
             .arg(&data_dir)
             .args([
@@ -126,14 +165,6 @@ impl Emulator {
                 "0",
             ])
             .args(&args)
-            .stdout(Stdio::null())
-            // `CLOUDHSM_LOG=info cargo bench ...` shows the emulator's log
-            // (its filter variable is inherited), e.g. backup job timings.
-            .stderr(if std::env::var_os("CLOUDHSM_LOG").is_some() {
-                Stdio::inherit()
-            } else {
-                Stdio::null()
-            })
             .spawn()
             .expect("starting cloudhsm-emulator");
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -166,6 +197,7 @@ impl Emulator {
             data_dir,
             _temp: None,
             args,
+            log,
             endpoints,
             http,
             token: String::new(),
@@ -257,7 +289,8 @@ impl Emulator {
     pub async fn restart(mut self) -> Self {
         self.kill();
         let temp = self._temp.take();
-        let mut next = Self::launch(self.data_dir.clone(), self.args.clone()).await;
+        let mut next =
+            Self::launch(self.data_dir.clone(), self.args.clone(), self.log.clone()).await;
         next._temp = temp;
         next
     }
