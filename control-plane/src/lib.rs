@@ -5,6 +5,7 @@
 pub mod arm;
 pub mod backup_storage;
 pub mod config;
+pub mod connections;
 pub mod deployments;
 pub mod diagnostics;
 pub mod hsm_clusters;

@@ -86,6 +86,13 @@ struct Flags {
     /// picks a free one.
     #[arg(long, default_value_t = 5443)]
     event_hubs_rest_port: u16,
+    /// An HTTPS connection with no byte either way for this long is closed
+    /// (Azure's load balancers: 4 minutes).
+    #[arg(long, default_value = "4m", value_parser = humantime::parse_duration)]
+    idle_timeout: Duration,
+    /// Request headers must have arrived this long after a request starts.
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+    header_read_timeout: Duration,
 }
 
 fn parse_principal(text: &str) -> Result<(String, String), String> {
@@ -129,6 +136,10 @@ async fn main() -> ExitCode {
         },
         event_hubs_port: flags.event_hubs_port,
         event_hubs_rest_port: flags.event_hubs_rest_port,
+        connections: cloudhsm_control_plane::connections::ConnectionLimits {
+            idle_timeout: flags.idle_timeout,
+            header_read_timeout: flags.header_read_timeout,
+        },
     };
     match server::serve(options).await {
         Ok(()) => ExitCode::SUCCESS,

@@ -46,6 +46,8 @@ pub struct ServerOptions {
     pub event_hubs_port: u16,
     /// Port of the Event Hubs REST send API; 0 picks a free one.
     pub event_hubs_rest_port: u16,
+    /// Idle and header timeouts of the HTTPS listeners.
+    pub connections: crate::connections::ConnectionLimits,
 }
 
 fn url_host(host: &str) -> String {
@@ -227,6 +229,7 @@ pub async fn serve(options: ServerOptions) -> Result<(), String> {
     // With each connection's peer address: audit events carry CallerIpAddress.
     let data_plane_service =
         data_plane.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let limits = options.connections;
     let served = match tls {
         Some(material) => {
             let rustls = axum_server::tls_rustls::RustlsConfig::from_pem(
@@ -235,42 +238,48 @@ pub async fn serve(options: ServerOptions) -> Result<(), String> {
             )
             .await
             .map_err(|e| format!("TLS configuration: {e}"))?;
-            // TCP_NODELAY on both listeners: a response written in more than
-            // one TCP segment (TLS records, HTTP/2 frames) must not wait for
-            // the peer's delayed ACK (Nagle): that cost 40 ms on a
-            // managed-identity token request and throttled the data plane.
-            let no_delay_tls = || {
+            let tls = || {
                 axum_server::tls_rustls::RustlsAcceptor::new(rustls.clone())
-                    .acceptor(axum_server::accept::NoDelayAcceptor::new())
+                    .acceptor(limits.acceptor())
             };
-            let data_plane = axum_server::from_tcp(data_plane_listener)
-                .acceptor(no_delay_tls())
-                .handle(handle.clone())
-                .serve(data_plane_service);
-            let event_hubs = axum_server::from_tcp(event_hubs_rest_listener)
-                .acceptor(no_delay_tls())
-                .handle(handle.clone())
-                .serve(event_hubs_rest);
-            let arm = axum_server::from_tcp(listener)
-                .acceptor(no_delay_tls())
-                .handle(handle)
-                .serve(service);
-            tokio::try_join!(arm, data_plane, event_hubs).map(drop)
+            let mut data_plane = axum_server::from_tcp(data_plane_listener)
+                .acceptor(tls())
+                .handle(handle.clone());
+            let mut event_hubs = axum_server::from_tcp(event_hubs_rest_listener)
+                .acceptor(tls())
+                .handle(handle.clone());
+            let mut arm = axum_server::from_tcp(listener)
+                .acceptor(tls())
+                .handle(handle);
+            limits.configure(&mut data_plane);
+            limits.configure(&mut event_hubs);
+            limits.configure(&mut arm);
+            tokio::try_join!(
+                arm.serve(service),
+                data_plane.serve(data_plane_service),
+                event_hubs.serve(event_hubs_rest)
+            )
+            .map(drop)
         }
         None => {
-            let data_plane = axum_server::from_tcp(data_plane_listener)
-                .acceptor(axum_server::accept::NoDelayAcceptor::new())
-                .handle(handle.clone())
-                .serve(data_plane_service);
-            let event_hubs = axum_server::from_tcp(event_hubs_rest_listener)
-                .acceptor(axum_server::accept::NoDelayAcceptor::new())
-                .handle(handle.clone())
-                .serve(event_hubs_rest);
-            let arm = axum_server::from_tcp(listener)
-                .acceptor(axum_server::accept::NoDelayAcceptor::new())
-                .handle(handle)
-                .serve(service);
-            tokio::try_join!(arm, data_plane, event_hubs).map(drop)
+            let mut data_plane = axum_server::from_tcp(data_plane_listener)
+                .acceptor(limits.acceptor())
+                .handle(handle.clone());
+            let mut event_hubs = axum_server::from_tcp(event_hubs_rest_listener)
+                .acceptor(limits.acceptor())
+                .handle(handle.clone());
+            let mut arm = axum_server::from_tcp(listener)
+                .acceptor(limits.acceptor())
+                .handle(handle);
+            limits.configure(&mut data_plane);
+            limits.configure(&mut event_hubs);
+            limits.configure(&mut arm);
+            tokio::try_join!(
+                arm.serve(service),
+                data_plane.serve(data_plane_service),
+                event_hubs.serve(event_hubs_rest)
+            )
+            .map(drop)
         }
     };
     served.map_err(|e| format!("server failed: {e}"))
