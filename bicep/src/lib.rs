@@ -384,10 +384,18 @@ fn references_in(declaration: &Declaration) -> Vec<String> {
         use syntax::TypeExpression as T;
         match type_expression {
             T::Named(identifier) => names.push(identifier.name.clone()),
-            T::ArrayOf(inner, _) | T::Nullable(inner, _) => types(inner, names),
+            T::ArrayOf(inner, _)
+            | T::Nullable(inner, _)
+            | T::NonNullable(inner, _)
+            | T::Access(inner, _, _) => types(inner, names),
             T::Tuple(items, _) => {
                 for item in items {
-                    types(item, names);
+                    types(&item.value, names);
+                }
+            }
+            T::Union(members, _) => {
+                for member in members {
+                    types(member, names);
                 }
             }
             T::Object(properties, _) => {

@@ -158,10 +158,6 @@ pub fn identifier_declared_multiple_times(span: Span, identifier: &str) -> Pendi
     )
 }
 
-pub fn invalid_resource_type(span: Span) -> PendingDiagnostic {
-    error(span, "BCP029", "The resource type is not valid. Specify a valid resource type of format \"<type-name>@<apiVersion>\".".into())
-}
-
 pub fn invalid_output_type(span: Span) -> PendingDiagnostic {
     error(span, "BCP030", "The output type is not valid. Please specify one of the following types: \"array\", \"bool\", \"int\", \"object\", \"string\".".into())
 }
@@ -412,4 +408,83 @@ pub fn unsupported_construct(span: Span, construct: &str) -> PendingDiagnostic {
         "BCP901",
         format!("{construct} is not supported by this Bicep compiler yet (it follows Bicep {}); rewrite the template without it or compile it with the official Bicep CLI.", crate::VERSION),
     )
+}
+
+pub fn expected_resource_type_string(span: Span) -> PendingDiagnostic {
+    error(span, "BCP068", "Expected a resource type string. Specify a valid resource type of format \"<type-name>@<apiVersion>\".".into())
+}
+
+pub fn type_union_not_reducible(span: Span) -> PendingDiagnostic {
+    error(
+        span,
+        "BCP294",
+        "Type unions must be reducible to a single ARM type (such as 'string', 'int', or 'bool')."
+            .into(),
+    )
+}
+
+pub fn discriminator_needs_object_union(span: Span) -> PendingDiagnostic {
+    error(span, "BCP363", "The \"discriminator\" decorator can only be applied to object-only union types with unique member types.".into())
+}
+
+pub fn discriminator_property_not_literal(span: Span, property: &str) -> PendingDiagnostic {
+    error(
+        span,
+        "BCP364",
+        format!("The property \"{property}\" must be a required string literal on all union member types."),
+    )
+}
+
+pub fn discriminator_value_duplicated(
+    span: Span,
+    property: &str,
+    value: &str,
+) -> PendingDiagnostic {
+    error(span, "BCP365", format!("The value \"{value}\" for discriminator property \"{property}\" is duplicated across multiple union member types. The value must be unique across all union member types."))
+}
+
+pub fn type_property_unknown(span: Span, type_name: &str, property: &str) -> PendingDiagnostic {
+    error(
+        span,
+        "BCP052",
+        format!("The type \"{type_name}\" does not contain property \"{property}\"."),
+    )
+}
+
+pub fn type_index_needs_tuple(span: Span, type_name: &str) -> PendingDiagnostic {
+    error(
+        span,
+        "BCP388",
+        format!(
+            "Cannot access elements of type \"{type_name}\" by index. An tuple type is required."
+        ),
+    )
+}
+
+pub fn type_has_no_additional_properties(span: Span, type_name: &str) -> PendingDiagnostic {
+    error(
+        span,
+        "BCP389",
+        format!("The type \"{type_name}\" does not declare an additional properties type."),
+    )
+}
+
+pub fn type_items_need_typed_array(span: Span) -> PendingDiagnostic {
+    error(
+        span,
+        "BCP390",
+        "The array item type access operator ('[*]') can only be used with typed arrays.".into(),
+    )
+}
+
+pub fn type_access_needs_named_base(span: Span) -> PendingDiagnostic {
+    error(
+        span,
+        "BCP391",
+        "Type member access is only supported on a reference to a named type.".into(),
+    )
+}
+
+pub fn invalid_resource_type(span: Span) -> PendingDiagnostic {
+    error(span, "BCP029", "The resource type is not valid. Specify a valid resource type of format \"<type-name>@<apiVersion>\".".into())
 }

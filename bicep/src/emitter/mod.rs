@@ -2,4 +2,5 @@
 
 pub mod expression_converter;
 pub mod json_writer;
+pub mod resource_derived;
 pub mod template_writer;

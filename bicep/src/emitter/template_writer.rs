@@ -54,13 +54,19 @@ fn decorator<'d>(decorators: &'d [Decorator], name: &str) -> Option<&'d Decorato
     decorators.iter().find(|d| d.name.name == name)
 }
 
-impl TemplateWriter<'_, '_, '_> {
+impl<'a> TemplateWriter<'_, '_, 'a> {
     fn template(&self) -> Written<Json> {
         let mut body = Json::object();
         if self.model.symbolic_names {
             let mut definitions = Json::object();
             for declared in &self.model.bindings.types {
-                let mut schema = self.type_schema(&declared.value, &declared.decorators)?;
+                let mut schema = Json::object();
+                self.type_body(
+                    &declared.value,
+                    &mut schema,
+                    discriminator_of(&declared.decorators),
+                )?;
+                self.apply_type_modifiers(&declared.decorators, true, &mut schema)?;
                 self.imported_from(&declared.name.name, &mut schema);
                 definitions.insert(&declared.name.name, schema);
             }
@@ -175,8 +181,23 @@ impl TemplateWriter<'_, '_, '_> {
                 },
                 None,
             ),
+            TypeExpression::SysNamed(identifier) => (
+                match identifier.name.as_str() {
+                    "int" => "int",
+                    "bool" => "bool",
+                    "object" => "object",
+                    "array" => "array",
+                    _ => "string",
+                },
+                None,
+            ),
             TypeExpression::ArrayOf(..) | TypeExpression::Tuple(..) => ("array", None),
-            TypeExpression::Nullable(inner, _) => Self::type_name(inner),
+            TypeExpression::Nullable(inner, _) | TypeExpression::NonNullable(inner, _) => {
+                Self::type_name(inner)
+            }
+            TypeExpression::Union(..)
+            | TypeExpression::Access(..)
+            | TypeExpression::ResourceDerived { .. } => ("object", None),
             TypeExpression::LiteralUnion(literals, _) => (
                 match literals.first().map(|l| &l.kind) {
                     Some(ExpressionKind::Integer(_)) => "int",
@@ -189,98 +210,182 @@ impl TemplateWriter<'_, '_, '_> {
         }
     }
 
-    /// A languageVersion 2.0 type schema: `{"type": ...}` or `{"$ref": "#/definitions/t"}`,
-    /// keys in the official order (type, allowedValues, items, properties,
-    /// additionalProperties, nullable), then what the decorators add in source order.
+    /// A languageVersion 2.0 type schema: what the type itself writes (`type`, `$ref`,
+    /// `allowedValues`, `items`, `properties`, `discriminator`, `nullable`...), then what its
+    /// decorators add, in the official compiler's order (ApplyTypeModifiers).
     fn type_schema(
         &self,
         type_expression: &TypeExpression,
         decorators: &[Decorator],
     ) -> Written<Json> {
         let mut schema = Json::object();
-        self.type_body(type_expression, &mut schema)?;
-        if decorator(decorators, "sealed").is_some() {
-            schema.insert("additionalProperties", Json::Bool(false));
-        }
-        if decorator(decorators, "secure").is_some() {
-            let secure = match schema.get("type") {
-                Some(Json::String(t)) if t == "object" => "secureObject",
-                _ => "securestring",
-            };
-            schema.insert("type", Json::String(secure.into()));
-        }
-        self.decorator_keys(decorators, &mut schema)?;
+        self.type_body(type_expression, &mut schema, discriminator_of(decorators))?;
+        self.apply_type_modifiers(decorators, false, &mut schema)?;
         Ok(schema)
     }
 
-    fn type_body(&self, type_expression: &TypeExpression, schema: &mut Json) -> Written<()> {
+    /// @secure (the type renamed in place), @sealed, @export (types only), @metadata, the
+    /// bounds in a fixed order, then @description merged into metadata.
+    fn apply_type_modifiers(
+        &self,
+        decorators: &[Decorator],
+        exported_type: bool,
+        schema: &mut Json,
+    ) -> Written<()> {
+        if decorator(decorators, "secure").is_some() {
+            let secure = match schema.get("type") {
+                Some(Json::String(t)) if t == "object" => Some("secureObject"),
+                Some(Json::String(t)) if t == "string" => Some("securestring"),
+                _ => None,
+            };
+            if let Some(secure) = secure {
+                schema.insert("type", Json::String(secure.into()));
+            }
+        }
+        if decorator(decorators, "sealed").is_some() {
+            schema.insert("additionalProperties", Json::Bool(false));
+        }
+        if exported_type && decorator(decorators, "export").is_some() {
+            merge_metadata(schema, "__bicep_export!", Json::Bool(true));
+        }
+        if let Some(argument) = decorator(decorators, "metadata").and_then(|d| d.arguments.first())
+        {
+            match self.converter.to_json(argument)? {
+                Json::Object(entries) => {
+                    if schema.get("metadata").is_none() {
+                        schema.insert("metadata", Json::object());
+                    }
+                    for (key, value) in entries {
+                        merge_metadata(schema, &key, value);
+                    }
+                }
+                other => schema.insert("metadata", other),
+            }
+        }
+        for bound in ["minLength", "maxLength", "minValue", "maxValue"] {
+            if let Some(argument) = decorator(decorators, bound).and_then(|d| d.arguments.first()) {
+                schema.insert(bound, self.converter.to_json(argument)?);
+            }
+        }
+        if let Some(argument) =
+            decorator(decorators, "description").and_then(|d| d.arguments.first())
+        {
+            let description = self.converter.to_json(argument)?;
+            merge_metadata(schema, "description", description);
+        }
+        Ok(())
+    }
+
+    fn declared_type(&self, name: &str) -> Option<&'a TypeDeclaration> {
+        self.model
+            .bindings
+            .types
+            .iter()
+            .copied()
+            .find(|t| t.name.name == name)
+    }
+
+    fn type_body(
+        &self,
+        type_expression: &TypeExpression,
+        schema: &mut Json,
+        discriminator: Option<&str>,
+    ) -> Written<()> {
         if is_any(type_expression) {
             // `any` constrains nothing: the official compiler writes no type at all.
             return Ok(());
         }
         match type_expression {
-            TypeExpression::Named(identifier) => {
-                if self
-                    .model
-                    .bindings
-                    .types
-                    .iter()
-                    .any(|t| t.name.name == identifier.name)
-                {
-                    schema.insert(
-                        "$ref",
-                        Json::String(format!("#/definitions/{}", identifier.name)),
-                    );
-                } else {
-                    schema.insert(
-                        "type",
-                        Json::String(Self::type_name(type_expression).0.into()),
-                    );
-                }
+            TypeExpression::Named(identifier) if self.declared_type(&identifier.name).is_some() => {
+                schema.insert(
+                    "$ref",
+                    Json::String(format!(
+                        "#/definitions/{}",
+                        pointer_encode(&identifier.name)
+                    )),
+                );
             }
-            TypeExpression::ArrayOf(inner, _) => {
-                schema.insert("type", Json::String("array".into()));
-                schema.insert("items", self.type_schema(inner, &[])?);
-            }
-            TypeExpression::Nullable(inner, _) => {
-                self.type_body(inner, schema)?;
-                schema.insert("nullable", Json::Bool(true));
-            }
-            TypeExpression::LiteralUnion(literals, _) => {
+            TypeExpression::Named(_) | TypeExpression::SysNamed(_) => {
                 schema.insert(
                     "type",
                     Json::String(Self::type_name(type_expression).0.into()),
                 );
-                let mut values = Vec::new();
-                for literal in literals {
-                    values.push(self.converter.to_json(literal)?);
+            }
+            TypeExpression::ArrayOf(inner, _) => {
+                schema.insert("type", Json::String("array".into()));
+                match self.direct_allowed_values(inner)? {
+                    Some(values) => schema.insert("allowedValues", Json::Array(values)),
+                    None => schema.insert("items", self.type_schema(inner, &[])?),
+                }
+            }
+            TypeExpression::Nullable(inner, _) => {
+                self.type_body(inner, schema, discriminator)?;
+                schema.insert("nullable", Json::Bool(true));
+            }
+            TypeExpression::NonNullable(inner, _) => {
+                self.type_body(inner, schema, discriminator)?;
+                schema.insert("nullable", Json::Bool(false));
+            }
+            TypeExpression::Union(members, span) if discriminator.is_some() => {
+                let property = discriminator.unwrap_or_default();
+                schema.insert("type", Json::String("object".into()));
+                let mut mapping = Json::object();
+                let mut seen = Vec::new();
+                self.mapping_entries(members, property, *span, &mut mapping, &mut seen)?;
+                let mut written = Json::object();
+                written.insert("propertyName", Json::String(property.into()));
+                written.insert("mapping", mapping);
+                schema.insert("discriminator", written);
+            }
+            TypeExpression::LiteralUnion(_, span) | TypeExpression::Union(_, span) => {
+                if discriminator.is_some() {
+                    self.converter.report(
+                        crate::diagnostics::catalogue::discriminator_needs_object_union(*span),
+                    );
+                    return Err(Reported);
+                }
+                let Some(values) = self.literal_values(type_expression, 0)? else {
+                    self.converter
+                        .report(crate::diagnostics::catalogue::type_union_not_reducible(
+                            *span,
+                        ));
+                    return Err(Reported);
+                };
+                let mut values = normalized_union(values);
+                let nullable = values.len() > 1 && values.iter().any(|v| matches!(v, Json::Null));
+                if nullable {
+                    values.retain(|v| !matches!(v, Json::Null));
+                }
+                if let Some(name) = values.first().and_then(json_type_name) {
+                    schema.insert("type", Json::String(name.into()));
                 }
                 schema.insert("allowedValues", Json::Array(values));
+                if nullable {
+                    schema.insert("nullable", Json::Bool(true));
+                }
             }
             TypeExpression::Object(properties, _) => {
                 schema.insert("type", Json::String("object".into()));
                 let mut written = Json::object();
                 let mut additional = None;
-                for property in properties {
-                    let mut value = self.type_schema(&property.value, &property.decorators)?;
+                for property in &properties[..] {
+                    let mut value = Json::object();
+                    self.type_body(
+                        &property.value,
+                        &mut value,
+                        discriminator_of(&property.decorators),
+                    )?;
                     if property.optional {
-                        // `name?:` is a nullable property; nullable goes before the decorators' keys.
-                        value = self.type_schema(&property.value, &[])?;
                         value.insert("nullable", Json::Bool(true));
-                        if decorator(&property.decorators, "sealed").is_some() {
-                            value.insert("additionalProperties", Json::Bool(false));
-                        }
-                        self.decorator_keys(&property.decorators, &mut value)?;
                     }
+                    self.apply_type_modifiers(&property.decorators, false, &mut value)?;
                     if property.name.name == "*" {
                         additional = Some(value);
                     } else {
                         written.insert(&property.name.name, value);
                     }
                 }
-                if !matches!(&written, Json::Object(e) if e.is_empty()) {
-                    schema.insert("properties", written);
-                }
+                schema.insert("properties", written);
                 if let Some(additional) = additional {
                     schema.insert("additionalProperties", additional);
                 }
@@ -289,10 +394,18 @@ impl TemplateWriter<'_, '_, '_> {
                 schema.insert("type", Json::String("array".into()));
                 let mut prefix = Vec::new();
                 for item in items {
-                    prefix.push(self.type_schema(item, &[])?);
+                    prefix.push(self.type_schema(&item.value, &item.decorators)?);
                 }
                 schema.insert("prefixItems", Json::Array(prefix));
                 schema.insert("items", Json::Bool(false));
+            }
+            TypeExpression::Access(..) | TypeExpression::ResourceDerived { .. } => {
+                match self.resolve_type(type_expression, 0)? {
+                    ResolvedType::Internal(pointer, _) => {
+                        schema.insert("$ref", Json::String(internal_pointer(&pointer)));
+                    }
+                    ResolvedType::Derived(derived) => self.derived_type_body(&derived, schema)?,
+                }
             }
             // Refused by the type checker.
             TypeExpression::Unsupported(_) => return Err(Reported),
@@ -300,27 +413,406 @@ impl TemplateWriter<'_, '_, '_> {
         Ok(())
     }
 
-    /// metadata (description merged in) and the bounds, in the order they are written.
-    fn decorator_keys(&self, decorators: &[Decorator], schema: &mut Json) -> Written<()> {
-        let mut metadata_written = false;
-        for found in decorators {
-            let name = found.name.name.as_str();
-            match name {
-                "description" | "metadata" if !metadata_written => {
-                    if let Some(metadata) = self.description_metadata(decorators)? {
-                        schema.insert("metadata", metadata);
-                    }
-                    metadata_written = true;
+    fn derived_type_body(&self, derived: &DerivedType, schema: &mut Json) -> Written<()> {
+        let Some(type_name) =
+            super::resource_derived::type_name(&derived.resource, &derived.pointer)
+        else {
+            self.converter
+                .report(crate::diagnostics::catalogue::unsupported_construct(
+                    derived.span,
+                    &format!(
+                        "The type of '{}' in resource type '{}' (not in this compiler's resource type catalogue)",
+                        derived.pointer.join("/"),
+                        derived.resource
+                    ),
+                ));
+            return Err(Reported);
+        };
+        if let Some(type_name) = type_name {
+            schema.insert("type", Json::String(type_name.into()));
+        }
+        let mut source = derived.resource.clone();
+        if !derived.pointer.is_empty() {
+            source.push('#');
+            source.push_str(
+                &derived
+                    .pointer
+                    .iter()
+                    .map(|s| pointer_encode(s))
+                    .collect::<Vec<_>>()
+                    .join("/"),
+            );
+        }
+        let mut value = Json::object();
+        value.insert("source", Json::String(source));
+        if derived.output {
+            value.insert("output", Json::Bool(true));
+        }
+        merge_metadata(schema, "__bicep_resource_derived_type!", value);
+        Ok(())
+    }
+
+    /// Where a reference to a type leads: a JSON pointer into this template's definitions
+    /// (with the declaration found there), or a part of a resource body.
+    fn resolve_type(
+        &self,
+        type_expression: &TypeExpression,
+        depth: usize,
+    ) -> Written<ResolvedType<'a>> {
+        use crate::diagnostics::catalogue;
+        let fail = |diagnostic| -> Written<ResolvedType<'a>> {
+            self.converter.report(diagnostic);
+            Err(Reported)
+        };
+        if depth > 64 {
+            return fail(catalogue::type_access_needs_named_base(
+                type_expression.span(),
+            ));
+        }
+        match type_expression {
+            TypeExpression::Named(identifier) => match self.declared_type(&identifier.name) {
+                Some(declared) => Ok(ResolvedType::Internal(
+                    vec!["definitions".into(), identifier.name.clone()],
+                    &declared.value,
+                )),
+                None => fail(catalogue::type_access_needs_named_base(identifier.span)),
+            },
+            TypeExpression::ResourceDerived {
+                output,
+                reference,
+                span,
+            } => {
+                let resource = reference.strip_prefix("az:").unwrap_or(reference);
+                let valid = resource
+                    .split_once('@')
+                    .is_some_and(|(t, v)| t.contains('/') && !v.is_empty());
+                if !valid {
+                    return fail(catalogue::invalid_resource_type(*span));
                 }
-                "minLength" | "maxLength" | "minValue" | "maxValue" => {
-                    if let Some(argument) = found.arguments.first() {
-                        schema.insert(name, self.converter.to_json(argument)?);
+                Ok(ResolvedType::Derived(DerivedType {
+                    resource: resource.to_string(),
+                    output: *output,
+                    pointer: Vec::new(),
+                    span: *span,
+                }))
+            }
+            TypeExpression::Access(base, access, span) => {
+                let base_resolved = self.resolve_type(base, depth + 1)?;
+                let wanted: fn(&TypeExpression) -> bool = match access {
+                    TypeAccess::Property(_) | TypeAccess::AdditionalProperties => {
+                        |t| matches!(t, TypeExpression::Object(..))
+                    }
+                    TypeAccess::Index(_) => |t| matches!(t, TypeExpression::Tuple(..)),
+                    TypeAccess::Items => |t| matches!(t, TypeExpression::ArrayOf(..)),
+                };
+                let traced = self.trace_type(base_resolved, wanted, *span, depth)?;
+                let segments: Vec<String> = match access {
+                    TypeAccess::Property(name) => vec!["properties".into(), name.clone()],
+                    TypeAccess::AdditionalProperties => vec!["additionalProperties".into()],
+                    TypeAccess::Index(index) => vec!["prefixItems".into(), index.to_string()],
+                    TypeAccess::Items => vec!["items".into()],
+                };
+                match traced {
+                    ResolvedType::Derived(mut derived) => {
+                        derived.pointer.extend(segments);
+                        derived.span = *span;
+                        Ok(ResolvedType::Derived(derived))
+                    }
+                    ResolvedType::Internal(mut pointer, declaration) => {
+                        let described = describe_type(declaration);
+                        let found: Option<(&'a TypeExpression, Option<String>)> =
+                            match (access, declaration) {
+                                (
+                                    TypeAccess::Property(name),
+                                    TypeExpression::Object(properties, _),
+                                ) => properties
+                                    .iter()
+                                    .find(|p| {
+                                        p.name.name != "*" && p.name.name.eq_ignore_ascii_case(name)
+                                    })
+                                    .map(|p| (&p.value, Some(p.name.name.clone()))),
+                                (
+                                    TypeAccess::AdditionalProperties,
+                                    TypeExpression::Object(properties, _),
+                                ) => properties
+                                    .iter()
+                                    .find(|p| p.name.name == "*")
+                                    .map(|p| (&p.value, None)),
+                                (TypeAccess::Index(index), TypeExpression::Tuple(items, _)) => {
+                                    usize::try_from(*index)
+                                        .ok()
+                                        .and_then(|i| items.get(i))
+                                        .map(|item| (&item.value, None))
+                                }
+                                (TypeAccess::Items, TypeExpression::ArrayOf(inner, _)) => {
+                                    Some((&**inner, None))
+                                }
+                                _ => None,
+                            };
+                        let Some((found, declared_name)) = found else {
+                            return fail(match access {
+                                TypeAccess::Property(name) => {
+                                    catalogue::type_property_unknown(*span, &described, name)
+                                }
+                                TypeAccess::AdditionalProperties => {
+                                    catalogue::type_has_no_additional_properties(*span, &described)
+                                }
+                                TypeAccess::Index(_) => {
+                                    catalogue::type_index_needs_tuple(*span, &described)
+                                }
+                                TypeAccess::Items => catalogue::type_items_need_typed_array(*span),
+                            });
+                        };
+                        let mut segments = segments;
+                        if let Some(name) = declared_name {
+                            segments[1] = name;
+                        }
+                        pointer.extend(segments);
+                        Ok(ResolvedType::Internal(pointer, found))
                     }
                 }
-                _ => {}
+            }
+            other => fail(catalogue::type_access_needs_named_base(other.span())),
+        }
+    }
+
+    /// Follows references until the declaration is of the kind an access needs.
+    fn trace_type(
+        &self,
+        mut resolved: ResolvedType<'a>,
+        wanted: fn(&TypeExpression) -> bool,
+        span: crate::text::Span,
+        depth: usize,
+    ) -> Written<ResolvedType<'a>> {
+        for _ in 0..64 {
+            match resolved {
+                ResolvedType::Internal(_, declaration) if wanted(declaration) => {
+                    return Ok(resolved)
+                }
+                ResolvedType::Internal(
+                    _,
+                    declaration @ (TypeExpression::Named(_) | TypeExpression::Access(..)),
+                ) => resolved = self.resolve_type(declaration, depth + 1)?,
+                ResolvedType::Internal(..) | ResolvedType::Derived(_) => return Ok(resolved),
             }
         }
+        self.converter
+            .report(crate::diagnostics::catalogue::type_access_needs_named_base(
+                span,
+            ));
+        Err(Reported)
+    }
+
+    /// The values of a literal type or a union of them (resolving named types), or None
+    /// when some member is not a literal.
+    fn literal_values(
+        &self,
+        type_expression: &TypeExpression,
+        depth: usize,
+    ) -> Written<Option<Vec<Json>>> {
+        if depth > 64 {
+            return Ok(None);
+        }
+        Ok(match type_expression {
+            TypeExpression::LiteralUnion(literals, _) => {
+                let mut values = Vec::new();
+                for literal in literals {
+                    values.push(self.converter.to_json(literal)?);
+                }
+                Some(values)
+            }
+            TypeExpression::Union(members, _) => {
+                let mut values = Vec::new();
+                for member in members {
+                    match self.literal_values(member, depth + 1)? {
+                        Some(more) => values.extend(more),
+                        None => return Ok(None),
+                    }
+                }
+                Some(values)
+            }
+            TypeExpression::Nullable(inner, _) => {
+                self.literal_values(inner, depth + 1)?.map(|mut v| {
+                    v.push(Json::Null);
+                    v
+                })
+            }
+            TypeExpression::Named(identifier) => match self.declared_type(&identifier.name) {
+                Some(declared) => self.literal_values(&declared.value, depth + 1)?,
+                None => None,
+            },
+            TypeExpression::Object(properties, _) => {
+                let mut object = Json::object();
+                for property in properties {
+                    if property.optional || property.name.name == "*" {
+                        return Ok(None);
+                    }
+                    match self.single_literal(&property.value, depth)? {
+                        Some(value) => object.insert(&property.name.name, value),
+                        None => return Ok(None),
+                    }
+                }
+                Some(vec![object])
+            }
+            TypeExpression::Tuple(items, _) => {
+                let mut array = Vec::new();
+                for item in items {
+                    match self.single_literal(&item.value, depth)? {
+                        Some(value) => array.push(value),
+                        None => return Ok(None),
+                    }
+                }
+                Some(vec![Json::Array(array)])
+            }
+            _ => None,
+        })
+    }
+
+    fn single_literal(
+        &self,
+        type_expression: &TypeExpression,
+        depth: usize,
+    ) -> Written<Option<Json>> {
+        Ok(match self.literal_values(type_expression, depth + 1)? {
+            Some(values)
+                if values.len() == 1 && !matches!(type_expression, TypeExpression::Union(..)) =>
+            {
+                values.into_iter().next()
+            }
+            _ => None,
+        })
+    }
+
+    /// An array of literals lists them as the array's allowedValues instead of an items type
+    /// (only for literals written in place, not through a named type).
+    fn direct_allowed_values(&self, inner: &TypeExpression) -> Written<Option<Vec<Json>>> {
+        Ok(match inner {
+            TypeExpression::LiteralUnion(..)
+            | TypeExpression::Union(..)
+            | TypeExpression::Object(..)
+            | TypeExpression::Tuple(..) => self.literal_values(inner, 0)?.map(normalized_union),
+            _ => None,
+        })
+    }
+
+    /// The members of a tagged union, keyed by their discriminator value, in member order
+    /// (a member that is itself a union contributes its members).
+    fn mapping_entries(
+        &self,
+        members: &[TypeExpression],
+        property: &str,
+        span: crate::text::Span,
+        mapping: &mut Json,
+        seen: &mut Vec<String>,
+    ) -> Written<()> {
+        use crate::diagnostics::catalogue;
+        for member in members {
+            let (value, entry) = match member {
+                TypeExpression::Object(properties, member_span) => {
+                    let value = self.discriminator_value(properties, property, *member_span)?;
+                    let mut entry = Json::object();
+                    self.type_body(member, &mut entry, None)?;
+                    (value, entry)
+                }
+                TypeExpression::Union(inner, inner_span) => {
+                    self.mapping_entries(inner, property, *inner_span, mapping, seen)?;
+                    continue;
+                }
+                TypeExpression::Named(_) | TypeExpression::Access(..) => {
+                    match self.resolve_type(member, 0)? {
+                        ResolvedType::Internal(pointer, declaration) => {
+                            let mut declaration = declaration;
+                            for _ in 0..64 {
+                                match declaration {
+                                    TypeExpression::Named(_) | TypeExpression::Access(..) => {
+                                        match self.resolve_type(declaration, 1)? {
+                                            ResolvedType::Internal(_, next) => declaration = next,
+                                            ResolvedType::Derived(_) => break,
+                                        }
+                                    }
+                                    _ => break,
+                                }
+                            }
+                            match declaration {
+                                TypeExpression::Object(properties, _) => {
+                                    let value = self.discriminator_value(
+                                        properties,
+                                        property,
+                                        member.span(),
+                                    )?;
+                                    let mut entry = Json::object();
+                                    entry.insert("$ref", Json::String(internal_pointer(&pointer)));
+                                    (value, entry)
+                                }
+                                TypeExpression::Union(inner, _) => {
+                                    self.mapping_entries(
+                                        inner,
+                                        property,
+                                        member.span(),
+                                        mapping,
+                                        seen,
+                                    )?;
+                                    continue;
+                                }
+                                _ => {
+                                    self.converter.report(
+                                        catalogue::discriminator_needs_object_union(member.span()),
+                                    );
+                                    return Err(Reported);
+                                }
+                            }
+                        }
+                        ResolvedType::Derived(derived) => {
+                            self.converter.report(catalogue::unsupported_construct(
+                                derived.span,
+                                "A resource-derived object type as a member of a tagged union",
+                            ));
+                            return Err(Reported);
+                        }
+                    }
+                }
+                _ => {
+                    self.converter
+                        .report(catalogue::discriminator_needs_object_union(span));
+                    return Err(Reported);
+                }
+            };
+            if seen.contains(&value) {
+                self.converter
+                    .report(catalogue::discriminator_value_duplicated(
+                        member.span(),
+                        property,
+                        &value,
+                    ));
+                return Err(Reported);
+            }
+            seen.push(value.clone());
+            mapping.insert(&value, entry);
+        }
         Ok(())
+    }
+
+    /// A tagged union member's value of the discriminator property: a required string literal.
+    fn discriminator_value(
+        &self,
+        properties: &[ObjectTypeProperty],
+        property: &str,
+        span: crate::text::Span,
+    ) -> Written<String> {
+        let found = properties
+            .iter()
+            .find(|p| p.name.name == property && !p.optional);
+        if let Some(TypeExpression::LiteralUnion(literals, _)) = found.map(|p| &p.value) {
+            if let [literal] = &literals[..] {
+                if let Some(text) = literal.as_plain_string() {
+                    return Ok(text);
+                }
+            }
+        }
+        self.converter.report(
+            crate::diagnostics::catalogue::discriminator_property_not_literal(span, property),
+        );
+        Err(Reported)
     }
 
     fn secure_type(type_name: &str) -> &'static str {
@@ -476,11 +968,11 @@ impl TemplateWriter<'_, '_, '_> {
     /// what the other decorators add.
     fn symbolic_parameter(&self, parameter: &ParameterDeclaration) -> Written<Json> {
         let mut entry = Json::object();
-        self.type_body(&parameter.type_expression, &mut entry)?;
-        if decorator(&parameter.decorators, "secure").is_some() {
-            let (type_name, _) = Self::type_name(&parameter.type_expression);
-            entry.insert("type", Json::String(Self::secure_type(type_name).into()));
-        }
+        self.type_body(
+            &parameter.type_expression,
+            &mut entry,
+            discriminator_of(&parameter.decorators),
+        )?;
         if let Some(default) = &parameter.default_value {
             entry.insert("defaultValue", self.converter.to_json(default)?);
         }
@@ -489,7 +981,7 @@ impl TemplateWriter<'_, '_, '_> {
                 entry.insert("allowedValues", self.converter.to_json(argument)?);
             }
         }
-        self.decorator_keys(&parameter.decorators, &mut entry)?;
+        self.apply_type_modifiers(&parameter.decorators, false, &mut entry)?;
         Ok(entry)
     }
 
@@ -923,15 +1415,12 @@ impl TemplateWriter<'_, '_, '_> {
                 type_name
             };
             if self.model.symbolic_names {
-                self.type_body(&output.type_expression, &mut entry)?;
-                if decorator(&output.decorators, "secure").is_some() {
-                    entry.insert("type", Json::String(type_name.into()));
-                }
+                entry = self.type_schema(&output.type_expression, &output.decorators)?;
             } else {
                 entry.insert("type", Json::String(type_name.into()));
-            }
-            if let Some(metadata) = self.description_metadata(&output.decorators)? {
-                entry.insert("metadata", metadata);
+                if let Some(metadata) = self.description_metadata(&output.decorators)? {
+                    entry.insert("metadata", metadata);
+                }
             }
             match &output.value.kind {
                 ExpressionKind::For(for_expression) => {
@@ -960,7 +1449,145 @@ impl TemplateWriter<'_, '_, '_> {
 }
 
 fn is_any(type_expression: &TypeExpression) -> bool {
-    matches!(type_expression, TypeExpression::Named(identifier) if identifier.name == "any")
+    matches!(type_expression, TypeExpression::Named(identifier) | TypeExpression::SysNamed(identifier) if identifier.name == "any")
+}
+
+fn discriminator_of(decorators: &[Decorator]) -> Option<&str> {
+    let found = decorator(decorators, "discriminator")?;
+    match &found.arguments.first()?.kind {
+        ExpressionKind::String(segments) => match &segments[..] {
+            [StringSegment::Text(text)] => Some(text.as_str()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Sets `metadata.key`, creating the metadata object where there is none yet.
+fn merge_metadata(schema: &mut Json, key: &str, value: Json) {
+    match schema.get_mut("metadata") {
+        Some(metadata @ Json::Object(_)) => metadata.insert(key, value),
+        _ => {
+            let mut metadata = Json::object();
+            metadata.insert(key, value);
+            schema.insert("metadata", metadata);
+        }
+    }
+}
+
+/// RFC 6901: `~` and `/` escaped in a JSON pointer segment.
+fn pointer_encode(segment: &str) -> String {
+    segment.replace('~', "~0").replace('/', "~1")
+}
+
+fn internal_pointer(segments: &[String]) -> String {
+    let mut pointer = String::from("#");
+    for segment in segments {
+        pointer.push('/');
+        pointer.push_str(&pointer_encode(segment));
+    }
+    pointer
+}
+
+/// Where a type reference leads.
+enum ResolvedType<'a> {
+    /// A pointer into this template (`definitions/t/properties/p`) and the type declared there.
+    Internal(Vec<String>, &'a TypeExpression),
+    Derived(DerivedType),
+}
+
+struct DerivedType {
+    /// `Type@version`
+    resource: String,
+    output: bool,
+    /// Segments below the resource body (`properties/name`).
+    pointer: Vec<String>,
+    span: crate::text::Span,
+}
+
+/// How a type reads in a diagnostic.
+fn describe_type(type_expression: &TypeExpression) -> String {
+    match type_expression {
+        TypeExpression::Named(identifier) | TypeExpression::SysNamed(identifier) => {
+            identifier.name.clone()
+        }
+        TypeExpression::ArrayOf(inner, _) => format!("{}[]", describe_type(inner)),
+        TypeExpression::Nullable(inner, _) => format!("{} | null", describe_type(inner)),
+        TypeExpression::Object(..) => "object".into(),
+        TypeExpression::Tuple(..) => "array".into(),
+        _ => "type".into(),
+    }
+}
+
+/// The union's values without repeats, ordered as the official compiler orders union
+/// members: ordinally by the name of each literal type (`'a'`, `-1`, `false`, `null`, `{ k: 'v' }`).
+fn normalized_union(values: Vec<Json>) -> Vec<Json> {
+    let mut named: Vec<(String, Json)> = Vec::new();
+    for value in values {
+        let name = literal_type_name(&value);
+        if !named.iter().any(|(n, _)| *n == name) {
+            named.push((name, value));
+        }
+    }
+    named.sort_by(|a, b| a.0.cmp(&b.0));
+    named.into_iter().map(|(_, v)| v).collect()
+}
+
+fn literal_type_name(value: &Json) -> String {
+    match value {
+        Json::String(text) => format!(
+            "'{}'",
+            text.replace('\\', "\\\\")
+                .replace('\'', "\\'")
+                .replace('\n', "\\n")
+                .replace('\r', "\\r")
+                .replace('\t', "\\t")
+                .replace("${", "\\${")
+        ),
+        Json::Integer(number) => number.to_string(),
+        Json::Bool(flag) => flag.to_string(),
+        Json::Null => "null".into(),
+        Json::Array(items) => format!(
+            "[{}]",
+            items
+                .iter()
+                .map(literal_type_name)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Json::Object(entries) => {
+            let properties: Vec<String> = entries
+                .iter()
+                .map(|(key, value)| {
+                    let identifier = key
+                        .chars()
+                        .next()
+                        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                        && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+                    let key = if identifier {
+                        key.clone()
+                    } else {
+                        literal_type_name(&Json::String(key.clone()))
+                    };
+                    format!("{key}: {}", literal_type_name(value))
+                })
+                .collect();
+            format!("{{ {} }}", properties.join(", "))
+        }
+        other => other.to_compact_string(),
+    }
+}
+
+/// The ARM type of a literal value.
+fn json_type_name(value: &Json) -> Option<&'static str> {
+    match value {
+        Json::String(_) => Some("string"),
+        Json::Integer(_) => Some("int"),
+        Json::Bool(_) => Some("bool"),
+        Json::Object(_) => Some("object"),
+        Json::Array(_) => Some("array"),
+        _ => None,
+    }
 }
 
 fn name_is_empty(entry: &Json) -> bool {

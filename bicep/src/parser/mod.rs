@@ -578,25 +578,129 @@ impl Parser {
         ))
     }
 
+    /// A type: one member, or a union of members separated by `|` (a leading `|` and
+    /// line breaks before a `|` allowed). Unions of simple literals stay a LiteralUnion.
     fn parse_type(&mut self) -> ParseResult<TypeExpression> {
         let start = self.current().span;
+        if self.at(&TokenKind::Pipe) {
+            self.advance();
+            self.skip_newlines();
+        }
+        let mut members = vec![self.parse_type_member()?];
+        loop {
+            if self.at(&TokenKind::Pipe) {
+                self.advance();
+                self.skip_newlines();
+                members.push(self.parse_type_member()?);
+            } else if self.at(&TokenKind::NewLine) && self.next_after_newlines_is(&TokenKind::Pipe)
+            {
+                self.skip_newlines();
+            } else {
+                break;
+            }
+        }
+        if members.len() == 1 {
+            return Ok(members.pop().unwrap_or(TypeExpression::Unsupported(start)));
+        }
+        let span = start.to(self.previous_span());
+        if members
+            .iter()
+            .all(|m| matches!(m, TypeExpression::LiteralUnion(..)))
+        {
+            let literals = members
+                .into_iter()
+                .flat_map(|m| match m {
+                    TypeExpression::LiteralUnion(literals, _) => literals,
+                    _ => Vec::new(),
+                })
+                .collect();
+            return Ok(TypeExpression::LiteralUnion(literals, span));
+        }
+        Ok(TypeExpression::Union(members, span))
+    }
+
+    /// A literal in type position: `'a'`, `1`, `-1`, `true`, `!true`, `null`.
+    fn parse_literal_type(&mut self) -> ParseResult<TypeExpression> {
+        let literal = self.parse_unary()?;
+        let span = literal.span;
+        let folded = match literal.kind {
+            ExpressionKind::Unary {
+                operator: UnaryOperator::Not,
+                operand,
+            } => match operand.kind {
+                ExpressionKind::Boolean(value) => {
+                    Expression::new(ExpressionKind::Boolean(!value), span)
+                }
+                _ => return self.fail(catalogue::invalid_parameter_type(span)),
+            },
+            ExpressionKind::String(_) if literal.as_plain_string().is_none() => {
+                return self.fail(catalogue::invalid_parameter_type(span))
+            }
+            ExpressionKind::String(_)
+            | ExpressionKind::Integer(_)
+            | ExpressionKind::Boolean(_)
+            | ExpressionKind::Null => literal,
+            _ => return self.fail(catalogue::invalid_parameter_type(span)),
+        };
+        Ok(TypeExpression::LiteralUnion(vec![folded], span))
+    }
+
+    /// `resourceInput<'Type@version'>` after its keyword.
+    fn parse_resource_derived_type(
+        &mut self,
+        output: bool,
+        start: Span,
+    ) -> ParseResult<TypeExpression> {
+        self.expect(TokenKind::LessThan, "<")?;
+        self.skip_newlines();
+        let token = self.current().clone();
+        let reference = match &token.kind {
+            TokenKind::String(pieces) => match pieces.as_slice() {
+                [StringPiece::Text(text)] => text.clone(),
+                [] => String::new(),
+                _ => return self.fail(catalogue::compile_time_constant_required(token.span)),
+            },
+            _ => return self.fail(catalogue::expected_resource_type_string(token.span)),
+        };
+        self.advance();
+        self.skip_newlines();
+        let end = self.expect(TokenKind::GreaterThan, ">")?.span;
+        Ok(TypeExpression::ResourceDerived {
+            output,
+            reference,
+            span: start.to(end),
+        })
+    }
+
+    fn parse_type_member(&mut self) -> ParseResult<TypeExpression> {
+        let start = self.current().span;
         let mut base = match self.current().kind.clone() {
+            TokenKind::Identifier(name) if matches!(name.as_str(), "true" | "false" | "null") => {
+                self.parse_literal_type()?
+            }
             TokenKind::Identifier(name) => {
                 let token = self.advance();
-                TypeExpression::Named(Identifier {
-                    name,
-                    span: token.span,
-                })
-            }
-            TokenKind::String(_) | TokenKind::Integer(_) | TokenKind::Minus => {
-                let mut literals = vec![self.parse_unary()?];
-                while self.at(&TokenKind::Pipe) {
+                let qualified = name == "sys" && self.at(&TokenKind::Dot);
+                let (name, span) = if qualified {
                     self.advance();
-                    literals.push(self.parse_unary()?);
+                    let member =
+                        self.parse_identifier(catalogue::expected_function_or_property_name)?;
+                    (member.name, member.span)
+                } else {
+                    (name, token.span)
+                };
+                match name.as_str() {
+                    "resourceInput" | "resourceOutput" if self.at(&TokenKind::LessThan) => {
+                        self.parse_resource_derived_type(name == "resourceOutput", start)?
+                    }
+                    _ if qualified => TypeExpression::SysNamed(Identifier { name, span }),
+                    _ => TypeExpression::Named(Identifier { name, span }),
                 }
-                let span = start.to(literals.last().map(|l| l.span).unwrap_or(start));
-                TypeExpression::LiteralUnion(literals, span)
             }
+            TokenKind::String(_)
+            | TokenKind::Integer(_)
+            | TokenKind::Minus
+            | TokenKind::Exclamation => self.parse_literal_type()?,
             TokenKind::LeftBrace => self.parse_object_type()?,
             TokenKind::LeftSquare => {
                 self.advance();
@@ -606,7 +710,9 @@ impl Parser {
                     if self.at(&TokenKind::RightSquare) {
                         break;
                     }
-                    items.push(self.parse_type()?);
+                    let decorators = self.parse_decorators()?;
+                    let value = self.parse_type()?;
+                    items.push(TupleTypeItem { decorators, value });
                     // Items are separated by commas or line breaks.
                     let line_break = self.at(&TokenKind::NewLine);
                     self.skip_newlines();
@@ -622,52 +728,60 @@ impl Parser {
             }
             TokenKind::LeftParen => {
                 // `(T)` is T; `(T)[]`, `(T)?` apply to the whole of it.
-                let depth_before = self.open_brackets;
-                let reported_before = self.diagnostics.len();
                 self.advance();
                 self.skip_newlines();
-                let inner = self.parse_type();
+                let inner = self.parse_type()?;
                 self.skip_newlines();
-                match inner {
-                    Ok(inner) if self.at(&TokenKind::RightParen) => {
-                        let end = self.advance().span;
-                        let literal_choice = matches!(&inner, TypeExpression::LiteralUnion(members, _) if members.len() > 1);
-                        if literal_choice && self.at(&TokenKind::LeftSquare) {
-                            // An array of a choice of literals: how the official compiler writes
-                            // it is not pinned here yet, so it is refused rather than guessed.
-                            TypeExpression::Unsupported(start.to(end))
-                        } else {
-                            inner
-                        }
-                    }
-                    _ => {
-                        // Types beyond what we parse (`!true` members...): skip the rest
-                        // balanced and refuse it later as unsupported, not as a syntax error.
-                        self.diagnostics.truncate(reported_before);
-                        while self.open_brackets > depth_before && !self.at(&TokenKind::EndOfFile) {
-                            self.advance();
-                        }
-                        TypeExpression::Unsupported(start.to(self.previous_span()))
-                    }
-                }
+                self.expect(TokenKind::RightParen, ")")?;
+                inner
             }
             _ => return self.fail(catalogue::invalid_parameter_type(start)),
         };
         loop {
-            if self.at(&TokenKind::LeftSquare) && self.peek_kind(1) == &TokenKind::RightSquare {
+            if self.at(&TokenKind::LeftSquare) {
                 self.advance();
-                let end = self.advance().span;
-                base = TypeExpression::ArrayOf(Box::new(base), start.to(end));
+                let access = match self.current().kind.clone() {
+                    TokenKind::RightSquare => None,
+                    TokenKind::Asterisk => {
+                        self.advance();
+                        Some(TypeAccess::Items)
+                    }
+                    TokenKind::Integer(digits) => {
+                        let token = self.advance();
+                        match digits.parse::<i64>() {
+                            Ok(index) => Some(TypeAccess::Index(index)),
+                            Err(_) => {
+                                return self.fail(catalogue::invalid_parameter_type(token.span))
+                            }
+                        }
+                    }
+                    _ => {
+                        let span = self.current().span;
+                        return self.fail(catalogue::expected_character(span, "]"));
+                    }
+                };
+                let end = self.expect(TokenKind::RightSquare, "]")?.span;
+                let span = start.to(end);
+                base = match access {
+                    None => TypeExpression::ArrayOf(Box::new(base), span),
+                    Some(access) => TypeExpression::Access(Box::new(base), access, span),
+                };
             } else if self.at(&TokenKind::Question) {
                 let end = self.advance().span;
                 base = TypeExpression::Nullable(Box::new(base), start.to(end));
-            } else if self.at(&TokenKind::Pipe) {
-                // Unions of named types are user-defined types territory.
-                while self.at(&TokenKind::Pipe) {
-                    self.advance();
-                    self.parse_type()?;
-                }
-                base = TypeExpression::Unsupported(start.to(self.previous_span()));
+            } else if self.at(&TokenKind::Exclamation) {
+                let end = self.advance().span;
+                base = TypeExpression::NonNullable(Box::new(base), start.to(end));
+            } else if self.at(&TokenKind::Dot) {
+                self.advance();
+                let token = self.current().clone();
+                let access = match &token.kind {
+                    TokenKind::Identifier(name) => TypeAccess::Property(name.clone()),
+                    TokenKind::Asterisk => TypeAccess::AdditionalProperties,
+                    _ => return self.fail(catalogue::expected_property_name(token.span)),
+                };
+                self.advance();
+                base = TypeExpression::Access(Box::new(base), access, start.to(token.span));
             } else {
                 return Ok(base);
             }
@@ -935,6 +1049,11 @@ impl Parser {
                         },
                         span,
                     );
+                }
+                // `x!`: the non-null assertion only changes the type; ARM sees `x` itself.
+                TokenKind::Exclamation => {
+                    let end = self.advance().span;
+                    expression.span = expression.span.to(end);
                 }
                 TokenKind::DoubleColon => {
                     self.advance();

@@ -206,16 +206,47 @@ pub struct Decorator {
 #[derive(Debug, Clone, PartialEq)]
 pub enum TypeExpression {
     Named(Identifier),
+    /// `sys.bool`: the built-in type, even where a user-defined type shadows its name.
+    SysNamed(Identifier),
     ArrayOf(Box<TypeExpression>, Span),
     Nullable(Box<TypeExpression>, Span),
-    /// A union of literal values; the official compiler emits it as allowedValues.
+    /// `T!`: the type without null.
+    NonNullable(Box<TypeExpression>, Span),
+    /// A union of literal values (`null` included); the official compiler emits it as allowedValues.
     LiteralUnion(Vec<Expression>, Span),
     /// `{ name: string, tags?: object, *: string }` (a user-defined object type).
     Object(Vec<ObjectTypeProperty>, Span),
     /// `[string, int]`: a tuple, written as prefixItems with items false.
-    Tuple(Vec<TypeExpression>, Span),
-    /// Unions of named types and the like: reported as unsupported.
+    Tuple(Vec<TupleTypeItem>, Span),
+    /// A union whose members are not all simple literals: named types, object or tuple
+    /// literals, nested unions; a tagged union when `@discriminator` decorates it.
+    Union(Vec<TypeExpression>, Span),
+    /// `t.prop`, `t.*`, `t[0]`, `t[*]`: a part of another type.
+    Access(Box<TypeExpression>, TypeAccess, Span),
+    /// `resourceInput<'Type@version'>` / `resourceOutput<...>`: a type derived from a resource body.
+    ResourceDerived {
+        output: bool,
+        /// As written inside the quotes (an `az:` prefix included).
+        reference: String,
+        span: Span,
+    },
+    /// Type syntax we parse past but cannot express: reported as unsupported.
     Unsupported(Span),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum TypeAccess {
+    Property(String),
+    AdditionalProperties,
+    Index(i64),
+    Items,
+}
+
+/// One item of a tuple type, with its own decorators.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TupleTypeItem {
+    pub decorators: Vec<Decorator>,
+    pub value: TypeExpression,
 }
 
 /// One property of an object type; `*` names the type of any additional property.
@@ -238,9 +269,15 @@ pub struct TypeDeclaration {
 impl TypeExpression {
     pub fn span(&self) -> Span {
         match self {
-            TypeExpression::Named(identifier) => identifier.span,
+            TypeExpression::Named(identifier) | TypeExpression::SysNamed(identifier) => {
+                identifier.span
+            }
+            TypeExpression::ResourceDerived { span, .. } => *span,
             TypeExpression::ArrayOf(_, span)
             | TypeExpression::Nullable(_, span)
+            | TypeExpression::NonNullable(_, span)
+            | TypeExpression::Union(_, span)
+            | TypeExpression::Access(_, _, span)
             | TypeExpression::LiteralUnion(_, span)
             | TypeExpression::Object(_, span)
             | TypeExpression::Tuple(_, span)
