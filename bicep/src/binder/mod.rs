@@ -610,6 +610,8 @@ impl Resolver<'_, '_> {
             ExpressionKind::Integer(_)
             | ExpressionKind::Boolean(_)
             | ExpressionKind::Null
+            | ExpressionKind::ArmTemplateValue(_)
+            | ExpressionKind::ArmCopyLoop { .. }
             | ExpressionKind::Error => {}
         }
     }

@@ -159,6 +159,10 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
     /// A value as JSON: literals stay JSON, everything else becomes `[expression]`.
     pub fn to_json(&self, expression: &Expression) -> Converted<Json> {
         match &expression.kind {
+            ExpressionKind::ArmTemplateValue(text) => match parse_json(text) {
+                Some(json) => Ok(json),
+                None => Err(Reported),
+            },
             ExpressionKind::String(_) => match expression.as_plain_string() {
                 Some(text) => Ok(Json::String(escape_literal_string(&text))),
                 None => Ok(self.convert(expression)?.to_json()),
@@ -522,6 +526,12 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
                 arguments.push(self.convert(body)?);
                 Ok(call("lambda", arguments))
             }
+            // Only ever the whole value of a variable, which is written with to_json.
+            ExpressionKind::ArmTemplateValue(_) | ExpressionKind::ArmCopyLoop { .. } => self
+                .unsupported(
+                    expression.span,
+                    "Using an ARM template's imported value inside an expression here",
+                ),
             ExpressionKind::Error => Err(Reported),
         }
     }

@@ -67,7 +67,7 @@ impl<'a> TemplateWriter<'_, '_, 'a> {
                     discriminator_of(&declared.decorators),
                 )?;
                 self.apply_type_modifiers(&declared.decorators, true, &mut schema)?;
-                self.imported_from(&declared.name.name, &mut schema);
+                self.imported_from(&declared.name.name, &mut schema, true);
                 definitions.insert(&declared.name.name, schema);
             }
             if !matches!(&definitions, Json::Object(e) if e.is_empty()) {
@@ -196,6 +196,7 @@ impl<'a> TemplateWriter<'_, '_, 'a> {
                 Self::type_name(inner)
             }
             TypeExpression::Union(..)
+            | TypeExpression::Schema(..)
             | TypeExpression::Access(..)
             | TypeExpression::ResourceDerived { .. } => ("object", None),
             TypeExpression::LiteralUnion(literals, _) => (
@@ -405,6 +406,13 @@ impl<'a> TemplateWriter<'_, '_, 'a> {
                         schema.insert("$ref", Json::String(internal_pointer(&pointer)));
                     }
                     ResolvedType::Derived(derived) => self.derived_type_body(&derived, schema)?,
+                }
+            }
+            TypeExpression::Schema(text, _) => {
+                if let Some(Json::Object(entries)) = super::json_writer::parse_json(text) {
+                    for (key, value) in entries {
+                        schema.insert(&key, value);
+                    }
                 }
             }
             // Refused by the type checker.
@@ -876,7 +884,7 @@ impl<'a> TemplateWriter<'_, '_, 'a> {
             if decorator(&function.decorators, "export").is_some() {
                 metadata.insert("__bicep_export!", Json::Bool(true));
             }
-            self.imported_from(&function.name.name, &mut member);
+            self.imported_from(&function.name.name, &mut member, false);
             if let Some(Json::Object(entries)) = member.get("metadata").cloned() {
                 for (key, value) in entries {
                     metadata.insert(&key, value);
@@ -894,13 +902,20 @@ impl<'a> TemplateWriter<'_, '_, 'a> {
     }
 
     /// An imported type or function says where it came from: metadata.__bicep_imported_from!.
-    fn imported_from(&self, name: &str, schema: &mut Json) {
+    /// (A type's original name is written unless its name here ends with it, as `_1.t` does;
+    /// a function's whenever the names differ.)
+    fn imported_from(&self, name: &str, schema: &mut Json, is_type: bool) {
         let Some(source) = self.model.tree.import_source(name) else {
             return;
         };
         let mut origin = Json::object();
         origin.insert("sourceTemplate", Json::String(source.to_string()));
-        if let Some(original) = self.model.tree.original_name(name) {
+        if let Some(original) = self
+            .model
+            .tree
+            .original_name(name)
+            .filter(|original| !(is_type && name.ends_with(original)))
+        {
             origin.insert("originalIdentifier", Json::String(original.to_string()));
         }
         match schema.get_mut("metadata") {
@@ -990,6 +1005,21 @@ impl<'a> TemplateWriter<'_, '_, 'a> {
         let mut copies = Vec::new();
         for (index, variable) in self.model.bindings.variables.iter().enumerate() {
             if self.model.inlined_variables[index] {
+                continue;
+            }
+            if let ExpressionKind::ArmCopyLoop { count, input } = &variable.value.kind {
+                // An imported ARM copy variable reads as a loop over range(0, count).
+                let mut copy = Json::object();
+                copy.insert("name", Json::String(variable.name.name.clone()));
+                copy.insert(
+                    "count",
+                    Json::String(format!("[length(range(0, {count}))]")),
+                );
+                copy.insert(
+                    "input",
+                    super::json_writer::parse_json(input).unwrap_or(Json::Null),
+                );
+                copies.push(copy);
                 continue;
             }
             if let ExpressionKind::For(for_expression) = &variable.value.kind {

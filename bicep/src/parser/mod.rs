@@ -374,7 +374,12 @@ impl Parser {
                     span,
                 }))
             }
-            ("import", FileKind::Template) if self.peek_kind(1) == &TokenKind::LeftBrace => {
+            ("import", FileKind::Template)
+                if matches!(
+                    self.peek_kind(1),
+                    TokenKind::LeftBrace | TokenKind::Asterisk
+                ) =>
+            {
                 self.parse_import(start)
             }
             ("func", FileKind::Template) => Ok(Declaration::Function(
@@ -405,9 +410,33 @@ impl Parser {
     /// `import {a, b} from './file.bicep'`
     fn parse_import(&mut self, start: Span) -> ParseResult<Declaration> {
         self.advance();
-        self.advance(); // `{`
         let mut names = Vec::new();
         let mut aliases = Vec::new();
+        if self.at(&TokenKind::Asterisk) {
+            // `import * as ns from 'file'`
+            self.advance();
+            if !self.at_keyword("as") {
+                let span = self.current().span;
+                return self.fail(catalogue::expected_keyword(span, "as"));
+            }
+            self.advance();
+            let alias = self.parse_identifier(catalogue::expected_variable_identifier)?;
+            if !self.at_keyword("from") {
+                let span = self.current().span;
+                return self.fail(catalogue::expected_keyword(span, "from"));
+            }
+            self.advance();
+            let path = self.parse_primary()?;
+            let span = start.to(path.span);
+            return Ok(Declaration::Import(ImportDeclaration {
+                names,
+                aliases,
+                wildcard: Some(alias),
+                path,
+                span,
+            }));
+        }
+        self.advance(); // `{`
         loop {
             self.skip_newlines();
             if self.at(&TokenKind::RightBrace) {
@@ -441,10 +470,12 @@ impl Parser {
             } else {
                 aliases.push(None);
             }
+            // Items are separated by commas or line breaks.
+            let line_break = self.at(&TokenKind::NewLine);
             self.skip_newlines();
             if self.at(&TokenKind::Comma) {
                 self.advance();
-            } else if !self.at(&TokenKind::RightBrace) {
+            } else if !self.at(&TokenKind::RightBrace) && !line_break {
                 let span = self.current().span;
                 return self.fail(catalogue::expected_character(span, "}"));
             }
@@ -460,6 +491,7 @@ impl Parser {
         Ok(Declaration::Import(ImportDeclaration {
             names,
             aliases,
+            wildcard: None,
             path,
             span,
         }))

@@ -135,6 +135,15 @@ pub enum ExpressionKind {
         parameters: Vec<Identifier>,
         body: Box<Expression>,
     },
+    /// A variable's value imported from an ARM JSON template, as that template writes it
+    /// (compact JSON text, its `variables('...')` already renamed).
+    ArmTemplateValue(String),
+    /// A copy-loop variable imported from an ARM JSON template: its count (an ARM expression
+    /// without brackets) and its input (compact JSON text).
+    ArmCopyLoop {
+        count: String,
+        input: String,
+    },
     /// Left behind where a syntax error was reported, so later stages stay quiet.
     Error,
 }
@@ -230,6 +239,8 @@ pub enum TypeExpression {
         reference: String,
         span: Span,
     },
+    /// A type imported from an ARM JSON template: its schema as compact JSON text.
+    Schema(String, Span),
     /// Type syntax we parse past but cannot express: reported as unsupported.
     Unsupported(Span),
 }
@@ -278,6 +289,7 @@ impl TypeExpression {
             | TypeExpression::NonNullable(_, span)
             | TypeExpression::Union(_, span)
             | TypeExpression::Access(_, _, span)
+            | TypeExpression::Schema(_, span)
             | TypeExpression::LiteralUnion(_, span)
             | TypeExpression::Object(_, span)
             | TypeExpression::Tuple(_, span)
@@ -311,6 +323,8 @@ pub struct ImportDeclaration {
     pub names: Vec<Identifier>,
     /// `import {a as b}`: the name each import is known by here, when it differs (same order).
     pub aliases: Vec<Option<Identifier>>,
+    /// `import * as ns from '...'`: every export, reached as `ns.name`.
+    pub wildcard: Option<Identifier>,
     pub path: Expression,
     pub span: Span,
 }

@@ -419,7 +419,7 @@ fn check_type(
             }
             other => diagnostics.push(catalogue::type_access_needs_named_base(other.span())),
         },
-        TypeExpression::ResourceDerived { .. } => {}
+        TypeExpression::ResourceDerived { .. } | TypeExpression::Schema(..) => {}
         TypeExpression::Union(members, _) => {
             for member in members {
                 check_type(member, is_output, model, diagnostics);
