@@ -6,6 +6,7 @@
 //! lexer → parser (→ syntax) → binder → semantic → type_checker → emitter.
 
 pub mod binder;
+pub mod config;
 pub mod diagnostics;
 pub mod emitter;
 pub mod formatter;
@@ -186,7 +187,13 @@ pub(crate) fn compile_to_json(
     }
     stack.pop();
 
-    let model = semantic::SemanticModel::build(&tree, bindings, directory, module_templates);
+    let config = config::BicepConfig::for_file(path);
+    check_experimental(&tree, &config, path, &mut pending);
+    let mut model = semantic::SemanticModel::build(&tree, bindings, directory, module_templates);
+    if config.assertions {
+        model.experimental_features.push("Asserts");
+        model.symbolic_names = true;
+    }
     pending.append(&mut type_checker::check(&model));
     let has_errors = pending.iter().any(PendingDiagnostic::is_error);
     let template = if has_errors {
@@ -498,6 +505,79 @@ fn constant_value(
         _ => {
             pending.push(catalogue::compile_time_constant_required(expression.span));
             None
+        }
+    }
+}
+
+/// `assert` and `test` need their experimental features turned on in bicepconfig.json; an
+/// assert holds a bool, a test names a Bicep file.
+fn check_experimental(
+    tree: &syntax::SyntaxTree,
+    config: &config::BicepConfig,
+    path: &Path,
+    pending: &mut Vec<PendingDiagnostic>,
+) {
+    for feature in &config.unsupported_features {
+        pending.push(catalogue::unsupported_construct(
+            syntax_start(),
+            &format!("The experimental feature \"{feature}\" (enabled in bicepconfig.json)"),
+        ));
+    }
+    for declaration in &tree.declarations {
+        match declaration {
+            Declaration::Assert { value, span, .. } => {
+                if !config.assertions {
+                    pending.push(catalogue::assertions_disabled(text::Span::new(
+                        span.start,
+                        span.start + "assert".len(),
+                    )));
+                }
+                let value_type = match &value.kind {
+                    ExpressionKind::String(_) => Some(
+                        value
+                            .as_plain_string()
+                            .map(|t| format!("'{t}'"))
+                            .unwrap_or_else(|| "string".into()),
+                    ),
+                    ExpressionKind::Integer(n) => Some(n.to_string()),
+                    ExpressionKind::Null => Some("null".into()),
+                    ExpressionKind::Object(_) => Some("object".into()),
+                    ExpressionKind::Array(_) => Some("array".into()),
+                    _ => None,
+                };
+                if let Some(value_type) = value_type {
+                    pending.push(catalogue::assert_value_not_bool(value.span, &value_type));
+                }
+            }
+            Declaration::Test {
+                path: test_path,
+                span,
+                ..
+            } => {
+                if !config.test_framework {
+                    pending.push(catalogue::test_framework_disabled(text::Span::new(
+                        span.start,
+                        span.start + "test".len(),
+                    )));
+                    continue;
+                }
+                match test_path.as_plain_string() {
+                    Some(reference) if reference.ends_with(".bicep") => {
+                        let file = path.parent().unwrap_or(Path::new(".")).join(&reference);
+                        if !file.is_file() {
+                            pending.push(catalogue::module_file_not_found(
+                                test_path.span,
+                                &format!("Could not find file '{}'.", file.display()),
+                            ));
+                        }
+                    }
+                    Some(_) => {
+                        pending.push(catalogue::test_must_reference_bicep_file(test_path.span))
+                    }
+                    None => pending.push(catalogue::compile_time_constant_required(test_path.span)),
+                }
+            }
+            _ => {}
         }
     }
 }

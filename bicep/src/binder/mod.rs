@@ -300,6 +300,9 @@ pub fn bind(tree: &SyntaxTree) -> (Bindings<'_>, Vec<PendingDiagnostic>) {
                 resolver.expression(value)
             }
             Declaration::Metadata(metadata) => resolver.expression(&metadata.value),
+            Declaration::Assert { value, .. } | Declaration::Test { value, .. } => {
+                resolver.expression(value)
+            }
             Declaration::ParameterAssignment { value, .. } => resolver.expression(value),
             Declaration::Function(function) => {
                 resolver.decorators(&function.decorators);

@@ -488,3 +488,43 @@ pub fn type_access_needs_named_base(span: Span) -> PendingDiagnostic {
 pub fn invalid_resource_type(span: Span) -> PendingDiagnostic {
     error(span, "BCP029", "The resource type is not valid. Specify a valid resource type of format \"<type-name>@<apiVersion>\".".into())
 }
+
+pub fn expected_assert_identifier(span: Span) -> PendingDiagnostic {
+    error(
+        span,
+        "BCP344",
+        "Expected an assert identifier at this location.".into(),
+    )
+}
+
+pub fn test_must_reference_bicep_file(span: Span) -> PendingDiagnostic {
+    error(
+        span,
+        "BCP345",
+        "A test declaration can only reference a Bicep File".into(),
+    )
+}
+
+pub fn expected_test_identifier(span: Span) -> PendingDiagnostic {
+    error(
+        span,
+        "BCP346",
+        "Expected a test identifier at this location.".into(),
+    )
+}
+
+pub fn test_framework_disabled(span: Span) -> PendingDiagnostic {
+    error(span, "BCP348", "Using a test declaration statement requires enabling EXPERIMENTAL feature \"TestFramework\".".into())
+}
+
+pub fn assertions_disabled(span: Span) -> PendingDiagnostic {
+    error(
+        span,
+        "BCP349",
+        "Using an assert declaration requires enabling EXPERIMENTAL feature \"Assertions\".".into(),
+    )
+}
+
+pub fn assert_value_not_bool(span: Span, value_type: &str) -> PendingDiagnostic {
+    error(span, "BCP350", format!("Value of type \"{value_type}\" cannot be assigned to an assert. Asserts can take values of type 'bool' only."))
+}

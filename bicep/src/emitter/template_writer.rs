@@ -13,6 +13,9 @@ use crate::syntax::*;
 
 type Written<T> = Result<T, Reported>;
 
+/// The official compiler's metadata warning for templates using experimental ARM features.
+const EXPERIMENTAL_WARNING: &str = "This template uses ARM features that are experimental. Experimental features should be enabled for testing purposes only, as there are no guarantees about the quality or stability of these features. Do not enable these settings for any production usage, or your production environment may be subject to breaking.";
+
 pub fn write_template(
     model: &SemanticModel<'_>,
 ) -> (Option<Json>, Vec<crate::diagnostics::PendingDiagnostic>) {
@@ -103,6 +106,15 @@ impl<'a> TemplateWriter<'_, '_, 'a> {
         if !matches!(&outputs, Json::Object(e) if e.is_empty()) {
             body.insert("outputs", outputs);
         }
+        let mut asserts = Json::object();
+        for declaration in &self.model.tree.declarations {
+            if let Declaration::Assert { name, value, .. } = declaration {
+                asserts.insert(&name.name, self.converter.to_json(value)?);
+            }
+        }
+        if !matches!(&asserts, Json::Object(e) if e.is_empty()) {
+            body.insert("asserts", asserts);
+        }
         let hash = template_hash(&body);
 
         let mut template = Json::object();
@@ -110,7 +122,10 @@ impl<'a> TemplateWriter<'_, '_, 'a> {
             "$schema",
             Json::String(schema(self.model.target_scope).into()),
         );
-        if self.model.symbolic_names {
+        let experimental = !self.model.experimental_features.is_empty();
+        if experimental {
+            template.insert("languageVersion", Json::String("2.1-experimental".into()));
+        } else if self.model.symbolic_names {
             template.insert("languageVersion", Json::String("2.0".into()));
         }
         template.insert("contentVersion", Json::String("1.0.0.0".into()));
@@ -119,6 +134,22 @@ impl<'a> TemplateWriter<'_, '_, 'a> {
         generator.insert("version", Json::String(crate::VERSION.into()));
         generator.insert("templateHash", Json::String(hash));
         let mut metadata = Json::object();
+        if experimental {
+            metadata.insert(
+                "_EXPERIMENTAL_WARNING",
+                Json::String(EXPERIMENTAL_WARNING.into()),
+            );
+            metadata.insert(
+                "_EXPERIMENTAL_FEATURES_ENABLED",
+                Json::Array(
+                    self.model
+                        .experimental_features
+                        .iter()
+                        .map(|f| Json::String((*f).into()))
+                        .collect(),
+                ),
+            );
+        }
         metadata.insert("_generator", generator);
         let exported = self.exported_variables()?;
         if !exported.is_empty() {

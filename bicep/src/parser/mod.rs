@@ -382,6 +382,30 @@ impl Parser {
             {
                 self.parse_import(start)
             }
+            ("assert", FileKind::Template) => {
+                self.advance();
+                let name = self.parse_identifier(catalogue::expected_assert_identifier)?;
+                self.expect(TokenKind::Assignment, "=")?;
+                let value = self.parse_expression()?;
+                let span = start.to(value.span);
+                Ok(Declaration::Assert { name, value, span })
+            }
+            ("test", FileKind::Template)
+                if matches!(self.peek_kind(1), TokenKind::Identifier(_)) =>
+            {
+                self.advance();
+                let name = self.parse_identifier(catalogue::expected_test_identifier)?;
+                let path = self.parse_primary()?;
+                self.expect(TokenKind::Assignment, "=")?;
+                let value = self.parse_declaration_body()?;
+                let span = start.to(value.span);
+                Ok(Declaration::Test {
+                    name,
+                    path,
+                    value,
+                    span,
+                })
+            }
             ("func", FileKind::Template) => Ok(Declaration::Function(
                 self.parse_function_declaration(decorators)?,
             )),

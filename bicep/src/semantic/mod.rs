@@ -51,6 +51,9 @@ pub struct SemanticModel<'a> {
     /// languageVersion 2.0: resources keyed by symbolic name, as the official
     /// compiler switches to when the template uses newer language (see uses_symbolic_names).
     pub symbolic_names: bool,
+    /// Experimental ARM engine features bicepconfig.json turns on (`Asserts`): the template
+    /// is then languageVersion 2.1-experimental with the official warning in its metadata.
+    pub experimental_features: Vec<&'static str>,
 }
 
 /// Splits a declaration body into its loop, condition and object.
@@ -177,6 +180,7 @@ impl<'a> SemanticModel<'a> {
         let symbolic_names = uses_symbolic_names(tree, &resources, &modules);
         let mut model = SemanticModel {
             symbolic_names,
+            experimental_features: Vec::new(),
             tree,
             inlined_variables: vec![false; bindings.variables.len()],
             bindings,

@@ -407,6 +407,20 @@ pub enum Declaration {
         value: Expression,
         span: Span,
     },
+    /// `assert name = condition` (the experimental "assertions" feature).
+    Assert {
+        name: Identifier,
+        value: Expression,
+        span: Span,
+    },
+    /// `test name 'file.bicep' = {...}` (the experimental "testFramework" feature): checked,
+    /// never written to the template.
+    Test {
+        name: Identifier,
+        path: Expression,
+        value: Expression,
+        span: Span,
+    },
     /// import/extension/assert…: parsed past, then refused by the type checker.
     Unsupported {
         keyword: String,
