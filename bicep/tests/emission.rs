@@ -330,8 +330,10 @@ fn load_functions_inline_files() {
     assert!(text.find("\"zeta\"").unwrap() < text.find("\"alpha\"").unwrap());
     assert_eq!(
         template["variables"],
+        // loadJsonContent's value always goes to a `$fxv#N` variable, as the official compiler writes it.
         json!({
-            "config": {"zeta": 1, "alpha": [true, "[[x]"]},
+            "$fxv#0": {"zeta": 1, "alpha": [true, "[[x]"]},
+            "config": "[variables('$fxv#0')]",
             "script": "echo hi\n",
             "encoded": "ZWNobyBoaQo="
         })

@@ -528,3 +528,19 @@ pub fn assertions_disabled(span: Span) -> PendingDiagnostic {
 pub fn assert_value_not_bool(span: Span, value_type: &str) -> PendingDiagnostic {
     error(span, "BCP350", format!("Value of type \"{value_type}\" cannot be assigned to an assert. Asserts can take values of type 'bool' only."))
 }
+
+pub fn json_path_not_found(span: Span) -> PendingDiagnostic {
+    error(
+        span,
+        "BCP235",
+        "Specified JSONPath does not exist in the given file or is invalid.".into(),
+    )
+}
+
+pub fn unknown_text_encoding(span: Span, value: &str) -> PendingDiagnostic {
+    error(
+        span,
+        "BCP070",
+        format!("Argument of type \"'{value}'\" is not assignable to parameter of type \"'iso-8859-1' | 'us-ascii' | 'utf-16' | 'utf-16BE' | 'utf-8'\"."),
+    )
+}

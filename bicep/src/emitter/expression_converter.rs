@@ -79,6 +79,9 @@ pub struct ExpressionConverter<'m, 'a> {
     pub model: &'m SemanticModel<'a>,
     pub loops: RefCell<HashMap<usize, LoopBinding>>,
     pub diagnostics: RefCell<Vec<PendingDiagnostic>>,
+    /// Load-function calls written as variables `$fxv#N` (call span start → name), as the
+    /// official compiler hoists them (FunctionVariableGeneratorVisitor).
+    pub function_variables: HashMap<usize, String>,
 }
 
 type Converted<T> = Result<T, Reported>;
@@ -133,6 +136,20 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
             model,
             loops: RefCell::new(HashMap::new()),
             diagnostics: RefCell::new(Vec::new()),
+            function_variables: function_variables(model.tree),
+        }
+    }
+
+    /// A hoisted load function's value, for its `$fxv#N` variable.
+    pub fn load_value(&self, call: &Expression) -> Converted<Json> {
+        match &call.kind {
+            ExpressionKind::Call {
+                name, arguments, ..
+            } => match self.load_file(&name.name, arguments, call.span)? {
+                Loaded::Json(json) => Ok(escape_json_strings(json)),
+                Loaded::Text(text) => Ok(Json::String(escape_literal_string(&text))),
+            },
+            _ => Err(Reported),
         }
     }
 
@@ -204,6 +221,12 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
                     }
                 }
                 Ok(Json::Array(values))
+            }
+            ExpressionKind::Call { name, .. }
+                if is_load_function(&name.name)
+                    && self.function_variables.contains_key(&expression.span.start) =>
+            {
+                Ok(self.convert(expression)?.to_json())
             }
             ExpressionKind::Call { name, arguments, .. }
                 if is_load_function(&name.name) =>
@@ -1111,10 +1134,13 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
                 }
             }
             _ if is_load_function(function) => {
+                if let Some(variable) = self.function_variables.get(&span.start) {
+                    return Ok(call("variables", vec![string(variable)]));
+                }
                 return match self.load_file(function, arguments, span)? {
                     Loaded::Text(text) => Ok(Arm::String(text)),
                     Loaded::Json(json) => Ok(json_to_arm(&json)),
-                }
+                };
             }
             // Scopes named by arguments have no ARM value of their own: the official compiler writes {}.
             "subscription" | "resourceGroup" | "managementGroup" if !arguments.is_empty() => {
@@ -1156,18 +1182,32 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
             "loadFileAsBase64" => Ok(Loaded::Text(
                 base64::engine::general_purpose::STANDARD.encode(bytes),
             )),
-            "loadTextContent" => Ok(Loaded::Text(
-                String::from_utf8_lossy(&bytes)
-                    .trim_start_matches('\u{feff}')
-                    .to_string(),
-            )),
-            "loadYamlContent" => {
-                if arguments.len() > 1 {
-                    return self.unsupported(span, "The path argument of loadYamlContent()");
+            "loadTextContent" => {
+                let encoding = match arguments.get(1) {
+                    None => "utf-8".to_string(),
+                    Some(argument) => match argument.as_plain_string() {
+                        Some(encoding) => encoding,
+                        None => {
+                            self.report(catalogue::compile_time_constant_required(argument.span));
+                            return Err(Reported);
+                        }
+                    },
+                };
+                match decode_text(&bytes, &encoding) {
+                    Some(text) => Ok(Loaded::Text(text)),
+                    None => {
+                        self.report(catalogue::unknown_text_encoding(
+                            arguments[1].span,
+                            &encoding,
+                        ));
+                        Err(Reported)
+                    }
                 }
+            }
+            "loadYamlContent" => {
                 let text = String::from_utf8_lossy(&bytes);
                 match serde_yaml_ng::from_str::<serde_yaml_ng::Value>(&text) {
-                    Ok(value) => Ok(Loaded::Json(yaml_to_json(value))),
+                    Ok(value) => self.select_path(yaml_to_json(value), arguments, span),
                     Err(error) => {
                         self.report(catalogue::file_load_failed(
                             arguments[0].span,
@@ -1182,17 +1222,36 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
             }
             _ => {
                 let text = String::from_utf8_lossy(&bytes);
-                let Some(json) = parse_json(&text) else {
+                // Comments are allowed, as the official compiler reads these files.
+                let Some(json) = super::json_writer::parse_json_with_comments(&text) else {
                     self.report(catalogue::file_load_failed(
                         arguments[0].span,
                         &format!("The file \"{}\" is not valid JSON.", path.display()),
                     ));
                     return Err(Reported);
                 };
-                if arguments.len() > 1 {
-                    return self.unsupported(span, "The JSONPath argument of loadJsonContent()");
-                }
-                Ok(Loaded::Json(json))
+                self.select_path(json, arguments, span)
+            }
+        }
+    }
+
+    /// The optional second argument of loadJsonContent / loadYamlContent: a JSONPath whose
+    /// single match is the value, several matches an array of them (BCP235 for none).
+    fn select_path(&self, json: Json, arguments: &[Expression], span: Span) -> Converted<Loaded> {
+        let Some(argument) = arguments.get(1) else {
+            return Ok(Loaded::Json(json));
+        };
+        let Some(path) = argument.as_plain_string() else {
+            self.report(catalogue::compile_time_constant_required(argument.span));
+            return Err(Reported);
+        };
+        let _ = span;
+        match super::json_path::select(&json, &path) {
+            Some(mut found) if found.len() == 1 => Ok(Loaded::Json(found.remove(0))),
+            Some(found) if !found.is_empty() => Ok(Loaded::Json(Json::Array(found))),
+            _ => {
+                self.report(catalogue::json_path_not_found(argument.span));
+                Err(Reported)
             }
         }
     }
@@ -1366,4 +1425,185 @@ fn json_to_arm(json: &Json) -> Arm {
                 .collect(),
         ),
     }
+}
+
+/// The load-function calls the official compiler writes as `$fxv#N` variables, numbered in
+/// source order: loadJsonContent / loadYamlContent / loadDirectoryFileInfo always,
+/// loadTextContent / loadFileAsBase64 unless they are a variable's whole value; never inside
+/// user-defined functions (ARM functions cannot read variables) or imported declarations.
+pub fn function_variables(tree: &SyntaxTree) -> HashMap<usize, String> {
+    fn walk(expression: &Expression, direct: bool, found: &mut Vec<usize>) {
+        if let ExpressionKind::Call { name, .. } = &expression.kind {
+            let always = matches!(
+                name.name.as_str(),
+                "loadJsonContent" | "loadYamlContent" | "loadDirectoryFileInfo"
+            );
+            let indirect = matches!(name.name.as_str(), "loadTextContent" | "loadFileAsBase64");
+            if always || (indirect && !direct) {
+                found.push(expression.span.start);
+            }
+        }
+        match &expression.kind {
+            ExpressionKind::Object(items) => {
+                for item in items {
+                    match item {
+                        ObjectItem::Property(property) => {
+                            for decorator in &property.decorators {
+                                decorator
+                                    .arguments
+                                    .iter()
+                                    .for_each(|a| walk(a, false, found));
+                            }
+                            if let PropertyKey::String(key) = &property.key {
+                                walk(key, false, found);
+                            }
+                            walk(&property.value, false, found);
+                        }
+                        ObjectItem::Spread(spread) => walk(spread, false, found),
+                        ObjectItem::NestedResource(resource) => {
+                            for decorator in &resource.decorators {
+                                decorator
+                                    .arguments
+                                    .iter()
+                                    .for_each(|a| walk(a, false, found));
+                            }
+                            walk(&resource.value, false, found);
+                        }
+                    }
+                }
+            }
+            ExpressionKind::String(segments) => {
+                for segment in segments {
+                    if let StringSegment::Hole(hole) = segment {
+                        walk(hole, false, found);
+                    }
+                }
+            }
+            ExpressionKind::Array(items) => {
+                for item in items {
+                    match item {
+                        ArrayItem::Value(value) | ArrayItem::Spread(value) => {
+                            walk(value, false, found)
+                        }
+                    }
+                }
+            }
+            ExpressionKind::Call { arguments, .. } => {
+                arguments.iter().for_each(|a| walk(a, false, found))
+            }
+            ExpressionKind::Property { base, .. }
+            | ExpressionKind::NestedResourceAccess { base, .. } => walk(base, false, found),
+            ExpressionKind::Index { base, index, .. } => {
+                walk(base, false, found);
+                walk(index, false, found);
+            }
+            ExpressionKind::Unary { operand, .. } => walk(operand, false, found),
+            ExpressionKind::Binary { left, right, .. } => {
+                walk(left, false, found);
+                walk(right, false, found);
+            }
+            ExpressionKind::Ternary {
+                condition,
+                when_true,
+                when_false,
+            } => {
+                walk(condition, false, found);
+                walk(when_true, false, found);
+                walk(when_false, false, found);
+            }
+            ExpressionKind::Parenthesized(inner) => walk(inner, false, found),
+            ExpressionKind::For(for_expression) => {
+                walk(&for_expression.collection, false, found);
+                if let Some(filter) = &for_expression.filter {
+                    walk(filter, false, found);
+                }
+                walk(&for_expression.body, false, found);
+            }
+            ExpressionKind::Condition { condition, body } => {
+                walk(condition, false, found);
+                walk(body, false, found);
+            }
+            ExpressionKind::Lambda { body, .. } => walk(body, false, found),
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    let decorators = |decorators: &[Decorator], found: &mut Vec<usize>| {
+        for decorator in decorators {
+            decorator
+                .arguments
+                .iter()
+                .for_each(|a| walk(a, false, found));
+        }
+    };
+    for declaration in &tree.declarations {
+        let imported = crate::declared_name(declaration)
+            .is_some_and(|name| tree.import_source(&name).is_some());
+        if imported {
+            continue;
+        }
+        match declaration {
+            Declaration::Parameter(p) => {
+                decorators(&p.decorators, &mut found);
+                if let Some(value) = &p.default_value {
+                    walk(value, false, &mut found);
+                }
+            }
+            Declaration::Variable(v) => {
+                decorators(&v.decorators, &mut found);
+                walk(&v.value, true, &mut found);
+            }
+            Declaration::Resource(r) => {
+                decorators(&r.decorators, &mut found);
+                walk(&r.value, false, &mut found);
+            }
+            Declaration::Module(m) => {
+                decorators(&m.decorators, &mut found);
+                walk(&m.value, false, &mut found);
+            }
+            Declaration::Output(o) => {
+                decorators(&o.decorators, &mut found);
+                walk(&o.value, false, &mut found);
+            }
+            Declaration::Metadata(m) => walk(&m.value, false, &mut found),
+            Declaration::TargetScope(value, _) => walk(value, false, &mut found),
+            Declaration::Assert { value, .. } => walk(value, false, &mut found),
+            _ => {}
+        }
+    }
+    found
+        .into_iter()
+        .enumerate()
+        .map(|(index, start)| (start, format!("$fxv#{index}")))
+        .collect()
+}
+
+/// A text file's bytes in the encoding loadTextContent names (a byte order mark is dropped).
+fn decode_text(bytes: &[u8], encoding: &str) -> Option<String> {
+    let utf16 = |bytes: &[u8], big_endian: bool| -> String {
+        let units: Vec<u16> = bytes
+            .chunks(2)
+            .map(|pair| {
+                let (a, b) = (pair[0], *pair.get(1).unwrap_or(&0));
+                if big_endian {
+                    u16::from_be_bytes([a, b])
+                } else {
+                    u16::from_le_bytes([a, b])
+                }
+            })
+            .collect();
+        String::from_utf16_lossy(&units)
+    };
+    let text = match encoding.to_ascii_lowercase().as_str() {
+        "utf-8" => String::from_utf8_lossy(bytes).into_owned(),
+        "utf-16" => utf16(bytes.strip_prefix(&[0xff, 0xfe]).unwrap_or(bytes), false),
+        "utf-16be" => utf16(bytes.strip_prefix(&[0xfe, 0xff]).unwrap_or(bytes), true),
+        "iso-8859-1" => bytes.iter().map(|b| char::from(*b)).collect(),
+        "us-ascii" => bytes
+            .iter()
+            .map(|b| if b.is_ascii() { char::from(*b) } else { '?' })
+            .collect(),
+        _ => return None,
+    };
+    Some(text.trim_start_matches('\u{feff}').to_string())
 }

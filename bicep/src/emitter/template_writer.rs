@@ -1034,6 +1034,19 @@ impl<'a> TemplateWriter<'_, '_, 'a> {
     fn variables(&self) -> Written<Json> {
         let mut variables = Json::object();
         let mut copies = Vec::new();
+        // Hoisted load-function values first, ordered by name ($fxv#10 before $fxv#2).
+        let mut hoisted: Vec<(&String, &usize)> = self
+            .converter
+            .function_variables
+            .iter()
+            .map(|(start, name)| (name, start))
+            .collect();
+        hoisted.sort_by_key(|(name, _)| name.to_lowercase());
+        for (name, start) in hoisted {
+            if let Some(call) = self.load_call_at(*start) {
+                variables.insert(name, self.converter.load_value(call)?);
+            }
+        }
         for (index, variable) in self.model.bindings.variables.iter().enumerate() {
             if self.model.inlined_variables[index] {
                 continue;
@@ -1092,6 +1105,62 @@ impl<'a> TemplateWriter<'_, '_, 'a> {
             }
         }
         Ok(variables)
+    }
+
+    /// The load-function call starting at `start` in this file's declarations.
+    fn load_call_at(&self, start: usize) -> Option<&'a Expression> {
+        let mut found = None;
+        let mut look = |expression: &'a Expression| {
+            crate::semantic::visit_all(expression, &mut |e| {
+                if e.span.start == start && matches!(e.kind, ExpressionKind::Call { .. }) {
+                    found = Some(e);
+                }
+            });
+        };
+        for declaration in &self.model.tree.declarations {
+            match declaration {
+                Declaration::Parameter(p) => {
+                    p.decorators
+                        .iter()
+                        .flat_map(|d| &d.arguments)
+                        .for_each(&mut look);
+                    p.default_value.iter().for_each(&mut look);
+                }
+                Declaration::Variable(v) => {
+                    v.decorators
+                        .iter()
+                        .flat_map(|d| &d.arguments)
+                        .for_each(&mut look);
+                    look(&v.value);
+                }
+                Declaration::Resource(r) => {
+                    r.decorators
+                        .iter()
+                        .flat_map(|d| &d.arguments)
+                        .for_each(&mut look);
+                    look(&r.value);
+                }
+                Declaration::Module(m) => {
+                    m.decorators
+                        .iter()
+                        .flat_map(|d| &d.arguments)
+                        .for_each(&mut look);
+                    look(&m.value);
+                }
+                Declaration::Output(o) => {
+                    o.decorators
+                        .iter()
+                        .flat_map(|d| &d.arguments)
+                        .for_each(&mut look);
+                    look(&o.value);
+                }
+                Declaration::Metadata(m) => look(&m.value),
+                Declaration::TargetScope(value, _) => look(value),
+                Declaration::Assert { value, .. } => look(value),
+                _ => {}
+            }
+        }
+        found
     }
 
     fn copy_block(&self, name: &str, collection: &Arm, decorators: &[Decorator]) -> Written<Json> {

@@ -462,4 +462,23 @@ pub fn visit<'e>(expression: &'e Expression, f: &mut dyn FnMut(&'e Expression)) 
     }
 }
 
+/// Like `visit`, also descending into child resources declared in a body (and their decorators).
+pub fn visit_all<'e>(expression: &'e Expression, f: &mut dyn FnMut(&'e Expression)) {
+    visit(expression, &mut |e| {
+        f(e);
+        if let ExpressionKind::Object(items) = &e.kind {
+            for item in items {
+                if let ObjectItem::NestedResource(resource) = item {
+                    for decorator in &resource.decorators {
+                        for argument in &decorator.arguments {
+                            visit_all(argument, f);
+                        }
+                    }
+                    visit_all(&resource.value, f);
+                }
+            }
+        }
+    });
+}
+
 pub type LoopBindings = HashMap<usize, crate::emitter::expression_converter::LoopBinding>;
