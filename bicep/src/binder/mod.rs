@@ -481,6 +481,26 @@ impl Resolver<'_, '_> {
                     }
                 }
             }
+            ExpressionKind::ResourceIndexCall {
+                resource,
+                index,
+                arguments,
+                ..
+            } => {
+                match self.lookup(&resource.name) {
+                    Some(symbol) => {
+                        self.references.insert(resource.span.start, symbol);
+                    }
+                    None => self.diagnostics.push(catalogue::name_does_not_exist(
+                        resource.span,
+                        &resource.name,
+                    )),
+                }
+                self.expression(index);
+                for argument in arguments {
+                    self.expression(argument);
+                }
+            }
             ExpressionKind::Variable(identifier) => match self.lookup(&identifier.name) {
                 Some(symbol) => {
                     self.references.insert(identifier.span.start, symbol);

@@ -544,3 +544,23 @@ pub fn unknown_text_encoding(span: Span, value: &str) -> PendingDiagnostic {
         format!("Argument of type \"'{value}'\" is not assignable to parameter of type \"'iso-8859-1' | 'us-ascii' | 'utf-16' | 'utf-16BE' | 'utf-8'\"."),
     )
 }
+
+pub fn argument_count(span: Span, expected: &str, actual: usize) -> PendingDiagnostic {
+    error(
+        span,
+        "BCP071",
+        format!("Expected {expected} arguments, but got {actual}."),
+    )
+}
+
+pub fn get_secret_needs_key_vault(span: Span, resource_type: &str) -> PendingDiagnostic {
+    error(
+        span,
+        "BCP109",
+        format!("The type \"{resource_type}\" does not contain function \"getSecret\"."),
+    )
+}
+
+pub fn get_secret_misplaced(span: Span) -> PendingDiagnostic {
+    error(span, "BCP180", "Function \"getSecret\" is not valid at this location. It can only be used when directly assigning to a module parameter with a secure decorator.".into())
+}

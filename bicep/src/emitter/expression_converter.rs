@@ -140,6 +140,139 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
         }
     }
 
+    /// A module parameter's entry: `{"value": ...}`, or for `vault.getSecret('name'[, 'version'])`
+    /// the Key Vault reference ARM resolves at deployment (`{"reference": {"keyVault": {"id"},
+    /// "secretName", "secretVersion"}}`); under a ternary the whole entry is an `if()` of
+    /// createObject()s, as the official compiler writes it.
+    pub fn module_parameter(&self, value: &Expression) -> Converted<Json> {
+        if let ExpressionKind::For(for_expression) = &value.kind {
+            // A loop as the value: the entry's `value` is a property loop.
+            let mut entry = Json::object();
+            let copy = self.property_copy("value", for_expression, value.span.start)?;
+            entry.insert("copy", Json::Array(vec![copy]));
+            return Ok(entry);
+        }
+        if !contains_get_secret(value) {
+            let mut entry = Json::object();
+            entry.insert("value", self.to_json(value)?);
+            return Ok(entry);
+        }
+        match self.key_vault_reference(value)? {
+            Some((vault_id, name, version)) => {
+                let mut key_vault = Json::object();
+                key_vault.insert("id", vault_id.to_json());
+                let mut reference = Json::object();
+                reference.insert("keyVault", key_vault);
+                reference.insert("secretName", literal_or_expression(name));
+                if let Some(version) = version {
+                    reference.insert("secretVersion", literal_or_expression(version));
+                }
+                let mut entry = Json::object();
+                entry.insert("reference", reference);
+                Ok(entry)
+            }
+            None => Ok(self.parameter_entry_expression(value)?.to_json()),
+        }
+    }
+
+    /// The entry as one ARM expression (for getSecret under a ternary).
+    fn parameter_entry_expression(&self, value: &Expression) -> Converted<Arm> {
+        match &value.kind {
+            ExpressionKind::Parenthesized(inner) => self.parameter_entry_expression(inner),
+            ExpressionKind::Ternary {
+                condition,
+                when_true,
+                when_false,
+            } => Ok(call(
+                "if",
+                vec![
+                    self.convert(condition)?,
+                    self.parameter_entry_expression(when_true)?,
+                    self.parameter_entry_expression(when_false)?,
+                ],
+            )),
+            _ => match self.key_vault_reference(value)? {
+                Some((vault_id, name, version)) => {
+                    let mut reference = vec![
+                        string("keyVault"),
+                        call("createObject", vec![string("id"), vault_id]),
+                        string("secretName"),
+                        name,
+                    ];
+                    if let Some(version) = version {
+                        reference.push(string("secretVersion"));
+                        reference.push(version);
+                    }
+                    Ok(call(
+                        "createObject",
+                        vec![string("reference"), call("createObject", reference)],
+                    ))
+                }
+                None if contains_get_secret(value) => {
+                    self.report(catalogue::get_secret_misplaced(value.span));
+                    Err(Reported)
+                }
+                None => Ok(call(
+                    "createObject",
+                    vec![string("value"), self.convert(value)?],
+                )),
+            },
+        }
+    }
+
+    /// `vault.getSecret(name[, version])` on a Key Vault resource: (its id, name, version).
+    fn key_vault_reference(
+        &self,
+        value: &Expression,
+    ) -> Converted<Option<(Arm, Arm, Option<Arm>)>> {
+        let (resource, index, name, arguments) = match &value.kind {
+            ExpressionKind::Call {
+                namespace: Some(namespace),
+                name,
+                arguments,
+            } => (namespace, None, name, arguments),
+            ExpressionKind::ResourceIndexCall {
+                resource,
+                index,
+                name,
+                arguments,
+            } => (resource, Some(&**index), name, arguments),
+            _ => return Ok(None),
+        };
+        if name.name != "getSecret" {
+            return Ok(None);
+        }
+        let Some(Symbol::Resource(resource)) = self.model.symbol_of(resource) else {
+            return Ok(None);
+        };
+        let info = &self.model.resources[resource];
+        if !info
+            .full_type
+            .eq_ignore_ascii_case("Microsoft.KeyVault/vaults")
+        {
+            self.report(catalogue::get_secret_needs_key_vault(
+                value.span,
+                &format!("{}@{}", info.full_type, info.api_version),
+            ));
+            return Err(Reported);
+        }
+        if arguments.is_empty() || arguments.len() > 2 {
+            self.report(catalogue::argument_count(
+                value.span,
+                "1 to 2",
+                arguments.len(),
+            ));
+            return Err(Reported);
+        }
+        let id = self.resource_id(resource, index)?;
+        let secret = self.convert(&arguments[0])?;
+        let version = match arguments.get(1) {
+            Some(version) => Some(self.convert(version)?),
+            None => None,
+        };
+        Ok(Some((id, secret, version)))
+    }
+
     /// A hoisted load function's value, for its `$fxv#N` variable.
     pub fn load_value(&self, call: &Expression) -> Converted<Json> {
         match &call.kind {
@@ -421,8 +554,9 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
                     return Err(Reported);
                 };
                 if name.name == "getSecret" {
-                    // ARM wants a Key Vault reference in the module's parameters, not a function.
-                    return self.unsupported(expression.span, "A Key Vault getSecret() reference");
+                    // Only a module's parameter takes it, as a Key Vault reference (see key_vault_reference).
+                    self.report(catalogue::get_secret_misplaced(expression.span));
+                    return Err(Reported);
                 }
                 // An explicit api-version argument replaces the resource's own.
                 let mut converted = vec![self.resource_id(resource, None)?];
@@ -437,13 +571,47 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
             ExpressionKind::Call {
                 name, arguments, ..
             } => self.convert_call(name, arguments, expression.span),
+            ExpressionKind::ResourceIndexCall {
+                resource,
+                index,
+                name,
+                arguments,
+            } => {
+                let Some(Symbol::Resource(resource)) = self.model.symbol_of(resource) else {
+                    return self.unsupported(
+                        expression.span,
+                        "Calling a function on a value (instance functions)",
+                    );
+                };
+                if name.name == "getSecret" {
+                    self.report(catalogue::get_secret_misplaced(expression.span));
+                    return Err(Reported);
+                }
+                let mut converted = vec![self.resource_id(resource, Some(index))?];
+                if arguments.is_empty() {
+                    converted.push(string(&self.model.resources[resource].api_version));
+                }
+                for argument in arguments {
+                    converted.push(self.convert(argument)?);
+                }
+                Ok(Arm::Call(name.name.clone(), converted))
+            }
             ExpressionKind::Property { base, name, safe } => {
-                if let Some(converted) = self.convert_declaration_property(base, name)? {
+                if let Some(converted) = self.convert_declaration_property(base, name, *safe)? {
                     return Ok(converted);
                 }
+                let chained = follows_safe_access(base);
                 let base = self.convert(base)?;
                 if *safe {
                     return Ok(call("tryGet", vec![base, string(&name.name)]));
+                }
+                // After a `.?` the rest of the chain joins the same tryGet(), as the official
+                // compiler writes it (null propagates through the whole chain).
+                if let (true, Arm::Call(function, mut arguments)) = (chained, base.clone()) {
+                    if function == "tryGet" || function == "tryIndexFromEnd" {
+                        arguments.push(string(&name.name));
+                        return Ok(Arm::Call(function, arguments));
+                    }
                 }
                 Ok(Arm::Property(Box::new(base), name.name.clone()))
             }
@@ -453,7 +621,33 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
                 safe,
                 from_end,
             } => {
+                let chained = follows_safe_access(base);
                 let base = self.convert(base)?;
+                if *safe && *from_end {
+                    let index = self.convert(index)?;
+                    return Ok(call("tryIndexFromEnd", vec![base, index]));
+                }
+                if let (true, false, Arm::Call(function, mut arguments)) =
+                    (chained, *safe, base.clone())
+                {
+                    if function == "tryGet" || function == "tryIndexFromEnd" {
+                        let index = self.convert(index)?;
+                        arguments.push(if *from_end {
+                            call(
+                                "createObject",
+                                vec![
+                                    string("value"),
+                                    index,
+                                    string("fromEnd"),
+                                    call("true", vec![]),
+                                ],
+                            )
+                        } else {
+                            index
+                        });
+                        return Ok(Arm::Call(function, arguments));
+                    }
+                }
                 if *from_end {
                     if let ExpressionKind::Integer(1) = index.kind {
                         return Ok(call("last", vec![base]));
@@ -625,6 +819,7 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
         &self,
         base: &Expression,
         name: &Identifier,
+        safe: bool,
     ) -> Converted<Option<Arm>> {
         // mod.outputs.x → reference(deploymentId, api).outputs.x.value
         if let ExpressionKind::Property {
@@ -636,10 +831,13 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
             if outputs.name == "outputs" {
                 if let Some((module, index)) = self.module_target(module_expression) {
                     let reference = self.module_reference(module, index, false)?;
-                    let output = Arm::Property(
-                        Box::new(Arm::Property(Box::new(reference), "outputs".into())),
-                        name.name.clone(),
-                    );
+                    let outputs = Arm::Property(Box::new(reference), "outputs".into());
+                    if safe {
+                        // A conditional output may be absent, a null one lacks `value`.
+                        let output = call("tryGet", vec![outputs, string(&name.name)]);
+                        return Ok(Some(call("tryGet", vec![output, string("value")])));
+                    }
+                    let output = Arm::Property(Box::new(outputs), name.name.clone());
                     return Ok(Some(Arm::Property(Box::new(output), "value".into())));
                 }
             }
@@ -885,17 +1083,40 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
             } = &scope.value.kind
             {
                 if name.name == "resourceGroup" && !scope_arguments.is_empty() {
-                    let mut prefix = Vec::new();
+                    // The official ScopeHelper avoids resourceId() (it reads differently from
+                    // other scopes): the group's full id, then extensionResourceId().
+                    let mut converted = Vec::new();
                     for argument in scope_arguments {
-                        prefix.push(self.convert(argument)?);
+                        // The loop variable of a looped `existing` resource reads its item.
+                        converted.push(self.in_declaration_loop(info.for_loop, index, || {
+                            self.convert(argument)
+                        })?);
                     }
-                    prefix.extend(arguments);
-                    return Ok(call("resourceId", prefix));
+                    let (subscription, group) = match converted.len() {
+                        1 => (current_subscription_id(), converted.remove(0)),
+                        _ => {
+                            let subscription = converted.remove(0);
+                            (subscription, converted.remove(0))
+                        }
+                    };
+                    let scope = call(
+                        "format",
+                        vec![
+                            string("/subscriptions/{0}/resourceGroups/{1}"),
+                            subscription,
+                            group,
+                        ],
+                    );
+                    let mut extension = vec![scope];
+                    extension.extend(arguments);
+                    return Ok(call("extensionResourceId", extension));
                 }
                 if name.name == "subscription" {
                     let mut prefix = Vec::new();
                     for argument in scope_arguments {
-                        prefix.push(self.convert(argument)?);
+                        prefix.push(self.in_declaration_loop(info.for_loop, index, || {
+                            self.convert(argument)
+                        })?);
                     }
                     prefix.extend(arguments);
                     return Ok(call("subscriptionResourceId", prefix));
@@ -918,6 +1139,41 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
                 extension.extend(arguments);
                 call("extensionResourceId", extension)
             }
+        })
+    }
+
+    /// `subscriptionId` / `resourceGroup` of an `existing` resource scoped by
+    /// `resourceGroup([sub,] name)` or `subscription(id)`, as languageVersion 2.0 writes them.
+    pub fn existing_scope_properties(
+        &self,
+        resource: usize,
+    ) -> Converted<Vec<(&'static str, Arm)>> {
+        let info = &self.model.resources[resource];
+        let Some(scope) = info.body.and_then(|b| b.object_property("scope")) else {
+            return Ok(Vec::new());
+        };
+        let ExpressionKind::Call {
+            name, arguments, ..
+        } = &scope.value.kind
+        else {
+            return Ok(Vec::new());
+        };
+        let mut converted = Vec::new();
+        for argument in arguments {
+            converted
+                .push(self.in_declaration_loop(info.for_loop, None, || self.convert(argument))?);
+        }
+        Ok(match (name.name.as_str(), converted.len()) {
+            ("resourceGroup", 1) => vec![("resourceGroup", converted.remove(0))],
+            ("resourceGroup", 2) => {
+                let subscription = converted.remove(0);
+                vec![
+                    ("subscriptionId", subscription),
+                    ("resourceGroup", converted.remove(0)),
+                ]
+            }
+            ("subscription", 1) => vec![("subscriptionId", converted.remove(0))],
+            _ => Vec::new(),
         })
     }
 
@@ -1606,4 +1862,31 @@ fn decode_text(bytes: &[u8], encoding: &str) -> Option<String> {
         _ => return None,
     };
     Some(text.trim_start_matches('\u{feff}').to_string())
+}
+
+fn contains_get_secret(expression: &Expression) -> bool {
+    let mut found = false;
+    crate::semantic::visit(expression, &mut |e| match &e.kind {
+        ExpressionKind::Call {
+            name,
+            namespace: Some(_),
+            ..
+        }
+        | ExpressionKind::ResourceIndexCall { name, .. }
+            if name.name == "getSecret" =>
+        {
+            found = true
+        }
+        _ => {}
+    });
+    found
+}
+
+/// Whether an access chain below `expression` holds a safe access (`.?` or `[?...]`).
+fn follows_safe_access(expression: &Expression) -> bool {
+    match &expression.kind {
+        ExpressionKind::Property { base, safe, .. } => *safe || follows_safe_access(base),
+        ExpressionKind::Index { base, safe, .. } => *safe || follows_safe_access(base),
+        _ => false,
+    }
 }

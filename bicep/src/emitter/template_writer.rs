@@ -1347,9 +1347,6 @@ impl<'a> TemplateWriter<'_, '_, 'a> {
             let declaration = info.declaration;
             let resource = self.in_loop(info.for_loop, |collection| {
                 let mut entry = Json::object();
-                if declaration.existing {
-                    entry.insert("existing", Json::Bool(true));
-                }
                 if let Some(collection) = collection {
                     entry.insert(
                         "copy",
@@ -1363,10 +1360,19 @@ impl<'a> TemplateWriter<'_, '_, 'a> {
                 if let Some(condition) = self.resource_condition(index)? {
                     entry.insert("condition", condition);
                 }
+                if declaration.existing {
+                    entry.insert("existing", Json::Bool(true));
+                }
                 entry.insert("type", Json::String(info.full_type.clone()));
                 entry.insert("apiVersion", Json::String(info.api_version.clone()));
                 if let Some(scope) = self.converter.extension_scope_property(index)? {
                     entry.insert("scope", self.arm_to_json(scope));
+                }
+                // An `existing` resource in another group or subscription says where it is.
+                if declaration.existing {
+                    for (key, value) in self.converter.existing_scope_properties(index)? {
+                        entry.insert(key, self.arm_to_json(value));
+                    }
                 }
                 entry.insert(
                     "name",
@@ -1498,9 +1504,8 @@ impl<'a> TemplateWriter<'_, '_, 'a> {
                                 continue;
                             };
                             let key = self.converter.property_key(&property.key)?;
-                            let mut value = Json::object();
-                            value.insert("value", self.converter.to_json(&property.value)?);
-                            parameters.insert(&key, value);
+                            let entry = self.converter.module_parameter(&property.value)?;
+                            parameters.insert(&key, entry);
                         }
                     }
                     properties.insert("parameters", parameters);

@@ -1052,6 +1052,27 @@ impl Parser {
                         let span = expression.span.to(self.previous_span());
                         let namespace = match expression.kind {
                             ExpressionKind::Variable(identifier) => identifier,
+                            // `looped[i].listKeys()`, `vaults[i].getSecret('s')`
+                            ExpressionKind::Index {
+                                base,
+                                index,
+                                safe: false,
+                                from_end: false,
+                            } if matches!(base.kind, ExpressionKind::Variable(_)) => {
+                                let ExpressionKind::Variable(resource) = base.kind else {
+                                    return self.fail(catalogue::unrecognized_expression(span));
+                                };
+                                expression = Expression::new(
+                                    ExpressionKind::ResourceIndexCall {
+                                        resource,
+                                        index,
+                                        name,
+                                        arguments,
+                                    },
+                                    span,
+                                );
+                                continue;
+                            }
                             _ => {
                                 return self.fail(catalogue::unsupported_construct(
                                     span,

@@ -249,37 +249,57 @@ impl<'a> SemanticModel<'a> {
 
     /// Whether an expression reads runtime state: a resource's properties or a module's outputs.
     fn needs_runtime_state(&self, expression: &Expression) -> bool {
-        let mut found = false;
-        visit(expression, &mut |e| match &e.kind {
-            ExpressionKind::Property { base, name, .. } => {
-                let target = match &base.kind {
-                    ExpressionKind::Index { base: inner, .. } => inner.as_ref(),
-                    _ => base.as_ref(),
-                };
-                if let Some(resource) = self.resource_of(target) {
-                    let _ = resource;
-                    if !matches!(name.name.as_str(), "id" | "name" | "type" | "apiVersion") {
-                        found = true;
-                    }
+        // nameof(x) is the name written, known at compile time whatever x reads.
+        let mut compile_time = Vec::new();
+        visit(expression, &mut |e| {
+            if let ExpressionKind::Call {
+                name, arguments, ..
+            } = &e.kind
+            {
+                if name.name == "nameof" {
+                    compile_time.extend(arguments.iter().map(|a| a.span));
                 }
-                if let ExpressionKind::Variable(identifier) = &target.kind {
-                    if let Some(Symbol::Module(_)) = self.symbol_of(identifier) {
-                        if name.name != "name" {
+            }
+        });
+        let mut found = false;
+        visit(expression, &mut |e| {
+            if compile_time
+                .iter()
+                .any(|span| span.start <= e.span.start && e.span.end <= span.end)
+            {
+                return;
+            }
+            match &e.kind {
+                ExpressionKind::Property { base, name, .. } => {
+                    let target = match &base.kind {
+                        ExpressionKind::Index { base: inner, .. } => inner.as_ref(),
+                        _ => base.as_ref(),
+                    };
+                    if let Some(resource) = self.resource_of(target) {
+                        let _ = resource;
+                        if !matches!(name.name.as_str(), "id" | "name" | "type" | "apiVersion") {
                             found = true;
                         }
                     }
+                    if let ExpressionKind::Variable(identifier) = &target.kind {
+                        if let Some(Symbol::Module(_)) = self.symbol_of(identifier) {
+                            if name.name != "name" {
+                                found = true;
+                            }
+                        }
+                    }
                 }
-            }
-            ExpressionKind::Variable(identifier) => match self.symbol_of(identifier) {
-                Some(Symbol::Variable(index)) if self.inlined_variables[index] => found = true,
+                ExpressionKind::Variable(identifier) => match self.symbol_of(identifier) {
+                    Some(Symbol::Variable(index)) if self.inlined_variables[index] => found = true,
+                    _ => {}
+                },
+                ExpressionKind::Call { name, .. }
+                    if name.name.starts_with("list") || name.name == "reference" =>
+                {
+                    found = true
+                }
                 _ => {}
-            },
-            ExpressionKind::Call { name, .. }
-                if name.name.starts_with("list") || name.name == "reference" =>
-            {
-                found = true
             }
-            _ => {}
         });
         found
     }
@@ -310,14 +330,30 @@ impl<'a> SemanticModel<'a> {
                 ExpressionKind::Index { base, index, .. } => (base.as_ref(), Some(index.as_ref())),
                 _ => (e, None),
             };
-            let symbol = match &target.kind {
-                ExpressionKind::Variable(identifier) => self.symbol_of(identifier),
-                ExpressionKind::NestedResourceAccess { name, .. } => self.symbol_of(name),
+            // A function called on an `existing` resource (getSecret, list*) is a weak
+            // reference: it reads nothing of the resource's body, so nothing waits for it.
+            let weak = |symbol: Option<Symbol>| match symbol {
+                Some(Symbol::Resource(resource))
+                    if self
+                        .resources
+                        .get(resource)
+                        .is_some_and(|r| r.declaration.existing) =>
+                {
+                    None
+                }
+                other => other,
+            };
+            let (symbol, index) = match &target.kind {
+                ExpressionKind::Variable(identifier) => (self.symbol_of(identifier), index),
+                ExpressionKind::NestedResourceAccess { name, .. } => (self.symbol_of(name), index),
                 ExpressionKind::Call {
                     namespace: Some(namespace),
                     ..
-                } => self.symbol_of(namespace),
-                _ => None,
+                } => (weak(self.symbol_of(namespace)), index),
+                ExpressionKind::ResourceIndexCall {
+                    resource, index, ..
+                } => (weak(self.symbol_of(resource)), Some(index.as_ref())),
+                _ => (None, index),
             };
             match symbol {
                 Some(symbol @ (Symbol::Resource(_) | Symbol::Module(_))) => {
@@ -421,6 +457,14 @@ pub fn visit<'e>(expression: &'e Expression, f: &mut dyn FnMut(&'e Expression)) 
             }
         }
         ExpressionKind::Call { arguments, .. } => {
+            for argument in arguments {
+                visit(argument, f);
+            }
+        }
+        ExpressionKind::ResourceIndexCall {
+            index, arguments, ..
+        } => {
+            visit(index, f);
             for argument in arguments {
                 visit(argument, f);
             }

@@ -93,6 +93,13 @@ pub enum ExpressionKind {
         name: Identifier,
         arguments: Vec<Expression>,
     },
+    /// `symbol[index].function(...)`: a function of one resource of a resource loop.
+    ResourceIndexCall {
+        resource: Identifier,
+        index: Box<Expression>,
+        name: Identifier,
+        arguments: Vec<Expression>,
+    },
     Property {
         base: Box<Expression>,
         name: Identifier,
