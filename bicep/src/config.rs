@@ -19,6 +19,8 @@ pub struct BicepConfig {
     pub linter_enabled: bool,
     /// (rule, level) from `analyzers.core.rules`.
     pub rule_levels: Vec<(String, String)>,
+    /// `extensions`: alias → registry reference.
+    pub extension_aliases: Vec<(String, String)>,
     /// Set when the file exists but is not valid JSON.
     pub error: Option<String>,
 }
@@ -81,6 +83,15 @@ impl BicepConfig {
                     "testFramework" => config.test_framework = true,
                     known if KNOWN_FEATURES.contains(&known) => {}
                     other => config.unsupported_features.push(other.to_string()),
+                }
+            }
+        }
+        if let Some(Json::Object(extensions)) = json.get("extensions") {
+            for (alias, reference) in extensions {
+                if let Json::String(reference) = reference {
+                    config
+                        .extension_aliases
+                        .push((alias.clone(), reference.clone()));
                 }
             }
         }

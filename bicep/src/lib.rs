@@ -523,8 +523,22 @@ fn check_experimental(
             &format!("The experimental feature \"{feature}\" (enabled in bicepconfig.json)"),
         ));
     }
+    let mut extension_names: Vec<&str> = Vec::new();
     for declaration in &tree.declarations {
         match declaration {
+            Declaration::Extension(extension) => {
+                let name = extension.name();
+                if extension_names.contains(&name) {
+                    let span = extension
+                        .alias
+                        .as_ref()
+                        .unwrap_or(&extension.specifier)
+                        .span;
+                    pending.push(catalogue::identifier_declared_multiple_times(span, name));
+                }
+                extension_names.push(name);
+                check_extension(extension, config, pending);
+            }
             Declaration::Assert { value, span, .. } => {
                 if !config.assertions {
                     pending.push(catalogue::assertions_disabled(text::Span::new(
@@ -579,5 +593,74 @@ fn check_experimental(
             }
             _ => {}
         }
+    }
+}
+
+/// A built-in extension (az, kubernetes) with the configuration it takes; registry ones
+/// cannot be restored offline.
+fn check_extension(
+    extension: &syntax::ExtensionDeclaration,
+    config: &config::BicepConfig,
+    pending: &mut Vec<PendingDiagnostic>,
+) {
+    let specifier = &extension.specifier;
+    let registry = |reference: &str| {
+        ["br:", "br/", "ts:", "ts/"]
+            .iter()
+            .any(|scheme| reference.starts_with(scheme))
+    };
+    if extension.quoted {
+        if registry(&specifier.name) {
+            pending.push(catalogue::registry_unreachable(
+                specifier.span,
+                &specifier.name,
+            ));
+        } else {
+            pending.push(catalogue::unsupported_construct(
+                specifier.span,
+                "An extension from a local package file",
+            ));
+        }
+        return;
+    }
+    match specifier.name.as_str() {
+        "az" => {
+            if let Some(value) = &extension.config {
+                pending.push(catalogue::extension_takes_no_configuration(
+                    value.span, "az",
+                ));
+            }
+        }
+        "kubernetes" => match &extension.config {
+            None => pending.push(catalogue::extension_requires_configuration(
+                specifier.span,
+                "kubernetes",
+            )),
+            Some(value) => {
+                if matches!(value.kind, ExpressionKind::Object(_))
+                    && value.object_property("kubeConfig").is_none()
+                {
+                    pending.push(catalogue::missing_required_properties(
+                        value.span,
+                        "object",
+                        &["kubeConfig"],
+                    ));
+                }
+            }
+        },
+        name => match config
+            .extension_aliases
+            .iter()
+            .find(|(alias, _)| alias == name)
+        {
+            Some((_, reference)) if registry(reference) => {
+                pending.push(catalogue::registry_unreachable(specifier.span, reference))
+            }
+            Some(_) => pending.push(catalogue::unsupported_construct(
+                specifier.span,
+                "An extension from a local package file",
+            )),
+            None => pending.push(catalogue::unrecognized_extension(specifier.span, name)),
+        },
     }
 }

@@ -303,6 +303,11 @@ pub fn bind(tree: &SyntaxTree) -> (Bindings<'_>, Vec<PendingDiagnostic>) {
             Declaration::Assert { value, .. } | Declaration::Test { value, .. } => {
                 resolver.expression(value)
             }
+            Declaration::Extension(extension) => {
+                if let Some(config) = &extension.config {
+                    resolver.expression(config);
+                }
+            }
             Declaration::ParameterAssignment { value, .. } => resolver.expression(value),
             Declaration::Function(function) => {
                 resolver.decorators(&function.decorators);

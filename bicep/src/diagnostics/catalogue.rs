@@ -564,3 +564,47 @@ pub fn get_secret_needs_key_vault(span: Span, resource_type: &str) -> PendingDia
 pub fn get_secret_misplaced(span: Span) -> PendingDiagnostic {
     error(span, "BCP180", "Function \"getSecret\" is not valid at this location. It can only be used when directly assigning to a module parameter with a secure decorator.".into())
 }
+
+pub fn expected_extension_specification(span: Span) -> PendingDiagnostic {
+    error(span, "BCP201", "Expected an extension specification string. This should either be a relative path, or a valid OCI artifact specification.".into())
+}
+
+pub fn expected_extension_alias(span: Span) -> PendingDiagnostic {
+    error(
+        span,
+        "BCP202",
+        "Expected an extension alias name at this location.".into(),
+    )
+}
+
+pub fn unrecognized_extension(span: Span, name: &str) -> PendingDiagnostic {
+    error(
+        span,
+        "BCP204",
+        format!("Extension \"{name}\" is not recognized."),
+    )
+}
+
+pub fn extension_takes_no_configuration(span: Span, name: &str) -> PendingDiagnostic {
+    error(
+        span,
+        "BCP205",
+        format!("Extension \"{name}\" does not support configuration."),
+    )
+}
+
+pub fn extension_requires_configuration(span: Span, name: &str) -> PendingDiagnostic {
+    error(
+        span,
+        "BCP206",
+        format!("Extension \"{name}\" requires configuration, but none was provided."),
+    )
+}
+
+pub fn namespace_declared_multiple_times(span: Span, name: &str) -> PendingDiagnostic {
+    error(
+        span,
+        "BCP207",
+        format!("Namespace \"{name}\" is declared multiple times. Remove the duplicates."),
+    )
+}

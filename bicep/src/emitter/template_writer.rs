@@ -13,6 +13,16 @@ use crate::syntax::*;
 
 type Written<T> = Result<T, Reported>;
 
+/// The extensions built into the official compiler: (provider name, version) as templates
+/// name them (the az version is that of the type package the snapshot we follow embeds).
+pub fn builtin_extension(name: &str) -> Option<(&'static str, &'static str)> {
+    match name {
+        "az" => Some(("AzureResourceManager", "0.2.896")),
+        "kubernetes" => Some(("Kubernetes", "1.0.0")),
+        _ => None,
+    }
+}
+
 /// The official compiler's metadata warning for templates using experimental ARM features.
 const EXPERIMENTAL_WARNING: &str = "This template uses ARM features that are experimental. Experimental features should be enabled for testing purposes only, as there are no guarantees about the quality or stability of these features. Do not enable these settings for any production usage, or your production environment may be subject to breaking.";
 
@@ -91,6 +101,10 @@ impl<'a> TemplateWriter<'_, '_, 'a> {
         let variables = self.variables()?;
         if !matches!(&variables, Json::Object(e) if e.is_empty()) {
             body.insert("variables", variables);
+        }
+        let imports = self.extension_imports()?;
+        if !matches!(&imports, Json::Object(e) if e.is_empty()) {
+            body.insert("imports", imports);
         }
         let resources = self.resources()?;
         if self.model.symbolic_names {
@@ -1107,6 +1121,69 @@ impl<'a> TemplateWriter<'_, '_, 'a> {
         Ok(variables)
     }
 
+    /// `imports`: each extension the file declares, as the official compiler writes them
+    /// without the experimental moduleExtensionConfigs (provider, version, config).
+    fn extension_imports(&self) -> Written<Json> {
+        let mut imports = Json::object();
+        for declaration in &self.model.tree.declarations {
+            let Declaration::Extension(extension) = declaration else {
+                continue;
+            };
+            let Some((provider, version)) = builtin_extension(&extension.specifier.name) else {
+                continue;
+            };
+            let mut entry = Json::object();
+            entry.insert("provider", Json::String(provider.into()));
+            entry.insert("version", Json::String(version.into()));
+            if let Some(config) = &extension.config {
+                entry.insert("config", self.converter.to_json(config)?);
+            }
+            imports.insert(extension.name(), entry);
+        }
+        Ok(imports)
+    }
+
+    /// A resource of a non-Azure extension (Kubernetes): `type` is `group/Kind@version` and
+    /// the body goes under `properties`.
+    fn extension_resource(&self, index: usize, mut entry: Json) -> Written<Json> {
+        let info = &self.model.resources[index];
+        let type_name = if info.api_version.is_empty() {
+            info.full_type.clone()
+        } else {
+            format!("{}@{}", info.full_type, info.api_version)
+        };
+        entry.insert("type", Json::String(type_name));
+        let mut properties = Json::object();
+        if let Some(ExpressionKind::Object(items)) = info.body.map(|b| &b.kind) {
+            for item in items {
+                let ObjectItem::Property(property) = item else {
+                    continue;
+                };
+                let key = self.converter.property_key(&property.key)?;
+                if key == "dependsOn" {
+                    continue;
+                }
+                properties.insert(&key, self.converter.to_json(&property.value)?);
+            }
+        }
+        entry.insert("properties", properties);
+        if let Some(body) = info.body {
+            let dependencies =
+                self.dependencies(body, Some(Symbol::Resource(index)), info.parent)?;
+            if !dependencies.is_empty() {
+                entry.insert("dependsOn", Json::Array(dependencies));
+            }
+        }
+        if let Some(metadata) = self.description_metadata(&info.declaration.decorators)? {
+            if let Some(description) = metadata.get("description") {
+                let mut only = Json::object();
+                only.insert("description", description.clone());
+                entry.insert("metadata", only);
+            }
+        }
+        Ok(entry)
+    }
+
     /// The load-function call starting at `start` in this file's declarations.
     fn load_call_at(&self, start: usize) -> Option<&'a Expression> {
         let mut found = None;
@@ -1362,6 +1439,15 @@ impl<'a> TemplateWriter<'_, '_, 'a> {
                 }
                 if declaration.existing {
                     entry.insert("existing", Json::Bool(true));
+                }
+                let extension = self.model.resource_extension(index);
+                if let Some((alias, _)) = &extension {
+                    entry.insert("import", Json::String(alias.clone()));
+                }
+                if let Some((_, false)) = extension {
+                    // A resource of another extension: its type with the version, its whole
+                    // body under `properties` (it has no ARM name).
+                    return self.extension_resource(index, entry);
                 }
                 entry.insert("type", Json::String(info.full_type.clone()));
                 entry.insert("apiVersion", Json::String(info.api_version.clone()));

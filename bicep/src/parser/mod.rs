@@ -382,6 +382,49 @@ impl Parser {
             {
                 self.parse_import(start)
             }
+            ("extension", FileKind::Template) => {
+                self.advance();
+                let token = self.current().clone();
+                let (specifier, quoted) = match &token.kind {
+                    TokenKind::Identifier(name) => (name.clone(), false),
+                    TokenKind::String(pieces) => match pieces.as_slice() {
+                        [StringPiece::Text(text)] => (text.clone(), true),
+                        _ => {
+                            return self.fail(catalogue::compile_time_constant_required(token.span))
+                        }
+                    },
+                    _ => return self.fail(catalogue::expected_extension_specification(token.span)),
+                };
+                self.advance();
+                let specifier = Identifier {
+                    name: specifier,
+                    span: token.span,
+                };
+                let mut end = token.span;
+                let config = if self.at_keyword("with") {
+                    self.advance();
+                    let value = self.parse_primary()?;
+                    end = value.span;
+                    Some(value)
+                } else {
+                    None
+                };
+                let alias = if self.at_keyword("as") {
+                    self.advance();
+                    let alias = self.parse_identifier(catalogue::expected_extension_alias)?;
+                    end = alias.span;
+                    Some(alias)
+                } else {
+                    None
+                };
+                Ok(Declaration::Extension(ExtensionDeclaration {
+                    specifier,
+                    quoted,
+                    config,
+                    alias,
+                    span: start.to(end),
+                }))
+            }
             ("assert", FileKind::Template) => {
                 self.advance();
                 let name = self.parse_identifier(catalogue::expected_assert_identifier)?;

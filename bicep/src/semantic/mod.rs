@@ -18,6 +18,8 @@ pub enum TargetScope {
 
 pub struct ResourceInfo<'a> {
     pub declaration: &'a ResourceDeclaration,
+    /// The extension alias written before the type (`k8s:` in `'k8s:apps/Deployment@v1'`).
+    pub namespace: Option<String>,
     pub full_type: String,
     pub api_version: String,
     pub parent: Option<usize>,
@@ -123,10 +125,17 @@ impl<'a> SemanticModel<'a> {
                 .lexical_parent
                 .and_then(|parent| resources.get(parent))
                 .map(|parent: &ResourceInfo<'_>| parent.api_version.clone());
-            let (declared_type, api_version) = match declaration.type_reference.split_once('@') {
+            // `'k8s:apps/Deployment@v1'`, `'az:Microsoft.X/y@v'`: the extension named first.
+            let (namespace, type_reference) = match declaration.type_reference.split_once(':') {
+                Some((alias, rest)) if !alias.contains('/') && !alias.contains('@') => {
+                    (Some(alias.to_string()), rest.to_string())
+                }
+                _ => (None, declaration.type_reference.clone()),
+            };
+            let (declared_type, api_version) = match type_reference.split_once('@') {
                 Some((type_name, version)) => (type_name.to_string(), version.to_string()),
                 None => (
-                    declaration.type_reference.clone(),
+                    type_reference.clone(),
                     inherited_version.clone().unwrap_or_default(),
                 ),
             };
@@ -146,6 +155,7 @@ impl<'a> SemanticModel<'a> {
             };
             resources.push(ResourceInfo {
                 declaration,
+                namespace,
                 full_type,
                 api_version,
                 parent,
@@ -304,6 +314,36 @@ impl<'a> SemanticModel<'a> {
         found
     }
 
+    /// The extension a resource belongs to, when the file declares extensions: (its name
+    /// here, whether it is Azure's own). Kubernetes groups (`apps`, `*.k8s.io`) belong to a
+    /// declared `kubernetes`, `Microsoft.*`-style types to a declared `az`.
+    pub fn resource_extension(&self, resource: usize) -> Option<(String, bool)> {
+        let info = &self.resources[resource];
+        let extensions: Vec<&ExtensionDeclaration> = self
+            .tree
+            .declarations
+            .iter()
+            .filter_map(|d| match d {
+                Declaration::Extension(e) => Some(e),
+                _ => None,
+            })
+            .collect();
+        if let Some(namespace) = &info.namespace {
+            // `az:` without `extension az` is an Azure resource with no import to name.
+            return extensions
+                .iter()
+                .find(|e| e.name() == namespace)
+                .map(|found| (found.name().to_string(), found.specifier.name == "az"));
+        }
+        let provider = info.full_type.split('/').next().unwrap_or_default();
+        let kubernetes_group = !provider.contains('.') || provider.ends_with("k8s.io");
+        let wanted = if kubernetes_group { "kubernetes" } else { "az" };
+        extensions
+            .iter()
+            .find(|e| e.specifier.name == wanted)
+            .map(|e| (e.name().to_string(), wanted == "az"))
+    }
+
     /// Resources and modules an expression refers to, directly or through variables,
     /// with the index expression when an element of a loop is named.
     pub fn referenced_declarations(
@@ -395,7 +435,10 @@ fn uses_symbolic_names(
         }
     }
     let declarations = tree.declarations.iter().any(|d| match d {
-        Declaration::Type(_) | Declaration::Function(_) | Declaration::Import(_) => true,
+        Declaration::Type(_)
+        | Declaration::Function(_)
+        | Declaration::Import(_)
+        | Declaration::Extension(_) => true,
         Declaration::Unsupported { keyword, .. } => {
             matches!(
                 keyword.as_str(),

@@ -386,6 +386,24 @@ pub struct OutputDeclaration {
 }
 
 #[derive(Debug, Clone, PartialEq)]
+pub struct ExtensionDeclaration {
+    /// `kubernetes`, or a registry reference as written in quotes.
+    pub specifier: Identifier,
+    /// Whether the specifier was written as a string (a registry or file reference).
+    pub quoted: bool,
+    pub config: Option<Expression>,
+    pub alias: Option<Identifier>,
+    pub span: Span,
+}
+
+impl ExtensionDeclaration {
+    /// The name resources and the template refer to it by.
+    pub fn name(&self) -> &str {
+        &self.alias.as_ref().unwrap_or(&self.specifier).name
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
 pub struct MetadataDeclaration {
     pub name: Identifier,
     pub value: Expression,
@@ -414,6 +432,8 @@ pub enum Declaration {
         value: Expression,
         span: Span,
     },
+    /// `extension kubernetes with { ... } as k8s`: a namespace of non-Azure resource types.
+    Extension(ExtensionDeclaration),
     /// `assert name = condition` (the experimental "assertions" feature).
     Assert {
         name: Identifier,

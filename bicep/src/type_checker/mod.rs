@@ -123,7 +123,7 @@ pub fn check(model: &SemanticModel<'_>) -> Vec<PendingDiagnostic> {
             _ => {}
         }
     }
-    for resource in &model.resources {
+    for (index, resource) in model.resources.iter().enumerate() {
         let declaration = resource.declaration;
         check_decorators(
             &declaration.decorators,
@@ -148,6 +148,8 @@ pub fn check(model: &SemanticModel<'_>) -> Vec<PendingDiagnostic> {
             .body
             .and_then(|b| b.object_property("name"))
             .is_none()
+            // A Kubernetes resource is named in its metadata.
+            && !matches!(model.resource_extension(index), Some((_, false)))
         {
             diagnostics.push(catalogue::missing_required_properties(
                 declaration.name.span,
