@@ -1074,7 +1074,10 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
             extension.extend(arguments);
             return Ok(call("extensionResourceId", extension));
         }
-        // An `existing` resource in another group or subscription.
+        // An `existing` resource in another group or subscription (a child, its root's).
+        let owner = self.scope_owner(resource);
+        let info = &self.model.resources[owner];
+        let index = if owner == resource { index } else { None };
         if let Some(scope) = info.body.and_then(|b| b.object_property("scope")) {
             if let ExpressionKind::Call {
                 name,
@@ -1178,7 +1181,25 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
     }
 
     /// For `scope: someResource`, the id of that resource (the scope of an extension resource).
+    /// The resource whose `scope:` applies: its own, else its root ancestor's (a child
+    /// lives where its parent does).
+    pub fn scope_owner(&self, resource: usize) -> usize {
+        let mut current = resource;
+        for _ in 0..self.model.resources.len() {
+            let info = &self.model.resources[current];
+            if info.body.and_then(|b| b.object_property("scope")).is_some() {
+                return current;
+            }
+            match info.parent {
+                Some(parent) if parent != current => current = parent,
+                _ => return resource,
+            }
+        }
+        resource
+    }
+
     pub fn extension_scope(&self, resource: usize) -> Converted<Option<Arm>> {
+        let resource = self.scope_owner(resource);
         let info = &self.model.resources[resource];
         let Some(scope) = info.body.and_then(|b| b.object_property("scope")) else {
             return Ok(None);
@@ -1192,7 +1213,7 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
     /// The `scope` property ARM wants on an extension resource: the scope's fully qualified
     /// id, as the official compiler writes it since 0.40 (before, `format('Microsoft.X/y/{0}', name)`).
     pub fn extension_scope_property(&self, resource: usize) -> Converted<Option<Arm>> {
-        let info = &self.model.resources[resource];
+        let info = &self.model.resources[self.scope_owner(resource)];
         let Some(scope) = info.body.and_then(|b| b.object_property("scope")) else {
             return Ok(None);
         };

@@ -1265,6 +1265,40 @@ impl<'a> TemplateWriter<'_, '_, 'a> {
         }
         self.model
             .referenced_declarations(body, &mut found, &mut Vec::new());
+        if !self.model.symbolic_names {
+            // languageVersion 1.0 never deploys an `existing` resource: depending on one is
+            // depending on what it depends on (its parent, its scope), as the official
+            // compiler follows dependency paths through them.
+            let mut queue: std::collections::VecDeque<(Symbol, Option<&Expression>)> =
+                found.drain(..).collect();
+            let mut seen = Vec::new();
+            while let Some((symbol, index)) = queue.pop_front() {
+                if let Symbol::Resource(resource) = symbol {
+                    let info = &self.model.resources[resource];
+                    if info.declaration.existing {
+                        if !seen.contains(&resource) {
+                            seen.push(resource);
+                            let mut more = Vec::new();
+                            if let Some(parent) = info.parent {
+                                more.push((Symbol::Resource(parent), None));
+                            }
+                            if let Some(body) = info.body {
+                                self.model.referenced_declarations(
+                                    body,
+                                    &mut more,
+                                    &mut Vec::new(),
+                                );
+                            }
+                            for item in more.into_iter().rev() {
+                                queue.push_front(item);
+                            }
+                        }
+                        continue;
+                    }
+                }
+                found.push((symbol, index));
+            }
+        }
         for (symbol, index) in found.iter_mut() {
             let collection = match *symbol {
                 Symbol::Resource(r) => self.model.resources[r].for_loop.is_some(),

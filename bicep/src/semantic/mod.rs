@@ -2,6 +2,7 @@
 //! beyond its syntax — resource types and parents, loops, conditions,
 //! which variables must be inlined, and modules' compiled templates.
 
+mod resource_type_names;
 use crate::binder::{body_object, resolve_resource, Bindings, Symbol};
 use crate::emitter::json_writer::Json;
 use crate::syntax::*;
@@ -152,6 +153,11 @@ impl<'a> SemanticModel<'a> {
                     .map(|p| format!("{}/{}", p.full_type, declared_type))
                     .unwrap_or(declared_type),
                 _ => declared_type,
+            };
+            // Written as the official type catalogue spells it, where we know that spelling.
+            let full_type = match resource_type_names::canonical(&full_type) {
+                Some(canonical) => canonical.to_string(),
+                None => full_type,
             };
             resources.push(ResourceInfo {
                 declaration,
@@ -353,6 +359,7 @@ impl<'a> SemanticModel<'a> {
         visited_variables: &mut Vec<usize>,
     ) {
         let mut variables = Vec::new();
+        let mut weak_existing: Vec<usize> = Vec::new();
         // In `parent::child` only the child is depended on, not the parent named on the way.
         let mut access_bases = Vec::new();
         // In `res[i]` the reference is the indexed one, not `res` on its own.
@@ -372,13 +379,15 @@ impl<'a> SemanticModel<'a> {
             };
             // A function called on an `existing` resource (getSecret, list*) is a weak
             // reference: it reads nothing of the resource's body, so nothing waits for it.
-            let weak = |symbol: Option<Symbol>| match symbol {
+            let mut weak = |symbol: Option<Symbol>| match symbol {
                 Some(Symbol::Resource(resource))
                     if self
                         .resources
                         .get(resource)
                         .is_some_and(|r| r.declaration.existing) =>
                 {
+                    // Passed through: what the existing resource depends on still counts.
+                    weak_existing.push(resource);
                     None
                 }
                 other => other,
@@ -413,6 +422,15 @@ impl<'a> SemanticModel<'a> {
                 visited_variables.push(variable);
                 let value = &self.bindings.variables[variable].value;
                 self.referenced_declarations(value, found, visited_variables);
+            }
+        }
+        for resource in weak_existing {
+            let info = &self.resources[resource];
+            if let Some(parent) = info.parent {
+                found.push((Symbol::Resource(parent), None));
+            }
+            if let Some(body) = info.body {
+                self.referenced_declarations(body, found, visited_variables);
             }
         }
     }
