@@ -12,6 +12,7 @@ pub mod emitter;
 pub mod formatter;
 mod imports;
 pub mod lexer;
+pub mod linter;
 pub mod parser;
 pub mod semantic;
 pub mod syntax;
@@ -195,6 +196,8 @@ pub(crate) fn compile_to_json(
         model.symbolic_names = true;
     }
     pending.append(&mut type_checker::check(&model));
+    // The official compiler lints every file it builds; a rule set to "error" stops it.
+    pending.append(&mut linter::lint(&model, &text, &config));
     let has_errors = pending.iter().any(PendingDiagnostic::is_error);
     let template = if has_errors {
         None

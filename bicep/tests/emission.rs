@@ -349,8 +349,12 @@ fn bicepparam_file_produces_deployment_parameters() {
         "using './main.bicep'\n\nparam name = 'hsm1'\nparam count = 2\n",
     );
     let compilation = bicep::compile_params_file(&params);
+    // (main.bicep's unused parameters are linter warnings, as the official CLI reports them.)
     assert!(
-        compilation.diagnostics.is_empty(),
+        !compilation
+            .diagnostics
+            .iter()
+            .any(support::is_compiler_diagnostic),
         "{:?}",
         compilation.diagnostics
     );

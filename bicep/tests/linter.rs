@@ -1,0 +1,155 @@
+//! The core linter rules at the official codes, messages, default levels and positions,
+//! levels from bicepconfig.json, and `bicep lint` as the official CLI prints it.
+
+mod support;
+
+use std::process::Command;
+use support::Workspace;
+
+/// Linter diagnostics as (line, column, level, code, message).
+fn lint(workspace: &Workspace, text: &str) -> Vec<(usize, usize, String, String, String)> {
+    let path = workspace.file("main.bicep", text);
+    bicep::compile_file(&path)
+        .diagnostics
+        .into_iter()
+        .filter(|d| !support::is_compiler_diagnostic(d))
+        .map(|d| {
+            let level = d
+                .render()
+                .split(" : ")
+                .nth(1)
+                .unwrap_or_default()
+                .split(' ')
+                .next()
+                .unwrap_or_default()
+                .to_string();
+            (d.line, d.column, level, d.code, d.message)
+        })
+        .collect()
+}
+
+const SAMPLE: &str = "param unused string\n\
+@secure()\nparam password string = 'hunter2'\n\
+@secure()\nparam fine string = ''\n\
+var unusedVar = 1\n\
+var used = concat('a', password, fine)\n\
+@description('management.azure.com is fine in a description')\n\
+var url = 'https://management.azure.com/x and login.microsoftonline.com'\n\
+var schema = 'https://schema.management.azure.com/schemas/x'\n\
+@export()\nvar shared = 2\n\
+resource kv 'Microsoft.KeyVault/vaults@2023-07-01' existing = {\n  name: 'kv'\n}\n\
+output o string = '${used}${url}${schema}'\n";
+
+#[test]
+fn each_rule_at_its_official_position_and_message() {
+    let workspace = Workspace::new();
+    let found = lint(&workspace, SAMPLE);
+    let expect = |line: usize, column: usize, code: &str, message: &str| {
+        assert!(
+            found.iter().any(|(l, c, level, code_found, m)| {
+                (*l, *c) == (line, column)
+                    && level == "Warning"
+                    && code_found == code
+                    && m == &format!("{message} [https://aka.ms/bicep/linter-diagnostics#{code}]")
+            }),
+            "{line},{column} {code}: {found:#?}"
+        );
+    };
+    expect(
+        1,
+        7,
+        "no-unused-params",
+        "Parameter \"unused\" is declared but never used.",
+    );
+    expect(
+        3,
+        23,
+        "secure-parameter-default",
+        "Secure parameters should not have hardcoded defaults (except for empty or newGuid()).",
+    );
+    expect(
+        6,
+        5,
+        "no-unused-vars",
+        "Variable \"unusedVar\" is declared but never used.",
+    );
+    expect(
+        7,
+        12,
+        "prefer-interpolation",
+        "Use string interpolation instead of the concat function.",
+    );
+    expect(9, 20, "no-hardcoded-env-urls", "Environment URLs should not be hardcoded. Use the environment() function to ensure compatibility across clouds. Found this disallowed host: \"management.azure.com\"");
+    expect(9, 47, "no-hardcoded-env-urls", "Environment URLs should not be hardcoded. Use the environment() function to ensure compatibility across clouds. Found this disallowed host: \"login.microsoftonline.com\"");
+    expect(
+        13,
+        10,
+        "no-unused-existing-resources",
+        "Existing resource \"kv\" is declared but never used.",
+    );
+    // Nothing else: the empty secure default, the exported variable, the description and
+    // the excluded schema host are fine.
+    assert_eq!(found.len(), 7, "{found:#?}");
+    // Warnings do not stop the build.
+    let path = workspace.file("main.bicep", SAMPLE);
+    assert!(bicep::compile_file(&path).template.is_some());
+}
+
+#[test]
+fn bicepconfig_sets_each_rules_level_or_turns_the_linter_off() {
+    let workspace = Workspace::new();
+    workspace.file(
+        "bicepconfig.json",
+        "{\n  // levels: off, info, warning, error\n  \"analyzers\": {\"core\": {\"rules\": {\n    \"no-unused-params\": {\"level\": \"error\"},\n    \"no-unused-vars\": {\"level\": \"off\"},\n    \"prefer-interpolation\": {\"level\": \"info\"}\n  }}}\n}\n",
+    );
+    let text = "param p string\nvar v = 1\nparam q string\noutput o string = concat(q, 'x')\n";
+    let found = lint(&workspace, text);
+    assert!(
+        found.iter().any(|(l, c, level, code, _)| (*l, *c) == (1, 7)
+            && level == "Error"
+            && code == "no-unused-params"),
+        "{found:?}"
+    );
+    assert!(
+        !found
+            .iter()
+            .any(|(_, _, _, code, _)| code == "no-unused-vars"),
+        "{found:?}"
+    );
+    assert!(
+        found
+            .iter()
+            .any(|(_, _, level, code, _)| level == "Info" && code == "prefer-interpolation"),
+        "{found:?}"
+    );
+    // A rule at error level fails the build, as the official compiler does.
+    let path = workspace.file("main.bicep", text);
+    assert!(bicep::compile_file(&path).template.is_none());
+
+    workspace.file(
+        "bicepconfig.json",
+        "{\"analyzers\": {\"core\": {\"enabled\": false}}}",
+    );
+    assert!(lint(&workspace, text).is_empty());
+}
+
+#[test]
+fn bicep_lint_prints_the_official_lines() {
+    let workspace = Workspace::new();
+    let path = workspace.file("main.bicep", "param p string\n");
+    let output = Command::new(env!("CARGO_BIN_EXE_bicep"))
+        .arg("lint")
+        .arg(&path)
+        .output()
+        .unwrap_or_else(|e| panic!("run bicep: {e}"));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "{}(1,7) : Warning no-unused-params: Parameter \"p\" is declared but never used. [https://aka.ms/bicep/linter-diagnostics#no-unused-params]",
+            path.display()
+        )),
+        "{stderr}"
+    );
+    // Warnings only: success.
+    assert!(output.status.success());
+}
