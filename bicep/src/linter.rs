@@ -36,6 +36,7 @@ pub const RULES: &[(&str, &str)] = &[
     ("secure-parameter-default", "warning"),
     ("prefer-interpolation", "warning"),
     ("no-hardcoded-env-urls", "warning"),
+    ("outputs-should-not-contain-secrets", "warning"),
 ];
 
 struct Linter<'c> {
@@ -80,8 +81,9 @@ pub fn lint(model: &SemanticModel<'_>, text: &str, config: &BicepConfig) -> Vec<
         found: Vec::new(),
     };
     let own = |span: Span| span.start < text.len();
-    let references = &model.bindings.references;
-    let used = |symbol: Symbol| references.values().any(|s| *s == symbol);
+    let referenced: std::collections::HashSet<Symbol> =
+        model.bindings.references.values().copied().collect();
+    let used = |symbol: Symbol| referenced.contains(&symbol);
 
     for (index, parameter) in model.bindings.parameters.iter().enumerate() {
         if own(parameter.name.span) && !used(Symbol::Parameter(index)) {
@@ -151,7 +153,70 @@ pub fn lint(model: &SemanticModel<'_>, text: &str, config: &BicepConfig) -> Vec<
         });
     }
     check_environment_urls(model, text, &mut linter);
+    check_output_secrets(model, text, &mut linter);
     linter.found
+}
+
+/// Outputs (not @secure) named like a password, reading a @secure() parameter, or calling a
+/// list*() function: the official rule's three findings, each at its own span.
+fn check_output_secrets(model: &SemanticModel<'_>, text: &str, linter: &mut Linter<'_>) {
+    const DESCRIPTION: &str = "Outputs should not contain secrets.";
+    for output in &model.bindings.outputs {
+        if output.span.start >= text.len()
+            || output.decorators.iter().any(|d| d.name.name == "secure")
+        {
+            continue;
+        }
+        if output.name.name.to_ascii_lowercase().contains("password") {
+            linter.report(
+                "outputs-should-not-contain-secrets",
+                output.span,
+                format!(
+                    "{DESCRIPTION} Found possible secret: output name '{}' suggests a secret",
+                    output.name.name
+                ),
+            );
+        }
+        let mut findings: Vec<(Span, String)> = Vec::new();
+        visit(&output.value, &mut |e| match &e.kind {
+            ExpressionKind::Variable(identifier) => {
+                if let Some(Symbol::Parameter(index)) = model.symbol_of(identifier) {
+                    let parameter = model.bindings.parameters[index];
+                    if parameter.decorators.iter().any(|d| d.name.name == "secure") {
+                        findings.push((
+                            identifier.span,
+                            format!("secure value '{}'", identifier.name),
+                        ));
+                    }
+                }
+            }
+            ExpressionKind::Call {
+                namespace, name, ..
+            } if name.name.to_ascii_lowercase().starts_with("list") => {
+                let applies = match namespace {
+                    None => true,
+                    Some(n) if n.name == "az" => true,
+                    Some(n) => matches!(model.symbol_of(n), Some(Symbol::Resource(_))),
+                };
+                if applies {
+                    findings.push((e.span, format!("function '{}'", name.name)));
+                }
+            }
+            ExpressionKind::ResourceIndexCall { name, .. }
+                if name.name.to_ascii_lowercase().starts_with("list") =>
+            {
+                findings.push((e.span, format!("function '{}'", name.name)));
+            }
+            _ => {}
+        });
+        for (span, found) in findings {
+            linter.report(
+                "outputs-should-not-contain-secrets",
+                span,
+                format!("{DESCRIPTION} Found possible secret: {found}"),
+            );
+        }
+    }
 }
 
 /// @secure() parameters keep no literal default but '' , {} or one using newGuid(); the

@@ -96,6 +96,44 @@ fn each_rule_at_its_official_position_and_message() {
 }
 
 #[test]
+fn outputs_that_may_hold_secrets() {
+    let workspace = Workspace::new();
+    let found = lint(
+        &workspace,
+        "@secure()\nparam key string\n\
+         resource st 'Microsoft.Storage/storageAccounts@2023-01-01' existing = {\n  name: 's'\n}\n\
+         output adminPassword string = 'x'\n\
+         output k string = key\n\
+         output keys object = st.listKeys()\n\
+         @secure()\noutput fine string = key\n",
+    );
+    let rule = "outputs-should-not-contain-secrets";
+    let message = |found: &str| {
+        format!("Outputs should not contain secrets. Found possible secret: {found} [https://aka.ms/bicep/linter-diagnostics#{rule}]")
+    };
+    let expected = [
+        (6, 1, "output name 'adminPassword' suggests a secret"),
+        (7, 19, "secure value 'key'"),
+        (8, 22, "function 'listKeys'"),
+    ];
+    for (line, column, what) in expected {
+        assert!(
+            found
+                .iter()
+                .any(|(l, c, _, code, m)| (*l, *c) == (line, column)
+                    && code == rule
+                    && *m == message(what)),
+            "{line},{column} {what}: {found:#?}"
+        );
+    }
+    assert_eq!(
+        found.iter().filter(|f| f.3 == rule).count(),
+        3,
+        "{found:#?}"
+    );
+}
+
+#[test]
 fn bicepconfig_sets_each_rules_level_or_turns_the_linter_off() {
     let workspace = Workspace::new();
     workspace.file(
