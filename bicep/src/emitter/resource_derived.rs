@@ -22,6 +22,14 @@ pub fn type_name(resource: &str, pointer: &[String]) -> Option<Option<&'static s
     {
         return Some(Some(found.2));
     }
+    // The emulator's own types, from the JSON Schemas its control plane validates with
+    // (the pointer walks the body schema as it is: `properties/<name>/items/...`).
+    let type_name = resource.split_once('@').map(|(t, _)| t).unwrap_or(resource);
+    if let Some(found) =
+        crate::type_checker::resource_schemas::derived_type_name(type_name, pointer)
+    {
+        return Some(Some(found));
+    }
     ENVELOPE
         .iter()
         .find(|(p, _)| *p == path)

@@ -2,7 +2,7 @@
 //! decorators on the right declarations, resource type strings, and refusing
 //! language this compiler does not implement (so it never emits wrong JSON).
 
-mod resource_schemas;
+pub(crate) mod resource_schemas;
 
 use crate::diagnostics::{catalogue, PendingDiagnostic};
 use crate::semantic::SemanticModel;
