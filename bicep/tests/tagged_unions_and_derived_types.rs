@@ -216,6 +216,13 @@ fn decorators_are_written_in_the_official_order() {
         compact.contains(r#""list":{"type":"array","items":{"type":"int"},"metadata":{"example":1,"description":"d"},"minLength":1}"#),
         "{text}"
     );
+    // An exported type says so in its metadata, before the description.
+    let exported = compile_text("@export()\n@description('A size')\ntype size = 'S' | 'M'\n");
+    let compact: String = exported.split_whitespace().collect();
+    assert!(
+        compact.contains(r#""size":{"type":"string","allowedValues":["M","S"],"metadata":{"__bicep_export!":true,"description":"Asize"}}"#),
+        "{exported}"
+    );
     assert_eq!(
         template["definitions"]["holder"]["properties"]["p"],
         json!({"type": "string", "minLength": 1, "maxLength": 3, "metadata": {"description": "p"}})
