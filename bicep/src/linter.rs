@@ -37,6 +37,7 @@ pub const RULES: &[(&str, &str)] = &[
     ("prefer-interpolation", "warning"),
     ("no-hardcoded-env-urls", "warning"),
     ("outputs-should-not-contain-secrets", "warning"),
+    ("simplify-interpolation", "warning"),
 ];
 
 struct Linter<'c> {
@@ -154,7 +155,57 @@ pub fn lint(model: &SemanticModel<'_>, text: &str, config: &BicepConfig) -> Vec<
     }
     check_environment_urls(model, text, &mut linter);
     check_output_secrets(model, text, &mut linter);
+    check_simplify_interpolation(model, text, &mut linter);
     linter.found
+}
+
+/// `'${x}'` with nothing else, where `x` is a string: the official rule looks at variable,
+/// output and parameter default values and at every object property's value.
+fn check_simplify_interpolation(model: &SemanticModel<'_>, text: &str, linter: &mut Linter<'_>) {
+    let mut values: Vec<&Expression> = Vec::new();
+    for declaration in &model.tree.declarations {
+        match declaration {
+            Declaration::Variable(v) => values.push(&v.value),
+            Declaration::Output(o) => values.push(&o.value),
+            Declaration::Parameter(p) => values.extend(p.default_value.as_ref()),
+            _ => {}
+        }
+    }
+    for root in own_expressions(model, text) {
+        crate::semantic::visit_all(root, &mut |e| {
+            if let ExpressionKind::Object(items) = &e.kind {
+                for item in items {
+                    if let ObjectItem::Property(property) = item {
+                        values.push(&property.value);
+                    }
+                }
+            }
+        });
+    }
+    let mut reported: Vec<usize> = Vec::new();
+    for value in values {
+        if value.span.start >= text.len() || reported.contains(&value.span.start) {
+            continue;
+        }
+        let ExpressionKind::String(segments) = &value.kind else {
+            continue;
+        };
+        let parts: Vec<&StringSegment> = segments
+            .iter()
+            .filter(|s| !matches!(s, StringSegment::Text(t) if t.is_empty()))
+            .collect();
+        let [StringSegment::Hole(inner)] = parts[..] else {
+            continue;
+        };
+        if is_string(model, inner) {
+            reported.push(value.span.start);
+            linter.report(
+                "simplify-interpolation",
+                value.span,
+                "Remove unnecessary string interpolation.".into(),
+            );
+        }
+    }
 }
 
 /// Outputs (not @secure) named like a password, reading a @secure() parameter, or calling a

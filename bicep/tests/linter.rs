@@ -134,6 +134,24 @@ fn outputs_that_may_hold_secrets() {
 }
 
 #[test]
+fn needless_interpolation_of_a_string() {
+    let workspace = Workspace::new();
+    let found = lint(
+        &workspace,
+        "param name string\nparam count int\nvar a = '${name}'\nvar b = '${count}'\nvar c = { n: '${name}' }\noutput o string = '${a}-${b}-${c.n}'\n",
+    );
+    let simplify: Vec<(usize, usize)> = found
+        .iter()
+        .filter(|f| f.3 == "simplify-interpolation")
+        .map(|f| (f.0, f.1))
+        .collect();
+    // An int interpolated is a conversion, not needless; text around a hole is needed.
+    assert_eq!(simplify, vec![(3, 9), (5, 14)], "{found:#?}");
+    assert!(found.iter().any(|f| f.3 == "simplify-interpolation"
+        && f.4 == "Remove unnecessary string interpolation. [https://aka.ms/bicep/linter-diagnostics#simplify-interpolation]"));
+}
+
+#[test]
 fn bicepconfig_sets_each_rules_level_or_turns_the_linter_off() {
     let workspace = Workspace::new();
     workspace.file(
