@@ -38,6 +38,7 @@ pub const RULES: &[(&str, &str)] = &[
     ("no-hardcoded-env-urls", "warning"),
     ("outputs-should-not-contain-secrets", "warning"),
     ("simplify-interpolation", "warning"),
+    ("no-unnecessary-dependson", "warning"),
 ];
 
 struct Linter<'c> {
@@ -156,7 +157,90 @@ pub fn lint(model: &SemanticModel<'_>, text: &str, config: &BicepConfig) -> Vec<
     check_environment_urls(model, text, &mut linter);
     check_output_secrets(model, text, &mut linter);
     check_simplify_interpolation(model, text, &mut linter);
+    check_unnecessary_depends_on(model, text, &mut linter);
     linter.found
+}
+
+/// What a resource or module depends on without its `dependsOn`: its parent and what its
+/// other properties reference, directly or through variables.
+fn implicit_dependencies(model: &SemanticModel<'_>, symbol: Symbol) -> Vec<Symbol> {
+    let (body, parent) = match symbol {
+        Symbol::Resource(r) => (model.resources[r].body, model.resources[r].parent),
+        Symbol::Module(m) => (model.modules[m].body, None),
+        _ => return Vec::new(),
+    };
+    let mut found = Vec::new();
+    if let Some(parent) = parent {
+        found.push((Symbol::Resource(parent), None));
+    }
+    if let Some(ExpressionKind::Object(items)) = body.map(|b| &b.kind) {
+        for item in items {
+            if let ObjectItem::Property(property) = item {
+                if property.key_text().as_deref() != Some("dependsOn") {
+                    model.referenced_declarations(&property.value, &mut found, &mut Vec::new());
+                }
+            }
+        }
+    }
+    let mut symbols: Vec<Symbol> = found.into_iter().map(|(s, _)| s).collect();
+    symbols.dedup();
+    symbols
+}
+
+/// A `dependsOn` entry the references already imply (transitively), or one repeated.
+fn check_unnecessary_depends_on(model: &SemanticModel<'_>, text: &str, linter: &mut Linter<'_>) {
+    let declarations: Vec<(Symbol, Option<&Expression>)> = (0..model.resources.len())
+        .map(|r| (Symbol::Resource(r), model.resources[r].body))
+        .chain((0..model.modules.len()).map(|m| (Symbol::Module(m), model.modules[m].body)))
+        .collect();
+    for (symbol, body) in declarations {
+        let Some(body) = body else { continue };
+        if body.span.start >= text.len() {
+            continue;
+        }
+        let Some(depends_on) = body.object_property("dependsOn") else {
+            continue;
+        };
+        let ExpressionKind::Array(entries) = &depends_on.value.kind else {
+            continue;
+        };
+        // Everything the declaration waits for without its dependsOn, transitively.
+        let mut inferred: Vec<Symbol> = Vec::new();
+        let mut queue = implicit_dependencies(model, symbol);
+        while let Some(next) = queue.pop() {
+            if inferred.contains(&next) || next == symbol {
+                continue;
+            }
+            inferred.push(next);
+            queue.extend(implicit_dependencies(model, next));
+        }
+        if inferred.is_empty() {
+            continue;
+        }
+        let mut explicit: Vec<Symbol> = Vec::new();
+        for entry in entries {
+            let ArrayItem::Value(value) = entry else {
+                continue;
+            };
+            let ExpressionKind::Variable(identifier) = &value.kind else {
+                continue;
+            };
+            let referent = match model.symbol_of(identifier) {
+                Some(s @ Symbol::Resource(r)) if model.resources[r].for_loop.is_none() => s,
+                Some(s @ Symbol::Module(m)) if model.modules[m].for_loop.is_none() => s,
+                _ => continue,
+            };
+            if !inferred.contains(&referent) && !explicit.contains(&referent) {
+                explicit.push(referent);
+                continue;
+            }
+            linter.report(
+                "no-unnecessary-dependson",
+                value.span,
+                format!("Remove unnecessary dependsOn entry '{}'.", identifier.name),
+            );
+        }
+    }
 }
 
 /// `'${x}'` with nothing else, where `x` is a string: the official rule looks at variable,

@@ -152,6 +152,33 @@ fn needless_interpolation_of_a_string() {
 }
 
 #[test]
+fn depends_on_entries_the_references_already_imply() {
+    let workspace = Workspace::new();
+    let found = lint(
+        &workspace,
+        "resource a 'Microsoft.Storage/storageAccounts@2023-01-01' = {\n  name: 'a'\n  location: 'x'\n}\n\
+         resource b 'Microsoft.Storage/storageAccounts@2023-01-01' = {\n  name: '${a.name}b'\n  location: 'x'\n}\n\
+         resource c 'Microsoft.Storage/storageAccounts@2023-01-01' = {\n  name: '${b.name}c'\n  location: 'x'\n  dependsOn: [\n    b\n    a\n  ]\n}\n\
+         resource d 'Microsoft.Storage/storageAccounts@2023-01-01' = {\n  name: 'd'\n  location: 'x'\n  dependsOn: [\n    a\n  ]\n}\n",
+    );
+    let rule = "no-unnecessary-dependson";
+    let entries: Vec<(usize, usize, String)> = found
+        .iter()
+        .filter(|f| f.3 == rule)
+        .map(|f| (f.0, f.1, f.4.clone()))
+        .collect();
+    // c names b (referenced) and a (reached through b); d's entry is needed.
+    assert_eq!(
+        entries,
+        vec![
+            (13, 5, format!("Remove unnecessary dependsOn entry 'b'. [https://aka.ms/bicep/linter-diagnostics#{rule}]")),
+            (14, 5, format!("Remove unnecessary dependsOn entry 'a'. [https://aka.ms/bicep/linter-diagnostics#{rule}]")),
+        ],
+        "{found:#?}"
+    );
+}
+
+#[test]
 fn bicepconfig_sets_each_rules_level_or_turns_the_linter_off() {
     let workspace = Workspace::new();
     workspace.file(
