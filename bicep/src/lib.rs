@@ -6,10 +6,13 @@
 //! lexer → parser (→ syntax) → binder → semantic → type_checker → emitter.
 
 pub mod binder;
+pub mod config;
 pub mod diagnostics;
 pub mod emitter;
 pub mod formatter;
+mod imports;
 pub mod lexer;
+pub mod linter;
 pub mod parser;
 pub mod semantic;
 pub mod syntax;
@@ -149,7 +152,7 @@ fn read_source(path: &Path, diagnostics: &mut Vec<Diagnostic>) -> Option<String>
 }
 
 /// Compiles one template file; `stack` holds the files being compiled above it (cycle detection).
-fn compile_to_json(
+pub(crate) fn compile_to_json(
     path: &Path,
     stack: &mut Vec<PathBuf>,
     diagnostics: &mut Vec<Diagnostic>,
@@ -159,7 +162,7 @@ fn compile_to_json(
     let (mut tree, mut pending) = parser::parse(&text, FileKind::Template);
     let canonical_here = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
     stack.push(canonical_here);
-    inline_imports(
+    imports::inline_imports(
         &mut tree,
         &directory,
         text.len() + 1,
@@ -185,8 +188,16 @@ fn compile_to_json(
     }
     stack.pop();
 
-    let model = semantic::SemanticModel::build(&tree, bindings, directory, module_templates);
+    let config = config::BicepConfig::for_file(path);
+    check_experimental(&tree, &config, path, &mut pending);
+    let mut model = semantic::SemanticModel::build(&tree, bindings, directory, module_templates);
+    if config.assertions {
+        model.experimental_features.push("Asserts");
+        model.symbolic_names = true;
+    }
     pending.append(&mut type_checker::check(&model));
+    // The official compiler lints every file it builds; a rule set to "error" stops it.
+    pending.append(&mut linter::lint(&model, &text, &config));
     let has_errors = pending.iter().any(PendingDiagnostic::is_error);
     let template = if has_errors {
         None
@@ -204,145 +215,7 @@ fn compile_to_json(
     }
 }
 
-/// Compile-time imports: each named, exported type, variable or function of the
-/// imported file is copied into this template, as the official compiler inlines them
-/// (after this file's own declarations, ordered by name). Spans of the copies start
-/// past this file's text so they never collide with its own.
-fn inline_imports(
-    tree: &mut syntax::SyntaxTree,
-    directory: &Path,
-    mut base: usize,
-    stack: &mut Vec<PathBuf>,
-    pending: &mut Vec<PendingDiagnostic>,
-    diagnostics: &mut Vec<Diagnostic>,
-) {
-    let imports: Vec<syntax::ImportDeclaration> = tree
-        .declarations
-        .iter()
-        .filter_map(|d| match d {
-            Declaration::Import(import) => Some(import.clone()),
-            _ => None,
-        })
-        .collect();
-    // (source file, the declaration under its name here, its name there when aliased)
-    let mut inlined: Vec<(String, Declaration, Option<String>)> = Vec::new();
-    for import in imports {
-        let span = import.path.span;
-        let Some(reference) = import.path.as_plain_string() else {
-            pending.push(catalogue::compile_time_constant_required(span));
-            continue;
-        };
-        let file = directory.join(&reference);
-        if file
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("json"))
-        {
-            // Not read as Bicep: an ARM template's exports are not inlined yet.
-            pending.push(catalogue::unsupported_construct(
-                span,
-                "Importing from an ARM JSON template",
-            ));
-            continue;
-        }
-        let canonical = file.canonicalize().unwrap_or_else(|_| file.clone());
-        if stack.contains(&canonical) {
-            pending.push(catalogue::cyclic_module(span));
-            continue;
-        }
-        let Ok(imported_text) = std::fs::read_to_string(&file) else {
-            pending.push(catalogue::module_file_not_found(
-                span,
-                &format!("Could not find file '{}'.", file.display()),
-            ));
-            continue;
-        };
-        // The imported file's own errors are reported in it.
-        let before = diagnostics.len();
-        if compile_to_json(&file, stack, diagnostics).is_none() {
-            if diagnostics.len() == before {
-                pending.push(catalogue::module_file_not_found(
-                    span,
-                    &format!("The file '{}' has errors.", file.display()),
-                ));
-            } else {
-                pending.push(catalogue::module_file_not_found(
-                    span,
-                    &format!("The imported file '{}' has errors.", file.display()),
-                ));
-            }
-            continue;
-        }
-        let imported_text = imported_text.trim_start_matches('\u{feff}');
-        let (imported, _) = parser::parse_at(imported_text, FileKind::Template, base);
-        base += imported_text.len() + 1;
-        // What the imported declarations may refer to: names imported as they are (an aliased
-        // one is known here by another name than the one its siblings use).
-        let requested: Vec<&str> = import
-            .names
-            .iter()
-            .zip(&import.aliases)
-            .filter(|(_, alias)| alias.is_none())
-            .map(|(n, _)| n.name.as_str())
-            .collect();
-        let top_level: Vec<String> = imported
-            .declarations
-            .iter()
-            .filter_map(declared_name)
-            .collect();
-        for (name, alias) in import.names.iter().zip(&import.aliases) {
-            let found = imported.declarations.iter().find(|d| {
-                declared_name(d).as_deref() == Some(name.name.as_str()) && is_exported(d)
-            });
-            let Some(found) = found else {
-                pending.push(catalogue::import_not_exported(name.span, &name.name));
-                continue;
-            };
-            // A declaration needing others from its file (its import closure) is not inlined yet.
-            let needs = references_in(found).into_iter().find(|r| {
-                r != &name.name && top_level.contains(r) && !requested.contains(&r.as_str())
-            });
-            if let Some(needed) = needs {
-                pending.push(catalogue::unsupported_construct(
-                    name.span,
-                    &format!("Importing a declaration that uses '{needed}' from its file without importing it too"),
-                ));
-                continue;
-            }
-            let mut declaration = strip_export(found.clone());
-            let original = match alias {
-                Some(alias) => {
-                    rename(&mut declaration, alias);
-                    Some(name.name.clone())
-                }
-                None => None,
-            };
-            inlined.push((reference.clone(), declaration, original));
-        }
-    }
-    inlined.sort_by_key(|(_, d, _)| declared_name(d).unwrap_or_default());
-    for (source, declaration, original) in inlined {
-        if let Some(name) = declared_name(&declaration) {
-            if let Some(original) = original {
-                tree.original_names.push((name.clone(), original));
-            }
-            tree.imported_from.push((name, source));
-        }
-        tree.declarations.push(declaration);
-    }
-}
-
-/// An aliased import is declared here under its alias (its span stays the imported file's).
-fn rename(declaration: &mut Declaration, alias: &syntax::Identifier) {
-    let name = match declaration {
-        Declaration::Type(t) => &mut t.name,
-        Declaration::Variable(v) => &mut v.name,
-        Declaration::Function(f) => &mut f.name,
-        _ => return,
-    };
-    name.name = alias.name.clone();
-}
-
-fn declared_name(declaration: &Declaration) -> Option<String> {
+pub(crate) fn declared_name(declaration: &Declaration) -> Option<String> {
     match declaration {
         Declaration::Type(t) => Some(t.name.name.clone()),
         Declaration::Variable(v) => Some(v.name.name.clone()),
@@ -360,14 +233,14 @@ fn decorators_of(declaration: &Declaration) -> &[syntax::Decorator] {
     }
 }
 
-fn is_exported(declaration: &Declaration) -> bool {
+pub(crate) fn is_exported(declaration: &Declaration) -> bool {
     decorators_of(declaration)
         .iter()
         .any(|d| d.name.name == "export")
 }
 
 /// An inlined copy is not exported again from the importing template.
-fn strip_export(mut declaration: Declaration) -> Declaration {
+pub(crate) fn strip_export(mut declaration: Declaration) -> Declaration {
     let decorators = match &mut declaration {
         Declaration::Type(t) => &mut t.decorators,
         Declaration::Variable(v) => &mut v.decorators,
@@ -376,54 +249,6 @@ fn strip_export(mut declaration: Declaration) -> Declaration {
     };
     decorators.retain(|d| d.name.name != "export");
     declaration
-}
-
-/// Names a declaration refers to: variables and calls in its value, named types in its types.
-fn references_in(declaration: &Declaration) -> Vec<String> {
-    fn types(type_expression: &syntax::TypeExpression, names: &mut Vec<String>) {
-        use syntax::TypeExpression as T;
-        match type_expression {
-            T::Named(identifier) => names.push(identifier.name.clone()),
-            T::ArrayOf(inner, _) | T::Nullable(inner, _) => types(inner, names),
-            T::Tuple(items, _) => {
-                for item in items {
-                    types(item, names);
-                }
-            }
-            T::Object(properties, _) => {
-                for property in properties {
-                    types(&property.value, names);
-                }
-            }
-            _ => {}
-        }
-    }
-    let mut names = Vec::new();
-    let mut expressions = Vec::new();
-    match declaration {
-        Declaration::Type(t) => types(&t.value, &mut names),
-        Declaration::Variable(v) => expressions.push(&v.value),
-        Declaration::Function(f) => {
-            for parameter in &f.parameters {
-                types(&parameter.type_expression, &mut names);
-            }
-            types(&f.return_type, &mut names);
-            expressions.push(&f.body);
-        }
-        _ => {}
-    }
-    for expression in expressions {
-        semantic::visit(expression, &mut |e| match &e.kind {
-            ExpressionKind::Variable(identifier) => names.push(identifier.name.clone()),
-            ExpressionKind::Call {
-                namespace: None,
-                name,
-                ..
-            } => names.push(name.name.clone()),
-            _ => {}
-        });
-    }
-    names
 }
 
 fn resolve_module(
@@ -684,5 +509,161 @@ fn constant_value(
             pending.push(catalogue::compile_time_constant_required(expression.span));
             None
         }
+    }
+}
+
+/// `assert` and `test` need their experimental features turned on in bicepconfig.json; an
+/// assert holds a bool, a test names a Bicep file.
+fn check_experimental(
+    tree: &syntax::SyntaxTree,
+    config: &config::BicepConfig,
+    path: &Path,
+    pending: &mut Vec<PendingDiagnostic>,
+) {
+    for feature in &config.unsupported_features {
+        pending.push(catalogue::unsupported_construct(
+            syntax_start(),
+            &format!("The experimental feature \"{feature}\" (enabled in bicepconfig.json)"),
+        ));
+    }
+    let mut extension_names: Vec<&str> = Vec::new();
+    for declaration in &tree.declarations {
+        match declaration {
+            Declaration::Extension(extension) => {
+                let name = extension.name();
+                if extension_names.contains(&name) {
+                    let span = extension
+                        .alias
+                        .as_ref()
+                        .unwrap_or(&extension.specifier)
+                        .span;
+                    pending.push(catalogue::identifier_declared_multiple_times(span, name));
+                }
+                extension_names.push(name);
+                check_extension(extension, config, pending);
+            }
+            Declaration::Assert { value, span, .. } => {
+                if !config.assertions {
+                    pending.push(catalogue::assertions_disabled(text::Span::new(
+                        span.start,
+                        span.start + "assert".len(),
+                    )));
+                }
+                let value_type = match &value.kind {
+                    ExpressionKind::String(_) => Some(
+                        value
+                            .as_plain_string()
+                            .map(|t| format!("'{t}'"))
+                            .unwrap_or_else(|| "string".into()),
+                    ),
+                    ExpressionKind::Integer(n) => Some(n.to_string()),
+                    ExpressionKind::Null => Some("null".into()),
+                    ExpressionKind::Object(_) => Some("object".into()),
+                    ExpressionKind::Array(_) => Some("array".into()),
+                    _ => None,
+                };
+                if let Some(value_type) = value_type {
+                    pending.push(catalogue::assert_value_not_bool(value.span, &value_type));
+                }
+            }
+            Declaration::Test {
+                path: test_path,
+                span,
+                ..
+            } => {
+                if !config.test_framework {
+                    pending.push(catalogue::test_framework_disabled(text::Span::new(
+                        span.start,
+                        span.start + "test".len(),
+                    )));
+                    continue;
+                }
+                match test_path.as_plain_string() {
+                    Some(reference) if reference.ends_with(".bicep") => {
+                        let file = path.parent().unwrap_or(Path::new(".")).join(&reference);
+                        if !file.is_file() {
+                            pending.push(catalogue::module_file_not_found(
+                                test_path.span,
+                                &format!("Could not find file '{}'.", file.display()),
+                            ));
+                        }
+                    }
+                    Some(_) => {
+                        pending.push(catalogue::test_must_reference_bicep_file(test_path.span))
+                    }
+                    None => pending.push(catalogue::compile_time_constant_required(test_path.span)),
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// A built-in extension (az, kubernetes) with the configuration it takes; registry ones
+/// cannot be restored offline.
+fn check_extension(
+    extension: &syntax::ExtensionDeclaration,
+    config: &config::BicepConfig,
+    pending: &mut Vec<PendingDiagnostic>,
+) {
+    let specifier = &extension.specifier;
+    let registry = |reference: &str| {
+        ["br:", "br/", "ts:", "ts/"]
+            .iter()
+            .any(|scheme| reference.starts_with(scheme))
+    };
+    if extension.quoted {
+        if registry(&specifier.name) {
+            pending.push(catalogue::registry_unreachable(
+                specifier.span,
+                &specifier.name,
+            ));
+        } else {
+            pending.push(catalogue::unsupported_construct(
+                specifier.span,
+                "An extension from a local package file",
+            ));
+        }
+        return;
+    }
+    match specifier.name.as_str() {
+        "az" => {
+            if let Some(value) = &extension.config {
+                pending.push(catalogue::extension_takes_no_configuration(
+                    value.span, "az",
+                ));
+            }
+        }
+        "kubernetes" => match &extension.config {
+            None => pending.push(catalogue::extension_requires_configuration(
+                specifier.span,
+                "kubernetes",
+            )),
+            Some(value) => {
+                if matches!(value.kind, ExpressionKind::Object(_))
+                    && value.object_property("kubeConfig").is_none()
+                {
+                    pending.push(catalogue::missing_required_properties(
+                        value.span,
+                        "object",
+                        &["kubeConfig"],
+                    ));
+                }
+            }
+        },
+        name => match config
+            .extension_aliases
+            .iter()
+            .find(|(alias, _)| alias == name)
+        {
+            Some((_, reference)) if registry(reference) => {
+                pending.push(catalogue::registry_unreachable(specifier.span, reference))
+            }
+            Some(_) => pending.push(catalogue::unsupported_construct(
+                specifier.span,
+                "An extension from a local package file",
+            )),
+            None => pending.push(catalogue::unrecognized_extension(specifier.span, name)),
+        },
     }
 }

@@ -63,4 +63,7 @@ resource operationLog 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview'
 }
 
 output settingId string = operationLog.id
+// The consumer of the operation log needs this connection string; the linter's warning is
+// deliberately silenced here.
+#disable-next-line outputs-should-not-contain-secrets
 output connectionString string = diagnosticsRule.listKeys().primaryConnectionString

@@ -90,20 +90,27 @@ fn errors_inside_a_module_are_reported_in_its_file() {
 
 #[test]
 fn unsupported_language_fails_clearly() {
-    for text in [
-        "@discriminator('kind')\ntype t = { kind: 'a' }\n",
-        "assert a = true\n",
-        "import * as x from 'x.bicep'\n",
-        "param p ('a' | 'b')[]\n",
-    ] {
-        let found = diagnostics(text);
-        assert!(
-            found
-                .iter()
-                .any(|(_, _, code, message)| code == "BCP901" && message.contains("not supported")),
-            "{text}: {found:?}"
-        );
-    }
+    // The legacy `provider` keyword and experimental features that change templates are refused.
+    let workspace = Workspace::new();
+    workspace.file(
+        "bicepconfig.json",
+        "{\"experimentalFeaturesEnabled\": {\"waitUntil\": true}}",
+    );
+    let main = workspace.file("main.bicep", "param p string = ''\n");
+    let compilation = bicep::compile_file(&main);
+    assert!(compilation.template.is_none());
+    assert!(compilation
+        .diagnostics
+        .iter()
+        .any(|d| d.code == "BCP901" && d.message.contains("waitUntil")));
+    let text = "provider kubernetes with {} as k\n";
+    let found = diagnostics(text);
+    assert!(
+        found
+            .iter()
+            .any(|(_, _, code, message)| code == "BCP901" && message.contains("not supported")),
+        "{text}: {found:?}"
+    );
 }
 
 #[test]

@@ -330,8 +330,10 @@ fn load_functions_inline_files() {
     assert!(text.find("\"zeta\"").unwrap() < text.find("\"alpha\"").unwrap());
     assert_eq!(
         template["variables"],
+        // loadJsonContent's value always goes to a `$fxv#N` variable, as the official compiler writes it.
         json!({
-            "config": {"zeta": 1, "alpha": [true, "[[x]"]},
+            "$fxv#0": {"zeta": 1, "alpha": [true, "[[x]"]},
+            "config": "[variables('$fxv#0')]",
             "script": "echo hi\n",
             "encoded": "ZWNobyBoaQo="
         })
@@ -347,8 +349,12 @@ fn bicepparam_file_produces_deployment_parameters() {
         "using './main.bicep'\n\nparam name = 'hsm1'\nparam count = 2\n",
     );
     let compilation = bicep::compile_params_file(&params);
+    // (main.bicep's unused parameters are linter warnings, as the official CLI reports them.)
     assert!(
-        compilation.diagnostics.is_empty(),
+        !compilation
+            .diagnostics
+            .iter()
+            .any(support::is_compiler_diagnostic),
         "{:?}",
         compilation.diagnostics
     );

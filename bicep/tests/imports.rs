@@ -55,25 +55,134 @@ fn an_unexported_name_is_bcp360() {
     assert_eq!(found, vec![(1, 9, "BCP360")]);
 }
 
+/// The symbols an imported declaration uses come along as `_<n>.<name>` (n numbering the
+/// files as their symbols sort by "file_name"), after the file's own declarations.
 #[test]
-fn closures_and_wildcards_are_refused_clearly() {
+fn an_import_brings_the_declarations_it_uses() {
     let workspace = Workspace::new();
     workspace.file("shared.bicep", SHARED);
-    workspace.file("template.json", "{\"resources\": {}}");
-    for text in [
-        "import {usesHidden} from 'shared.bicep'\n",
-        "import * as shared from 'shared.bicep'\n",
-        "import {foo} from 'template.json'\n",
-    ] {
-        let main = workspace.file("main.bicep", text);
-        let compilation = bicep::compile_file(&main);
-        assert!(compilation.template.is_none(), "{text}");
-        assert!(
-            compilation.diagnostics.iter().any(|d| d.code == "BCP901"),
-            "{text}: {:?}",
-            compilation.diagnostics
-        );
-    }
+    workspace.file(
+        "types.bicep",
+        "@export()\ntype list = item[]\ntype item = {\n  size: size?\n}\ntype size = int\n",
+    );
+    let main = workspace.file(
+        "main.bicep",
+        "import {usesHidden} from 'shared.bicep'\nimport {list} from 'types.bicep'\nvar own = usesHidden\nparam p list\n",
+    );
+    let template = compile_path(&main);
+    assert_eq!(
+        template["variables"],
+        json!({"own": "[variables('usesHidden')]", "_1.hidden": 1, "usesHidden": "[variables('_1.hidden')]"})
+    );
+    assert_eq!(
+        template["definitions"],
+        json!({
+            "_2.item": {"type": "object", "properties": {"size": {"$ref": "#/definitions/_2.size", "nullable": true}},
+                        "metadata": {"__bicep_imported_from!": {"sourceTemplate": "types.bicep"}}},
+            "_2.size": {"type": "int", "metadata": {"__bicep_imported_from!": {"sourceTemplate": "types.bicep"}}},
+            "list": {"type": "array", "items": {"$ref": "#/definitions/_2.item"},
+                     "metadata": {"__bicep_imported_from!": {"sourceTemplate": "types.bicep"}}}
+        })
+    );
+    // Own declarations first, then the imported ones ordered by name.
+    let text = bicep::compile_file(&main).template.unwrap_or_default();
+    let order: Vec<usize> = ["\"own\"", "\"_1.hidden\"", "\"usesHidden\""]
+        .iter()
+        .filter_map(|k| text.find(k))
+        .collect();
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "{text}");
+}
+
+#[test]
+fn a_wildcard_import_reaches_every_export_through_its_namespace() {
+    let workspace = Workspace::new();
+    workspace.file("shared.bicep", SHARED);
+    let main = workspace.file(
+        "main.bicep",
+        "import * as shared from 'shared.bicep'\nvar g = shared.greeting\nparam p shared.pop\noutput o string = shared.hi(g)\n",
+    );
+    let template = compile_path(&main);
+    assert_eq!(
+        template["variables"],
+        json!({"g": "[variables('_1.greeting')]", "_1.greeting": "hello", "_1.hidden": 1, "_1.usesHidden": "[variables('_1.hidden')]"})
+    );
+    assert_eq!(
+        template["parameters"]["p"],
+        json!({"$ref": "#/definitions/_1.pop"})
+    );
+    assert_eq!(
+        template["definitions"]["_1.pop"],
+        json!({"type": "string", "minLength": 3, "metadata": {"__bicep_imported_from!": {"sourceTemplate": "shared.bicep"}}})
+    );
+    assert_eq!(
+        template["outputs"]["o"]["value"],
+        "[__bicep._1.hi(variables('g'))]"
+    );
+    assert_eq!(
+        template["functions"][0]["members"]["_1.hi"]["metadata"]["__bicep_imported_from!"],
+        json!({"sourceTemplate": "shared.bicep", "originalIdentifier": "hi"})
+    );
+}
+
+/// An ARM JSON template exports variables listed in `__bicep_exported_variables!` and types
+/// marked `__bicep_export!`; their references are renamed, a copy variable becomes a loop
+/// over range(0, count).
+#[test]
+fn imports_from_an_arm_json_template() {
+    let workspace = Workspace::new();
+    workspace.file(
+        "lib.json",
+        r##"{
+  "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+  "languageVersion": "2.0",
+  "contentVersion": "1.0.0.0",
+  "metadata": {"__bicep_exported_variables!": [{"name": "odd-name"}, {"name": "picked"}]},
+  "definitions": {
+    "shape": {"type": "object", "properties": {"side": {"$ref": "#/definitions/length"}}, "metadata": {"__bicep_export!": true}},
+    "length": {"type": "int"}
+  },
+  "variables": {
+    "odd-name": "value",
+    "copy": [{"name": "loop", "count": "[variables('n')]", "input": "[variables('words')[copyIndex('loop')]]"}],
+    "n": 2,
+    "words": ["a", "b"],
+    "picked": "[variables('loop')]"
+  },
+  "resources": {}
+}"##,
+    );
+    let main = workspace.file(
+        "main.bicep",
+        "import {\n  'odd-name' as odd\n  picked\n  shape\n} from 'lib.json'\noutput o string = odd\noutput p array = picked\nparam s shape\n",
+    );
+    let template = compile_path(&main);
+    assert_eq!(
+        template["variables"],
+        json!({
+            "copy": [{"name": "_1.loop", "count": "[length(range(0, variables('_1.n')))]",
+                      "input": "[variables('_1.words')[copyIndex('_1.loop')]]"}],
+            "_1.n": 2,
+            "_1.words": ["a", "b"],
+            "odd": "value",
+            "picked": "[variables('_1.loop')]"
+        })
+    );
+    assert_eq!(
+        template["definitions"],
+        json!({
+            "_1.length": {"type": "int", "metadata": {"__bicep_imported_from!": {"sourceTemplate": "lib.json"}}},
+            "shape": {"type": "object", "properties": {"side": {"$ref": "#/definitions/_1.length"}},
+                      "metadata": {"__bicep_imported_from!": {"sourceTemplate": "lib.json"}}}
+        })
+    );
+    // Not exported there: BCP360 at the name.
+    let main = workspace.file("main.bicep", "import {words} from 'lib.json'\n");
+    let compilation = bicep::compile_file(&main);
+    assert!(compilation.template.is_none());
+    assert!(compilation
+        .diagnostics
+        .iter()
+        .any(|d| d.code == "BCP360" && (d.line, d.column) == (1, 9)));
 }
 
 #[test]

@@ -26,7 +26,7 @@ fn definitions_refs_and_symbolic_resources() {
                 "metadata": {"description": "The foo type"}
             },
             "kind": {"type": "string", "allowedValues": ["a", "b"]},
-            "dictionary": {"type": "object", "additionalProperties": {"type": "string"}}
+            "dictionary": {"type": "object", "properties": {}, "additionalProperties": {"type": "string"}}
         })
     );
     assert_eq!(

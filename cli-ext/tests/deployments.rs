@@ -98,7 +98,12 @@ async fn compile_errors_stop_before_anything_is_sent() {
         .expect_ok();
     let dir = tempfile::tempdir().unwrap();
     let broken = dir.path().join("broken.bicep");
-    std::fs::write(&broken, "param name string\n\noutput x string = nmae\n").unwrap();
+    // `name` is used too, so no linter warning comes before the error.
+    std::fs::write(
+        &broken,
+        "param name string\n\noutput x string = nmae\noutput y string = name\n",
+    )
+    .unwrap();
     let broken = broken.to_str().unwrap();
     cli.run(&["deployment", "group", "create", "-g", "rg", "-f", broken])
         .expect_error(1, "broken.bicep(3,19) : Error BCP057: The name \"nmae\" does not exist in the current context.");

@@ -300,6 +300,14 @@ pub fn bind(tree: &SyntaxTree) -> (Bindings<'_>, Vec<PendingDiagnostic>) {
                 resolver.expression(value)
             }
             Declaration::Metadata(metadata) => resolver.expression(&metadata.value),
+            Declaration::Assert { value, .. } | Declaration::Test { value, .. } => {
+                resolver.expression(value)
+            }
+            Declaration::Extension(extension) => {
+                if let Some(config) = &extension.config {
+                    resolver.expression(config);
+                }
+            }
             Declaration::ParameterAssignment { value, .. } => resolver.expression(value),
             Declaration::Function(function) => {
                 resolver.decorators(&function.decorators);
@@ -478,6 +486,26 @@ impl Resolver<'_, '_> {
                     }
                 }
             }
+            ExpressionKind::ResourceIndexCall {
+                resource,
+                index,
+                arguments,
+                ..
+            } => {
+                match self.lookup(&resource.name) {
+                    Some(symbol) => {
+                        self.references.insert(resource.span.start, symbol);
+                    }
+                    None => self.diagnostics.push(catalogue::name_does_not_exist(
+                        resource.span,
+                        &resource.name,
+                    )),
+                }
+                self.expression(index);
+                for argument in arguments {
+                    self.expression(argument);
+                }
+            }
             ExpressionKind::Variable(identifier) => match self.lookup(&identifier.name) {
                 Some(symbol) => {
                     self.references.insert(identifier.span.start, symbol);
@@ -610,6 +638,8 @@ impl Resolver<'_, '_> {
             ExpressionKind::Integer(_)
             | ExpressionKind::Boolean(_)
             | ExpressionKind::Null
+            | ExpressionKind::ArmTemplateValue(_)
+            | ExpressionKind::ArmCopyLoop { .. }
             | ExpressionKind::Error => {}
         }
     }

@@ -158,10 +158,6 @@ pub fn identifier_declared_multiple_times(span: Span, identifier: &str) -> Pendi
     )
 }
 
-pub fn invalid_resource_type(span: Span) -> PendingDiagnostic {
-    error(span, "BCP029", "The resource type is not valid. Specify a valid resource type of format \"<type-name>@<apiVersion>\".".into())
-}
-
 pub fn invalid_output_type(span: Span) -> PendingDiagnostic {
     error(span, "BCP030", "The output type is not valid. Please specify one of the following types: \"array\", \"bool\", \"int\", \"object\", \"string\".".into())
 }
@@ -411,5 +407,204 @@ pub fn unsupported_construct(span: Span, construct: &str) -> PendingDiagnostic {
         span,
         "BCP901",
         format!("{construct} is not supported by this Bicep compiler yet (it follows Bicep {}); rewrite the template without it or compile it with the official Bicep CLI.", crate::VERSION),
+    )
+}
+
+pub fn expected_resource_type_string(span: Span) -> PendingDiagnostic {
+    error(span, "BCP068", "Expected a resource type string. Specify a valid resource type of format \"<type-name>@<apiVersion>\".".into())
+}
+
+pub fn type_union_not_reducible(span: Span) -> PendingDiagnostic {
+    error(
+        span,
+        "BCP294",
+        "Type unions must be reducible to a single ARM type (such as 'string', 'int', or 'bool')."
+            .into(),
+    )
+}
+
+pub fn discriminator_needs_object_union(span: Span) -> PendingDiagnostic {
+    error(span, "BCP363", "The \"discriminator\" decorator can only be applied to object-only union types with unique member types.".into())
+}
+
+pub fn discriminator_property_not_literal(span: Span, property: &str) -> PendingDiagnostic {
+    error(
+        span,
+        "BCP364",
+        format!("The property \"{property}\" must be a required string literal on all union member types."),
+    )
+}
+
+pub fn discriminator_value_duplicated(
+    span: Span,
+    property: &str,
+    value: &str,
+) -> PendingDiagnostic {
+    error(span, "BCP365", format!("The value \"{value}\" for discriminator property \"{property}\" is duplicated across multiple union member types. The value must be unique across all union member types."))
+}
+
+pub fn type_property_unknown(span: Span, type_name: &str, property: &str) -> PendingDiagnostic {
+    error(
+        span,
+        "BCP052",
+        format!("The type \"{type_name}\" does not contain property \"{property}\"."),
+    )
+}
+
+pub fn type_index_needs_tuple(span: Span, type_name: &str) -> PendingDiagnostic {
+    error(
+        span,
+        "BCP388",
+        format!(
+            "Cannot access elements of type \"{type_name}\" by index. An tuple type is required."
+        ),
+    )
+}
+
+pub fn type_has_no_additional_properties(span: Span, type_name: &str) -> PendingDiagnostic {
+    error(
+        span,
+        "BCP389",
+        format!("The type \"{type_name}\" does not declare an additional properties type."),
+    )
+}
+
+pub fn type_items_need_typed_array(span: Span) -> PendingDiagnostic {
+    error(
+        span,
+        "BCP390",
+        "The array item type access operator ('[*]') can only be used with typed arrays.".into(),
+    )
+}
+
+pub fn type_access_needs_named_base(span: Span) -> PendingDiagnostic {
+    error(
+        span,
+        "BCP391",
+        "Type member access is only supported on a reference to a named type.".into(),
+    )
+}
+
+pub fn invalid_resource_type(span: Span) -> PendingDiagnostic {
+    error(span, "BCP029", "The resource type is not valid. Specify a valid resource type of format \"<type-name>@<apiVersion>\".".into())
+}
+
+pub fn expected_assert_identifier(span: Span) -> PendingDiagnostic {
+    error(
+        span,
+        "BCP344",
+        "Expected an assert identifier at this location.".into(),
+    )
+}
+
+pub fn test_must_reference_bicep_file(span: Span) -> PendingDiagnostic {
+    error(
+        span,
+        "BCP345",
+        "A test declaration can only reference a Bicep File".into(),
+    )
+}
+
+pub fn expected_test_identifier(span: Span) -> PendingDiagnostic {
+    error(
+        span,
+        "BCP346",
+        "Expected a test identifier at this location.".into(),
+    )
+}
+
+pub fn test_framework_disabled(span: Span) -> PendingDiagnostic {
+    error(span, "BCP348", "Using a test declaration statement requires enabling EXPERIMENTAL feature \"TestFramework\".".into())
+}
+
+pub fn assertions_disabled(span: Span) -> PendingDiagnostic {
+    error(
+        span,
+        "BCP349",
+        "Using an assert declaration requires enabling EXPERIMENTAL feature \"Assertions\".".into(),
+    )
+}
+
+pub fn assert_value_not_bool(span: Span, value_type: &str) -> PendingDiagnostic {
+    error(span, "BCP350", format!("Value of type \"{value_type}\" cannot be assigned to an assert. Asserts can take values of type 'bool' only."))
+}
+
+pub fn json_path_not_found(span: Span) -> PendingDiagnostic {
+    error(
+        span,
+        "BCP235",
+        "Specified JSONPath does not exist in the given file or is invalid.".into(),
+    )
+}
+
+pub fn unknown_text_encoding(span: Span, value: &str) -> PendingDiagnostic {
+    error(
+        span,
+        "BCP070",
+        format!("Argument of type \"'{value}'\" is not assignable to parameter of type \"'iso-8859-1' | 'us-ascii' | 'utf-16' | 'utf-16BE' | 'utf-8'\"."),
+    )
+}
+
+pub fn argument_count(span: Span, expected: &str, actual: usize) -> PendingDiagnostic {
+    error(
+        span,
+        "BCP071",
+        format!("Expected {expected} arguments, but got {actual}."),
+    )
+}
+
+pub fn get_secret_needs_key_vault(span: Span, resource_type: &str) -> PendingDiagnostic {
+    error(
+        span,
+        "BCP109",
+        format!("The type \"{resource_type}\" does not contain function \"getSecret\"."),
+    )
+}
+
+pub fn get_secret_misplaced(span: Span) -> PendingDiagnostic {
+    error(span, "BCP180", "Function \"getSecret\" is not valid at this location. It can only be used when directly assigning to a module parameter with a secure decorator.".into())
+}
+
+pub fn expected_extension_specification(span: Span) -> PendingDiagnostic {
+    error(span, "BCP201", "Expected an extension specification string. This should either be a relative path, or a valid OCI artifact specification.".into())
+}
+
+pub fn expected_extension_alias(span: Span) -> PendingDiagnostic {
+    error(
+        span,
+        "BCP202",
+        "Expected an extension alias name at this location.".into(),
+    )
+}
+
+pub fn unrecognized_extension(span: Span, name: &str) -> PendingDiagnostic {
+    error(
+        span,
+        "BCP204",
+        format!("Extension \"{name}\" is not recognized."),
+    )
+}
+
+pub fn extension_takes_no_configuration(span: Span, name: &str) -> PendingDiagnostic {
+    error(
+        span,
+        "BCP205",
+        format!("Extension \"{name}\" does not support configuration."),
+    )
+}
+
+pub fn extension_requires_configuration(span: Span, name: &str) -> PendingDiagnostic {
+    error(
+        span,
+        "BCP206",
+        format!("Extension \"{name}\" requires configuration, but none was provided."),
+    )
+}
+
+pub fn namespace_declared_multiple_times(span: Span, name: &str) -> PendingDiagnostic {
+    error(
+        span,
+        "BCP207",
+        format!("Namespace \"{name}\" is declared multiple times. Remove the duplicates."),
     )
 }

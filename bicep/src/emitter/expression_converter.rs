@@ -79,6 +79,9 @@ pub struct ExpressionConverter<'m, 'a> {
     pub model: &'m SemanticModel<'a>,
     pub loops: RefCell<HashMap<usize, LoopBinding>>,
     pub diagnostics: RefCell<Vec<PendingDiagnostic>>,
+    /// Load-function calls written as variables `$fxv#N` (call span start → name), as the
+    /// official compiler hoists them (FunctionVariableGeneratorVisitor).
+    pub function_variables: HashMap<usize, String>,
 }
 
 type Converted<T> = Result<T, Reported>;
@@ -133,6 +136,153 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
             model,
             loops: RefCell::new(HashMap::new()),
             diagnostics: RefCell::new(Vec::new()),
+            function_variables: function_variables(model.tree),
+        }
+    }
+
+    /// A module parameter's entry: `{"value": ...}`, or for `vault.getSecret('name'[, 'version'])`
+    /// the Key Vault reference ARM resolves at deployment (`{"reference": {"keyVault": {"id"},
+    /// "secretName", "secretVersion"}}`); under a ternary the whole entry is an `if()` of
+    /// createObject()s, as the official compiler writes it.
+    pub fn module_parameter(&self, value: &Expression) -> Converted<Json> {
+        if let ExpressionKind::For(for_expression) = &value.kind {
+            // A loop as the value: the entry's `value` is a property loop.
+            let mut entry = Json::object();
+            let copy = self.property_copy("value", for_expression, value.span.start)?;
+            entry.insert("copy", Json::Array(vec![copy]));
+            return Ok(entry);
+        }
+        if !contains_get_secret(value) {
+            let mut entry = Json::object();
+            entry.insert("value", self.to_json(value)?);
+            return Ok(entry);
+        }
+        match self.key_vault_reference(value)? {
+            Some((vault_id, name, version)) => {
+                let mut key_vault = Json::object();
+                key_vault.insert("id", vault_id.to_json());
+                let mut reference = Json::object();
+                reference.insert("keyVault", key_vault);
+                reference.insert("secretName", literal_or_expression(name));
+                if let Some(version) = version {
+                    reference.insert("secretVersion", literal_or_expression(version));
+                }
+                let mut entry = Json::object();
+                entry.insert("reference", reference);
+                Ok(entry)
+            }
+            None => Ok(self.parameter_entry_expression(value)?.to_json()),
+        }
+    }
+
+    /// The entry as one ARM expression (for getSecret under a ternary).
+    fn parameter_entry_expression(&self, value: &Expression) -> Converted<Arm> {
+        match &value.kind {
+            ExpressionKind::Parenthesized(inner) => self.parameter_entry_expression(inner),
+            ExpressionKind::Ternary {
+                condition,
+                when_true,
+                when_false,
+            } => Ok(call(
+                "if",
+                vec![
+                    self.convert(condition)?,
+                    self.parameter_entry_expression(when_true)?,
+                    self.parameter_entry_expression(when_false)?,
+                ],
+            )),
+            _ => match self.key_vault_reference(value)? {
+                Some((vault_id, name, version)) => {
+                    let mut reference = vec![
+                        string("keyVault"),
+                        call("createObject", vec![string("id"), vault_id]),
+                        string("secretName"),
+                        name,
+                    ];
+                    if let Some(version) = version {
+                        reference.push(string("secretVersion"));
+                        reference.push(version);
+                    }
+                    Ok(call(
+                        "createObject",
+                        vec![string("reference"), call("createObject", reference)],
+                    ))
+                }
+                None if contains_get_secret(value) => {
+                    self.report(catalogue::get_secret_misplaced(value.span));
+                    Err(Reported)
+                }
+                None => Ok(call(
+                    "createObject",
+                    vec![string("value"), self.convert(value)?],
+                )),
+            },
+        }
+    }
+
+    /// `vault.getSecret(name[, version])` on a Key Vault resource: (its id, name, version).
+    fn key_vault_reference(
+        &self,
+        value: &Expression,
+    ) -> Converted<Option<(Arm, Arm, Option<Arm>)>> {
+        let (resource, index, name, arguments) = match &value.kind {
+            ExpressionKind::Call {
+                namespace: Some(namespace),
+                name,
+                arguments,
+            } => (namespace, None, name, arguments),
+            ExpressionKind::ResourceIndexCall {
+                resource,
+                index,
+                name,
+                arguments,
+            } => (resource, Some(&**index), name, arguments),
+            _ => return Ok(None),
+        };
+        if name.name != "getSecret" {
+            return Ok(None);
+        }
+        let Some(Symbol::Resource(resource)) = self.model.symbol_of(resource) else {
+            return Ok(None);
+        };
+        let info = &self.model.resources[resource];
+        if !info
+            .full_type
+            .eq_ignore_ascii_case("Microsoft.KeyVault/vaults")
+        {
+            self.report(catalogue::get_secret_needs_key_vault(
+                value.span,
+                &format!("{}@{}", info.full_type, info.api_version),
+            ));
+            return Err(Reported);
+        }
+        if arguments.is_empty() || arguments.len() > 2 {
+            self.report(catalogue::argument_count(
+                value.span,
+                "1 to 2",
+                arguments.len(),
+            ));
+            return Err(Reported);
+        }
+        let id = self.resource_id(resource, index)?;
+        let secret = self.convert(&arguments[0])?;
+        let version = match arguments.get(1) {
+            Some(version) => Some(self.convert(version)?),
+            None => None,
+        };
+        Ok(Some((id, secret, version)))
+    }
+
+    /// A hoisted load function's value, for its `$fxv#N` variable.
+    pub fn load_value(&self, call: &Expression) -> Converted<Json> {
+        match &call.kind {
+            ExpressionKind::Call {
+                name, arguments, ..
+            } => match self.load_file(&name.name, arguments, call.span)? {
+                Loaded::Json(json) => Ok(escape_json_strings(json)),
+                Loaded::Text(text) => Ok(Json::String(escape_literal_string(&text))),
+            },
+            _ => Err(Reported),
         }
     }
 
@@ -159,6 +309,10 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
     /// A value as JSON: literals stay JSON, everything else becomes `[expression]`.
     pub fn to_json(&self, expression: &Expression) -> Converted<Json> {
         match &expression.kind {
+            ExpressionKind::ArmTemplateValue(text) => match parse_json(text) {
+                Some(json) => Ok(json),
+                None => Err(Reported),
+            },
             ExpressionKind::String(_) => match expression.as_plain_string() {
                 Some(text) => Ok(Json::String(escape_literal_string(&text))),
                 None => Ok(self.convert(expression)?.to_json()),
@@ -200,6 +354,12 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
                     }
                 }
                 Ok(Json::Array(values))
+            }
+            ExpressionKind::Call { name, .. }
+                if is_load_function(&name.name)
+                    && self.function_variables.contains_key(&expression.span.start) =>
+            {
+                Ok(self.convert(expression)?.to_json())
             }
             ExpressionKind::Call { name, arguments, .. }
                 if is_load_function(&name.name) =>
@@ -394,8 +554,9 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
                     return Err(Reported);
                 };
                 if name.name == "getSecret" {
-                    // ARM wants a Key Vault reference in the module's parameters, not a function.
-                    return self.unsupported(expression.span, "A Key Vault getSecret() reference");
+                    // Only a module's parameter takes it, as a Key Vault reference (see key_vault_reference).
+                    self.report(catalogue::get_secret_misplaced(expression.span));
+                    return Err(Reported);
                 }
                 // An explicit api-version argument replaces the resource's own.
                 let mut converted = vec![self.resource_id(resource, None)?];
@@ -410,13 +571,47 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
             ExpressionKind::Call {
                 name, arguments, ..
             } => self.convert_call(name, arguments, expression.span),
+            ExpressionKind::ResourceIndexCall {
+                resource,
+                index,
+                name,
+                arguments,
+            } => {
+                let Some(Symbol::Resource(resource)) = self.model.symbol_of(resource) else {
+                    return self.unsupported(
+                        expression.span,
+                        "Calling a function on a value (instance functions)",
+                    );
+                };
+                if name.name == "getSecret" {
+                    self.report(catalogue::get_secret_misplaced(expression.span));
+                    return Err(Reported);
+                }
+                let mut converted = vec![self.resource_id(resource, Some(index))?];
+                if arguments.is_empty() {
+                    converted.push(string(&self.model.resources[resource].api_version));
+                }
+                for argument in arguments {
+                    converted.push(self.convert(argument)?);
+                }
+                Ok(Arm::Call(name.name.clone(), converted))
+            }
             ExpressionKind::Property { base, name, safe } => {
-                if let Some(converted) = self.convert_declaration_property(base, name)? {
+                if let Some(converted) = self.convert_declaration_property(base, name, *safe)? {
                     return Ok(converted);
                 }
+                let chained = follows_safe_access(base);
                 let base = self.convert(base)?;
                 if *safe {
                     return Ok(call("tryGet", vec![base, string(&name.name)]));
+                }
+                // After a `.?` the rest of the chain joins the same tryGet(), as the official
+                // compiler writes it (null propagates through the whole chain).
+                if let (true, Arm::Call(function, mut arguments)) = (chained, base.clone()) {
+                    if function == "tryGet" || function == "tryIndexFromEnd" {
+                        arguments.push(string(&name.name));
+                        return Ok(Arm::Call(function, arguments));
+                    }
                 }
                 Ok(Arm::Property(Box::new(base), name.name.clone()))
             }
@@ -426,7 +621,33 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
                 safe,
                 from_end,
             } => {
+                let chained = follows_safe_access(base);
                 let base = self.convert(base)?;
+                if *safe && *from_end {
+                    let index = self.convert(index)?;
+                    return Ok(call("tryIndexFromEnd", vec![base, index]));
+                }
+                if let (true, false, Arm::Call(function, mut arguments)) =
+                    (chained, *safe, base.clone())
+                {
+                    if function == "tryGet" || function == "tryIndexFromEnd" {
+                        let index = self.convert(index)?;
+                        arguments.push(if *from_end {
+                            call(
+                                "createObject",
+                                vec![
+                                    string("value"),
+                                    index,
+                                    string("fromEnd"),
+                                    call("true", vec![]),
+                                ],
+                            )
+                        } else {
+                            index
+                        });
+                        return Ok(Arm::Call(function, arguments));
+                    }
+                }
                 if *from_end {
                     if let ExpressionKind::Integer(1) = index.kind {
                         return Ok(call("last", vec![base]));
@@ -522,6 +743,12 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
                 arguments.push(self.convert(body)?);
                 Ok(call("lambda", arguments))
             }
+            // Only ever the whole value of a variable, which is written with to_json.
+            ExpressionKind::ArmTemplateValue(_) | ExpressionKind::ArmCopyLoop { .. } => self
+                .unsupported(
+                    expression.span,
+                    "Using an ARM template's imported value inside an expression here",
+                ),
             ExpressionKind::Error => Err(Reported),
         }
     }
@@ -592,6 +819,7 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
         &self,
         base: &Expression,
         name: &Identifier,
+        safe: bool,
     ) -> Converted<Option<Arm>> {
         // mod.outputs.x → reference(deploymentId, api).outputs.x.value
         if let ExpressionKind::Property {
@@ -603,10 +831,13 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
             if outputs.name == "outputs" {
                 if let Some((module, index)) = self.module_target(module_expression) {
                     let reference = self.module_reference(module, index, false)?;
-                    let output = Arm::Property(
-                        Box::new(Arm::Property(Box::new(reference), "outputs".into())),
-                        name.name.clone(),
-                    );
+                    let outputs = Arm::Property(Box::new(reference), "outputs".into());
+                    if safe {
+                        // A conditional output may be absent, a null one lacks `value`.
+                        let output = call("tryGet", vec![outputs, string(&name.name)]);
+                        return Ok(Some(call("tryGet", vec![output, string("value")])));
+                    }
+                    let output = Arm::Property(Box::new(outputs), name.name.clone());
                     return Ok(Some(Arm::Property(Box::new(output), "value".into())));
                 }
             }
@@ -843,7 +1074,10 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
             extension.extend(arguments);
             return Ok(call("extensionResourceId", extension));
         }
-        // An `existing` resource in another group or subscription.
+        // An `existing` resource in another group or subscription (a child, its root's).
+        let owner = self.scope_owner(resource);
+        let info = &self.model.resources[owner];
+        let index = if owner == resource { index } else { None };
         if let Some(scope) = info.body.and_then(|b| b.object_property("scope")) {
             if let ExpressionKind::Call {
                 name,
@@ -852,17 +1086,40 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
             } = &scope.value.kind
             {
                 if name.name == "resourceGroup" && !scope_arguments.is_empty() {
-                    let mut prefix = Vec::new();
+                    // The official ScopeHelper avoids resourceId() (it reads differently from
+                    // other scopes): the group's full id, then extensionResourceId().
+                    let mut converted = Vec::new();
                     for argument in scope_arguments {
-                        prefix.push(self.convert(argument)?);
+                        // The loop variable of a looped `existing` resource reads its item.
+                        converted.push(self.in_declaration_loop(info.for_loop, index, || {
+                            self.convert(argument)
+                        })?);
                     }
-                    prefix.extend(arguments);
-                    return Ok(call("resourceId", prefix));
+                    let (subscription, group) = match converted.len() {
+                        1 => (current_subscription_id(), converted.remove(0)),
+                        _ => {
+                            let subscription = converted.remove(0);
+                            (subscription, converted.remove(0))
+                        }
+                    };
+                    let scope = call(
+                        "format",
+                        vec![
+                            string("/subscriptions/{0}/resourceGroups/{1}"),
+                            subscription,
+                            group,
+                        ],
+                    );
+                    let mut extension = vec![scope];
+                    extension.extend(arguments);
+                    return Ok(call("extensionResourceId", extension));
                 }
                 if name.name == "subscription" {
                     let mut prefix = Vec::new();
                     for argument in scope_arguments {
-                        prefix.push(self.convert(argument)?);
+                        prefix.push(self.in_declaration_loop(info.for_loop, index, || {
+                            self.convert(argument)
+                        })?);
                     }
                     prefix.extend(arguments);
                     return Ok(call("subscriptionResourceId", prefix));
@@ -888,8 +1145,61 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
         })
     }
 
+    /// `subscriptionId` / `resourceGroup` of an `existing` resource scoped by
+    /// `resourceGroup([sub,] name)` or `subscription(id)`, as languageVersion 2.0 writes them.
+    pub fn existing_scope_properties(
+        &self,
+        resource: usize,
+    ) -> Converted<Vec<(&'static str, Arm)>> {
+        let info = &self.model.resources[resource];
+        let Some(scope) = info.body.and_then(|b| b.object_property("scope")) else {
+            return Ok(Vec::new());
+        };
+        let ExpressionKind::Call {
+            name, arguments, ..
+        } = &scope.value.kind
+        else {
+            return Ok(Vec::new());
+        };
+        let mut converted = Vec::new();
+        for argument in arguments {
+            converted
+                .push(self.in_declaration_loop(info.for_loop, None, || self.convert(argument))?);
+        }
+        Ok(match (name.name.as_str(), converted.len()) {
+            ("resourceGroup", 1) => vec![("resourceGroup", converted.remove(0))],
+            ("resourceGroup", 2) => {
+                let subscription = converted.remove(0);
+                vec![
+                    ("subscriptionId", subscription),
+                    ("resourceGroup", converted.remove(0)),
+                ]
+            }
+            ("subscription", 1) => vec![("subscriptionId", converted.remove(0))],
+            _ => Vec::new(),
+        })
+    }
+
     /// For `scope: someResource`, the id of that resource (the scope of an extension resource).
+    /// The resource whose `scope:` applies: its own, else its root ancestor's (a child
+    /// lives where its parent does).
+    pub fn scope_owner(&self, resource: usize) -> usize {
+        let mut current = resource;
+        for _ in 0..self.model.resources.len() {
+            let info = &self.model.resources[current];
+            if info.body.and_then(|b| b.object_property("scope")).is_some() {
+                return current;
+            }
+            match info.parent {
+                Some(parent) if parent != current => current = parent,
+                _ => return resource,
+            }
+        }
+        resource
+    }
+
     pub fn extension_scope(&self, resource: usize) -> Converted<Option<Arm>> {
+        let resource = self.scope_owner(resource);
         let info = &self.model.resources[resource];
         let Some(scope) = info.body.and_then(|b| b.object_property("scope")) else {
             return Ok(None);
@@ -903,7 +1213,7 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
     /// The `scope` property ARM wants on an extension resource: the scope's fully qualified
     /// id, as the official compiler writes it since 0.40 (before, `format('Microsoft.X/y/{0}', name)`).
     pub fn extension_scope_property(&self, resource: usize) -> Converted<Option<Arm>> {
-        let info = &self.model.resources[resource];
+        let info = &self.model.resources[self.scope_owner(resource)];
         let Some(scope) = info.body.and_then(|b| b.object_property("scope")) else {
             return Ok(None);
         };
@@ -1101,10 +1411,13 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
                 }
             }
             _ if is_load_function(function) => {
+                if let Some(variable) = self.function_variables.get(&span.start) {
+                    return Ok(call("variables", vec![string(variable)]));
+                }
                 return match self.load_file(function, arguments, span)? {
                     Loaded::Text(text) => Ok(Arm::String(text)),
                     Loaded::Json(json) => Ok(json_to_arm(&json)),
-                }
+                };
             }
             // Scopes named by arguments have no ARM value of their own: the official compiler writes {}.
             "subscription" | "resourceGroup" | "managementGroup" if !arguments.is_empty() => {
@@ -1146,18 +1459,32 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
             "loadFileAsBase64" => Ok(Loaded::Text(
                 base64::engine::general_purpose::STANDARD.encode(bytes),
             )),
-            "loadTextContent" => Ok(Loaded::Text(
-                String::from_utf8_lossy(&bytes)
-                    .trim_start_matches('\u{feff}')
-                    .to_string(),
-            )),
-            "loadYamlContent" => {
-                if arguments.len() > 1 {
-                    return self.unsupported(span, "The path argument of loadYamlContent()");
+            "loadTextContent" => {
+                let encoding = match arguments.get(1) {
+                    None => "utf-8".to_string(),
+                    Some(argument) => match argument.as_plain_string() {
+                        Some(encoding) => encoding,
+                        None => {
+                            self.report(catalogue::compile_time_constant_required(argument.span));
+                            return Err(Reported);
+                        }
+                    },
+                };
+                match decode_text(&bytes, &encoding) {
+                    Some(text) => Ok(Loaded::Text(text)),
+                    None => {
+                        self.report(catalogue::unknown_text_encoding(
+                            arguments[1].span,
+                            &encoding,
+                        ));
+                        Err(Reported)
+                    }
                 }
+            }
+            "loadYamlContent" => {
                 let text = String::from_utf8_lossy(&bytes);
                 match serde_yaml_ng::from_str::<serde_yaml_ng::Value>(&text) {
-                    Ok(value) => Ok(Loaded::Json(yaml_to_json(value))),
+                    Ok(value) => self.select_path(yaml_to_json(value), arguments, span),
                     Err(error) => {
                         self.report(catalogue::file_load_failed(
                             arguments[0].span,
@@ -1172,17 +1499,36 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
             }
             _ => {
                 let text = String::from_utf8_lossy(&bytes);
-                let Some(json) = parse_json(&text) else {
+                // Comments are allowed, as the official compiler reads these files.
+                let Some(json) = super::json_writer::parse_json_with_comments(&text) else {
                     self.report(catalogue::file_load_failed(
                         arguments[0].span,
                         &format!("The file \"{}\" is not valid JSON.", path.display()),
                     ));
                     return Err(Reported);
                 };
-                if arguments.len() > 1 {
-                    return self.unsupported(span, "The JSONPath argument of loadJsonContent()");
-                }
-                Ok(Loaded::Json(json))
+                self.select_path(json, arguments, span)
+            }
+        }
+    }
+
+    /// The optional second argument of loadJsonContent / loadYamlContent: a JSONPath whose
+    /// single match is the value, several matches an array of them (BCP235 for none).
+    fn select_path(&self, json: Json, arguments: &[Expression], span: Span) -> Converted<Loaded> {
+        let Some(argument) = arguments.get(1) else {
+            return Ok(Loaded::Json(json));
+        };
+        let Some(path) = argument.as_plain_string() else {
+            self.report(catalogue::compile_time_constant_required(argument.span));
+            return Err(Reported);
+        };
+        let _ = span;
+        match super::json_path::select(&json, &path) {
+            Some(mut found) if found.len() == 1 => Ok(Loaded::Json(found.remove(0))),
+            Some(found) if !found.is_empty() => Ok(Loaded::Json(Json::Array(found))),
+            _ => {
+                self.report(catalogue::json_path_not_found(argument.span));
+                Err(Reported)
             }
         }
     }
@@ -1355,5 +1701,213 @@ fn json_to_arm(json: &Json) -> Arm {
                 .flat_map(|(k, v)| [Arm::String(k.clone()), json_to_arm(v)])
                 .collect(),
         ),
+    }
+}
+
+/// The load-function calls the official compiler writes as `$fxv#N` variables, numbered in
+/// source order: loadJsonContent / loadYamlContent / loadDirectoryFileInfo always,
+/// loadTextContent / loadFileAsBase64 unless they are a variable's whole value; never inside
+/// user-defined functions (ARM functions cannot read variables) or imported declarations.
+pub fn function_variables(tree: &SyntaxTree) -> HashMap<usize, String> {
+    fn walk(expression: &Expression, direct: bool, found: &mut Vec<usize>) {
+        if let ExpressionKind::Call { name, .. } = &expression.kind {
+            let always = matches!(
+                name.name.as_str(),
+                "loadJsonContent" | "loadYamlContent" | "loadDirectoryFileInfo"
+            );
+            let indirect = matches!(name.name.as_str(), "loadTextContent" | "loadFileAsBase64");
+            if always || (indirect && !direct) {
+                found.push(expression.span.start);
+            }
+        }
+        match &expression.kind {
+            ExpressionKind::Object(items) => {
+                for item in items {
+                    match item {
+                        ObjectItem::Property(property) => {
+                            for decorator in &property.decorators {
+                                decorator
+                                    .arguments
+                                    .iter()
+                                    .for_each(|a| walk(a, false, found));
+                            }
+                            if let PropertyKey::String(key) = &property.key {
+                                walk(key, false, found);
+                            }
+                            walk(&property.value, false, found);
+                        }
+                        ObjectItem::Spread(spread) => walk(spread, false, found),
+                        ObjectItem::NestedResource(resource) => {
+                            for decorator in &resource.decorators {
+                                decorator
+                                    .arguments
+                                    .iter()
+                                    .for_each(|a| walk(a, false, found));
+                            }
+                            walk(&resource.value, false, found);
+                        }
+                    }
+                }
+            }
+            ExpressionKind::String(segments) => {
+                for segment in segments {
+                    if let StringSegment::Hole(hole) = segment {
+                        walk(hole, false, found);
+                    }
+                }
+            }
+            ExpressionKind::Array(items) => {
+                for item in items {
+                    match item {
+                        ArrayItem::Value(value) | ArrayItem::Spread(value) => {
+                            walk(value, false, found)
+                        }
+                    }
+                }
+            }
+            ExpressionKind::Call { arguments, .. } => {
+                arguments.iter().for_each(|a| walk(a, false, found))
+            }
+            ExpressionKind::Property { base, .. }
+            | ExpressionKind::NestedResourceAccess { base, .. } => walk(base, false, found),
+            ExpressionKind::Index { base, index, .. } => {
+                walk(base, false, found);
+                walk(index, false, found);
+            }
+            ExpressionKind::Unary { operand, .. } => walk(operand, false, found),
+            ExpressionKind::Binary { left, right, .. } => {
+                walk(left, false, found);
+                walk(right, false, found);
+            }
+            ExpressionKind::Ternary {
+                condition,
+                when_true,
+                when_false,
+            } => {
+                walk(condition, false, found);
+                walk(when_true, false, found);
+                walk(when_false, false, found);
+            }
+            ExpressionKind::Parenthesized(inner) => walk(inner, false, found),
+            ExpressionKind::For(for_expression) => {
+                walk(&for_expression.collection, false, found);
+                if let Some(filter) = &for_expression.filter {
+                    walk(filter, false, found);
+                }
+                walk(&for_expression.body, false, found);
+            }
+            ExpressionKind::Condition { condition, body } => {
+                walk(condition, false, found);
+                walk(body, false, found);
+            }
+            ExpressionKind::Lambda { body, .. } => walk(body, false, found),
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    let decorators = |decorators: &[Decorator], found: &mut Vec<usize>| {
+        for decorator in decorators {
+            decorator
+                .arguments
+                .iter()
+                .for_each(|a| walk(a, false, found));
+        }
+    };
+    for declaration in &tree.declarations {
+        let imported = crate::declared_name(declaration)
+            .is_some_and(|name| tree.import_source(&name).is_some());
+        if imported {
+            continue;
+        }
+        match declaration {
+            Declaration::Parameter(p) => {
+                decorators(&p.decorators, &mut found);
+                if let Some(value) = &p.default_value {
+                    walk(value, false, &mut found);
+                }
+            }
+            Declaration::Variable(v) => {
+                decorators(&v.decorators, &mut found);
+                walk(&v.value, true, &mut found);
+            }
+            Declaration::Resource(r) => {
+                decorators(&r.decorators, &mut found);
+                walk(&r.value, false, &mut found);
+            }
+            Declaration::Module(m) => {
+                decorators(&m.decorators, &mut found);
+                walk(&m.value, false, &mut found);
+            }
+            Declaration::Output(o) => {
+                decorators(&o.decorators, &mut found);
+                walk(&o.value, false, &mut found);
+            }
+            Declaration::Metadata(m) => walk(&m.value, false, &mut found),
+            Declaration::TargetScope(value, _) => walk(value, false, &mut found),
+            Declaration::Assert { value, .. } => walk(value, false, &mut found),
+            _ => {}
+        }
+    }
+    found
+        .into_iter()
+        .enumerate()
+        .map(|(index, start)| (start, format!("$fxv#{index}")))
+        .collect()
+}
+
+/// A text file's bytes in the encoding loadTextContent names (a byte order mark is dropped).
+fn decode_text(bytes: &[u8], encoding: &str) -> Option<String> {
+    let utf16 = |bytes: &[u8], big_endian: bool| -> String {
+        let units: Vec<u16> = bytes
+            .chunks(2)
+            .map(|pair| {
+                let (a, b) = (pair[0], *pair.get(1).unwrap_or(&0));
+                if big_endian {
+                    u16::from_be_bytes([a, b])
+                } else {
+                    u16::from_le_bytes([a, b])
+                }
+            })
+            .collect();
+        String::from_utf16_lossy(&units)
+    };
+    let text = match encoding.to_ascii_lowercase().as_str() {
+        "utf-8" => String::from_utf8_lossy(bytes).into_owned(),
+        "utf-16" => utf16(bytes.strip_prefix(&[0xff, 0xfe]).unwrap_or(bytes), false),
+        "utf-16be" => utf16(bytes.strip_prefix(&[0xfe, 0xff]).unwrap_or(bytes), true),
+        "iso-8859-1" => bytes.iter().map(|b| char::from(*b)).collect(),
+        "us-ascii" => bytes
+            .iter()
+            .map(|b| if b.is_ascii() { char::from(*b) } else { '?' })
+            .collect(),
+        _ => return None,
+    };
+    Some(text.trim_start_matches('\u{feff}').to_string())
+}
+
+fn contains_get_secret(expression: &Expression) -> bool {
+    let mut found = false;
+    crate::semantic::visit(expression, &mut |e| match &e.kind {
+        ExpressionKind::Call {
+            name,
+            namespace: Some(_),
+            ..
+        }
+        | ExpressionKind::ResourceIndexCall { name, .. }
+            if name.name == "getSecret" =>
+        {
+            found = true
+        }
+        _ => {}
+    });
+    found
+}
+
+/// Whether an access chain below `expression` holds a safe access (`.?` or `[?...]`).
+fn follows_safe_access(expression: &Expression) -> bool {
+    match &expression.kind {
+        ExpressionKind::Property { base, safe, .. } => *safe || follows_safe_access(base),
+        ExpressionKind::Index { base, safe, .. } => *safe || follows_safe_access(base),
+        _ => false,
     }
 }

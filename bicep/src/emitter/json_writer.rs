@@ -150,9 +150,20 @@ fn write_compact(value: &Json, out: &mut String) {
 
 /// Reads JSON text keeping key order (for loadJsonContent). Returns None on malformed input.
 pub fn parse_json(text: &str) -> Option<Json> {
+    read_json(text, false)
+}
+
+/// JSON that may hold `//` and `/* */` comments (bicepconfig.json, loadJsonContent files),
+/// as the official compiler reads them.
+pub fn parse_json_with_comments(text: &str) -> Option<Json> {
+    read_json(text, true)
+}
+
+fn read_json(text: &str, comments: bool) -> Option<Json> {
     let mut reader = Reader {
         chars: text.trim_start_matches('\u{feff}').chars().collect(),
         position: 0,
+        comments,
     };
     let value = reader.value()?;
     reader.whitespace();
@@ -162,12 +173,36 @@ pub fn parse_json(text: &str) -> Option<Json> {
 struct Reader {
     chars: Vec<char>,
     position: usize,
+    comments: bool,
 }
 
 impl Reader {
     fn whitespace(&mut self) {
-        while matches!(self.chars.get(self.position), Some(c) if c.is_whitespace()) {
-            self.position += 1;
+        loop {
+            while matches!(self.chars.get(self.position), Some(c) if c.is_whitespace()) {
+                self.position += 1;
+            }
+            if !self.comments || self.chars.get(self.position) != Some(&'/') {
+                return;
+            }
+            match self.chars.get(self.position + 1) {
+                Some('/') => {
+                    while !matches!(self.chars.get(self.position), None | Some('\n')) {
+                        self.position += 1;
+                    }
+                }
+                Some('*') => {
+                    self.position += 2;
+                    while self.position < self.chars.len()
+                        && !(self.chars[self.position] == '*'
+                            && self.chars.get(self.position + 1) == Some(&'/'))
+                    {
+                        self.position += 1;
+                    }
+                    self.position = (self.position + 2).min(self.chars.len());
+                }
+                _ => return,
+            }
         }
     }
 

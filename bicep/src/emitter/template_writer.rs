@@ -13,6 +13,19 @@ use crate::syntax::*;
 
 type Written<T> = Result<T, Reported>;
 
+/// The extensions built into the official compiler: (provider name, version) as templates
+/// name them (the az version is that of the type package the snapshot we follow embeds).
+pub fn builtin_extension(name: &str) -> Option<(&'static str, &'static str)> {
+    match name {
+        "az" => Some(("AzureResourceManager", "0.2.896")),
+        "kubernetes" => Some(("Kubernetes", "1.0.0")),
+        _ => None,
+    }
+}
+
+/// The official compiler's metadata warning for templates using experimental ARM features.
+const EXPERIMENTAL_WARNING: &str = "This template uses ARM features that are experimental. Experimental features should be enabled for testing purposes only, as there are no guarantees about the quality or stability of these features. Do not enable these settings for any production usage, or your production environment may be subject to breaking.";
+
 pub fn write_template(
     model: &SemanticModel<'_>,
 ) -> (Option<Json>, Vec<crate::diagnostics::PendingDiagnostic>) {
@@ -54,14 +67,20 @@ fn decorator<'d>(decorators: &'d [Decorator], name: &str) -> Option<&'d Decorato
     decorators.iter().find(|d| d.name.name == name)
 }
 
-impl TemplateWriter<'_, '_, '_> {
+impl<'a> TemplateWriter<'_, '_, 'a> {
     fn template(&self) -> Written<Json> {
         let mut body = Json::object();
         if self.model.symbolic_names {
             let mut definitions = Json::object();
             for declared in &self.model.bindings.types {
-                let mut schema = self.type_schema(&declared.value, &declared.decorators)?;
-                self.imported_from(&declared.name.name, &mut schema);
+                let mut schema = Json::object();
+                self.type_body(
+                    &declared.value,
+                    &mut schema,
+                    discriminator_of(&declared.decorators),
+                )?;
+                self.apply_type_modifiers(&declared.decorators, true, &mut schema)?;
+                self.imported_from(&declared.name.name, &mut schema, true);
                 definitions.insert(&declared.name.name, schema);
             }
             if !matches!(&definitions, Json::Object(e) if e.is_empty()) {
@@ -83,6 +102,10 @@ impl TemplateWriter<'_, '_, '_> {
         if !matches!(&variables, Json::Object(e) if e.is_empty()) {
             body.insert("variables", variables);
         }
+        let imports = self.extension_imports()?;
+        if !matches!(&imports, Json::Object(e) if e.is_empty()) {
+            body.insert("imports", imports);
+        }
         let resources = self.resources()?;
         if self.model.symbolic_names {
             // languageVersion 2.0: an object keyed by each declaration's symbolic name.
@@ -97,6 +120,15 @@ impl TemplateWriter<'_, '_, '_> {
         if !matches!(&outputs, Json::Object(e) if e.is_empty()) {
             body.insert("outputs", outputs);
         }
+        let mut asserts = Json::object();
+        for declaration in &self.model.tree.declarations {
+            if let Declaration::Assert { name, value, .. } = declaration {
+                asserts.insert(&name.name, self.converter.to_json(value)?);
+            }
+        }
+        if !matches!(&asserts, Json::Object(e) if e.is_empty()) {
+            body.insert("asserts", asserts);
+        }
         let hash = template_hash(&body);
 
         let mut template = Json::object();
@@ -104,7 +136,10 @@ impl TemplateWriter<'_, '_, '_> {
             "$schema",
             Json::String(schema(self.model.target_scope).into()),
         );
-        if self.model.symbolic_names {
+        let experimental = !self.model.experimental_features.is_empty();
+        if experimental {
+            template.insert("languageVersion", Json::String("2.1-experimental".into()));
+        } else if self.model.symbolic_names {
             template.insert("languageVersion", Json::String("2.0".into()));
         }
         template.insert("contentVersion", Json::String("1.0.0.0".into()));
@@ -113,6 +148,22 @@ impl TemplateWriter<'_, '_, '_> {
         generator.insert("version", Json::String(crate::VERSION.into()));
         generator.insert("templateHash", Json::String(hash));
         let mut metadata = Json::object();
+        if experimental {
+            metadata.insert(
+                "_EXPERIMENTAL_WARNING",
+                Json::String(EXPERIMENTAL_WARNING.into()),
+            );
+            metadata.insert(
+                "_EXPERIMENTAL_FEATURES_ENABLED",
+                Json::Array(
+                    self.model
+                        .experimental_features
+                        .iter()
+                        .map(|f| Json::String((*f).into()))
+                        .collect(),
+                ),
+            );
+        }
         metadata.insert("_generator", generator);
         let exported = self.exported_variables()?;
         if !exported.is_empty() {
@@ -175,8 +226,24 @@ impl TemplateWriter<'_, '_, '_> {
                 },
                 None,
             ),
+            TypeExpression::SysNamed(identifier) => (
+                match identifier.name.as_str() {
+                    "int" => "int",
+                    "bool" => "bool",
+                    "object" => "object",
+                    "array" => "array",
+                    _ => "string",
+                },
+                None,
+            ),
             TypeExpression::ArrayOf(..) | TypeExpression::Tuple(..) => ("array", None),
-            TypeExpression::Nullable(inner, _) => Self::type_name(inner),
+            TypeExpression::Nullable(inner, _) | TypeExpression::NonNullable(inner, _) => {
+                Self::type_name(inner)
+            }
+            TypeExpression::Union(..)
+            | TypeExpression::Schema(..)
+            | TypeExpression::Access(..)
+            | TypeExpression::ResourceDerived { .. } => ("object", None),
             TypeExpression::LiteralUnion(literals, _) => (
                 match literals.first().map(|l| &l.kind) {
                     Some(ExpressionKind::Integer(_)) => "int",
@@ -189,98 +256,182 @@ impl TemplateWriter<'_, '_, '_> {
         }
     }
 
-    /// A languageVersion 2.0 type schema: `{"type": ...}` or `{"$ref": "#/definitions/t"}`,
-    /// keys in the official order (type, allowedValues, items, properties,
-    /// additionalProperties, nullable), then what the decorators add in source order.
+    /// A languageVersion 2.0 type schema: what the type itself writes (`type`, `$ref`,
+    /// `allowedValues`, `items`, `properties`, `discriminator`, `nullable`...), then what its
+    /// decorators add, in the official compiler's order (ApplyTypeModifiers).
     fn type_schema(
         &self,
         type_expression: &TypeExpression,
         decorators: &[Decorator],
     ) -> Written<Json> {
         let mut schema = Json::object();
-        self.type_body(type_expression, &mut schema)?;
-        if decorator(decorators, "sealed").is_some() {
-            schema.insert("additionalProperties", Json::Bool(false));
-        }
-        if decorator(decorators, "secure").is_some() {
-            let secure = match schema.get("type") {
-                Some(Json::String(t)) if t == "object" => "secureObject",
-                _ => "securestring",
-            };
-            schema.insert("type", Json::String(secure.into()));
-        }
-        self.decorator_keys(decorators, &mut schema)?;
+        self.type_body(type_expression, &mut schema, discriminator_of(decorators))?;
+        self.apply_type_modifiers(decorators, false, &mut schema)?;
         Ok(schema)
     }
 
-    fn type_body(&self, type_expression: &TypeExpression, schema: &mut Json) -> Written<()> {
+    /// @secure (the type renamed in place), @sealed, @export (types only), @metadata, the
+    /// bounds in a fixed order, then @description merged into metadata.
+    fn apply_type_modifiers(
+        &self,
+        decorators: &[Decorator],
+        exported_type: bool,
+        schema: &mut Json,
+    ) -> Written<()> {
+        if decorator(decorators, "secure").is_some() {
+            let secure = match schema.get("type") {
+                Some(Json::String(t)) if t == "object" => Some("secureObject"),
+                Some(Json::String(t)) if t == "string" => Some("securestring"),
+                _ => None,
+            };
+            if let Some(secure) = secure {
+                schema.insert("type", Json::String(secure.into()));
+            }
+        }
+        if decorator(decorators, "sealed").is_some() {
+            schema.insert("additionalProperties", Json::Bool(false));
+        }
+        if exported_type && decorator(decorators, "export").is_some() {
+            merge_metadata(schema, "__bicep_export!", Json::Bool(true));
+        }
+        if let Some(argument) = decorator(decorators, "metadata").and_then(|d| d.arguments.first())
+        {
+            match self.converter.to_json(argument)? {
+                Json::Object(entries) => {
+                    if schema.get("metadata").is_none() {
+                        schema.insert("metadata", Json::object());
+                    }
+                    for (key, value) in entries {
+                        merge_metadata(schema, &key, value);
+                    }
+                }
+                other => schema.insert("metadata", other),
+            }
+        }
+        for bound in ["minLength", "maxLength", "minValue", "maxValue"] {
+            if let Some(argument) = decorator(decorators, bound).and_then(|d| d.arguments.first()) {
+                schema.insert(bound, self.converter.to_json(argument)?);
+            }
+        }
+        if let Some(argument) =
+            decorator(decorators, "description").and_then(|d| d.arguments.first())
+        {
+            let description = self.converter.to_json(argument)?;
+            merge_metadata(schema, "description", description);
+        }
+        Ok(())
+    }
+
+    fn declared_type(&self, name: &str) -> Option<&'a TypeDeclaration> {
+        self.model
+            .bindings
+            .types
+            .iter()
+            .copied()
+            .find(|t| t.name.name == name)
+    }
+
+    fn type_body(
+        &self,
+        type_expression: &TypeExpression,
+        schema: &mut Json,
+        discriminator: Option<&str>,
+    ) -> Written<()> {
         if is_any(type_expression) {
             // `any` constrains nothing: the official compiler writes no type at all.
             return Ok(());
         }
         match type_expression {
-            TypeExpression::Named(identifier) => {
-                if self
-                    .model
-                    .bindings
-                    .types
-                    .iter()
-                    .any(|t| t.name.name == identifier.name)
-                {
-                    schema.insert(
-                        "$ref",
-                        Json::String(format!("#/definitions/{}", identifier.name)),
-                    );
-                } else {
-                    schema.insert(
-                        "type",
-                        Json::String(Self::type_name(type_expression).0.into()),
-                    );
-                }
+            TypeExpression::Named(identifier) if self.declared_type(&identifier.name).is_some() => {
+                schema.insert(
+                    "$ref",
+                    Json::String(format!(
+                        "#/definitions/{}",
+                        pointer_encode(&identifier.name)
+                    )),
+                );
             }
-            TypeExpression::ArrayOf(inner, _) => {
-                schema.insert("type", Json::String("array".into()));
-                schema.insert("items", self.type_schema(inner, &[])?);
-            }
-            TypeExpression::Nullable(inner, _) => {
-                self.type_body(inner, schema)?;
-                schema.insert("nullable", Json::Bool(true));
-            }
-            TypeExpression::LiteralUnion(literals, _) => {
+            TypeExpression::Named(_) | TypeExpression::SysNamed(_) => {
                 schema.insert(
                     "type",
                     Json::String(Self::type_name(type_expression).0.into()),
                 );
-                let mut values = Vec::new();
-                for literal in literals {
-                    values.push(self.converter.to_json(literal)?);
+            }
+            TypeExpression::ArrayOf(inner, _) => {
+                schema.insert("type", Json::String("array".into()));
+                match self.direct_allowed_values(inner)? {
+                    Some(values) => schema.insert("allowedValues", Json::Array(values)),
+                    None => schema.insert("items", self.type_schema(inner, &[])?),
+                }
+            }
+            TypeExpression::Nullable(inner, _) => {
+                self.type_body(inner, schema, discriminator)?;
+                schema.insert("nullable", Json::Bool(true));
+            }
+            TypeExpression::NonNullable(inner, _) => {
+                self.type_body(inner, schema, discriminator)?;
+                schema.insert("nullable", Json::Bool(false));
+            }
+            TypeExpression::Union(members, span) if discriminator.is_some() => {
+                let property = discriminator.unwrap_or_default();
+                schema.insert("type", Json::String("object".into()));
+                let mut mapping = Json::object();
+                let mut seen = Vec::new();
+                self.mapping_entries(members, property, *span, &mut mapping, &mut seen)?;
+                let mut written = Json::object();
+                written.insert("propertyName", Json::String(property.into()));
+                written.insert("mapping", mapping);
+                schema.insert("discriminator", written);
+            }
+            TypeExpression::LiteralUnion(_, span) | TypeExpression::Union(_, span) => {
+                if discriminator.is_some() {
+                    self.converter.report(
+                        crate::diagnostics::catalogue::discriminator_needs_object_union(*span),
+                    );
+                    return Err(Reported);
+                }
+                let Some(values) = self.literal_values(type_expression, 0)? else {
+                    self.converter
+                        .report(crate::diagnostics::catalogue::type_union_not_reducible(
+                            *span,
+                        ));
+                    return Err(Reported);
+                };
+                let mut values = normalized_union(values);
+                let nullable = values.len() > 1 && values.iter().any(|v| matches!(v, Json::Null));
+                if nullable {
+                    values.retain(|v| !matches!(v, Json::Null));
+                }
+                if let Some(name) = values.first().and_then(json_type_name) {
+                    schema.insert("type", Json::String(name.into()));
                 }
                 schema.insert("allowedValues", Json::Array(values));
+                if nullable {
+                    schema.insert("nullable", Json::Bool(true));
+                }
             }
             TypeExpression::Object(properties, _) => {
                 schema.insert("type", Json::String("object".into()));
                 let mut written = Json::object();
                 let mut additional = None;
-                for property in properties {
-                    let mut value = self.type_schema(&property.value, &property.decorators)?;
+                for property in &properties[..] {
+                    let mut value = Json::object();
+                    self.type_body(
+                        &property.value,
+                        &mut value,
+                        discriminator_of(&property.decorators),
+                    )?;
                     if property.optional {
-                        // `name?:` is a nullable property; nullable goes before the decorators' keys.
-                        value = self.type_schema(&property.value, &[])?;
                         value.insert("nullable", Json::Bool(true));
-                        if decorator(&property.decorators, "sealed").is_some() {
-                            value.insert("additionalProperties", Json::Bool(false));
-                        }
-                        self.decorator_keys(&property.decorators, &mut value)?;
                     }
+                    self.apply_type_modifiers(&property.decorators, false, &mut value)?;
                     if property.name.name == "*" {
                         additional = Some(value);
                     } else {
                         written.insert(&property.name.name, value);
                     }
                 }
-                if !matches!(&written, Json::Object(e) if e.is_empty()) {
-                    schema.insert("properties", written);
-                }
+                schema.insert("properties", written);
                 if let Some(additional) = additional {
                     schema.insert("additionalProperties", additional);
                 }
@@ -289,10 +440,25 @@ impl TemplateWriter<'_, '_, '_> {
                 schema.insert("type", Json::String("array".into()));
                 let mut prefix = Vec::new();
                 for item in items {
-                    prefix.push(self.type_schema(item, &[])?);
+                    prefix.push(self.type_schema(&item.value, &item.decorators)?);
                 }
                 schema.insert("prefixItems", Json::Array(prefix));
                 schema.insert("items", Json::Bool(false));
+            }
+            TypeExpression::Access(..) | TypeExpression::ResourceDerived { .. } => {
+                match self.resolve_type(type_expression, 0)? {
+                    ResolvedType::Internal(pointer, _) => {
+                        schema.insert("$ref", Json::String(internal_pointer(&pointer)));
+                    }
+                    ResolvedType::Derived(derived) => self.derived_type_body(&derived, schema)?,
+                }
+            }
+            TypeExpression::Schema(text, _) => {
+                if let Some(Json::Object(entries)) = super::json_writer::parse_json(text) {
+                    for (key, value) in entries {
+                        schema.insert(&key, value);
+                    }
+                }
             }
             // Refused by the type checker.
             TypeExpression::Unsupported(_) => return Err(Reported),
@@ -300,27 +466,406 @@ impl TemplateWriter<'_, '_, '_> {
         Ok(())
     }
 
-    /// metadata (description merged in) and the bounds, in the order they are written.
-    fn decorator_keys(&self, decorators: &[Decorator], schema: &mut Json) -> Written<()> {
-        let mut metadata_written = false;
-        for found in decorators {
-            let name = found.name.name.as_str();
-            match name {
-                "description" | "metadata" if !metadata_written => {
-                    if let Some(metadata) = self.description_metadata(decorators)? {
-                        schema.insert("metadata", metadata);
-                    }
-                    metadata_written = true;
+    fn derived_type_body(&self, derived: &DerivedType, schema: &mut Json) -> Written<()> {
+        let Some(type_name) =
+            super::resource_derived::type_name(&derived.resource, &derived.pointer)
+        else {
+            self.converter
+                .report(crate::diagnostics::catalogue::unsupported_construct(
+                    derived.span,
+                    &format!(
+                        "The type of '{}' in resource type '{}' (not in this compiler's resource type catalogue)",
+                        derived.pointer.join("/"),
+                        derived.resource
+                    ),
+                ));
+            return Err(Reported);
+        };
+        if let Some(type_name) = type_name {
+            schema.insert("type", Json::String(type_name.into()));
+        }
+        let mut source = derived.resource.clone();
+        if !derived.pointer.is_empty() {
+            source.push('#');
+            source.push_str(
+                &derived
+                    .pointer
+                    .iter()
+                    .map(|s| pointer_encode(s))
+                    .collect::<Vec<_>>()
+                    .join("/"),
+            );
+        }
+        let mut value = Json::object();
+        value.insert("source", Json::String(source));
+        if derived.output {
+            value.insert("output", Json::Bool(true));
+        }
+        merge_metadata(schema, "__bicep_resource_derived_type!", value);
+        Ok(())
+    }
+
+    /// Where a reference to a type leads: a JSON pointer into this template's definitions
+    /// (with the declaration found there), or a part of a resource body.
+    fn resolve_type(
+        &self,
+        type_expression: &TypeExpression,
+        depth: usize,
+    ) -> Written<ResolvedType<'a>> {
+        use crate::diagnostics::catalogue;
+        let fail = |diagnostic| -> Written<ResolvedType<'a>> {
+            self.converter.report(diagnostic);
+            Err(Reported)
+        };
+        if depth > 64 {
+            return fail(catalogue::type_access_needs_named_base(
+                type_expression.span(),
+            ));
+        }
+        match type_expression {
+            TypeExpression::Named(identifier) => match self.declared_type(&identifier.name) {
+                Some(declared) => Ok(ResolvedType::Internal(
+                    vec!["definitions".into(), identifier.name.clone()],
+                    &declared.value,
+                )),
+                None => fail(catalogue::type_access_needs_named_base(identifier.span)),
+            },
+            TypeExpression::ResourceDerived {
+                output,
+                reference,
+                span,
+            } => {
+                let resource = reference.strip_prefix("az:").unwrap_or(reference);
+                let valid = resource
+                    .split_once('@')
+                    .is_some_and(|(t, v)| t.contains('/') && !v.is_empty());
+                if !valid {
+                    return fail(catalogue::invalid_resource_type(*span));
                 }
-                "minLength" | "maxLength" | "minValue" | "maxValue" => {
-                    if let Some(argument) = found.arguments.first() {
-                        schema.insert(name, self.converter.to_json(argument)?);
+                Ok(ResolvedType::Derived(DerivedType {
+                    resource: resource.to_string(),
+                    output: *output,
+                    pointer: Vec::new(),
+                    span: *span,
+                }))
+            }
+            TypeExpression::Access(base, access, span) => {
+                let base_resolved = self.resolve_type(base, depth + 1)?;
+                let wanted: fn(&TypeExpression) -> bool = match access {
+                    TypeAccess::Property(_) | TypeAccess::AdditionalProperties => {
+                        |t| matches!(t, TypeExpression::Object(..))
+                    }
+                    TypeAccess::Index(_) => |t| matches!(t, TypeExpression::Tuple(..)),
+                    TypeAccess::Items => |t| matches!(t, TypeExpression::ArrayOf(..)),
+                };
+                let traced = self.trace_type(base_resolved, wanted, *span, depth)?;
+                let segments: Vec<String> = match access {
+                    TypeAccess::Property(name) => vec!["properties".into(), name.clone()],
+                    TypeAccess::AdditionalProperties => vec!["additionalProperties".into()],
+                    TypeAccess::Index(index) => vec!["prefixItems".into(), index.to_string()],
+                    TypeAccess::Items => vec!["items".into()],
+                };
+                match traced {
+                    ResolvedType::Derived(mut derived) => {
+                        derived.pointer.extend(segments);
+                        derived.span = *span;
+                        Ok(ResolvedType::Derived(derived))
+                    }
+                    ResolvedType::Internal(mut pointer, declaration) => {
+                        let described = describe_type(declaration);
+                        let found: Option<(&'a TypeExpression, Option<String>)> =
+                            match (access, declaration) {
+                                (
+                                    TypeAccess::Property(name),
+                                    TypeExpression::Object(properties, _),
+                                ) => properties
+                                    .iter()
+                                    .find(|p| {
+                                        p.name.name != "*" && p.name.name.eq_ignore_ascii_case(name)
+                                    })
+                                    .map(|p| (&p.value, Some(p.name.name.clone()))),
+                                (
+                                    TypeAccess::AdditionalProperties,
+                                    TypeExpression::Object(properties, _),
+                                ) => properties
+                                    .iter()
+                                    .find(|p| p.name.name == "*")
+                                    .map(|p| (&p.value, None)),
+                                (TypeAccess::Index(index), TypeExpression::Tuple(items, _)) => {
+                                    usize::try_from(*index)
+                                        .ok()
+                                        .and_then(|i| items.get(i))
+                                        .map(|item| (&item.value, None))
+                                }
+                                (TypeAccess::Items, TypeExpression::ArrayOf(inner, _)) => {
+                                    Some((&**inner, None))
+                                }
+                                _ => None,
+                            };
+                        let Some((found, declared_name)) = found else {
+                            return fail(match access {
+                                TypeAccess::Property(name) => {
+                                    catalogue::type_property_unknown(*span, &described, name)
+                                }
+                                TypeAccess::AdditionalProperties => {
+                                    catalogue::type_has_no_additional_properties(*span, &described)
+                                }
+                                TypeAccess::Index(_) => {
+                                    catalogue::type_index_needs_tuple(*span, &described)
+                                }
+                                TypeAccess::Items => catalogue::type_items_need_typed_array(*span),
+                            });
+                        };
+                        let mut segments = segments;
+                        if let Some(name) = declared_name {
+                            segments[1] = name;
+                        }
+                        pointer.extend(segments);
+                        Ok(ResolvedType::Internal(pointer, found))
                     }
                 }
-                _ => {}
+            }
+            other => fail(catalogue::type_access_needs_named_base(other.span())),
+        }
+    }
+
+    /// Follows references until the declaration is of the kind an access needs.
+    fn trace_type(
+        &self,
+        mut resolved: ResolvedType<'a>,
+        wanted: fn(&TypeExpression) -> bool,
+        span: crate::text::Span,
+        depth: usize,
+    ) -> Written<ResolvedType<'a>> {
+        for _ in 0..64 {
+            match resolved {
+                ResolvedType::Internal(_, declaration) if wanted(declaration) => {
+                    return Ok(resolved)
+                }
+                ResolvedType::Internal(
+                    _,
+                    declaration @ (TypeExpression::Named(_) | TypeExpression::Access(..)),
+                ) => resolved = self.resolve_type(declaration, depth + 1)?,
+                ResolvedType::Internal(..) | ResolvedType::Derived(_) => return Ok(resolved),
             }
         }
+        self.converter
+            .report(crate::diagnostics::catalogue::type_access_needs_named_base(
+                span,
+            ));
+        Err(Reported)
+    }
+
+    /// The values of a literal type or a union of them (resolving named types), or None
+    /// when some member is not a literal.
+    fn literal_values(
+        &self,
+        type_expression: &TypeExpression,
+        depth: usize,
+    ) -> Written<Option<Vec<Json>>> {
+        if depth > 64 {
+            return Ok(None);
+        }
+        Ok(match type_expression {
+            TypeExpression::LiteralUnion(literals, _) => {
+                let mut values = Vec::new();
+                for literal in literals {
+                    values.push(self.converter.to_json(literal)?);
+                }
+                Some(values)
+            }
+            TypeExpression::Union(members, _) => {
+                let mut values = Vec::new();
+                for member in members {
+                    match self.literal_values(member, depth + 1)? {
+                        Some(more) => values.extend(more),
+                        None => return Ok(None),
+                    }
+                }
+                Some(values)
+            }
+            TypeExpression::Nullable(inner, _) => {
+                self.literal_values(inner, depth + 1)?.map(|mut v| {
+                    v.push(Json::Null);
+                    v
+                })
+            }
+            TypeExpression::Named(identifier) => match self.declared_type(&identifier.name) {
+                Some(declared) => self.literal_values(&declared.value, depth + 1)?,
+                None => None,
+            },
+            TypeExpression::Object(properties, _) => {
+                let mut object = Json::object();
+                for property in properties {
+                    if property.optional || property.name.name == "*" {
+                        return Ok(None);
+                    }
+                    match self.single_literal(&property.value, depth)? {
+                        Some(value) => object.insert(&property.name.name, value),
+                        None => return Ok(None),
+                    }
+                }
+                Some(vec![object])
+            }
+            TypeExpression::Tuple(items, _) => {
+                let mut array = Vec::new();
+                for item in items {
+                    match self.single_literal(&item.value, depth)? {
+                        Some(value) => array.push(value),
+                        None => return Ok(None),
+                    }
+                }
+                Some(vec![Json::Array(array)])
+            }
+            _ => None,
+        })
+    }
+
+    fn single_literal(
+        &self,
+        type_expression: &TypeExpression,
+        depth: usize,
+    ) -> Written<Option<Json>> {
+        Ok(match self.literal_values(type_expression, depth + 1)? {
+            Some(values)
+                if values.len() == 1 && !matches!(type_expression, TypeExpression::Union(..)) =>
+            {
+                values.into_iter().next()
+            }
+            _ => None,
+        })
+    }
+
+    /// An array of literals lists them as the array's allowedValues instead of an items type
+    /// (only for literals written in place, not through a named type).
+    fn direct_allowed_values(&self, inner: &TypeExpression) -> Written<Option<Vec<Json>>> {
+        Ok(match inner {
+            TypeExpression::LiteralUnion(..)
+            | TypeExpression::Union(..)
+            | TypeExpression::Object(..)
+            | TypeExpression::Tuple(..) => self.literal_values(inner, 0)?.map(normalized_union),
+            _ => None,
+        })
+    }
+
+    /// The members of a tagged union, keyed by their discriminator value, in member order
+    /// (a member that is itself a union contributes its members).
+    fn mapping_entries(
+        &self,
+        members: &[TypeExpression],
+        property: &str,
+        span: crate::text::Span,
+        mapping: &mut Json,
+        seen: &mut Vec<String>,
+    ) -> Written<()> {
+        use crate::diagnostics::catalogue;
+        for member in members {
+            let (value, entry) = match member {
+                TypeExpression::Object(properties, member_span) => {
+                    let value = self.discriminator_value(properties, property, *member_span)?;
+                    let mut entry = Json::object();
+                    self.type_body(member, &mut entry, None)?;
+                    (value, entry)
+                }
+                TypeExpression::Union(inner, inner_span) => {
+                    self.mapping_entries(inner, property, *inner_span, mapping, seen)?;
+                    continue;
+                }
+                TypeExpression::Named(_) | TypeExpression::Access(..) => {
+                    match self.resolve_type(member, 0)? {
+                        ResolvedType::Internal(pointer, declaration) => {
+                            let mut declaration = declaration;
+                            for _ in 0..64 {
+                                match declaration {
+                                    TypeExpression::Named(_) | TypeExpression::Access(..) => {
+                                        match self.resolve_type(declaration, 1)? {
+                                            ResolvedType::Internal(_, next) => declaration = next,
+                                            ResolvedType::Derived(_) => break,
+                                        }
+                                    }
+                                    _ => break,
+                                }
+                            }
+                            match declaration {
+                                TypeExpression::Object(properties, _) => {
+                                    let value = self.discriminator_value(
+                                        properties,
+                                        property,
+                                        member.span(),
+                                    )?;
+                                    let mut entry = Json::object();
+                                    entry.insert("$ref", Json::String(internal_pointer(&pointer)));
+                                    (value, entry)
+                                }
+                                TypeExpression::Union(inner, _) => {
+                                    self.mapping_entries(
+                                        inner,
+                                        property,
+                                        member.span(),
+                                        mapping,
+                                        seen,
+                                    )?;
+                                    continue;
+                                }
+                                _ => {
+                                    self.converter.report(
+                                        catalogue::discriminator_needs_object_union(member.span()),
+                                    );
+                                    return Err(Reported);
+                                }
+                            }
+                        }
+                        ResolvedType::Derived(derived) => {
+                            self.converter.report(catalogue::unsupported_construct(
+                                derived.span,
+                                "A resource-derived object type as a member of a tagged union",
+                            ));
+                            return Err(Reported);
+                        }
+                    }
+                }
+                _ => {
+                    self.converter
+                        .report(catalogue::discriminator_needs_object_union(span));
+                    return Err(Reported);
+                }
+            };
+            if seen.contains(&value) {
+                self.converter
+                    .report(catalogue::discriminator_value_duplicated(
+                        member.span(),
+                        property,
+                        &value,
+                    ));
+                return Err(Reported);
+            }
+            seen.push(value.clone());
+            mapping.insert(&value, entry);
+        }
         Ok(())
+    }
+
+    /// A tagged union member's value of the discriminator property: a required string literal.
+    fn discriminator_value(
+        &self,
+        properties: &[ObjectTypeProperty],
+        property: &str,
+        span: crate::text::Span,
+    ) -> Written<String> {
+        let found = properties
+            .iter()
+            .find(|p| p.name.name == property && !p.optional);
+        if let Some(TypeExpression::LiteralUnion(literals, _)) = found.map(|p| &p.value) {
+            if let [literal] = &literals[..] {
+                if let Some(text) = literal.as_plain_string() {
+                    return Ok(text);
+                }
+            }
+        }
+        self.converter.report(
+            crate::diagnostics::catalogue::discriminator_property_not_literal(span, property),
+        );
+        Err(Reported)
     }
 
     fn secure_type(type_name: &str) -> &'static str {
@@ -384,7 +929,7 @@ impl TemplateWriter<'_, '_, '_> {
             if decorator(&function.decorators, "export").is_some() {
                 metadata.insert("__bicep_export!", Json::Bool(true));
             }
-            self.imported_from(&function.name.name, &mut member);
+            self.imported_from(&function.name.name, &mut member, false);
             if let Some(Json::Object(entries)) = member.get("metadata").cloned() {
                 for (key, value) in entries {
                     metadata.insert(&key, value);
@@ -402,13 +947,20 @@ impl TemplateWriter<'_, '_, '_> {
     }
 
     /// An imported type or function says where it came from: metadata.__bicep_imported_from!.
-    fn imported_from(&self, name: &str, schema: &mut Json) {
+    /// (A type's original name is written unless its name here ends with it, as `_1.t` does;
+    /// a function's whenever the names differ.)
+    fn imported_from(&self, name: &str, schema: &mut Json, is_type: bool) {
         let Some(source) = self.model.tree.import_source(name) else {
             return;
         };
         let mut origin = Json::object();
         origin.insert("sourceTemplate", Json::String(source.to_string()));
-        if let Some(original) = self.model.tree.original_name(name) {
+        if let Some(original) = self
+            .model
+            .tree
+            .original_name(name)
+            .filter(|original| !(is_type && name.ends_with(original)))
+        {
             origin.insert("originalIdentifier", Json::String(original.to_string()));
         }
         match schema.get_mut("metadata") {
@@ -476,11 +1028,11 @@ impl TemplateWriter<'_, '_, '_> {
     /// what the other decorators add.
     fn symbolic_parameter(&self, parameter: &ParameterDeclaration) -> Written<Json> {
         let mut entry = Json::object();
-        self.type_body(&parameter.type_expression, &mut entry)?;
-        if decorator(&parameter.decorators, "secure").is_some() {
-            let (type_name, _) = Self::type_name(&parameter.type_expression);
-            entry.insert("type", Json::String(Self::secure_type(type_name).into()));
-        }
+        self.type_body(
+            &parameter.type_expression,
+            &mut entry,
+            discriminator_of(&parameter.decorators),
+        )?;
         if let Some(default) = &parameter.default_value {
             entry.insert("defaultValue", self.converter.to_json(default)?);
         }
@@ -489,15 +1041,43 @@ impl TemplateWriter<'_, '_, '_> {
                 entry.insert("allowedValues", self.converter.to_json(argument)?);
             }
         }
-        self.decorator_keys(&parameter.decorators, &mut entry)?;
+        self.apply_type_modifiers(&parameter.decorators, false, &mut entry)?;
         Ok(entry)
     }
 
     fn variables(&self) -> Written<Json> {
         let mut variables = Json::object();
         let mut copies = Vec::new();
+        // Hoisted load-function values first, ordered by name ($fxv#10 before $fxv#2).
+        let mut hoisted: Vec<(&String, &usize)> = self
+            .converter
+            .function_variables
+            .iter()
+            .map(|(start, name)| (name, start))
+            .collect();
+        hoisted.sort_by_key(|(name, _)| name.to_lowercase());
+        for (name, start) in hoisted {
+            if let Some(call) = self.load_call_at(*start) {
+                variables.insert(name, self.converter.load_value(call)?);
+            }
+        }
         for (index, variable) in self.model.bindings.variables.iter().enumerate() {
             if self.model.inlined_variables[index] {
+                continue;
+            }
+            if let ExpressionKind::ArmCopyLoop { count, input } = &variable.value.kind {
+                // An imported ARM copy variable reads as a loop over range(0, count).
+                let mut copy = Json::object();
+                copy.insert("name", Json::String(variable.name.name.clone()));
+                copy.insert(
+                    "count",
+                    Json::String(format!("[length(range(0, {count}))]")),
+                );
+                copy.insert(
+                    "input",
+                    super::json_writer::parse_json(input).unwrap_or(Json::Null),
+                );
+                copies.push(copy);
                 continue;
             }
             if let ExpressionKind::For(for_expression) = &variable.value.kind {
@@ -541,6 +1121,125 @@ impl TemplateWriter<'_, '_, '_> {
         Ok(variables)
     }
 
+    /// `imports`: each extension the file declares, as the official compiler writes them
+    /// without the experimental moduleExtensionConfigs (provider, version, config).
+    fn extension_imports(&self) -> Written<Json> {
+        let mut imports = Json::object();
+        for declaration in &self.model.tree.declarations {
+            let Declaration::Extension(extension) = declaration else {
+                continue;
+            };
+            let Some((provider, version)) = builtin_extension(&extension.specifier.name) else {
+                continue;
+            };
+            let mut entry = Json::object();
+            entry.insert("provider", Json::String(provider.into()));
+            entry.insert("version", Json::String(version.into()));
+            if let Some(config) = &extension.config {
+                entry.insert("config", self.converter.to_json(config)?);
+            }
+            imports.insert(extension.name(), entry);
+        }
+        Ok(imports)
+    }
+
+    /// A resource of a non-Azure extension (Kubernetes): `type` is `group/Kind@version` and
+    /// the body goes under `properties`.
+    fn extension_resource(&self, index: usize, mut entry: Json) -> Written<Json> {
+        let info = &self.model.resources[index];
+        let type_name = if info.api_version.is_empty() {
+            info.full_type.clone()
+        } else {
+            format!("{}@{}", info.full_type, info.api_version)
+        };
+        entry.insert("type", Json::String(type_name));
+        let mut properties = Json::object();
+        if let Some(ExpressionKind::Object(items)) = info.body.map(|b| &b.kind) {
+            for item in items {
+                let ObjectItem::Property(property) = item else {
+                    continue;
+                };
+                let key = self.converter.property_key(&property.key)?;
+                if key == "dependsOn" {
+                    continue;
+                }
+                properties.insert(&key, self.converter.to_json(&property.value)?);
+            }
+        }
+        entry.insert("properties", properties);
+        if let Some(body) = info.body {
+            let dependencies =
+                self.dependencies(body, Some(Symbol::Resource(index)), info.parent)?;
+            if !dependencies.is_empty() {
+                entry.insert("dependsOn", Json::Array(dependencies));
+            }
+        }
+        if let Some(metadata) = self.description_metadata(&info.declaration.decorators)? {
+            if let Some(description) = metadata.get("description") {
+                let mut only = Json::object();
+                only.insert("description", description.clone());
+                entry.insert("metadata", only);
+            }
+        }
+        Ok(entry)
+    }
+
+    /// The load-function call starting at `start` in this file's declarations.
+    fn load_call_at(&self, start: usize) -> Option<&'a Expression> {
+        let mut found = None;
+        let mut look = |expression: &'a Expression| {
+            crate::semantic::visit_all(expression, &mut |e| {
+                if e.span.start == start && matches!(e.kind, ExpressionKind::Call { .. }) {
+                    found = Some(e);
+                }
+            });
+        };
+        for declaration in &self.model.tree.declarations {
+            match declaration {
+                Declaration::Parameter(p) => {
+                    p.decorators
+                        .iter()
+                        .flat_map(|d| &d.arguments)
+                        .for_each(&mut look);
+                    p.default_value.iter().for_each(&mut look);
+                }
+                Declaration::Variable(v) => {
+                    v.decorators
+                        .iter()
+                        .flat_map(|d| &d.arguments)
+                        .for_each(&mut look);
+                    look(&v.value);
+                }
+                Declaration::Resource(r) => {
+                    r.decorators
+                        .iter()
+                        .flat_map(|d| &d.arguments)
+                        .for_each(&mut look);
+                    look(&r.value);
+                }
+                Declaration::Module(m) => {
+                    m.decorators
+                        .iter()
+                        .flat_map(|d| &d.arguments)
+                        .for_each(&mut look);
+                    look(&m.value);
+                }
+                Declaration::Output(o) => {
+                    o.decorators
+                        .iter()
+                        .flat_map(|d| &d.arguments)
+                        .for_each(&mut look);
+                    look(&o.value);
+                }
+                Declaration::Metadata(m) => look(&m.value),
+                Declaration::TargetScope(value, _) => look(value),
+                Declaration::Assert { value, .. } => look(value),
+                _ => {}
+            }
+        }
+        found
+    }
+
     fn copy_block(&self, name: &str, collection: &Arm, decorators: &[Decorator]) -> Written<Json> {
         let mut copy = Json::object();
         copy.insert("name", Json::String(name.into()));
@@ -566,6 +1265,40 @@ impl TemplateWriter<'_, '_, '_> {
         }
         self.model
             .referenced_declarations(body, &mut found, &mut Vec::new());
+        if !self.model.symbolic_names {
+            // languageVersion 1.0 never deploys an `existing` resource: depending on one is
+            // depending on what it depends on (its parent, its scope), as the official
+            // compiler follows dependency paths through them.
+            let mut queue: std::collections::VecDeque<(Symbol, Option<&Expression>)> =
+                found.drain(..).collect();
+            let mut seen = Vec::new();
+            while let Some((symbol, index)) = queue.pop_front() {
+                if let Symbol::Resource(resource) = symbol {
+                    let info = &self.model.resources[resource];
+                    if info.declaration.existing {
+                        if !seen.contains(&resource) {
+                            seen.push(resource);
+                            let mut more = Vec::new();
+                            if let Some(parent) = info.parent {
+                                more.push((Symbol::Resource(parent), None));
+                            }
+                            if let Some(body) = info.body {
+                                self.model.referenced_declarations(
+                                    body,
+                                    &mut more,
+                                    &mut Vec::new(),
+                                );
+                            }
+                            for item in more.into_iter().rev() {
+                                queue.push_front(item);
+                            }
+                        }
+                        continue;
+                    }
+                }
+                found.push((symbol, index));
+            }
+        }
         for (symbol, index) in found.iter_mut() {
             let collection = match *symbol {
                 Symbol::Resource(r) => self.model.resources[r].for_loop.is_some(),
@@ -725,9 +1458,6 @@ impl TemplateWriter<'_, '_, '_> {
             let declaration = info.declaration;
             let resource = self.in_loop(info.for_loop, |collection| {
                 let mut entry = Json::object();
-                if declaration.existing {
-                    entry.insert("existing", Json::Bool(true));
-                }
                 if let Some(collection) = collection {
                     entry.insert(
                         "copy",
@@ -741,10 +1471,28 @@ impl TemplateWriter<'_, '_, '_> {
                 if let Some(condition) = self.resource_condition(index)? {
                     entry.insert("condition", condition);
                 }
+                if declaration.existing {
+                    entry.insert("existing", Json::Bool(true));
+                }
+                let extension = self.model.resource_extension(index);
+                if let Some((alias, _)) = &extension {
+                    entry.insert("import", Json::String(alias.clone()));
+                }
+                if let Some((_, false)) = extension {
+                    // A resource of another extension: its type with the version, its whole
+                    // body under `properties` (it has no ARM name).
+                    return self.extension_resource(index, entry);
+                }
                 entry.insert("type", Json::String(info.full_type.clone()));
                 entry.insert("apiVersion", Json::String(info.api_version.clone()));
                 if let Some(scope) = self.converter.extension_scope_property(index)? {
                     entry.insert("scope", self.arm_to_json(scope));
+                }
+                // An `existing` resource in another group or subscription says where it is.
+                if declaration.existing {
+                    for (key, value) in self.converter.existing_scope_properties(index)? {
+                        entry.insert(key, self.arm_to_json(value));
+                    }
                 }
                 entry.insert(
                     "name",
@@ -876,9 +1624,8 @@ impl TemplateWriter<'_, '_, '_> {
                                 continue;
                             };
                             let key = self.converter.property_key(&property.key)?;
-                            let mut value = Json::object();
-                            value.insert("value", self.converter.to_json(&property.value)?);
-                            parameters.insert(&key, value);
+                            let entry = self.converter.module_parameter(&property.value)?;
+                            parameters.insert(&key, entry);
                         }
                     }
                     properties.insert("parameters", parameters);
@@ -923,15 +1670,12 @@ impl TemplateWriter<'_, '_, '_> {
                 type_name
             };
             if self.model.symbolic_names {
-                self.type_body(&output.type_expression, &mut entry)?;
-                if decorator(&output.decorators, "secure").is_some() {
-                    entry.insert("type", Json::String(type_name.into()));
-                }
+                entry = self.type_schema(&output.type_expression, &output.decorators)?;
             } else {
                 entry.insert("type", Json::String(type_name.into()));
-            }
-            if let Some(metadata) = self.description_metadata(&output.decorators)? {
-                entry.insert("metadata", metadata);
+                if let Some(metadata) = self.description_metadata(&output.decorators)? {
+                    entry.insert("metadata", metadata);
+                }
             }
             match &output.value.kind {
                 ExpressionKind::For(for_expression) => {
@@ -960,7 +1704,145 @@ impl TemplateWriter<'_, '_, '_> {
 }
 
 fn is_any(type_expression: &TypeExpression) -> bool {
-    matches!(type_expression, TypeExpression::Named(identifier) if identifier.name == "any")
+    matches!(type_expression, TypeExpression::Named(identifier) | TypeExpression::SysNamed(identifier) if identifier.name == "any")
+}
+
+fn discriminator_of(decorators: &[Decorator]) -> Option<&str> {
+    let found = decorator(decorators, "discriminator")?;
+    match &found.arguments.first()?.kind {
+        ExpressionKind::String(segments) => match &segments[..] {
+            [StringSegment::Text(text)] => Some(text.as_str()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Sets `metadata.key`, creating the metadata object where there is none yet.
+fn merge_metadata(schema: &mut Json, key: &str, value: Json) {
+    match schema.get_mut("metadata") {
+        Some(metadata @ Json::Object(_)) => metadata.insert(key, value),
+        _ => {
+            let mut metadata = Json::object();
+            metadata.insert(key, value);
+            schema.insert("metadata", metadata);
+        }
+    }
+}
+
+/// RFC 6901: `~` and `/` escaped in a JSON pointer segment.
+fn pointer_encode(segment: &str) -> String {
+    segment.replace('~', "~0").replace('/', "~1")
+}
+
+fn internal_pointer(segments: &[String]) -> String {
+    let mut pointer = String::from("#");
+    for segment in segments {
+        pointer.push('/');
+        pointer.push_str(&pointer_encode(segment));
+    }
+    pointer
+}
+
+/// Where a type reference leads.
+enum ResolvedType<'a> {
+    /// A pointer into this template (`definitions/t/properties/p`) and the type declared there.
+    Internal(Vec<String>, &'a TypeExpression),
+    Derived(DerivedType),
+}
+
+struct DerivedType {
+    /// `Type@version`
+    resource: String,
+    output: bool,
+    /// Segments below the resource body (`properties/name`).
+    pointer: Vec<String>,
+    span: crate::text::Span,
+}
+
+/// How a type reads in a diagnostic.
+fn describe_type(type_expression: &TypeExpression) -> String {
+    match type_expression {
+        TypeExpression::Named(identifier) | TypeExpression::SysNamed(identifier) => {
+            identifier.name.clone()
+        }
+        TypeExpression::ArrayOf(inner, _) => format!("{}[]", describe_type(inner)),
+        TypeExpression::Nullable(inner, _) => format!("{} | null", describe_type(inner)),
+        TypeExpression::Object(..) => "object".into(),
+        TypeExpression::Tuple(..) => "array".into(),
+        _ => "type".into(),
+    }
+}
+
+/// The union's values without repeats, ordered as the official compiler orders union
+/// members: ordinally by the name of each literal type (`'a'`, `-1`, `false`, `null`, `{ k: 'v' }`).
+fn normalized_union(values: Vec<Json>) -> Vec<Json> {
+    let mut named: Vec<(String, Json)> = Vec::new();
+    for value in values {
+        let name = literal_type_name(&value);
+        if !named.iter().any(|(n, _)| *n == name) {
+            named.push((name, value));
+        }
+    }
+    named.sort_by(|a, b| a.0.cmp(&b.0));
+    named.into_iter().map(|(_, v)| v).collect()
+}
+
+fn literal_type_name(value: &Json) -> String {
+    match value {
+        Json::String(text) => format!(
+            "'{}'",
+            text.replace('\\', "\\\\")
+                .replace('\'', "\\'")
+                .replace('\n', "\\n")
+                .replace('\r', "\\r")
+                .replace('\t', "\\t")
+                .replace("${", "\\${")
+        ),
+        Json::Integer(number) => number.to_string(),
+        Json::Bool(flag) => flag.to_string(),
+        Json::Null => "null".into(),
+        Json::Array(items) => format!(
+            "[{}]",
+            items
+                .iter()
+                .map(literal_type_name)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Json::Object(entries) => {
+            let properties: Vec<String> = entries
+                .iter()
+                .map(|(key, value)| {
+                    let identifier = key
+                        .chars()
+                        .next()
+                        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                        && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+                    let key = if identifier {
+                        key.clone()
+                    } else {
+                        literal_type_name(&Json::String(key.clone()))
+                    };
+                    format!("{key}: {}", literal_type_name(value))
+                })
+                .collect();
+            format!("{{ {} }}", properties.join(", "))
+        }
+        other => other.to_compact_string(),
+    }
+}
+
+/// The ARM type of a literal value.
+fn json_type_name(value: &Json) -> Option<&'static str> {
+    match value {
+        Json::String(_) => Some("string"),
+        Json::Integer(_) => Some("int"),
+        Json::Bool(_) => Some("bool"),
+        Json::Object(_) => Some("object"),
+        Json::Array(_) => Some("array"),
+        _ => None,
+    }
 }
 
 fn name_is_empty(entry: &Json) -> bool {

@@ -588,3 +588,13 @@ impl<'a> Lexer<'a> {
         TokenKind::String(pieces)
     }
 }
+
+/// Whether `text` can be written as a Bicep identifier: a letter or `_`, then letters,
+/// digits or `_`.
+pub fn is_valid_identifier(text: &str) -> bool {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}

@@ -374,8 +374,80 @@ impl Parser {
                     span,
                 }))
             }
-            ("import", FileKind::Template) if self.peek_kind(1) == &TokenKind::LeftBrace => {
+            ("import", FileKind::Template)
+                if matches!(
+                    self.peek_kind(1),
+                    TokenKind::LeftBrace | TokenKind::Asterisk
+                ) =>
+            {
                 self.parse_import(start)
+            }
+            ("extension", FileKind::Template) => {
+                self.advance();
+                let token = self.current().clone();
+                let (specifier, quoted) = match &token.kind {
+                    TokenKind::Identifier(name) => (name.clone(), false),
+                    TokenKind::String(pieces) => match pieces.as_slice() {
+                        [StringPiece::Text(text)] => (text.clone(), true),
+                        _ => {
+                            return self.fail(catalogue::compile_time_constant_required(token.span))
+                        }
+                    },
+                    _ => return self.fail(catalogue::expected_extension_specification(token.span)),
+                };
+                self.advance();
+                let specifier = Identifier {
+                    name: specifier,
+                    span: token.span,
+                };
+                let mut end = token.span;
+                let config = if self.at_keyword("with") {
+                    self.advance();
+                    let value = self.parse_primary()?;
+                    end = value.span;
+                    Some(value)
+                } else {
+                    None
+                };
+                let alias = if self.at_keyword("as") {
+                    self.advance();
+                    let alias = self.parse_identifier(catalogue::expected_extension_alias)?;
+                    end = alias.span;
+                    Some(alias)
+                } else {
+                    None
+                };
+                Ok(Declaration::Extension(ExtensionDeclaration {
+                    specifier,
+                    quoted,
+                    config,
+                    alias,
+                    span: start.to(end),
+                }))
+            }
+            ("assert", FileKind::Template) => {
+                self.advance();
+                let name = self.parse_identifier(catalogue::expected_assert_identifier)?;
+                self.expect(TokenKind::Assignment, "=")?;
+                let value = self.parse_expression()?;
+                let span = start.to(value.span);
+                Ok(Declaration::Assert { name, value, span })
+            }
+            ("test", FileKind::Template)
+                if matches!(self.peek_kind(1), TokenKind::Identifier(_)) =>
+            {
+                self.advance();
+                let name = self.parse_identifier(catalogue::expected_test_identifier)?;
+                let path = self.parse_primary()?;
+                self.expect(TokenKind::Assignment, "=")?;
+                let value = self.parse_declaration_body()?;
+                let span = start.to(value.span);
+                Ok(Declaration::Test {
+                    name,
+                    path,
+                    value,
+                    span,
+                })
             }
             ("func", FileKind::Template) => Ok(Declaration::Function(
                 self.parse_function_declaration(decorators)?,
@@ -405,9 +477,33 @@ impl Parser {
     /// `import {a, b} from './file.bicep'`
     fn parse_import(&mut self, start: Span) -> ParseResult<Declaration> {
         self.advance();
-        self.advance(); // `{`
         let mut names = Vec::new();
         let mut aliases = Vec::new();
+        if self.at(&TokenKind::Asterisk) {
+            // `import * as ns from 'file'`
+            self.advance();
+            if !self.at_keyword("as") {
+                let span = self.current().span;
+                return self.fail(catalogue::expected_keyword(span, "as"));
+            }
+            self.advance();
+            let alias = self.parse_identifier(catalogue::expected_variable_identifier)?;
+            if !self.at_keyword("from") {
+                let span = self.current().span;
+                return self.fail(catalogue::expected_keyword(span, "from"));
+            }
+            self.advance();
+            let path = self.parse_primary()?;
+            let span = start.to(path.span);
+            return Ok(Declaration::Import(ImportDeclaration {
+                names,
+                aliases,
+                wildcard: Some(alias),
+                path,
+                span,
+            }));
+        }
+        self.advance(); // `{`
         loop {
             self.skip_newlines();
             if self.at(&TokenKind::RightBrace) {
@@ -441,10 +537,12 @@ impl Parser {
             } else {
                 aliases.push(None);
             }
+            // Items are separated by commas or line breaks.
+            let line_break = self.at(&TokenKind::NewLine);
             self.skip_newlines();
             if self.at(&TokenKind::Comma) {
                 self.advance();
-            } else if !self.at(&TokenKind::RightBrace) {
+            } else if !self.at(&TokenKind::RightBrace) && !line_break {
                 let span = self.current().span;
                 return self.fail(catalogue::expected_character(span, "}"));
             }
@@ -460,6 +558,7 @@ impl Parser {
         Ok(Declaration::Import(ImportDeclaration {
             names,
             aliases,
+            wildcard: None,
             path,
             span,
         }))
@@ -578,25 +677,129 @@ impl Parser {
         ))
     }
 
+    /// A type: one member, or a union of members separated by `|` (a leading `|` and
+    /// line breaks before a `|` allowed). Unions of simple literals stay a LiteralUnion.
     fn parse_type(&mut self) -> ParseResult<TypeExpression> {
         let start = self.current().span;
+        if self.at(&TokenKind::Pipe) {
+            self.advance();
+            self.skip_newlines();
+        }
+        let mut members = vec![self.parse_type_member()?];
+        loop {
+            if self.at(&TokenKind::Pipe) {
+                self.advance();
+                self.skip_newlines();
+                members.push(self.parse_type_member()?);
+            } else if self.at(&TokenKind::NewLine) && self.next_after_newlines_is(&TokenKind::Pipe)
+            {
+                self.skip_newlines();
+            } else {
+                break;
+            }
+        }
+        if members.len() == 1 {
+            return Ok(members.pop().unwrap_or(TypeExpression::Unsupported(start)));
+        }
+        let span = start.to(self.previous_span());
+        if members
+            .iter()
+            .all(|m| matches!(m, TypeExpression::LiteralUnion(..)))
+        {
+            let literals = members
+                .into_iter()
+                .flat_map(|m| match m {
+                    TypeExpression::LiteralUnion(literals, _) => literals,
+                    _ => Vec::new(),
+                })
+                .collect();
+            return Ok(TypeExpression::LiteralUnion(literals, span));
+        }
+        Ok(TypeExpression::Union(members, span))
+    }
+
+    /// A literal in type position: `'a'`, `1`, `-1`, `true`, `!true`, `null`.
+    fn parse_literal_type(&mut self) -> ParseResult<TypeExpression> {
+        let literal = self.parse_unary()?;
+        let span = literal.span;
+        let folded = match literal.kind {
+            ExpressionKind::Unary {
+                operator: UnaryOperator::Not,
+                operand,
+            } => match operand.kind {
+                ExpressionKind::Boolean(value) => {
+                    Expression::new(ExpressionKind::Boolean(!value), span)
+                }
+                _ => return self.fail(catalogue::invalid_parameter_type(span)),
+            },
+            ExpressionKind::String(_) if literal.as_plain_string().is_none() => {
+                return self.fail(catalogue::invalid_parameter_type(span))
+            }
+            ExpressionKind::String(_)
+            | ExpressionKind::Integer(_)
+            | ExpressionKind::Boolean(_)
+            | ExpressionKind::Null => literal,
+            _ => return self.fail(catalogue::invalid_parameter_type(span)),
+        };
+        Ok(TypeExpression::LiteralUnion(vec![folded], span))
+    }
+
+    /// `resourceInput<'Type@version'>` after its keyword.
+    fn parse_resource_derived_type(
+        &mut self,
+        output: bool,
+        start: Span,
+    ) -> ParseResult<TypeExpression> {
+        self.expect(TokenKind::LessThan, "<")?;
+        self.skip_newlines();
+        let token = self.current().clone();
+        let reference = match &token.kind {
+            TokenKind::String(pieces) => match pieces.as_slice() {
+                [StringPiece::Text(text)] => text.clone(),
+                [] => String::new(),
+                _ => return self.fail(catalogue::compile_time_constant_required(token.span)),
+            },
+            _ => return self.fail(catalogue::expected_resource_type_string(token.span)),
+        };
+        self.advance();
+        self.skip_newlines();
+        let end = self.expect(TokenKind::GreaterThan, ">")?.span;
+        Ok(TypeExpression::ResourceDerived {
+            output,
+            reference,
+            span: start.to(end),
+        })
+    }
+
+    fn parse_type_member(&mut self) -> ParseResult<TypeExpression> {
+        let start = self.current().span;
         let mut base = match self.current().kind.clone() {
+            TokenKind::Identifier(name) if matches!(name.as_str(), "true" | "false" | "null") => {
+                self.parse_literal_type()?
+            }
             TokenKind::Identifier(name) => {
                 let token = self.advance();
-                TypeExpression::Named(Identifier {
-                    name,
-                    span: token.span,
-                })
-            }
-            TokenKind::String(_) | TokenKind::Integer(_) | TokenKind::Minus => {
-                let mut literals = vec![self.parse_unary()?];
-                while self.at(&TokenKind::Pipe) {
+                let qualified = name == "sys" && self.at(&TokenKind::Dot);
+                let (name, span) = if qualified {
                     self.advance();
-                    literals.push(self.parse_unary()?);
+                    let member =
+                        self.parse_identifier(catalogue::expected_function_or_property_name)?;
+                    (member.name, member.span)
+                } else {
+                    (name, token.span)
+                };
+                match name.as_str() {
+                    "resourceInput" | "resourceOutput" if self.at(&TokenKind::LessThan) => {
+                        self.parse_resource_derived_type(name == "resourceOutput", start)?
+                    }
+                    _ if qualified => TypeExpression::SysNamed(Identifier { name, span }),
+                    _ => TypeExpression::Named(Identifier { name, span }),
                 }
-                let span = start.to(literals.last().map(|l| l.span).unwrap_or(start));
-                TypeExpression::LiteralUnion(literals, span)
             }
+            TokenKind::String(_)
+            | TokenKind::Integer(_)
+            | TokenKind::Minus
+            | TokenKind::Exclamation => self.parse_literal_type()?,
             TokenKind::LeftBrace => self.parse_object_type()?,
             TokenKind::LeftSquare => {
                 self.advance();
@@ -606,7 +809,9 @@ impl Parser {
                     if self.at(&TokenKind::RightSquare) {
                         break;
                     }
-                    items.push(self.parse_type()?);
+                    let decorators = self.parse_decorators()?;
+                    let value = self.parse_type()?;
+                    items.push(TupleTypeItem { decorators, value });
                     // Items are separated by commas or line breaks.
                     let line_break = self.at(&TokenKind::NewLine);
                     self.skip_newlines();
@@ -622,52 +827,60 @@ impl Parser {
             }
             TokenKind::LeftParen => {
                 // `(T)` is T; `(T)[]`, `(T)?` apply to the whole of it.
-                let depth_before = self.open_brackets;
-                let reported_before = self.diagnostics.len();
                 self.advance();
                 self.skip_newlines();
-                let inner = self.parse_type();
+                let inner = self.parse_type()?;
                 self.skip_newlines();
-                match inner {
-                    Ok(inner) if self.at(&TokenKind::RightParen) => {
-                        let end = self.advance().span;
-                        let literal_choice = matches!(&inner, TypeExpression::LiteralUnion(members, _) if members.len() > 1);
-                        if literal_choice && self.at(&TokenKind::LeftSquare) {
-                            // An array of a choice of literals: how the official compiler writes
-                            // it is not pinned here yet, so it is refused rather than guessed.
-                            TypeExpression::Unsupported(start.to(end))
-                        } else {
-                            inner
-                        }
-                    }
-                    _ => {
-                        // Types beyond what we parse (`!true` members...): skip the rest
-                        // balanced and refuse it later as unsupported, not as a syntax error.
-                        self.diagnostics.truncate(reported_before);
-                        while self.open_brackets > depth_before && !self.at(&TokenKind::EndOfFile) {
-                            self.advance();
-                        }
-                        TypeExpression::Unsupported(start.to(self.previous_span()))
-                    }
-                }
+                self.expect(TokenKind::RightParen, ")")?;
+                inner
             }
             _ => return self.fail(catalogue::invalid_parameter_type(start)),
         };
         loop {
-            if self.at(&TokenKind::LeftSquare) && self.peek_kind(1) == &TokenKind::RightSquare {
+            if self.at(&TokenKind::LeftSquare) {
                 self.advance();
-                let end = self.advance().span;
-                base = TypeExpression::ArrayOf(Box::new(base), start.to(end));
+                let access = match self.current().kind.clone() {
+                    TokenKind::RightSquare => None,
+                    TokenKind::Asterisk => {
+                        self.advance();
+                        Some(TypeAccess::Items)
+                    }
+                    TokenKind::Integer(digits) => {
+                        let token = self.advance();
+                        match digits.parse::<i64>() {
+                            Ok(index) => Some(TypeAccess::Index(index)),
+                            Err(_) => {
+                                return self.fail(catalogue::invalid_parameter_type(token.span))
+                            }
+                        }
+                    }
+                    _ => {
+                        let span = self.current().span;
+                        return self.fail(catalogue::expected_character(span, "]"));
+                    }
+                };
+                let end = self.expect(TokenKind::RightSquare, "]")?.span;
+                let span = start.to(end);
+                base = match access {
+                    None => TypeExpression::ArrayOf(Box::new(base), span),
+                    Some(access) => TypeExpression::Access(Box::new(base), access, span),
+                };
             } else if self.at(&TokenKind::Question) {
                 let end = self.advance().span;
                 base = TypeExpression::Nullable(Box::new(base), start.to(end));
-            } else if self.at(&TokenKind::Pipe) {
-                // Unions of named types are user-defined types territory.
-                while self.at(&TokenKind::Pipe) {
-                    self.advance();
-                    self.parse_type()?;
-                }
-                base = TypeExpression::Unsupported(start.to(self.previous_span()));
+            } else if self.at(&TokenKind::Exclamation) {
+                let end = self.advance().span;
+                base = TypeExpression::NonNullable(Box::new(base), start.to(end));
+            } else if self.at(&TokenKind::Dot) {
+                self.advance();
+                let token = self.current().clone();
+                let access = match &token.kind {
+                    TokenKind::Identifier(name) => TypeAccess::Property(name.clone()),
+                    TokenKind::Asterisk => TypeAccess::AdditionalProperties,
+                    _ => return self.fail(catalogue::expected_property_name(token.span)),
+                };
+                self.advance();
+                base = TypeExpression::Access(Box::new(base), access, start.to(token.span));
             } else {
                 return Ok(base);
             }
@@ -882,6 +1095,27 @@ impl Parser {
                         let span = expression.span.to(self.previous_span());
                         let namespace = match expression.kind {
                             ExpressionKind::Variable(identifier) => identifier,
+                            // `looped[i].listKeys()`, `vaults[i].getSecret('s')`
+                            ExpressionKind::Index {
+                                base,
+                                index,
+                                safe: false,
+                                from_end: false,
+                            } if matches!(base.kind, ExpressionKind::Variable(_)) => {
+                                let ExpressionKind::Variable(resource) = base.kind else {
+                                    return self.fail(catalogue::unrecognized_expression(span));
+                                };
+                                expression = Expression::new(
+                                    ExpressionKind::ResourceIndexCall {
+                                        resource,
+                                        index,
+                                        name,
+                                        arguments,
+                                    },
+                                    span,
+                                );
+                                continue;
+                            }
                             _ => {
                                 return self.fail(catalogue::unsupported_construct(
                                     span,
@@ -935,6 +1169,11 @@ impl Parser {
                         },
                         span,
                     );
+                }
+                // `x!`: the non-null assertion only changes the type; ARM sees `x` itself.
+                TokenKind::Exclamation => {
+                    let end = self.advance().span;
+                    expression.span = expression.span.to(end);
                 }
                 TokenKind::DoubleColon => {
                     self.advance();

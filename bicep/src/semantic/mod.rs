@@ -2,6 +2,7 @@
 //! beyond its syntax — resource types and parents, loops, conditions,
 //! which variables must be inlined, and modules' compiled templates.
 
+mod resource_type_names;
 use crate::binder::{body_object, resolve_resource, Bindings, Symbol};
 use crate::emitter::json_writer::Json;
 use crate::syntax::*;
@@ -18,6 +19,8 @@ pub enum TargetScope {
 
 pub struct ResourceInfo<'a> {
     pub declaration: &'a ResourceDeclaration,
+    /// The extension alias written before the type (`k8s:` in `'k8s:apps/Deployment@v1'`).
+    pub namespace: Option<String>,
     pub full_type: String,
     pub api_version: String,
     pub parent: Option<usize>,
@@ -51,6 +54,9 @@ pub struct SemanticModel<'a> {
     /// languageVersion 2.0: resources keyed by symbolic name, as the official
     /// compiler switches to when the template uses newer language (see uses_symbolic_names).
     pub symbolic_names: bool,
+    /// Experimental ARM engine features bicepconfig.json turns on (`Asserts`): the template
+    /// is then languageVersion 2.1-experimental with the official warning in its metadata.
+    pub experimental_features: Vec<&'static str>,
 }
 
 /// Splits a declaration body into its loop, condition and object.
@@ -120,10 +126,17 @@ impl<'a> SemanticModel<'a> {
                 .lexical_parent
                 .and_then(|parent| resources.get(parent))
                 .map(|parent: &ResourceInfo<'_>| parent.api_version.clone());
-            let (declared_type, api_version) = match declaration.type_reference.split_once('@') {
+            // `'k8s:apps/Deployment@v1'`, `'az:Microsoft.X/y@v'`: the extension named first.
+            let (namespace, type_reference) = match declaration.type_reference.split_once(':') {
+                Some((alias, rest)) if !alias.contains('/') && !alias.contains('@') => {
+                    (Some(alias.to_string()), rest.to_string())
+                }
+                _ => (None, declaration.type_reference.clone()),
+            };
+            let (declared_type, api_version) = match type_reference.split_once('@') {
                 Some((type_name, version)) => (type_name.to_string(), version.to_string()),
                 None => (
-                    declaration.type_reference.clone(),
+                    type_reference.clone(),
                     inherited_version.clone().unwrap_or_default(),
                 ),
             };
@@ -141,8 +154,14 @@ impl<'a> SemanticModel<'a> {
                     .unwrap_or(declared_type),
                 _ => declared_type,
             };
+            // Written as the official type catalogue spells it, where we know that spelling.
+            let full_type = match resource_type_names::canonical(&full_type) {
+                Some(canonical) => canonical.to_string(),
+                None => full_type,
+            };
             resources.push(ResourceInfo {
                 declaration,
+                namespace,
                 full_type,
                 api_version,
                 parent,
@@ -177,6 +196,7 @@ impl<'a> SemanticModel<'a> {
         let symbolic_names = uses_symbolic_names(tree, &resources, &modules);
         let mut model = SemanticModel {
             symbolic_names,
+            experimental_features: Vec::new(),
             tree,
             inlined_variables: vec![false; bindings.variables.len()],
             bindings,
@@ -245,39 +265,89 @@ impl<'a> SemanticModel<'a> {
 
     /// Whether an expression reads runtime state: a resource's properties or a module's outputs.
     fn needs_runtime_state(&self, expression: &Expression) -> bool {
-        let mut found = false;
-        visit(expression, &mut |e| match &e.kind {
-            ExpressionKind::Property { base, name, .. } => {
-                let target = match &base.kind {
-                    ExpressionKind::Index { base: inner, .. } => inner.as_ref(),
-                    _ => base.as_ref(),
-                };
-                if let Some(resource) = self.resource_of(target) {
-                    let _ = resource;
-                    if !matches!(name.name.as_str(), "id" | "name" | "type" | "apiVersion") {
-                        found = true;
-                    }
+        // nameof(x) is the name written, known at compile time whatever x reads.
+        let mut compile_time = Vec::new();
+        visit(expression, &mut |e| {
+            if let ExpressionKind::Call {
+                name, arguments, ..
+            } = &e.kind
+            {
+                if name.name == "nameof" {
+                    compile_time.extend(arguments.iter().map(|a| a.span));
                 }
-                if let ExpressionKind::Variable(identifier) = &target.kind {
-                    if let Some(Symbol::Module(_)) = self.symbol_of(identifier) {
-                        if name.name != "name" {
+            }
+        });
+        let mut found = false;
+        visit(expression, &mut |e| {
+            if compile_time
+                .iter()
+                .any(|span| span.start <= e.span.start && e.span.end <= span.end)
+            {
+                return;
+            }
+            match &e.kind {
+                ExpressionKind::Property { base, name, .. } => {
+                    let target = match &base.kind {
+                        ExpressionKind::Index { base: inner, .. } => inner.as_ref(),
+                        _ => base.as_ref(),
+                    };
+                    if let Some(resource) = self.resource_of(target) {
+                        let _ = resource;
+                        if !matches!(name.name.as_str(), "id" | "name" | "type" | "apiVersion") {
                             found = true;
                         }
                     }
+                    if let ExpressionKind::Variable(identifier) = &target.kind {
+                        if let Some(Symbol::Module(_)) = self.symbol_of(identifier) {
+                            if name.name != "name" {
+                                found = true;
+                            }
+                        }
+                    }
                 }
-            }
-            ExpressionKind::Variable(identifier) => match self.symbol_of(identifier) {
-                Some(Symbol::Variable(index)) if self.inlined_variables[index] => found = true,
+                ExpressionKind::Variable(identifier) => match self.symbol_of(identifier) {
+                    Some(Symbol::Variable(index)) if self.inlined_variables[index] => found = true,
+                    _ => {}
+                },
+                ExpressionKind::Call { name, .. }
+                    if name.name.starts_with("list") || name.name == "reference" =>
+                {
+                    found = true
+                }
                 _ => {}
-            },
-            ExpressionKind::Call { name, .. }
-                if name.name.starts_with("list") || name.name == "reference" =>
-            {
-                found = true
             }
-            _ => {}
         });
         found
+    }
+
+    /// The extension a resource belongs to, when the file declares extensions: (its name
+    /// here, whether it is Azure's own). Kubernetes groups (`apps`, `*.k8s.io`) belong to a
+    /// declared `kubernetes`, `Microsoft.*`-style types to a declared `az`.
+    pub fn resource_extension(&self, resource: usize) -> Option<(String, bool)> {
+        let info = &self.resources[resource];
+        let extensions: Vec<&ExtensionDeclaration> = self
+            .tree
+            .declarations
+            .iter()
+            .filter_map(|d| match d {
+                Declaration::Extension(e) => Some(e),
+                _ => None,
+            })
+            .collect();
+        if let Some(namespace) = &info.namespace {
+            // `az:` without `extension az` is an Azure resource with no import to name.
+            return extensions
+                .iter()
+                .find(|e| e.name() == namespace)
+                .map(|found| (found.name().to_string(), found.specifier.name == "az"));
+        }
+        let provider = info.full_type.split('/').next().unwrap_or_default();
+        let kubernetes_group = !provider.contains('.') || provider.ends_with("k8s.io");
+        let wanted = if kubernetes_group { "kubernetes" } else { "az" };
+        extensions
+            .iter()
+            .find(|e| e.specifier.name == wanted)
+            .map(|e| (e.name().to_string(), wanted == "az"))
     }
 
     /// Resources and modules an expression refers to, directly or through variables,
@@ -289,6 +359,7 @@ impl<'a> SemanticModel<'a> {
         visited_variables: &mut Vec<usize>,
     ) {
         let mut variables = Vec::new();
+        let mut weak_existing: Vec<usize> = Vec::new();
         // In `parent::child` only the child is depended on, not the parent named on the way.
         let mut access_bases = Vec::new();
         // In `res[i]` the reference is the indexed one, not `res` on its own.
@@ -306,14 +377,32 @@ impl<'a> SemanticModel<'a> {
                 ExpressionKind::Index { base, index, .. } => (base.as_ref(), Some(index.as_ref())),
                 _ => (e, None),
             };
-            let symbol = match &target.kind {
-                ExpressionKind::Variable(identifier) => self.symbol_of(identifier),
-                ExpressionKind::NestedResourceAccess { name, .. } => self.symbol_of(name),
+            // A function called on an `existing` resource (getSecret, list*) is a weak
+            // reference: it reads nothing of the resource's body, so nothing waits for it.
+            let mut weak = |symbol: Option<Symbol>| match symbol {
+                Some(Symbol::Resource(resource))
+                    if self
+                        .resources
+                        .get(resource)
+                        .is_some_and(|r| r.declaration.existing) =>
+                {
+                    // Passed through: what the existing resource depends on still counts.
+                    weak_existing.push(resource);
+                    None
+                }
+                other => other,
+            };
+            let (symbol, index) = match &target.kind {
+                ExpressionKind::Variable(identifier) => (self.symbol_of(identifier), index),
+                ExpressionKind::NestedResourceAccess { name, .. } => (self.symbol_of(name), index),
                 ExpressionKind::Call {
                     namespace: Some(namespace),
                     ..
-                } => self.symbol_of(namespace),
-                _ => None,
+                } => (weak(self.symbol_of(namespace)), index),
+                ExpressionKind::ResourceIndexCall {
+                    resource, index, ..
+                } => (weak(self.symbol_of(resource)), Some(index.as_ref())),
+                _ => (None, index),
             };
             match symbol {
                 Some(symbol @ (Symbol::Resource(_) | Symbol::Module(_))) => {
@@ -333,6 +422,15 @@ impl<'a> SemanticModel<'a> {
                 visited_variables.push(variable);
                 let value = &self.bindings.variables[variable].value;
                 self.referenced_declarations(value, found, visited_variables);
+            }
+        }
+        for resource in weak_existing {
+            let info = &self.resources[resource];
+            if let Some(parent) = info.parent {
+                found.push((Symbol::Resource(parent), None));
+            }
+            if let Some(body) = info.body {
+                self.referenced_declarations(body, found, visited_variables);
             }
         }
     }
@@ -355,7 +453,10 @@ fn uses_symbolic_names(
         }
     }
     let declarations = tree.declarations.iter().any(|d| match d {
-        Declaration::Type(_) | Declaration::Function(_) | Declaration::Import(_) => true,
+        Declaration::Type(_)
+        | Declaration::Function(_)
+        | Declaration::Import(_)
+        | Declaration::Extension(_) => true,
         Declaration::Unsupported { keyword, .. } => {
             matches!(
                 keyword.as_str(),
@@ -421,6 +522,14 @@ pub fn visit<'e>(expression: &'e Expression, f: &mut dyn FnMut(&'e Expression)) 
                 visit(argument, f);
             }
         }
+        ExpressionKind::ResourceIndexCall {
+            index, arguments, ..
+        } => {
+            visit(index, f);
+            for argument in arguments {
+                visit(argument, f);
+            }
+        }
         ExpressionKind::Property { base, .. } => visit(base, f),
         ExpressionKind::Index { base, index, .. } => {
             visit(base, f);
@@ -456,6 +565,25 @@ pub fn visit<'e>(expression: &'e Expression, f: &mut dyn FnMut(&'e Expression)) 
         ExpressionKind::Lambda { body, .. } => visit(body, f),
         _ => {}
     }
+}
+
+/// Like `visit`, also descending into child resources declared in a body (and their decorators).
+pub fn visit_all<'e>(expression: &'e Expression, f: &mut dyn FnMut(&'e Expression)) {
+    visit(expression, &mut |e| {
+        f(e);
+        if let ExpressionKind::Object(items) = &e.kind {
+            for item in items {
+                if let ObjectItem::NestedResource(resource) = item {
+                    for decorator in &resource.decorators {
+                        for argument in &decorator.arguments {
+                            visit_all(argument, f);
+                        }
+                    }
+                    visit_all(&resource.value, f);
+                }
+            }
+        }
+    });
 }
 
 pub type LoopBindings = HashMap<usize, crate::emitter::expression_converter::LoopBinding>;

@@ -93,6 +93,13 @@ pub enum ExpressionKind {
         name: Identifier,
         arguments: Vec<Expression>,
     },
+    /// `symbol[index].function(...)`: a function of one resource of a resource loop.
+    ResourceIndexCall {
+        resource: Identifier,
+        index: Box<Expression>,
+        name: Identifier,
+        arguments: Vec<Expression>,
+    },
     Property {
         base: Box<Expression>,
         name: Identifier,
@@ -134,6 +141,15 @@ pub enum ExpressionKind {
     Lambda {
         parameters: Vec<Identifier>,
         body: Box<Expression>,
+    },
+    /// A variable's value imported from an ARM JSON template, as that template writes it
+    /// (compact JSON text, its `variables('...')` already renamed).
+    ArmTemplateValue(String),
+    /// A copy-loop variable imported from an ARM JSON template: its count (an ARM expression
+    /// without brackets) and its input (compact JSON text).
+    ArmCopyLoop {
+        count: String,
+        input: String,
     },
     /// Left behind where a syntax error was reported, so later stages stay quiet.
     Error,
@@ -206,16 +222,49 @@ pub struct Decorator {
 #[derive(Debug, Clone, PartialEq)]
 pub enum TypeExpression {
     Named(Identifier),
+    /// `sys.bool`: the built-in type, even where a user-defined type shadows its name.
+    SysNamed(Identifier),
     ArrayOf(Box<TypeExpression>, Span),
     Nullable(Box<TypeExpression>, Span),
-    /// A union of literal values; the official compiler emits it as allowedValues.
+    /// `T!`: the type without null.
+    NonNullable(Box<TypeExpression>, Span),
+    /// A union of literal values (`null` included); the official compiler emits it as allowedValues.
     LiteralUnion(Vec<Expression>, Span),
     /// `{ name: string, tags?: object, *: string }` (a user-defined object type).
     Object(Vec<ObjectTypeProperty>, Span),
     /// `[string, int]`: a tuple, written as prefixItems with items false.
-    Tuple(Vec<TypeExpression>, Span),
-    /// Unions of named types and the like: reported as unsupported.
+    Tuple(Vec<TupleTypeItem>, Span),
+    /// A union whose members are not all simple literals: named types, object or tuple
+    /// literals, nested unions; a tagged union when `@discriminator` decorates it.
+    Union(Vec<TypeExpression>, Span),
+    /// `t.prop`, `t.*`, `t[0]`, `t[*]`: a part of another type.
+    Access(Box<TypeExpression>, TypeAccess, Span),
+    /// `resourceInput<'Type@version'>` / `resourceOutput<...>`: a type derived from a resource body.
+    ResourceDerived {
+        output: bool,
+        /// As written inside the quotes (an `az:` prefix included).
+        reference: String,
+        span: Span,
+    },
+    /// A type imported from an ARM JSON template: its schema as compact JSON text.
+    Schema(String, Span),
+    /// Type syntax we parse past but cannot express: reported as unsupported.
     Unsupported(Span),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum TypeAccess {
+    Property(String),
+    AdditionalProperties,
+    Index(i64),
+    Items,
+}
+
+/// One item of a tuple type, with its own decorators.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TupleTypeItem {
+    pub decorators: Vec<Decorator>,
+    pub value: TypeExpression,
 }
 
 /// One property of an object type; `*` names the type of any additional property.
@@ -238,9 +287,16 @@ pub struct TypeDeclaration {
 impl TypeExpression {
     pub fn span(&self) -> Span {
         match self {
-            TypeExpression::Named(identifier) => identifier.span,
+            TypeExpression::Named(identifier) | TypeExpression::SysNamed(identifier) => {
+                identifier.span
+            }
+            TypeExpression::ResourceDerived { span, .. } => *span,
             TypeExpression::ArrayOf(_, span)
             | TypeExpression::Nullable(_, span)
+            | TypeExpression::NonNullable(_, span)
+            | TypeExpression::Union(_, span)
+            | TypeExpression::Access(_, _, span)
+            | TypeExpression::Schema(_, span)
             | TypeExpression::LiteralUnion(_, span)
             | TypeExpression::Object(_, span)
             | TypeExpression::Tuple(_, span)
@@ -274,6 +330,8 @@ pub struct ImportDeclaration {
     pub names: Vec<Identifier>,
     /// `import {a as b}`: the name each import is known by here, when it differs (same order).
     pub aliases: Vec<Option<Identifier>>,
+    /// `import * as ns from '...'`: every export, reached as `ns.name`.
+    pub wildcard: Option<Identifier>,
     pub path: Expression,
     pub span: Span,
 }
@@ -328,6 +386,24 @@ pub struct OutputDeclaration {
 }
 
 #[derive(Debug, Clone, PartialEq)]
+pub struct ExtensionDeclaration {
+    /// `kubernetes`, or a registry reference as written in quotes.
+    pub specifier: Identifier,
+    /// Whether the specifier was written as a string (a registry or file reference).
+    pub quoted: bool,
+    pub config: Option<Expression>,
+    pub alias: Option<Identifier>,
+    pub span: Span,
+}
+
+impl ExtensionDeclaration {
+    /// The name resources and the template refer to it by.
+    pub fn name(&self) -> &str {
+        &self.alias.as_ref().unwrap_or(&self.specifier).name
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
 pub struct MetadataDeclaration {
     pub name: Identifier,
     pub value: Expression,
@@ -353,6 +429,22 @@ pub enum Declaration {
     /// `param x = value` in a .bicepparam file.
     ParameterAssignment {
         name: Identifier,
+        value: Expression,
+        span: Span,
+    },
+    /// `extension kubernetes with { ... } as k8s`: a namespace of non-Azure resource types.
+    Extension(ExtensionDeclaration),
+    /// `assert name = condition` (the experimental "assertions" feature).
+    Assert {
+        name: Identifier,
+        value: Expression,
+        span: Span,
+    },
+    /// `test name 'file.bicep' = {...}` (the experimental "testFramework" feature): checked,
+    /// never written to the template.
+    Test {
+        name: Identifier,
+        path: Expression,
         value: Expression,
         span: Span,
     },

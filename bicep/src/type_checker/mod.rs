@@ -2,7 +2,7 @@
 //! decorators on the right declarations, resource type strings, and refusing
 //! language this compiler does not implement (so it never emits wrong JSON).
 
-mod resource_schemas;
+pub(crate) mod resource_schemas;
 
 use crate::diagnostics::{catalogue, PendingDiagnostic};
 use crate::semantic::SemanticModel;
@@ -17,8 +17,16 @@ const PARAMETER_DECORATORS: &[&str] = &[
     "maxLength",
     "minValue",
     "maxValue",
+    "discriminator",
+    "sealed",
 ];
-const OUTPUT_DECORATORS: &[&str] = &["description", "metadata", "secure"];
+const OUTPUT_DECORATORS: &[&str] = &[
+    "description",
+    "metadata",
+    "secure",
+    "discriminator",
+    "sealed",
+];
 const RESOURCE_DECORATORS: &[&str] = &["description", "batchSize"];
 const VARIABLE_DECORATORS: &[&str] = &["description", "export"];
 const FUNCTION_DECORATORS: &[&str] = &["description", "export", "metadata"];
@@ -115,7 +123,7 @@ pub fn check(model: &SemanticModel<'_>) -> Vec<PendingDiagnostic> {
             _ => {}
         }
     }
-    for resource in &model.resources {
+    for (index, resource) in model.resources.iter().enumerate() {
         let declaration = resource.declaration;
         check_decorators(
             &declaration.decorators,
@@ -140,6 +148,8 @@ pub fn check(model: &SemanticModel<'_>) -> Vec<PendingDiagnostic> {
             .body
             .and_then(|b| b.object_property("name"))
             .is_none()
+            // A Kubernetes resource is named in its metadata.
+            && !matches!(model.resource_extension(index), Some((_, false)))
         {
             diagnostics.push(catalogue::missing_required_properties(
                 declaration.name.span,
@@ -356,16 +366,9 @@ fn check_decorators(
     }
 }
 
-/// @discriminator is parsed but its tagged-union schema is not written yet.
+/// Decorators of a type declaration, an object type property or a tuple item
+/// (@discriminator's union is checked where the schema is written).
 fn check_type_decorators(decorators: &[Decorator], diagnostics: &mut Vec<PendingDiagnostic>) {
-    for decorator in decorators {
-        if decorator.name.name == "discriminator" {
-            diagnostics.push(catalogue::unsupported_construct(
-                decorator.span,
-                "A discriminated union (@discriminator)",
-            ));
-        }
-    }
     let others: Vec<Decorator> = decorators
         .iter()
         .filter(|d| !matches!(d.name.name.as_str(), "discriminator" | "export"))
@@ -397,12 +400,37 @@ fn check_type(
                 });
             }
         }
-        TypeExpression::ArrayOf(inner, _) | TypeExpression::Nullable(inner, _) => {
-            check_type(inner, is_output, model, diagnostics)
+        TypeExpression::SysNamed(identifier) => {
+            if !BASIC_TYPES.contains(&identifier.name.as_str()) && identifier.name != "any" {
+                diagnostics.push(if is_output {
+                    catalogue::invalid_output_type(identifier.span)
+                } else {
+                    catalogue::invalid_parameter_type(identifier.span)
+                });
+            }
+        }
+        TypeExpression::ArrayOf(inner, _)
+        | TypeExpression::Nullable(inner, _)
+        | TypeExpression::NonNullable(inner, _) => check_type(inner, is_output, model, diagnostics),
+        // Members are checked where they are written (the emitter resolves the access).
+        TypeExpression::Access(base, _, _) => match base.as_ref() {
+            TypeExpression::Named(_)
+            | TypeExpression::Access(..)
+            | TypeExpression::ResourceDerived { .. } => {
+                check_type(base, is_output, model, diagnostics)
+            }
+            other => diagnostics.push(catalogue::type_access_needs_named_base(other.span())),
+        },
+        TypeExpression::ResourceDerived { .. } | TypeExpression::Schema(..) => {}
+        TypeExpression::Union(members, _) => {
+            for member in members {
+                check_type(member, is_output, model, diagnostics);
+            }
         }
         TypeExpression::Tuple(items, _) => {
             for item in items {
-                check_type(item, is_output, model, diagnostics);
+                check_type_decorators(&item.decorators, diagnostics);
+                check_type(&item.value, is_output, model, diagnostics);
             }
         }
         TypeExpression::Object(properties, _) => {
@@ -415,7 +443,7 @@ fn check_type(
             let all_literal = literals.iter().all(|l| {
                 matches!(
                     l.kind,
-                    ExpressionKind::Integer(_) | ExpressionKind::Boolean(_)
+                    ExpressionKind::Integer(_) | ExpressionKind::Boolean(_) | ExpressionKind::Null
                 ) || l.as_plain_string().is_some()
             });
             if !all_literal {

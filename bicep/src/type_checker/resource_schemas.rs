@@ -113,6 +113,74 @@ pub fn check_resource_body(
     );
 }
 
+/// The ARM type name of a part of one of the emulator's resource types (for
+/// `resourceInput<>` types): `pointer` as the official compiler writes it below the body
+/// (`properties/properties/properties/x`, `items`, `additionalProperties`). None when the
+/// type is not one of ours, the part is not in its schema, or the part is read-only (or
+/// otherwise unconstrained), so the caller knows nothing about it.
+pub fn derived_type_name(full_type: &str, pointer: &[String]) -> Option<&'static str> {
+    let (_, text) = SCHEMAS
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(full_type))?;
+    let documents = Documents {
+        own: parse_json(text)?,
+        common: parse_json(COMMON)?,
+    };
+    let (mut schema, mut document) = documents.resolve(&documents.own, Document::Own);
+    let mut segments = pointer.iter();
+    while let Some(segment) = segments.next() {
+        let next = match segment.as_str() {
+            "properties" => {
+                let name = segments.next()?;
+                match schema.get("properties")? {
+                    Json::Object(entries) => entries
+                        .iter()
+                        .find(|(key, _)| key.eq_ignore_ascii_case(name))
+                        .map(|(_, value)| value)?,
+                    _ => return None,
+                }
+            }
+            "items" => schema.get("items")?,
+            "additionalProperties" => match schema.get("additionalProperties")? {
+                object @ Json::Object(_) => object,
+                _ => return None,
+            },
+            _ => return None,
+        };
+        (schema, document) = documents.resolve(next, document);
+    }
+    if is_unconstrained(schema) && schema.get("additionalProperties").is_none() {
+        return None;
+    }
+    match schema.get("type") {
+        Some(Json::String(kind)) => match kind.as_str() {
+            "string" => Some("string"),
+            "integer" => Some("int"),
+            "boolean" => Some("bool"),
+            "object" => Some("object"),
+            "array" => Some("array"),
+            _ => None,
+        },
+        _ => match schema.get("enum") {
+            Some(Json::Array(values)) if !values.is_empty() => {
+                let kind = |v: &Json| match v {
+                    Json::String(_) => Some("string"),
+                    Json::Integer(_) => Some("int"),
+                    Json::Bool(_) => Some("bool"),
+                    _ => None,
+                };
+                let first = kind(&values[0])?;
+                values
+                    .iter()
+                    .all(|v| kind(v) == Some(first))
+                    .then_some(first)
+            }
+            _ if schema.get("properties").is_some() => Some("object"),
+            _ => None,
+        },
+    }
+}
+
 struct Checker<'d> {
     documents: &'d Documents,
     diagnostics: &'d mut Vec<PendingDiagnostic>,
