@@ -7,6 +7,7 @@ pub mod backup_storage;
 pub mod config;
 pub mod deployments;
 pub mod diagnostics;
+pub mod faults;
 pub mod hsm_clusters;
 pub mod identity;
 pub mod providers;
@@ -57,6 +58,7 @@ pub fn app(state: AppState) -> Router {
         .merge(identity::graph::routes(state.clone()))
         .merge(identity::managed_identity_endpoint::routes())
         .merge(identity::service_principals::routes())
+        .merge(faults::routes())
         .merge(providers::metadata::public_routes())
         .merge(arm_routes)
         .fallback(not_found)

@@ -86,6 +86,11 @@ struct Flags {
     /// picks a free one.
     #[arg(long, default_value_t = 5443)]
     event_hubs_rest_port: u16,
+    /// Faults switched on from the start: a JSON file with the bodies of
+    /// `/emulator/faults` (`{"operations": [...], "hsmNodes": [...],
+    /// "dataPlane": {...}, "eventHubs": {...}}`; see the README).
+    #[arg(long)]
+    faults: Option<std::path::PathBuf>,
 }
 
 fn parse_principal(text: &str) -> Result<(String, String), String> {
@@ -105,6 +110,18 @@ async fn main() -> ExitCode {
         .init();
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let flags = Flags::parse();
+    let faults = match flags
+        .faults
+        .as_deref()
+        .map(cloudhsm_control_plane::faults::StartupFaults::read)
+        .transpose()
+    {
+        Ok(faults) => faults,
+        Err(e) => {
+            eprintln!("cloudhsm-emulator: --faults {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let options = server::ServerOptions {
         data_dir: flags.data_dir,
         host: flags.host,
@@ -129,6 +146,7 @@ async fn main() -> ExitCode {
         },
         event_hubs_port: flags.event_hubs_port,
         event_hubs_rest_port: flags.event_hubs_rest_port,
+        faults,
     };
     match server::serve(options).await {
         Ok(()) => ExitCode::SUCCESS,

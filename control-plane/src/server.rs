@@ -46,6 +46,8 @@ pub struct ServerOptions {
     pub event_hubs_port: u16,
     /// Port of the Event Hubs REST send API; 0 picks a free one.
     pub event_hubs_rest_port: u16,
+    /// `--faults FILE`: faults switched on from the start.
+    pub faults: Option<crate::faults::StartupFaults>,
 }
 
 fn url_host(host: &str) -> String {
@@ -169,6 +171,7 @@ pub async fn serve(options: ServerOptions) -> Result<(), String> {
         backup_storage,
         diagnostics: diagnostics.clone(),
         deployment_runs: Default::default(),
+        faults: Default::default(),
     });
     providers::cloud_hsm::backup::recover_interrupted(&state).await?;
     for (app_id, secret) in &options.service_principals {
@@ -177,6 +180,9 @@ pub async fn serve(options: ServerOptions) -> Result<(), String> {
             .map_err(|e| format!("--service-principal {app_id}: {e}"))?;
     }
     providers::deployments::resume_interrupted(&state).await?;
+    if let Some(faults) = options.faults {
+        faults.apply(&state).map_err(|e| format!("--faults: {e}"))?;
+    }
     diagnostics
         .start(
             state.clone(),
@@ -193,10 +199,13 @@ pub async fn serve(options: ServerOptions) -> Result<(), String> {
         &data_plane_endpoint,
         tls.as_ref().map(|t| t.ca_certificate.clone()),
     )?;
-    let data_plane =
-        cloudhsm_data_plane::server::router(cloudhsm_data_plane::server::DataPlaneState::new(
+    let data_plane = cloudhsm_data_plane::server::router(
+        cloudhsm_data_plane::server::DataPlaneState::with_admin(
             std::sync::Arc::new(crate::hsm_clusters::Directory::new(state.clone())),
-        ));
+            std::sync::Arc::new(crate::identity::admin::DataPlaneAdmin(state.clone())),
+            state.faults.data_plane.clone(),
+        ),
+    );
     tokio::spawn(lro::run_worker(state.clone(), providers::finish_operation));
     let amqp_listener = tokio::net::TcpListener::from_std(event_hubs_listener)
         .map_err(|e| format!("configuring the Event Hubs listener: {e}"))?;

@@ -11,6 +11,7 @@ use axum::{
 };
 use base64::{engine::general_purpose::STANDARD as B64, Engine as _};
 
+mod admin;
 mod partition;
 mod public_keys;
 
@@ -54,11 +55,15 @@ pub fn router(state: AppState) -> Router {
         .route("/hsms/{hsm}/keys/{handle}/unwrap", post(unwrap_key))
         .route("/hsms/{hsm}/keys/{handle}/{operation}", post(crypto))
         .route("/hsms/{hsm}/nodes", get(node_listings))
-        .route("/hsms/{hsm}/admin/nodes/{node}/{action}", post(node_admin))
         .route("/hsms/{hsm}/stream", get(super::stream::upgrade))
         .merge(partition::routes())
         .merge(public_keys::routes())
         .merge(security::routes())
+        .merge(admin::routes())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            admin::outage_gate,
+        ))
         .layer(axum::middleware::from_fn(partition::caller_address))
         // Outermost: every body is read whole (or refused) before any
         // handler or check can answer early.
@@ -483,11 +488,14 @@ async fn export_public_key(
     }))
 }
 
+/// `findSingleKey`: any logged-in user, as `azcloudhsm_util` needs a login.
 async fn find_single_key(
     State(state): State<AppState>,
     Path((hsm, handle)): Path<(String, KeyHandle)>,
+    credentials: Credentials,
 ) -> Result<Json<Vec<(usize, bool)>>, ApiError> {
-    Ok(Json(resolve(&state, &hsm)?.find_single_key(handle)))
+    let (cluster, _) = session_of(&state, &hsm, &credentials)?;
+    Ok(Json(cluster.find_single_key(handle)))
 }
 
 /// `wrapKey`: `handle` is the wrapping key.
@@ -552,11 +560,13 @@ async fn crypto(
     }))
 }
 
+/// `getHSMInfo`: any logged-in user.
 async fn node_listings(
     State(state): State<AppState>,
     Path(hsm): Path<String>,
+    credentials: Credentials,
 ) -> Result<Json<Vec<NodeListingBody>>, ApiError> {
-    let cluster = resolve(&state, &hsm)?;
+    let (cluster, _) = session_of(&state, &hsm, &credentials)?;
     Ok(Json(
         cluster
             .node_listings()
@@ -570,30 +580,4 @@ async fn node_listings(
             })
             .collect(),
     ))
-}
-
-/// Fault injection for tests: stop, start or replace an HSM of the cluster.
-/// Reached through any HSM of the cluster, even a stopped one.
-async fn node_admin(
-    State(state): State<AppState>,
-    Path((hsm, node, action)): Path<(String, usize, String)>,
-) -> Result<StatusCode, ApiError> {
-    let (cluster, _) = state.directory.resolve(&hsm).ok_or_else(|| {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "RET_UNKNOWN_HSM",
-            format!("no HSM has the address '{hsm}'"),
-        )
-    })?;
-    match action.as_str() {
-        "stop" => cluster.stop_node(node)?,
-        "start" => cluster.start_node(node)?,
-        "replace" => cluster.replace_node(node)?,
-        other => {
-            return Err(ApiError::bad_request(format!(
-                "unknown action '{other}' (stop, start, replace)"
-            )))
-        }
-    }
-    Ok(StatusCode::NO_CONTENT)
 }

@@ -405,7 +405,7 @@ async fn create_or_update(
             state_message: None,
         })
         .collect();
-    let op = OperationRecord::begin(
+    let mut op = OperationRecord::begin(
         OperationKind::CreateCluster,
         &id,
         &sub,
@@ -471,7 +471,7 @@ async fn update(
     }
     cluster.properties.provisioning_state = "Updating".into();
     cluster.system_data.modified(&principal, Utc::now());
-    let op = OperationRecord::begin(
+    let mut op = OperationRecord::begin(
         OperationKind::UpdateCluster,
         &cluster.id,
         &sub,
@@ -511,7 +511,7 @@ async fn delete(
         }
     }
     refuse_while_busy(&stored)?;
-    let op = OperationRecord::begin(
+    let mut op = OperationRecord::begin(
         OperationKind::DeleteCluster,
         &stored.resource.id,
         &sub,
@@ -585,6 +585,34 @@ pub fn finish(
     stored.etag = new_etag();
     writes.put(&key, &stored)?;
     Ok(Outcome::Succeeded)
+}
+
+/// Ends a cluster operation that a fault rule failed: the cluster is
+/// `Failed` with the rule's message (a failed create provisions no HSMs);
+/// false when the resource is no longer the operation's.
+pub fn fail(
+    state: &AppState,
+    op: &OperationRecord,
+    message: &str,
+    writes: &mut WriteSet,
+) -> Result<bool, ArmError> {
+    let key = storage_key(&op.resource_id);
+    let Some(mut stored) = state.store.get::<StoredCluster>(&key)? else {
+        return Ok(false);
+    };
+    if stored.operation_id.as_deref() != Some(op.id.as_str()) {
+        return Ok(false);
+    }
+    let properties = &mut stored.resource.properties;
+    properties.provisioning_state = "Failed".into();
+    properties.status_message = Some(message.into());
+    if op.kind == OperationKind::CreateCluster {
+        set_hsm_state(&mut stored.resource, "Failed");
+    }
+    stored.operation_id = None;
+    stored.etag = new_etag();
+    writes.put(&key, &stored)?;
+    Ok(true)
 }
 
 /// Part of a resource group's deletion.
