@@ -130,10 +130,12 @@ struct Credentials {
     session: Option<u64>,
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for Credentials {
+impl FromRequestParts<AppState> for Credentials {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+    /// The door: a token that is no login is refused here, before the body
+    /// is read or anything else about the request is judged.
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = parts
             .headers
             .get("authorization")
@@ -141,6 +143,14 @@ impl<S: Send + Sync> FromRequestParts<S> for Credentials {
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::to_string)
             .ok_or_else(|| ApiError::from(EngineError::NotLoggedIn))?;
+        if !state
+            .logins
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains_key(&token)
+        {
+            return Err(EngineError::NotLoggedIn.into());
+        }
         let session = match parts.headers.get("x-hsm-session") {
             None => None,
             Some(v) => Some(
@@ -163,6 +173,17 @@ fn session_of(
     credentials: &Credentials,
 ) -> Result<(Arc<Cluster>, u64), ApiError> {
     let cluster = resolve(state, hsm)?;
+    // Who asks comes first: a token that is no login here is refused as
+    // such, whatever else the request lacks.
+    let logged_in = state
+        .logins
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(&credentials.token)
+        .is_some_and(|login| Arc::ptr_eq(&login.cluster, &cluster));
+    if !logged_in {
+        return Err(EngineError::NotLoggedIn.into());
+    }
     let session = credentials
         .session
         .ok_or_else(|| ApiError::bad_request("x-hsm-session is required"))?;
