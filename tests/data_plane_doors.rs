@@ -9,12 +9,10 @@
 //! The table must name every route the data plane serves: the test reads
 //! the routers' sources and fails for a route it does not walk.
 
-mod support;
-
 use cloudhsm_data_plane::engine::keys::KeySpec;
+use cloudhsm_e2e_tests::*;
 use reqwest::Method;
 use serde_json::{json, Value};
-use support::*;
 
 /// Who sends the request.
 const CALLERS: [&str; 6] = ["none", "CO", "CU", "AU", "admin", "other-sp"];

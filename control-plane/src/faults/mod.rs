@@ -67,7 +67,9 @@ pub fn routes() -> Router<AppState> {
             put(set_data_plane).delete(end_data_plane),
         )
         .route(
-            "/emulator/faults/eventHubs",
+            // The path is canonicalised first (`eventHubs` is an ARM keyword,
+            // spelled `eventhubs`), so this matches either spelling.
+            "/emulator/faults/eventhubs",
             put(set_event_hubs).delete(resume_event_hubs),
         )
 }
