@@ -387,6 +387,32 @@ async fn create_or_update(
         }
         cluster.system_data.modified(&principal, now);
         stored.etag = new_etag();
+        // A cluster whose creation failed (its HSMs were never provisioned)
+        // is created again by the PUT a caller retries with, as ARM does.
+        let properties = &stored.resource.properties;
+        if properties.provisioning_state == "Failed" && properties.activation_state == "NotDefined"
+        {
+            let mut op = OperationRecord::begin(
+                OperationKind::CreateCluster,
+                &id,
+                &sub,
+                &location,
+                api.as_str(),
+                state.config.provisioning_delay,
+            );
+            let properties = &mut stored.resource.properties;
+            properties.provisioning_state = "Provisioning".into();
+            properties.status_message = None;
+            set_hsm_state(&mut stored.resource, "Deploying");
+            stored.operation_id = Some(op.id.clone());
+            writes.put(&key, &stored)?;
+            op.start(&state, writes).await?;
+            return Ok(resource_response(
+                StatusCode::OK,
+                &stored,
+                op.async_operation_headers(&state.config.base_url),
+            ));
+        }
         writes.put(&key, &stored)?;
         state.store.commit(writes).await?;
         return Ok(resource_response(StatusCode::OK, &stored, HeaderMap::new()));
