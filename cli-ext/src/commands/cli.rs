@@ -146,13 +146,24 @@ pub enum FaultCommand {
         down_for: Option<String>,
     },
     /// Make a resource type's next long-running operations fail or take longer.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  Fail the next cluster create\n    az-cloudhsm emulator fault operation add --resource-type Microsoft.HardwareSecurityModules/cloudHsmClusters --operation create --error-code InternalServerError --error-message \"Injected\"\n\n  List the rules\n    az-cloudhsm emulator fault operation list"
+    )]
     Operation(FaultOperationCommand),
     /// Make every HSM answer 503, or drop its connections, for a while.
-    #[command(subcommand, name = "data-plane")]
+    #[command(
+        subcommand,
+        name = "data-plane",
+        after_help = "Examples:\n  Every HSM answers 503 for 10 seconds\n    az-cloudhsm emulator fault data-plane start --mode unavailable --duration 10s"
+    )]
     DataPlane(FaultDataPlaneCommand),
     /// Pause and resume the Event Hubs broker.
-    #[command(subcommand, name = "event-hubs")]
+    #[command(
+        subcommand,
+        name = "event-hubs",
+        after_help = "Examples:\n  Pause the broker until resumed\n    az-cloudhsm emulator fault event-hubs pause"
+    )]
     EventHubs(FaultEventHubsCommand),
 }
 

@@ -276,7 +276,7 @@ fn live(state: &AppState, mut cluster: StoredCluster) -> StoredCluster {
             .filter_map(|c| serde_json::to_value(c).ok())
             .collect();
     let properties = &mut cluster.resource.properties;
-    if properties.provisioning_state != "Succeeded" && properties.provisioning_state != "Updating" {
+    if !properties.hsms_serve() {
         return cluster;
     }
     if let Some(status) = state.hsm_clusters.status(&cluster.resource.id) {
@@ -412,6 +412,14 @@ async fn create_or_update(
                 &stored,
                 op.async_operation_headers(&state.config.base_url),
             ));
+        }
+        // A PUT that succeeds on a cluster whose update failed is its
+        // successful update.
+        if stored.resource.properties.provisioning_state == "Failed"
+            && state.hsm_clusters.get(&id).is_some()
+        {
+            stored.resource.properties.provisioning_state = "Succeeded".into();
+            stored.resource.properties.status_message = None;
         }
         writes.put(&key, &stored)?;
         state.store.commit(writes).await?;
@@ -632,8 +640,12 @@ pub fn fail(
     let properties = &mut stored.resource.properties;
     properties.provisioning_state = "Failed".into();
     properties.status_message = Some(message.into());
-    if op.kind == OperationKind::CreateCluster {
-        set_hsm_state(&mut stored.resource, "Failed");
+    match op.kind {
+        // No HSMs were made, or they were stopped for the deletion.
+        OperationKind::CreateCluster | OperationKind::DeleteCluster => {
+            set_hsm_state(&mut stored.resource, "Failed")
+        }
+        _ => {}
     }
     stored.operation_id = None;
     stored.etag = new_etag();
