@@ -82,6 +82,7 @@ async fn signing_load_survives_stopped_and_replaced_nodes_and_keys_stay_everywhe
                 .unwrap();
             tally.keys.extend([public, private]);
             let mut round = 0u64;
+            let mut until_new_key = 25;
             while !stop.load(Ordering::Relaxed) {
                 round += 1;
                 let message = format!("client {i} message {round}");
@@ -99,7 +100,9 @@ async fn signing_load_survives_stopped_and_replaced_nodes_and_keys_stay_everywhe
                     Err(e) => tally.idempotent_errors.push(format!("sign: {e}")),
                 }
                 // Now and then a new key pair (not idempotent: counted apart).
-                if round % 25 == 0 {
+                until_new_key -= 1;
+                if until_new_key == 0 {
+                    until_new_key = 25;
                     match client
                         .generate_key_pair(KeySpec::Ec { curve: Curve::P256 }, signing())
                         .await

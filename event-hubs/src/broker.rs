@@ -537,6 +537,34 @@ mod tests {
     }
 
     #[test]
+    fn a_paused_broker_refuses_appends_until_resumed_or_its_time_is_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let directory = Arc::new(FixedDirectory::default());
+        directory.hubs.lock().unwrap().push(hub("uid-1", 1));
+        let broker = Broker::open(dir.path(), directory.clone()).unwrap();
+        let event = || vec![EventData::default()];
+        broker.pause(None);
+        assert_eq!(broker.paused(), Some(None));
+        assert!(matches!(
+            broker.publish("ns", "orders", event()),
+            Err(BrokerError::Paused)
+        ));
+        let info = broker.hub("ns", "orders").unwrap();
+        assert!(
+            broker.read(&info, "0", 0, 10).unwrap().is_empty(),
+            "nothing half-appended"
+        );
+        broker.resume();
+        broker.publish("ns", "orders", event()).unwrap();
+        broker.pause(Some(Duration::from_millis(50)));
+        assert!(broker.publish("ns", "orders", event()).is_err());
+        std::thread::sleep(Duration::from_millis(80));
+        assert_eq!(broker.paused(), None);
+        broker.publish("ns", "orders", event()).unwrap();
+        assert_eq!(broker.read(&info, "0", 0, 10).unwrap().len(), 2);
+    }
+
+    #[test]
     fn a_recreated_hub_starts_empty_and_events_survive_reopening() {
         let dir = tempfile::tempdir().unwrap();
         let directory = Arc::new(FixedDirectory::default());
