@@ -63,6 +63,11 @@ struct Flags {
     /// (repeatable); more through `POST /emulator/servicePrincipals`.
     #[arg(long = "service-principal", value_parser = parse_principal)]
     service_principals: Vec<(String, String)>,
+    /// Faults switched on from the start: a JSON file with the bodies of
+    /// `/emulator/faults` (`{"operations": [...], "hsmNodes": [...],
+    /// "dataPlane": {...}, "eventHubs": {...}}`; see the README).
+    #[arg(long)]
+    faults: Option<std::path::PathBuf>,
     /// How often diagnostic settings deliver new log records (Azure Monitor
     /// takes minutes; the default keeps operation-to-consumer under 1 s).
     #[arg(long, default_value = "250ms", value_parser = humantime::parse_duration)]
@@ -86,11 +91,6 @@ struct Flags {
     /// picks a free one.
     #[arg(long, default_value_t = 5443)]
     event_hubs_rest_port: u16,
-    /// Faults switched on from the start: a JSON file with the bodies of
-    /// `/emulator/faults` (`{"operations": [...], "hsmNodes": [...],
-    /// "dataPlane": {...}, "eventHubs": {...}}`; see the README).
-    #[arg(long)]
-    faults: Option<std::path::PathBuf>,
 }
 
 fn parse_principal(text: &str) -> Result<(String, String), String> {
@@ -138,6 +138,7 @@ async fn main() -> ExitCode {
         key_capacity: flags.key_capacity,
         default_owner: !flags.no_default_owner,
         service_principals: flags.service_principals,
+        faults,
         diagnostics: cloudhsm_control_plane::diagnostics::DiagnosticsOptions {
             batch_interval: flags.diagnostics_batch_interval,
             max_backlog_bytes: flags.diagnostics_max_backlog,
@@ -146,7 +147,6 @@ async fn main() -> ExitCode {
         },
         event_hubs_port: flags.event_hubs_port,
         event_hubs_rest_port: flags.event_hubs_rest_port,
-        faults,
     };
     match server::serve(options).await {
         Ok(()) => ExitCode::SUCCESS,

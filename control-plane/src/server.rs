@@ -40,14 +40,14 @@ pub struct ServerOptions {
     pub default_owner: bool,
     /// Service principals (`appId`, secret) that exist from the start.
     pub service_principals: Vec<(String, String)>,
+    /// `--faults FILE`: faults switched on from the start.
+    pub faults: Option<crate::faults::StartupFaults>,
     /// Diagnostic settings' delivery (batch interval, backlog, storage).
     pub diagnostics: crate::diagnostics::DiagnosticsOptions,
     /// Port of the Event Hubs AMQP listener; 0 picks a free one.
     pub event_hubs_port: u16,
     /// Port of the Event Hubs REST send API; 0 picks a free one.
     pub event_hubs_rest_port: u16,
-    /// `--faults FILE`: faults switched on from the start.
-    pub faults: Option<crate::faults::StartupFaults>,
 }
 
 fn url_host(host: &str) -> String {
