@@ -215,7 +215,7 @@ async fn fails_over_between_hsms_and_logs_in_again_after_a_restart() {
         .unwrap();
 
     // HSM 1 fails: the client moves on to HSM 2 without the caller noticing.
-    officer.admin_node(0, "stop").await.unwrap();
+    officer.admin_node(emu.token(), 0, "stop").await.unwrap();
     let arm = emu
         .call(Method::GET, &cluster_path("rg", "chsm1"), None)
         .await;
@@ -230,7 +230,7 @@ async fn fails_over_between_hsms_and_logs_in_again_after_a_restart() {
         .generate_key(KeySpec::Aes { bits: 128 }, vec![])
         .await
         .unwrap();
-    officer.admin_node(0, "start").await.unwrap();
+    officer.admin_node(emu.token(), 0, "start").await.unwrap();
     assert_eq!(
         cu.find_single_key(key).await.unwrap(),
         vec![(0, true), (1, true), (2, true)]

@@ -162,7 +162,7 @@ async fn the_client_signs_and_encrypts_over_the_stream_with_the_apis_rules() {
         .unwrap();
     cu.sign(rsa, "SHA256_RSA_PKCS", b"payload").await.unwrap();
     assert_eq!(cu.streamed_operations(), 5);
-    let events = cu.audit_events().await.unwrap();
+    let events = cu.audit_events(emu.token()).await.unwrap();
     for name in ["CN_SIGN", "CN_VERIFY", "CN_ENCRYPT", "CN_DECRYPT"] {
         let named: Vec<_> = events
             .iter()
@@ -393,7 +393,7 @@ async fn a_stopped_hsm_sends_the_client_to_the_next_and_back_to_the_stream() {
 
     // HSM 1 stops: its stream answers 503, the client fails over over
     // HTTP to HSM 2, and from then on streams to HSM 2.
-    officer.admin_node(0, "stop").await.unwrap();
+    officer.admin_node(emu.token(), 0, "stop").await.unwrap();
     let signature = cu.sign(private, "ECDSA", b"during").await.unwrap();
     assert_eq!(cu.streamed_operations(), 1, "the failover went over HTTP");
     cu.verify(public, "ECDSA", b"during", &signature)

@@ -690,7 +690,7 @@ async fn audit_events_name_the_caller_ip_and_a_busy_session_is_refused() {
     let (emu, cluster, _officer) = emulator_with_chsm1().await;
     let cu1 = cu(&emu, &cluster, "cu1").await;
     cu1.digest("SHA256", b"abc").await.unwrap();
-    let events = cu1.audit_events().await.unwrap();
+    let events = cu1.audit_events(emu.token()).await.unwrap();
     for name in [
         "CN_LOGIN",
         "CN_STORE_CERT",

@@ -686,6 +686,20 @@ async fn help_on_every_group_and_command() {
         "role assignment create",
         "role assignment list",
         "role assignment delete",
+        "emulator",
+        "emulator fault",
+        "emulator fault show",
+        "emulator fault hsm-node",
+        "emulator fault operation",
+        "emulator fault operation add",
+        "emulator fault operation list",
+        "emulator fault operation clear",
+        "emulator fault data-plane",
+        "emulator fault data-plane start",
+        "emulator fault data-plane stop",
+        "emulator fault event-hubs",
+        "emulator fault event-hubs pause",
+        "emulator fault event-hubs resume",
     ];
     for command in commands {
         let mut args: Vec<&str> = command.split_whitespace().collect();
@@ -987,5 +1001,129 @@ async fn lists_follow_next_links() {
     assert_eq!(
         cli.json(&["cloudhsm", "list", "--query", "sort([].name)"]),
         json!(["chsm1", "chsm2"])
+    );
+}
+
+#[tokio::test]
+async fn emulator_fault_commands_switch_faults_on_and_off() {
+    const CLUSTERS: &str = "Microsoft.HardwareSecurityModules/cloudHsmClusters";
+    let cli = Cli::logged_in().await;
+    let e = &cli.emulator;
+    cli.json(&["group", "create", "-n", "rg1", "-l", "eastus2"]);
+    cli.json(&chsm1("create", &[]));
+
+    // The next update fails with the rule's error, which the CLI prints.
+    let rule = cli.json(&[
+        "emulator",
+        "fault",
+        "operation",
+        "add",
+        "--resource-type",
+        CLUSTERS,
+        "--operation",
+        "update",
+        "--error-code",
+        "InjectedError",
+        "--error-message",
+        "Injected by the CLI test",
+        "--error-status",
+        "409",
+    ]);
+    assert_eq!(rule["remaining"], 1);
+    let listed = cli.json(&["emulator", "fault", "operation", "list"]);
+    assert_eq!(listed[0]["id"], rule["id"]);
+    let failed = cli.run(&chsm1("update", &["--tags", "a=b"]));
+    failed.expect_error(1, "Injected by the CLI test");
+    assert!(failed.stderr.contains("InjectedError"), "{failed:?}");
+    let shown = e.fault(Method::GET, "", None).await;
+    assert_eq!(shown.body["operations"], json!([]), "the rule is used up");
+    cli.json(&[
+        "emulator",
+        "fault",
+        "operation",
+        "add",
+        "--resource-type",
+        CLUSTERS,
+        "--duration",
+        "30s",
+    ]);
+    cli.quiet(&["emulator", "fault", "operation", "clear"]);
+    assert_eq!(
+        e.fault(Method::GET, "/operations", None).await.body["value"],
+        json!([])
+    );
+
+    // An HSM node down and back, as ARM shows it.
+    let nodes = cli.json(&[
+        "emulator", "fault", "hsm-node", "-g", "rg1", "-n", "chsm1", "--node", "1", "--action",
+        "stop",
+    ]);
+    assert_eq!(nodes["nodes"][1], json!({"node": 1, "up": false}));
+    let arm = e
+        .call(Method::GET, &cluster_path("rg1", "chsm1"), None)
+        .await;
+    assert_eq!(arm.body["properties"]["hsms"][1]["state"], "Failed");
+    cli.json(&[
+        "emulator", "fault", "hsm-node", "-g", "rg1", "-n", "chsm1", "--node", "1", "--action",
+        "start",
+    ]);
+    let arm = e
+        .call(Method::GET, &cluster_path("rg1", "chsm1"), None)
+        .await;
+    assert_eq!(arm.body["properties"]["hsms"][1]["state"], "Active");
+
+    // A data-plane outage and a broker pause, on and off.
+    let outage = cli.json(&[
+        "emulator",
+        "fault",
+        "data-plane",
+        "start",
+        "--mode",
+        "drop",
+        "--duration",
+        "30s",
+    ]);
+    assert_eq!(outage["mode"], "drop");
+    assert_eq!(
+        e.fault(Method::GET, "", None).await.body["dataPlane"]["mode"],
+        "drop"
+    );
+    cli.quiet(&["emulator", "fault", "data-plane", "stop"]);
+    let paused = cli.json(&[
+        "emulator",
+        "fault",
+        "event-hubs",
+        "pause",
+        "--duration",
+        "30s",
+    ]);
+    assert_eq!(paused["paused"], true);
+    cli.quiet(&["emulator", "fault", "event-hubs", "resume"]);
+    let all = cli.json(&["emulator", "fault", "show"]);
+    assert_eq!(
+        all,
+        json!({"operations": [], "dataPlane": null, "eventHubs": {"paused": false}})
+    );
+
+    // Bad values get the emulator's ARM errors; nothing is switched on.
+    cli.run(&[
+        "emulator",
+        "fault",
+        "data-plane",
+        "start",
+        "--mode",
+        "drop",
+        "--duration",
+        "forever",
+    ])
+    .expect_error(1, "InvalidParameter");
+    cli.run(&[
+        "emulator", "fault", "hsm-node", "-g", "rg1", "-n", "nope", "--node", "0", "--action",
+        "stop",
+    ])
+    .expect_error(3, "ResourceNotFound");
+    assert_eq!(
+        e.fault(Method::GET, "", None).await.body["dataPlane"],
+        Value::Null
     );
 }

@@ -1193,7 +1193,10 @@ async fn fails_over_through_a_stopped_hsm() {
     session.send("loginHSM -u CU -s cu1 -p user1234");
     session.send("genSymKey -t 31 -s 32 -l before");
     session.until("Key Handle:");
-    admin.admin_node(0, "stop").await.expect("node 0 stops");
+    admin
+        .admin_node(f.emulator.token(), 0, "stop")
+        .await
+        .expect("node 0 stops");
     session.send("genSymKey -t 31 -s 32 -l during");
     session.send("findKey");
     let seen = session.until("Cfm3FindKey returned");
@@ -1209,9 +1212,12 @@ async fn fails_over_through_a_stopped_hsm() {
     // replaced by an empty one that the cluster fills again.
     let during = f.as_cu1(&["findKey", "-l", "during"]).ok();
     assert_eq!(during.found().len(), 1, "{during:?}");
-    admin.admin_node(0, "start").await.expect("node 0 starts");
     admin
-        .admin_node(0, "replace")
+        .admin_node(f.emulator.token(), 0, "start")
+        .await
+        .expect("node 0 starts");
+    admin
+        .admin_node(f.emulator.token(), 0, "replace")
         .await
         .expect("node 0 replaced");
     let after = f.as_cu1(&["findKey"]).ok();

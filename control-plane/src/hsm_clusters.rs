@@ -222,9 +222,7 @@ impl Directory {
         let mut addresses = HashMap::new();
         for (_, stored) in clusters {
             let properties = &stored.resource.properties;
-            if properties.provisioning_state != "Succeeded"
-                && properties.provisioning_state != "Updating"
-            {
+            if !properties.hsms_serve() {
                 continue;
             }
             for (node, hsm) in properties.hsms.iter().enumerate() {

@@ -8,6 +8,7 @@ pub mod config;
 pub mod connections;
 pub mod deployments;
 pub mod diagnostics;
+pub mod faults;
 pub mod hsm_clusters;
 pub mod identity;
 pub mod providers;
@@ -58,6 +59,7 @@ pub fn app(state: AppState) -> Router {
         .merge(identity::graph::routes(state.clone()))
         .merge(identity::managed_identity_endpoint::routes())
         .merge(identity::service_principals::routes())
+        .merge(faults::routes())
         .merge(providers::metadata::public_routes())
         .merge(arm_routes)
         .fallback(not_found)

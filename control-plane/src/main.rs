@@ -63,6 +63,11 @@ struct Flags {
     /// (repeatable); more through `POST /emulator/servicePrincipals`.
     #[arg(long = "service-principal", value_parser = parse_principal)]
     service_principals: Vec<(String, String)>,
+    /// Faults switched on from the start: a JSON file with the bodies of
+    /// `/emulator/faults` (`{"operations": [...], "hsmNodes": [...],
+    /// "dataPlane": {...}, "eventHubs": {...}}`; see the README).
+    #[arg(long)]
+    faults: Option<std::path::PathBuf>,
     /// How often diagnostic settings deliver new log records (Azure Monitor
     /// takes minutes; the default keeps operation-to-consumer under 1 s).
     #[arg(long, default_value = "250ms", value_parser = humantime::parse_duration)]
@@ -112,6 +117,18 @@ async fn main() -> ExitCode {
         .init();
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let flags = Flags::parse();
+    let faults = match flags
+        .faults
+        .as_deref()
+        .map(cloudhsm_control_plane::faults::StartupFaults::read)
+        .transpose()
+    {
+        Ok(faults) => faults,
+        Err(e) => {
+            eprintln!("cloudhsm-emulator: --faults {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let options = server::ServerOptions {
         data_dir: flags.data_dir,
         host: flags.host,
@@ -128,6 +145,7 @@ async fn main() -> ExitCode {
         key_capacity: flags.key_capacity,
         default_owner: !flags.no_default_owner,
         service_principals: flags.service_principals,
+        faults,
         diagnostics: cloudhsm_control_plane::diagnostics::DiagnosticsOptions {
             batch_interval: flags.diagnostics_batch_interval,
             max_backlog_bytes: flags.diagnostics_max_backlog,

@@ -40,6 +40,8 @@ pub struct ServerOptions {
     pub default_owner: bool,
     /// Service principals (`appId`, secret) that exist from the start.
     pub service_principals: Vec<(String, String)>,
+    /// `--faults FILE`: faults switched on from the start.
+    pub faults: Option<crate::faults::StartupFaults>,
     /// Diagnostic settings' delivery (batch interval, backlog, storage).
     pub diagnostics: crate::diagnostics::DiagnosticsOptions,
     /// Port of the Event Hubs AMQP listener; 0 picks a free one.
@@ -171,6 +173,7 @@ pub async fn serve(options: ServerOptions) -> Result<(), String> {
         backup_storage,
         diagnostics: diagnostics.clone(),
         deployment_runs: Default::default(),
+        faults: Default::default(),
     });
     providers::cloud_hsm::backup::recover_interrupted(&state).await?;
     for (app_id, secret) in &options.service_principals {
@@ -179,6 +182,9 @@ pub async fn serve(options: ServerOptions) -> Result<(), String> {
             .map_err(|e| format!("--service-principal {app_id}: {e}"))?;
     }
     providers::deployments::resume_interrupted(&state).await?;
+    if let Some(faults) = options.faults {
+        faults.apply(&state).map_err(|e| format!("--faults: {e}"))?;
+    }
     diagnostics
         .start(
             state.clone(),
@@ -195,10 +201,13 @@ pub async fn serve(options: ServerOptions) -> Result<(), String> {
         &data_plane_endpoint,
         tls.as_ref().map(|t| t.ca_certificate.clone()),
     )?;
-    let data_plane =
-        cloudhsm_data_plane::server::router(cloudhsm_data_plane::server::DataPlaneState::new(
+    let data_plane = cloudhsm_data_plane::server::router(
+        cloudhsm_data_plane::server::DataPlaneState::with_admin(
             std::sync::Arc::new(crate::hsm_clusters::Directory::new(state.clone())),
-        ));
+            std::sync::Arc::new(crate::identity::admin::DataPlaneAdmin(state.clone())),
+            state.faults.data_plane.clone(),
+        ),
+    );
     tokio::spawn(lro::run_worker(state.clone(), providers::finish_operation));
     let amqp_listener = tokio::net::TcpListener::from_std(event_hubs_listener)
         .map_err(|e| format!("configuring the Event Hubs listener: {e}"))?;

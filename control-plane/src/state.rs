@@ -34,6 +34,8 @@ pub struct Shared {
     pub graph_audiences: Vec<String>,
     /// The Event Hubs data plane: the hubs' event logs (publish, read).
     pub event_hubs: cloudhsm_event_hubs::Broker,
+    /// Faults switched on through `/emulator/faults` or `--faults`.
+    pub faults: crate::faults::Faults,
 }
 
 impl AppState {

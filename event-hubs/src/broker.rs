@@ -7,7 +7,7 @@ use std::{
         atomic::{AtomicUsize, Ordering},
         Arc, Mutex,
     },
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use chrono::Utc;
@@ -50,6 +50,9 @@ pub enum BrokerError {
     Directory(#[from] DirectoryError),
     #[error("{0}")]
     Malformed(#[from] message::MalformedMessage),
+    /// The broker is paused (an injected fault): nothing is appended.
+    #[error("The service is busy (the emulator's broker is paused); please retry the operation.")]
+    Paused,
 }
 
 #[derive(Debug, Clone)]
@@ -94,6 +97,9 @@ struct Inner {
     options: BrokerOptions,
     hubs: Mutex<HashMap<String, Arc<HubLog>>>,
     round_robin: AtomicUsize,
+    /// While set, appends are refused: `Some(None)` until resumed,
+    /// `Some(Some(t))` until `t`.
+    paused: Mutex<Option<Option<Instant>>>,
 }
 
 /// The Event Hubs broker; cheap to clone.
@@ -149,6 +155,7 @@ impl Broker {
             options,
             hubs: Mutex::new(HashMap::new()),
             round_robin: AtomicUsize::new(0),
+            paused: Mutex::new(None),
         }));
         broker.remove_deleted_hubs()?;
         let maintenance_interval = broker.0.options.maintenance_interval;
@@ -174,6 +181,38 @@ impl Broker {
     /// `https://host:port` of the REST send API, when it is listening.
     pub fn rest_endpoint(&self) -> Option<&str> {
         self.0.options.rest_endpoint.as_deref()
+    }
+
+    /// Refuses every append (`BrokerError::Paused`) until [`Self::resume`],
+    /// or for `duration`: an injected outage for testing senders' retries.
+    /// Readers keep reading what is in the logs.
+    pub fn pause(&self, duration: Option<Duration>) {
+        *self.paused_lock() = Some(duration.map(|d| Instant::now() + d));
+    }
+
+    pub fn resume(&self) {
+        *self.paused_lock() = None;
+    }
+
+    /// Whether appends are refused now, and for how long yet (`None`: until
+    /// resumed).
+    pub fn paused(&self) -> Option<Option<Duration>> {
+        let mut paused = self.paused_lock();
+        match *paused {
+            Some(Some(until)) => match until.checked_duration_since(Instant::now()) {
+                Some(left) if !left.is_zero() => Some(Some(left)),
+                _ => {
+                    *paused = None;
+                    None
+                }
+            },
+            Some(None) => Some(None),
+            None => None,
+        }
+    }
+
+    fn paused_lock(&self) -> std::sync::MutexGuard<'_, Option<Option<Instant>>> {
+        self.0.paused.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     pub fn directory(&self) -> &Arc<dyn Directory> {
@@ -277,6 +316,9 @@ impl Broker {
         partition: Option<&str>,
         events: Vec<IncomingEvent>,
     ) -> Result<Option<(u32, i64, i64)>, BrokerError> {
+        if self.paused().is_some() {
+            return Err(BrokerError::Paused);
+        }
         if events.is_empty() {
             return Ok(None);
         }
@@ -492,6 +534,34 @@ mod tests {
             broker.partition(&info, "01"),
             Err(BrokerError::PartitionNotFound { .. })
         ));
+    }
+
+    #[test]
+    fn a_paused_broker_refuses_appends_until_resumed_or_its_time_is_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let directory = Arc::new(FixedDirectory::default());
+        directory.hubs.lock().unwrap().push(hub("uid-1", 1));
+        let broker = Broker::open(dir.path(), directory.clone()).unwrap();
+        let event = || vec![EventData::default()];
+        broker.pause(None);
+        assert_eq!(broker.paused(), Some(None));
+        assert!(matches!(
+            broker.publish("ns", "orders", event()),
+            Err(BrokerError::Paused)
+        ));
+        let info = broker.hub("ns", "orders").unwrap();
+        assert!(
+            broker.read(&info, "0", 0, 10).unwrap().is_empty(),
+            "nothing half-appended"
+        );
+        broker.resume();
+        broker.publish("ns", "orders", event()).unwrap();
+        broker.pause(Some(Duration::from_millis(50)));
+        assert!(broker.publish("ns", "orders", event()).is_err());
+        std::thread::sleep(Duration::from_millis(80));
+        assert_eq!(broker.paused(), None);
+        broker.publish("ns", "orders", event()).unwrap();
+        assert_eq!(broker.read(&info, "0", 0, 10).unwrap().len(), 2);
     }
 
     #[test]

@@ -207,6 +207,7 @@ fn broker_error(e: BrokerError) -> Response {
         BrokerError::PartitionNotFound { .. } | BrokerError::Malformed(_) => {
             error(StatusCode::BAD_REQUEST, e)
         }
+        BrokerError::Paused => error(StatusCode::SERVICE_UNAVAILABLE, e),
         BrokerError::Io(_) | BrokerError::Directory(_) => {
             tracing::error!("event hubs: {e}");
             error(

@@ -134,52 +134,55 @@ pub fn operation_names(records: &[Value]) -> Vec<String> {
 /// the end of its outbox: all records acknowledged so far are delivered.
 pub async fn wait_until_delivered(data_dir: &std::path::Path) {
     let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let mut caught_up = true;
-        let mut any = false;
-        if let Ok(clusters) = std::fs::read_dir(data_dir.join("diagnostics")) {
-            for cluster in clusters.flatten() {
-                let mut end = 0u64;
-                for segment in std::fs::read_dir(cluster.path())
-                    .into_iter()
-                    .flatten()
-                    .flatten()
-                {
-                    let name = segment.file_name().to_string_lossy().into_owned();
-                    if let Some(base) = name
-                        .strip_suffix(".jsonl")
-                        .and_then(|b| b.parse::<u64>().ok())
-                    {
-                        let len = segment.metadata().map(|m| m.len()).unwrap_or(0);
-                        end = end.max(base + len);
-                    }
-                }
-                for cursor in std::fs::read_dir(cluster.path().join("cursors"))
-                    .into_iter()
-                    .flatten()
-                    .flatten()
-                {
-                    if cursor.file_name().to_string_lossy().ends_with(".tmp") {
-                        continue;
-                    }
-                    any = true;
-                    let at: u64 = std::fs::read_to_string(cursor.path())
-                        .ok()
-                        .and_then(|t| t.trim().parse().ok())
-                        .unwrap_or(0);
-                    caught_up &= at >= end;
-                }
-            }
-        }
-        if any && caught_up {
-            return;
-        }
+    while !delivered_now(data_dir) {
         assert!(
             Instant::now() < deadline,
             "diagnostics delivery did not catch up"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// Whether every delivery cursor is at the end of its outbox now (false
+/// before any destination has a cursor).
+pub fn delivered_now(data_dir: &std::path::Path) -> bool {
+    let mut caught_up = true;
+    let mut any = false;
+    if let Ok(clusters) = std::fs::read_dir(data_dir.join("diagnostics")) {
+        for cluster in clusters.flatten() {
+            let mut end = 0u64;
+            for segment in std::fs::read_dir(cluster.path())
+                .into_iter()
+                .flatten()
+                .flatten()
+            {
+                let name = segment.file_name().to_string_lossy().into_owned();
+                if let Some(base) = name
+                    .strip_suffix(".jsonl")
+                    .and_then(|b| b.parse::<u64>().ok())
+                {
+                    let len = segment.metadata().map(|m| m.len()).unwrap_or(0);
+                    end = end.max(base + len);
+                }
+            }
+            for cursor in std::fs::read_dir(cluster.path().join("cursors"))
+                .into_iter()
+                .flatten()
+                .flatten()
+            {
+                if cursor.file_name().to_string_lossy().ends_with(".tmp") {
+                    continue;
+                }
+                any = true;
+                let at: u64 = std::fs::read_to_string(cursor.path())
+                    .ok()
+                    .and_then(|t| t.trim().parse().ok())
+                    .unwrap_or(0);
+                caught_up &= at >= end;
+            }
+        }
+    }
+    any && caught_up
 }
 
 /// The events the broker holds, hub by hub (each hub's partitions in order,

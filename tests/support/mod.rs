@@ -6,6 +6,7 @@ pub mod azurite;
 pub mod backup_jobs;
 pub mod diagnostics;
 pub mod event_hubs;
+pub mod faults;
 pub mod pkcs11;
 pub mod rbac;
 

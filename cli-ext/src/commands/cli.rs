@@ -97,6 +97,156 @@ pub enum Command {
         after_help = "Examples:\n  Deploy a Bicep file to a group\n    az-cloudhsm deployment group create -g rg1 --template-file main.bicep -p clusterName=chsm1"
     )]
     Deployment(DeploymentCommand),
+    /// The emulator's own admin surface (needs the well-known principal's login).
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  Make the next cluster create fail\n    az-cloudhsm emulator fault operation add --resource-type Microsoft.HardwareSecurityModules/cloudHsmClusters --operation create --error-code InternalServerError --error-message \"Injected\"\n\n  Show every fault that is on\n    az-cloudhsm emulator fault show"
+    )]
+    Emulator(EmulatorCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EmulatorCommand {
+    /// Switch faults on and off to test retries (`/emulator/faults`).
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  Stop HSM node 0 of a cluster\n    az-cloudhsm emulator fault hsm-node -g rg1 -n chsm1 --node 0 --action stop\n\n  Make every HSM answer 503 for 10 seconds\n    az-cloudhsm emulator fault data-plane start --mode unavailable --duration 10s"
+    )]
+    Fault(FaultCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FaultCommand {
+    /// Show every fault that is on.
+    #[command(after_help = "Examples:\n  Show the faults\n    az-cloudhsm emulator fault show")]
+    Show,
+    /// Stop, start or replace an HSM node of a cluster.
+    #[command(
+        name = "hsm-node",
+        after_help = "Examples:\n  Stop node 0\n    az-cloudhsm emulator fault hsm-node -g rg1 -n chsm1 --node 0 --action stop\n\n  Replace node 1 after it has been down for 5 seconds\n    az-cloudhsm emulator fault hsm-node --cluster-id <cluster id> --node 1 --action replace --down-for 5s"
+    )]
+    HsmNode {
+        /// The cluster's resource id (or give -g and -n).
+        #[arg(long, conflicts_with_all = ["resource_group", "name"])]
+        cluster_id: Option<String>,
+        /// Resource group of the cluster.
+        #[arg(short = 'g', long, requires = "name")]
+        resource_group: Option<String>,
+        /// Name of the cluster.
+        #[arg(short = 'n', long, requires = "resource_group")]
+        name: Option<String>,
+        /// The HSM node (0, 1 or 2).
+        #[arg(long)]
+        node: usize,
+        /// What happens to it.
+        #[arg(long, value_parser = ["stop", "start", "replace"])]
+        action: String,
+        /// With `replace`: how long the node is down before its replacement answers.
+        #[arg(long)]
+        down_for: Option<String>,
+    },
+    /// Make a resource type's next long-running operations fail or take longer.
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  Fail the next cluster create\n    az-cloudhsm emulator fault operation add --resource-type Microsoft.HardwareSecurityModules/cloudHsmClusters --operation create --error-code InternalServerError --error-message \"Injected\"\n\n  List the rules\n    az-cloudhsm emulator fault operation list"
+    )]
+    Operation(FaultOperationCommand),
+    /// Make every HSM answer 503, or drop its connections, for a while.
+    #[command(
+        subcommand,
+        name = "data-plane",
+        after_help = "Examples:\n  Every HSM answers 503 for 10 seconds\n    az-cloudhsm emulator fault data-plane start --mode unavailable --duration 10s"
+    )]
+    DataPlane(FaultDataPlaneCommand),
+    /// Pause and resume the Event Hubs broker.
+    #[command(
+        subcommand,
+        name = "event-hubs",
+        after_help = "Examples:\n  Pause the broker until resumed\n    az-cloudhsm emulator fault event-hubs pause"
+    )]
+    EventHubs(FaultEventHubsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FaultOperationCommand {
+    /// Add a rule for the next operations of a resource type.
+    #[command(
+        after_help = "Examples:\n  The next two cluster deletes fail with a conflict\n    az-cloudhsm emulator fault operation add --resource-type Microsoft.HardwareSecurityModules/cloudHsmClusters --operation delete --count 2 --error-code Conflict --error-message \"Injected\" --error-status 409\n\n  The next cluster create takes 30 seconds\n    az-cloudhsm emulator fault operation add --resource-type Microsoft.HardwareSecurityModules/cloudHsmClusters --operation create --duration 30s"
+    )]
+    Add {
+        /// Microsoft.HardwareSecurityModules/cloudHsmClusters, .../cloudHsmClusters/privateEndpointConnections or Microsoft.Resources/resourceGroups.
+        #[arg(long)]
+        resource_type: String,
+        /// create, update or delete (default: any).
+        #[arg(long)]
+        operation: Option<String>,
+        /// How many operations the rule applies to (default 1).
+        #[arg(long)]
+        count: Option<u32>,
+        /// The ARM error code the operations fail with.
+        #[arg(long, requires = "error_message")]
+        error_code: Option<String>,
+        /// The error's message.
+        #[arg(long, requires = "error_code")]
+        error_message: Option<String>,
+        /// The HTTP status a failed operation's Location answers (default 500).
+        #[arg(long, requires = "error_code")]
+        error_status: Option<u16>,
+        /// How long each operation takes (e.g. 30s).
+        #[arg(long)]
+        duration: Option<String>,
+    },
+    /// List the rules.
+    #[command(
+        after_help = "Examples:\n  List the rules\n    az-cloudhsm emulator fault operation list -o table"
+    )]
+    List,
+    /// Remove one rule, or all.
+    #[command(
+        after_help = "Examples:\n  Remove every rule\n    az-cloudhsm emulator fault operation clear"
+    )]
+    Clear {
+        /// The rule to remove (default: all).
+        #[arg(long)]
+        id: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FaultDataPlaneCommand {
+    /// Start an outage of every HSM.
+    #[command(
+        after_help = "Examples:\n  Drop every HSM connection for 5 seconds\n    az-cloudhsm emulator fault data-plane start --mode drop --duration 5s"
+    )]
+    Start {
+        /// unavailable (503) or drop (connections closed without an answer).
+        #[arg(long, value_parser = ["unavailable", "drop"])]
+        mode: String,
+        /// How long it lasts (e.g. 10s).
+        #[arg(long)]
+        duration: String,
+    },
+    /// End the outage now.
+    #[command(after_help = "Examples:\n  End it\n    az-cloudhsm emulator fault data-plane stop")]
+    Stop,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FaultEventHubsCommand {
+    /// Refuse every send (server busy) until resumed, or for a while.
+    #[command(
+        after_help = "Examples:\n  Pause for 10 seconds\n    az-cloudhsm emulator fault event-hubs pause --duration 10s"
+    )]
+    Pause {
+        /// How long (default: until resumed).
+        #[arg(long)]
+        duration: Option<String>,
+    },
+    /// Accept sends again.
+    #[command(
+        after_help = "Examples:\n  Resume\n    az-cloudhsm emulator fault event-hubs resume"
+    )]
+    Resume,
 }
 
 #[derive(Debug, Subcommand)]

@@ -11,6 +11,7 @@ mod cli;
 mod clusters;
 mod deployments;
 pub(crate) mod error;
+mod faults;
 mod groups;
 pub(crate) mod http;
 mod identities;
@@ -206,5 +207,6 @@ async fn dispatch(ctx: &Ctx, command: Command) -> CliResult<Outcome> {
         Command::Cloudhsm(c) => clusters::run(ctx, c).await,
         Command::Role(cli::RoleCommand::Assignment(c)) => roles::run(ctx, c).await,
         Command::Deployment(c) => deployments::run(ctx, c).await,
+        Command::Emulator(cli::EmulatorCommand::Fault(c)) => faults::run(ctx, c).await,
     }
 }

@@ -97,6 +97,10 @@ pub struct OperationRecord {
     pub error: Option<ErrorDetail>,
     /// HTTP status a `Location` poll answers with once the operation failed.
     pub failure_status: Option<u16>,
+    /// Set when a fault rule picked this operation to fail (see
+    /// [`crate::faults`]); the provider then ends it failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub injected_failure: Option<crate::faults::InjectedFailure>,
 }
 
 impl Record for OperationRecord {
@@ -138,13 +142,16 @@ impl OperationRecord {
             due_at: now + chrono::Duration::from_std(duration).unwrap_or_default(),
             error: None,
             failure_status: None,
+            injected_failure: None,
         }
     }
 
     /// Starts the operation: `writes` (the resource change that begins it)
     /// and the operation's own records are committed in one flushed batch,
-    /// then the worker is woken.
-    pub async fn start(&self, state: &AppState, mut writes: WriteSet) -> Result<(), ArmError> {
+    /// then the worker is woken. An injected fault may change when it is
+    /// due and how it ends.
+    pub async fn start(&mut self, state: &AppState, mut writes: WriteSet) -> Result<(), ArmError> {
+        state.faults.operations.shape(self);
         self.stage(&mut writes)?;
         state.store.commit(writes).await?;
         state.operations.wake();

@@ -4,6 +4,7 @@
 //! identities.
 
 pub mod adfs;
+pub mod admin;
 pub mod graph;
 pub mod managed_identity_endpoint;
 pub mod service_principals;

@@ -18,7 +18,7 @@
 
 use axum::{
     extract::{Path, State},
-    http::{header::AUTHORIZATION, HeaderMap, StatusCode},
+    http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
     routing::{delete, get},
     Json, Router,
@@ -27,8 +27,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::{
-    arm::{auth::bearer_token, error::ArmError},
-    identity::tokens,
+    arm::error::ArmError,
     state::AppState,
     store::{Record, WriteSet},
 };
@@ -115,31 +114,11 @@ pub async fn register(
 
 /// Only the well-known principal administers principals.
 fn require_admin(state: &AppState, headers: &HeaderMap) -> Result<(), ArmError> {
-    let header = headers
-        .get(AUTHORIZATION)
-        .ok_or_else(|| ArmError::Unauthenticated {
-            code: "AuthenticationFailed",
-            message: "Authentication failed. The 'Authorization' header is missing.".into(),
-        })?;
-    let token = bearer_token(header)?;
-    let principal = state.validated_tokens.get_or_validate(token, || {
-        tokens::validate(
-            token,
-            &state.signing_key,
-            &state.config.tenant_id,
-            &state.arm_audiences,
-        )
-    })?;
-    if principal.object_id != state.config.client_object_id() {
-        return Err(ArmError::Forbidden {
-            code: "AuthorizationFailed",
-            message: format!(
-                "The client '{}' with object id '{}' may not administer the emulator's service principals: only the well-known principal may.",
-                principal.name, principal.object_id
-            ),
-        });
-    }
-    Ok(())
+    crate::identity::admin::require_admin(
+        state,
+        headers,
+        "administer the emulator's service principals",
+    )
 }
 
 fn render(state: &AppState, sp: &RegisteredServicePrincipal) -> Value {

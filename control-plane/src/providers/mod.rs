@@ -32,6 +32,9 @@ pub fn finish_operation(
     op: &OperationRecord,
     writes: &mut WriteSet,
 ) -> Result<Outcome, ArmError> {
+    if let Some(failure) = &op.injected_failure {
+        return fail_injected(state, op, failure, writes);
+    }
     match op.kind {
         OperationKind::CreateCluster
         | OperationKind::UpdateCluster
@@ -45,6 +48,43 @@ pub fn finish_operation(
         | OperationKind::ValidateRestore
         | OperationKind::Restore => Ok(cloud_hsm::backup::interrupted(state, op)),
     }
+}
+
+/// Ends an operation a fault rule picked to fail: its resource shows the
+/// failure as ARM shows a failed operation's (`provisioningState` `Failed`,
+/// or a group whose deletion failed back to `Succeeded`), nothing of the
+/// change it stood for is applied, and the operation reports the rule's error.
+fn fail_injected(
+    state: &AppState,
+    op: &OperationRecord,
+    failure: &crate::faults::InjectedFailure,
+    writes: &mut WriteSet,
+) -> Result<Outcome, ArmError> {
+    let ours = match op.kind {
+        OperationKind::CreateCluster
+        | OperationKind::UpdateCluster
+        | OperationKind::DeleteCluster => {
+            cloud_hsm::clusters::fail(state, op, &failure.message, writes)?
+        }
+        OperationKind::DeleteResourceGroup => resource_groups::fail_delete(state, op, writes)?,
+        OperationKind::DeletePrivateEndpointConnection => {
+            cloud_hsm::private_endpoint_connections::fail_delete(state, op, writes)?
+        }
+        // Backup and restore jobs are not started through fault rules.
+        _ => true,
+    };
+    if !ours {
+        return Ok(resource_gone(op));
+    }
+    Ok(Outcome::Failed {
+        error: crate::arm::error::ErrorDetail {
+            code: failure.code.clone(),
+            message: failure.message.clone(),
+            target: None,
+            details: Vec::new(),
+        },
+        status: StatusCode::from_u16(failure.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+    })
 }
 
 /// Deletes every resource of every provider inside a resource group.

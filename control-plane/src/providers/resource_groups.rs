@@ -309,7 +309,7 @@ async fn delete(
 ) -> Result<Response, ArmError> {
     let _guard = state.store.lock_writes().await;
     let mut record = find(&state, &subscription, &name)?;
-    let op = OperationRecord::begin(
+    let mut op = OperationRecord::begin(
         OperationKind::DeleteResourceGroup,
         &record.id,
         &subscription,
@@ -334,6 +334,22 @@ async fn operation_result(
     Ok(op
         .poll_location(&state.config.base_url)
         .unwrap_or_else(|| StatusCode::OK.into_response()))
+}
+
+/// Ends a group deletion that a fault rule failed: the group and what is
+/// in it stay, the group `Succeeded` again.
+pub fn fail_delete(
+    state: &AppState,
+    op: &OperationRecord,
+    writes: &mut WriteSet,
+) -> Result<bool, ArmError> {
+    let key = storage_key(&op.resource_id);
+    let Some(mut record) = state.store.get::<ResourceGroupRecord>(&key)? else {
+        return Ok(false);
+    };
+    record.provisioning_state = "Succeeded".into();
+    writes.put(&key, &record)?;
+    Ok(true)
 }
 
 /// Ends a group deletion: the group and everything in it go in one batch.

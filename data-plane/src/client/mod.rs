@@ -680,22 +680,46 @@ impl HsmClient {
     }
 
     /// Emulator fault injection: `stop`, `start` or `replace` HSM `node`.
-    pub async fn admin_node(&self, node: usize, action: &str) -> Result<(), ClientError> {
-        let mut connection = self.connection.lock().await;
-        let (status, value) = self
-            .send_with_failover(
-                &mut connection,
-                Method::POST,
-                &format!("/admin/nodes/{node}/{action}"),
-                false,
-                None,
-            )
-            .await?;
-        if status.is_success() {
-            Ok(())
-        } else {
-            Err(error_from(status, &value))
+    /// `admin_token` is a control-plane token of the emulator's well-known
+    /// principal (its admin credential), not an HSM login.
+    pub async fn admin_node(
+        &self,
+        admin_token: &str,
+        node: usize,
+        action: &str,
+    ) -> Result<(), ClientError> {
+        self.admin_call(
+            admin_token,
+            Method::POST,
+            &format!("/admin/nodes/{node}/{action}"),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// An emulator admin route, with the admin credential, through the first
+    /// HSM that answers (admin routes answer even for a stopped HSM).
+    async fn admin_call(
+        &self,
+        admin_token: &str,
+        method: Method,
+        path: &str,
+    ) -> Result<Value, ClientError> {
+        let mut last = ClientError::local("RET_NO_HSM_AVAILABLE", "no HSM of the cluster answered");
+        for hsm in &self.config.hsm_addresses {
+            match self
+                .send(hsm, method.clone(), path, Some(admin_token), None, None)
+                .await
+            {
+                Ok((status, value)) if status.is_success() => return Ok(value),
+                Ok((status, value)) if !unavailable(status) => {
+                    return Err(error_from(status, &value))
+                }
+                Ok((status, value)) => last = error_from(status, &value),
+                Err(e) => last = ClientError::local("RET_NO_HSM_AVAILABLE", format!("{hsm}: {e}")),
+            }
         }
+        Err(last)
     }
 }
 

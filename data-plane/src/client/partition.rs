@@ -5,7 +5,7 @@ use base64::{engine::general_purpose::STANDARD as B64, Engine as _};
 use reqwest::Method;
 use serde_json::Value;
 
-use super::{decode, error_from, parse, two_factor_steps::body, ClientError, HsmClient};
+use super::{decode, parse, two_factor_steps::body, ClientError, HsmClient};
 use crate::{
     engine::{
         cluster::{PRECO_DEFAULT_PASSWORD, PRECO_USER},
@@ -203,21 +203,13 @@ impl HsmClient {
         self.call::<(), _>(Method::GET, &path, None, true).await
     }
 
-    /// The cluster's recent audit events (`CloudHsmServiceOperationAuditLogs` rows).
-    pub async fn audit_events(&self) -> Result<Vec<Value>, ClientError> {
-        let mut connection = self.connection.lock().await;
-        let (status, value) = self
-            .send_with_failover(
-                &mut connection,
-                Method::GET,
-                "/admin/audit-events",
-                false,
-                None,
-            )
+    /// The cluster's recent audit events (`CloudHsmServiceOperationAuditLogs`
+    /// rows): an emulator admin route, so `admin_token` is a control-plane
+    /// token of the well-known principal.
+    pub async fn audit_events(&self, admin_token: &str) -> Result<Vec<Value>, ClientError> {
+        let value = self
+            .admin_call(admin_token, Method::GET, "/admin/audit-events")
             .await?;
-        if !status.is_success() {
-            return Err(error_from(status, &value));
-        }
         parse(value)
     }
 }

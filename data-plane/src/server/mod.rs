@@ -5,6 +5,7 @@
 //! module only parses, authenticates and maps errors.
 
 mod crypto_ops;
+pub mod faults;
 pub mod frames;
 pub mod limits;
 mod routes;
@@ -43,13 +44,33 @@ struct Login {
 pub struct DataPlaneState {
     directory: Arc<dyn ClusterDirectory>,
     logins: Mutex<HashMap<String, Login>>,
+    /// Who may use the admin routes (node faults, audit reads).
+    admin: Arc<dyn faults::AdminCheck>,
+    outage: Arc<faults::Outage>,
 }
 
 impl DataPlaneState {
+    /// A data plane without an admin: its admin routes refuse everyone.
     pub fn new(directory: Arc<dyn ClusterDirectory>) -> Arc<Self> {
+        Self::with_admin(
+            directory,
+            Arc::new(faults::NoAdmin),
+            Arc::new(faults::Outage::default()),
+        )
+    }
+
+    /// A data plane whose admin routes take what `admin` accepts, and whose
+    /// HSMs go down while `outage` is on.
+    pub fn with_admin(
+        directory: Arc<dyn ClusterDirectory>,
+        admin: Arc<dyn faults::AdminCheck>,
+        outage: Arc<faults::Outage>,
+    ) -> Arc<Self> {
         Arc::new(Self {
             directory,
             logins: Mutex::new(HashMap::new()),
+            admin,
+            outage,
         })
     }
 }

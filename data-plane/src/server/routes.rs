@@ -11,6 +11,7 @@ use axum::{
 };
 use base64::{engine::general_purpose::STANDARD as B64, Engine as _};
 
+mod admin;
 mod partition;
 mod public_keys;
 
@@ -54,11 +55,15 @@ pub fn router(state: AppState) -> Router {
         .route("/hsms/{hsm}/keys/{handle}/unwrap", post(unwrap_key))
         .route("/hsms/{hsm}/keys/{handle}/{operation}", post(crypto))
         .route("/hsms/{hsm}/nodes", get(node_listings))
-        .route("/hsms/{hsm}/admin/nodes/{node}/{action}", post(node_admin))
         .route("/hsms/{hsm}/stream", get(super::stream::upgrade))
         .merge(partition::routes())
         .merge(public_keys::routes())
         .merge(security::routes())
+        .merge(admin::routes())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            admin::outage_gate,
+        ))
         .layer(axum::middleware::from_fn(partition::caller_address))
         // Outermost: every body is read whole (or refused) before any
         // handler or check can answer early.
@@ -125,10 +130,12 @@ struct Credentials {
     session: Option<u64>,
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for Credentials {
+impl FromRequestParts<AppState> for Credentials {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+    /// The door: a token that is no login is refused here, before the body
+    /// is read or anything else about the request is judged.
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = parts
             .headers
             .get("authorization")
@@ -136,6 +143,14 @@ impl<S: Send + Sync> FromRequestParts<S> for Credentials {
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::to_string)
             .ok_or_else(|| ApiError::from(EngineError::NotLoggedIn))?;
+        if !state
+            .logins
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains_key(&token)
+        {
+            return Err(EngineError::NotLoggedIn.into());
+        }
         let session = match parts.headers.get("x-hsm-session") {
             None => None,
             Some(v) => Some(
@@ -158,6 +173,17 @@ fn session_of(
     credentials: &Credentials,
 ) -> Result<(Arc<Cluster>, u64), ApiError> {
     let cluster = resolve(state, hsm)?;
+    // Who asks comes first: a token that is no login here is refused as
+    // such, whatever else the request lacks.
+    let logged_in = state
+        .logins
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(&credentials.token)
+        .is_some_and(|login| Arc::ptr_eq(&login.cluster, &cluster));
+    if !logged_in {
+        return Err(EngineError::NotLoggedIn.into());
+    }
     let session = credentials
         .session
         .ok_or_else(|| ApiError::bad_request("x-hsm-session is required"))?;
@@ -483,11 +509,14 @@ async fn export_public_key(
     }))
 }
 
+/// `findSingleKey`: any logged-in user, as `azcloudhsm_util` needs a login.
 async fn find_single_key(
     State(state): State<AppState>,
     Path((hsm, handle)): Path<(String, KeyHandle)>,
+    credentials: Credentials,
 ) -> Result<Json<Vec<(usize, bool)>>, ApiError> {
-    Ok(Json(resolve(&state, &hsm)?.find_single_key(handle)))
+    let (cluster, _) = session_of(&state, &hsm, &credentials)?;
+    Ok(Json(cluster.find_single_key(handle)))
 }
 
 /// `wrapKey`: `handle` is the wrapping key.
@@ -552,11 +581,13 @@ async fn crypto(
     }))
 }
 
+/// `getHSMInfo`: any logged-in user.
 async fn node_listings(
     State(state): State<AppState>,
     Path(hsm): Path<String>,
+    credentials: Credentials,
 ) -> Result<Json<Vec<NodeListingBody>>, ApiError> {
-    let cluster = resolve(&state, &hsm)?;
+    let (cluster, _) = session_of(&state, &hsm, &credentials)?;
     Ok(Json(
         cluster
             .node_listings()
@@ -570,30 +601,4 @@ async fn node_listings(
             })
             .collect(),
     ))
-}
-
-/// Fault injection for tests: stop, start or replace an HSM of the cluster.
-/// Reached through any HSM of the cluster, even a stopped one.
-async fn node_admin(
-    State(state): State<AppState>,
-    Path((hsm, node, action)): Path<(String, usize, String)>,
-) -> Result<StatusCode, ApiError> {
-    let (cluster, _) = state.directory.resolve(&hsm).ok_or_else(|| {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "RET_UNKNOWN_HSM",
-            format!("no HSM has the address '{hsm}'"),
-        )
-    })?;
-    match action.as_str() {
-        "stop" => cluster.stop_node(node)?,
-        "start" => cluster.start_node(node)?,
-        "replace" => cluster.replace_node(node)?,
-        other => {
-            return Err(ApiError::bad_request(format!(
-                "unknown action '{other}' (stop, start, replace)"
-            )))
-        }
-    }
-    Ok(StatusCode::NO_CONTENT)
 }

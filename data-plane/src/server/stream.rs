@@ -110,6 +110,13 @@ where
             // End of stream, a broken connection or an oversized frame.
             Ok(None) | Err(_) => break,
         }
+        // An injected outage that drops connections drops this one too.
+        if matches!(
+            state.outage.current(),
+            Some((super::faults::OutageMode::Drop, _))
+        ) {
+            break;
+        }
         let id = frames::frame_id(&body).unwrap_or(0);
         let Some(request) = frames::decode_request(&body) else {
             let error = ApiError::bad_request("malformed frame");
@@ -154,6 +161,9 @@ fn prepare(
     hsm: &str,
     request: &RequestFrame<'_>,
 ) -> Result<(Arc<Cluster>, CryptoCall), ApiError> {
+    if state.outage.current().is_some() {
+        return Err(super::faults::unavailable_error());
+    }
     let (cluster, node) = locate(state, hsm)?;
     node_up(&cluster, node, hsm)?;
     login_session(state, &cluster, request.token, request.session)?;

@@ -70,6 +70,7 @@ fn broker_error(error: &BrokerError) -> AmqpError {
         BrokerError::PartitionNotFound { .. } => "com.microsoft:argument-out-of-range",
         BrokerError::Malformed(_) => "amqp:decode-error",
         BrokerError::Io(_) | BrokerError::Directory(_) => "amqp:internal-error",
+        BrokerError::Paused => "com.microsoft:server-busy",
     };
     if matches!(error, BrokerError::Io(_) | BrokerError::Directory(_)) {
         tracing::error!("event hubs: {error}");

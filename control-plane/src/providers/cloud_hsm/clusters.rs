@@ -276,7 +276,7 @@ fn live(state: &AppState, mut cluster: StoredCluster) -> StoredCluster {
             .filter_map(|c| serde_json::to_value(c).ok())
             .collect();
     let properties = &mut cluster.resource.properties;
-    if properties.provisioning_state != "Succeeded" && properties.provisioning_state != "Updating" {
+    if !properties.hsms_serve() {
         return cluster;
     }
     if let Some(status) = state.hsm_clusters.status(&cluster.resource.id) {
@@ -387,6 +387,40 @@ async fn create_or_update(
         }
         cluster.system_data.modified(&principal, now);
         stored.etag = new_etag();
+        // A cluster whose creation failed (its HSMs were never provisioned)
+        // is created again by the PUT a caller retries with, as ARM does.
+        let properties = &stored.resource.properties;
+        if properties.provisioning_state == "Failed" && properties.activation_state == "NotDefined"
+        {
+            let mut op = OperationRecord::begin(
+                OperationKind::CreateCluster,
+                &id,
+                &sub,
+                &location,
+                api.as_str(),
+                state.config.provisioning_delay,
+            );
+            let properties = &mut stored.resource.properties;
+            properties.provisioning_state = "Provisioning".into();
+            properties.status_message = None;
+            set_hsm_state(&mut stored.resource, "Deploying");
+            stored.operation_id = Some(op.id.clone());
+            writes.put(&key, &stored)?;
+            op.start(&state, writes).await?;
+            return Ok(resource_response(
+                StatusCode::OK,
+                &stored,
+                op.async_operation_headers(&state.config.base_url),
+            ));
+        }
+        // A PUT that succeeds on a cluster whose update failed is its
+        // successful update.
+        if stored.resource.properties.provisioning_state == "Failed"
+            && state.hsm_clusters.get(&id).is_some()
+        {
+            stored.resource.properties.provisioning_state = "Succeeded".into();
+            stored.resource.properties.status_message = None;
+        }
         writes.put(&key, &stored)?;
         state.store.commit(writes).await?;
         return Ok(resource_response(StatusCode::OK, &stored, HeaderMap::new()));
@@ -405,7 +439,7 @@ async fn create_or_update(
             state_message: None,
         })
         .collect();
-    let op = OperationRecord::begin(
+    let mut op = OperationRecord::begin(
         OperationKind::CreateCluster,
         &id,
         &sub,
@@ -471,7 +505,7 @@ async fn update(
     }
     cluster.properties.provisioning_state = "Updating".into();
     cluster.system_data.modified(&principal, Utc::now());
-    let op = OperationRecord::begin(
+    let mut op = OperationRecord::begin(
         OperationKind::UpdateCluster,
         &cluster.id,
         &sub,
@@ -511,7 +545,7 @@ async fn delete(
         }
     }
     refuse_while_busy(&stored)?;
-    let op = OperationRecord::begin(
+    let mut op = OperationRecord::begin(
         OperationKind::DeleteCluster,
         &stored.resource.id,
         &sub,
@@ -585,6 +619,38 @@ pub fn finish(
     stored.etag = new_etag();
     writes.put(&key, &stored)?;
     Ok(Outcome::Succeeded)
+}
+
+/// Ends a cluster operation that a fault rule failed: the cluster is
+/// `Failed` with the rule's message (a failed create provisions no HSMs);
+/// false when the resource is no longer the operation's.
+pub fn fail(
+    state: &AppState,
+    op: &OperationRecord,
+    message: &str,
+    writes: &mut WriteSet,
+) -> Result<bool, ArmError> {
+    let key = storage_key(&op.resource_id);
+    let Some(mut stored) = state.store.get::<StoredCluster>(&key)? else {
+        return Ok(false);
+    };
+    if stored.operation_id.as_deref() != Some(op.id.as_str()) {
+        return Ok(false);
+    }
+    let properties = &mut stored.resource.properties;
+    properties.provisioning_state = "Failed".into();
+    properties.status_message = Some(message.into());
+    match op.kind {
+        // No HSMs were made, or they were stopped for the deletion.
+        OperationKind::CreateCluster | OperationKind::DeleteCluster => {
+            set_hsm_state(&mut stored.resource, "Failed")
+        }
+        _ => {}
+    }
+    stored.operation_id = None;
+    stored.etag = new_etag();
+    writes.put(&key, &stored)?;
+    Ok(true)
 }
 
 /// Part of a resource group's deletion.

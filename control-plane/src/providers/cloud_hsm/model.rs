@@ -60,6 +60,19 @@ pub struct CloudHsmProperties {
     pub state_message: Option<String>,
 }
 
+impl CloudHsmClusterProperties {
+    /// Whether the cluster's HSMs exist and serve: provisioned, and not being
+    /// created or deleted. A cluster whose update failed is `Failed` and its
+    /// HSMs still serve; one whose creation failed never had any.
+    pub fn hsms_serve(&self) -> bool {
+        match self.provisioning_state.as_str() {
+            "Succeeded" | "Updating" => true,
+            "Failed" => self.activation_state != "NotDefined",
+            _ => false,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct CloudHsmClusterProperties {

@@ -398,7 +398,7 @@ async fn delete(
         let op = crate::arm::lro::find(&state.store, &sub, running)?;
         return Ok(op.accepted(&state.config.base_url));
     }
-    let op = OperationRecord::begin(
+    let mut op = OperationRecord::begin(
         OperationKind::DeletePrivateEndpointConnection,
         &stored.resource.id,
         &sub,
@@ -412,6 +412,24 @@ async fn delete(
     writes.put(&storage_key(&stored.resource.id), &stored)?;
     op.start(&state, writes).await?;
     Ok(op.accepted(&state.config.base_url))
+}
+
+/// Ends a connection's deletion that a fault rule failed: the connection
+/// stays, `Failed`.
+pub fn fail_delete(
+    state: &AppState,
+    op: &OperationRecord,
+    writes: &mut WriteSet,
+) -> Result<bool, ArmError> {
+    match find_by_id(state, &op.resource_id)? {
+        Some(mut stored) if stored.operation_id.as_deref() == Some(op.id.as_str()) => {
+            stored.resource.properties.provisioning_state = "Failed".into();
+            stored.operation_id = None;
+            writes.put(&storage_key(&stored.resource.id), &stored)?;
+            Ok(true)
+        }
+        _ => Ok(false),
+    }
 }
 
 /// Ends a connection's deletion. Its private endpoint stays, with its

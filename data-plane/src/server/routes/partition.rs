@@ -1,8 +1,8 @@
 //! Routes of the partition's ownership (`getCertReq`, `storeCert`,
 //! `getChallenge`, `unlockCO`), masked objects, keyless operations (digest,
 //! random), user administration (`setUserAttributes`, `disableUserAccess`,
-//! `findAllKeys`), the recent audit events, and the middleware that tells
-//! the engine which client a request is from.
+//! `findAllKeys`), and the middleware that tells the engine which client a
+//! request is from.
 
 use std::net::SocketAddr;
 
@@ -19,10 +19,7 @@ use base64::{engine::general_purpose::STANDARD as B64, Engine as _};
 use super::{blocking, bytes, resolve, session_of, within_limit, ApiJson, AppState, Credentials};
 use crate::{
     engine::{
-        audit::{self, AuditEvent},
-        cluster::UserAttributes,
-        keys::KeyHandle,
-        mechanisms::digest::DigestAlgorithm,
+        audit, cluster::UserAttributes, keys::KeyHandle, mechanisms::digest::DigestAlgorithm,
     },
     server::{wire::*, ApiError},
 };
@@ -52,7 +49,6 @@ pub(super) fn routes() -> Router<AppState> {
             post(disable_user_access),
         )
         .route("/hsms/{hsm}/keys/all", get(find_all_keys))
-        .route("/hsms/{hsm}/admin/audit-events", get(audit_events))
 }
 
 /// The answer of the calls that return raw bytes (challenge, digest, random).
@@ -218,13 +214,4 @@ async fn find_all_keys(
             })
             .collect(),
     ))
-}
-
-/// The cluster's recent audit events, as a diagnostic setting would ship
-/// them (an emulator extension, like the node fault injection).
-async fn audit_events(
-    State(state): State<AppState>,
-    Path(hsm): Path<String>,
-) -> Result<Json<Vec<AuditEvent>>, ApiError> {
-    Ok(Json(resolve(&state, &hsm)?.audit_events()))
 }

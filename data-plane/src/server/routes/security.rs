@@ -115,11 +115,14 @@ async fn complete(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// `getPolicy`: any logged-in user.
 async fn security(
     State(state): State<AppState>,
     Path(hsm): Path<String>,
+    credentials: Credentials,
 ) -> Result<Json<SecurityView>, ApiError> {
-    Ok(Json(resolve(&state, &hsm)?.security()?))
+    let (cluster, _) = session_of(&state, &hsm, &credentials)?;
+    Ok(Json(cluster.security()?))
 }
 
 async fn set_security(
