@@ -71,7 +71,8 @@ async fn a_trace_level_log_holds_no_secret() {
     secrets.push(emu.token_of(STARTUP_PRINCIPAL, STARTUP_SECRET).await);
     let made = emu.create_service_principal("trace-app").await;
     secrets.extend([made.secret.clone(), made.token.clone()]);
-    let refused = refused_token(&emu, &made.app_id, WRONG_PASSWORD).await;
+    let refused = emu.token_request(&made.app_id, WRONG_PASSWORD).await;
+    assert!(refused.status.is_client_error(), "{refused:?}");
     assert_no_secret_in("a refused token request", &refused, &secrets);
 
     // A managed identity's token, and a bad bearer token echoed nowhere.
@@ -243,26 +244,4 @@ fn assert_no_secret_in(what: &str, reply: &Reply, secrets: &[String]) {
             "{what} names a secret: {text}"
         );
     }
-}
-
-/// The token endpoint's answer to a wrong client secret.
-async fn refused_token(emu: &Emulator, client_id: &str, secret: &str) -> Reply {
-    let response = emu
-        .http
-        .post(format!(
-            "{}{}/oauth2/v2.0/token",
-            emu.endpoints.authority, emu.endpoints.tenant_id
-        ))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", client_id),
-            ("client_secret", secret),
-            ("scope", "https://management.azure.com/.default"),
-        ])
-        .send()
-        .await
-        .expect("token request");
-    let reply = Reply::from(response).await;
-    assert!(reply.status.is_client_error(), "{reply:?}");
-    reply
 }

@@ -188,22 +188,8 @@ async fn only_the_well_known_principal_administers_principals() {
     );
 
     // A wrong secret is the identity platform's invalid_client.
-    let refused = emu
-        .http
-        .post(format!(
-            "{}{}/oauth2/v2.0/token",
-            emu.endpoints.authority, emu.endpoints.tenant_id
-        ))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", sp.app_id.as_str()),
-            ("client_secret", "not-the-secret-at-all"),
-            ("scope", "https://management.azure.com/.default"),
-        ])
-        .send()
-        .await
-        .expect("token request");
-    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    let refused = emu.token_request(&sp.app_id, "not-the-secret-at-all").await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
 
     // Deleted: its tokens stop being issued.
     let deleted = emu
@@ -214,22 +200,8 @@ async fn only_the_well_known_principal_administers_principals() {
         )
         .await;
     assert_eq!(deleted.status, StatusCode::OK);
-    let gone = emu
-        .http
-        .post(format!(
-            "{}{}/oauth2/v2.0/token",
-            emu.endpoints.authority, emu.endpoints.tenant_id
-        ))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", sp.app_id.as_str()),
-            ("client_secret", sp.secret.as_str()),
-            ("scope", "https://management.azure.com/.default"),
-        ])
-        .send()
-        .await
-        .expect("token request");
-    assert_eq!(gone.status(), StatusCode::BAD_REQUEST);
+    let gone = emu.token_request(&sp.app_id, &sp.secret).await;
+    assert_eq!(gone.status, StatusCode::BAD_REQUEST);
 }
 
 #[tokio::test]

@@ -48,7 +48,19 @@ if ! cmp -s tests/interop/az-requirements.txt "$az_venv/az-requirements.txt" \
   cp tests/interop/az-requirements.txt "$az_venv/az-requirements.txt"
 fi
 
+echo "== schemathesis (pinned in tests/interop/schemathesis-requirements.txt, own virtualenv)"
+st_venv=.tooling/schemathesis
+if ! cmp -s tests/interop/schemathesis-requirements.txt "$st_venv/requirements.txt" \
+   || [ ! -x "$st_venv/bin/st" ]; then
+  python3 -m venv "$st_venv"
+  "$st_venv/bin/pip" install --quiet --disable-pip-version-check -r tests/interop/schemathesis-requirements.txt
+  cp tests/interop/schemathesis-requirements.txt "$st_venv/requirements.txt"
+fi
+
 echo "== Interop tests (Python SDK and az CLI)"
 CLOUDHSM_EMULATOR_BIN="$PWD/target/debug/cloudhsm-emulator" \
   AZ_CLI="$PWD/$az_venv/bin/az" \
   "$venv/bin/python" -m pytest tests/interop -q -p no:cacheprovider
+
+echo "== Fuzz targets, a short run each (bash fuzz/run.sh 600 for a long one)"
+bash fuzz/run.sh "${FUZZ_SECONDS:-5}"

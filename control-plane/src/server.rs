@@ -239,6 +239,26 @@ pub async fn serve(options: ServerOptions) -> Result<(), String> {
     let data_plane_service =
         data_plane.into_make_service_with_connect_info::<std::net::SocketAddr>();
     let limits = options.connections;
+    // The three listeners, each with `$acceptor` (TLS or plain over the
+    // connection limits) and the header timeout; a macro because each
+    // listener's server has its own service type.
+    macro_rules! serve_all {
+        ($acceptor:expr) => {{
+            let listener_for = |tcp| {
+                let mut server = axum_server::from_tcp(tcp)
+                    .acceptor($acceptor)
+                    .handle(handle.clone());
+                limits.configure(&mut server);
+                server
+            };
+            tokio::try_join!(
+                listener_for(listener).serve(service),
+                listener_for(data_plane_listener).serve(data_plane_service),
+                listener_for(event_hubs_rest_listener).serve(event_hubs_rest)
+            )
+            .map(drop)
+        }};
+    }
     let served = match tls {
         Some(material) => {
             let rustls = axum_server::tls_rustls::RustlsConfig::from_pem(
@@ -247,49 +267,10 @@ pub async fn serve(options: ServerOptions) -> Result<(), String> {
             )
             .await
             .map_err(|e| format!("TLS configuration: {e}"))?;
-            let tls = || {
-                axum_server::tls_rustls::RustlsAcceptor::new(rustls.clone())
-                    .acceptor(limits.acceptor())
-            };
-            let mut data_plane = axum_server::from_tcp(data_plane_listener)
-                .acceptor(tls())
-                .handle(handle.clone());
-            let mut event_hubs = axum_server::from_tcp(event_hubs_rest_listener)
-                .acceptor(tls())
-                .handle(handle.clone());
-            let mut arm = axum_server::from_tcp(listener)
-                .acceptor(tls())
-                .handle(handle);
-            limits.configure(&mut data_plane);
-            limits.configure(&mut event_hubs);
-            limits.configure(&mut arm);
-            tokio::try_join!(
-                arm.serve(service),
-                data_plane.serve(data_plane_service),
-                event_hubs.serve(event_hubs_rest)
-            )
-            .map(drop)
+            serve_all!(axum_server::tls_rustls::RustlsAcceptor::new(rustls.clone())
+                .acceptor(limits.acceptor()))
         }
-        None => {
-            let mut data_plane = axum_server::from_tcp(data_plane_listener)
-                .acceptor(limits.acceptor())
-                .handle(handle.clone());
-            let mut event_hubs = axum_server::from_tcp(event_hubs_rest_listener)
-                .acceptor(limits.acceptor())
-                .handle(handle.clone());
-            let mut arm = axum_server::from_tcp(listener)
-                .acceptor(limits.acceptor())
-                .handle(handle);
-            limits.configure(&mut data_plane);
-            limits.configure(&mut event_hubs);
-            limits.configure(&mut arm);
-            tokio::try_join!(
-                arm.serve(service),
-                data_plane.serve(data_plane_service),
-                event_hubs.serve(event_hubs_rest)
-            )
-            .map(drop)
-        }
+        None => serve_all!(limits.acceptor()),
     };
     served.map_err(|e| format!("server failed: {e}"))
 }

@@ -44,6 +44,20 @@ impl Emulator {
 
     /// A client-credentials management token for any principal.
     pub async fn token_of(&self, client_id: &str, secret: &str) -> String {
+        let reply = self.token_request(client_id, secret).await;
+        assert_eq!(
+            reply.status,
+            reqwest::StatusCode::OK,
+            "token endpoint refused"
+        );
+        reply.body["access_token"]
+            .as_str()
+            .expect("access_token")
+            .to_string()
+    }
+
+    /// The token endpoint's answer to a client-credentials request.
+    pub async fn token_request(&self, client_id: &str, secret: &str) -> Reply {
         let response = self
             .http
             .post(format!(
@@ -59,16 +73,7 @@ impl Emulator {
             .send()
             .await
             .expect("token request");
-        assert_eq!(
-            response.status(),
-            reqwest::StatusCode::OK,
-            "token endpoint refused"
-        );
-        let body: Value = response.json().await.expect("token JSON");
-        body["access_token"]
-            .as_str()
-            .expect("access_token")
-            .to_string()
+        Reply::from(response).await
     }
 
     /// A request with someone else's token.

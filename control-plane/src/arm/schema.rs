@@ -96,6 +96,13 @@ pub struct SchemaRegistry {
 }
 
 impl SchemaRegistry {
+    /// The names [`validate`](Self::validate) knows (for the fuzz targets).
+    pub fn names(&self) -> Vec<&'static str> {
+        let mut names: Vec<_> = self.validators.keys().copied().collect();
+        names.sort_unstable();
+        names
+    }
+
     pub fn load() -> Result<Self, String> {
         let common: Value =
             serde_json::from_str(COMMON.1).map_err(|e| format!("schema common.json: {e}"))?;
