@@ -510,6 +510,10 @@ impl Resolver<'_, '_> {
                 Some(symbol) => {
                     self.references.insert(identifier.span.start, symbol);
                 }
+                // `if` names a function the language refuses, even without arguments.
+                None if identifier.name == "if" => self
+                    .diagnostics
+                    .push(catalogue::if_function_not_supported(identifier.span)),
                 None => self.diagnostics.push(catalogue::name_does_not_exist(
                     identifier.span,
                     &identifier.name,
@@ -570,6 +574,9 @@ impl Resolver<'_, '_> {
                             &namespace.name,
                         ));
                     }
+                } else if namespace.is_none() && name.name == "if" {
+                    self.diagnostics
+                        .push(catalogue::if_function_not_supported(name.span));
                 } else if !is_known_function(&name.name) {
                     self.diagnostics
                         .push(catalogue::unknown_function(name.span, &name.name));

@@ -279,6 +279,14 @@ pub fn name_does_not_exist(span: Span, name: &str) -> PendingDiagnostic {
     )
 }
 
+pub fn if_function_not_supported(span: Span) -> PendingDiagnostic {
+    error(
+        span,
+        "BCP100",
+        "The function \"if\" is not supported. Use the \"?:\" (ternary conditional) operator instead, e.g. condition ? ValueIfTrue : ValueIfFalse".into(),
+    )
+}
+
 pub fn unknown_function(span: Span, name: &str) -> PendingDiagnostic {
     // The official compiler reports an unknown function name as an unknown name.
     name_does_not_exist(span, name)

@@ -403,9 +403,8 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
         for_expression: &ForExpression,
         loop_id: usize,
     ) -> Converted<Json> {
-        if for_expression.filter.is_some() {
-            return self.unsupported(for_expression.body.span, "A filtered property loop");
-        }
+        // The parser gives only resource and module loops a filter (BCP100 elsewhere).
+        debug_assert!(for_expression.filter.is_none());
         let collection = self.convert(&for_expression.collection)?;
         let index = call("copyIndex", vec![string(key)]);
         let binding = LoopBinding {

@@ -1084,14 +1084,8 @@ impl<'a> TemplateWriter<'_, '_, 'a> {
                 let name = &variable.name.name;
                 let collection = self.converter.convert(&for_expression.collection)?;
                 let copy_index = call("copyIndex", vec![string(name)]);
-                if for_expression.filter.is_some() {
-                    self.converter
-                        .report(crate::diagnostics::catalogue::unsupported_construct(
-                            variable.value.span,
-                            "A filtered variable loop",
-                        ));
-                    return Err(Reported);
-                }
+                // The parser gives only resource and module loops a filter (BCP100 elsewhere).
+                debug_assert!(for_expression.filter.is_none());
                 let binding = LoopBinding {
                     item: Arm::Index(Box::new(collection.clone()), Box::new(copy_index.clone())),
                     index: copy_index,
