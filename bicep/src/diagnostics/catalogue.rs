@@ -279,6 +279,24 @@ pub fn name_does_not_exist(span: Span, name: &str) -> PendingDiagnostic {
     )
 }
 
+pub fn functions_need_an_object(span: Span, type_display: &str) -> PendingDiagnostic {
+    error(
+        span,
+        "BCP067",
+        format!(
+            "Cannot call functions on type \"{type_display}\". An \"object\" type is required."
+        ),
+    )
+}
+
+pub fn function_not_on_object(span: Span, type_display: &str, name: &str) -> PendingDiagnostic {
+    error(
+        span,
+        "BCP109",
+        format!("The type \"{type_display}\" does not contain function \"{name}\"."),
+    )
+}
+
 pub fn if_function_not_supported(span: Span) -> PendingDiagnostic {
     error(
         span,

@@ -1120,11 +1120,16 @@ impl Parser {
                                 );
                                 continue;
                             }
-                            _ => {
-                                return self.fail(catalogue::unsupported_construct(
+                            base => {
+                                expression = Expression::new(
+                                    ExpressionKind::InstanceCall {
+                                        base: Box::new(Expression::new(base, expression.span)),
+                                        name,
+                                        arguments,
+                                    },
                                     span,
-                                    "Calling a function on a value (instance functions)",
-                                ))
+                                );
+                                continue;
                             }
                         };
                         expression = Expression::new(

@@ -309,7 +309,7 @@ impl<'a> SemanticModel<'a> {
                     Some(Symbol::Variable(index)) if self.inlined_variables[index] => found = true,
                     _ => {}
                 },
-                ExpressionKind::Call { name, .. }
+                ExpressionKind::Call { name, .. } | ExpressionKind::InstanceCall { name, .. }
                     if name.name.starts_with("list") || name.name == "reference" =>
                 {
                     found = true
@@ -526,6 +526,14 @@ pub fn visit<'e>(expression: &'e Expression, f: &mut dyn FnMut(&'e Expression)) 
             index, arguments, ..
         } => {
             visit(index, f);
+            for argument in arguments {
+                visit(argument, f);
+            }
+        }
+        ExpressionKind::InstanceCall {
+            base, arguments, ..
+        } => {
+            visit(base, f);
             for argument in arguments {
                 visit(argument, f);
             }

@@ -100,6 +100,13 @@ pub enum ExpressionKind {
         name: Identifier,
         arguments: Vec<Expression>,
     },
+    /// `base.function(...)` on any other base: a resource reached through `a::b` or
+    /// parentheses is the only one with functions (BCP067 otherwise).
+    InstanceCall {
+        base: Box<Expression>,
+        name: Identifier,
+        arguments: Vec<Expression>,
+    },
     Property {
         base: Box<Expression>,
         name: Identifier,
