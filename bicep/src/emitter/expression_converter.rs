@@ -1459,7 +1459,13 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
                 converted.push(self.convert(argument)?);
             }
             let declared = &self.model.bindings.functions[index].name.name;
-            return Ok(Arm::Call(format!("__bicep.{declared}"), converted));
+            // A closure's `_1.f` is its own namespace's `f` (see the functions writer).
+            let qualified = if declared.contains('.') {
+                declared.clone()
+            } else {
+                format!("__bicep.{declared}")
+            };
+            return Ok(Arm::Call(qualified, converted));
         }
         let function = name.name.as_str();
         match function {
