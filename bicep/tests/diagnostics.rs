@@ -190,3 +190,42 @@ fn filtered_resource_loops_still_compile() {
     let found = diagnostics("resource z 'Microsoft.Network/dnsZones@2018-05-01' = [for i in range(0, 4): if (i % 2 == 0) {\n  name: 'zone${i}'\n  location: 'global'\n}]\n");
     assert!(found.is_empty(), "{found:?}");
 }
+
+/// Loops stand where the official ForSyntaxValidator lets them (InvalidVariables and
+/// InvalidOutputs give the same BCP138 positions): a variable or output loops only as a
+/// whole; a resource property loops through object/array literals, one deep (BCP142).
+#[test]
+fn misplaced_loops_are_bcp138_and_nested_property_loops_bcp142() {
+    assert_eq!(
+        codes("var x = {\n  a: [for i in range(0, 3): i]\n}\n"),
+        vec![(2, 7, "BCP138".to_string())]
+    );
+    assert_eq!(
+        codes("output o array = [for i in range(0, 2): [for j in range(0, 2): j]]\n"),
+        vec![(1, 42, "BCP138".to_string())]
+    );
+    assert_eq!(
+        codes("@allowed([for x in []: 's'])\nparam p string\n"),
+        vec![(1, 11, "BCP138".to_string())]
+    );
+    let resource = |properties: &str| {
+        format!("resource z 'Microsoft.Network/dnsZones@2018-05-01' = {{\n  name: 'z'\n  location: 'global'\n  properties: {{\n{properties}\n  }}\n}}\n")
+    };
+    assert_eq!(
+        codes(&resource("    a: concat([for i in range(0, 2): i])")),
+        vec![(5, 16, "BCP138".to_string())]
+    );
+    assert_eq!(
+        codes(&resource(
+            "    a: [for i in range(0, 2): {\n      b: [for j in range(0, 2): j]\n    }]"
+        )),
+        vec![(6, 11, "BCP142".to_string())]
+    );
+    // Allowed: a property loop reached through literals, in a looped resource too.
+    let found = diagnostics(&resource(
+        "    a: [\n      {\n        b: [for j in range(0, 2): j]\n      }\n    ]",
+    ));
+    assert!(found.is_empty(), "{found:?}");
+    let found = diagnostics("resource z 'Microsoft.Network/dnsZones@2018-05-01' = [for i in range(0, 2): {\n  name: 'z${i}'\n  location: 'global'\n  properties: {\n    a: [for j in range(0, 2): j]\n  }\n}]\n");
+    assert!(found.is_empty(), "{found:?}");
+}

@@ -297,6 +297,18 @@ pub fn function_not_on_object(span: Span, type_display: &str, name: &str) -> Pen
     )
 }
 
+pub fn for_expression_not_supported_here(span: Span) -> PendingDiagnostic {
+    error(span, "BCP138", "For-expressions are not supported in this context. For-expressions may be used as values of resource, module, variable, and output declarations, or values of resource and module properties.".into())
+}
+
+pub fn nested_property_loop(span: Span) -> PendingDiagnostic {
+    error(
+        span,
+        "BCP142",
+        "Property value for-expressions cannot be nested.".into(),
+    )
+}
+
 pub fn if_function_not_supported(span: Span) -> PendingDiagnostic {
     error(
         span,

@@ -1481,7 +1481,7 @@ impl Parser {
     fn parse_for(&mut self, allow_filter: bool) -> ParseResult<Expression> {
         let start = self.advance().span;
         self.skip_newlines();
-        self.advance(); // `for`
+        let keyword = self.advance().span; // `for`
         let (item, index) = if self.at(&TokenKind::LeftParen) {
             self.advance();
             let item = self.parse_identifier(catalogue::expected_variable_identifier)?;
@@ -1530,6 +1530,7 @@ impl Parser {
         let end = self.expect(TokenKind::RightSquare, "]")?.span;
         Ok(Expression::new(
             ExpressionKind::For(ForExpression {
+                keyword,
                 item,
                 index,
                 collection: Box::new(collection),

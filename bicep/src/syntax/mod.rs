@@ -71,6 +71,8 @@ pub enum ArrayItem {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ForExpression {
+    /// The `for` keyword (where the official compiler reports a misplaced loop).
+    pub keyword: Span,
     pub item: Option<Identifier>,
     pub index: Option<Identifier>,
     pub collection: Box<Expression>,
