@@ -155,7 +155,7 @@ impl<'a> SemanticModel<'a> {
                 _ => declared_type,
             };
             // Written as the official type catalogue spells it, where we know that spelling.
-            let full_type = match resource_type_names::canonical(&full_type) {
+            let full_type = match resource_type_names::canonical(&full_type, &api_version) {
                 Some(canonical) => canonical.to_string(),
                 None => full_type,
             };
