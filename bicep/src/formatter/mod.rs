@@ -250,6 +250,16 @@ fn space_code(code: &str, first: bool, last: bool, ternaries: &mut usize) -> Str
                 pending_space = true;
                 continue;
             }
+            // A nullable array type: `int[]?` (a ternary's `?` is followed by its operand).
+            '?' if out.ends_with("[]") && matches!(next, None | Some(')' | ',' | '>' | '|')) => {
+                out.push('?');
+                pending_space = false;
+                continue;
+            }
+            // A union's leading `|` on the declaration's own line is dropped: `= 'a' | 'b'`.
+            '|' if next != Some('|') && previous != Some('|') && out.trim_end().ends_with('=') => {
+                continue;
+            }
             '?' if next != Some('.')
                 && next != Some('?')
                 && previous != Some('?')
@@ -292,6 +302,14 @@ fn space_code(code: &str, first: bool, last: bool, ternaries: &mut usize) -> Str
                 continue;
             }
             ')' | ']' => pending_space = false,
+            // An array type's `[]` hugs its element type: `int[][]`.
+            '[' if next == Some(']')
+                && previous.is_some_and(|p| p.is_alphanumeric() || p == ']')
+                && !out.ends_with(" in")
+                && out != "in" =>
+            {
+                pending_space = false
+            }
             // One-line objects and import lists are written `{ a: 1 }`.
             '{' => {
                 if pending_space && !out.is_empty() {
@@ -299,6 +317,11 @@ fn space_code(code: &str, first: bool, last: bool, ternaries: &mut usize) -> Str
                 }
                 out.push('{');
                 pending_space = next.is_some_and(|n| n != '}');
+                continue;
+            }
+            // `{ a: 'x' }`: also after a string (the piece before this one).
+            '}' if out.is_empty() && !first => {
+                out.push_str(" }");
                 continue;
             }
             '}' => {
@@ -332,6 +355,8 @@ fn is_binary_operator(
     let spaced_operand = previous.is_some_and(|p| p != ' ') || after_string;
     match (c, next) {
         ('&', Some('&')) | ('|', Some('|')) | ('?', Some('?')) => true,
+        // A type union's `|` is spaced like an operator.
+        ('|', _) => previous != Some('|'),
         ('=', Some('=' | '~')) | ('!', Some('=' | '~')) => true,
         ('<' | '>', Some('=')) => true,
         // A minus after an operand is binary; `-1` after `(`, `,`, `=` or an operator is not.
@@ -492,7 +517,19 @@ pub fn format(text: &str) -> String {
                 Piece::Code(code) => {
                     let spaced =
                         space_code(code, first, index + 1 == line.pieces.len(), &mut ternaries);
-                    let leading = spaced.starts_with(' ') || code.starts_with([' ', '\t']);
+                    // A quoted key hugs its colon: `'text': value`.
+                    let before = &line.pieces[..index];
+                    let after_string_key = spaced.trim_start().starts_with(':')
+                        && before
+                            .iter()
+                            .filter(|p| !matches!(p, Piece::Code(c) if c.trim().is_empty()))
+                            .count()
+                            == 1
+                        && before
+                            .iter()
+                            .any(|p| matches!(p, Piece::Verbatim(key) if key.starts_with('\'')));
+                    let leading = !after_string_key
+                        && (spaced.starts_with(' ') || code.starts_with([' ', '\t']));
                     if !first && leading && !out.ends_with(' ') {
                         out.push(' ');
                     }
