@@ -75,3 +75,29 @@ fn quoted_keys_unions_array_types_and_objects_ending_in_strings() {
         "var xs = [for x in []: x]\nvar c = a ? 'x' : 'y'\nvar b = x || y\n"
     );
 }
+
+/// A `func` wider than 120 columns breaks after `=>`, a call hugs its parenthesis, and
+/// nothing stands before a comma after a string (Functions baseline) — while a parameter's
+/// parenthesized type and `if (...)` keep their space.
+#[test]
+fn long_functions_break_after_the_arrow_and_calls_hug_their_parenthesis() {
+    let long = format!(
+        "func b({}) string => 'b'\n",
+        vec!["longParameterName string"; 4].join(", ")
+    );
+    assert_eq!(
+        format(&long),
+        format!(
+            "func b({}) string =>\n  'b'\n",
+            vec!["longParameterName string"; 4].join(", ")
+        )
+    );
+    assert_eq!(
+        format("output o bool = like ('aXaYa' , 'a*a')\n"),
+        "output o bool = like('aXaYa', 'a*a')\n"
+    );
+    assert_eq!(
+        format("param p ('a' | 'b')[]\nresource r 'T@1' = if (true) {\n}\n"),
+        "param p ('a' | 'b')[]\nresource r 'T@1' = if (true) {}\n"
+    );
+}

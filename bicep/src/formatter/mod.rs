@@ -302,6 +302,9 @@ fn space_code(code: &str, first: bool, last: bool, ternaries: &mut usize) -> Str
                 continue;
             }
             ')' | ']' => pending_space = false,
+            // A call hugs its parenthesis (`like('a', 'b')`): a name in value position, after
+            // `=`, `:`, `,`, `(`, `[` or an operator, that is no keyword.
+            '(' if pending_space && called_name(&out) => pending_space = false,
             // An array type's `[]` hugs its element type: `int[][]`.
             '[' if next == Some(']')
                 && previous.is_some_and(|p| p.is_alphanumeric() || p == ']')
@@ -339,6 +342,22 @@ fn space_code(code: &str, first: bool, last: bool, ternaries: &mut usize) -> Str
         out.push(' ');
     }
     out
+}
+
+/// Whether `out` ends with a function's name in value position (so `name (` is a call).
+fn called_name(out: &str) -> bool {
+    let name_start = out
+        .rfind(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.'))
+        .map(|i| i + 1)
+        .unwrap_or(0);
+    let name = &out[name_start..];
+    let before = out[..name_start].trim_end();
+    !name.is_empty()
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && !matches!(name, "if" | "for" | "in" | "and" | "or" | "not")
+        && before.ends_with([
+            '=', ':', ',', '(', '[', '+', '-', '*', '/', '%', '&', '|', '!', '?', '<', '>',
+        ])
 }
 
 /// Whether `c` (with the characters around it) is a binary operator the formatter spaces:
@@ -528,7 +547,10 @@ pub fn format(text: &str) -> String {
                         && before
                             .iter()
                             .any(|p| matches!(p, Piece::Verbatim(key) if key.starts_with('\'')));
+                    // `'a' , 'b'` and `('x' )`: nothing before a comma or a closing bracket.
+                    let hugs = spaced.trim_start().starts_with([',', ')', ']']);
                     let leading = !after_string_key
+                        && !hugs
                         && (spaced.starts_with(' ') || code.starts_with([' ', '\t']));
                     if !first && leading && !out.ends_with(' ') {
                         out.push(' ');
@@ -555,8 +577,16 @@ pub fn format(text: &str) -> String {
                 .pieces
                 .iter()
                 .any(|p| matches!(p, Piece::Code(c) if c.contains("[for ")));
+        // A one-line `func` wider than the official printer's 120 columns breaks after `=>`.
+        let long_function = indent == 0
+            && depth_after == depth_before
+            && content.starts_with("func ")
+            && content.chars().count() > 120;
         if content.is_empty() {
             rendered.push((false, String::new()));
+        } else if let (true, Some(at)) = (long_function, content.find(" => ")) {
+            rendered.push((false, content[..at + 3].to_string()));
+            rendered.push((false, format!("  {}", &content[at + 4..])));
         } else if let (true, Some(at)) = (opens_loop, content.find("[for ")) {
             rendered.push((false, format!("{}{}", "  ".repeat(indent), &content[..=at])));
             rendered.push((
