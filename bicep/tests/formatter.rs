@@ -83,13 +83,13 @@ fn quoted_keys_unions_array_types_and_objects_ending_in_strings() {
 fn long_functions_break_after_the_arrow_and_calls_hug_their_parenthesis() {
     let long = format!(
         "func b({}) string => 'b'\n",
-        vec!["longParameterName string"; 4].join(", ")
+        ["longParameterName string"; 4].join(", ")
     );
     assert_eq!(
         format(&long),
         format!(
             "func b({}) string =>\n  'b'\n",
-            vec!["longParameterName string"; 4].join(", ")
+            ["longParameterName string"; 4].join(", ")
         )
     );
     assert_eq!(
