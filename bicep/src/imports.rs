@@ -299,6 +299,7 @@ impl Loader<'_> {
                         }
                     }
                 }
+                names.extend(arm_exported_functions(template));
                 if let Some(Json::Object(definitions)) = template.get("definitions") {
                     for (name, schema) in definitions {
                         let exported = schema
@@ -409,6 +410,17 @@ impl Loader<'_> {
                     .or_else(|| arm_copy_variable(template, &key.name))
                 {
                     collect_arm_references(&value, "variables", &mut used);
+                } else if let Some(function) = arm_function(template, &key.name) {
+                    // Its parameter and output types, and the functions its value calls.
+                    collect_type_references(&function, &mut used);
+                    if let Some(Json::String(value)) =
+                        function.get("output").and_then(|o| o.get("value"))
+                    {
+                        let _ = rename_function_calls(value, &mut |name| {
+                            used.push(name.to_string());
+                            None
+                        });
+                    }
                 } else if let Some(schema) =
                     template.get("definitions").and_then(|d| d.get(&key.name))
                 {
@@ -545,13 +557,12 @@ impl Loader<'_> {
                         span,
                     }));
                 }
-                pending.push(catalogue::unsupported_construct(
-                    span,
-                    &format!(
-                        "Importing '{}' (an ARM template function) from an ARM JSON template",
-                        key.name
-                    ),
-                ));
+                if let Some(function) = arm_function(&template, &key.name) {
+                    return Some(Declaration::Function(arm_function_declaration(
+                        &function, identifier, &rename,
+                    )));
+                }
+                // Not found: the import's name was checked against the exports already.
                 None
             }
             Source::Bicep(_) => {
@@ -599,6 +610,12 @@ impl Loader<'_> {
 }
 
 fn relative_id(root: &Path, path: &Path) -> String {
+    // `main.bicep` given as a bare relative path has an empty parent: the current folder.
+    let root = if root.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        root
+    };
     let root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
     let full = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
     let relative = match full.strip_prefix(&root) {
@@ -638,6 +655,159 @@ fn rename_declaration(declaration: &mut Declaration, name: &str) {
 }
 
 /// An ARM template's variable value (not a copy loop).
+/// A user-defined function of an ARM template's `__bicep` namespace (where the Bicep
+/// compiler writes `func` declarations; only those are importable by their plain name).
+fn arm_function(template: &Json, name: &str) -> Option<Json> {
+    match template.get("functions")? {
+        Json::Array(namespaces) => namespaces
+            .iter()
+            .filter(|n| n.get("namespace") == Some(&Json::String("__bicep".into())))
+            .find_map(|n| n.get("members")?.get(name).cloned()),
+        _ => None,
+    }
+}
+
+/// The `__bicep` functions marked `__bicep_export!`, as the official compiler exports them.
+fn arm_exported_functions(template: &Json) -> Vec<String> {
+    let mut names = Vec::new();
+    if let Some(Json::Array(namespaces)) = template.get("functions") {
+        for namespace in namespaces {
+            if namespace.get("namespace") != Some(&Json::String("__bicep".into())) {
+                continue;
+            }
+            if let Some(Json::Object(members)) = namespace.get("members") {
+                for (name, function) in members {
+                    let exported = function
+                        .get("metadata")
+                        .and_then(|m| m.get("__bicep_export!"))
+                        == Some(&Json::Bool(true));
+                    if exported {
+                        names.push(name.clone());
+                    }
+                }
+            }
+        }
+    }
+    names
+}
+
+/// An imported ARM function as a `func` declaration: its parameter and output schemas
+/// (type references renamed), its value as written there with calls of other imported
+/// functions renamed, and its description; never exported again.
+fn arm_function_declaration(
+    function: &Json,
+    identifier: Identifier,
+    rename: &dyn Fn(&str, &str) -> Option<String>,
+) -> FunctionDeclaration {
+    let span = identifier.span;
+    let schema_of = |schema: &Json| {
+        let mut schema = rename_type_references(schema.clone(), rename);
+        if let Json::Object(entries) = &mut schema {
+            entries.retain(|(k, _)| k != "name" && k != "value");
+        }
+        TypeExpression::Schema(schema.to_compact_string(), span)
+    };
+    let parameters = match function.get("parameters") {
+        Some(Json::Array(parameters)) => parameters
+            .iter()
+            .map(|parameter| FunctionParameter {
+                name: Identifier {
+                    name: match parameter.get("name") {
+                        Some(Json::String(name)) => name.clone(),
+                        _ => String::new(),
+                    },
+                    span,
+                },
+                type_expression: schema_of(parameter),
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let output = function.get("output").cloned().unwrap_or(Json::object());
+    let value = match output.get("value").cloned().unwrap_or(Json::Null) {
+        Json::String(text) if text.starts_with('[') && !text.starts_with("[[") => {
+            Json::String(rename_function_calls(&text, &mut |name| {
+                rename("function", name)
+            }))
+        }
+        other => other,
+    };
+    let mut decorators = Vec::new();
+    if let Some(Json::String(description)) =
+        function.get("metadata").and_then(|m| m.get("description"))
+    {
+        decorators.push(Decorator {
+            namespace: None,
+            name: Identifier {
+                name: "description".into(),
+                span,
+            },
+            arguments: vec![Expression::new(
+                ExpressionKind::String(vec![StringSegment::Text(description.clone())]),
+                span,
+            )],
+            span,
+        });
+    }
+    FunctionDeclaration {
+        decorators,
+        name: identifier,
+        parameters,
+        return_type: schema_of(&output),
+        body: Expression::new(
+            ExpressionKind::ArmTemplateValue(value.to_compact_string()),
+            span,
+        ),
+        span,
+    }
+}
+
+/// Calls `__bicep.name(` in an ARM expression (outside string literals): each name is
+/// passed to `rename`, and replaced where it answers a new one.
+fn rename_function_calls(
+    expression: &str,
+    rename: &mut dyn FnMut(&str) -> Option<String>,
+) -> String {
+    const PREFIX: &str = "__bicep.";
+    let chars: Vec<char> = expression.chars().collect();
+    let mut out = String::with_capacity(expression.len());
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i] == '\'' {
+            let end = string_end(&chars, i);
+            out.extend(&chars[i..end]);
+            i = end;
+            continue;
+        }
+        let rest: String = chars[i..chars.len().min(i + PREFIX.len())].iter().collect();
+        if rest == PREFIX {
+            let start = i + PREFIX.len();
+            let mut end = start;
+            while end < chars.len() && (chars[end].is_ascii_alphanumeric() || chars[end] == '_') {
+                end += 1;
+            }
+            let name: String = chars[start..end].iter().collect();
+            match rename(&name) {
+                // A closure's `_1.f` is called through its own namespace.
+                Some(new) if new.contains('.') => out.push_str(&new),
+                Some(new) => {
+                    out.push_str(PREFIX);
+                    out.push_str(&new);
+                }
+                None => {
+                    out.push_str(PREFIX);
+                    out.push_str(&name);
+                }
+            }
+            i = end;
+            continue;
+        }
+        out.push(chars[i]);
+        i += 1;
+    }
+    out
+}
+
 fn arm_variable(template: &Json, name: &str) -> Option<Json> {
     if name == "copy" {
         return None;

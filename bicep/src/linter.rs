@@ -338,6 +338,7 @@ fn check_output_secrets(model: &SemanticModel<'_>, text: &str, linter: &mut Lint
                 }
             }
             ExpressionKind::ResourceIndexCall { name, .. }
+            | ExpressionKind::InstanceCall { name, .. }
                 if name.name.to_ascii_lowercase().starts_with("list") =>
             {
                 findings.push((e.span, format!("function '{}'", name.name)));

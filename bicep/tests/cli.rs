@@ -129,3 +129,26 @@ fn format_prints_with_stdout_writes_an_outfile_or_rewrites_in_place() {
     assert!(bicep().arg("format").arg(&path).status().unwrap().success());
     assert_eq!(std::fs::read_to_string(&path).unwrap(), expected);
 }
+
+/// az passes the file as given: a bare `main.bicep` (run in its folder) names imports
+/// relative to it, as a full path does.
+#[test]
+fn imports_from_a_bare_relative_path_name_their_source_relative_to_it() {
+    let workspace = Workspace::new();
+    workspace.file("lib.bicep", "@export()\nfunc hi() string => 'hi'\n");
+    workspace.file(
+        "main.bicep",
+        "import {hi} from 'lib.bicep'\noutput o string = hi()\n",
+    );
+    let output = bicep()
+        .args(["build", "--stdout", "main.bicep"])
+        .current_dir(workspace.directory.path())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let template: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        template["functions"][0]["members"]["hi"]["metadata"]["__bicep_imported_from!"],
+        serde_json::json!({"sourceTemplate": "lib.bicep"})
+    );
+}

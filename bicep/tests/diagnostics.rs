@@ -156,3 +156,76 @@ fn garbage_input_never_panics() {
     let deep_holes = format!("var x = {}\n", "'${".repeat(2000));
     assert!(!diagnostics(&deep_holes).is_empty());
 }
+
+/// Only resource and module loops take a filter: elsewhere the official parser reads
+/// `if (...)` as a call of the unsupported function `if` (BCP100) and then expects `]`
+/// (BCP018), as InvalidVariables' `noFilteredLoopsInVariables` shows.
+#[test]
+fn filtered_variable_output_and_property_loops_are_refused_like_the_official_compiler() {
+    assert_eq!(
+        codes("var x = [for i in range(0, 3): if (i > 1) i]\n"),
+        vec![(1, 32, "BCP100".to_string()), (1, 43, "BCP018".to_string())]
+    );
+    assert_eq!(
+        codes("output o array = [for i in range(0, 3): if (i > 1) {\n  v: i\n}]\n"),
+        vec![(1, 41, "BCP100".to_string()), (1, 52, "BCP018".to_string())]
+    );
+    let property_loop = "resource s 'Microsoft.Storage/storageAccounts@2023-01-01' = {\n  name: 's'\n  properties: {\n    items: [for i in range(0, 2): if (i == 0) {\n      v: i\n    }]\n  }\n}\n";
+    assert_eq!(
+        codes(property_loop),
+        vec![(4, 35, "BCP100".to_string()), (4, 47, "BCP018".to_string())]
+    );
+    // A bare `if` body, as in the official baseline, is BCP100 alone.
+    let found = diagnostics("var xs = [1]\nvar x = [for thing in xs: if]\n");
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(
+        (found[0].0, found[0].1, found[0].2.as_str()),
+        (2, 27, "BCP100")
+    );
+    assert_eq!(found[0].3, "The function \"if\" is not supported. Use the \"?:\" (ternary conditional) operator instead, e.g. condition ? ValueIfTrue : ValueIfFalse");
+}
+
+#[test]
+fn filtered_resource_loops_still_compile() {
+    let found = diagnostics("resource z 'Microsoft.Network/dnsZones@2018-05-01' = [for i in range(0, 4): if (i % 2 == 0) {\n  name: 'zone${i}'\n  location: 'global'\n}]\n");
+    assert!(found.is_empty(), "{found:?}");
+}
+
+/// Loops stand where the official ForSyntaxValidator lets them (InvalidVariables and
+/// InvalidOutputs give the same BCP138 positions): a variable or output loops only as a
+/// whole; a resource property loops through object/array literals, one deep (BCP142).
+#[test]
+fn misplaced_loops_are_bcp138_and_nested_property_loops_bcp142() {
+    assert_eq!(
+        codes("var x = {\n  a: [for i in range(0, 3): i]\n}\n"),
+        vec![(2, 7, "BCP138".to_string())]
+    );
+    assert_eq!(
+        codes("output o array = [for i in range(0, 2): [for j in range(0, 2): j]]\n"),
+        vec![(1, 42, "BCP138".to_string())]
+    );
+    assert_eq!(
+        codes("@allowed([for x in []: 's'])\nparam p string\n"),
+        vec![(1, 11, "BCP138".to_string())]
+    );
+    let resource = |properties: &str| {
+        format!("resource z 'Microsoft.Network/dnsZones@2018-05-01' = {{\n  name: 'z'\n  location: 'global'\n  properties: {{\n{properties}\n  }}\n}}\n")
+    };
+    assert_eq!(
+        codes(&resource("    a: concat([for i in range(0, 2): i])")),
+        vec![(5, 16, "BCP138".to_string())]
+    );
+    assert_eq!(
+        codes(&resource(
+            "    a: [for i in range(0, 2): {\n      b: [for j in range(0, 2): j]\n    }]"
+        )),
+        vec![(6, 11, "BCP142".to_string())]
+    );
+    // Allowed: a property loop reached through literals, in a looped resource too.
+    let found = diagnostics(&resource(
+        "    a: [\n      {\n        b: [for j in range(0, 2): j]\n      }\n    ]",
+    ));
+    assert!(found.is_empty(), "{found:?}");
+    let found = diagnostics("resource z 'Microsoft.Network/dnsZones@2018-05-01' = [for i in range(0, 2): {\n  name: 'z${i}'\n  location: 'global'\n  properties: {\n    a: [for j in range(0, 2): j]\n  }\n}]\n");
+    assert!(found.is_empty(), "{found:?}");
+}

@@ -48,3 +48,56 @@ fn single_spaces_pragmas_and_keeps_a_multi_line_strings_own_newlines() {
         "#disable-next-line BCP036 BCP037 // why\nvar s = '''\r\na\r\n'''\n"
     );
 }
+
+/// Quoted keys hug their colon (LoadFunctions), type unions are spaced and lose a leading
+/// `|` on the declaration's line, array types hug `[]` and `?`, one-line objects keep a
+/// space before `}` after a string (TypeDeclarations) — and `in []` keeps its space.
+#[test]
+fn quoted_keys_unions_array_types_and_objects_ending_in_strings() {
+    assert_eq!(
+        format("var o = {\n  'text' : 1\n  'files' : [\n  ]\n}\n"),
+        "var o = {\n  'text': 1\n  'files': []\n}\n"
+    );
+    assert_eq!(
+        format("type aUnion = 'snap'|'crackle'|'pop'\ntype single = | 'alone'\n"),
+        "type aUnion = 'snap' | 'crackle' | 'pop'\ntype single = 'alone'\n"
+    );
+    assert_eq!(
+        format("type t = {\n  p: int [] [] ?\n}\n"),
+        "type t = {\n  p: int[][]?\n}\n"
+    );
+    assert_eq!(
+        format("param u { property: 'ping'} | { property: 'pong'} = { property: 'pong'}\n"),
+        "param u { property: 'ping' } | { property: 'pong' } = { property: 'pong' }\n"
+    );
+    assert_eq!(
+        format("var xs = [for x in []: x]\nvar c = a ? 'x' : 'y'\nvar b = x || y\n"),
+        "var xs = [for x in []: x]\nvar c = a ? 'x' : 'y'\nvar b = x || y\n"
+    );
+}
+
+/// A `func` wider than 120 columns breaks after `=>`, a call hugs its parenthesis, and
+/// nothing stands before a comma after a string (Functions baseline) — while a parameter's
+/// parenthesized type and `if (...)` keep their space.
+#[test]
+fn long_functions_break_after_the_arrow_and_calls_hug_their_parenthesis() {
+    let long = format!(
+        "func b({}) string => 'b'\n",
+        ["longParameterName string"; 4].join(", ")
+    );
+    assert_eq!(
+        format(&long),
+        format!(
+            "func b({}) string =>\n  'b'\n",
+            ["longParameterName string"; 4].join(", ")
+        )
+    );
+    assert_eq!(
+        format("output o bool = like ('aXaYa' , 'a*a')\n"),
+        "output o bool = like('aXaYa', 'a*a')\n"
+    );
+    assert_eq!(
+        format("param p ('a' | 'b')[]\nresource r 'T@1' = if (true) {\n}\n"),
+        "param p ('a' | 'b')[]\nresource r 'T@1' = if (true) {}\n"
+    );
+}

@@ -114,12 +114,11 @@ fn a_wildcard_import_reaches_every_export_through_its_namespace() {
         template["definitions"]["_1.pop"],
         json!({"type": "string", "minLength": 3, "metadata": {"__bicep_imported_from!": {"sourceTemplate": "shared.bicep"}}})
     );
+    assert_eq!(template["outputs"]["o"]["value"], "[_1.hi(variables('g'))]");
+    // The official writer splits `_1.hi` into namespace `_1` and member `hi`.
+    assert_eq!(template["functions"][0]["namespace"], "_1");
     assert_eq!(
-        template["outputs"]["o"]["value"],
-        "[__bicep._1.hi(variables('g'))]"
-    );
-    assert_eq!(
-        template["functions"][0]["members"]["_1.hi"]["metadata"]["__bicep_imported_from!"],
+        template["functions"][0]["members"]["hi"]["metadata"]["__bicep_imported_from!"],
         json!({"sourceTemplate": "shared.bicep", "originalIdentifier": "hi"})
     );
 }
@@ -217,4 +216,95 @@ fn aliased_imports_are_declared_under_their_alias_and_remember_the_original_name
         template["outputs"]["w"],
         json!({"$ref": "#/definitions/word", "value": "[__bicep.sayHi(variables('hello'))]"})
     );
+}
+
+/// A template compiled from Bicep keeps its exported `func`s in the `__bicep` namespace
+/// with `__bicep_export!`: importing one from the JSON gives the same function as importing
+/// it from the Bicep file (description kept, export dropped, origin noted).
+#[test]
+fn functions_import_from_an_arm_json_template() {
+    let workspace = Workspace::new();
+    workspace.file(
+        "lib.json",
+        r#"{"$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#", "languageVersion": "2.0", "contentVersion": "1.0.0.0",
+  "functions": [{"namespace": "__bicep", "members": {
+    "hi": {"parameters": [{"type": "string", "name": "name"}], "output": {"type": "string", "value": "[format('{0}!', parameters('name'))]"}, "metadata": {"description": "Says hi", "__bicep_export!": true}},
+    "secret": {"parameters": [], "output": {"type": "int", "value": 1}}
+  }}],
+  "resources": {}}"#,
+    );
+    let main = workspace.file(
+        "main.bicep",
+        "import {hi as greet} from 'lib.json'\noutput word string = greet('you')\n",
+    );
+    let template = compile_path(&main);
+    assert_eq!(template["languageVersion"], "2.0");
+    assert_eq!(
+        template["functions"],
+        json!([{"namespace": "__bicep", "members": {"greet": {
+            "parameters": [{"type": "string", "name": "name"}],
+            "output": {"type": "string", "value": "[format('{0}!', parameters('name'))]"},
+            "metadata": {"description": "Says hi", "__bicep_imported_from!": {"sourceTemplate": "lib.json", "originalIdentifier": "hi"}}
+        }}}])
+    );
+    assert_eq!(
+        template["outputs"]["word"]["value"],
+        "[__bicep.greet('you')]"
+    );
+    // Not marked for export: BCP360, as for variables and types.
+    let main = workspace.file("main.bicep", "import {secret} from 'lib.json'\n");
+    let compilation = bicep::compile_file(&main);
+    assert!(compilation.template.is_none());
+    assert!(compilation
+        .diagnostics
+        .iter()
+        .any(|d| d.code == "BCP360" && (d.line, d.column) == (1, 9)));
+}
+
+/// A function the imported one calls comes along as `_1.name`, written in namespace `_1`
+/// and called as `_1.name(...)`, whether it came from Bicep or from ARM JSON.
+#[test]
+fn functions_an_imported_function_calls_join_the_closure_in_their_own_namespace() {
+    let workspace = Workspace::new();
+    workspace.file(
+        "lib.json",
+        r#"{"$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#", "languageVersion": "2.0", "contentVersion": "1.0.0.0",
+  "functions": [{"namespace": "__bicep", "members": {
+    "hi": {"parameters": [{"type": "string", "name": "name"}], "output": {"type": "string", "value": "[__bicep.helper(parameters('name'))]"}, "metadata": {"__bicep_export!": true}},
+    "helper": {"parameters": [{"type": "string", "name": "n"}], "output": {"type": "string", "value": "[toUpper(parameters('n'))]"}}
+  }}],
+  "resources": {}}"#,
+    );
+    workspace.file(
+        "lib.bicep",
+        "func helper(n string) string => toUpper(n)\n@export()\nfunc hi(name string) string => helper(name)\n",
+    );
+    for source in ["lib.json", "lib.bicep"] {
+        let main = workspace.file(
+            "main.bicep",
+            &format!("import {{hi}} from '{source}'\noutput word string = hi('you')\n"),
+        );
+        let template = compile_path(&main);
+        let origin = |original: Option<&str>| match original {
+            Some(o) => json!({"sourceTemplate": source, "originalIdentifier": o}),
+            None => json!({"sourceTemplate": source}),
+        };
+        assert_eq!(
+            template["functions"],
+            json!([
+                {"namespace": "_1", "members": {"helper": {
+                    "parameters": [{"type": "string", "name": "n"}],
+                    "output": {"type": "string", "value": "[toUpper(parameters('n'))]"},
+                    "metadata": {"__bicep_imported_from!": origin(Some("helper"))}
+                }}},
+                {"namespace": "__bicep", "members": {"hi": {
+                    "parameters": [{"type": "string", "name": "name"}],
+                    "output": {"type": "string", "value": "[_1.helper(parameters('name'))]"},
+                    "metadata": {"__bicep_imported_from!": origin(None)}
+                }}}
+            ]),
+            "{source}"
+        );
+        assert_eq!(template["outputs"]["word"]["value"], "[__bicep.hi('you')]");
+    }
 }

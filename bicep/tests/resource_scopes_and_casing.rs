@@ -77,3 +77,31 @@ fn depending_on_an_existing_resource_depends_on_what_it_depends_on() {
         json!(["[extensionResourceId(resourceId('Microsoft.Compute/virtualMachines', 'vm'), 'My.Rp/extensionResource', 'ext')]"])
     );
 }
+
+/// The catalogue spells a type per api-version: the generated types of
+/// Microsoft.Network@2015-05-04-preview write `dnszones`, of 2015-06-15 `virtualnetworks/subnets`.
+#[test]
+fn the_spelling_follows_the_api_version() {
+    let template = compile(
+        "resource old 'Microsoft.Network/dnsZones@2015-05-04-preview' = {\n  name: 'old'\n  location: 'global'\n\n  resource a 'A' = {\n    name: 'www'\n  }\n}\n\
+         resource vnet 'Microsoft.Network/virtualNetworks@2015-06-15' existing = {\n  name: 'v'\n}\n\
+         resource subnet 'Microsoft.Network/virtualNetworks/subnets@2015-06-15' = {\n  parent: vnet\n  name: 's'\n}\n\
+         resource current 'Microsoft.Network/dnszones@2018-05-01' = {\n  name: 'new'\n  location: 'global'\n}\n",
+    );
+    assert_eq!(
+        resource(&template, "old")["type"],
+        "Microsoft.Network/dnszones"
+    );
+    assert_eq!(
+        resource(&template, "[format('{0}/{1}', 'old', 'www')]")["type"],
+        "Microsoft.Network/dnszones/A"
+    );
+    assert_eq!(
+        resource(&template, "[format('{0}/{1}', 'v', 's')]")["type"],
+        "Microsoft.Network/virtualnetworks/subnets"
+    );
+    assert_eq!(
+        resource(&template, "new")["type"],
+        "Microsoft.Network/dnsZones"
+    );
+}

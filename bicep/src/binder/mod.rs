@@ -510,6 +510,10 @@ impl Resolver<'_, '_> {
                 Some(symbol) => {
                     self.references.insert(identifier.span.start, symbol);
                 }
+                // `if` names a function the language refuses, even without arguments.
+                None if identifier.name == "if" => self
+                    .diagnostics
+                    .push(catalogue::if_function_not_supported(identifier.span)),
                 None => self.diagnostics.push(catalogue::name_does_not_exist(
                     identifier.span,
                     &identifier.name,
@@ -563,6 +567,14 @@ impl Resolver<'_, '_> {
                     self.references.insert(name.span.start, symbol);
                 } else if let Some((start, symbol)) = resource_function {
                     self.references.insert(start, symbol);
+                } else if let Some((start, symbol)) = namespace.as_ref().and_then(|n| {
+                    // `value.f()` on a parameter or variable: a value, not a namespace; the
+                    // emitter names its type (BCP067 / BCP109) as the official checker does.
+                    self.lookup(&n.name)
+                        .filter(|s| !matches!(s, Symbol::Resource(_)))
+                        .map(|s| (n.span.start, s))
+                }) {
+                    self.references.insert(start, symbol);
                 } else if !known_namespace {
                     if let Some(namespace) = namespace {
                         self.diagnostics.push(catalogue::name_does_not_exist(
@@ -570,10 +582,21 @@ impl Resolver<'_, '_> {
                             &namespace.name,
                         ));
                     }
+                } else if namespace.is_none() && name.name == "if" {
+                    self.diagnostics
+                        .push(catalogue::if_function_not_supported(name.span));
                 } else if !is_known_function(&name.name) {
                     self.diagnostics
                         .push(catalogue::unknown_function(name.span, &name.name));
                 }
+                for argument in arguments {
+                    self.expression(argument);
+                }
+            }
+            ExpressionKind::InstanceCall {
+                base, arguments, ..
+            } => {
+                self.expression(base);
                 for argument in arguments {
                     self.expression(argument);
                 }

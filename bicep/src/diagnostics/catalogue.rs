@@ -279,6 +279,44 @@ pub fn name_does_not_exist(span: Span, name: &str) -> PendingDiagnostic {
     )
 }
 
+pub fn functions_need_an_object(span: Span, type_display: &str) -> PendingDiagnostic {
+    error(
+        span,
+        "BCP067",
+        format!(
+            "Cannot call functions on type \"{type_display}\". An \"object\" type is required."
+        ),
+    )
+}
+
+pub fn function_not_on_object(span: Span, type_display: &str, name: &str) -> PendingDiagnostic {
+    error(
+        span,
+        "BCP109",
+        format!("The type \"{type_display}\" does not contain function \"{name}\"."),
+    )
+}
+
+pub fn for_expression_not_supported_here(span: Span) -> PendingDiagnostic {
+    error(span, "BCP138", "For-expressions are not supported in this context. For-expressions may be used as values of resource, module, variable, and output declarations, or values of resource and module properties.".into())
+}
+
+pub fn nested_property_loop(span: Span) -> PendingDiagnostic {
+    error(
+        span,
+        "BCP142",
+        "Property value for-expressions cannot be nested.".into(),
+    )
+}
+
+pub fn if_function_not_supported(span: Span) -> PendingDiagnostic {
+    error(
+        span,
+        "BCP100",
+        "The function \"if\" is not supported. Use the \"?:\" (ternary conditional) operator instead, e.g. condition ? ValueIfTrue : ValueIfFalse".into(),
+    )
+}
+
 pub fn unknown_function(span: Span, name: &str) -> PendingDiagnostic {
     // The official compiler reports an unknown function name as an unknown name.
     name_does_not_exist(span, name)

@@ -403,9 +403,8 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
         for_expression: &ForExpression,
         loop_id: usize,
     ) -> Converted<Json> {
-        if for_expression.filter.is_some() {
-            return self.unsupported(for_expression.body.span, "A filtered property loop");
-        }
+        // The parser gives only resource and module loops a filter (BCP100 elsewhere).
+        debug_assert!(for_expression.filter.is_none());
         let collection = self.convert(&for_expression.collection)?;
         let index = call("copyIndex", vec![string(key)]);
         let binding = LoopBinding {
@@ -569,6 +568,16 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
                 Ok(Arm::Call(name.name.clone(), converted))
             }
             ExpressionKind::Call {
+                namespace: Some(namespace),
+                name,
+                ..
+            } if self.model.symbol_of(namespace).is_some() => {
+                // Bound to a parameter or variable by the binder: a value's function.
+                let base =
+                    Expression::new(ExpressionKind::Variable(namespace.clone()), namespace.span);
+                self.no_functions_on(&base, name)
+            }
+            ExpressionKind::Call {
                 name, arguments, ..
             } => self.convert_call(name, arguments, expression.span),
             ExpressionKind::ResourceIndexCall {
@@ -588,6 +597,28 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
                     return Err(Reported);
                 }
                 let mut converted = vec![self.resource_id(resource, Some(index))?];
+                if arguments.is_empty() {
+                    converted.push(string(&self.model.resources[resource].api_version));
+                }
+                for argument in arguments {
+                    converted.push(self.convert(argument)?);
+                }
+                Ok(Arm::Call(name.name.clone(), converted))
+            }
+            ExpressionKind::InstanceCall {
+                base,
+                name,
+                arguments,
+            } => {
+                // `parent::child.listKeys()`, `(res).listKeys()`: the resource's function.
+                let Some(resource) = self.model.resource_of(base) else {
+                    return self.no_functions_on(base, name);
+                };
+                if name.name == "getSecret" {
+                    self.report(catalogue::get_secret_misplaced(expression.span));
+                    return Err(Reported);
+                }
+                let mut converted = vec![self.resource_id(resource, None)?];
                 if arguments.is_empty() {
                     converted.push(string(&self.model.resources[resource].api_version));
                 }
@@ -1065,6 +1096,41 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
         Ok(call("format", segments))
     }
 
+    /// Only namespaces and resources have functions: on a primitive or an array the
+    /// official checker reports BCP067, on any other object BCP109.
+    fn no_functions_on<T>(&self, base: &Expression, name: &Identifier) -> Converted<T> {
+        let display = self.value_type_display(base);
+        self.report(match display.as_str() {
+            "object" | "any" => catalogue::function_not_on_object(name.span, "object", &name.name),
+            _ => catalogue::functions_need_an_object(name.span, &display),
+        });
+        Err(Reported)
+    }
+
+    /// How the official compiler names a value's type in BCP067: a literal's own type
+    /// (`1`, `'a'`, `true`), through variables; otherwise the broad kind.
+    fn value_type_display(&self, expression: &Expression) -> String {
+        match &expression.kind {
+            ExpressionKind::Integer(value) => value.to_string(),
+            ExpressionKind::Boolean(value) => value.to_string(),
+            ExpressionKind::Null => "null".into(),
+            ExpressionKind::String(_) => match expression.as_plain_string() {
+                Some(text) => format!("'{}'", text.replace('\\', "\\\\").replace('\'', "\\'")),
+                None => "string".into(),
+            },
+            ExpressionKind::Array(_) | ExpressionKind::For(_) => "array".into(),
+            ExpressionKind::Object(_) => "object".into(),
+            ExpressionKind::Parenthesized(inner) => self.value_type_display(inner),
+            ExpressionKind::Variable(identifier) => match self.model.symbol_of(identifier) {
+                Some(Symbol::Variable(index)) => {
+                    self.value_type_display(&self.model.bindings.variables[index].value)
+                }
+                _ => "any".into(),
+            },
+            _ => "any".into(),
+        }
+    }
+
     pub fn resource_id(&self, resource: usize, index: Option<&Expression>) -> Converted<Arm> {
         let info = &self.model.resources[resource];
         let mut arguments = vec![string(&info.full_type)];
@@ -1393,7 +1459,13 @@ impl<'m, 'a> ExpressionConverter<'m, 'a> {
                 converted.push(self.convert(argument)?);
             }
             let declared = &self.model.bindings.functions[index].name.name;
-            return Ok(Arm::Call(format!("__bicep.{declared}"), converted));
+            // A closure's `_1.f` is its own namespace's `f` (see the functions writer).
+            let qualified = if declared.contains('.') {
+                declared.clone()
+            } else {
+                format!("__bicep.{declared}")
+            };
+            return Ok(Arm::Call(qualified, converted));
         }
         let function = name.name.as_str();
         match function {
@@ -1894,6 +1966,7 @@ fn contains_get_secret(expression: &Expression) -> bool {
             ..
         }
         | ExpressionKind::ResourceIndexCall { name, .. }
+        | ExpressionKind::InstanceCall { name, .. }
             if name.name == "getSecret" =>
         {
             found = true

@@ -89,10 +89,37 @@ impl<'a> TemplateWriter<'_, '_, 'a> {
         }
         let functions = self.functions()?;
         if !functions.is_empty() {
-            let mut namespace = Json::object();
-            namespace.insert("namespace", Json::String("__bicep".into()));
-            namespace.insert("members", Json::Object(functions));
-            body.insert("functions", Json::Array(vec![namespace]));
+            // The file's own functions, then the imported ones by name. A closure's `_1.f`
+            // lives in namespace `_1` as `f`; the rest in `__bicep` (namespaces in order of
+            // first appearance, as the official writer groups them).
+            let (own, mut imported): (Vec<_>, Vec<_>) = functions
+                .into_iter()
+                .partition(|(name, _)| self.model.tree.import_source(name).is_none());
+            let short = |name: &str| name.rsplit('.').next().unwrap_or(name).to_lowercase();
+            imported.sort_by_key(|(name, _)| short(name));
+            let mut namespaces: Vec<(String, Vec<(String, Json)>)> = Vec::new();
+            for (name, member) in own.into_iter().chain(imported) {
+                let (namespace, member_name) = match name.split_once('.') {
+                    Some((namespace, member_name)) => {
+                        (namespace.to_string(), member_name.to_string())
+                    }
+                    None => ("__bicep".to_string(), name),
+                };
+                match namespaces.iter_mut().find(|(n, _)| *n == namespace) {
+                    Some((_, members)) => members.push((member_name, member)),
+                    None => namespaces.push((namespace, vec![(member_name, member)])),
+                }
+            }
+            let namespaces = namespaces
+                .into_iter()
+                .map(|(name, members)| {
+                    let mut namespace = Json::object();
+                    namespace.insert("namespace", Json::String(name));
+                    namespace.insert("members", Json::Object(members));
+                    namespace
+                })
+                .collect();
+            body.insert("functions", Json::Array(namespaces));
         }
         let parameters = self.parameters()?;
         if !matches!(&parameters, Json::Object(e) if e.is_empty()) {
@@ -1084,14 +1111,8 @@ impl<'a> TemplateWriter<'_, '_, 'a> {
                 let name = &variable.name.name;
                 let collection = self.converter.convert(&for_expression.collection)?;
                 let copy_index = call("copyIndex", vec![string(name)]);
-                if for_expression.filter.is_some() {
-                    self.converter
-                        .report(crate::diagnostics::catalogue::unsupported_construct(
-                            variable.value.span,
-                            "A filtered variable loop",
-                        ));
-                    return Err(Reported);
-                }
+                // The parser gives only resource and module loops a filter (BCP100 elsewhere).
+                debug_assert!(for_expression.filter.is_none());
                 let binding = LoopBinding {
                     item: Arm::Index(Box::new(collection.clone()), Box::new(copy_index.clone())),
                     index: copy_index,

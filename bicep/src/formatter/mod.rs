@@ -250,6 +250,16 @@ fn space_code(code: &str, first: bool, last: bool, ternaries: &mut usize) -> Str
                 pending_space = true;
                 continue;
             }
+            // A nullable array type: `int[]?` (a ternary's `?` is followed by its operand).
+            '?' if out.ends_with("[]") && matches!(next, None | Some(')' | ',' | '>' | '|')) => {
+                out.push('?');
+                pending_space = false;
+                continue;
+            }
+            // A union's leading `|` on the declaration's own line is dropped: `= 'a' | 'b'`.
+            '|' if next != Some('|') && previous != Some('|') && out.trim_end().ends_with('=') => {
+                continue;
+            }
             '?' if next != Some('.')
                 && next != Some('?')
                 && previous != Some('?')
@@ -292,6 +302,17 @@ fn space_code(code: &str, first: bool, last: bool, ternaries: &mut usize) -> Str
                 continue;
             }
             ')' | ']' => pending_space = false,
+            // A call hugs its parenthesis (`like('a', 'b')`): a name in value position, after
+            // `=`, `:`, `,`, `(`, `[` or an operator, that is no keyword.
+            '(' if pending_space && called_name(&out) => pending_space = false,
+            // An array type's `[]` hugs its element type: `int[][]`.
+            '[' if next == Some(']')
+                && previous.is_some_and(|p| p.is_alphanumeric() || p == ']')
+                && !out.ends_with(" in")
+                && out != "in" =>
+            {
+                pending_space = false
+            }
             // One-line objects and import lists are written `{ a: 1 }`.
             '{' => {
                 if pending_space && !out.is_empty() {
@@ -299,6 +320,11 @@ fn space_code(code: &str, first: bool, last: bool, ternaries: &mut usize) -> Str
                 }
                 out.push('{');
                 pending_space = next.is_some_and(|n| n != '}');
+                continue;
+            }
+            // `{ a: 'x' }`: also after a string (the piece before this one).
+            '}' if out.is_empty() && !first => {
+                out.push_str(" }");
                 continue;
             }
             '}' => {
@@ -318,6 +344,22 @@ fn space_code(code: &str, first: bool, last: bool, ternaries: &mut usize) -> Str
     out
 }
 
+/// Whether `out` ends with a function's name in value position (so `name (` is a call).
+fn called_name(out: &str) -> bool {
+    let name_start = out
+        .rfind(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.'))
+        .map(|i| i + 1)
+        .unwrap_or(0);
+    let name = &out[name_start..];
+    let before = out[..name_start].trim_end();
+    !name.is_empty()
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && !matches!(name, "if" | "for" | "in" | "and" | "or" | "not")
+        && before.ends_with([
+            '=', ':', ',', '(', '[', '+', '-', '*', '/', '%', '&', '|', '!', '?', '<', '>',
+        ])
+}
+
 /// Whether `c` (with the characters around it) is a binary operator the formatter spaces:
 /// arithmetic after an operand, `&&`, `||`, `??` and the comparisons written with two characters.
 fn is_binary_operator(
@@ -332,6 +374,8 @@ fn is_binary_operator(
     let spaced_operand = previous.is_some_and(|p| p != ' ') || after_string;
     match (c, next) {
         ('&', Some('&')) | ('|', Some('|')) | ('?', Some('?')) => true,
+        // A type union's `|` is spaced like an operator.
+        ('|', _) => previous != Some('|'),
         ('=', Some('=' | '~')) | ('!', Some('=' | '~')) => true,
         ('<' | '>', Some('=')) => true,
         // A minus after an operand is binary; `-1` after `(`, `,`, `=` or an operator is not.
@@ -492,7 +536,22 @@ pub fn format(text: &str) -> String {
                 Piece::Code(code) => {
                     let spaced =
                         space_code(code, first, index + 1 == line.pieces.len(), &mut ternaries);
-                    let leading = spaced.starts_with(' ') || code.starts_with([' ', '\t']);
+                    // A quoted key hugs its colon: `'text': value`.
+                    let before = &line.pieces[..index];
+                    let after_string_key = spaced.trim_start().starts_with(':')
+                        && before
+                            .iter()
+                            .filter(|p| !matches!(p, Piece::Code(c) if c.trim().is_empty()))
+                            .count()
+                            == 1
+                        && before
+                            .iter()
+                            .any(|p| matches!(p, Piece::Verbatim(key) if key.starts_with('\'')));
+                    // `'a' , 'b'` and `('x' )`: nothing before a comma or a closing bracket.
+                    let hugs = spaced.trim_start().starts_with([',', ')', ']']);
+                    let leading = !after_string_key
+                        && !hugs
+                        && (spaced.starts_with(' ') || code.starts_with([' ', '\t']));
                     if !first && leading && !out.ends_with(' ') {
                         out.push(' ');
                     }
@@ -518,8 +577,16 @@ pub fn format(text: &str) -> String {
                 .pieces
                 .iter()
                 .any(|p| matches!(p, Piece::Code(c) if c.contains("[for ")));
+        // A one-line `func` wider than the official printer's 120 columns breaks after `=>`.
+        let long_function = indent == 0
+            && depth_after == depth_before
+            && content.starts_with("func ")
+            && content.chars().count() > 120;
         if content.is_empty() {
             rendered.push((false, String::new()));
+        } else if let (true, Some(at)) = (long_function, content.find(" => ")) {
+            rendered.push((false, content[..at + 3].to_string()));
+            rendered.push((false, format!("  {}", &content[at + 4..])));
         } else if let (true, Some(at)) = (opens_loop, content.find("[for ")) {
             rendered.push((false, format!("{}{}", "  ".repeat(indent), &content[..=at])));
             rendered.push((

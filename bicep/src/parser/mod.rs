@@ -658,6 +658,10 @@ impl Parser {
         if self.at_keyword("if") {
             return self.parse_condition();
         }
+        if self.at(&TokenKind::LeftSquare) && self.square_opens_for() {
+            // Only a resource or module loop may filter its items with `if (...) {...}`.
+            return self.parse_for(true);
+        }
         self.parse_expression()
     }
 
@@ -1116,11 +1120,16 @@ impl Parser {
                                 );
                                 continue;
                             }
-                            _ => {
-                                return self.fail(catalogue::unsupported_construct(
+                            base => {
+                                expression = Expression::new(
+                                    ExpressionKind::InstanceCall {
+                                        base: Box::new(Expression::new(base, expression.span)),
+                                        name,
+                                        arguments,
+                                    },
                                     span,
-                                    "Calling a function on a value (instance functions)",
-                                ))
+                                );
+                                continue;
                             }
                         };
                         expression = Expression::new(
@@ -1345,13 +1354,8 @@ impl Parser {
             }
             TokenKind::LeftBrace => self.parse_object(),
             TokenKind::LeftSquare => {
-                // `[` may be followed by line breaks (and comments) before `for`.
-                let mut ahead = 1;
-                while self.peek_kind(ahead) == &TokenKind::NewLine {
-                    ahead += 1;
-                }
-                if matches!(self.peek_kind(ahead), TokenKind::Identifier(word) if word == "for") {
-                    self.parse_for()
+                if self.square_opens_for() {
+                    self.parse_for(false)
                 } else {
                     self.parse_array()
                 }
@@ -1460,10 +1464,24 @@ impl Parser {
         Ok(Expression::new(ExpressionKind::Array(items), start.to(end)))
     }
 
-    fn parse_for(&mut self) -> ParseResult<Expression> {
+    /// Whether the `[` at the cursor opens a for-expression (`[` may be followed by line
+    /// breaks and comments before `for`).
+    fn square_opens_for(&self) -> bool {
+        let mut ahead = 1;
+        while self.peek_kind(ahead) == &TokenKind::NewLine {
+            ahead += 1;
+        }
+        matches!(self.peek_kind(ahead), TokenKind::Identifier(word) if word == "for")
+    }
+
+    /// `[for ... in ...: body]`. A filter (`if (...) {...}`) is part of the syntax only in
+    /// a resource or module declaration's value (`allow_filter`); elsewhere the official
+    /// parser reads `if (...)` as a call of the unsupported function `if` (BCP100), so a
+    /// filtered variable, output or property loop is refused with the same codes.
+    fn parse_for(&mut self, allow_filter: bool) -> ParseResult<Expression> {
         let start = self.advance().span;
         self.skip_newlines();
-        self.advance(); // `for`
+        let keyword = self.advance().span; // `for`
         let (item, index) = if self.at(&TokenKind::LeftParen) {
             self.advance();
             let item = self.parse_identifier(catalogue::expected_variable_identifier)?;
@@ -1485,7 +1503,7 @@ impl Parser {
         let collection = self.parse_expression()?;
         self.expect(TokenKind::Colon, ":")?;
         self.skip_newlines();
-        let (filter, body) = if self.at_keyword("if") {
+        let (filter, body) = if allow_filter && self.at_keyword("if") {
             match self.parse_condition()?.kind {
                 ExpressionKind::Condition { condition, body } => (Some(condition), body),
                 _ => return Err(Reported),
@@ -1494,9 +1512,25 @@ impl Parser {
             (None, Box::new(self.parse_expression()?))
         };
         self.skip_newlines();
+        if !self.at(&TokenKind::RightSquare) {
+            if let ExpressionKind::Call {
+                namespace: None,
+                name,
+                ..
+            } = &body.kind
+            {
+                // The binder reports BCP100 for a complete `if(...)` body; a filter body
+                // after it stops the parse here, so report both as the official compiler does.
+                if name.name == "if" {
+                    self.diagnostics
+                        .push(catalogue::if_function_not_supported(name.span));
+                }
+            }
+        }
         let end = self.expect(TokenKind::RightSquare, "]")?.span;
         Ok(Expression::new(
             ExpressionKind::For(ForExpression {
+                keyword,
                 item,
                 index,
                 collection: Box::new(collection),

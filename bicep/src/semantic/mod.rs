@@ -155,7 +155,7 @@ impl<'a> SemanticModel<'a> {
                 _ => declared_type,
             };
             // Written as the official type catalogue spells it, where we know that spelling.
-            let full_type = match resource_type_names::canonical(&full_type) {
+            let full_type = match resource_type_names::canonical(&full_type, &api_version) {
                 Some(canonical) => canonical.to_string(),
                 None => full_type,
             };
@@ -309,7 +309,7 @@ impl<'a> SemanticModel<'a> {
                     Some(Symbol::Variable(index)) if self.inlined_variables[index] => found = true,
                     _ => {}
                 },
-                ExpressionKind::Call { name, .. }
+                ExpressionKind::Call { name, .. } | ExpressionKind::InstanceCall { name, .. }
                     if name.name.starts_with("list") || name.name == "reference" =>
                 {
                     found = true
@@ -526,6 +526,14 @@ pub fn visit<'e>(expression: &'e Expression, f: &mut dyn FnMut(&'e Expression)) 
             index, arguments, ..
         } => {
             visit(index, f);
+            for argument in arguments {
+                visit(argument, f);
+            }
+        }
+        ExpressionKind::InstanceCall {
+            base, arguments, ..
+        } => {
+            visit(base, f);
             for argument in arguments {
                 visit(argument, f);
             }

@@ -1,16 +1,56 @@
 //! Resource type names as the official type catalogue spells them. The official compiler
-//! writes a resource's `type` as its catalogue spells it, whatever casing the file uses
-//! (`Microsoft.Network/dnszones` → `dnsZones`). We do not ship that catalogue; this is the
-//! spelling of common types from their ARM REST API specifications. A type not listed is
-//! written as the file spells it.
+//! writes a resource's `type` as its catalogue spells it for the declared api-version,
+//! whatever casing the file uses (`Microsoft.Network/dnszones@2018-05-01` → `dnsZones`).
+//! We do not ship that catalogue; this is the spelling of common types, checked against the
+//! generated types of Azure/bicep-types-az: each is spelled the same in every api-version
+//! there, except the few old versions in `OLD_SPELLINGS`. A type not listed is written as
+//! the file spells it.
 
-/// The catalogue's spelling of `full_type` (matched ignoring case), if we know it.
-pub fn canonical(full_type: &str) -> Option<&'static str> {
+/// The catalogue's spelling of `full_type` at `api_version` (matched ignoring case), if we
+/// know it.
+pub fn canonical(full_type: &str, api_version: &str) -> Option<&'static str> {
+    if let Some((spelling, _)) = OLD_SPELLINGS.iter().find(|(spelling, versions)| {
+        spelling.eq_ignore_ascii_case(full_type)
+            && versions.iter().any(|v| v.eq_ignore_ascii_case(api_version))
+    }) {
+        return Some(spelling);
+    }
     KNOWN
         .iter()
         .copied()
         .find(|known| known.eq_ignore_ascii_case(full_type))
 }
+
+/// Old api-versions whose generated types spell a listed type differently.
+const OLD_SPELLINGS: &[(&str, &[&str])] = &[
+    (
+        "Microsoft.Authorization/policyassignments",
+        &["2015-10-01-preview", "2016-04-01"],
+    ),
+    (
+        "Microsoft.Authorization/policydefinitions",
+        &["2015-10-01-preview", "2015-11-01", "2016-04-01"],
+    ),
+    (
+        "Microsoft.EventHub/namespaces/AuthorizationRules",
+        &["2014-09-01", "2015-08-01"],
+    ),
+    ("Microsoft.Network/dnszones", &["2015-05-04-preview"]),
+    ("Microsoft.Network/dnszones/A", &["2015-05-04-preview"]),
+    ("Microsoft.Network/dnszones/AAAA", &["2015-05-04-preview"]),
+    ("Microsoft.Network/dnszones/CNAME", &["2015-05-04-preview"]),
+    ("Microsoft.Network/dnszones/MX", &["2015-05-04-preview"]),
+    ("Microsoft.Network/dnszones/NS", &["2015-05-04-preview"]),
+    ("Microsoft.Network/dnszones/PTR", &["2015-05-04-preview"]),
+    ("Microsoft.Network/dnszones/SOA", &["2015-05-04-preview"]),
+    ("Microsoft.Network/dnszones/SRV", &["2015-05-04-preview"]),
+    ("Microsoft.Network/dnszones/TXT", &["2015-05-04-preview"]),
+    ("Microsoft.Network/virtualnetworks", &["2015-05-01-preview"]),
+    (
+        "Microsoft.Network/virtualnetworks/subnets",
+        &["2015-05-01-preview", "2015-06-15"],
+    ),
+];
 
 const KNOWN: &[&str] = &[
     "Microsoft.Authorization/locks",

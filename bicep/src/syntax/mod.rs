@@ -71,6 +71,8 @@ pub enum ArrayItem {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ForExpression {
+    /// The `for` keyword (where the official compiler reports a misplaced loop).
+    pub keyword: Span,
     pub item: Option<Identifier>,
     pub index: Option<Identifier>,
     pub collection: Box<Expression>,
@@ -97,6 +99,13 @@ pub enum ExpressionKind {
     ResourceIndexCall {
         resource: Identifier,
         index: Box<Expression>,
+        name: Identifier,
+        arguments: Vec<Expression>,
+    },
+    /// `base.function(...)` on any other base: a resource reached through `a::b` or
+    /// parentheses is the only one with functions (BCP067 otherwise).
+    InstanceCall {
+        base: Box<Expression>,
         name: Identifier,
         arguments: Vec<Expression>,
     },

@@ -2,6 +2,7 @@
 //! decorators on the right declarations, resource type strings, and refusing
 //! language this compiler does not implement (so it never emits wrong JSON).
 
+mod loop_positions;
 pub(crate) mod resource_schemas;
 
 use crate::diagnostics::{catalogue, PendingDiagnostic};
@@ -172,6 +173,7 @@ pub fn check(model: &SemanticModel<'_>) -> Vec<PendingDiagnostic> {
     }
     check_lambda_positions(model, &mut diagnostics);
     check_function_calls(model, &mut diagnostics);
+    loop_positions::check(model.tree, &mut diagnostics);
     for module in &model.modules {
         if module.body.is_none() {
             diagnostics.push(catalogue::unsupported_construct(
