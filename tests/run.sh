@@ -62,5 +62,6 @@ CLOUDHSM_EMULATOR_BIN="$PWD/target/debug/cloudhsm-emulator" \
   AZ_CLI="$PWD/$az_venv/bin/az" \
   "$venv/bin/python" -m pytest tests/interop -q -p no:cacheprovider
 
-echo "== Fuzz targets, a short run each (bash fuzz/run.sh 600 for a long one)"
-bash fuzz/run.sh "${FUZZ_SECONDS:-5}"
+echo "== Fuzz targets: seeds and past crashes replayed, then a short run each (bash fuzz/run.sh 600 for a long one)"
+# Unoptimised and without ASan: the build is the cost of a smoke run.
+FUZZ_PROFILE="${FUZZ_PROFILE:-dev}" FUZZ_SANITIZER="${FUZZ_SANITIZER:-none}" bash fuzz/run.sh "${FUZZ_SECONDS:-5}"
