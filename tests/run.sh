@@ -7,6 +7,9 @@ cd "$(dirname "$0")/.."
 
 echo "== build"
 cargo build --workspace --locked --bins --tests
+# The PKCS#11 module (a cdylib: --bins --tests does not link it); the
+# Python interop suite loads it.
+cargo build --locked -p azcloudhsm-pkcs11
 
 echo "== Azurite (pinned in tests/azurite/package-lock.json; 3.35.0 is the last release for Node 20)"
 azurite=.tooling/azurite

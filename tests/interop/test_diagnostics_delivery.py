@@ -7,7 +7,6 @@ Azurite with azure-storage-blob and from the hub with an azure-eventhub
 consumer (the rule's connection string plus `;UseDevelopmentEmulator=true`)."""
 
 import json
-import os
 import pathlib
 import socket
 import subprocess
@@ -16,7 +15,7 @@ import time
 
 import pytest
 
-from conftest import ROOT, Az, RunningEmulator, register_emulator_cloud
+from conftest import Az, RunningEmulator, register_emulator_cloud, save_config_and_activate, util
 from test_backup_restore import azurite_binary
 from test_event_hubs_data_plane import collect
 
@@ -72,18 +71,6 @@ def setup():
     home.cleanup()
 
 
-def util(emulator, config, workdir, *args, user=None):
-    """`az-cloudhsm util --config CONFIG singlecmd ARGS` in `workdir`."""
-    env = {**os.environ}
-    if user:
-        env["azcloudhsm_password"] = user
-    result = subprocess.run(
-        [str(ROOT / "target" / "debug" / "az-cloudhsm"), "util", "--config", str(config), "singlecmd", *args],
-        cwd=workdir, env=env, capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, f"util {' '.join(args)}:\n{result.stdout}\n{result.stderr}"
-    return result.stdout
-
-
 def records_in_azurite(port, ca):
     from azure.storage.blob import BlobServiceClient
 
@@ -128,28 +115,13 @@ def test_storage_destination_gets_the_crypto_users_operations(setup):
     # The README's walkthrough: activation with the owner's certificates
     # (openssl), then a crypto user's key pair and signatures.
     workdir = pathlib.Path(work.name)
-    config = workdir / "azcloudhsm_client.json"
-    subprocess.run([str(ROOT / "target" / "debug" / "az-cloudhsm"), "util",
-                    "--endpoints", str(pathlib.Path(emulator.dir.name) / "endpoints.json"),
-                    "-g", group, "-n", "chsm-logs", "singlecmd", "saveConfig", "-out", str(config)],
-                   check=True, capture_output=True)
-    util(emulator, config, workdir, "loginHSM", "-u", "PRECO", "-s", "admin", "-p", "password", "getCertReq", "-f", "partition.csr")
-    for command in (
-        ["req", "-newkey", "rsa:2048", "-nodes", "-sha256", "-keyout", "PO.key", "-out", "PO.csr", "-subj", "/CN=Partition Owner"],
-        ["x509", "-req", "-sha256", "-days", "3650", "-in", "PO.csr", "-signkey", "PO.key", "-out", "PO.crt"],
-        ["x509", "-req", "-sha256", "-days", "3650", "-in", "partition.csr", "-CA", "PO.crt", "-CAkey", "PO.key",
-         "-CAcreateserial", "-out", "POAC.crt"],
-    ):
-        subprocess.run(["openssl", *command], cwd=workdir, check=True, capture_output=True)
-    util(emulator, config, workdir, "loginHSM", "-u", "PRECO", "-s", "admin", "-p", "password",
-         "storeCert", "-fPath", "PO.crt", "-type", "4", "storeCert", "-fPath", "POAC.crt", "-type", "8",
-         "changePswd", "PRECO", "admin", "officer-pass-1")
-    util(emulator, config, workdir, "loginHSM", "-u", "CO", "-s", "admin", "-p", "officer-pass-1", "createUser", "CU", "cu1", CU_PASSWORD)
+    config = save_config_and_activate(emulator, group, "chsm-logs", workdir, "officer-pass-1")
+    util(config, workdir, "loginHSM", "-u", "CO", "-s", "admin", "-p", "officer-pass-1", "createUser", "CU", "cu1", CU_PASSWORD)
     (workdir / "message.txt").write_text("invoice 42")
-    generated = util(emulator, config, workdir, "genRSAKeyPair", "-m", "2048", "-e", "65537", "-l", LABEL, user=f"cu1:{CU_PASSWORD}")
+    generated = util(config, workdir, "genRSAKeyPair", "-m", "2048", "-e", "65537", "-l", LABEL, user=f"cu1:{CU_PASSWORD}")
     private = generated.split("private key handle:")[1].split()[0]
     for i in range(3):
-        util(emulator, config, workdir, "sign", "-f", "message.txt", "-k", private, "-m", "1", "-out", f"m{i}.sig", user=f"cu1:{CU_PASSWORD}")
+        util(config, workdir, "sign", "-f", "message.txt", "-k", private, "-m", "1", "-out", f"m{i}.sig", user=f"cu1:{CU_PASSWORD}")
 
     deadline = time.time() + 60
     while True:
