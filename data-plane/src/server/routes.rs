@@ -11,6 +11,7 @@ use axum::{
 };
 use base64::{engine::general_purpose::STANDARD as B64, Engine as _};
 
+mod certificates;
 mod partition;
 mod public_keys;
 
@@ -58,6 +59,7 @@ pub fn router(state: AppState) -> Router {
         .route("/hsms/{hsm}/stream", get(super::stream::upgrade))
         .merge(partition::routes())
         .merge(public_keys::routes())
+        .merge(certificates::routes())
         .merge(security::routes())
         .layer(axum::middleware::from_fn(partition::caller_address))
         // Outermost: every body is read whole (or refused) before any
