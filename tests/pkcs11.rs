@@ -877,6 +877,111 @@ fn pkcs11_tool_and_openssl_use_the_module() {
         .arg(file("cert.pem")));
     assert!(verified.contains("OK"), "{verified}");
 
+    // The certificate onto the HSM next to its key (pkcs11-tool
+    // --write-object), listed, read back unchanged, deleted.
+    run(std::process::Command::new("openssl")
+        .args(["x509", "-outform", "DER", "-in"])
+        .arg(file("cert.pem"))
+        .arg("-out")
+        .arg(file("cert.der")));
+    run(tool()
+        .args(["--login", "--pin", USER_PIN, "--write-object"])
+        .arg(file("cert.der"))
+        .args(["--type", "cert", "--id", "01", "--label", "tool-rsa"]));
+    let certificates = run(tool().args([
+        "--login",
+        "--pin",
+        USER_PIN,
+        "--list-objects",
+        "--type",
+        "cert",
+    ]));
+    assert!(
+        certificates.contains("Certificate Object") && certificates.contains("tool-rsa"),
+        "{certificates}"
+    );
+    run(tool()
+        .args([
+            "--login",
+            "--pin",
+            USER_PIN,
+            "--read-object",
+            "--type",
+            "cert",
+            "--id",
+            "01",
+            "-o",
+        ])
+        .arg(file("back.der")));
+    assert_eq!(
+        std::fs::read(file("back.der")).unwrap(),
+        std::fs::read(file("cert.der")).unwrap()
+    );
+
+    // OpenSSL 3's provider (Debian's pkcs11-provider, from bookworm-backports;
+    // tests/run.sh installs it): the same key, the signature checked by
+    // OpenSSL's default provider with the public key pkcs11-tool read.
+    let provider = "/usr/lib/x86_64-linux-gnu/ossl-modules/pkcs11.so";
+    assert!(
+        std::path::Path::new(provider).exists(),
+        "{provider} is missing: tests/run.sh installs pkcs11-provider"
+    );
+    run(std::process::Command::new("openssl")
+        .env("AZCLOUDHSM_CLIENT_CONFIG", &config)
+        .env("PKCS11_PROVIDER_MODULE", &module)
+        .env("azcloudhsm_password", USER_PIN)
+        .args([
+            "pkeyutl",
+            "-provider",
+            "pkcs11",
+            "-provider",
+            "default",
+            "-sign",
+            "-pkeyopt",
+            "digest:sha256",
+            "-inkey",
+            key,
+            "-in",
+        ])
+        .arg(file("hash"))
+        .arg("-out")
+        .arg(file("provider.sig")));
+    let verified = run(std::process::Command::new("openssl")
+        .args([
+            "pkeyutl",
+            "-verify",
+            "-pubin",
+            "-keyform",
+            "DER",
+            "-pkeyopt",
+            "digest:sha256",
+            "-inkey",
+        ])
+        .arg(file("public.der"))
+        .arg("-in")
+        .arg(file("hash"))
+        .arg("-sigfile")
+        .arg(file("provider.sig")));
+    assert!(
+        verified.contains("Signature Verified Successfully"),
+        "{verified}"
+    );
+    run(tool().args([
+        "--login",
+        "--pin",
+        USER_PIN,
+        "--delete-object",
+        "--type",
+        "cert",
+        "--id",
+        "01",
+    ]));
+    let certificates = run(tool().args(["--login", "--pin", USER_PIN, "--list-objects"]));
+    assert!(
+        !certificates.contains("Certificate Object"),
+        "{certificates}"
+    );
+
     // pkcs11-tool's own self-test: reported, not a gate (it fails on
     // SoftHSMv2 too); the README explains what it reports.
     let report = tool()

@@ -31,6 +31,17 @@ if [ "${#missing[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
+echo "== OpenSSL 3 provider for PKCS#11 (pkcs11-provider: Debian 12 has it in bookworm-backports only)"
+if ! dpkg -s pkcs11-provider >/dev/null 2>&1; then
+  backports=/etc/apt/sources.list.d/bookworm-backports.list
+  if [ ! -f "$backports" ] && grep -q '^VERSION_CODENAME=bookworm' /etc/os-release; then
+    echo "deb http://deb.debian.org/debian bookworm-backports main" > "$backports"
+  fi
+  apt-get update -qq
+  # Backports are pinned low: only this package comes from them.
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -t bookworm-backports pkcs11-provider >/dev/null
+fi
+
 echo "== Rust tests (unit + end-to-end)"
 # The end-to-end tests start the binary cargo test has just built.
 CLOUDHSM_EMULATOR_BIN="$PWD/target/debug/cloudhsm-emulator" cargo test --workspace --locked
