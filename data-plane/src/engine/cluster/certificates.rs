@@ -18,7 +18,7 @@ const MAX_CERTIFICATE: usize = 32 * 1024;
 
 fn parse(der: &[u8]) -> Result<X509Certificate<'_>, EngineError> {
     match x509_parser::parse_x509_certificate(der) {
-        Ok((rest, certificate)) if rest.is_empty() => Ok(certificate),
+        Ok((&[], certificate)) => Ok(certificate),
         _ => Err(EngineError::AttributeValueInvalid(
             "CKA_VALUE is not a DER X.509 certificate".into(),
         )),
