@@ -231,6 +231,21 @@ fn walks() -> Vec<Walk> {
                 "426 RET_INVALID_REQUEST",
             ),
         ),
+        // certificates.rs: certificate objects, and copies (certificates only)
+        w(
+            M::POST,
+            "/certificates",
+            "/certificates",
+            Some(json!({"data": "AAAA", "attributes": []})),
+            login(deny, "400 CKR_ATTRIBUTE_VALUE_INVALID", deny),
+        ),
+        w(
+            M::POST,
+            "/keys/{h}/copy",
+            "/keys/{handle}/copy",
+            Some(json!({"attributes": []})),
+            login(deny, "403 CKR_ACTION_PROHIBITED", deny),
+        ),
         // partition.rs
         w(
             M::GET,
@@ -447,6 +462,7 @@ fn declared_routes() -> Vec<String> {
         include_str!("../data-plane/src/server/routes/public_keys.rs"),
         include_str!("../data-plane/src/server/routes/security.rs"),
         include_str!("../data-plane/src/server/routes/admin.rs"),
+        include_str!("../data-plane/src/server/routes/certificates.rs"),
     ];
     let mut routes = Vec::new();
     for source in sources {

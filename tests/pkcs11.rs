@@ -19,7 +19,7 @@ use cryptoki::{
         rsa::{PkcsMgfType, PkcsOaepParams, PkcsOaepSource, PkcsPssParams},
         Mechanism, MechanismType,
     },
-    object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHandle},
+    object::{Attribute, AttributeType, CertificateType, KeyType, ObjectClass, ObjectHandle},
     session::{Session, SessionState, UserType},
     types::AuthPin,
 };
@@ -133,7 +133,11 @@ fn cryptoki_drives_the_module() {
     let token = pkcs11.get_token_info(slot).unwrap();
     assert!(token.login_required() && token.rng() && token.token_initialized());
     assert!(token.user_pin_initialized());
-    assert!(!token.label().is_empty());
+    assert_eq!(
+        token.label(),
+        "chsm1",
+        "the token is labelled with the cluster's name"
+    );
     assert_eq!(token.serial_number().len(), 16);
     let mechanisms = pkcs11.get_mechanism_list(slot).unwrap();
     for m in [
@@ -439,6 +443,113 @@ fn cryptoki_drives_the_module() {
         .unwrap();
     assert_eq!(secret_keys.len(), 4);
 
+    // Certificates on the HSM (Azure's certificate storage): created,
+    // found, read back, relabelled, copied and destroyed; keys are not copied.
+    let der = {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let params = rcgen::CertificateParams::new(vec!["p11.example".to_string()]).unwrap();
+        params.self_signed(&key).unwrap().der().to_vec()
+    };
+    let (subject, issuer, serial) = certificate_names(&der);
+    let certificate_template = |label: &str, subject: &[u8]| {
+        vec![
+            Attribute::Class(ObjectClass::CERTIFICATE),
+            Attribute::CertificateType(CertificateType::X_509),
+            Attribute::Token(true),
+            Attribute::Value(der.clone()),
+            Attribute::Subject(subject.to_vec()),
+            Attribute::Label(label.as_bytes().to_vec()),
+            Attribute::Id(vec![0xce, 0x01]),
+        ]
+    };
+    let certificate = session
+        .create_object(&certificate_template("p11-cert", &subject))
+        .unwrap();
+    assert_eq!(
+        session
+            .find_objects(&[
+                Attribute::Class(ObjectClass::CERTIFICATE),
+                Attribute::Label(b"p11-cert".to_vec()),
+            ])
+            .unwrap(),
+        vec![certificate]
+    );
+    match &session
+        .get_attributes(
+            certificate,
+            &[
+                AttributeType::Value,
+                AttributeType::Subject,
+                AttributeType::Issuer,
+                AttributeType::SerialNumber,
+                AttributeType::CertificateType,
+                AttributeType::Id,
+                AttributeType::Private,
+            ],
+        )
+        .unwrap()[..]
+    {
+        [Attribute::Value(v), Attribute::Subject(s), Attribute::Issuer(i), Attribute::SerialNumber(n), Attribute::CertificateType(t), Attribute::Id(id), Attribute::Private(private)] =>
+        {
+            assert_eq!(v, &der);
+            assert_eq!((s, i, n), (&subject, &issuer, &serial));
+            assert_eq!(*t, CertificateType::X_509);
+            assert_eq!(id, &[0xce, 0x01]);
+            assert!(!private, "certificates are public objects");
+        }
+        other => panic!("certificate attributes: {other:?}"),
+    }
+    assert_eq!(
+        rv(session.create_object(&certificate_template("wrong", b"\x30\x00"))),
+        RvError::TemplateInconsistent,
+        "a CKA_SUBJECT that is not the certificate's"
+    );
+    let mut garbage = certificate_template("garbage", &subject);
+    garbage[3] = Attribute::Value(b"not a certificate".to_vec());
+    assert_eq!(
+        rv(session.create_object(&garbage)),
+        RvError::AttributeValueInvalid
+    );
+    session
+        .update_attributes(
+            certificate,
+            &[Attribute::Label(b"p11-cert-renamed".to_vec())],
+        )
+        .unwrap();
+    assert_eq!(
+        rv(session.update_attributes(certificate, &[Attribute::Value(der[1..].to_vec())])),
+        RvError::AttributeReadOnly
+    );
+    let copy = session
+        .copy_object(certificate, &[Attribute::Label(b"p11-cert-copy".to_vec())])
+        .unwrap();
+    assert_ne!(copy, certificate);
+    assert_eq!(
+        bytes_of(&session, copy, AttributeType::Label),
+        b"p11-cert-copy"
+    );
+    assert_eq!(
+        rv(session.copy_object(rsa_public, &[])),
+        RvError::ActionProhibited,
+        "keys are not CKA_COPYABLE"
+    );
+    assert_eq!(
+        rv(session.sign(&Mechanism::Sha256RsaPkcs, certificate, message)),
+        RvError::KeyTypeInconsistent
+    );
+    session.destroy_object(copy).unwrap();
+    assert_eq!(
+        session
+            .find_objects(&[Attribute::Class(ObjectClass::CERTIFICATE)])
+            .unwrap(),
+        vec![certificate]
+    );
+    session.destroy_object(certificate).unwrap();
+    assert!(session
+        .find_objects(&[Attribute::Class(ObjectClass::CERTIFICATE)])
+        .unwrap()
+        .is_empty());
+
     // Wrong use.
     let missing = unsafe { ObjectHandle::new_from_raw(999_999) };
     assert_eq!(
@@ -515,6 +626,52 @@ fn cryptoki_drives_the_module() {
     pkcs11.finalize().unwrap();
     std::env::remove_var("azcloudhsm_password");
     drop(emu);
+}
+
+/// Subject, issuer and serial number (DER) of a certificate, read by
+/// OpenSSL: the module must answer the same.
+fn certificate_names(der: &[u8]) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("c.der"), der).unwrap();
+    // `asn1parse` offsets of the TBS fields: serial, issuer, subject are the
+    // TBS's 2nd, 4th and 6th children (after [0] version, before validity...).
+    let parsed = run(std::process::Command::new("openssl")
+        .args(["asn1parse", "-inform", "DER", "-in"])
+        .arg(dir.path().join("c.der")));
+    // depth-2 lines are the TBS's children: "off:d=2  hl=h l=len ..."
+    let children: Vec<(usize, usize)> = parsed
+        .lines()
+        .filter(|l| l.contains("d=2"))
+        .map(|l| {
+            let offset: usize = l.split(':').next().unwrap().trim().parse().unwrap();
+            let header: usize = l
+                .split("hl=")
+                .nth(1)
+                .unwrap()
+                .split_whitespace()
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap();
+            let length: usize = l
+                .split(" l=")
+                .nth(1)
+                .unwrap()
+                .split_whitespace()
+                .next()
+                .unwrap()
+                .trim()
+                .parse()
+                .unwrap();
+            (offset, header + length)
+        })
+        .collect();
+    let field = |n: usize| {
+        let (offset, len) = children[n];
+        der[offset..offset + len].to_vec()
+    };
+    // [0] version, serial, signature algorithm, issuer, validity, subject.
+    (field(5), field(3), field(1))
 }
 
 fn aes_key_result(session: &Session) -> Result<ObjectHandle, Error> {
@@ -720,6 +877,111 @@ fn pkcs11_tool_and_openssl_use_the_module() {
         .arg(file("cert.pem")));
     assert!(verified.contains("OK"), "{verified}");
 
+    // The certificate onto the HSM next to its key (pkcs11-tool
+    // --write-object), listed, read back unchanged, deleted.
+    run(std::process::Command::new("openssl")
+        .args(["x509", "-outform", "DER", "-in"])
+        .arg(file("cert.pem"))
+        .arg("-out")
+        .arg(file("cert.der")));
+    run(tool()
+        .args(["--login", "--pin", USER_PIN, "--write-object"])
+        .arg(file("cert.der"))
+        .args(["--type", "cert", "--id", "01", "--label", "tool-rsa"]));
+    let certificates = run(tool().args([
+        "--login",
+        "--pin",
+        USER_PIN,
+        "--list-objects",
+        "--type",
+        "cert",
+    ]));
+    assert!(
+        certificates.contains("Certificate Object") && certificates.contains("tool-rsa"),
+        "{certificates}"
+    );
+    run(tool()
+        .args([
+            "--login",
+            "--pin",
+            USER_PIN,
+            "--read-object",
+            "--type",
+            "cert",
+            "--id",
+            "01",
+            "-o",
+        ])
+        .arg(file("back.der")));
+    assert_eq!(
+        std::fs::read(file("back.der")).unwrap(),
+        std::fs::read(file("cert.der")).unwrap()
+    );
+
+    // OpenSSL 3's provider (Debian's pkcs11-provider, from bookworm-backports;
+    // tests/run.sh installs it): the same key, the signature checked by
+    // OpenSSL's default provider with the public key pkcs11-tool read.
+    let provider = "/usr/lib/x86_64-linux-gnu/ossl-modules/pkcs11.so";
+    assert!(
+        std::path::Path::new(provider).exists(),
+        "{provider} is missing: tests/run.sh installs pkcs11-provider"
+    );
+    run(std::process::Command::new("openssl")
+        .env("AZCLOUDHSM_CLIENT_CONFIG", &config)
+        .env("PKCS11_PROVIDER_MODULE", &module)
+        .env("azcloudhsm_password", USER_PIN)
+        .args([
+            "pkeyutl",
+            "-provider",
+            "pkcs11",
+            "-provider",
+            "default",
+            "-sign",
+            "-pkeyopt",
+            "digest:sha256",
+            "-inkey",
+            key,
+            "-in",
+        ])
+        .arg(file("hash"))
+        .arg("-out")
+        .arg(file("provider.sig")));
+    let verified = run(std::process::Command::new("openssl")
+        .args([
+            "pkeyutl",
+            "-verify",
+            "-pubin",
+            "-keyform",
+            "DER",
+            "-pkeyopt",
+            "digest:sha256",
+            "-inkey",
+        ])
+        .arg(file("public.der"))
+        .arg("-in")
+        .arg(file("hash"))
+        .arg("-sigfile")
+        .arg(file("provider.sig")));
+    assert!(
+        verified.contains("Signature Verified Successfully"),
+        "{verified}"
+    );
+    run(tool().args([
+        "--login",
+        "--pin",
+        USER_PIN,
+        "--delete-object",
+        "--type",
+        "cert",
+        "--id",
+        "01",
+    ]));
+    let certificates = run(tool().args(["--login", "--pin", USER_PIN, "--list-objects"]));
+    assert!(
+        !certificates.contains("Certificate Object"),
+        "{certificates}"
+    );
+
     // pkcs11-tool's own self-test: reported, not a gate (it fails on
     // SoftHSMv2 too); the README explains what it reports.
     let report = tool()
@@ -758,7 +1020,10 @@ fn java_sunpkcs11_signs_with_token_keys() {
     std::fs::write(
         &java_config,
         format!(
-            "name = AzureCloudHSM\nlibrary = {}\nslot = 0\n",
+            // Generated keys are token keys (the usual SunPKCS11 line for an
+            // HSM): KeyStore.setKeyEntry would otherwise copy a session key
+            // into a token key with C_CopyObject, which HSM keys refuse.
+            "name = AzureCloudHSM\nlibrary = {}\nslot = 0\nattributes(generate, *, *) = {{\n  CKA_TOKEN = true\n}}\n",
             module_path().display()
         ),
     )
@@ -771,5 +1036,6 @@ fn java_sunpkcs11_signs_with_token_keys() {
         .arg("SunPkcs11Check")
         .arg(&java_config));
     assert!(output.contains("SunPKCS11 OK"), "{output}");
+    assert!(output.contains("KeyStore aliases [java-rsa]"), "{output}");
     drop(emu);
 }

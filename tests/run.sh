@@ -7,6 +7,9 @@ cd "$(dirname "$0")/.."
 
 echo "== build"
 cargo build --workspace --locked --bins --tests
+# The PKCS#11 module (a cdylib: --bins --tests does not link it); the
+# Python interop suite loads it.
+cargo build --locked -p azcloudhsm-pkcs11
 
 echo "== Azurite (pinned in tests/azurite/package-lock.json; 3.35.0 is the last release for Node 20)"
 azurite=.tooling/azurite
@@ -26,6 +29,17 @@ done
 if [ "${#missing[@]}" -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+echo "== OpenSSL 3 provider for PKCS#11 (pkcs11-provider: Debian 12 has it in bookworm-backports only)"
+if ! dpkg -s pkcs11-provider >/dev/null 2>&1; then
+  backports=/etc/apt/sources.list.d/bookworm-backports.list
+  if [ ! -f "$backports" ] && grep -q '^VERSION_CODENAME=bookworm' /etc/os-release; then
+    echo "deb http://deb.debian.org/debian bookworm-backports main" > "$backports"
+  fi
+  apt-get update -qq
+  # Backports are pinned low: only this package comes from them.
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -t bookworm-backports pkcs11-provider >/dev/null
 fi
 
 echo "== Rust tests (unit + end-to-end)"

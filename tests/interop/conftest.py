@@ -17,6 +17,10 @@ def emulator_binary() -> str:
     return os.environ.get("CLOUDHSM_EMULATOR_BIN", str(ROOT / "target" / "debug" / "cloudhsm-emulator"))
 
 
+def az_cloudhsm_binary() -> str:
+    return str(ROOT / "target" / "debug" / "az-cloudhsm")
+
+
 class RunningEmulator:
     def __init__(self, *args: str):
         self.dir = tempfile.TemporaryDirectory()
@@ -244,3 +248,44 @@ def az(emulator, az_home):
         ep["tenantId"],
     )
     return cli
+
+
+# --- The data-plane utility (`az-cloudhsm util`) ------------------------------
+
+
+def util(config, workdir, *args, user=None):
+    """`az-cloudhsm util --config CONFIG singlecmd ARGS` in `workdir`; its
+    output. `user` ("cu1:password") goes in azcloudhsm_password."""
+    env = {**os.environ}
+    if user:
+        env["azcloudhsm_password"] = user
+    result = subprocess.run(
+        [az_cloudhsm_binary(), "util", "--config", str(config), "singlecmd", *args],
+        cwd=workdir, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, f"util {' '.join(args)}:\n{result.stdout}\n{result.stderr}"
+    return result.stdout
+
+
+def save_config_and_activate(emulator, group, name, workdir, officer_password):
+    """The README's walkthrough for a new cluster: the utility's saveConfig
+    (found through the control plane), then activation with the owner's
+    certificates made by openssl, the pre-crypto-officer's new password.
+    Answers the client configuration's path."""
+    workdir = pathlib.Path(workdir)
+    config = workdir / "azcloudhsm_client.json"
+    subprocess.run([az_cloudhsm_binary(), "util",
+                    "--endpoints", str(pathlib.Path(emulator.dir.name) / "endpoints.json"),
+                    "-g", group, "-n", name, "singlecmd", "saveConfig", "-out", str(config)],
+                   check=True, capture_output=True)
+    util(config, workdir, "loginHSM", "-u", "PRECO", "-s", "admin", "-p", "password", "getCertReq", "-f", "partition.csr")
+    for command in (
+        ["req", "-newkey", "rsa:2048", "-nodes", "-sha256", "-keyout", "PO.key", "-out", "PO.csr", "-subj", "/CN=Partition Owner"],
+        ["x509", "-req", "-sha256", "-days", "3650", "-in", "PO.csr", "-signkey", "PO.key", "-out", "PO.crt"],
+        ["x509", "-req", "-sha256", "-days", "3650", "-in", "partition.csr", "-CA", "PO.crt", "-CAkey", "PO.key",
+         "-CAcreateserial", "-out", "POAC.crt"],
+    ):
+        subprocess.run(["openssl", *command], cwd=workdir, check=True, capture_output=True)
+    util(config, workdir, "loginHSM", "-u", "PRECO", "-s", "admin", "-p", "password",
+         "storeCert", "-fPath", "PO.crt", "-type", "4", "storeCert", "-fPath", "POAC.crt", "-type", "8",
+         "changePswd", "PRECO", "admin", officer_password)
+    return config

@@ -7,7 +7,6 @@ Azurite with azure-storage-blob and from the hub with an azure-eventhub
 consumer (the rule's connection string plus `;UseDevelopmentEmulator=true`)."""
 
 import json
-import os
 import pathlib
 import socket
 import subprocess
@@ -16,7 +15,7 @@ import time
 
 import pytest
 
-from conftest import ROOT, Az, RunningEmulator, register_emulator_cloud
+from conftest import Az, RunningEmulator, register_emulator_cloud, save_config_and_activate, util
 from test_backup_restore import azurite_binary
 from test_event_hubs_data_plane import collect
 
@@ -72,43 +71,14 @@ def setup():
     home.cleanup()
 
 
-def util(emulator, config, workdir, *args, user=None):
-    """`az-cloudhsm util --config CONFIG singlecmd ARGS` in `workdir`."""
-    env = {**os.environ}
-    if user:
-        env["azcloudhsm_password"] = user
-    result = subprocess.run(
-        [str(ROOT / "target" / "debug" / "az-cloudhsm"), "util", "--config", str(config), "singlecmd", *args],
-        cwd=workdir, env=env, capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, f"util {' '.join(args)}:\n{result.stdout}\n{result.stderr}"
-    return result.stdout
-
-
 def activate_with_crypto_user(emulator, group, cluster, workdir):
-    """The README's walkthrough in `workdir`: the client config from
-    saveConfig, activation with the owner's certificates (openssl), an
-    officer who creates crypto user cu1, and cu1's RSA key pair labelled
-    LABEL; writes message.txt to sign. Returns (config path, private key
-    handle)."""
-    config = workdir / "azcloudhsm_client.json"
-    subprocess.run([str(ROOT / "target" / "debug" / "az-cloudhsm"), "util",
-                    "--endpoints", str(pathlib.Path(emulator.dir.name) / "endpoints.json"),
-                    "-g", group, "-n", cluster, "singlecmd", "saveConfig", "-out", str(config)],
-                   check=True, capture_output=True)
-    util(emulator, config, workdir, "loginHSM", "-u", "PRECO", "-s", "admin", "-p", "password", "getCertReq", "-f", "partition.csr")
-    for command in (
-        ["req", "-newkey", "rsa:2048", "-nodes", "-sha256", "-keyout", "PO.key", "-out", "PO.csr", "-subj", "/CN=Partition Owner"],
-        ["x509", "-req", "-sha256", "-days", "3650", "-in", "PO.csr", "-signkey", "PO.key", "-out", "PO.crt"],
-        ["x509", "-req", "-sha256", "-days", "3650", "-in", "partition.csr", "-CA", "PO.crt", "-CAkey", "PO.key",
-         "-CAcreateserial", "-out", "POAC.crt"],
-    ):
-        subprocess.run(["openssl", *command], cwd=workdir, check=True, capture_output=True)
-    util(emulator, config, workdir, "loginHSM", "-u", "PRECO", "-s", "admin", "-p", "password",
-         "storeCert", "-fPath", "PO.crt", "-type", "4", "storeCert", "-fPath", "POAC.crt", "-type", "8",
-         "changePswd", "PRECO", "admin", "officer-pass-1")
-    util(emulator, config, workdir, "loginHSM", "-u", "CO", "-s", "admin", "-p", "officer-pass-1", "createUser", "CU", "cu1", CU_PASSWORD)
+    """saveConfig and activation (conftest), an officer who creates crypto
+    user cu1, and cu1's RSA key pair labelled LABEL; writes message.txt to
+    sign. Returns (config path, private key handle)."""
+    config = save_config_and_activate(emulator, group, cluster, workdir, "officer-pass-1")
+    util(config, workdir, "loginHSM", "-u", "CO", "-s", "admin", "-p", "officer-pass-1", "createUser", "CU", "cu1", CU_PASSWORD)
     (workdir / "message.txt").write_text("invoice 42")
-    generated = util(emulator, config, workdir, "genRSAKeyPair", "-m", "2048", "-e", "65537", "-l", LABEL, user=f"cu1:{CU_PASSWORD}")
+    generated = util(config, workdir, "genRSAKeyPair", "-m", "2048", "-e", "65537", "-l", LABEL, user=f"cu1:{CU_PASSWORD}")
     return config, generated.split("private key handle:")[1].split()[0]
 
 
@@ -156,7 +126,7 @@ def test_storage_destination_gets_the_crypto_users_operations(setup):
     workdir = pathlib.Path(work.name)
     config, private = activate_with_crypto_user(emulator, group, "chsm-logs", workdir)
     for i in range(3):
-        util(emulator, config, workdir, "sign", "-f", "message.txt", "-k", private, "-m", "1", "-out", f"m{i}.sig", user=f"cu1:{CU_PASSWORD}")
+        util(config, workdir, "sign", "-f", "message.txt", "-k", private, "-m", "1", "-out", f"m{i}.sig", user=f"cu1:{CU_PASSWORD}")
 
     deadline = time.time() + 60
     while True:

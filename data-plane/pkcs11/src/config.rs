@@ -71,12 +71,10 @@ fn cluster(file: &Path, json: &Value) -> Result<Cluster, String> {
         }
         None => None,
     };
-    // The cluster's name is the first label of its HSMs' addresses unless
-    // the file names the token.
     let label = json["label"]
         .as_str()
         .map(str::to_string)
-        .unwrap_or_else(|| first.split('.').next().unwrap_or(first).to_string());
+        .unwrap_or_else(|| cluster_name(first));
     Ok(Cluster {
         client: ClientConfig {
             endpoint: endpoint.to_string(),
@@ -85,4 +83,44 @@ fn cluster(file: &Path, json: &Value) -> Result<Cluster, String> {
         },
         label,
     })
+}
+
+/// The cluster's name from an HSM's address,
+/// `hsm{n}.{name}-{12 hex}.{location}...` as the control plane makes them;
+/// another address gives its first label.
+fn cluster_name(address: &str) -> String {
+    let mut labels = address.split('.');
+    let first = labels.next().unwrap_or(address);
+    let numbered_hsm = first
+        .strip_prefix("hsm")
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+    match labels.next() {
+        Some(host) if numbered_hsm => match host.rsplit_once('-') {
+            Some((name, suffix))
+                if !name.is_empty()
+                    && suffix.len() == 12
+                    && suffix.bytes().all(|b| b.is_ascii_hexdigit()) =>
+            {
+                name.to_string()
+            }
+            _ => host.to_string(),
+        },
+        _ => first.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cluster_name;
+
+    #[test]
+    fn the_token_label_is_the_clusters_name() {
+        assert_eq!(
+            cluster_name("hsm1.chsm-py-0123456789ab.eastus2.cloudhsm.localhost"),
+            "chsm-py"
+        );
+        assert_eq!(cluster_name("hsm2.plain.eastus2.example"), "plain");
+        assert_eq!(cluster_name("10.0.0.4"), "10");
+        assert_eq!(cluster_name("myhsm.example.net"), "myhsm");
+    }
 }

@@ -135,3 +135,14 @@ pub fn ecdsa_to_der(raw: &[u8]) -> Vec<u8> {
     body.extend(integer(s));
     tlv(0x30, &body)
 }
+
+/// The content octets of a DER INTEGER.
+pub fn integer_content(der: &[u8]) -> Option<&[u8]> {
+    match der {
+        [0x02, len, rest @ ..] if (*len as usize) < 0x80 && rest.len() == *len as usize => {
+            Some(rest)
+        }
+        [0x02, 0x81, len, rest @ ..] if rest.len() == *len as usize => Some(rest),
+        _ => None,
+    }
+}

@@ -392,11 +392,44 @@ pub unsafe extern "C" fn C_CreateObject(
             writable(s)?;
             let class =
                 objects::ulong(objects::find_in(&t, CKA_CLASS).ok_or(CKR_TEMPLATE_INCOMPLETE)?)?;
-            if class != CKO_PUBLIC_KEY {
+            *handle = match class {
+                CKO_PUBLIC_KEY => objects::import_public(module, slot, &t)?,
+                CKO_CERTIFICATE => objects::create_certificate(module, slot, &t)?,
                 // Secret and private keys come in wrapped (C_UnwrapKey).
-                return Err(CKR_TEMPLATE_INCONSISTENT);
+                _ => return Err(CKR_TEMPLATE_INCONSISTENT),
+            };
+            if objects::is_session_object(&t) {
+                s.session_objects.push(*handle);
             }
-            *handle = objects::import_public(module, slot, &t)?;
+            Ok(())
+        })
+    })
+}
+
+/// Certificates are copied (as Azure's library does); keys are not
+/// CKA_COPYABLE. The template may give the copy another label or id, or
+/// make it a session object.
+#[no_mangle]
+pub unsafe extern "C" fn C_CopyObject(
+    session: CK_SESSION_HANDLE,
+    object: CK_OBJECT_HANDLE,
+    attrs: *mut CK_ATTRIBUTE,
+    count: CK_ULONG,
+    handle: *mut CK_OBJECT_HANDLE,
+) -> CK_RV {
+    guard(|| {
+        let t = template(attrs, count)?;
+        let handle = out(handle)?;
+        with_session(session, |module, slot, s| {
+            logged_in(slot)?;
+            writable(s)?;
+            if module.key_info(slot, object)?.class != CKO_CERTIFICATE {
+                return Err(CKR_ACTION_PROHIBITED);
+            }
+            let changes = objects::copy_changes(&t)?;
+            *handle = module
+                .block(module.client(slot).copy_object(object, changes))
+                .map_err(|e| from_client(&e))?;
             if objects::is_session_object(&t) {
                 s.session_objects.push(*handle);
             }

@@ -61,17 +61,6 @@ pub unsafe extern "C" fn C_SetOperationState(
 }
 
 #[no_mangle]
-pub unsafe extern "C" fn C_CopyObject(
-    _: CK_SESSION_HANDLE,
-    _: CK_OBJECT_HANDLE,
-    _: *mut CK_ATTRIBUTE,
-    _: CK_ULONG,
-    _: *mut CK_OBJECT_HANDLE,
-) -> CK_RV {
-    CKR_FUNCTION_NOT_SUPPORTED
-}
-
-#[no_mangle]
 pub unsafe extern "C" fn C_GetObjectSize(
     _: CK_SESSION_HANDLE,
     _: CK_OBJECT_HANDLE,

@@ -152,6 +152,19 @@ impl Module {
             }
         };
         let class = number(ids::CLASS)? as CK_OBJECT_CLASS;
+        if class == CKO_CERTIFICATE {
+            // No key type; the spec is unused (no mechanism takes a certificate).
+            let info = KeyInfo {
+                class,
+                key_type: CK_UNAVAILABLE_INFORMATION,
+                spec: KeySpec::GenericSecret { bytes: 0 },
+            };
+            slot.keys
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(handle, info);
+            return Ok(info);
+        }
         let key_type = number(ids::KEY_TYPE)? as CK_KEY_TYPE;
         let spec = match key_type {
             CKK_RSA => KeySpec::Rsa {
@@ -261,6 +274,9 @@ impl Module {
                 })
         };
         let yes = |b: bool| vec![CK_BBOOL::from(b)];
+        if info.class == CKO_CERTIFICATE {
+            return certificate_attribute(kind, &engine);
+        }
         Ok(match kind {
             CKA_CLASS => encode_ulong(info.class),
             CKA_KEY_TYPE => encode_ulong(info.key_type),
@@ -342,7 +358,10 @@ impl Module {
         kind: CK_ATTRIBUTE_TYPE,
         value: &[u8],
     ) -> CkResult<()> {
-        self.key_info(slot, handle)?;
+        let info = self.key_info(slot, handle)?;
+        if info.class == CKO_CERTIFICATE && !matches!(kind, CKA_LABEL | CKA_ID) {
+            return Err(CKR_ATTRIBUTE_READ_ONLY);
+        }
         let attribute = match kind {
             CKA_LABEL => Attribute::Text(
                 String::from_utf8(value.to_vec()).map_err(|_| CKR_ATTRIBUTE_VALUE_INVALID)?,
@@ -567,4 +586,147 @@ pub fn import_public(
             "RET_INVALID_PUBLIC_KEY" | "CKR_KEY_SIZE_RANGE" => CKR_ATTRIBUTE_VALUE_INVALID,
             _ => from_client(&e),
         })
+}
+
+/// A certificate's attribute: what the engine keeps (value, subject, issuer
+/// and serial read from the certificate, label, id), and PKCS#11's fixed
+/// answers for a public token object.
+fn certificate_attribute(
+    kind: CK_ATTRIBUTE_TYPE,
+    engine: &dyn Fn(u32) -> CkResult<Attribute>,
+) -> CkResult<Vec<u8>> {
+    let yes = |b: bool| vec![CK_BBOOL::from(b)];
+    let hex_of = |id: u32| match engine(id)? {
+        Attribute::Text(t) => Ok(hex_bytes(&t)),
+        _ => Err(CKR_GENERAL_ERROR),
+    };
+    Ok(match kind {
+        CKA_CLASS => encode_ulong(CKO_CERTIFICATE),
+        CKA_CERTIFICATE_TYPE => encode_ulong(CKC_X_509),
+        CKA_CERTIFICATE_CATEGORY => encode_ulong(CK_CERTIFICATE_CATEGORY_UNSPECIFIED),
+        CKA_VALUE => hex_of(ids::VALUE)?,
+        CKA_SUBJECT => hex_of(ids::SUBJECT)?,
+        CKA_ISSUER => hex_of(ids::ISSUER)?,
+        CKA_SERIAL_NUMBER => hex_of(ids::SERIAL_NUMBER)?,
+        // The first three bytes of the value's SHA-1, as the standard defines it.
+        CKA_CHECK_VALUE => {
+            let value = hex_of(ids::VALUE)?;
+            aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, &value).as_ref()
+                [..3]
+                .to_vec()
+        }
+        CKA_LABEL => match engine(ids::LABEL)? {
+            Attribute::Text(t) => t.into_bytes(),
+            _ => Vec::new(),
+        },
+        CKA_ID => match engine(ids::ID)? {
+            Attribute::Text(t) => id_from_engine(&t),
+            _ => Vec::new(),
+        },
+        CKA_TOKEN | CKA_MODIFIABLE | CKA_COPYABLE | CKA_DESTROYABLE => yes(true),
+        CKA_PRIVATE | CKA_TRUSTED => yes(false),
+        CKA_JAVA_MIDP_SECURITY_DOMAIN => encode_ulong(CK_SECURITY_DOMAIN_UNSPECIFIED),
+        CKA_START_DATE
+        | CKA_END_DATE
+        | CKA_URL
+        | CKA_HASH_OF_SUBJECT_PUBLIC_KEY
+        | CKA_HASH_OF_ISSUER_PUBLIC_KEY => Vec::new(),
+        _ => return Err(CKR_ATTRIBUTE_TYPE_INVALID),
+    })
+}
+
+/// C_CreateObject of an X.509 certificate: CKA_VALUE is the DER; subject,
+/// issuer and serial number are read from it (values given for them must
+/// be the certificate's).
+pub fn create_certificate(
+    module: &Module,
+    slot: &Slot,
+    template: &Template,
+) -> CkResult<CK_OBJECT_HANDLE> {
+    match find_in(template, CKA_CERTIFICATE_TYPE) {
+        None => return Err(CKR_TEMPLATE_INCOMPLETE),
+        Some(v) if ulong(v)? != CKC_X_509 => return Err(CKR_ATTRIBUTE_VALUE_INVALID),
+        Some(_) => {}
+    }
+    let der = find_in(template, CKA_VALUE).ok_or(CKR_TEMPLATE_INCOMPLETE)?;
+    let mut attributes = Vec::new();
+    for (kind, value) in template {
+        match *kind {
+            CKA_LABEL => attributes.push((
+                ids::LABEL,
+                Attribute::Text(
+                    String::from_utf8(value.clone()).map_err(|_| CKR_ATTRIBUTE_VALUE_INVALID)?,
+                ),
+            )),
+            CKA_ID => attributes.push((ids::ID, Attribute::Text(id_to_engine(value)))),
+            // Certificates are public objects and never trusted here.
+            CKA_PRIVATE if boolean(value)? => return Err(CKR_ATTRIBUTE_VALUE_INVALID),
+            CKA_TRUSTED if boolean(value)? => return Err(CKR_ATTRIBUTE_READ_ONLY),
+            CKA_CERTIFICATE_CATEGORY if ulong(value)? != CK_CERTIFICATE_CATEGORY_UNSPECIFIED => {
+                return Err(CKR_ATTRIBUTE_VALUE_INVALID)
+            }
+            CKA_CLASS
+            | CKA_CERTIFICATE_TYPE
+            | CKA_VALUE
+            | CKA_TOKEN
+            | CKA_PRIVATE
+            | CKA_TRUSTED
+            | CKA_MODIFIABLE
+            | CKA_COPYABLE
+            | CKA_DESTROYABLE
+            | CKA_CERTIFICATE_CATEGORY
+            | CKA_SUBJECT
+            | CKA_ISSUER
+            | CKA_SERIAL_NUMBER
+            | CKA_START_DATE
+            | CKA_END_DATE
+            | CKA_CHECK_VALUE
+            | CKA_URL
+            | CKA_JAVA_MIDP_SECURITY_DOMAIN
+            | CKA_HASH_OF_SUBJECT_PUBLIC_KEY
+            | CKA_HASH_OF_ISSUER_PUBLIC_KEY
+            | CKA_PUBLIC_KEY_INFO => {}
+            _ => return Err(CKR_ATTRIBUTE_TYPE_INVALID),
+        }
+    }
+    let handle = module
+        .block(module.client(slot).create_certificate(der, attributes))
+        .map_err(|e| from_client(&e))?;
+    // What the application said of the certificate must be what it is.
+    for kind in [CKA_SUBJECT, CKA_ISSUER, CKA_SERIAL_NUMBER] {
+        if let Some(claimed) = find_in(template, kind) {
+            let actual = module.attribute(slot, handle, kind)?;
+            // The serial is a DER INTEGER; SunPKCS11 gives its content only.
+            let same = actual == claimed
+                || (kind == CKA_SERIAL_NUMBER
+                    && crate::der::integer_content(&actual) == Some(claimed));
+            if !same {
+                let _ = module.block(module.client(slot).delete_key(handle));
+                return Err(CKR_TEMPLATE_INCONSISTENT);
+            }
+        }
+    }
+    Ok(handle)
+}
+
+/// The changes C_CopyObject's template asks of a certificate's copy.
+pub fn copy_changes(template: &Template) -> CkResult<Vec<(u32, Attribute)>> {
+    let mut changes = Vec::new();
+    for (kind, value) in template {
+        match *kind {
+            CKA_LABEL => changes.push((
+                ids::LABEL,
+                Attribute::Text(
+                    String::from_utf8(value.clone()).map_err(|_| CKR_ATTRIBUTE_VALUE_INVALID)?,
+                ),
+            )),
+            CKA_ID => changes.push((ids::ID, Attribute::Text(id_to_engine(value)))),
+            CKA_TOKEN => {
+                boolean(value)?;
+            }
+            CKA_PRIVATE if !boolean(value)? => {}
+            _ => return Err(CKR_ATTRIBUTE_READ_ONLY),
+        }
+    }
+    Ok(changes)
 }

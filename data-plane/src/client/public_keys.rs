@@ -1,4 +1,4 @@
-//! Client call for `importPubKey`.
+//! Client calls that create an object: `importPubKey`, certificates, copies.
 
 use base64::{engine::general_purpose::STANDARD as B64, Engine as _};
 use reqwest::Method;
@@ -24,6 +24,33 @@ impl HsmClient {
             attributes,
         };
         self.call_for_handle("/keys/public", request).await
+    }
+
+    /// A certificate object (`der`: an X.509 certificate) with label and id
+    /// among `attributes`; answers its handle.
+    pub async fn create_certificate(
+        &self,
+        der: &[u8],
+        attributes: Vec<(u32, Attribute)>,
+    ) -> Result<u64, ClientError> {
+        let request = CreateCertificateRequest {
+            data: B64.encode(der),
+            attributes,
+        };
+        self.call_for_handle("/certificates", request).await
+    }
+
+    /// `C_CopyObject` (certificates): the copy's handle.
+    pub async fn copy_object(
+        &self,
+        handle: u64,
+        attributes: Vec<(u32, Attribute)>,
+    ) -> Result<u64, ClientError> {
+        self.call_for_handle(
+            &format!("/keys/{handle}/copy"),
+            CopyObjectRequest { attributes },
+        )
+        .await
     }
 
     /// A POST that creates one key and answers its handle (importPubKey,

@@ -31,6 +31,12 @@ pub mod ids {
     pub const NEVER_EXTRACTABLE: u32 = 356;
     pub const ALWAYS_SENSITIVE: u32 = 357;
     pub const WRAP_WITH_TRUSTED: u32 = 528;
+    /// Of certificates (byte strings as hex text).
+    pub const VALUE: u32 = 0x11;
+    pub const CERTIFICATE_TYPE: u32 = 0x80;
+    pub const ISSUER: u32 = 0x81;
+    pub const SERIAL_NUMBER: u32 = 0x82;
+    pub const SUBJECT: u32 = 0x101;
 }
 
 /// How an attribute may change after the key exists.
@@ -89,6 +95,19 @@ const RULES: &[(u32, &str, Change)] = &[
         "OBJ_ATTR_WRAP_WITH_TRUSTED",
         Change::OnlyToTrue,
     ),
+    (ids::VALUE, "OBJ_ATTR_VALUE", Change::ReadOnly),
+    (
+        ids::CERTIFICATE_TYPE,
+        "OBJ_ATTR_CERTIFICATE_TYPE",
+        Change::ReadOnly,
+    ),
+    (ids::ISSUER, "OBJ_ATTR_ISSUER", Change::ReadOnly),
+    (
+        ids::SERIAL_NUMBER,
+        "OBJ_ATTR_SERIAL_NUMBER",
+        Change::ReadOnly,
+    ),
+    (ids::SUBJECT, "OBJ_ATTR_SUBJECT", Change::ReadOnly),
 ];
 
 fn rule(id: u32) -> Result<(&'static str, Change), EngineError> {

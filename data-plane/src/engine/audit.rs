@@ -91,6 +91,7 @@ pub fn opcode(operation: &str) -> u32 {
         "CN_SET_USER_ATTRIBUTES" => 0x48,
         "CN_DISABLE_USER_ACCESS" => 0x49,
         "CN_FIND_ALL_KEYS" => 0x4a,
+        "CN_COPY_OBJECT" => 0x4b,
         _ => 0xff,
     }
 }

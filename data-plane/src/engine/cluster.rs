@@ -6,6 +6,7 @@
 
 // More operations on `Cluster`, one module per family; as child modules they
 // share the cluster's private state and helpers.
+mod certificates;
 mod masked_objects;
 mod onboarding;
 mod public_keys;
@@ -792,10 +793,12 @@ impl Cluster {
         let key = self.usable_key(&caller, handle)?;
         match id {
             ids::CLASS => Ok(Attribute::Number(match key.class {
+                KeyClass::Certificate => 1,
                 KeyClass::Public => 2,
                 KeyClass::Private => 3,
                 KeyClass::Secret => 4,
             })),
+            _ if key.class == KeyClass::Certificate => certificates::attribute(&key, id),
             ids::KEY_TYPE => Ok(Attribute::Number(match key.spec {
                 KeySpec::Rsa { .. } => 0,
                 KeySpec::Ec { .. } => 3,
@@ -834,6 +837,9 @@ impl Cluster {
             } else {
                 self.owned_key(&caller, handle)?
             };
+            if key.class == KeyClass::Certificate && !matches!(id, ids::LABEL | ids::ID) {
+                return Err(EngineError::AttributeReadOnly(id));
+            }
             let mut updated = (*key).clone();
             updated.attributes.set(id, &value, caller.role)?;
             self.lock().put_key(updated);
@@ -1034,9 +1040,9 @@ impl Cluster {
                 }
                 let plain = match &key.material {
                     KeyMaterial::Secret(bytes) | KeyMaterial::Private(bytes) => bytes,
-                    KeyMaterial::Public(_) => {
+                    KeyMaterial::Public(_) | KeyMaterial::Certificate(_) => {
                         return Err(EngineError::MechanismInvalid(
-                            "public keys are exported, not wrapped".into(),
+                            "public keys and certificates are read, not wrapped".into(),
                         ))
                     }
                 };

@@ -93,6 +93,9 @@ pub enum KeyClass {
     Secret,
     Private,
     Public,
+    /// An X.509 certificate kept on the HSM (Azure's certificate storage):
+    /// a public object; its spec is that of the key it certifies.
+    Certificate,
 }
 
 /// Key bytes. Private keys are PKCS#8 DER; public keys as aws-lc-rs
@@ -102,6 +105,8 @@ pub enum KeyMaterial {
     Secret(#[serde(with = "super::base64_bytes")] Vec<u8>),
     Private(#[serde(with = "super::base64_bytes")] Vec<u8>),
     Public(#[serde(with = "super::base64_bytes")] Vec<u8>),
+    /// The certificate's DER.
+    Certificate(#[serde(with = "super::base64_bytes")] Vec<u8>),
 }
 
 impl std::fmt::Debug for KeyMaterial {
@@ -111,6 +116,7 @@ impl std::fmt::Debug for KeyMaterial {
             Self::Secret(_) => f.write_str("Secret(..)"),
             Self::Private(_) => f.write_str("Private(..)"),
             Self::Public(p) => write!(f, "Public({} bytes)", p.len()),
+            Self::Certificate(c) => write!(f, "Certificate({} bytes)", c.len()),
         }
     }
 }
@@ -172,9 +178,10 @@ pub struct KeyObject {
 }
 
 impl KeyObject {
-    /// The owner and the users it is shared with may use it.
+    /// The owner and the users it is shared with may use it; certificates
+    /// are public objects, which every crypto user of the cluster sees.
     pub fn usable_by(&self, user: &str) -> bool {
-        self.owner == user || self.shared_with.contains(user)
+        self.owner == user || self.shared_with.contains(user) || self.class == KeyClass::Certificate
     }
 }
 

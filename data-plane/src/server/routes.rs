@@ -12,6 +12,7 @@ use axum::{
 use base64::{engine::general_purpose::STANDARD as B64, Engine as _};
 
 mod admin;
+mod certificates;
 mod partition;
 mod public_keys;
 
@@ -58,6 +59,7 @@ pub fn router(state: AppState) -> Router {
         .route("/hsms/{hsm}/stream", get(super::stream::upgrade))
         .merge(partition::routes())
         .merge(public_keys::routes())
+        .merge(certificates::routes())
         .merge(security::routes())
         .merge(admin::routes())
         .layer(axum::middleware::from_fn_with_state(

@@ -199,6 +199,21 @@ pub struct ImportPublicKeyRequest {
     pub attributes: Vec<(u32, Attribute)>,
 }
 
+/// A certificate object: its DER, base64; label and id as for keys.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct CreateCertificateRequest {
+    pub data: String,
+    #[serde(default)]
+    pub attributes: Vec<(u32, Attribute)>,
+}
+
+/// `C_CopyObject`: the attributes the copy gets instead of the original's.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct CopyObjectRequest {
+    #[serde(default)]
+    pub attributes: Vec<(u32, Attribute)>,
+}
+
 /// `setUserAttributes`: attributes left out stay as they are.
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct UserAttributesRequest {

@@ -210,5 +210,7 @@ fn material<'a>(key: &'a KeyObject) -> &'a [u8] {
         super::keys::KeyMaterial::Secret(b)
         | super::keys::KeyMaterial::Private(b)
         | super::keys::KeyMaterial::Public(b) => b,
+        // No mechanism takes a certificate (its usages are all false).
+        super::keys::KeyMaterial::Certificate(_) => &[],
     }
 }
