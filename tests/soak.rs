@@ -141,8 +141,18 @@ struct KeyPair {
     made: Instant,
     /// When its deletion was asked for, if it was.
     delete_started: Option<Instant>,
-    /// Deletion acknowledged.
-    deleted: bool,
+    /// Each half's deletion acknowledged (the private half goes first).
+    private_gone: bool,
+    public_gone: bool,
+}
+
+impl KeyPair {
+    fn gone(&self) -> bool {
+        self.private_gone && self.public_gone
+    }
+    fn untouched(&self) -> bool {
+        !self.private_gone && !self.public_gone && self.delete_started.is_none()
+    }
 }
 
 #[derive(Default)]
@@ -155,7 +165,8 @@ type Users = BTreeMap<String, Known<Option<String>>>;
 
 struct Backup {
     id: String,
-    started: Instant,
+    /// When it was asked for (every key acknowledged before is in it).
+    started: Option<Instant>,
     validated: bool,
 }
 
@@ -170,6 +181,8 @@ struct Ledger {
     dp: Vec<Mutex<DpLedger>>,
     users: Mutex<Users>,
     backups: Mutex<Vec<Backup>>,
+    /// The status URL of a backup started and not seen ending.
+    backup_in_flight: Mutex<Option<String>>,
     figures: Figures,
     /// Losses and stuck operations found, with what they were.
     losses: Mutex<Vec<String>>,
@@ -465,7 +478,7 @@ async fn dp_client(
             .unwrap()
             .keys
             .iter()
-            .filter(|k| !k.deleted && k.delete_started.is_none())
+            .filter(|k| !k.gone() && k.delete_started.is_none())
             .cloned()
             .collect();
         if live.len() > 3 && rng.below(4) == 0 {
@@ -477,13 +490,16 @@ async fn dp_client(
                 }
             };
             mark(&ledger, &|k| k.delete_started = Some(Instant::now()));
-            if cu.delete_key(victim.private).await.is_err() {
-                return;
+            if !victim.private_gone {
+                if cu.delete_key(victim.private).await.is_err() {
+                    return;
+                }
+                mark(&ledger, &|k| k.private_gone = true);
             }
             if cu.delete_key(victim.public).await.is_err() {
                 return;
             }
-            mark(&ledger, &|k| k.deleted = true);
+            mark(&ledger, &|k| k.public_gone = true);
         } else {
             let Ok((public, private)) = cu
                 .generate_key_pair(
@@ -505,7 +521,8 @@ async fn dp_client(
                 der,
                 made: Instant::now(),
                 delete_started: None,
-                deleted: false,
+                private_gone: false,
+                public_gone: false,
             });
             let message = format!("soak {j} {}", rng.next());
             let Ok(signature) = cu.sign(private, "ECDSA", message.as_bytes()).await else {
@@ -591,6 +608,7 @@ async fn backups(emu: Arc<Emulator>, ledger: Arc<Ledger>, container: String) {
         };
         assert_eq!(reply.status, StatusCode::ACCEPTED, "backup: {reply:?}");
         let url = reply.header("azure-asyncoperation").expect("operation");
+        *ledger.backup_in_flight.lock().unwrap() = Some(url.clone());
         let done = loop {
             let Some(poll) = try_call(&emu, Method::GET, &url, None).await else {
                 return;
@@ -605,9 +623,10 @@ async fn backups(emu: Arc<Emulator>, ledger: Arc<Ledger>, container: String) {
             .as_str()
             .expect("backupId")
             .to_string();
+        *ledger.backup_in_flight.lock().unwrap() = None;
         ledger.backups.lock().unwrap().push(Backup {
             id,
-            started,
+            started: Some(started),
             validated: false,
         });
         ledger.figures.acknowledged.fetch_add(1, Ordering::Relaxed);
@@ -662,6 +681,35 @@ async fn wait_for_operations(emu: &Emulator, ledger: &Ledger) {
 /// is found becomes what is known.
 async fn verify(emu: &Emulator, ledger: &Ledger, data_cluster: &Value, container: &str) {
     wait_for_operations(emu, ledger).await;
+    // A backup the kill interrupted ends (Failed, OperationInterrupted, or
+    // Succeeded); it does not stay InProgress.
+    let interrupted = ledger.backup_in_flight.lock().unwrap().take();
+    if let Some(url) = interrupted {
+        // The port changed with the restart: the path is what stays.
+        let path = &url[url.find("/subscriptions/").expect("status path")..];
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let status = emu.call(Method::GET, path, None).await;
+            if status.status == StatusCode::OK && status.body["status"] != "InProgress" {
+                if status.body["status"] == "Succeeded" {
+                    if let Some(id) = status.body["properties"]["backupId"].as_str() {
+                        ledger.backups.lock().unwrap().push(Backup {
+                            id: id.to_string(),
+                            // Unknown start: requires no key.
+                            started: None,
+                            validated: false,
+                        });
+                    }
+                }
+                break;
+            }
+            if Instant::now() > deadline {
+                ledger.stuck(format!("backup {path} 30 s after the restart: {status:?}"));
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
     let mut checks = Vec::new();
     for w in 0..ARM_CLIENTS {
         checks.push(async move {
@@ -762,57 +810,55 @@ async fn verify(emu: &Emulator, ledger: &Ledger, data_cluster: &Value, container
                 ledger.loss(format!("cu{j:02} cannot log in with its password: {e}"));
                 return Vec::new();
             }
-            let mut gone = Vec::new();
+            // What each pair's halves are found to be: (private, public) present.
+            let mut found_halves = Vec::new();
             for key in keys {
-                let found = cu.export_public_key(key.public).await;
-                match (&found, key.deleted, key.delete_started.is_some()) {
-                    (Ok(der), false, _) if *der == key.der => {
-                        let signed = cu.sign(key.private, "ECDSA", b"after the restart").await;
-                        let verified = match signed {
-                            Ok(s) => {
-                                cu.verify(key.public, "ECDSA", b"after the restart", &s)
-                                    .await
-                            }
-                            Err(e) => Err(e),
-                        };
-                        if let Err(e) = verified {
-                            // A delete in flight may have taken the private half only.
-                            if key.delete_started.is_none() {
-                                ledger.loss(format!(
-                                    "cu{j:02} key {} no longer signs: {e}",
-                                    key.private
-                                ));
-                            } else {
-                                gone.push(key.private);
-                            }
-                        }
+                let public = cu.export_public_key(key.public).await;
+                if let Ok(der) = &public {
+                    if *der != key.der {
+                        ledger.loss(format!(
+                            "cu{j:02} key {}: another public key under its handle",
+                            key.public
+                        ));
                     }
-                    (Ok(_), false, _) => ledger.loss(format!(
-                        "cu{j:02} key {}: another public key under its handle",
-                        key.public
-                    )),
-                    (Err(_), false, true) => gone.push(key.private),
-                    (Err(e), false, false) => ledger.loss(format!(
-                        "cu{j:02} key pair {}/{}: {e}",
-                        key.public, key.private
-                    )),
-                    (Ok(_), true, _) => ledger.loss(format!(
-                        "cu{j:02} key {} is back after its deletion was acknowledged",
-                        key.public
-                    )),
-                    (Err(_), true, _) => {}
                 }
+                let private = cu.sign(key.private, "ECDSA", b"after the restart").await;
+                if let (Ok(signature), Ok(_)) = (&private, &public) {
+                    if let Err(e) = cu
+                        .verify(key.public, "ECDSA", b"after the restart", signature)
+                        .await
+                    {
+                        ledger.loss(format!(
+                            "cu{j:02} key pair {}/{} no longer verifies: {e}",
+                            key.public, key.private
+                        ));
+                    }
+                }
+                for (half, handle, present, acked_gone) in [
+                    ("private", key.private, private.is_ok(), key.private_gone),
+                    ("public", key.public, public.is_ok(), key.public_gone),
+                ] {
+                    // A deletion in flight at the kill may have landed or not.
+                    let in_flight = key.delete_started.is_some() && !acked_gone;
+                    if present && acked_gone {
+                        ledger.loss(format!(
+                            "cu{j:02} {half} key {handle} is back after its deletion was acknowledged"
+                        ));
+                    } else if !present && !acked_gone && !in_flight {
+                        ledger.loss(format!("cu{j:02} {half} key {handle} is gone"));
+                    }
+                }
+                found_halves.push((key.private, private.is_ok(), public.is_ok()));
             }
-            gone
+            found_halves
         });
     }
-    for (j, gone) in futures_join(key_checks).await.into_iter().enumerate() {
+    for (j, found) in futures_join(key_checks).await.into_iter().enumerate() {
         let mut l = ledger.dp[j].lock().unwrap();
-        for key in l.keys.iter_mut() {
-            if gone.contains(&key.private) {
-                key.deleted = true;
-            }
-            if !key.deleted {
+        for (private, private_present, public_present) in found {
+            if let Some(key) = l.keys.iter_mut().find(|k| k.private == private) {
+                key.private_gone = !private_present;
+                key.public_gone = !public_present;
                 key.delete_started = None;
             }
         }
@@ -964,7 +1010,7 @@ async fn restore_latest(emu: &Emulator, ledger: &Ledger, container: &str, round:
         }
         for key in keys
             .iter()
-            .filter(|k| k.made < started && k.delete_started.is_none() && !k.deleted)
+            .filter(|k| started.is_some_and(|s| k.made < s) && k.untouched())
         {
             match cu.export_public_key(key.public).await {
                 Ok(der) if der == key.der => {}
@@ -1013,7 +1059,7 @@ async fn kill_9_under_load_loses_nothing() {
             let (a, b) = v.split_once('-')?;
             Some((a.parse().ok()?, b.parse().ok()?))
         })
-        .unwrap_or((1500u64, 5000u64));
+        .unwrap_or((3000u64, 8000u64));
     println!(
         "soak: {cycles} cycles, seed {seed}, each cycle up {min_up}-{max_up} ms before kill -9"
     );
@@ -1062,6 +1108,7 @@ async fn kill_9_under_load_loses_nothing() {
         dp: (0..DP_CLIENTS).map(|_| Mutex::default()).collect(),
         users: Mutex::default(),
         backups: Mutex::default(),
+        backup_in_flight: Mutex::default(),
         figures: Figures::default(),
         losses: Mutex::default(),
         stuck: Mutex::default(),
@@ -1136,7 +1183,7 @@ async fn kill_9_under_load_loses_nothing() {
             rss as f64 / 1024.0,
             ledger.figures.operations.load(Ordering::Relaxed),
             ledger.figures.acknowledged.load(Ordering::Relaxed),
-            ledger.dp.iter().map(|d| d.lock().unwrap().keys.iter().filter(|k| !k.deleted).count()).sum::<usize>(),
+            ledger.dp.iter().map(|d| d.lock().unwrap().keys.iter().filter(|k| !k.gone()).count()).sum::<usize>(),
             ledger.backups.lock().unwrap().len(),
             ledger.losses.lock().unwrap().len(),
             ledger.stuck.lock().unwrap().len(),

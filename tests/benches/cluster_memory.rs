@@ -221,7 +221,32 @@ async fn main() {
         Some(0),
         "every cluster deleted"
     );
-    println!("deleted {made} clusters at {delete_rate:.1}/s");
+    println!(
+        "deleted {made} clusters at {delete_rate:.1}/s; RSS {:.1} MiB",
+        mib(after)
+    );
+    // More rounds of the same churn show whether what stays is bounded
+    // (caches, allocator slack) or grows with every cluster ever made.
+    let rounds: usize = std::env::var("BENCH_CHURN_ROUNDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let mut after_rounds = after;
+    for round in 1..=rounds {
+        run_all(&emu, 0..made, |emu, i| async move {
+            create(&emu, &name(i)).await
+        })
+        .await;
+        run_all(&emu, 0..made, |emu, i| async move {
+            delete(&emu, &name(i)).await
+        })
+        .await;
+        after_rounds = settled_rss(&emu).await;
+        println!(
+            "churn round {round}: {made} more created and deleted; RSS {:.1} MiB",
+            mib(after_rounds)
+        );
+    }
 
     println!();
     println!("| figure | measured | target |");
@@ -260,6 +285,13 @@ async fn main() {
                 }
             );
         }
+    }
+    if rounds > 0 {
+        println!(
+            "| RSS after {rounds} more rounds of {made} created and deleted | {:.1} MiB ({:.0}% of start) | — |",
+            mib(after_rounds),
+            after_rounds as f64 / start as f64 * 100.0
+        );
     }
     if stopped {
         println!("(creation stopped early at {made} clusters: see above)");
