@@ -455,6 +455,12 @@ async fn arm_client(emu: Arc<Emulator>, ledger: Arc<Ledger>, w: usize, mut rng: 
     }
 }
 
+/// A data-plane call failed: the kill (no HSM reached: the client stops),
+/// or a wrong answer from a running emulator, which fails the soak.
+fn killed(e: cloudhsm_data_plane::client::ClientError, what: &str) {
+    assert_eq!(e.status, 0, "{what}: {e}");
+}
+
 /// One crypto user until the emulator is killed under it.
 async fn dp_client(
     cluster: Value,
@@ -464,11 +470,8 @@ async fn dp_client(
     mut rng: Rng,
 ) {
     let cu = emu.hsm_client(&cluster);
-    if cu
-        .login("CU", &format!("cu{j:02}"), CU_PASSWORD)
-        .await
-        .is_err()
-    {
+    if let Err(e) = cu.login("CU", &format!("cu{j:02}"), CU_PASSWORD).await {
+        killed(e, "a crypto user logging in");
         return;
     }
     loop {
@@ -481,7 +484,9 @@ async fn dp_client(
             .filter(|k| !k.gone() && k.delete_started.is_none())
             .cloned()
             .collect();
-        if live.len() > 3 && rng.below(4) == 0 {
+        // About a dozen pairs each at most: the data held stays level, so
+        // memory from cycle to cycle is comparable.
+        if live.len() > 12 || (live.len() > 3 && rng.below(4) == 0) {
             let victim = live[rng.below(live.len() as u64) as usize].clone();
             let mark = |ledger: &Ledger, f: &dyn Fn(&mut KeyPair)| {
                 let mut l = ledger.dp[j].lock().unwrap();
@@ -491,29 +496,38 @@ async fn dp_client(
             };
             mark(&ledger, &|k| k.delete_started = Some(Instant::now()));
             if !victim.private_gone {
-                if cu.delete_key(victim.private).await.is_err() {
+                if let Err(e) = cu.delete_key(victim.private).await {
+                    killed(e, "deleting a private key");
                     return;
                 }
                 mark(&ledger, &|k| k.private_gone = true);
             }
-            if cu.delete_key(victim.public).await.is_err() {
+            if let Err(e) = cu.delete_key(victim.public).await {
+                killed(e, "deleting a public key");
                 return;
             }
             mark(&ledger, &|k| k.public_gone = true);
         } else {
-            let Ok((public, private)) = cu
+            let (public, private) = match cu
                 .generate_key_pair(
                     KeySpec::Ec { curve: Curve::P256 },
                     usage(&[ids::SIGN, ids::VERIFY]),
                 )
                 .await
-            else {
-                return;
+            {
+                Ok(pair) => pair,
+                Err(e) => {
+                    killed(e, "generating a key pair");
+                    return;
+                }
             };
-            let Ok(der) = cu.export_public_key(public).await else {
-                // Acknowledged but its public key unread: checked by handle only
-                // through signing below, next time.
-                return;
+            let der = match cu.export_public_key(public).await {
+                Ok(der) => der,
+                // Acknowledged, its public key unread: not checked.
+                Err(e) => {
+                    killed(e, "exporting a public key");
+                    return;
+                }
             };
             ledger.dp[j].lock().unwrap().keys.push(KeyPair {
                 public,
@@ -525,14 +539,18 @@ async fn dp_client(
                 public_gone: false,
             });
             let message = format!("soak {j} {}", rng.next());
-            let Ok(signature) = cu.sign(private, "ECDSA", message.as_bytes()).await else {
-                return;
+            let signature = match cu.sign(private, "ECDSA", message.as_bytes()).await {
+                Ok(signature) => signature,
+                Err(e) => {
+                    killed(e, "signing");
+                    return;
+                }
             };
-            if cu
+            if let Err(e) = cu
                 .verify(public, "ECDSA", message.as_bytes(), &signature)
                 .await
-                .is_err()
             {
+                killed(e, "verifying");
                 return;
             }
         }
@@ -543,7 +561,8 @@ async fn dp_client(
 /// The crypto officer: creates users, changes their passwords, deletes them.
 async fn officer(cluster: Value, emu: Arc<Emulator>, ledger: Arc<Ledger>, mut rng: Rng) {
     let co = emu.hsm_client(&cluster);
-    if co.login("CO", "admin", CO_PASSWORD).await.is_err() {
+    if let Err(e) = co.login("CO", "admin", CO_PASSWORD).await {
+        killed(e, "the officer logging in");
         return;
     }
     loop {
@@ -574,7 +593,8 @@ async fn officer(cluster: Value, emu: Arc<Emulator>, ledger: Arc<Ledger>, mut rn
             (Some(_), Some(_)) => co.change_password(&name, &password).await,
             (Some(_), None) => co.delete_user(&name).await,
         };
-        if done.is_err() {
+        if let Err(e) = done {
+            killed(e, "managing a user");
             return;
         }
         ledger

@@ -9,6 +9,7 @@ pub mod deployments;
 pub mod diagnostics;
 pub mod hsm_clusters;
 pub mod identity;
+pub mod memory;
 pub mod providers;
 pub mod server;
 pub mod state;
