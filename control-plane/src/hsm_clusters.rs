@@ -5,7 +5,10 @@
 use std::{
     collections::{HashMap, HashSet},
     path::Path,
-    sync::{Arc, Mutex},
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc, Mutex,
+    },
 };
 
 use cloudhsm_data_plane::{
@@ -31,6 +34,8 @@ pub struct HsmClusters {
     /// Given to every cluster opened, so its operations reach diagnostic
     /// settings.
     audit_sinks: Option<AuditSinks>,
+    /// A cluster was destroyed since memory was last trimmed.
+    freed: AtomicBool,
 }
 
 /// What ARM shows of an engine cluster.
@@ -51,6 +56,7 @@ impl HsmClusters {
             open: Mutex::new(HashMap::new()),
             retired: Mutex::new(HashSet::new()),
             audit_sinks: None,
+            freed: AtomicBool::new(false),
         })
     }
 
@@ -102,7 +108,7 @@ impl HsmClusters {
         if let Some(cluster) = self.lock().get(&key) {
             return Some(cluster.clone());
         }
-        if self.store.cluster_ids().contains(&key) {
+        if self.store.has_cluster(&key).unwrap_or(false) {
             self.provision(resource_id).ok()
         } else {
             None
@@ -131,12 +137,22 @@ impl HsmClusters {
         let key = storage_key(resource_id);
         self.lock().remove(&key);
         self.store.destroy(&key)?;
+        self.freed.store(true, Ordering::Release);
         // A cluster of the same name made later is a new one.
         self.retired
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(&key);
         Ok(())
+    }
+
+    /// Hands the memory of clusters destroyed since the last call back to
+    /// the system (once per batch of deletions: the operation worker calls
+    /// it when it has finished what was due).
+    pub fn release_freed_memory(&self) {
+        if self.freed.swap(false, Ordering::AcqRel) {
+            crate::memory::trim();
+        }
     }
 
     /// Key handles per cluster (`--key-capacity`).

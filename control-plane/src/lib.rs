@@ -11,6 +11,7 @@ pub mod diagnostics;
 pub mod faults;
 pub mod hsm_clusters;
 pub mod identity;
+pub mod memory;
 pub mod providers;
 pub mod server;
 pub mod state;

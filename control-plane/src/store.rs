@@ -111,6 +111,29 @@ impl Store {
         Ok(out)
     }
 
+    /// The records of kind `T` under `prefix` whose stored bytes contain
+    /// `needle`, decoded: a scan looking for one value decodes only the
+    /// records that can hold it (a full [`Self::list`] parses every one).
+    pub fn list_containing<T: Record>(
+        &self,
+        prefix: &str,
+        needle: &[u8],
+    ) -> Result<Vec<(String, T)>, StoreError> {
+        let start = full_key(T::KIND, prefix);
+        let kind_len = T::KIND.len() + 1;
+        let finder = memchr::memmem::Finder::new(needle);
+        let mut out = Vec::new();
+        for item in self.records.scan_prefix(&start) {
+            let (k, v) = item?;
+            if finder.find(&v).is_none() {
+                continue;
+            }
+            let key = String::from_utf8_lossy(&k[kind_len..]).into_owned();
+            out.push((key.clone(), decode(&key, &v)?));
+        }
+        Ok(out)
+    }
+
     /// Adds the deletion of every record of kind `T` under `prefix` to `writes`.
     pub fn delete_under<T: Record>(
         &self,

@@ -46,11 +46,15 @@ fn secret() -> KeyAttributes {
 /// under the new cluster. Done here at the sled level, as a backup would.
 fn copy_records(dir: &std::path::Path, from: &str, to: &str) {
     let db = sled::open(dir.join("db")).unwrap();
-    let source = db.open_tree(format!("cluster/{from}")).unwrap();
-    let target = db.open_tree(format!("cluster/{to}")).unwrap();
-    for item in source.iter() {
+    // Every cluster's records are in one tree, under `{cluster}\0`.
+    let records = db.open_tree("clusters").unwrap();
+    let (source, target) = (format!("{from}\0"), format!("{to}\0"));
+    for item in records.scan_prefix(source.as_bytes()) {
         let (k, v) = item.unwrap();
-        target.insert(k, v).unwrap();
+        let name = &k[source.len()..];
+        records
+            .insert([target.as_bytes(), name].concat(), v)
+            .unwrap();
     }
     db.flush().unwrap();
 }

@@ -130,3 +130,76 @@ fn destroying_a_cluster_destroys_its_keys() {
         .login(Role::Preco, PRECO_USER, PRECO_DEFAULT_PASSWORD)
         .is_ok());
 }
+
+/// Stores written when each cluster had a sled tree of its own
+/// (`cluster/{id}`) open with everything in place, moved into the shared
+/// tree, and the old trees are gone.
+#[test]
+fn a_store_with_a_tree_per_cluster_is_moved_into_the_shared_tree() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key, sealed) = {
+        let cluster = open(dir.path());
+        activate_cluster(&cluster, "officer-password").unwrap();
+        let co = cluster
+            .login(Role::CryptoOfficer, "admin", "officer-password")
+            .unwrap();
+        let co = cluster.open_session(co).unwrap();
+        cluster
+            .create_user(co, Role::CryptoUser, "cu1", "user-pass1")
+            .unwrap();
+        let cu = cluster
+            .login(Role::CryptoUser, "cu1", "user-pass1")
+            .unwrap();
+        let cu = cluster.open_session(cu).unwrap();
+        let key = cluster
+            .generate_key(
+                cu,
+                KeySpec::Aes { bits: 256 },
+                KeyAttributes {
+                    encrypt: true,
+                    decrypt: true,
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        let sealed = cluster
+            .encrypt(cu, key, Mechanism::AesGcm, b"moved", b"")
+            .unwrap();
+        (key, sealed)
+    };
+    // Rewrite the store in the earlier layout: the same values, in a tree
+    // of the cluster's own, under their bare record names.
+    {
+        let db = sled::open(dir.path().join("db")).unwrap();
+        let shared = db.open_tree("clusters").unwrap();
+        let legacy = db.open_tree("cluster/chsm1").unwrap();
+        for item in shared.scan_prefix(b"chsm1\0") {
+            let (k, v) = item.unwrap();
+            legacy.insert(&k[b"chsm1\0".len()..], v).unwrap();
+            shared.remove(k).unwrap();
+        }
+        db.flush().unwrap();
+    }
+    let store = EngineStore::open(dir.path()).unwrap();
+    assert_eq!(store.cluster_ids(), vec!["chsm1".to_string()]);
+    let cluster =
+        Cluster::open(ClusterConfig::default(), store.cluster("chsm1", 3).unwrap()).unwrap();
+    assert!(cluster.is_activated());
+    let cu = cluster
+        .login(Role::CryptoUser, "cu1", "user-pass1")
+        .unwrap();
+    let cu = cluster.open_session(cu).unwrap();
+    assert_eq!(
+        cluster
+            .decrypt(cu, key, Mechanism::AesGcm, &sealed, b"")
+            .unwrap(),
+        b"moved"
+    );
+    drop(cluster);
+    drop(store);
+    let db = sled::open(dir.path().join("db")).unwrap();
+    assert!(
+        !db.tree_names().iter().any(|n| n.starts_with(b"cluster/")),
+        "the old tree is dropped"
+    );
+}

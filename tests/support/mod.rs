@@ -262,6 +262,16 @@ impl Emulator {
         format!("{}/hsms/{hsm}{path}", endpoint.trim_end_matches('/'))
     }
 
+    /// The emulator's process id (while it runs).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// The emulator's resident memory (`VmRSS` of `/proc/<pid>/status`), KiB.
+    pub fn rss_kib(&self) -> u64 {
+        self.pid().map_or(0, rss_kib_of)
+    }
+
     /// `kill -9`: no chance to flush or clean up.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
@@ -533,6 +543,20 @@ impl Drop for Emulator {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// A process's resident memory (`VmRSS` of `/proc/<pid>/status`), KiB; 0
+/// when it cannot be read.
+pub fn rss_kib_of(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
 }
 
 pub fn client_for(endpoints: &Endpoints) -> reqwest::Client {

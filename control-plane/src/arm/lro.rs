@@ -333,6 +333,8 @@ pub async fn run_worker(state: AppState, finish: Finisher) {
                 Some(Utc::now() + chrono::Duration::seconds(1))
             }
         };
+        // Deleted clusters' memory goes back now, not at the next peak.
+        state.hsm_clusters.release_freed_memory();
         let wait = next_due
             .map(|due| (due - Utc::now()).to_std().unwrap_or(Duration::ZERO))
             .unwrap_or(Duration::from_secs(3600));

@@ -230,6 +230,16 @@ impl Diagnostics {
             .clone()
     }
 
+    /// Drops a destroyed cluster's log entry (entries were never removed:
+    /// each cluster ever created kept one). Delivery, if any ran, stops with
+    /// its settings, which go with the cluster.
+    pub fn forget_cluster(&self, key: &str) {
+        self.logs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&key.to_ascii_lowercase());
+    }
+
     /// What [`crate::hsm_clusters::HsmClusters`] gives every cluster.
     pub fn audit_sinks(self: &Arc<Self>) -> crate::hsm_clusters::AuditSinks {
         let this = self.clone();

@@ -1,6 +1,10 @@
-//! The only code of the engine that touches disk: one sled tree per cluster.
+//! The only code of the engine that touches disk: every cluster's records in
+//! one sled tree, each under its cluster's prefix (`{cluster id}\0{record}`).
+//! (A tree per cluster, as before, cost sled ~10 KiB of memory per cluster
+//! that dropping the tree did not give back, and slowed every tree opened
+//! after; stores of that layout are moved into the shared tree when opened.)
 //!
-//! Records (all values encrypted, see below):
+//! Records (all values encrypted, see below; names are without the prefix):
 //! - `meta`: handle counter, activation, which nodes are up;
 //! - `partition`: the partition key, the owner's certificates (PO.crt, POAC),
 //!   the masking key and outstanding unlockCO challenges;
@@ -158,7 +162,21 @@ pub enum Change {
 /// Every cluster's records, under one data dir.
 pub struct EngineStore {
     db: sled::Db,
+    /// Every cluster's records, under `{cluster}\0`.
+    records: sled::Tree,
     root: LessSafeKey,
+}
+
+/// The tree all clusters share.
+const RECORDS_TREE: &str = "clusters";
+/// Trees of the earlier layout: `cluster/{id}`.
+const LEGACY_TREE_PREFIX: &str = "cluster/";
+
+/// Where a cluster's records start: `{id}\0` (ids hold no NUL).
+fn cluster_prefix(cluster: &str) -> Vec<u8> {
+    let mut prefix = cluster.to_ascii_lowercase().into_bytes();
+    prefix.push(0);
+    prefix
 }
 
 impl EngineStore {
@@ -181,54 +199,98 @@ impl EngineStore {
             Err(e) => return Err(storage(e)),
         };
         let db = open_sled(&dir.join("db")).map_err(storage)?;
-        Ok(Self {
+        let records = db.open_tree(RECORDS_TREE).map_err(storage)?;
+        let store = Self {
             db,
+            records,
             root: aead(&root)?,
-        })
+        };
+        store.move_legacy_trees()?;
+        Ok(store)
     }
 
-    fn tree_name(cluster: &str) -> String {
-        format!("cluster/{}", cluster.to_ascii_lowercase())
+    /// Moves each cluster of the tree-per-cluster layout into the shared
+    /// tree: its records copied under its prefix and flushed, then its tree
+    /// dropped. Values move as they are (a record's seal binds its name, not
+    /// its place). A crash in between copies the same records again.
+    fn move_legacy_trees(&self) -> Result<(), EngineError> {
+        for name in self.db.tree_names() {
+            let Some(id) = std::str::from_utf8(&name)
+                .ok()
+                .and_then(|n| n.strip_prefix(LEGACY_TREE_PREFIX))
+            else {
+                continue;
+            };
+            let legacy = self.db.open_tree(&name).map_err(storage)?;
+            let prefix = cluster_prefix(id);
+            let mut batch = sled::Batch::default();
+            for item in legacy.iter() {
+                let (record, value) = item.map_err(storage)?;
+                batch.insert([prefix.as_slice(), &record].concat(), value);
+            }
+            self.records.apply_batch(batch).map_err(storage)?;
+            self.db.flush().map_err(storage)?;
+            self.db.drop_tree(&name).map_err(storage)?;
+            self.db.flush().map_err(storage)?;
+        }
+        Ok(())
     }
 
-    /// The clusters with stored state.
+    /// The clusters with stored state (one seek per cluster).
     pub fn cluster_ids(&self) -> Vec<String> {
-        self.db
-            .tree_names()
-            .into_iter()
-            .filter_map(|n| {
-                String::from_utf8(n.to_vec())
-                    .ok()?
-                    .strip_prefix("cluster/")
-                    .map(str::to_string)
-            })
-            .collect()
+        let mut ids = Vec::new();
+        let mut from = Vec::new();
+        while let Some(Ok((record, _))) = self.records.range(from.clone()..).next() {
+            let Some(end) = record.iter().position(|b| *b == 0) else {
+                break;
+            };
+            ids.push(String::from_utf8_lossy(&record[..end]).into_owned());
+            // Past every record of this cluster: its prefix with NUL + 1.
+            from = record[..=end].to_vec();
+            from[end] = 1;
+        }
+        ids
+    }
+
+    /// Whether a cluster has stored state.
+    pub fn has_cluster(&self, cluster: &str) -> Result<bool, EngineError> {
+        Ok(self
+            .records
+            .scan_prefix(cluster_prefix(cluster))
+            .next()
+            .transpose()
+            .map_err(storage)?
+            .is_some())
     }
 
     /// Opens (or creates, with fresh master keys) a cluster's records.
     pub fn cluster(&self, cluster: &str, nodes: usize) -> Result<ClusterStore, EngineError> {
-        let tree = self
-            .db
-            .open_tree(Self::tree_name(cluster))
-            .map_err(storage)?;
+        let prefix = cluster_prefix(cluster);
+        let full = |record: &str| [prefix.as_slice(), record.as_bytes()].concat();
         let mut masters = Vec::with_capacity(nodes);
+        let mut created = sled::Batch::default();
+        let mut any_created = false;
         for node in 0..nodes {
             let record = format!("master/{node}");
-            let key = match tree.get(&record).map_err(storage)? {
+            let key = match self.records.get(full(&record)).map_err(storage)? {
                 Some(wrapped) => open(&self.root, record.as_bytes(), &wrapped)?,
                 None => {
                     let key = random_key()?.to_vec();
-                    tree.insert(&record, seal(&self.root, record.as_bytes(), &key)?)
-                        .map_err(storage)?;
+                    created.insert(full(&record), seal(&self.root, record.as_bytes(), &key)?);
+                    any_created = true;
                     key
                 }
             };
             masters.push(aead(&key)?);
         }
-        tree.flush().map_err(storage)?;
-        let has_snapshot = tree.scan_prefix(SNAPSHOT).next().is_some();
+        if any_created {
+            self.records.apply_batch(created).map_err(storage)?;
+            self.records.flush().map_err(storage)?;
+        }
+        let has_snapshot = self.records.scan_prefix(full(SNAPSHOT)).next().is_some();
         Ok(ClusterStore {
-            tree,
+            tree: self.records.clone(),
+            prefix,
             masters,
             has_snapshot: AtomicBool::new(has_snapshot),
         })
@@ -236,9 +298,11 @@ impl EngineStore {
 
     /// Deletes a cluster's records and master keys: its key material is gone.
     pub fn destroy(&self, cluster: &str) -> Result<(), EngineError> {
-        self.db
-            .drop_tree(Self::tree_name(cluster))
-            .map_err(storage)?;
+        let mut batch = sled::Batch::default();
+        for record in self.records.scan_prefix(cluster_prefix(cluster)).keys() {
+            batch.remove(record.map_err(storage)?);
+        }
+        self.records.apply_batch(batch).map_err(storage)?;
         self.db.flush().map_err(storage)?;
         Ok(())
     }
@@ -303,7 +367,9 @@ fn user_record(node: usize, name: &str) -> String {
 
 /// One cluster's records.
 pub struct ClusterStore {
+    /// The shared tree; this cluster's records are under `prefix`.
     tree: sled::Tree,
+    prefix: Vec<u8>,
     masters: Vec<LessSafeKey>,
     /// Whether `snapshot/` chunks exist, so removals need tombstones.
     has_snapshot: AtomicBool,
@@ -406,6 +472,11 @@ impl Loaded {
 }
 
 impl ClusterStore {
+    /// A record's key in the shared tree.
+    fn full(&self, record: &[u8]) -> Vec<u8> {
+        [self.prefix.as_slice(), record].concat()
+    }
+
     fn master(&self, node: usize) -> Result<&LessSafeKey, EngineError> {
         self.masters
             .get(node)
@@ -432,22 +503,31 @@ impl ClusterStore {
             match change {
                 Change::Meta(meta) => {
                     // Meta is sealed under node 0's master key.
-                    batch.insert("meta", self.sealed(0, "meta", &meta)?);
+                    batch.insert(self.full(b"meta"), self.sealed(0, "meta", &meta)?);
                 }
                 Change::Partition(partition) => {
                     // Cluster-wide, like meta: sealed under node 0's master key.
-                    batch.insert("partition", self.sealed(0, "partition", &partition)?);
+                    batch.insert(
+                        self.full(b"partition"),
+                        self.sealed(0, "partition", &partition)?,
+                    );
                 }
                 Change::User { node, user } => {
                     let record = user_record(node, &user.name);
-                    batch.insert(record.as_bytes(), self.sealed(node, &record, &user)?);
+                    batch.insert(
+                        self.full(record.as_bytes()),
+                        self.sealed(node, &record, &user)?,
+                    );
                 }
                 Change::UserRemoved { node, name } => {
                     self.remove(&mut batch, node, &user_record(node, &name))?
                 }
                 Change::Key { node, key } => {
                     let record = format!("node/{node}/key/{:020}", key.handle);
-                    batch.insert(record.as_bytes(), self.sealed(node, &record, key.as_ref())?);
+                    batch.insert(
+                        self.full(record.as_bytes()),
+                        self.sealed(node, &record, key.as_ref())?,
+                    );
                 }
                 Change::KeyRemoved { node, handle } => {
                     self.remove(&mut batch, node, &format!("node/{node}/key/{handle:020}"))?
@@ -456,7 +536,7 @@ impl ClusterStore {
                     let record = format!("ext/{name}");
                     match value {
                         Some(json) => batch.insert(
-                            record.as_bytes(),
+                            self.full(record.as_bytes()),
                             seal(self.master(0)?, record.as_bytes(), &json)?,
                         ),
                         None => self.remove(&mut batch, 0, &record)?,
@@ -479,11 +559,11 @@ impl ClusterStore {
     ) -> Result<(), EngineError> {
         if self.has_snapshot.load(Ordering::Acquire) {
             batch.insert(
-                record.as_bytes(),
+                self.full(record.as_bytes()),
                 seal(self.master(node)?, record.as_bytes(), TOMBSTONE)?,
             );
         } else {
-            batch.remove(record.as_bytes());
+            batch.remove(self.full(record.as_bytes()));
         }
         Ok(())
     }
@@ -533,23 +613,29 @@ impl ClusterStore {
     /// Reads the records in `[start, end)`, decrypted.
     fn scan(&self, start: Option<&[u8]>, end: Option<&[u8]>) -> Result<Scanned, EngineError> {
         use std::ops::Bound;
+        // Open ends stop at this cluster's prefix: `{id}\0` to `{id}\1`.
+        let mut after_prefix = self.prefix.clone();
+        if let Some(last) = after_prefix.last_mut() {
+            *last = 1;
+        }
         let range = (
-            start.map_or(Bound::Unbounded, Bound::Included),
-            end.map_or(Bound::Unbounded, Bound::Excluded),
+            Bound::Included(start.map_or_else(|| self.prefix.clone(), |s| self.full(s))),
+            Bound::Excluded(end.map_or(after_prefix, |e| self.full(e))),
         );
         let mut scanned = Scanned::default();
-        for item in self.tree.range::<&[u8], _>(range) {
-            let (record, value) = item.map_err(storage)?;
+        for item in self.tree.range::<Vec<u8>, _>(range) {
+            let (full, value) = item.map_err(storage)?;
+            let record = &full[self.prefix.len()..];
             if record.starts_with(MASTER.as_bytes()) {
                 continue;
             }
-            let plain = open(self.master(record_node(&record))?, &record, &value)?;
+            let plain = open(self.master(record_node(record))?, record, &value)?;
             if record.starts_with(SNAPSHOT.as_bytes()) {
                 let mut reader = Reader::new(&plain);
                 let truncated = |_| {
                     storage(format!(
                         "snapshot chunk {} is truncated",
-                        String::from_utf8_lossy(&record)
+                        String::from_utf8_lossy(record)
                     ))
                 };
                 while reader.remaining() > 0 {
@@ -604,10 +690,10 @@ impl ClusterStore {
 
     fn write_snapshot(&self, records: &[(String, Vec<u8>)]) -> Result<(), EngineError> {
         let mut batch = sled::Batch::default();
-        for record in self.tree.iter().keys() {
-            let record = record.map_err(storage)?;
-            if !record.starts_with(MASTER.as_bytes()) {
-                batch.remove(record);
+        for full in self.tree.scan_prefix(&self.prefix).keys() {
+            let full = full.map_err(storage)?;
+            if !full[self.prefix.len()..].starts_with(MASTER.as_bytes()) {
+                batch.remove(full);
             }
         }
         let mut by_node: BTreeMap<usize, Vec<&(String, Vec<u8>)>> = BTreeMap::new();
@@ -627,7 +713,10 @@ impl ClusterStore {
             let mut sealed_chunks = 0usize;
             let mut seal_chunk = |chunk: &mut Vec<u8>| -> Result<(), EngineError> {
                 let name = format!("{SNAPSHOT}{node}/{sealed_chunks:06}");
-                batch.insert(name.as_bytes(), seal(master, name.as_bytes(), chunk)?);
+                batch.insert(
+                    [self.prefix.as_slice(), name.as_bytes()].concat(),
+                    seal(master, name.as_bytes(), chunk)?,
+                );
                 sealed_chunks += 1;
                 chunk.clear();
                 Ok(())

@@ -227,9 +227,11 @@ fn refuse_label_in_use(state: &AppState, fqdns: &[String], scope: &str) -> Resul
     let Some(first) = fqdns.first() else {
         return Ok(());
     };
+    // Every create asks: only clusters whose record holds the name are
+    // parsed, so the check does not slow down as clusters accumulate.
     let holder = state
         .store
-        .list::<StoredCluster>("", None, usize::MAX)?
+        .list_containing::<StoredCluster>("", first.as_bytes())?
         .into_iter()
         .find(|(_, c)| c.resource.properties.hsms.first().map(|h| &h.fqdn) == Some(first));
     match holder {
@@ -588,6 +590,7 @@ pub fn finish(
                 .hsm_clusters
                 .destroy(&op.resource_id)
                 .map_err(|e| ArmError::Internal(format!("destroying the HSM cluster: {e}")))?;
+            state.diagnostics.forget_cluster(&key);
             writes.delete::<StoredCluster>(&key);
             private_endpoint_connections::delete_under_cluster(state, &op.resource_id, writes)?;
             insights::delete_under_resource(state, &op.resource_id, writes)?;
@@ -668,6 +671,9 @@ pub fn delete_in_group(
             .hsm_clusters
             .destroy(&cluster.resource.id)
             .map_err(|e| ArmError::Internal(format!("destroying the HSM cluster: {e}")))?;
+        state
+            .diagnostics
+            .forget_cluster(&storage_key(&cluster.resource.id));
         private_endpoint_connections::delete_under_cluster(state, &cluster.resource.id, writes)?;
     }
     Ok(state.store.delete_under::<StoredCluster>(&prefix, writes)?)
