@@ -230,16 +230,23 @@ struct Addresses {
 /// cached; a miss (a new cluster) or a changed addressing epoch (a cluster
 /// or connection written) rebuilds the cache, so a closed path closes at
 /// once.
+///
+/// The public names of a cluster whose `publicNetworkAccess` is `Disabled`
+/// (the only value the 2025-03-31 API takes) are closed only with
+/// `--network-isolation`: otherwise every cluster would need a private
+/// endpoint before its first use, unlike any other local emulator.
 pub struct Directory {
     state: crate::state::AppState,
     addresses: std::sync::RwLock<Addresses>,
+    isolate: bool,
 }
 
 impl Directory {
-    pub fn new(state: crate::state::AppState) -> Self {
+    pub fn new(state: crate::state::AppState, isolate: bool) -> Self {
         Self {
             state,
             addresses: Default::default(),
+            isolate,
         }
     }
 
@@ -272,7 +279,7 @@ impl Directory {
                         .eq_ignore_ascii_case("Approved")
                         && c.properties.provisioning_state != "Deleting"
                 });
-            let public = if properties.public_access() {
+            let public = if properties.public_access() || !self.isolate {
                 NetworkPath::Open
             } else {
                 NetworkPath::PublicDisabled
