@@ -12,8 +12,8 @@ const PASSWORD: &str = "officer-pass-1";
 
 /// A client for the given HSM names, with the emulator's endpoint and CA.
 fn client_for(emu: &Emulator, hsms: Vec<String>) -> HsmClient {
-    let file = std::fs::read_to_string(emu.data_dir().join("data-plane.json"))
-        .expect("data-plane.json");
+    let file =
+        std::fs::read_to_string(emu.data_dir().join("data-plane.json")).expect("data-plane.json");
     let v: Value = serde_json::from_str(&file).expect("JSON");
     HsmClient::new(ClientConfig {
         endpoint: v["endpoint"].as_str().expect("endpoint").to_string(),
