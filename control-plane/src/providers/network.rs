@@ -6,7 +6,8 @@
 //! cluster's owner sets it, or `Disconnected` once the owner deletes it.
 //!
 //! Networks are not emulated: the subnet id is kept as given, and no network
-//! interface or IP address is invented.
+//! interface is invented; an approved connection's `customDnsConfigs` list
+//! the HSMs' private-link names at the emulator's own address.
 
 use std::collections::BTreeMap;
 
