@@ -1824,3 +1824,78 @@ async fn activation_with_the_readmes_openssl_commands() {
         .await;
     assert_eq!(arm.body["properties"]["activationState"], "Active");
 }
+
+/// With `--network-isolation`, `saveConfig` of a cluster closed to the
+/// public network writes the private-link names its approved private
+/// endpoint reports, and the utility works through them; a configuration
+/// with the public names gets a clear refusal.
+#[tokio::test]
+async fn save_config_follows_the_approved_private_endpoint() {
+    let emulator =
+        Emulator::start_with(&["--provisioning-delay", "200ms", "--network-isolation"]).await;
+    emulator.put_group("rg").await;
+    let cluster = emulator.create_cluster("rg", "chsm1").await;
+    let put = emulator
+        .call(
+            reqwest::Method::PUT,
+            &cloudhsm_e2e_tests::endpoint_path("rg", "pe1"),
+            Some(cloudhsm_e2e_tests::endpoint_body(
+                cluster["id"].as_str().expect("id"),
+                false,
+                serde_json::json!(["cloudHsm"]),
+            )),
+        )
+        .await;
+    assert_eq!(put.status, reqwest::StatusCode::CREATED, "{put:?}");
+    let mut f = Fixture {
+        emulator,
+        cluster,
+        dir: tempfile::tempdir().expect("temp dir"),
+        owner: None,
+    };
+    f.by_name(&["singlecmd", "saveConfig", "-out"])
+        .arg(f.config())
+        .output()
+        .map(Run::from)
+        .expect("runs")
+        .ok();
+    let saved: Value = serde_json::from_slice(&read(&f.config().display().to_string())).unwrap();
+    let hsms: Vec<&str> = saved["hsms"]
+        .as_array()
+        .expect("hsms")
+        .iter()
+        .map(|h| h.as_str().expect("name"))
+        .collect();
+    assert_eq!(hsms.len(), 3, "{saved}");
+    for (hsm, public) in hsms
+        .iter()
+        .zip(f.cluster["properties"]["hsms"].as_array().unwrap())
+    {
+        let public = public["fqdn"].as_str().unwrap();
+        assert!(hsm.ends_with(".privatelink.cloudhsm.localhost"), "{saved}");
+        assert_eq!(
+            hsm.split('.').take(2).collect::<Vec<_>>(),
+            public.split('.').take(2).collect::<Vec<_>>()
+        );
+    }
+    f.activate();
+    f.as_admin(&["listUsers"]).ok();
+
+    // The same cluster by its public names: refused, and the utility says why.
+    let mut public_config = saved.clone();
+    public_config["hsms"] = f.cluster["properties"]["hsms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["fqdn"].clone())
+        .collect();
+    std::fs::write(f.config(), public_config.to_string()).unwrap();
+    let refused = f.as_admin(&["listUsers"]);
+    assert_ne!(refused.code, 0, "{refused:?}");
+    let said = format!("{}{}", refused.stdout, refused.stderr);
+    assert!(
+        said.contains("not reachable over the public network"),
+        "{refused:?}"
+    );
+    assert!(said.contains("RET_NETWORK_ACCESS_DENIED"), "{refused:?}");
+}

@@ -13,6 +13,7 @@ use std::{
 
 use cloudhsm_data_plane::{
     engine::{audit::AuditSink, store::EngineStore},
+    server::Unreachable,
     Cluster, ClusterConfig, EngineError,
 };
 
@@ -213,61 +214,164 @@ impl HsmClusters {
     }
 }
 
-/// Resolves HSM addresses (`properties.hsms[].fqdn`) to engine clusters and
-/// nodes for the data-plane listener. Addresses are cached; a miss (a new
-/// cluster) or a stale entry (a deleted one) rebuilds the cache.
+/// How an address reaches its HSM.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum NetworkPath {
+    /// The public name of a cluster with public network access enabled, or
+    /// the private-link name of a cluster with an approved connection.
+    Open,
+    /// The public name of a cluster whose `publicNetworkAccess` is `Disabled`.
+    PublicDisabled,
+    /// The private-link name of a cluster with no approved connection.
+    NoApprovedConnection,
+}
+
+struct Route {
+    cluster_id: String,
+    node: usize,
+    path: NetworkPath,
+}
+
+/// The addresses as of one [`crate::store::Store::addressing_epoch`].
+#[derive(Default)]
+struct Addresses {
+    epoch: Option<u64>,
+    routes: HashMap<String, Route>,
+}
+
+/// Resolves HSM addresses to engine clusters and nodes for the data-plane
+/// listener: every HSM's public name (`properties.hsms[].fqdn`) and its
+/// private-link name, each open or closed as the cluster's
+/// `publicNetworkAccess` and private endpoint connections say. Addresses are
+/// cached; a miss (a new cluster) or a changed addressing epoch (a cluster
+/// or connection written) rebuilds the cache, so a closed path closes at
+/// once.
+///
+/// The public names of a cluster whose `publicNetworkAccess` is `Disabled`
+/// (the only value the 2025-03-31 API takes) are closed only with
+/// `--network-isolation`: otherwise every cluster would need a private
+/// endpoint before its first use, unlike any other local emulator.
 pub struct Directory {
     state: crate::state::AppState,
-    addresses: std::sync::RwLock<HashMap<String, (String, usize)>>,
+    addresses: std::sync::RwLock<Addresses>,
+    isolate: bool,
 }
 
 impl Directory {
-    pub fn new(state: crate::state::AppState) -> Self {
+    pub fn new(state: crate::state::AppState, isolate: bool) -> Self {
         Self {
             state,
             addresses: Default::default(),
+            isolate,
         }
     }
 
     fn rebuild(&self) -> Option<()> {
+        use crate::providers::cloud_hsm::{
+            model::{private_link_fqdn, StoredCluster},
+            private_endpoint_connections::of_cluster,
+        };
+        // Read before the records: a write landing meanwhile bumps it again,
+        // so the next lookup rebuilds once more.
+        let epoch = self.state.store.addressing_epoch();
         let clusters = self
             .state
             .store
-            .list::<crate::providers::cloud_hsm::model::StoredCluster>("", None, usize::MAX)
+            .list::<StoredCluster>("", None, usize::MAX)
             .ok()?;
-        let mut addresses = HashMap::new();
+        let mut routes = HashMap::new();
         for (_, stored) in clusters {
             let properties = &stored.resource.properties;
             if !properties.hsms_serve() {
                 continue;
             }
+            // A connection being deleted no longer carries traffic.
+            let approved = of_cluster(&self.state, &stored.resource.id)
+                .iter()
+                .any(|c| {
+                    c.properties
+                        .private_link_service_connection_state
+                        .status
+                        .eq_ignore_ascii_case("Approved")
+                        && c.properties.provisioning_state != "Deleting"
+                });
+            let public = if properties.public_access() || !self.isolate {
+                NetworkPath::Open
+            } else {
+                NetworkPath::PublicDisabled
+            };
+            let private = if approved {
+                NetworkPath::Open
+            } else {
+                NetworkPath::NoApprovedConnection
+            };
             for (node, hsm) in properties.hsms.iter().enumerate() {
-                addresses.insert(
-                    hsm.fqdn.to_ascii_lowercase(),
-                    (stored.resource.id.clone(), node),
+                let fqdn = hsm.fqdn.to_ascii_lowercase();
+                if let Some(private_fqdn) = private_link_fqdn(&fqdn) {
+                    routes.insert(
+                        private_fqdn,
+                        Route {
+                            cluster_id: stored.resource.id.clone(),
+                            node,
+                            path: private,
+                        },
+                    );
+                }
+                routes.insert(
+                    fqdn,
+                    Route {
+                        cluster_id: stored.resource.id.clone(),
+                        node,
+                        path: public,
+                    },
                 );
             }
         }
-        *self.addresses.write().unwrap_or_else(|p| p.into_inner()) = addresses;
+        *self.addresses.write().unwrap_or_else(|p| p.into_inner()) = Addresses {
+            epoch: Some(epoch),
+            routes,
+        };
         Some(())
     }
 
     /// From memory only: the data plane asks for every request and every
-    /// streamed operation. A cluster being deleted is retired from
-    /// [`HsmClusters`] when its deletion starts, so it is not found here.
-    fn lookup(&self, address: &str) -> Option<(Arc<Cluster>, usize)> {
+    /// streamed operation, so the freshness check is one atomic load. A
+    /// cluster being deleted is retired from [`HsmClusters`] when its
+    /// deletion starts, so it is not found here. `None`: not cached (or the
+    /// cache is stale).
+    fn lookup(&self, address: &str) -> Option<Result<(Arc<Cluster>, usize), Unreachable>> {
         let addresses = self.addresses.read().unwrap_or_else(|p| p.into_inner());
-        let (id, node) = addresses.get(address)?;
-        self.state.hsm_clusters.get(id).map(|c| (c, *node))
+        if addresses.epoch != Some(self.state.store.addressing_epoch()) {
+            return None;
+        }
+        let route = addresses.routes.get(address)?;
+        let cluster = self.state.hsm_clusters.get(&route.cluster_id)?;
+        let why = match route.path {
+            NetworkPath::Open => return Some(Ok((cluster, route.node))),
+            NetworkPath::PublicDisabled => format!(
+                "the HSM is not reachable over the public network: publicNetworkAccess of cluster '{}' is Disabled; use its private-link address ({}) through an approved private endpoint connection",
+                route.cluster_id,
+                crate::providers::cloud_hsm::model::private_link_fqdn(address).unwrap_or_default()
+            ),
+            NetworkPath::NoApprovedConnection => format!(
+                "cluster '{}' has no approved private endpoint connection, so its private-link addresses are closed",
+                route.cluster_id
+            ),
+        };
+        tracing::warn!(hsm = address, reason = %why, "data-plane request refused: network path closed");
+        Some(Err(Unreachable::Closed(why)))
     }
 }
 
 impl cloudhsm_data_plane::server::ClusterDirectory for Directory {
-    fn resolve(&self, hsm_address: &str) -> Option<(Arc<Cluster>, usize)> {
+    fn resolve(&self, hsm_address: &str) -> Result<(Arc<Cluster>, usize), Unreachable> {
         let address = hsm_address.to_ascii_lowercase();
-        self.lookup(&address).or_else(|| {
-            self.rebuild()?;
-            self.lookup(&address)
-        })
+        if let Some(found) = self.lookup(&address) {
+            return found;
+        }
+        if self.rebuild().is_none() {
+            return Err(Unreachable::Unknown);
+        }
+        self.lookup(&address).unwrap_or(Err(Unreachable::Unknown))
     }
 }

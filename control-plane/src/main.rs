@@ -59,6 +59,11 @@ struct Flags {
     /// subscription: it then needs role assignments like any other.
     #[arg(long)]
     no_default_owner: bool,
+    /// Enforce `publicNetworkAccess: Disabled` as Azure does: such a
+    /// cluster's HSMs answer only on their private-link names, through an
+    /// approved private endpoint connection (off: the public names answer too).
+    #[arg(long)]
+    network_isolation: bool,
     /// A service principal that exists from the start, as `appId:secret`
     /// (repeatable); more through `POST /emulator/servicePrincipals`.
     #[arg(long = "service-principal", value_parser = parse_principal)]
@@ -145,6 +150,7 @@ async fn main() -> ExitCode {
         data_plane_port: flags.data_plane_port,
         key_capacity: flags.key_capacity,
         default_owner: !flags.no_default_owner,
+        network_isolation: flags.network_isolation,
         service_principals: flags.service_principals,
         faults,
         diagnostics: cloudhsm_control_plane::diagnostics::DiagnosticsOptions {

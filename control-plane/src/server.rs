@@ -38,6 +38,8 @@ pub struct ServerOptions {
     pub key_capacity: usize,
     /// See [`EmulatorConfig::default_owner`].
     pub default_owner: bool,
+    /// `--network-isolation`: see [`crate::hsm_clusters::Directory`].
+    pub network_isolation: bool,
     /// Service principals (`appId`, secret) that exist from the start.
     pub service_principals: Vec<(String, String)>,
     /// `--faults FILE`: faults switched on from the start.
@@ -203,7 +205,10 @@ pub async fn serve(options: ServerOptions) -> Result<(), String> {
     )?;
     let data_plane = cloudhsm_data_plane::server::router(
         cloudhsm_data_plane::server::DataPlaneState::with_admin(
-            std::sync::Arc::new(crate::hsm_clusters::Directory::new(state.clone())),
+            std::sync::Arc::new(crate::hsm_clusters::Directory::new(
+                state.clone(),
+                options.network_isolation,
+            )),
             std::sync::Arc::new(crate::identity::admin::DataPlaneAdmin(state.clone())),
             state.faults.data_plane.clone(),
         ),

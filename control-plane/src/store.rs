@@ -34,6 +34,10 @@ pub enum StoreError {
 /// with every record and checked on read.
 pub trait Record: Serialize + DeserializeOwned {
     const KIND: &'static str;
+    /// Whether writes of this kind change which HSM addresses the data
+    /// plane answers (clusters, private endpoint connections): committing
+    /// one bumps [`Store::addressing_epoch`].
+    const ADDRESSING: bool = false;
     const VERSION: u32;
 }
 
@@ -53,6 +57,9 @@ pub struct Store {
     /// Serialises read-modify-write sequences (ARM handlers and the operation
     /// worker); reads never take it.
     write_lock: std::sync::Arc<Mutex<()>>,
+    /// Bumped by every commit of an [`Record::ADDRESSING`] kind, so the
+    /// data plane's address cache can tell it is stale with one atomic load.
+    addressing_epoch: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 fn full_key(kind: &str, key: &str) -> Vec<u8> {
@@ -71,6 +78,7 @@ impl Store {
             db,
             records,
             write_lock: Default::default(),
+            addressing_epoch: Default::default(),
         })
     }
 
@@ -145,12 +153,25 @@ impl Store {
             let (key, _) = item?;
             writes.batch.remove(key);
         }
+        writes.addressing |= T::ADDRESSING;
         Ok(())
+    }
+
+    /// Changes whenever the records deciding which HSM addresses answer do.
+    pub fn addressing_epoch(&self) -> u64 {
+        self.addressing_epoch
+            .load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// Applies every write in `writes` atomically and waits until it is on disk.
     pub async fn commit(&self, writes: WriteSet) -> Result<(), StoreError> {
         self.records.apply_batch(writes.batch)?;
+        if writes.addressing {
+            // After the batch is applied: a cache rebuilt on the new epoch
+            // reads the new records. Before the flush: a path closes at once.
+            self.addressing_epoch
+                .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        }
         self.db.flush_async().await?;
         Ok(())
     }
@@ -176,6 +197,7 @@ fn decode<T: Record>(key: &str, bytes: &[u8]) -> Result<T, StoreError> {
 #[derive(Default)]
 pub struct WriteSet {
     batch: sled::Batch,
+    addressing: bool,
 }
 
 impl WriteSet {
@@ -185,11 +207,13 @@ impl WriteSet {
 
     pub fn put<T: Record>(&mut self, key: &str, record: &T) -> Result<&mut Self, StoreError> {
         self.batch.insert(full_key(T::KIND, key), encode(record)?);
+        self.addressing |= T::ADDRESSING;
         Ok(self)
     }
 
     pub fn delete<T: Record>(&mut self, key: &str) -> &mut Self {
         self.batch.remove(full_key(T::KIND, key));
+        self.addressing |= T::ADDRESSING;
         self
     }
 }

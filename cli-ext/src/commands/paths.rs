@@ -5,6 +5,7 @@ pub const RESOURCES_API: &str = "2025-04-01";
 pub const SUBSCRIPTIONS_API: &str = "2022-12-01";
 pub const IDENTITY_API: &str = "2023-01-31";
 pub const AUTHORIZATION_API: &str = "2022-04-01";
+pub const NETWORK_API: &str = "2024-05-01";
 
 const HSM_PROVIDER: &str = "providers/Microsoft.HardwareSecurityModules/cloudHsmClusters";
 const IDENTITY_PROVIDER: &str = "providers/Microsoft.ManagedIdentity/userAssignedIdentities";
@@ -97,4 +98,9 @@ pub fn deployment_id(sub: &str, group: Option<&str>, name: &str) -> String {
 pub fn deployments(sub: &str, group: Option<&str>) -> String {
     let scope = group.map_or_else(|| subscription(sub), |g| group_id(sub, g));
     format!("{scope}/providers/Microsoft.Resources/deployments?api-version={RESOURCES_API}")
+}
+
+/// A resource by its id (e.g. a private endpoint), at `Microsoft.Network`'s version.
+pub fn network_resource(id: &str) -> String {
+    format!("{id}?api-version={NETWORK_API}")
 }

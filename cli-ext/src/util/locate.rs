@@ -139,7 +139,7 @@ impl Options {
             .await
             .map_err(failed("resource manager"))?
             .body;
-        let hsms = cluster["properties"]["hsms"]
+        let mut hsms = cluster["properties"]["hsms"]
             .as_array()
             .map(|list| {
                 list.iter()
@@ -147,6 +147,16 @@ impl Options {
                     .collect::<Vec<_>>()
             })
             .unwrap_or_default();
+        // A cluster closed to the public network is reached through its
+        // approved private endpoint: the names its DNS configuration lists.
+        if cluster["properties"]["publicNetworkAccess"] == "Disabled" {
+            let private = private_addresses(&http, &endpoints, &token.access_token, &cluster)
+                .await
+                .map_err(failed("private endpoint"))?;
+            if !private.is_empty() {
+                hsms = private;
+            }
+        }
         if hsms.is_empty() {
             return Err(UtilError::Config(format!(
                 "cluster '{name}' has no HSMs yet (is it still provisioning?)"
@@ -173,6 +183,43 @@ impl Options {
             ca_pem,
         })
     }
+}
+
+/// The private-link names (`customDnsConfigs[].fqdn`) of the private
+/// endpoints whose connection to `cluster` is approved.
+async fn private_addresses(
+    http: &Http,
+    endpoints: &Endpoints,
+    token: &str,
+    cluster: &Value,
+) -> Result<Vec<String>, CliError> {
+    let approved = cluster["properties"]["privateEndpointConnections"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| c["properties"]["privateLinkServiceConnectionState"]["status"] == "Approved")
+        .filter_map(|c| c["properties"]["privateEndpoint"]["id"].as_str());
+    let mut addresses = Vec::new();
+    for endpoint_id in approved {
+        let url = format!(
+            "{}{}",
+            endpoints.resource_manager.trim_end_matches('/'),
+            paths::network_resource(endpoint_id)
+        );
+        let endpoint = http.get(&url, token).await?.body;
+        for dns in endpoint["properties"]["customDnsConfigs"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            if let Some(fqdn) = dns["fqdn"].as_str() {
+                if !addresses.iter().any(|a| a == fqdn) {
+                    addresses.push(fqdn.to_string());
+                }
+            }
+        }
+    }
+    Ok(addresses)
 }
 
 /// Reads a client configuration file.

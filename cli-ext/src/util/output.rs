@@ -50,7 +50,8 @@ pub fn status_value(code: &str) -> u32 {
         "RET_USER_NOT_FOUND" => 0x8000_0003,
         "RET_INVALID_USER_NAME" => 0x8000_0004,
         "RET_OBJECT_LIMIT_REACHED" => 0x8000_0005,
-        "RET_NO_HSM_AVAILABLE" | "RET_HSM_UNAVAILABLE" => 0x8000_0006,
+        // A closed network path leaves the client no HSM to reach.
+        "RET_NO_HSM_AVAILABLE" | "RET_HSM_UNAVAILABLE" | "RET_NETWORK_ACCESS_DENIED" => 0x8000_0006,
         _ => 0x8000_00ff,
     }
 }

@@ -6,7 +6,8 @@
 //! cluster's owner sets it, or `Disconnected` once the owner deletes it.
 //!
 //! Networks are not emulated: the subnet id is kept as given, and no network
-//! interface or IP address is invented.
+//! interface is invented; an approved connection's `customDnsConfigs` list
+//! the HSMs' private-link names at the emulator's own address.
 
 use std::collections::BTreeMap;
 
@@ -23,7 +24,8 @@ use serde_json::{json, Value};
 
 use super::{
     cloud_hsm::{
-        model::StoredCluster,
+        clusters,
+        model::{private_link_fqdn, StoredCluster},
         private_endpoint_connections::{self as connections, ConnectionRequest, GROUP_ID},
     },
     resource_groups,
@@ -194,14 +196,18 @@ fn endpoints_prefix(group_id: &str) -> String {
 /// The endpoint as the API shows it, with its connection's live state.
 fn render(state: &AppState, endpoint: StoredPrivateEndpoint) -> Value {
     let c = &endpoint.connection;
+    let mut dns_configs = Vec::new();
     let connection_state = match connections::find_by_id(state, &c.cluster_connection_id) {
-        Ok(Some(stored)) => serde_json::to_value(
-            &stored
+        Ok(Some(stored)) => {
+            let connection_state = &stored
                 .resource
                 .properties
-                .private_link_service_connection_state,
-        )
-        .unwrap_or(Value::Null),
+                .private_link_service_connection_state;
+            if connection_state.status.eq_ignore_ascii_case("Approved") {
+                dns_configs = private_dns_configs(state, &c.service_id);
+            }
+            serde_json::to_value(connection_state).unwrap_or(Value::Null)
+        }
         _ => json!({
             "status": "Disconnected",
             "description": "The private endpoint connection was deleted by the owner of the Cloud HSM cluster.",
@@ -248,11 +254,33 @@ fn render(state: &AppState, endpoint: StoredPrivateEndpoint) -> Value {
             "privateLinkServiceConnections": automatic,
             "manualPrivateLinkServiceConnections": manual,
             "networkInterfaces": [],
-            "customDnsConfigs": [],
+            "customDnsConfigs": dns_configs,
             "ipConfigurations": [],
             "applicationSecurityGroups": [],
         }
     })
+}
+
+/// `customDnsConfigs` of an approved connection: the private-link name of
+/// each HSM of the cluster, as Azure lists the FQDNs that resolve to a
+/// private endpoint. Networks are not emulated, so the address given is the
+/// emulator's own host, where the data plane answers those names.
+fn private_dns_configs(state: &AppState, cluster_id: &str) -> Vec<Value> {
+    let Ok(Some(cluster)) = clusters::current(state, cluster_id) else {
+        return Vec::new();
+    };
+    let host = url::Url::parse(&state.config.base_url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_else(|| "127.0.0.1".into());
+    cluster
+        .resource
+        .properties
+        .hsms
+        .iter()
+        .filter_map(|hsm| private_link_fqdn(&hsm.fqdn))
+        .map(|fqdn| json!({ "fqdn": fqdn, "ipAddresses": [host] }))
+        .collect()
 }
 
 /// Private endpoint names: 2-64 letters, digits, '_', '.' and '-', starting

@@ -31,7 +31,17 @@ pub use routes::router;
 /// Finds the cluster and node an HSM address belongs to. The control plane
 /// knows which addresses its clusters have.
 pub trait ClusterDirectory: Send + Sync {
-    fn resolve(&self, hsm_address: &str) -> Option<(Arc<Cluster>, usize)>;
+    fn resolve(&self, hsm_address: &str) -> Result<(Arc<Cluster>, usize), Unreachable>;
+}
+
+/// Why an HSM address does not answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unreachable {
+    /// No HSM has that address.
+    Unknown,
+    /// The HSM exists but its network path is closed (e.g. the cluster's
+    /// `publicNetworkAccess` is `Disabled`); the text says why.
+    Closed(String),
 }
 
 /// A client's login: the bearer token it was given stands for it.

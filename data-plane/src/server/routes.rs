@@ -89,12 +89,20 @@ fn resolve(state: &DataPlaneState, hsm: &str) -> Result<Arc<Cluster>, ApiError> 
 
 /// The cluster and node an HSM address belongs to, up or not.
 pub(super) fn locate(state: &DataPlaneState, hsm: &str) -> Result<(Arc<Cluster>, usize), ApiError> {
-    state.directory.resolve(hsm).ok_or_else(|| {
-        ApiError::new(
+    state.directory.resolve(hsm).map_err(|why| match why {
+        super::Unreachable::Unknown => ApiError::new(
             StatusCode::NOT_FOUND,
             "RET_UNKNOWN_HSM",
             format!("no HSM has the address '{hsm}'"),
-        )
+        ),
+        // 403 as Azure's own private-link services answer a closed network
+        // (not 503: the client must not fail over and retry the next HSM,
+        // whose path is just as closed).
+        super::Unreachable::Closed(why) => ApiError::new(
+            StatusCode::FORBIDDEN,
+            "RET_NETWORK_ACCESS_DENIED",
+            format!("HSM '{hsm}' is not reachable: {why}"),
+        ),
     })
 }
 

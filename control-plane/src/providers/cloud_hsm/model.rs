@@ -73,6 +73,26 @@ impl CloudHsmClusterProperties {
     }
 }
 
+/// The private-link zone of the HSMs' names, as Azure's
+/// `privatelink.cloudhsm.azure.net` under the emulator's domain.
+pub const PRIVATE_LINK_ZONE: &str = "privatelink.cloudhsm.localhost";
+
+/// An HSM's private-link name, from its public one: `hsm{n}.{host}.{location}.cloudhsm.localhost`
+/// becomes `hsm{n}.{host}.privatelink.cloudhsm.localhost` (the location
+/// label gives way to the zone, as Azure's private DNS zones do).
+pub fn private_link_fqdn(public: &str) -> Option<String> {
+    let mut labels = public.splitn(3, '.');
+    let (hsm, host, _rest) = (labels.next()?, labels.next()?, labels.next()?);
+    Some(format!("{hsm}.{host}.{PRIVATE_LINK_ZONE}"))
+}
+
+impl CloudHsmClusterProperties {
+    /// Whether its HSMs answer on their public names.
+    pub fn public_access(&self) -> bool {
+        !self.public_network_access.eq_ignore_ascii_case("Disabled")
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct CloudHsmClusterProperties {
@@ -114,6 +134,7 @@ pub struct StoredCluster {
 
 impl Record for StoredCluster {
     const KIND: &'static str = "cloudHsmCluster";
+    const ADDRESSING: bool = true;
     const VERSION: u32 = 1;
 }
 

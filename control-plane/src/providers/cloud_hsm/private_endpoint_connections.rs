@@ -93,6 +93,7 @@ pub struct StoredConnection {
 
 impl Record for StoredConnection {
     const KIND: &'static str = "privateEndpointConnection";
+    const ADDRESSING: bool = true;
     const VERSION: u32 = 1;
 }
 
