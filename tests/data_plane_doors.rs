@@ -244,7 +244,8 @@ fn walks() -> Vec<Walk> {
             "/keys/{h}/copy",
             "/keys/{handle}/copy",
             Some(json!({"attributes": []})),
-            login(deny, "403 CKR_ACTION_PROHIBITED", deny),
+            // Keys are not copyable (the module answers CKR_ACTION_PROHIBITED).
+            login(deny, deny, deny),
         ),
         // partition.rs
         w(
