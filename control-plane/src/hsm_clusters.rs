@@ -337,11 +337,15 @@ impl Directory {
     /// From memory only: the data plane asks for every request and every
     /// streamed operation, so the freshness check is one atomic load. A
     /// cluster being deleted is retired from [`HsmClusters`] when its
-    /// deletion starts, so it is not found here. `None`: not cached (or the
-    /// cache is stale).
-    fn lookup(&self, address: &str) -> Option<Result<(Arc<Cluster>, usize), Unreachable>> {
+    /// deletion starts, so it is not found here. `None`: not cached (or,
+    /// when `fresh_only`, the cache is stale).
+    fn lookup(
+        &self,
+        address: &str,
+        fresh_only: bool,
+    ) -> Option<Result<(Arc<Cluster>, usize), Unreachable>> {
         let addresses = self.addresses.read().unwrap_or_else(|p| p.into_inner());
-        if addresses.epoch != Some(self.state.store.addressing_epoch()) {
+        if fresh_only && addresses.epoch != Some(self.state.store.addressing_epoch()) {
             return None;
         }
         let route = addresses.routes.get(address)?;
@@ -366,12 +370,17 @@ impl Directory {
 impl cloudhsm_data_plane::server::ClusterDirectory for Directory {
     fn resolve(&self, hsm_address: &str) -> Result<(Arc<Cluster>, usize), Unreachable> {
         let address = hsm_address.to_ascii_lowercase();
-        if let Some(found) = self.lookup(&address) {
+        if let Some(found) = self.lookup(&address, true) {
             return found;
         }
         if self.rebuild().is_none() {
             return Err(Unreachable::Unknown);
         }
-        self.lookup(&address).unwrap_or(Err(Unreachable::Unknown))
+        // The table just built, even if another write has bumped the epoch
+        // since (under steady ARM writes it always may): it is as fresh as
+        // this request. Requiring the epoch again answered "no HSM has the
+        // address" to clients of clusters nobody was changing.
+        self.lookup(&address, false)
+            .unwrap_or(Err(Unreachable::Unknown))
     }
 }
