@@ -5,7 +5,10 @@
 
 use std::{ffi::c_void, panic::AssertUnwindSafe, sync::Arc};
 
-use cloudhsm_data_plane::engine::keys::{Curve, KeySpec};
+use cloudhsm_data_plane::{
+    engine::keys::{Curve, KeySpec},
+    server::CryptoOp,
+};
 use cryptoki_sys::*;
 
 use crate::{
@@ -844,7 +847,7 @@ unsafe fn sign_final(
         if op.result.is_none() {
             let (name, input) = op.engine_input()?;
             let engine = module
-                .block(module.client(slot).sign(op.key, name, &input))
+                .crypto(slot, CryptoOp::Sign, op.key, name, &input, &[], &[])
                 .map_err(|e| from_client(&e))?;
             op.result = Some(op.signature_out(engine)?);
         }
@@ -942,11 +945,20 @@ unsafe fn verify_final(
     let signature = op.signature_in(signature)?;
     let (name, input) = op.engine_input()?;
     module
-        .block(module.client(slot).verify(op.key, name, &input, &signature))
+        .crypto(
+            slot,
+            CryptoOp::Verify,
+            op.key,
+            name,
+            &input,
+            &signature,
+            &[],
+        )
         .map_err(|e| match from_client(&e) {
             CKR_DATA_INVALID if name == "RSA_PKCS1_PREHASHED" => CKR_SIGNATURE_INVALID,
             other => other,
         })
+        .map(drop)
 }
 
 #[no_mangle]
@@ -1080,9 +1092,9 @@ fn run_cipher(
     let data = std::mem::take(&mut op.data);
     let call = |name: &str, input: &[u8], aad: &[u8]| {
         if encrypting {
-            module.block(module.client(slot).encrypt(op.key, name, input, aad))
+            module.crypto(slot, CryptoOp::Encrypt, op.key, name, input, &[], aad)
         } else {
-            module.block(module.client(slot).decrypt(op.key, name, input, aad))
+            module.crypto(slot, CryptoOp::Decrypt, op.key, name, input, &[], aad)
         }
         .map_err(|e| match from_client(&e) {
             CKR_DATA_INVALID if !encrypting => CKR_ENCRYPTED_DATA_INVALID,

@@ -12,7 +12,10 @@ use std::{
     },
 };
 
-use cloudhsm_data_plane::client::{credentials_from_env, ClientConfig, HsmClient};
+use cloudhsm_data_plane::{
+    client::{credentials_from_env, ClientConfig, ClientError, HsmClient},
+    server::CryptoOp,
+};
 use cryptoki_sys::*;
 
 use crate::{
@@ -371,6 +374,28 @@ impl Module {
         *login = Some(*user_type);
         *lock(&slot.credentials) = Some(credentials);
         Ok(())
+    }
+
+    /// Sign, verify, encrypt or decrypt: written and read by the calling
+    /// thread on the client's own connection (no hand-off to the runtime's
+    /// threads: an application thread waits for the answer anyway), else
+    /// through the async client, which fails over and logs in again.
+    #[allow(clippy::too_many_arguments)]
+    pub fn crypto(
+        &self,
+        slot: &Slot,
+        op: CryptoOp,
+        key: CK_OBJECT_HANDLE,
+        mechanism: &str,
+        data: &[u8],
+        signature: &[u8],
+        aad: &[u8],
+    ) -> Result<Vec<u8>, ClientError> {
+        let client = self.client(slot);
+        if let Some(answer) = client.crypto_blocking(key, op, mechanism, data, signature, aad) {
+            return answer;
+        }
+        self.block(client.crypto_call(key, op, mechanism, data, signature, aad))
     }
 
     /// A data-plane client for one call: an idle one of the slot's login,

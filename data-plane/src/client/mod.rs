@@ -12,6 +12,7 @@ mod two_factor_steps;
 
 pub use signer::TwoFactorKey;
 
+mod blocking;
 mod stream;
 
 use std::{
@@ -84,6 +85,8 @@ pub struct HsmClient {
     /// Operations answered over the framed stream (see [`stream`]).
     streamed: AtomicU64,
     stream: stream::Current,
+    /// The calling thread's own connection, for [`HsmClient::crypto_blocking`].
+    blocking: blocking::Blocking,
     use_stream: bool,
 }
 
@@ -118,6 +121,7 @@ impl HsmClient {
             connection: Mutex::new(Connection::default()),
             streamed: AtomicU64::new(0),
             stream: Default::default(),
+            blocking: Default::default(),
             use_stream: true,
         })
     }
@@ -561,7 +565,7 @@ impl HsmClient {
     /// operation is sent over HTTPS+JSON, which fails over, logs in again and
     /// retries as it does for every operation. The operations are safe to
     /// repeat, so one the stream may have run is simply sent again.
-    async fn crypto_call(
+    pub async fn crypto_call(
         &self,
         handle: u64,
         op: CryptoOp,
@@ -578,27 +582,11 @@ impl HsmClient {
                 if connection.token.is_none() && connection.credentials.is_some() {
                     self.establish(&mut connection).await?;
                 }
-                match (&connection.token, connection.session) {
-                    (Some(token), Some(session)) => Some((
-                        token.clone(),
-                        session,
-                        self.config.hsm_addresses[connection.current].clone(),
-                    )),
-                    _ => None,
-                }
+                self.stream_login(&connection)
             };
             if let Some((token, session, hsm)) = login {
-                let request = RequestFrame {
-                    id: 0,
-                    op: op.code(),
-                    session,
-                    handle,
-                    token: &token,
-                    mechanism,
-                    data,
-                    signature,
-                    aad,
-                };
+                let request =
+                    stream_request(&token, session, handle, op, mechanism, data, signature, aad);
                 match stream::call(&self.config, &self.stream, &hsm, request).await {
                     Ok(Err(e)) if needs_http(&e) => {}
                     Ok(answer) => {
@@ -616,6 +604,55 @@ impl HsmClient {
             aad: B64.encode(aad),
         };
         self.crypto(handle, op.name(), request).await
+    }
+
+    /// The operation done by the calling thread on the client's own
+    /// connection (see [`blocking`]), for callers that would block on the
+    /// answer anyway (the PKCS#11 module). `None` when that path cannot
+    /// answer (not logged in yet, the HSM unreachable, the login or session
+    /// gone): then [`Self::crypto_call`], which can, and which may safely
+    /// repeat an operation this path sent.
+    pub fn crypto_blocking(
+        &self,
+        handle: u64,
+        op: CryptoOp,
+        mechanism: &str,
+        data: &[u8],
+        signature: &[u8],
+        aad: &[u8],
+    ) -> Option<Result<Vec<u8>, ClientError>> {
+        if !self.use_stream {
+            return None;
+        }
+        let (token, session, hsm) = self.stream_login(&*self.connection.try_lock().ok()?)?;
+        let request = stream_request(&token, session, handle, op, mechanism, data, signature, aad);
+        let response = self.blocking.call(&self.config, &hsm, request).ok()?;
+        let answer = response
+            .result
+            .map_err(|(status, code, message)| ClientError {
+                status,
+                code,
+                message,
+            });
+        match answer {
+            Err(e) if needs_http(&e) => None,
+            answer => {
+                self.streamed.fetch_add(1, Ordering::Relaxed);
+                Some(answer)
+            }
+        }
+    }
+
+    /// (token, session, HSM address) of the login, when there is one.
+    fn stream_login(&self, connection: &Connection) -> Option<(String, u64, String)> {
+        match (&connection.token, connection.session) {
+            (Some(token), Some(session)) => Some((
+                token.clone(),
+                session,
+                self.config.hsm_addresses[connection.current].clone(),
+            )),
+            _ => None,
+        }
     }
 
     /// `wrapKey`: `target` wrapped under `wrapping`.
@@ -725,6 +762,30 @@ impl HsmClient {
 
 /// Stream answers that the HTTP path handles better: an unavailable HSM (it
 /// fails over) and a lost login or session (it logs in again).
+#[allow(clippy::too_many_arguments)]
+fn stream_request<'a>(
+    token: &'a str,
+    session: u64,
+    handle: u64,
+    op: CryptoOp,
+    mechanism: &'a str,
+    data: &'a [u8],
+    signature: &'a [u8],
+    aad: &'a [u8],
+) -> RequestFrame<'a> {
+    RequestFrame {
+        id: 0,
+        op: op.code(),
+        session,
+        handle,
+        token,
+        mechanism,
+        data,
+        signature,
+        aad,
+    }
+}
+
 fn needs_http(e: &ClientError) -> bool {
     unavailable(StatusCode::from_u16(e.status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE))
         || matches!(
