@@ -5,7 +5,8 @@
 //! threads is also compared with `openssl speed -multi 16 rsa2048`. Prints
 //! figures and ratios; asserts nothing.
 //!
-//! `cargo bench -p cloudhsm-e2e-tests --bench pkcs11` (`BENCH_SECONDS`, default 3).
+//! `cargo bench -p cloudhsm-e2e-tests --bench pkcs11` (`BENCH_SECONDS`, default 3;
+//! `BENCH_ONLY=AES` runs the operations whose name contains it, for profiling).
 
 use std::{
     sync::Arc,
@@ -260,8 +261,12 @@ fn main() {
         "{:<32} {:>8} {:>14} {:>14} {:>7}",
         "operation", "sessions", ours.name, softhsm.name, "ratio"
     );
+    let only = std::env::var("BENCH_ONLY").unwrap_or_default();
     let mut rsa16 = 0.0;
     for (operation, label) in OPERATIONS {
+        if !label.contains(&only) {
+            continue;
+        }
         for threads in [1, THREADS] {
             let a = measure(&ours, operation, threads, seconds);
             let b = measure(&softhsm, operation, threads, seconds);
@@ -274,7 +279,7 @@ fn main() {
             );
         }
     }
-    match openssl_speed(seconds) {
+    match (rsa16 > 0.0).then(|| openssl_speed(seconds)).flatten() {
         Some(speed) => println!(
             "RSA-2048 sign at {THREADS} threads: ours {rsa16:.0}/s, `openssl speed -multi {THREADS}` {speed:.0}/s, ratio {:.2}",
             rsa16 / speed

@@ -155,7 +155,7 @@ pub fn decode_response(body: &[u8]) -> Option<ResponseFrame> {
 }
 
 /// Frames gathered into one write, at most.
-const WRITE_BATCH: usize = 256 * 1024;
+pub const WRITE_BATCH: usize = 256 * 1024;
 
 /// Where a writer takes encoded frames from: the server's bounded queue of
 /// answers (back-pressure on a client that does not read) or the client's
@@ -192,23 +192,52 @@ where
     W: tokio::io::AsyncWrite + Unpin,
     Q: FrameQueue,
 {
-    use tokio::io::AsyncWriteExt;
     let mut batch = Vec::with_capacity(64 * 1024);
-    while let Some(first) = queue.next().await {
-        batch.extend_from_slice(&first);
-        // Let the tasks this wake-up made runnable queue their frames too,
-        // so one TLS write and one system call carry them all.
-        tokio::task::yield_now().await;
-        while batch.len() < WRITE_BATCH {
-            match queue.ready() {
-                Some(more) => batch.extend_from_slice(&more),
-                None => break,
-            }
-        }
-        if writer.write_all(&batch).await.is_err() || writer.flush().await.is_err() {
+    while gather(&mut queue, &mut batch).await {
+        if write_flushed(&mut writer, &batch).await.is_err() {
             break;
         }
         batch.clear();
+    }
+}
+
+/// Waits for a frame and appends it to `batch` with every frame queued by
+/// then (up to [`WRITE_BATCH`]); `false` once the queue is closed and empty.
+pub async fn gather<Q: FrameQueue>(queue: &mut Q, batch: &mut Vec<u8>) -> bool {
+    let Some(first) = queue.next().await else {
+        return false;
+    };
+    batch.extend_from_slice(&first);
+    // Let the tasks this wake-up made runnable queue their frames too, so
+    // one TLS write and one system call carry them all.
+    tokio::task::yield_now().await;
+    while batch.len() < WRITE_BATCH {
+        match queue.ready() {
+            Some(more) => batch.extend_from_slice(&more),
+            None => break,
+        }
+    }
+    true
+}
+
+pub async fn write_flushed<W>(writer: &mut W, bytes: &[u8]) -> std::io::Result<()>
+where
+    W: tokio::io::AsyncWrite + Unpin,
+{
+    use tokio::io::AsyncWriteExt;
+    writer.write_all(bytes).await?;
+    writer.flush().await
+}
+
+/// Whether `buffered` starts with a whole frame (prefix and body), so
+/// reading the next one will not wait for the network.
+pub fn whole_frame_buffered(buffered: &[u8]) -> bool {
+    match buffered.get(..4) {
+        Some(prefix) => {
+            let length = u32::from_be_bytes([prefix[0], prefix[1], prefix[2], prefix[3]]) as usize;
+            buffered.len() - 4 >= length
+        }
+        None => false,
     }
 }
 

@@ -91,19 +91,25 @@ pub(super) async fn upgrade(
         .into_response())
 }
 
-/// Reads frames until the client closes, running each as its own task so
-/// operations of different sessions use every core; a writer task batches
-/// the answers.
+/// Reads frames until the client closes. Cheap operations run here and
+/// their answers are written by this task as soon as no whole frame is
+/// waiting in the read buffer (one request at a time, as a PKCS#11
+/// application thread sends them, then costs no hand-off between tasks;
+/// pipelined requests are answered in one write). Slow ones (RSA) run as
+/// tasks of their own, so operations of different sessions use every core,
+/// and a writer task batches their answers.
 async fn serve<IO>(state: Arc<DataPlaneState>, hsm: String, caller: String, io: IO)
 where
     IO: AsyncRead + AsyncWrite + Send + 'static,
 {
     let (reader, writer) = tokio::io::split(io);
     let mut reader = BufReader::with_capacity(64 * 1024, reader);
+    let writer = Arc::new(tokio::sync::Mutex::new(writer));
     let (answers, outgoing) = mpsc::channel::<Vec<u8>>(MAX_IN_FLIGHT);
     let in_flight = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
-    let writing = tokio::spawn(frames::write_batched(writer, outgoing));
+    let writing = tokio::spawn(write_answers(writer.clone(), outgoing));
     let mut body = Vec::new();
+    let mut inline = Vec::new();
     loop {
         match frames::read_frame(&mut reader, &mut body).await {
             Ok(Some(())) => {}
@@ -118,38 +124,59 @@ where
             break;
         }
         let id = frames::frame_id(&body).unwrap_or(0);
-        let Some(request) = frames::decode_request(&body) else {
-            let error = ApiError::bad_request("malformed frame");
-            let _ = answers.send(encode(id, Err(error))).await;
-            continue;
-        };
-        let (cluster, call) = match prepare(&state, &hsm, &request) {
-            Ok(prepared) => prepared,
-            Err(error) => {
-                let _ = answers.send(encode(id, Err(error))).await;
-                continue;
+        match frames::decode_request(&body)
+            .ok_or_else(|| ApiError::bad_request("malformed frame"))
+            .and_then(|request| prepare(&state, &hsm, &request))
+        {
+            Err(error) => encode(id, Err(error), &mut inline),
+            Ok((cluster, call)) if crypto_ops::cost(call.op, call.mechanism) == Cost::Cheap => {
+                // Bounded (16 KiB) and a few microseconds: cheaper here than a task.
+                let result =
+                    audit::scope_caller_ip(caller.clone(), crypto_ops::run(cluster, call)).await;
+                encode(id, result, &mut inline);
             }
-        };
-        if crypto_ops::cost(call.op, call.mechanism) == Cost::Cheap {
-            // Bounded (16 KiB) and a few microseconds: cheaper here than a task.
-            let result =
-                audit::scope_caller_ip(caller.clone(), crypto_ops::run(cluster, call)).await;
-            let _ = answers.send(encode(id, result)).await;
-            continue;
+            Ok((cluster, call)) => {
+                let answers = answers.clone();
+                let Ok(permit) = in_flight.clone().acquire_owned().await else {
+                    break;
+                };
+                let caller = caller.clone();
+                tokio::spawn(async move {
+                    let result =
+                        audit::scope_caller_ip(caller, crypto_ops::run(cluster, call)).await;
+                    let mut answer = Vec::new();
+                    encode(id, result, &mut answer);
+                    let _ = answers.send(answer).await;
+                    drop(permit);
+                });
+            }
         }
-        let answers = answers.clone();
-        let Ok(permit) = in_flight.clone().acquire_owned().await else {
-            break;
-        };
-        let caller = caller.clone();
-        tokio::spawn(async move {
-            let result = audit::scope_caller_ip(caller, crypto_ops::run(cluster, call)).await;
-            let _ = answers.send(encode(id, result)).await;
-            drop(permit);
-        });
+        let more_waiting = frames::whole_frame_buffered(reader.buffer());
+        if !inline.is_empty() && (!more_waiting || inline.len() >= frames::WRITE_BATCH) {
+            let mut writer = writer.lock().await;
+            if frames::write_flushed(&mut *writer, &inline).await.is_err() {
+                break;
+            }
+            inline.clear();
+        }
     }
     drop(answers);
     let _ = writing.await;
+}
+
+/// Writes the answers of slow operations, batched.
+async fn write_answers<W>(writer: Arc<tokio::sync::Mutex<W>>, mut queue: mpsc::Receiver<Vec<u8>>)
+where
+    W: AsyncWrite + Unpin,
+{
+    let mut batch = Vec::with_capacity(64 * 1024);
+    while frames::gather(&mut queue, &mut batch).await {
+        let mut writer = writer.lock().await;
+        if frames::write_flushed(&mut *writer, &batch).await.is_err() {
+            break;
+        }
+        batch.clear();
+    }
 }
 
 /// Authorises a frame as the HTTP route authorises a request and decodes
@@ -181,9 +208,8 @@ fn prepare(
     Ok((cluster, call))
 }
 
-fn encode(id: u32, result: Result<Vec<u8>, ApiError>) -> Vec<u8> {
-    let mut out = Vec::new();
+/// Appends the answer's frame to `out`.
+fn encode(id: u32, result: Result<Vec<u8>, ApiError>, out: &mut Vec<u8>) {
     let result = result.map_err(|e| (e.status.as_u16(), e.code, e.message));
-    frames::encode_response(&ResponseFrame { id, result }, &mut out);
-    out
+    frames::encode_response(&ResponseFrame { id, result }, out);
 }
