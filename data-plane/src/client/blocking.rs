@@ -32,7 +32,7 @@ type Tls = rustls::StreamOwned<rustls::ClientConnection, TcpStream>;
 
 enum Io {
     Plain(BufReader<TcpStream>),
-    Tls(BufReader<Tls>),
+    Tls(Box<BufReader<Tls>>),
 }
 
 impl Io {
@@ -178,10 +178,10 @@ fn connect(config: &ClientConfig, hsm: &str, token: &str) -> Result<Io, Unusable
             ServerName::try_from(host.clone()).map_err(|_| Unusable)?,
         )
         .map_err(|_| Unusable)?;
-        Io::Tls(BufReader::with_capacity(
+        Io::Tls(Box::new(BufReader::with_capacity(
             64 * 1024,
             rustls::StreamOwned::new(connection, tcp),
-        ))
+        )))
     } else {
         Io::Plain(BufReader::with_capacity(64 * 1024, tcp))
     };

@@ -587,13 +587,11 @@ impl HsmClient {
             if let Some((token, session, hsm)) = login {
                 let request =
                     stream_request(&token, session, handle, op, mechanism, data, signature, aad);
-                match stream::call(&self.config, &self.stream, &hsm, request).await {
-                    Ok(Err(e)) if needs_http(&e) => {}
-                    Ok(answer) => {
-                        self.streamed.fetch_add(1, Ordering::Relaxed);
-                        return answer;
-                    }
-                    Err(stream::Unusable) => {}
+                if let Ok(Some(answer)) = stream::call(&self.config, &self.stream, &hsm, request)
+                    .await
+                    .map(|answer| self.settled(answer))
+                {
+                    return answer;
                 }
             }
         }
@@ -627,13 +625,15 @@ impl HsmClient {
         let (token, session, hsm) = self.stream_login(&*self.connection.try_lock().ok()?)?;
         let request = stream_request(&token, session, handle, op, mechanism, data, signature, aad);
         let response = self.blocking.call(&self.config, &hsm, request).ok()?;
-        let answer = response
-            .result
-            .map_err(|(status, code, message)| ClientError {
-                status,
-                code,
-                message,
-            });
+        self.settled(frame_answer(response))
+    }
+
+    /// A stream's answer, counted, or `None` when it means the operation
+    /// must go over HTTPS+JSON (HSM unavailable, login or session gone).
+    fn settled(
+        &self,
+        answer: Result<Vec<u8>, ClientError>,
+    ) -> Option<Result<Vec<u8>, ClientError>> {
         match answer {
             Err(e) if needs_http(&e) => None,
             answer => {
@@ -784,6 +784,17 @@ fn stream_request<'a>(
         signature,
         aad,
     }
+}
+
+/// A stream response as the client's result.
+fn frame_answer(response: crate::server::frames::ResponseFrame) -> Result<Vec<u8>, ClientError> {
+    response
+        .result
+        .map_err(|(status, code, message)| ClientError {
+            status,
+            code,
+            message,
+        })
 }
 
 fn needs_http(e: &ClientError) -> bool {

@@ -108,13 +108,7 @@ pub(super) async fn call(
             return Err(Unusable);
         }
     };
-    Ok(response
-        .result
-        .map_err(|(status, code, message)| ClientError {
-            status,
-            code,
-            message,
-        }))
+    Ok(super::frame_answer(response))
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
