@@ -339,3 +339,78 @@ async fn discovery_routes() {
     let wrong_method = emu.call(Method::POST, &group_path("rg"), None).await;
     wrong_method.expect_error(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed");
 }
+
+#[tokio::test]
+async fn throttling_headers_always_and_429_when_switched_on() {
+    let number = |reply: &Reply, name: &str| -> u64 {
+        reply
+            .header(name)
+            .unwrap_or_else(|| panic!("no {name}"))
+            .parse()
+            .unwrap()
+    };
+    // By default every answer says what is left and nothing is refused.
+    let emu = Emulator::start().await;
+    let groups = format!("/subscriptions/{SUB}/resourcegroups?api-version=2021-04-01");
+    let first = emu.call(Method::GET, &groups, None).await;
+    let second = emu.call(Method::GET, &groups, None).await;
+    let reads = "x-ms-ratelimit-remaining-subscription-reads";
+    let global = "x-ms-ratelimit-remaining-subscription-global-reads";
+    // Each read takes a token; 25 come back a second (375 to the global one).
+    assert!(number(&first, reads) <= 249);
+    assert!(number(&second, reads) <= number(&first, reads));
+    assert!(number(&first, global) <= 15 * 250 - 1);
+    let delete = emu.call(Method::DELETE, &group_path("nothing"), None).await;
+    assert_eq!(
+        number(&delete, "x-ms-ratelimit-remaining-subscription-deletes"),
+        199
+    );
+    let tenant = emu
+        .call(Method::GET, "/subscriptions?api-version=2022-12-01", None)
+        .await;
+    assert!(number(&tenant, "x-ms-ratelimit-remaining-tenant-reads") <= 249);
+    for _ in 0..300 {
+        let reply = emu.call(Method::GET, &groups, None).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    }
+
+    // Switched on, an empty bucket answers ARM's 429 with Retry-After.
+    let strict = Emulator::start_with(&["--arm-throttling"]).await;
+    let mut refused = None;
+    for _ in 0..5_000 {
+        let reply = strict.call(Method::GET, &groups, None).await;
+        if reply.status == StatusCode::TOO_MANY_REQUESTS {
+            refused = Some(reply);
+            break;
+        }
+        assert_eq!(reply.status, StatusCode::OK);
+    }
+    let refused = refused.expect("no read was throttled");
+    assert_eq!(refused.header("retry-after").as_deref(), Some("1"));
+    assert_eq!(number(&refused, reads), 0);
+    let message = refused.expect_error(
+        StatusCode::TOO_MANY_REQUESTS,
+        "SubscriptionRequestsThrottled",
+    )["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        message.starts_with(&format!(
+            "Number of 'read' requests for subscription '{SUB}' actor '"
+        )) && message.contains("Please try again after '1' seconds"),
+        "{message}"
+    );
+    // Writes have a bucket of their own, and reads come back after the wait.
+    let write = strict
+        .call(
+            Method::PUT,
+            &group_path("after"),
+            Some(json!({"location": "eastus"})),
+        )
+        .await;
+    assert!(write.status.is_success(), "{:?}", write.status);
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let again = strict.call(Method::GET, &groups, None).await;
+    assert_eq!(again.status, StatusCode::OK);
+}

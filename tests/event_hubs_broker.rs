@@ -117,3 +117,77 @@ async fn send_receive_from_positions_and_refuse_bad_tokens() {
     assert!(refused.sender("orders").await.is_err());
     refused.close().await;
 }
+
+/// A connection on which nothing happens is closed as the service's link
+/// tracker closes it; one that receives events stays open.
+#[tokio::test]
+async fn idle_amqp_connections_are_closed_as_the_service_does() {
+    let emu = Emulator::start_with(&["--event-hubs-idle-timeout", "2s"]).await;
+    let key = namespace_with_hub(&emu, "rg", "idle-ns", "quiet", 1).await;
+    let endpoint = emu
+        .endpoints
+        .event_hubs_amqp
+        .clone()
+        .expect("eventHubs.amqp");
+    let audience = format!("{endpoint}quiet");
+    let token = sas_token(&audience, "RootManageSharedAccessKey", &key);
+
+    // Busy: a sender every 500 ms keeps its connection through the idle
+    // one's whole wait, and beyond the limit.
+    let (mut busy, status) = AmqpClient::connect(&endpoint, &audience, &token).await;
+    assert_eq!(status, 202);
+    let mut sender = busy.sender("quiet").await.expect("sender attached");
+    let busy_side = tokio::spawn(async move {
+        for i in 0..10 {
+            let outcome = sender
+                .send(
+                    Message::builder()
+                        .data(format!("e{i}").into_bytes())
+                        .build(),
+                )
+                .await
+                .expect("sent on a busy connection");
+            assert!(outcome.is_accepted(), "{outcome:?}");
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        }
+        drop(sender);
+        busy
+    });
+
+    // Idle: a receiver on a quiet partition, nothing sent for over 2 s.
+    let (mut idle, _) = AmqpClient::connect(&endpoint, &audience, &token).await;
+    let _receiver = idle
+        .receiver(
+            "quiet/ConsumerGroups/$Default/Partitions/0",
+            "amqp.annotation.x-opt-sequence-number > '1000'",
+        )
+        .await
+        .expect("receiver attached");
+    let started = std::time::Instant::now();
+    let closed = tokio::time::timeout(
+        std::time::Duration::from_secs(15),
+        idle.connection.on_close(),
+    )
+    .await
+    .expect("the idle connection was not closed");
+    assert!(started.elapsed() >= std::time::Duration::from_millis(1500));
+    match closed {
+        Err(fe2o3_amqp::connection::Error::RemoteClosedWithError(error)) => {
+            assert_eq!(
+                error.condition,
+                fe2o3_amqp::types::definitions::ConnectionError::ConnectionForced.into(),
+                "{error:?}"
+            );
+            let description = error.description.unwrap_or_default();
+            assert!(
+                description.starts_with(
+                    "The connection was inactive for more than the allowed 2000 milliseconds and is closed by container 'LinkTracker'."
+                ),
+                "{description}"
+            );
+        }
+        other => panic!("expected amqp:connection:forced, got {other:?}"),
+    }
+    // The busy connection was never cut.
+    busy_side.await.expect("busy connection kept").close().await;
+}

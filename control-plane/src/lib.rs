@@ -39,8 +39,10 @@ pub fn app(state: AppState) -> Router {
         .merge(providers::insights::routes())
         .merge(providers::authorization::routes())
         .method_not_allowed_fallback(method_not_allowed)
-        // Layers run last-added first: the token, then the subscription
-        // (an unknown one is SubscriptionNotFound for everyone), then roles.
+        // Layers run last-added first: the token, then ARM's throttling
+        // (which counts every authenticated request, as ARM does), then the
+        // subscription (an unknown one is SubscriptionNotFound for
+        // everyone), then roles.
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             arm::rbac::require_role,
@@ -48,6 +50,10 @@ pub fn app(state: AppState) -> Router {
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             providers::resource_groups::subscription_must_exist,
+        ))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            arm::throttling::throttle,
         ))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),

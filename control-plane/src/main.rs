@@ -64,6 +64,11 @@ struct Flags {
     /// approved private endpoint connection (off: the public names answer too).
     #[arg(long)]
     network_isolation: bool,
+    /// Refuse requests beyond ARM's throttling limits with 429 and
+    /// Retry-After, as Azure does (off: the remaining-requests headers are
+    /// still sent, nothing is refused).
+    #[arg(long)]
+    arm_throttling: bool,
     /// A service principal that exists from the start, as `appId:secret`
     /// (repeatable); more through `POST /emulator/servicePrincipals`.
     #[arg(long = "service-principal", value_parser = parse_principal)]
@@ -96,6 +101,11 @@ struct Flags {
     /// picks a free one.
     #[arg(long, default_value_t = 5443)]
     event_hubs_rest_port: u16,
+    /// An Event Hubs AMQP connection on which nothing but heartbeats
+    /// happens this long is closed (`amqp:connection:forced`), as the
+    /// service's link tracker does after 5 minutes.
+    #[arg(long, default_value = "5m", value_parser = humantime::parse_duration)]
+    event_hubs_idle_timeout: Duration,
     /// An HTTPS connection with no byte either way for this long is closed
     /// (Azure's load balancers: 4 minutes).
     #[arg(long, default_value = "4m", value_parser = humantime::parse_duration)]
@@ -151,6 +161,7 @@ async fn main() -> ExitCode {
         key_capacity: flags.key_capacity,
         default_owner: !flags.no_default_owner,
         network_isolation: flags.network_isolation,
+        arm_throttling: flags.arm_throttling,
         service_principals: flags.service_principals,
         faults,
         diagnostics: cloudhsm_control_plane::diagnostics::DiagnosticsOptions {
@@ -160,6 +171,7 @@ async fn main() -> ExitCode {
             storage_account_key: flags.storage_account_key,
         },
         event_hubs_port: flags.event_hubs_port,
+        event_hubs_idle_timeout: flags.event_hubs_idle_timeout,
         event_hubs_rest_port: flags.event_hubs_rest_port,
         connections: cloudhsm_control_plane::connections::ConnectionLimits {
             idle_timeout: flags.idle_timeout,

@@ -40,6 +40,8 @@ pub struct ServerOptions {
     pub default_owner: bool,
     /// `--network-isolation`: see [`crate::hsm_clusters::Directory`].
     pub network_isolation: bool,
+    /// `--arm-throttling`: see [`crate::arm::throttling`].
+    pub arm_throttling: bool,
     /// Service principals (`appId`, secret) that exist from the start.
     pub service_principals: Vec<(String, String)>,
     /// `--faults FILE`: faults switched on from the start.
@@ -48,6 +50,8 @@ pub struct ServerOptions {
     pub diagnostics: crate::diagnostics::DiagnosticsOptions,
     /// Port of the Event Hubs AMQP listener; 0 picks a free one.
     pub event_hubs_port: u16,
+    /// See [`cloudhsm_event_hubs::BrokerOptions::idle_connection_timeout`].
+    pub event_hubs_idle_timeout: Duration,
     /// Port of the Event Hubs REST send API; 0 picks a free one.
     pub event_hubs_rest_port: u16,
     /// Idle and header timeouts of the HTTPS listeners.
@@ -155,6 +159,7 @@ pub async fn serve(options: ServerOptions) -> Result<(), String> {
                 "{scheme}://{}:{event_hubs_rest_port}",
                 url_host(&options.host)
             )),
+            idle_connection_timeout: options.event_hubs_idle_timeout,
             ..Default::default()
         },
     )
@@ -176,6 +181,7 @@ pub async fn serve(options: ServerOptions) -> Result<(), String> {
         diagnostics: diagnostics.clone(),
         deployment_runs: Default::default(),
         faults: Default::default(),
+        throttle: crate::arm::throttling::Throttle::new(options.arm_throttling),
     });
     providers::cloud_hsm::backup::recover_interrupted(&state).await?;
     for (app_id, secret) in &options.service_principals {

@@ -36,6 +36,8 @@ pub struct Shared {
     pub event_hubs: cloudhsm_event_hubs::Broker,
     /// Faults switched on through `/emulator/faults` or `--faults`.
     pub faults: crate::faults::Faults,
+    /// ARM's request buckets (`--arm-throttling` makes them refuse).
+    pub throttle: crate::arm::throttling::Throttle,
 }
 
 impl AppState {

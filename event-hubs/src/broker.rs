@@ -65,6 +65,11 @@ pub struct BrokerOptions {
     pub amqp_endpoint: Option<String>,
     /// `https://host:port` of the REST send API.
     pub rest_endpoint: Option<String>,
+    /// An AMQP connection on which nothing happens this long (no frame but
+    /// heartbeats from the client, no event sent to it) is closed with
+    /// `amqp:connection:forced`, as the service's link tracker does after
+    /// five minutes; the SDKs reconnect when they next need it.
+    pub idle_connection_timeout: Duration,
 }
 
 impl Default for BrokerOptions {
@@ -74,6 +79,7 @@ impl Default for BrokerOptions {
             maintenance_interval: Duration::from_secs(1),
             amqp_endpoint: None,
             rest_endpoint: None,
+            idle_connection_timeout: Duration::from_secs(300),
         }
     }
 }
@@ -171,6 +177,11 @@ impl Broker {
                 }
             })?;
         Ok(broker)
+    }
+
+    /// See [`BrokerOptions::idle_connection_timeout`].
+    pub fn idle_connection_timeout(&self) -> Duration {
+        self.0.options.idle_connection_timeout
     }
 
     /// `host:port` where the AMQP listener is reached, when it is listening.

@@ -62,6 +62,13 @@ pub enum ArmError {
     /// 408: the body did not arrive in time.
     #[error("The request timed out while the request content was being received.")]
     RequestTimeout,
+    /// 429: a throttling bucket is empty (see [`super::throttling`]).
+    #[error("{message}")]
+    Throttled {
+        code: &'static str,
+        message: String,
+        retry_after_secs: u64,
+    },
     /// Details are logged, never sent.
     #[error("internal error: {0}")]
     Internal(String),
@@ -106,6 +113,7 @@ impl ArmError {
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::RequestContentTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+            Self::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -116,7 +124,8 @@ impl ArmError {
             | Self::BadRequest { code, .. }
             | Self::NotFound { code, .. }
             | Self::Conflict { code, .. }
-            | Self::Forbidden { code, .. } => code,
+            | Self::Forbidden { code, .. }
+            | Self::Throttled { code, .. } => code,
             Self::MissingApiVersion => "MissingApiVersionParameter",
             Self::UnsupportedApiVersion { .. } => "NoRegisteredProviderFound",
             Self::PreconditionFailed(_) => "PreconditionFailed",
@@ -176,6 +185,14 @@ impl IntoResponse for ArmError {
                     .headers_mut()
                     .insert(header::WWW_AUTHENTICATE, value);
             }
+        }
+        if let Self::Throttled {
+            retry_after_secs, ..
+        } = &self
+        {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
         }
         response
     }

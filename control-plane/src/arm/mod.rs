@@ -4,6 +4,7 @@
 //! 1. [`request_context`]: request/correlation ids, path canonicalisation;
 //!    [`limits`]: the body read whole within ARM's 4 MB, or a 413;
 //! 2. [`auth`]: bearer token → [`crate::identity::tokens::Principal`];
+//!    [`throttling`]: ARM's token buckets per subscription and principal;
 //!    [`rbac`]: the principal's role assignments in scope allow the action;
 //! 3. [`api_version`]: per-type supported `api-version`s;
 //! 4. [`schema`]: the JSON body, validated against `schemas/`;
@@ -27,5 +28,6 @@ pub mod request_context;
 pub mod resource_id;
 pub mod schema;
 pub mod system_data;
+pub mod throttling;
 pub mod tracked_routes;
 pub mod validation;

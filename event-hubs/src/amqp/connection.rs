@@ -50,6 +50,9 @@ const READ_BATCH: usize = 64;
 /// The largest message a sender may send (Standard tier: 1 MB).
 const MAX_MESSAGE_SIZE: u64 = 1024 * 1024;
 const BATCH_FORMAT: u32 = 0x8001_3700;
+/// The protocol header and SASL must be done within this: a client that
+/// connects and says nothing holds no connection for long.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
 
 type Result<T> = std::result::Result<T, FrameError>;
 
@@ -129,6 +132,11 @@ pub struct Connection {
     sessions: HashMap<u16, Session>,
     grants: Vec<Grant>,
     wake: Arc<Notify>,
+    /// When a frame other than a heartbeat last came in or an event last
+    /// went out (see [`BrokerOptions::idle_connection_timeout`]).
+    ///
+    /// [`BrokerOptions::idle_connection_timeout`]: crate::broker::BrokerOptions::idle_connection_timeout
+    last_activity: tokio::time::Instant,
 }
 
 pub async fn serve(broker: Broker, stream: TcpStream, peer: SocketAddr) {
@@ -143,9 +151,17 @@ pub async fn serve(broker: Broker, stream: TcpStream, peer: SocketAddr) {
         sessions: HashMap::new(),
         grants: Vec::new(),
         wake: Arc::new(Notify::new()),
+        last_activity: tokio::time::Instant::now(),
     };
     let result = async {
-        connection.handshake(&mut reader).await?;
+        tokio::time::timeout(HANDSHAKE_TIMEOUT, connection.handshake(&mut reader))
+            .await
+            .map_err(|_| {
+                FrameError::Io(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "no AMQP handshake within 30 s",
+                ))
+            })??;
         let (frames_tx, frames_rx) = mpsc::channel(64);
         let reader_task = tokio::spawn(async move {
             loop {
@@ -231,6 +247,8 @@ impl Connection {
 
     async fn run(&mut self, mut frames_rx: mpsc::Receiver<Result<RawFrame>>) -> Result<()> {
         let mut heartbeat: Option<tokio::time::Interval> = None;
+        let idle_limit = self.broker.idle_connection_timeout();
+        self.last_activity = tokio::time::Instant::now();
         loop {
             self.deliver().await?;
             self.writer.flush().await?;
@@ -239,9 +257,11 @@ impl Connection {
                 frame = frames_rx.recv() => {
                     let Some(frame) = frame else { return Ok(()) };
                     let frame = frame?;
+                    // Heartbeats keep the TCP connection, not the AMQP one, alive.
                     if frame.body.is_empty() {
                         continue;
                     }
+                    self.last_activity = tokio::time::Instant::now();
                     let (performative, payload) = frames::split_amqp(&frame.body)?;
                     if let Performative::Open(open) = &performative {
                         self.max_frame_size = (open.max_frame_size.0 as usize).clamp(512, MAX_FRAME_SIZE as usize);
@@ -259,6 +279,24 @@ impl Connection {
                 _ = wake.notified() => {}
                 _ = async { match heartbeat.as_mut() { Some(i) => { i.tick().await; } None => std::future::pending().await } } => {
                     frames::write_frame(&mut self.writer, FRAME_AMQP, 0, &[], &[]).await?;
+                }
+                _ = tokio::time::sleep_until(self.last_activity + idle_limit) => {
+                    tracing::info!(peer = %self.peer, "AMQP connection idle for {idle_limit:?}: closed");
+                    let close = Close {
+                        error: Some(amqp_error(
+                            "amqp:connection:forced",
+                            format!(
+                                "The connection was inactive for more than the allowed {} milliseconds and is closed by container 'LinkTracker'. TrackingId:{}, SystemTracker:{}, Timestamp:{}",
+                                idle_limit.as_millis(),
+                                uuid::Uuid::new_v4().simple(),
+                                self.broker.amqp_endpoint().unwrap_or("emulator"),
+                                Utc::now().format("%Y-%m-%dT%H:%M:%S"),
+                            ),
+                        )),
+                    };
+                    self.send(0, Performative::Close(close), &[]).await?;
+                    self.writer.flush().await?;
+                    return Ok(());
                 }
             }
         }
@@ -1029,6 +1067,7 @@ impl Connection {
         let Some(session) = self.sessions.get_mut(&channel) else {
             return Ok(());
         };
+        self.last_activity = tokio::time::Instant::now();
         let delivery_id = session.next_delivery_id;
         session.next_delivery_id = session.next_delivery_id.wrapping_add(1);
         let mut first = true;
