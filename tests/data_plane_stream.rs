@@ -414,3 +414,91 @@ async fn a_stopped_hsm_sends_the_client_to_the_next_and_back_to_the_stream() {
     let gone = cu.sign(private, "ECDSA", b"after").await.unwrap_err();
     assert_eq!((gone.status, gone.code.as_str()), (404, "RET_UNKNOWN_HSM"));
 }
+
+/// The calling thread's own connection (what the PKCS#11 module uses): it
+/// answers as the shared stream does, lets a lone caller watch its socket,
+/// and stands aside (`None`) whenever the async path must answer instead.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_calling_threads_connection_answers_and_stands_aside_when_it_must() {
+    use cloudhsm_data_plane::server::CryptoOp;
+    use std::sync::Arc;
+    let emu = Emulator::start().await;
+    let cluster = cluster_with_users(&emu).await;
+    let officer = emu.hsm_client(&cluster);
+    officer
+        .login("CO", "admin", "officer-password")
+        .await
+        .unwrap();
+    let cu = Arc::new(emu.hsm_client(&cluster));
+    // Not logged in: nothing to send with.
+    let blocking = |cu: &Arc<cloudhsm_data_plane::client::HsmClient>,
+                    handle: u64,
+                    op: CryptoOp,
+                    data: Vec<u8>,
+                    signature: Vec<u8>| {
+        let cu = cu.clone();
+        tokio::task::spawn_blocking(move || {
+            cu.crypto_blocking(handle, op, "ECDSA", &data, &signature, &[])
+        })
+    };
+    assert!(blocking(&cu, 1, CryptoOp::Sign, b"x".to_vec(), vec![])
+        .await
+        .unwrap()
+        .is_none());
+    cu.login("CU", "cu1", "user1234").await.unwrap();
+    let (public, private) = cu
+        .generate_key_pair(KeySpec::Ec { curve: Curve::P256 }, key_usage())
+        .await
+        .unwrap();
+
+    let mut signatures = Vec::new();
+    for i in 0..50u8 {
+        let signature = blocking(&cu, private, CryptoOp::Sign, vec![i; 32], vec![])
+            .await
+            .unwrap()
+            .expect("answered on the calling thread")
+            .expect("signed");
+        signatures.push(signature);
+    }
+    assert_eq!(cu.streamed_operations(), 50);
+    let der = cu.export_public_key(public).await.unwrap();
+    for (i, signature) in signatures.iter().enumerate() {
+        aws_lc_rs::signature::UnparsedPublicKey::new(
+            &aws_lc_rs::signature::ECDSA_P256_SHA256_ASN1,
+            &der,
+        )
+        .verify(&[i as u8; 32], signature)
+        .unwrap();
+    }
+    let verified = blocking(
+        &cu,
+        public,
+        CryptoOp::Verify,
+        vec![0; 32],
+        signatures[0].clone(),
+    )
+    .await
+    .unwrap();
+    assert!(matches!(verified, Some(Ok(_))), "{verified:?}");
+    // The API's errors come back as answers.
+    let missing = blocking(&cu, 999_999, CryptoOp::Sign, b"x".to_vec(), vec![])
+        .await
+        .unwrap()
+        .expect("answered")
+        .unwrap_err();
+    assert_eq!(
+        (missing.status, missing.code.as_str()),
+        (404, "CKR_OBJECT_HANDLE_INVALID")
+    );
+
+    // HSM 1 stops: the calling thread's path stands aside, the async path
+    // fails over, and the operation is done once.
+    officer.admin_node(emu.token(), 0, "stop").await.unwrap();
+    let before = cu.streamed_operations();
+    let aside = blocking(&cu, private, CryptoOp::Sign, b"down".to_vec(), vec![])
+        .await
+        .unwrap();
+    assert!(aside.is_none(), "{aside:?}");
+    assert_eq!(cu.streamed_operations(), before);
+    cu.sign(private, "ECDSA", b"down").await.unwrap();
+}
