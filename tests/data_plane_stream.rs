@@ -438,7 +438,10 @@ async fn the_calling_threads_connection_answers_and_stands_aside_when_it_must() 
                     signature: Vec<u8>| {
         let cu = cu.clone();
         tokio::task::spawn_blocking(move || {
-            cu.crypto_blocking(handle, op, "ECDSA", &data, &signature, &[])
+            cu.crypto_blocking(cloudhsm_data_plane::client::CryptoInput {
+                signature: &signature,
+                ..cloudhsm_data_plane::client::CryptoInput::new(handle, op, "ECDSA", &data)
+            })
         })
     };
     assert!(blocking(&cu, 1, CryptoOp::Sign, b"x".to_vec(), vec![])

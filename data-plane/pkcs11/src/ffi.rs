@@ -6,6 +6,7 @@
 use std::{ffi::c_void, panic::AssertUnwindSafe, sync::Arc};
 
 use cloudhsm_data_plane::{
+    client::CryptoInput,
     engine::keys::{Curve, KeySpec},
     server::CryptoOp,
 };
@@ -847,7 +848,7 @@ unsafe fn sign_final(
         if op.result.is_none() {
             let (name, input) = op.engine_input()?;
             let engine = module
-                .crypto(slot, CryptoOp::Sign, op.key, name, &input, &[], &[])
+                .crypto(slot, CryptoInput::new(op.key, CryptoOp::Sign, name, &input))
                 .map_err(|e| from_client(&e))?;
             op.result = Some(op.signature_out(engine)?);
         }
@@ -947,12 +948,10 @@ unsafe fn verify_final(
     module
         .crypto(
             slot,
-            CryptoOp::Verify,
-            op.key,
-            name,
-            &input,
-            &signature,
-            &[],
+            CryptoInput {
+                signature: &signature,
+                ..CryptoInput::new(op.key, CryptoOp::Verify, name, &input)
+            },
         )
         .map_err(|e| match from_client(&e) {
             CKR_DATA_INVALID if name == "RSA_PKCS1_PREHASHED" => CKR_SIGNATURE_INVALID,
@@ -1091,15 +1090,23 @@ fn run_cipher(
 ) -> CkResult<Vec<u8>> {
     let data = std::mem::take(&mut op.data);
     let call = |name: &str, input: &[u8], aad: &[u8]| {
-        if encrypting {
-            module.crypto(slot, CryptoOp::Encrypt, op.key, name, input, &[], aad)
+        let kind = if encrypting {
+            CryptoOp::Encrypt
         } else {
-            module.crypto(slot, CryptoOp::Decrypt, op.key, name, input, &[], aad)
-        }
-        .map_err(|e| match from_client(&e) {
-            CKR_DATA_INVALID if !encrypting => CKR_ENCRYPTED_DATA_INVALID,
-            other => other,
-        })
+            CryptoOp::Decrypt
+        };
+        module
+            .crypto(
+                slot,
+                CryptoInput {
+                    aad,
+                    ..CryptoInput::new(op.key, kind, name, input)
+                },
+            )
+            .map_err(|e| match from_client(&e) {
+                CKR_DATA_INVALID if !encrypting => CKR_ENCRYPTED_DATA_INVALID,
+                other => other,
+            })
     };
     match &op.kind {
         CipherKind::AesGcm { iv, aad } => {

@@ -12,9 +12,8 @@ use std::{
     },
 };
 
-use cloudhsm_data_plane::{
-    client::{credentials_from_env, ClientConfig, ClientError, HsmClient},
-    server::CryptoOp,
+use cloudhsm_data_plane::client::{
+    credentials_from_env, ClientConfig, ClientError, CryptoInput, HsmClient,
 };
 use cryptoki_sys::*;
 
@@ -380,22 +379,12 @@ impl Module {
     /// thread on the client's own connection (no hand-off to the runtime's
     /// threads: an application thread waits for the answer anyway), else
     /// through the async client, which fails over and logs in again.
-    #[allow(clippy::too_many_arguments)]
-    pub fn crypto(
-        &self,
-        slot: &Slot,
-        op: CryptoOp,
-        key: CK_OBJECT_HANDLE,
-        mechanism: &str,
-        data: &[u8],
-        signature: &[u8],
-        aad: &[u8],
-    ) -> Result<Vec<u8>, ClientError> {
+    pub fn crypto(&self, slot: &Slot, input: CryptoInput<'_>) -> Result<Vec<u8>, ClientError> {
         let client = self.client(slot);
-        if let Some(answer) = client.crypto_blocking(key, op, mechanism, data, signature, aad) {
+        if let Some(answer) = client.crypto_blocking(input) {
             return answer;
         }
-        self.block(client.crypto_call(key, op, mechanism, data, signature, aad))
+        self.block(client.crypto_call(input))
     }
 
     /// A data-plane client for one call: an idle one of the slot's login,

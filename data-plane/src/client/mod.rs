@@ -516,7 +516,7 @@ impl HsmClient {
         mechanism: &str,
         data: &[u8],
     ) -> Result<Vec<u8>, ClientError> {
-        self.crypto_call(handle, CryptoOp::Sign, mechanism, data, &[], &[])
+        self.crypto_call(CryptoInput::new(handle, CryptoOp::Sign, mechanism, data))
             .await
     }
 
@@ -527,9 +527,12 @@ impl HsmClient {
         data: &[u8],
         signature: &[u8],
     ) -> Result<(), ClientError> {
-        self.crypto_call(handle, CryptoOp::Verify, mechanism, data, signature, &[])
-            .await
-            .map(drop)
+        self.crypto_call(CryptoInput {
+            signature,
+            ..CryptoInput::new(handle, CryptoOp::Verify, mechanism, data)
+        })
+        .await
+        .map(drop)
     }
 
     pub async fn encrypt(
@@ -539,8 +542,11 @@ impl HsmClient {
         data: &[u8],
         aad: &[u8],
     ) -> Result<Vec<u8>, ClientError> {
-        self.crypto_call(handle, CryptoOp::Encrypt, mechanism, data, &[], aad)
-            .await
+        self.crypto_call(CryptoInput {
+            aad,
+            ..CryptoInput::new(handle, CryptoOp::Encrypt, mechanism, data)
+        })
+        .await
     }
 
     pub async fn decrypt(
@@ -550,8 +556,11 @@ impl HsmClient {
         data: &[u8],
         aad: &[u8],
     ) -> Result<Vec<u8>, ClientError> {
-        self.crypto_call(handle, CryptoOp::Decrypt, mechanism, data, &[], aad)
-            .await
+        self.crypto_call(CryptoInput {
+            aad,
+            ..CryptoInput::new(handle, CryptoOp::Decrypt, mechanism, data)
+        })
+        .await
     }
 
     /// How many operations the framed stream answered, with their output or
@@ -565,15 +574,7 @@ impl HsmClient {
     /// operation is sent over HTTPS+JSON, which fails over, logs in again and
     /// retries as it does for every operation. The operations are safe to
     /// repeat, so one the stream may have run is simply sent again.
-    pub async fn crypto_call(
-        &self,
-        handle: u64,
-        op: CryptoOp,
-        mechanism: &str,
-        data: &[u8],
-        signature: &[u8],
-        aad: &[u8],
-    ) -> Result<Vec<u8>, ClientError> {
+    pub async fn crypto_call(&self, input: CryptoInput<'_>) -> Result<Vec<u8>, ClientError> {
         if self.use_stream {
             // The lock covers only reading the login: the stream carries
             // many calls of one client at once.
@@ -585,8 +586,7 @@ impl HsmClient {
                 self.stream_login(&connection)
             };
             if let Some((token, session, hsm)) = login {
-                let request =
-                    stream_request(&token, session, handle, op, mechanism, data, signature, aad);
+                let request = stream_request(&token, session, &input);
                 if let Ok(Some(answer)) = stream::call(&self.config, &self.stream, &hsm, request)
                     .await
                     .map(|answer| self.settled(answer))
@@ -596,12 +596,12 @@ impl HsmClient {
             }
         }
         let request = CryptoRequest {
-            mechanism: mechanism.into(),
-            data: B64.encode(data),
-            signature: B64.encode(signature),
-            aad: B64.encode(aad),
+            mechanism: input.mechanism.into(),
+            data: B64.encode(input.data),
+            signature: B64.encode(input.signature),
+            aad: B64.encode(input.aad),
         };
-        self.crypto(handle, op.name(), request).await
+        self.crypto(input.handle, input.op.name(), request).await
     }
 
     /// The operation done by the calling thread on the client's own
@@ -610,20 +610,12 @@ impl HsmClient {
     /// answer (not logged in yet, the HSM unreachable, the login or session
     /// gone): then [`Self::crypto_call`], which can, and which may safely
     /// repeat an operation this path sent.
-    pub fn crypto_blocking(
-        &self,
-        handle: u64,
-        op: CryptoOp,
-        mechanism: &str,
-        data: &[u8],
-        signature: &[u8],
-        aad: &[u8],
-    ) -> Option<Result<Vec<u8>, ClientError>> {
+    pub fn crypto_blocking(&self, input: CryptoInput<'_>) -> Option<Result<Vec<u8>, ClientError>> {
         if !self.use_stream {
             return None;
         }
         let (token, session, hsm) = self.stream_login(&*self.connection.try_lock().ok()?)?;
-        let request = stream_request(&token, session, handle, op, mechanism, data, signature, aad);
+        let request = stream_request(&token, session, &input);
         let response = self.blocking.call(&self.config, &hsm, request).ok()?;
         self.settled(frame_answer(response))
     }
@@ -762,27 +754,45 @@ impl HsmClient {
 
 /// Stream answers that the HTTP path handles better: an unavailable HSM (it
 /// fails over) and a lost login or session (it logs in again).
-#[allow(clippy::too_many_arguments)]
-fn stream_request<'a>(
-    token: &'a str,
-    session: u64,
-    handle: u64,
-    op: CryptoOp,
-    mechanism: &'a str,
-    data: &'a [u8],
-    signature: &'a [u8],
-    aad: &'a [u8],
-) -> RequestFrame<'a> {
+fn stream_request<'a>(token: &'a str, session: u64, input: &CryptoInput<'a>) -> RequestFrame<'a> {
     RequestFrame {
         id: 0,
-        op: op.code(),
+        op: input.op.code(),
         session,
-        handle,
+        handle: input.handle,
         token,
-        mechanism,
-        data,
-        signature,
-        aad,
+        mechanism: input.mechanism,
+        data: input.data,
+        signature: input.signature,
+        aad: input.aad,
+    }
+}
+
+/// One sign, verify, encrypt or decrypt: what both the framed stream and the
+/// HTTP API take.
+#[derive(Clone, Copy, Debug)]
+pub struct CryptoInput<'a> {
+    pub handle: u64,
+    pub op: CryptoOp,
+    pub mechanism: &'a str,
+    pub data: &'a [u8],
+    /// Verify only.
+    pub signature: &'a [u8],
+    /// AEAD mechanisms only.
+    pub aad: &'a [u8],
+}
+
+impl<'a> CryptoInput<'a> {
+    /// No signature, no additional data.
+    pub fn new(handle: u64, op: CryptoOp, mechanism: &'a str, data: &'a [u8]) -> Self {
+        Self {
+            handle,
+            op,
+            mechanism,
+            data,
+            signature: &[],
+            aad: &[],
+        }
     }
 }
 
