@@ -26,11 +26,7 @@ async fn cluster_with_users(emu: &Emulator) -> Value {
     emu.put_group("rg").await;
     let cluster = emu.create_cluster("rg", "chsm1").await;
     emu.activate(&cluster, "officer-password").await;
-    let officer = emu.hsm_client(&cluster);
-    officer
-        .login("CO", "admin", "officer-password")
-        .await
-        .unwrap();
+    let officer = officer_of(emu, &cluster).await;
     officer.create_user("CU", "cu1", "user1234").await.unwrap();
     officer.create_user("CU", "cu2", "user1234").await.unwrap();
     cluster
@@ -56,6 +52,16 @@ fn http1(ca: &[u8]) -> reqwest::Client {
 }
 
 /// A login and `sessions` sessions over the HTTP API: (token, sessions).
+/// The cluster's crypto officer, logged in.
+async fn officer_of(emu: &Emulator, cluster: &Value) -> cloudhsm_data_plane::client::HsmClient {
+    let officer = emu.hsm_client(cluster);
+    officer
+        .login("CO", "admin", "officer-password")
+        .await
+        .unwrap();
+    officer
+}
+
 async fn raw_login(
     http: &reqwest::Client,
     base: &str,
@@ -377,11 +383,7 @@ async fn many_sessions_share_one_connection_and_bad_frames_are_refused() {
 async fn a_stopped_hsm_sends_the_client_to_the_next_and_back_to_the_stream() {
     let emu = Emulator::start().await;
     let cluster = cluster_with_users(&emu).await;
-    let officer = emu.hsm_client(&cluster);
-    officer
-        .login("CO", "admin", "officer-password")
-        .await
-        .unwrap();
+    let officer = officer_of(&emu, &cluster).await;
     let cu = emu.hsm_client(&cluster);
     cu.login("CU", "cu1", "user1234").await.unwrap();
     let (public, private) = cu
@@ -424,11 +426,7 @@ async fn the_calling_threads_connection_answers_and_stands_aside_when_it_must() 
     use std::sync::Arc;
     let emu = Emulator::start().await;
     let cluster = cluster_with_users(&emu).await;
-    let officer = emu.hsm_client(&cluster);
-    officer
-        .login("CO", "admin", "officer-password")
-        .await
-        .unwrap();
+    let officer = officer_of(&emu, &cluster).await;
     let cu = Arc::new(emu.hsm_client(&cluster));
     // Not logged in: nothing to send with.
     let blocking = |cu: &Arc<cloudhsm_data_plane::client::HsmClient>,

@@ -23,6 +23,17 @@ fn baselines_folder() -> Option<PathBuf> {
     Some(if nested.is_dir() { nested } else { root })
 }
 
+/// The baselines (sorted) that have a `main.bicep` and `expected` beside it.
+fn baselines_with(folder: &Path, expected: &str) -> Vec<PathBuf> {
+    let mut folders: Vec<PathBuf> = std::fs::read_dir(folder)
+        .expect("read the baselines folder")
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|p| p.join("main.bicep").is_file() && p.join(expected).is_file())
+        .collect();
+    folders.sort();
+    folders
+}
+
 /// `metadata._generator` is ours by design (name, version, templateHash), at every nesting level.
 fn without_generator(value: &mut Json) {
     match value {
@@ -104,12 +115,7 @@ fn official_baselines(folder: &Path) {
     if let Some(out) = &out {
         std::fs::create_dir_all(out).expect("create BICEP_BASELINES_OUT");
     }
-    let mut folders: Vec<PathBuf> = std::fs::read_dir(folder)
-        .expect("read the baselines folder")
-        .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|p| p.join("main.bicep").is_file() && p.join("main.json").is_file())
-        .collect();
-    folders.sort();
+    let folders = baselines_with(folder, "main.json");
     let (mut identical, mut differs, mut failed) = (0, 0, 0);
     for baseline in &folders {
         let name = baseline
@@ -140,12 +146,7 @@ fn official_baselines(folder: &Path) {
 }
 
 fn official_formatter_baselines(folder: &Path) {
-    let mut folders: Vec<PathBuf> = std::fs::read_dir(folder)
-        .expect("read the baselines folder")
-        .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|p| p.join("main.bicep").is_file() && p.join("main.formatted.bicep").is_file())
-        .collect();
-    folders.sort();
+    let folders = baselines_with(folder, "main.formatted.bicep");
     let mut identical = 0;
     for baseline in &folders {
         let name = baseline
