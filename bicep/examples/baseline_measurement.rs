@@ -23,6 +23,13 @@ fn baselines_folder() -> Option<PathBuf> {
     Some(if nested.is_dir() { nested } else { root })
 }
 
+fn folder_name(path: &Path) -> String {
+    path.file_name()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned()
+}
+
 /// The baselines (sorted) that have a `main.bicep` and `expected` beside it.
 fn baselines_with(folder: &Path, expected: &str) -> Vec<PathBuf> {
     let mut folders: Vec<PathBuf> = std::fs::read_dir(folder)
@@ -63,11 +70,7 @@ enum Outcome {
 }
 
 fn measure(folder: &Path, out: Option<&Path>) -> Outcome {
-    let name = folder
-        .file_name()
-        .unwrap_or_default()
-        .to_string_lossy()
-        .into_owned();
+    let name = folder_name(folder);
     let compilation = bicep::compile_file(&folder.join("main.bicep"));
     let Some(ours) = compilation.template else {
         let first = compilation
@@ -118,11 +121,7 @@ fn official_baselines(folder: &Path) {
     let folders = baselines_with(folder, "main.json");
     let (mut identical, mut differs, mut failed) = (0, 0, 0);
     for baseline in &folders {
-        let name = baseline
-            .file_name()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .into_owned();
+        let name = folder_name(baseline);
         match measure(baseline, out.as_deref()) {
             Outcome::Identical => {
                 identical += 1;
@@ -149,11 +148,7 @@ fn official_formatter_baselines(folder: &Path) {
     let folders = baselines_with(folder, "main.formatted.bicep");
     let mut identical = 0;
     for baseline in &folders {
-        let name = baseline
-            .file_name()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .into_owned();
+        let name = folder_name(baseline);
         let source = std::fs::read_to_string(baseline.join("main.bicep")).unwrap_or_default();
         let expected =
             std::fs::read_to_string(baseline.join("main.formatted.bicep")).unwrap_or_default();
