@@ -4,6 +4,8 @@
 //! bad frames are answered or end the connection, and a stopped HSM makes the
 //! client fail over and come back to the stream.
 
+use std::time::Duration;
+
 use cloudhsm_data_plane::{
     engine::{
         attributes::{ids, Attribute},
@@ -323,6 +325,38 @@ async fn many_sessions_share_one_connection_and_bad_frames_are_refused() {
     answered.sort();
     assert_eq!(answered, (100..108).collect::<Vec<_>>());
 
+    // A lone caller's frames (op's high bit set: the server watches for the
+    // next one) are answered as any other, also when the next comes only
+    // after the server has stopped watching and gone to sleep.
+    for (i, pause) in [0u64, 0, 20, 0].into_iter().enumerate() {
+        tokio::time::sleep(Duration::from_millis(pause)).await;
+        let message = format!("lone {i}");
+        let mut lone = Vec::new();
+        frames::encode_request(
+            &RequestFrame {
+                id: 200 + i as u32,
+                op: 1 | frames::LONE_CALLER,
+                session: sessions[0],
+                handle: private,
+                token: &token,
+                mechanism: "ECDSA",
+                data: message.as_bytes(),
+                signature: &[],
+                aad: &[],
+            },
+            &mut lone,
+        );
+        io.write_all(&lone).await.unwrap();
+        let (id, status, signature) = read_response(&mut io).await;
+        assert_eq!((id, status), (200 + i as u32, 200));
+        aws_lc_rs::signature::UnparsedPublicKey::new(
+            &aws_lc_rs::signature::ECDSA_P256_SHA256_ASN1,
+            &der,
+        )
+        .verify(message.as_bytes(), &signature)
+        .unwrap();
+    }
+
     // Each frame is authorised on its own: a token that is no login, a
     // session of another login, an unknown operation, a malformed frame.
     let frame = |id, op, session, token: &str, out: &mut Vec<u8>| {
@@ -341,10 +375,17 @@ async fn many_sessions_share_one_connection_and_bad_frames_are_refused() {
             out,
         )
     };
-    let refusals: [(u32, u8, &str, u16, &[u8]); 3] = [
+    let refusals: [(u32, u8, &str, u16, &[u8]); 4] = [
         (1, 1, "not-a-token", 401, b"CKR_USER_NOT_LOGGED_IN"),
         (2, 1, &other_token, 404, b"CKR_SESSION_HANDLE_INVALID"),
         (3, 9, &token, 400, b"RET_INVALID_REQUEST"),
+        (
+            4,
+            9 | frames::LONE_CALLER,
+            &token,
+            400,
+            b"RET_INVALID_REQUEST",
+        ),
     ];
     for (id, op, token, status, code) in refusals {
         let mut bad = Vec::new();

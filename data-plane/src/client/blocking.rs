@@ -206,7 +206,13 @@ fn exchange(
     let id = open.next_id;
     open.next_id = open.next_id.wrapping_add(1);
     open.frame.clear();
-    frames::encode_request(&RequestFrame { id, ..request }, &mut open.frame);
+    // A caller that watches for its answer sends its next frame as soon.
+    let op = if watch.is_zero() {
+        request.op
+    } else {
+        request.op | frames::LONE_CALLER
+    };
+    frames::encode_request(&RequestFrame { id, op, ..request }, &mut open.frame);
     if open.frame.len() - 4 > MAX_FRAME {
         return Err(Unusable);
     }

@@ -4,11 +4,18 @@
 //!
 //! Request:  id u32 | op u8 | session u64 | key u64 | token (u16 len) |
 //!           mechanism (u16 len) | data (u32 len) | signature (u32 len) | aad (u32 len)
+//!           (the op's high bit, [`LONE_CALLER`], is a hint, not part of the op)
 //! Response: id u32 | status u16 | on 200 the output bytes; otherwise
 //!           code (u16 len) and the message (the rest, UTF-8)
 
 /// The `Upgrade` token that asks for the stream.
 pub const PROTOCOL: &str = "cloudhsm-frames/1";
+
+/// Set in a request's op byte by a client whose caller is alone (one
+/// operation at a time, the next a few microseconds after this answer): the
+/// server then watches for the next frame instead of sleeping. Without it
+/// (many callers, which need the CPUs) the server never spins.
+pub const LONE_CALLER: u8 = 0x80;
 
 /// Larger frames end the connection: nothing legitimate comes near it
 /// (inputs are limited to 16 KiB), and it bounds what a peer makes us buffer.
