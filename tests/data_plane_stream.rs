@@ -289,22 +289,42 @@ async fn many_sessions_share_one_connection_and_bad_frames_are_refused() {
     assert_eq!(response.status(), 101);
     let mut io = response.upgrade().await.unwrap();
 
+    // An ECDSA frame for the key, and the check of its answer.
+    let frame = |id, op, session, token: &str, data: &[u8], out: &mut Vec<u8>| {
+        frames::encode_request(
+            &RequestFrame {
+                id,
+                op,
+                session,
+                handle: private,
+                token,
+                mechanism: "ECDSA",
+                data,
+                signature: &[],
+                aad: &[],
+            },
+            out,
+        )
+    };
+    let verify = |message: &str, signature: &[u8]| {
+        aws_lc_rs::signature::UnparsedPublicKey::new(
+            &aws_lc_rs::signature::ECDSA_P256_SHA256_ASN1,
+            &der,
+        )
+        .verify(message.as_bytes(), signature)
+        .unwrap()
+    };
+
     // Eight sessions' signs written at once, answered by id.
     let mut batch = Vec::new();
     for (i, session) in sessions.iter().enumerate() {
         let message = format!("message {i}");
-        frames::encode_request(
-            &RequestFrame {
-                id: 100 + i as u32,
-                op: 1,
-                session: *session,
-                handle: private,
-                token: &token,
-                mechanism: "ECDSA",
-                data: message.as_bytes(),
-                signature: &[],
-                aad: &[],
-            },
+        frame(
+            100 + i as u32,
+            1,
+            *session,
+            &token,
+            message.as_bytes(),
             &mut batch,
         );
     }
@@ -313,13 +333,7 @@ async fn many_sessions_share_one_connection_and_bad_frames_are_refused() {
     for _ in &sessions {
         let (id, status, signature) = read_response(&mut io).await;
         assert_eq!(status, 200, "frame {id}");
-        let message = format!("message {}", id - 100);
-        aws_lc_rs::signature::UnparsedPublicKey::new(
-            &aws_lc_rs::signature::ECDSA_P256_SHA256_ASN1,
-            &der,
-        )
-        .verify(message.as_bytes(), &signature)
-        .unwrap();
+        verify(&format!("message {}", id - 100), &signature);
         answered.push(id);
     }
     answered.sort();
@@ -332,49 +346,23 @@ async fn many_sessions_share_one_connection_and_bad_frames_are_refused() {
         tokio::time::sleep(Duration::from_millis(pause)).await;
         let message = format!("lone {i}");
         let mut lone = Vec::new();
-        frames::encode_request(
-            &RequestFrame {
-                id: 200 + i as u32,
-                op: 1 | frames::LONE_CALLER,
-                session: sessions[0],
-                handle: private,
-                token: &token,
-                mechanism: "ECDSA",
-                data: message.as_bytes(),
-                signature: &[],
-                aad: &[],
-            },
+        let id = 200 + i as u32;
+        frame(
+            id,
+            1 | frames::LONE_CALLER,
+            sessions[0],
+            &token,
+            message.as_bytes(),
             &mut lone,
         );
         io.write_all(&lone).await.unwrap();
-        let (id, status, signature) = read_response(&mut io).await;
-        assert_eq!((id, status), (200 + i as u32, 200));
-        aws_lc_rs::signature::UnparsedPublicKey::new(
-            &aws_lc_rs::signature::ECDSA_P256_SHA256_ASN1,
-            &der,
-        )
-        .verify(message.as_bytes(), &signature)
-        .unwrap();
+        let (answered, status, signature) = read_response(&mut io).await;
+        assert_eq!((answered, status), (id, 200));
+        verify(&message, &signature);
     }
 
     // Each frame is authorised on its own: a token that is no login, a
     // session of another login, an unknown operation, a malformed frame.
-    let frame = |id, op, session, token: &str, out: &mut Vec<u8>| {
-        frames::encode_request(
-            &RequestFrame {
-                id,
-                op,
-                session,
-                handle: private,
-                token,
-                mechanism: "ECDSA",
-                data: b"x",
-                signature: &[],
-                aad: &[],
-            },
-            out,
-        )
-    };
     let refusals: [(u32, u8, &str, u16, &[u8]); 4] = [
         (1, 1, "not-a-token", 401, b"CKR_USER_NOT_LOGGED_IN"),
         (2, 1, &other_token, 404, b"CKR_SESSION_HANDLE_INVALID"),
@@ -389,7 +377,7 @@ async fn many_sessions_share_one_connection_and_bad_frames_are_refused() {
     ];
     for (id, op, token, status, code) in refusals {
         let mut bad = Vec::new();
-        frame(id, op, sessions[0], token, &mut bad);
+        frame(id, op, sessions[0], token, b"x", &mut bad);
         io.write_all(&bad).await.unwrap();
         assert_eq!(read_response(&mut io).await, (id, status, code.to_vec()));
     }
@@ -404,7 +392,7 @@ async fn many_sessions_share_one_connection_and_bad_frames_are_refused() {
 
     // The connection still works after refusals...
     let mut good = Vec::new();
-    frame(5, 1, sessions[0], &token, &mut good);
+    frame(5, 1, sessions[0], &token, b"x", &mut good);
     io.write_all(&good).await.unwrap();
     assert_eq!(read_response(&mut io).await.1, 200);
 
