@@ -65,6 +65,87 @@ pub fn value_len(buf: &[u8]) -> Result<usize, MalformedMessage> {
     Ok(len)
 }
 
+/// Compound values nested deeper than this are refused (no sender needs it,
+/// and it bounds the walk's stack).
+const MAX_DEPTH: usize = 32;
+
+/// The encoded length of the value at the start of `buf`, after checking
+/// that every length and count declared inside it fits in the bytes there.
+/// serde_amqp allocates a string's or binary's declared length before it
+/// reads it, so one unchecked 4-byte length made it ask for gigabytes
+/// (found by the `amqp_frames` fuzz target).
+fn checked_len(buf: &[u8], depth: usize) -> Result<usize, MalformedMessage> {
+    need(buf, 1)?;
+    if depth > MAX_DEPTH {
+        return Err(MalformedMessage("nested too deeply"));
+    }
+    if buf[0] == 0x00 {
+        let descriptor = checked_len(&buf[1..], depth + 1)?;
+        let value = checked_len(&buf[1 + descriptor..], depth + 1)?;
+        return Ok(1 + descriptor + value);
+    }
+    Ok(1 + checked_body(buf[0], &buf[1..], depth)?)
+}
+
+/// The length of a value's bytes after its constructor `code`, checked as
+/// [`checked_len`] does.
+fn checked_body(code: u8, rest: &[u8], depth: usize) -> Result<usize, MalformedMessage> {
+    let fixed = |width: usize| need(rest, width).map(|_| width);
+    let (width, compound) = match code {
+        0x40..=0x4f => return fixed(0),
+        0x50..=0x5f => return fixed(1),
+        0x60..=0x6f => return fixed(2),
+        0x70..=0x7f => return fixed(4),
+        0x80..=0x8f => return fixed(8),
+        0x90..=0x9f => return fixed(16),
+        0xa0..=0xaf => (1, false),
+        0xb0..=0xbf => (4, false),
+        0xc0..=0xcf | 0xe0..=0xef => (1, true),
+        0xd0..=0xdf | 0xf0..=0xff => (4, true),
+        _ => return Err(MalformedMessage("unknown format code")),
+    };
+    need(rest, width)?;
+    let size = if width == 1 {
+        rest[0] as usize
+    } else {
+        be_u32(rest)
+    };
+    need(rest, width + size)?;
+    if compound {
+        let contents = &rest[width..width + size];
+        need(contents, width)?;
+        let count = if width == 1 {
+            contents[0] as usize
+        } else {
+            be_u32(contents)
+        };
+        // Every item takes a byte at least: a larger count is a lie.
+        if count > contents.len() {
+            return Err(MalformedMessage("more items than bytes"));
+        }
+        let mut items = &contents[width..];
+        if (0xe0..=0xff).contains(&code) && count > 0 {
+            // An array: one constructor, then the elements' bodies.
+            need(items, 1)?;
+            let element = items[0];
+            if element == 0x00 {
+                return Err(MalformedMessage("described array elements"));
+            }
+            items = &items[1..];
+            for _ in 0..count {
+                let n = checked_body(element, items, depth + 1)?;
+                items = &items[n..];
+            }
+        } else if code < 0xe0 {
+            for _ in 0..count {
+                let n = checked_len(items, depth + 1)?;
+                items = &items[n..];
+            }
+        }
+    }
+    Ok(width + size)
+}
+
 /// The numeric descriptor of a described value (symbolic descriptors of the
 /// message sections mapped to their codes).
 fn descriptor_code(buf: &[u8]) -> Result<(u64, usize), MalformedMessage> {
@@ -123,6 +204,7 @@ impl<'a> Section<'a> {
         }
     }
     pub fn decode(&self) -> Result<Value, MalformedMessage> {
+        checked_len(self.value_bytes(), 0)?;
         serde_amqp::from_slice(self.value_bytes())
             .map_err(|_| MalformedMessage("undecodable section"))
     }
@@ -349,6 +431,48 @@ mod tests {
         let event = incoming_event(&message).unwrap();
         assert_eq!(event.partition_key.as_deref(), Some("key-1"));
         assert_eq!(event.sections, sections_bytes);
+    }
+
+    #[test]
+    fn lengths_inside_a_section_must_fit_before_it_is_decoded() {
+        // application-properties: a map whose one key is a sym32 claiming
+        // 2.9 GB (as the fuzzer's input did): refused, nothing allocated.
+        let lying = [
+            0x00, 0x53, 0x74, 0xc1, 0x0b, 0x02, 0xb3, 0xac, 0xac, 0xac, 0xac, 0x61, 0x62, 0xa1,
+            0x01, 0x63,
+        ];
+        let parsed = sections(&lying).unwrap();
+        assert!(parsed[0].decode().is_err());
+        // More items than bytes, nesting past the bound, an array's element
+        // running past its end.
+        let counted = [0x00, 0x53, 0x77, 0xc0, 0x02, 0xff, 0x40];
+        assert!(sections(&counted).unwrap()[0].decode().is_err());
+        let mut deep = vec![0x00, 0x53, 0x77];
+        for _ in 0..40 {
+            deep.extend_from_slice(&[0xc0, 0x00, 0x01]);
+        }
+        deep.push(0x40);
+        let mut size = 2;
+        for level in (0..40).rev() {
+            deep[3 + level * 3 + 1] = size as u8;
+            size += 3;
+        }
+        assert!(sections(&deep).is_ok());
+        assert!(sections(&deep).unwrap()[0].decode().is_err());
+        let array = [0x00, 0x53, 0x77, 0xe0, 0x05, 0x02, 0xa1, 0x01, 0x61, 0x09];
+        assert!(sections(&array).unwrap()[0].decode().is_err());
+        // The same shapes, honest, decode.
+        let honest = [
+            0x00, 0x53, 0x74, 0xc1, 0x07, 0x02, 0xa3, 0x01, 0x61, 0xa1, 0x01, 0x63,
+        ];
+        assert!(matches!(
+            sections(&honest).unwrap()[0].decode().unwrap(),
+            Value::Map(m) if m.len() == 1
+        ));
+        let array = [
+            0x00, 0x53, 0x77, 0xe0, 0x06, 0x02, 0xa1, 0x01, 0x61, 0x01, 0x62,
+        ];
+        assert!(sections(&array).unwrap()[0].decode().is_ok());
     }
 
     #[test]
