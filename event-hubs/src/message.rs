@@ -87,6 +87,12 @@ fn checked_len(buf: &[u8], depth: usize) -> Result<usize, MalformedMessage> {
     Ok(1 + checked_body(buf[0], &buf[1..], depth)?)
 }
 
+/// [`checked_len`] of a whole value: what any bytes from a peer pass before
+/// serde_amqp decodes them (performatives, SASL frames, message sections).
+pub fn checked_value_len(buf: &[u8]) -> Result<usize, MalformedMessage> {
+    checked_len(buf, 0)
+}
+
 /// The length of a value's bytes after its constructor `code`, checked as
 /// [`checked_len`] does.
 fn checked_body(code: u8, rest: &[u8], depth: usize) -> Result<usize, MalformedMessage> {
@@ -119,9 +125,14 @@ fn checked_body(code: u8, rest: &[u8], depth: usize) -> Result<usize, MalformedM
         } else {
             be_u32(contents)
         };
-        // Every item takes a byte at least: a larger count is a lie.
+        // Every item takes a byte at least: a larger count is a lie. A
+        // map's count is of keys and values (serde_amqp subtracts two per
+        // entry, so an odd count overflowed it).
         if count > contents.len() {
             return Err(MalformedMessage("more items than bytes"));
+        }
+        if matches!(code, 0xc1 | 0xd1) && count % 2 == 1 {
+            return Err(MalformedMessage("a map with a key and no value"));
         }
         let mut items = &contents[width..];
         if (0xe0..=0xff).contains(&code) && count > 0 {
@@ -204,7 +215,7 @@ impl<'a> Section<'a> {
         }
     }
     pub fn decode(&self) -> Result<Value, MalformedMessage> {
-        checked_len(self.value_bytes(), 0)?;
+        checked_value_len(self.value_bytes())?;
         serde_amqp::from_slice(self.value_bytes())
             .map_err(|_| MalformedMessage("undecodable section"))
     }
@@ -447,6 +458,8 @@ mod tests {
         // running past its end.
         let counted = [0x00, 0x53, 0x77, 0xc0, 0x02, 0xff, 0x40];
         assert!(sections(&counted).unwrap()[0].decode().is_err());
+        let odd_map = [0x00, 0x53, 0x74, 0xc1, 0x02, 0x01, 0x40];
+        assert!(sections(&odd_map).unwrap()[0].decode().is_err());
         let mut deep = vec![0x00, 0x53, 0x77];
         for _ in 0..40 {
             deep.extend_from_slice(&[0xc0, 0x00, 0x01]);

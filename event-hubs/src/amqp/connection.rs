@@ -210,6 +210,8 @@ impl Connection {
             self.write_sasl(&mechanisms).await?;
             self.writer.flush().await?;
             let init = frames::read_frame(reader).await?;
+            crate::message::checked_value_len(&init.body)
+                .map_err(|e| FrameError::Protocol(format!("expected sasl-init: {e}")))?;
             let init: SaslInit = serde_amqp::from_slice(&init.body)
                 .map_err(|e| FrameError::Protocol(format!("expected sasl-init: {e}")))?;
             tracing::debug!(peer = %self.peer, mechanism = %init.mechanism.0, "SASL");

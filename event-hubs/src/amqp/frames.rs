@@ -6,7 +6,7 @@ use fe2o3_amqp_types::performatives::Performative;
 use serde::Serialize;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
-use crate::message::value_len;
+use crate::message::{checked_value_len, value_len};
 
 pub const AMQP_HEADER: [u8; 8] = *b"AMQP\x00\x01\x00\x00";
 pub const SASL_HEADER: [u8; 8] = *b"AMQP\x03\x01\x00\x00";
@@ -52,7 +52,7 @@ pub async fn read_frame<R: AsyncRead + Unpin>(reader: &mut R) -> Result<RawFrame
 
 /// An AMQP frame's performative and payload.
 pub fn split_amqp(body: &[u8]) -> Result<(Performative, Vec<u8>), FrameError> {
-    let len = value_len(body).map_err(|e| FrameError::Protocol(e.to_string()))?;
+    let len = checked_value_len(body).map_err(|e| FrameError::Protocol(e.to_string()))?;
     let performative = serde_amqp::from_slice(&body[..len])
         .map_err(|e| FrameError::Protocol(format!("undecodable performative: {e}")))?;
     Ok((performative, body[len..].to_vec()))
