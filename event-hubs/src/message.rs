@@ -35,6 +35,19 @@ fn be_u32(buf: &[u8]) -> usize {
     u32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]) as usize
 }
 
+/// The bytes after a fixed-width constructor (`0x40..=0x9f`): its high
+/// nibble says how many (AMQP 1.0, 1.2).
+fn fixed_width(code: u8) -> usize {
+    match code >> 4 {
+        0x4 => 0,
+        0x5 => 1,
+        0x6 => 2,
+        0x7 => 4,
+        0x8 => 8,
+        _ => 16,
+    }
+}
+
 /// The encoded length of the AMQP value at the start of `buf`.
 pub fn value_len(buf: &[u8]) -> Result<usize, MalformedMessage> {
     need(buf, 1)?;
@@ -45,12 +58,7 @@ pub fn value_len(buf: &[u8]) -> Result<usize, MalformedMessage> {
             let value = value_len(&buf[1 + descriptor..])?;
             1 + descriptor + value
         }
-        0x40..=0x4f => 1,
-        0x50..=0x5f => 2,
-        0x60..=0x6f => 3,
-        0x70..=0x7f => 5,
-        0x80..=0x8f => 9,
-        0x90..=0x9f => 17,
+        0x40..=0x9f => 1 + fixed_width(code),
         0xa0..=0xaf | 0xc0..=0xcf | 0xe0..=0xef => {
             need(buf, 2)?;
             2 + buf[1] as usize
@@ -96,14 +104,11 @@ pub fn checked_value_len(buf: &[u8]) -> Result<usize, MalformedMessage> {
 /// The length of a value's bytes after its constructor `code`, checked as
 /// [`checked_len`] does.
 fn checked_body(code: u8, rest: &[u8], depth: usize) -> Result<usize, MalformedMessage> {
-    let fixed = |width: usize| need(rest, width).map(|_| width);
     let (width, compound) = match code {
-        0x40..=0x4f => return fixed(0),
-        0x50..=0x5f => return fixed(1),
-        0x60..=0x6f => return fixed(2),
-        0x70..=0x7f => return fixed(4),
-        0x80..=0x8f => return fixed(8),
-        0x90..=0x9f => return fixed(16),
+        0x40..=0x9f => {
+            let width = fixed_width(code);
+            return need(rest, width).map(|_| width);
+        }
         0xa0..=0xaf => (1, false),
         0xb0..=0xbf => (4, false),
         0xc0..=0xcf | 0xe0..=0xef => (1, true),
