@@ -532,3 +532,151 @@ async fn the_calling_threads_connection_answers_and_stands_aside_when_it_must() 
     assert_eq!(cu.streamed_operations(), before);
     cu.sign(private, "ECDSA", b"down").await.unwrap();
 }
+
+/// The emulator serves the data plane on `localSocket` (0600, named in
+/// `data-plane.json`) with the same router and rules; a client whose
+/// configuration names it sends its calling thread's frames there, and one
+/// whose socket is gone uses the endpoint. `--no-local-socket` serves none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_local_socket_serves_the_same_api_and_clients_fall_back_from_it() {
+    use cloudhsm_data_plane::{
+        client::{ClientConfig, CryptoInput, HsmClient},
+        server::CryptoOp,
+    };
+    use std::{
+        os::unix::fs::PermissionsExt,
+        sync::{
+            atomic::{AtomicUsize, Ordering},
+            Arc,
+        },
+    };
+    let emu = Emulator::start().await;
+    let cluster = cluster_with_users(&emu).await;
+    let hsm = cluster["properties"]["hsms"][0]["fqdn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let described: Value = serde_json::from_str(
+        &std::fs::read_to_string(emu.data_dir().join("data-plane.json")).unwrap(),
+    )
+    .unwrap();
+    let socket = std::path::PathBuf::from(described["localSocket"].as_str().expect("localSocket"));
+    assert_eq!(socket, emu.data_dir().join("data-plane.sock"));
+    let mode = std::fs::metadata(&socket).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "only the emulator's user may connect");
+
+    // The same API: a stream without a login is refused with its error body.
+    let mut raw = tokio::net::UnixStream::connect(&socket).await.unwrap();
+    raw.write_all(
+        format!(
+            "GET /hsms/{hsm}/stream HTTP/1.1\r\nHost: localhost\r\nConnection: upgrade\r\nUpgrade: {PROTOCOL}\r\n\r\n"
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    // The head and the JSON body, however many reads they take.
+    let mut answer = Vec::new();
+    while !answer.ends_with(b"}") {
+        let mut chunk = [0u8; 4096];
+        let read = raw.read(&mut chunk).await.unwrap();
+        assert!(read > 0, "closed after {answer:?}");
+        answer.extend_from_slice(&chunk[..read]);
+    }
+    let head = String::from_utf8_lossy(&answer).to_string();
+    assert!(head.starts_with("HTTP/1.1 401"), "{head}");
+    assert!(head.contains("CKR_USER_NOT_LOGGED_IN"), "{head}");
+
+    // A relay in front of the socket counts what the client sends through it.
+    let dir = tempfile::tempdir().unwrap();
+    let relay_path = dir.path().join("relay.sock");
+    let relay = tokio::net::UnixListener::bind(&relay_path).unwrap();
+    let relayed = Arc::new(AtomicUsize::new(0));
+    let counted = relayed.clone();
+    let target = socket.clone();
+    let relaying = tokio::spawn(async move {
+        while let Ok((mut client, _)) = relay.accept().await {
+            let mut server = tokio::net::UnixStream::connect(&target).await.unwrap();
+            let counted = counted.clone();
+            tokio::spawn(async move {
+                let (mut client_read, mut client_write) = client.split();
+                let (mut server_read, mut server_write) = server.split();
+                let up = async {
+                    let mut buffer = vec![0u8; 64 * 1024];
+                    loop {
+                        let n = client_read.read(&mut buffer).await.unwrap_or(0);
+                        if n == 0 || server_write.write_all(&buffer[..n]).await.is_err() {
+                            break;
+                        }
+                        counted.fetch_add(n, Ordering::SeqCst);
+                    }
+                };
+                let down = tokio::io::copy(&mut server_read, &mut client_write);
+                let _ = tokio::join!(up, down);
+            });
+        }
+    });
+    let endpoint = described["endpoint"].as_str().unwrap().to_string();
+    let ca = std::fs::read(described["caCertificate"].as_str().unwrap()).unwrap();
+    let client_with = |local_socket: std::path::PathBuf| {
+        Arc::new(
+            HsmClient::new(ClientConfig {
+                endpoint: endpoint.clone(),
+                hsm_addresses: vec![hsm.clone()],
+                ca_pem: Some(ca.clone()),
+                local_socket: Some(local_socket),
+            })
+            .unwrap(),
+        )
+    };
+    let sign_blocking = |cu: Arc<HsmClient>, handle: u64, message: Vec<u8>| {
+        tokio::task::spawn_blocking(move || {
+            cu.crypto_blocking(CryptoInput::new(handle, CryptoOp::Sign, "ECDSA", &message))
+        })
+    };
+    let through_relay = client_with(relay_path.clone());
+    through_relay.login("CU", "cu1", "user1234").await.unwrap();
+    let (public, private) = through_relay
+        .generate_key_pair(KeySpec::Ec { curve: Curve::P256 }, key_usage())
+        .await
+        .unwrap();
+    let der = through_relay.export_public_key(public).await.unwrap();
+    for i in 0..20u8 {
+        let signature = sign_blocking(through_relay.clone(), private, vec![i; 32])
+            .await
+            .unwrap()
+            .expect("answered on the calling thread")
+            .expect("signed");
+        aws_lc_rs::signature::UnparsedPublicKey::new(
+            &aws_lc_rs::signature::ECDSA_P256_SHA256_ASN1,
+            &der,
+        )
+        .verify(&[i; 32], &signature)
+        .unwrap();
+    }
+    // The upgrade and 20 frames of at least 32 bytes each went through it.
+    assert!(
+        relayed.load(Ordering::SeqCst) > 20 * 32,
+        "{} bytes relayed",
+        relayed.load(Ordering::SeqCst)
+    );
+    relaying.abort();
+
+    // A configured socket that does not exist leaves the endpoint.
+    let elsewhere = client_with(dir.path().join("no-emulator-here.sock"));
+    elsewhere.login("CU", "cu1", "user1234").await.unwrap();
+    let answered = sign_blocking(elsewhere.clone(), private, vec![7; 32])
+        .await
+        .unwrap();
+    assert!(matches!(answered, Some(Ok(_))), "{answered:?}");
+    drop(emu);
+
+    let without =
+        Emulator::start_with(&["--provisioning-delay", "200ms", "--no-local-socket"]).await;
+    let described: Value = serde_json::from_str(
+        &std::fs::read_to_string(without.data_dir().join("data-plane.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(described["localSocket"].is_null(), "{described}");
+    assert!(!without.data_dir().join("data-plane.sock").exists());
+}

@@ -21,6 +21,7 @@ fn client_for(emu: &Emulator, hsms: Vec<String>) -> HsmClient {
         ca_pem: v["caCertificate"]
             .as_str()
             .map(|p| std::fs::read(p).expect("CA")),
+        local_socket: v["localSocket"].as_str().map(Into::into),
     })
     .expect("client")
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use aws_lc_rs::signature::{self, UnparsedPublicKey};
 use cloudhsm_e2e_tests::{
-    pkcs11::{cluster_config, module_path, USER_PIN},
+    pkcs11::{cluster_config, module_path, over_the_network, USER_PIN},
     Emulator,
 };
 use cryptoki::{
@@ -999,7 +999,9 @@ fn pkcs11_tool_and_openssl_use_the_module() {
 
 /// Java's SunPKCS11 provider with a config file (`name`, `library`, `slot`):
 /// a small program, compiled here, signs with RSA and EC keys it generates
-/// on the token, and the JDK's own providers verify.
+/// on the token, and the JDK's own providers verify. The configuration has
+/// no `localSocket`, as on another machine: the module's frames go over TCP
+/// and TLS (the other PKCS#11 tests use the emulator's socket).
 #[test]
 fn java_sunpkcs11_signs_with_token_keys() {
     if !installed("javac") {
@@ -1008,7 +1010,7 @@ fn java_sunpkcs11_signs_with_token_keys() {
     }
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let emu = runtime.block_on(Emulator::start());
-    let config = runtime.block_on(cluster_config(&emu));
+    let config = over_the_network(&runtime.block_on(cluster_config(&emu)));
     let dir = tempfile::tempdir().unwrap();
     let source =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("pkcs11/SunPkcs11Check.java");

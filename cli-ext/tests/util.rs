@@ -386,6 +386,16 @@ fn pem_der(path: &str) -> Vec<u8> {
 #[tokio::test]
 async fn walkthrough_create_user_generate_key_sign() {
     let f = Fixture::start().await;
+    // saveConfig names the emulator's socket on this machine (the PKCS#11
+    // module's frames go there), as data-plane.json has it.
+    let saved: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(f.config()).expect("saved configuration"))
+            .expect("JSON");
+    assert_eq!(
+        saved["localSocket"].as_str().map(std::path::PathBuf::from),
+        Some(f.emulator.data_dir().join("data-plane.sock")),
+        "{saved}"
+    );
     let users = f.as_admin(&["listUsers"]).ok();
     assert!(users.stdout.contains("CU          cu1"), "{users:?}");
     assert!(users.stdout.contains("CO          admin"), "{users:?}");

@@ -11,6 +11,7 @@ pub mod diagnostics;
 pub mod faults;
 pub mod hsm_clusters;
 pub mod identity;
+pub mod local_socket;
 pub mod memory;
 pub mod providers;
 pub mod server;

@@ -59,6 +59,10 @@ struct Flags {
     /// subscription: it then needs role assignments like any other.
     #[arg(long)]
     no_default_owner: bool,
+    /// Do not serve the data plane on `<data dir>/data-plane.sock` as well:
+    /// clients on this machine then use the TCP endpoint (TLS unless --http).
+    #[arg(long)]
+    no_local_socket: bool,
     /// Enforce `publicNetworkAccess: Disabled` as Azure does: such a
     /// cluster's HSMs answer only on their private-link names, through an
     /// approved private endpoint connection (off: the public names answer too).
@@ -160,6 +164,7 @@ async fn main() -> ExitCode {
         data_plane_port: flags.data_plane_port,
         key_capacity: flags.key_capacity,
         default_owner: !flags.no_default_owner,
+        local_socket: !flags.no_local_socket,
         network_isolation: flags.network_isolation,
         arm_throttling: flags.arm_throttling,
         service_principals: flags.service_principals,

@@ -3,7 +3,7 @@
 
 use std::{
     net::{IpAddr, SocketAddr, TcpListener},
-    path::PathBuf,
+    path::{Path, PathBuf},
     time::Duration,
 };
 
@@ -38,6 +38,8 @@ pub struct ServerOptions {
     pub key_capacity: usize,
     /// See [`EmulatorConfig::default_owner`].
     pub default_owner: bool,
+    /// Serve the data plane on a Unix socket too: see [`crate::local_socket`].
+    pub local_socket: bool,
     /// `--network-isolation`: see [`crate::hsm_clusters::Directory`].
     pub network_isolation: bool,
     /// `--arm-throttling`: see [`crate::arm::throttling`].
@@ -204,10 +206,16 @@ pub async fn serve(options: ServerOptions) -> Result<(), String> {
 
     write_endpoints(&state, tls.as_ref().map(|t| t.ca_certificate.clone()))?;
     let data_plane_endpoint = format!("{scheme}://{}:{data_plane_port}", url_host(&options.host));
+    let local_socket = if options.local_socket {
+        crate::local_socket::bind(&data_dir)?
+    } else {
+        None
+    };
     write_data_plane_endpoint(
         &state,
         &data_plane_endpoint,
         tls.as_ref().map(|t| t.ca_certificate.clone()),
+        local_socket.as_ref().map(|(_, path)| path.as_path()),
     )?;
     let data_plane = cloudhsm_data_plane::server::router(
         cloudhsm_data_plane::server::DataPlaneState::with_admin(
@@ -228,6 +236,14 @@ pub async fn serve(options: ServerOptions) -> Result<(), String> {
     ));
     print_banner(&state);
     println!("  data plane (HSMs): {data_plane_endpoint} (see data-plane.json)");
+    if let Some((listener, path)) = local_socket {
+        println!("  data plane (this machine): {}", path.display());
+        tokio::spawn(crate::local_socket::serve(
+            listener,
+            data_plane.clone(),
+            options.connections,
+        ));
+    }
     println!(
         "  event hubs (AMQP): sb://{}:{event_hubs_port}/",
         url_host(&options.host)
@@ -319,10 +335,13 @@ fn write_data_plane_endpoint(
     state: &AppState,
     endpoint: &str,
     ca: Option<PathBuf>,
+    local_socket: Option<&Path>,
 ) -> Result<(), String> {
     let body = json!({
         "endpoint": endpoint,
         "caCertificate": ca.map(|p| p.display().to_string()),
+        // Clients on this machine may use it instead (see local_socket.rs).
+        "localSocket": local_socket.map(|p| p.display().to_string()),
     });
     let text = serde_json::to_string_pretty(&body).map_err(|e| e.to_string())?;
     tls::write_private_file(

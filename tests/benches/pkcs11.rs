@@ -6,7 +6,9 @@
 //! figures and ratios; asserts nothing.
 //!
 //! `cargo bench -p cloudhsm-e2e-tests --bench pkcs11` (`BENCH_SECONDS`, default 3;
-//! `BENCH_ONLY=AES` runs the operations whose name contains it, for profiling).
+//! `BENCH_ONLY=AES` runs the operations whose name contains it, for profiling;
+//! `BENCH_TRANSPORT=tcp` makes the module use the TCP endpoint with TLS, as
+//! from another machine, instead of the emulator's local socket).
 
 use std::{
     sync::Arc,
@@ -14,7 +16,7 @@ use std::{
 };
 
 use cloudhsm_e2e_tests::{
-    pkcs11::{cluster_config, module_path, USER_PIN},
+    pkcs11::{cluster_config, module_path, over_the_network, USER_PIN},
     Emulator,
 };
 use cryptoki::{
@@ -217,6 +219,12 @@ fn main() {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let emu = runtime.block_on(Emulator::start());
     let config = runtime.block_on(cluster_config(&emu));
+    // The module loads once per process, so each transport is a run of its own.
+    let transport = std::env::var("BENCH_TRANSPORT").unwrap_or_default();
+    let (config, transport) = match transport.as_str() {
+        "tcp" => (over_the_network(&config), "TCP + TLS"),
+        _ => (config, "the emulator's local socket"),
+    };
     std::env::set_var("AZCLOUDHSM_CLIENT_CONFIG", &config);
 
     // A SoftHSMv2 token of its own, initialised by the bench.
@@ -256,7 +264,7 @@ fn main() {
     );
     let softhsm = open("SoftHSMv2", SOFTHSM, "12345678");
 
-    println!("PKCS#11 throughput, {seconds} s per figure (operations/s; ratio = ours / SoftHSMv2)");
+    println!("PKCS#11 throughput, {seconds} s per figure (operations/s; ratio = ours / SoftHSMv2); ours over {transport}");
     println!(
         "{:<32} {:>8} {:>14} {:>14} {:>7}",
         "operation", "sessions", ours.name, softhsm.name, "ratio"

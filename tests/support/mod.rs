@@ -229,6 +229,7 @@ impl Emulator {
             endpoint: v["endpoint"].as_str().expect("endpoint").to_string(),
             hsm_addresses,
             ca_pem,
+            local_socket: v["localSocket"].as_str().map(Into::into),
         })
         .expect("HSM client")
     }

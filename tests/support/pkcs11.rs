@@ -77,7 +77,24 @@ pub async fn cluster_config(emu: &Emulator) -> PathBuf {
         "endpoint": data_plane["endpoint"],
         "caCertificate": data_plane["caCertificate"],
         "hsms": hsms,
+        "localSocket": data_plane["localSocket"],
     });
     std::fs::write(&path, config.to_string()).expect("writing the client configuration");
     path
+}
+
+/// A copy of the configuration at `path` without `localSocket`, as on a
+/// machine other than the emulator's: the module then uses the TCP
+/// endpoint with TLS. Answers the copy's path.
+pub fn over_the_network(path: &Path) -> PathBuf {
+    let mut config: Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("client configuration"))
+            .expect("client configuration is JSON");
+    config
+        .as_object_mut()
+        .expect("client configuration is an object")
+        .remove("localSocket");
+    let copy = path.with_file_name("azcloudhsm_client_tcp.json");
+    std::fs::write(&copy, config.to_string()).expect("writing the client configuration");
+    copy
 }

@@ -181,6 +181,7 @@ impl Options {
             endpoint: endpoint.to_string(),
             hsm_addresses: hsms,
             ca_pem,
+            local_socket: data_plane["localSocket"].as_str().map(PathBuf::from),
         })
     }
 }
@@ -257,16 +258,24 @@ pub fn from_config_file(path: &Path) -> Result<ClientConfig, UtilError> {
         endpoint: endpoint.to_string(),
         hsm_addresses: hsms,
         ca_pem,
+        local_socket: config["localSocket"]
+            .as_str()
+            .map(|socket| relative_to(path, socket)),
     })
 }
 
 /// The JSON of a configuration file for `config` (what `saveConfig` writes).
 pub fn config_json(config: &ClientConfig, ca_path: Option<&Path>) -> Value {
-    serde_json::json!({
+    let mut json = serde_json::json!({
         "endpoint": config.endpoint,
         "caCertificate": ca_path.map(|p| p.display().to_string()),
         "hsms": config.hsm_addresses,
-    })
+    });
+    // The emulator's socket for clients on this machine, when it serves one.
+    if let Some(socket) = &config.local_socket {
+        json["localSocket"] = Value::String(socket.display().to_string());
+    }
+    json
 }
 
 fn relative_to(file: &Path, path: &str) -> PathBuf {

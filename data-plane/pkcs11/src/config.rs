@@ -71,6 +71,14 @@ fn cluster(file: &Path, json: &Value) -> Result<Cluster, String> {
         }
         None => None,
     };
+    let local_socket = json["localSocket"].as_str().map(|socket| {
+        let socket = Path::new(socket);
+        if socket.is_absolute() {
+            socket.to_path_buf()
+        } else {
+            file.parent().unwrap_or(Path::new(".")).join(socket)
+        }
+    });
     let label = json["label"]
         .as_str()
         .map(str::to_string)
@@ -80,6 +88,7 @@ fn cluster(file: &Path, json: &Value) -> Result<Cluster, String> {
             endpoint: endpoint.to_string(),
             hsm_addresses,
             ca_pem,
+            local_socket,
         },
         label,
     })

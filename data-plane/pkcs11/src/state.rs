@@ -88,6 +88,7 @@ fn unreachable_client() -> &'static HsmClient {
             endpoint: "https://127.0.0.1:1".into(),
             hsm_addresses: vec!["unavailable".into()],
             ca_pem: None,
+            local_socket: None,
         })
         .unwrap_or_else(|_| std::process::abort())
     })

@@ -58,6 +58,10 @@ pub struct ClientConfig {
     pub endpoint: String,
     pub hsm_addresses: Vec<String>,
     pub ca_pem: Option<Vec<u8>>,
+    /// The emulator's socket on this machine (`localSocket` of the client
+    /// configuration): the blocking path's frames go there when it can
+    /// connect, the endpoint otherwise.
+    pub local_socket: Option<std::path::PathBuf>,
 }
 
 /// Credentials from the environment, as the SDK reads them:

@@ -1,0 +1,91 @@
+//! The data plane on a Unix socket in the data dir, for clients on the same
+//! machine (the PKCS#11 module, the utility).
+//!
+//! The real service's HSMs are reached over the network with TLS; here they
+//! are in this process, and a client on the same machine pays for TLS and
+//! TCP on loopback more than for the operation itself (a 4 KiB AES-GCM
+//! costs the engine under 2 µs; four TLS passes over it and two loopback TCP
+//! round trips cost ten times that). The socket serves the same router as
+//! the data-plane listener: the same routes, the same per-request and
+//! per-frame authorisation, the same faults and audit (CallerIpAddress
+//! 127.0.0.1). What guards it instead of TLS is the file's mode: 0600, in
+//! the data dir, so only the emulator's user can connect, as only that user
+//! can read the data dir's keys anyway. A client uses it only when its
+//! configuration names it (`saveConfig` copies `localSocket` from
+//! `data-plane.json`), and falls back to the TCP endpoint when it cannot
+//! connect.
+
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+};
+
+use axum::{extract::connect_info::ConnectInfo, Extension, Router};
+use hyper_util::{
+    rt::{TokioIo, TokioTimer},
+    service::TowerToHyperService,
+};
+use tokio::net::UnixListener;
+
+use crate::connections::{ConnectionLimits, IdleTimeout};
+
+/// The socket's name in the data dir.
+pub const FILE_NAME: &str = "data-plane.sock";
+
+/// Binds the socket (replacing one left by an emulator that was killed);
+/// `Ok(None)` when the path is too long for a socket address, which only
+/// means clients use the TCP endpoint.
+pub fn bind(data_dir: &Path) -> Result<Option<(UnixListener, PathBuf)>, String> {
+    let path = data_dir.join(FILE_NAME);
+    // sun_path holds 108 bytes with its terminating NUL.
+    if path.as_os_str().len() >= 108 {
+        tracing::warn!(path = %path.display(), "data dir path too long for a Unix socket; the data plane is on TCP only");
+        return Ok(None);
+    }
+    match std::fs::remove_file(&path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(format!("removing the old {}: {e}", path.display())),
+    }
+    let listener =
+        UnixListener::bind(&path).map_err(|e| format!("binding {}: {e}", path.display()))?;
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| format!("securing {}: {e}", path.display()))?;
+    }
+    Ok(Some((listener, path)))
+}
+
+/// Serves `router` (the data plane's) on the socket until the process ends:
+/// HTTP/1.1 with upgrades (the framed stream), the listeners' header and
+/// idle timeouts.
+pub async fn serve(listener: UnixListener, router: Router, limits: ConnectionLimits) {
+    // Audit events name the caller's address; a local caller's is loopback.
+    let router = router.layer(Extension(ConnectInfo(SocketAddr::from((
+        [127, 0, 0, 1],
+        0,
+    )))));
+    loop {
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(e) => {
+                // Out of descriptors, say: wait a moment rather than spin.
+                tracing::warn!(error = %e, "accepting on the data plane's local socket");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let service = TowerToHyperService::new(router.clone());
+        tokio::spawn(async move {
+            let io = TokioIo::new(IdleTimeout::new(stream, limits.idle_timeout));
+            let connection = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(limits.header_read_timeout)
+                .serve_connection(io, service)
+                .with_upgrades();
+            // A client that goes away mid-request is not an error of ours.
+            let _ = connection.await;
+        });
+    }
+}
