@@ -660,6 +660,17 @@ async fn the_local_socket_serves_the_same_api_and_clients_fall_back_from_it() {
         "{} bytes relayed",
         relayed.load(Ordering::SeqCst)
     );
+    // A thread of the emulator's own serves that stream (see local.rs).
+    let threads = std::fs::read_dir(format!("/proc/{}/task", emu.pid().expect("pid")))
+        .unwrap()
+        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+        .collect::<Vec<_>>();
+    assert!(
+        threads
+            .iter()
+            .any(|name| name.starts_with("hsm-local-strea")),
+        "{threads:?}"
+    );
     relaying.abort();
 
     // A configured socket that does not exist leaves the endpoint.

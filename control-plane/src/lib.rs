@@ -11,7 +11,6 @@ pub mod diagnostics;
 pub mod faults;
 pub mod hsm_clusters;
 pub mod identity;
-pub mod local_socket;
 pub mod memory;
 pub mod providers;
 pub mod server;

@@ -38,7 +38,8 @@ pub struct ServerOptions {
     pub key_capacity: usize,
     /// See [`EmulatorConfig::default_owner`].
     pub default_owner: bool,
-    /// Serve the data plane on a Unix socket too: see [`crate::local_socket`].
+    /// Serve the data plane on a Unix socket too: see
+    /// [`cloudhsm_data_plane::server::local`].
     pub local_socket: bool,
     /// `--network-isolation`: see [`crate::hsm_clusters::Directory`].
     pub network_isolation: bool,
@@ -207,7 +208,7 @@ pub async fn serve(options: ServerOptions) -> Result<(), String> {
     write_endpoints(&state, tls.as_ref().map(|t| t.ca_certificate.clone()))?;
     let data_plane_endpoint = format!("{scheme}://{}:{data_plane_port}", url_host(&options.host));
     let local_socket = if options.local_socket {
-        crate::local_socket::bind(&data_dir)?
+        cloudhsm_data_plane::server::local::bind(&data_dir)?
     } else {
         None
     };
@@ -238,10 +239,11 @@ pub async fn serve(options: ServerOptions) -> Result<(), String> {
     println!("  data plane (HSMs): {data_plane_endpoint} (see data-plane.json)");
     if let Some((listener, path)) = local_socket {
         println!("  data plane (this machine): {}", path.display());
-        tokio::spawn(crate::local_socket::serve(
+        tokio::spawn(cloudhsm_data_plane::server::local::serve(
             listener,
             data_plane.clone(),
-            options.connections,
+            options.connections.header_read_timeout,
+            options.connections.idle_timeout,
         ));
     }
     println!(
@@ -340,7 +342,7 @@ fn write_data_plane_endpoint(
     let body = json!({
         "endpoint": endpoint,
         "caCertificate": ca.map(|p| p.display().to_string()),
-        // Clients on this machine may use it instead (see local_socket.rs).
+        // Clients on this machine may use it instead (see data-plane/src/server/local.rs).
         "localSocket": local_socket.map(|p| p.display().to_string()),
     });
     let text = serde_json::to_string_pretty(&body).map_err(|e| e.to_string())?;

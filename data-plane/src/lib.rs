@@ -7,6 +7,7 @@ pub mod client;
 pub mod engine;
 pub mod onboarding;
 pub mod server;
+pub mod watch;
 
 pub use engine::{
     attributes::{Attribute, KeyAttributes},

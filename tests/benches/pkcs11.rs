@@ -6,7 +6,8 @@
 //! figures and ratios; asserts nothing.
 //!
 //! `cargo bench -p cloudhsm-e2e-tests --bench pkcs11` (`BENCH_SECONDS`, default 3;
-//! `BENCH_ONLY=AES` runs the operations whose name contains it, for profiling;
+//! `BENCH_ONLY=AES` runs the operations whose name contains it and
+//! `BENCH_SESSIONS=1` only that concurrency, for profiling;
 //! `BENCH_TRANSPORT=tcp` makes the module use the TCP endpoint with TLS, as
 //! from another machine, instead of the emulator's local socket).
 
@@ -270,12 +271,20 @@ fn main() {
         "operation", "sessions", ours.name, softhsm.name, "ratio"
     );
     let only = std::env::var("BENCH_ONLY").unwrap_or_default();
+    let sessions: Vec<usize> = std::env::var("BENCH_SESSIONS")
+        .ok()
+        .map(|list| {
+            list.split(',')
+                .filter_map(|n| n.trim().parse().ok())
+                .collect()
+        })
+        .unwrap_or_else(|| vec![1, THREADS]);
     let mut rsa16 = 0.0;
     for (operation, label) in OPERATIONS {
         if !label.contains(&only) {
             continue;
         }
-        for threads in [1, THREADS] {
+        for &threads in &sessions {
             let a = measure(&ours, operation, threads, seconds);
             let b = measure(&softhsm, operation, threads, seconds);
             if matches!(operation, Operation::RsaSign) && threads == THREADS {

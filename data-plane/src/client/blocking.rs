@@ -16,10 +16,7 @@
 use std::{
     io::{BufRead, BufReader, Write},
     net::{TcpStream, ToSocketAddrs},
-    os::{
-        fd::{AsRawFd, RawFd},
-        unix::net::UnixStream,
-    },
+    os::{fd::AsRawFd, unix::net::UnixStream},
     sync::{
         atomic::{AtomicUsize, Ordering},
         Arc, Mutex,
@@ -68,8 +65,8 @@ type Tls = rustls::StreamOwned<rustls::ClientConnection, TcpStream>;
 enum Io {
     Plain(BufReader<TcpStream>),
     Tls(Box<BufReader<Tls>>),
-    /// The emulator's socket on this machine (see `local_socket.rs` of the
-    /// control plane): no TLS, no TCP.
+    /// The emulator's socket on this machine (see
+    /// [`crate::server::local`]): no TLS, no TCP.
     Local(BufReader<UnixStream>),
 }
 
@@ -94,39 +91,18 @@ impl Io {
         }
     }
 
-    /// Watches the socket for up to `budget` without sleeping; returns as
-    /// soon as something arrived. Reading stays the blocking read's job, so
-    /// nothing read here can be lost; when the budget runs out it blocks.
+    /// Watches the socket for up to `budget` without sleeping, unless an
+    /// answer is already buffered (see [`crate::watch`]).
     fn watch_briefly(&self, budget: Duration) {
         let (buffered, socket) = match self {
             Io::Plain(r) => (!r.buffer().is_empty(), r.get_ref().as_raw_fd()),
             Io::Tls(r) => (!r.buffer().is_empty(), r.get_ref().get_ref().as_raw_fd()),
             Io::Local(r) => (!r.buffer().is_empty(), r.get_ref().as_raw_fd()),
         };
-        if buffered {
-            return;
-        }
-        let start = Instant::now();
-        while start.elapsed() < budget {
-            if readable_now(socket) {
-                return;
-            }
-            std::hint::spin_loop();
+        if !buffered {
+            crate::watch::briefly(socket, budget);
         }
     }
-}
-
-/// Whether the socket has bytes (or an end) to read, without waiting.
-fn readable_now(socket: RawFd) -> bool {
-    let mut poll = libc::pollfd {
-        fd: socket,
-        events: libc::POLLIN,
-        revents: 0,
-    };
-    // SAFETY: one valid pollfd, a count of one, no timeout; the descriptor
-    // belongs to the caller's socket, which outlives the call.
-    let ready = unsafe { libc::poll(&mut poll, 1, 0) };
-    ready != 0
 }
 
 struct Open {
@@ -231,15 +207,11 @@ fn exchange(
     }
     open.io.write_all(&open.frame).map_err(|_| Unusable)?;
     open.io.watch_briefly(watch);
-    let reader = open.io.reader();
-    let mut prefix = [0u8; 4];
-    reader.read_exact(&mut prefix).map_err(|_| Unusable)?;
-    let length = u32::from_be_bytes(prefix) as usize;
-    if length > MAX_FRAME {
-        return Err(Unusable);
+    match frames::read_frame_blocking(open.io.reader(), &mut open.body) {
+        Ok(Some(())) => {}
+        // Closed, broken or an oversized frame.
+        Ok(None) | Err(_) => return Err(Unusable),
     }
-    open.body.resize(length, 0);
-    reader.read_exact(&mut open.body).map_err(|_| Unusable)?;
     match frames::decode_response(&open.body) {
         // One call at a time: the answer is to this request.
         Some(response) if response.id == id => Ok(response),

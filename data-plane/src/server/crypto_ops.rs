@@ -146,3 +146,11 @@ pub async fn run(cluster: Arc<Cluster>, call: CryptoCall) -> Result<Vec<u8>, Api
         execute(&cluster, call).map_err(ApiError::from)
     }
 }
+
+/// [`run`] on the calling thread, whatever the cost (a local stream's own
+/// thread), on behalf of the client at `caller`.
+pub fn run_here(cluster: &Cluster, call: CryptoCall, caller: &str) -> Result<Vec<u8>, ApiError> {
+    within_limit(call.data.len())?;
+    crate::engine::audit::with_caller_ip(caller.to_string(), || execute(cluster, call))
+        .map_err(ApiError::from)
+}

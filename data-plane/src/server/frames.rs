@@ -248,6 +248,37 @@ pub fn whole_frame_buffered(buffered: &[u8]) -> bool {
     }
 }
 
+/// [`read_frame`] for a blocking reader (the client's calling thread, the
+/// emulator's thread for a local connection).
+pub fn read_frame_blocking<R: std::io::Read + ?Sized>(
+    reader: &mut R,
+    body: &mut Vec<u8>,
+) -> std::io::Result<Option<()>> {
+    let mut prefix = [0u8; 4];
+    match reader.read_exact(&mut prefix) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(e) => return Err(e),
+    }
+    let length = checked_length(prefix)?;
+    body.clear();
+    body.resize(length, 0);
+    reader.read_exact(body)?;
+    Ok(Some(()))
+}
+
+/// A frame's length from its prefix, refused above [`MAX_FRAME`].
+fn checked_length(prefix: [u8; 4]) -> std::io::Result<usize> {
+    let length = u32::from_be_bytes(prefix) as usize;
+    if length > MAX_FRAME {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("frame of {length} bytes; at most {MAX_FRAME}"),
+        ));
+    }
+    Ok(length)
+}
+
 /// Reads one frame body; `Ok(None)` at a clean end of stream.
 pub async fn read_frame<R: tokio::io::AsyncRead + Unpin>(
     reader: &mut R,
@@ -260,13 +291,7 @@ pub async fn read_frame<R: tokio::io::AsyncRead + Unpin>(
         Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
         Err(e) => return Err(e),
     }
-    let length = u32::from_be_bytes(prefix) as usize;
-    if length > MAX_FRAME {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            format!("frame of {length} bytes; at most {MAX_FRAME}"),
-        ));
-    }
+    let length = checked_length(prefix)?;
     body.clear();
     body.resize(length, 0);
     reader.read_exact(body).await?;

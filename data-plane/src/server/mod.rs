@@ -7,7 +7,9 @@
 mod crypto_ops;
 pub mod faults;
 pub mod frames;
+pub mod idle;
 pub mod limits;
+pub mod local;
 mod routes;
 mod stream;
 pub mod wire;

@@ -32,6 +32,7 @@ use tokio::{
 use super::{
     crypto_ops::{self, Cost, CryptoCall, CryptoOp},
     frames::{self, RequestFrame, ResponseFrame, PROTOCOL},
+    local::{self, Served, Taken},
     routes::{locate, login_session, node_up},
     ApiError, DataPlaneState,
 };
@@ -82,8 +83,13 @@ pub(super) async fn upgrade(
     let caller = audit::caller_ip();
     tokio::spawn(async move {
         // A failed upgrade means the client went away; nothing to answer.
-        if let Ok(upgraded) = on_upgrade.await {
-            serve(state, hsm, caller, TokioIo::new(upgraded)).await;
+        let Ok(upgraded) = on_upgrade.await else {
+            return;
+        };
+        match local::take(upgraded) {
+            Served::Thread(taken) => serve_on_thread(state, hsm, caller, taken),
+            Served::Runtime(upgraded) => serve(state, hsm, caller, TokioIo::new(upgraded)).await,
+            Served::Lost => {}
         }
     });
     Ok((
@@ -173,6 +179,78 @@ where
     }
     drop(answers);
     let _ = writing.await;
+}
+
+/// Serves a local stream on a thread of its own (see [`local`]); a thread
+/// that cannot be started closes the connection, and the client falls back.
+fn serve_on_thread(state: Arc<DataPlaneState>, hsm: String, caller: String, taken: Taken) {
+    let started = std::thread::Builder::new()
+        .name("hsm-local-stream".into())
+        .spawn(move || {
+            // Ends with the connection: closed, broken, idle or bad frames.
+            let _ = serve_blocking(&state, &hsm, &caller, taken);
+        });
+    if let Err(e) = started {
+        tracing::warn!(error = %e, "starting a local stream's thread");
+    }
+}
+
+/// [`serve`] with blocking reads and writes: one frame at a time, every
+/// operation run here, answers written as soon as no whole frame waits.
+fn serve_blocking(
+    state: &DataPlaneState,
+    hsm: &str,
+    caller: &str,
+    taken: Taken,
+) -> std::io::Result<()> {
+    use std::io::{Read, Write};
+    use std::os::fd::AsRawFd;
+    let Taken {
+        stream,
+        buffered,
+        idle,
+        _slot,
+    } = taken;
+    stream.set_nonblocking(false)?;
+    // Idle that long, the connection is closed, as on the runtime.
+    stream.set_read_timeout(Some(idle))?;
+    stream.set_write_timeout(Some(idle))?;
+    let socket = stream.as_raw_fd();
+    let mut writer = stream.try_clone()?;
+    let mut reader =
+        std::io::BufReader::with_capacity(64 * 1024, std::io::Cursor::new(buffered).chain(stream));
+    let (mut body, mut answers) = (Vec::new(), Vec::new());
+    let mut watch = Duration::ZERO;
+    loop {
+        if reader.buffer().is_empty() {
+            crate::watch::briefly(socket, watch);
+        }
+        if frames::read_frame_blocking(&mut reader, &mut body)?.is_none() {
+            return Ok(());
+        }
+        if matches!(
+            state.outage.current(),
+            Some((super::faults::OutageMode::Drop, _))
+        ) {
+            return Ok(());
+        }
+        let id = frames::frame_id(&body).unwrap_or(0);
+        let prepared = frames::decode_request(&body)
+            .ok_or_else(|| ApiError::bad_request("malformed frame"))
+            .and_then(|request| prepare(state, hsm, &request));
+        watch = match prepared {
+            Ok((_, _, true)) => WATCH_FOR_NEXT_FRAME,
+            _ => Duration::ZERO,
+        };
+        let result =
+            prepared.and_then(|(cluster, call, _)| crypto_ops::run_here(&cluster, call, caller));
+        encode(id, result, &mut answers);
+        let more_waiting = frames::whole_frame_buffered(reader.buffer());
+        if !more_waiting || answers.len() >= frames::WRITE_BATCH {
+            writer.write_all(&answers)?;
+            answers.clear();
+        }
+    }
 }
 
 /// How long a connection that has just been answered keeps its worker
