@@ -116,6 +116,23 @@ async fn settled_rss(emu: &Emulator) -> u64 {
     emu.rss_kib()
 }
 
+/// `RssAnon` and `RssFile` of the emulator (KiB): heap and stacks, against
+/// the binary's pages touched so far.
+fn rss_parts(emu: &Emulator) -> (u64, u64) {
+    let status = emu
+        .pid()
+        .and_then(|pid| std::fs::read_to_string(format!("/proc/{pid}/status")).ok())
+        .unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(0)
+    };
+    (field("RssAnon:"), field("RssFile:"))
+}
+
 struct Level {
     clusters: usize,
     rss_kib: u64,
@@ -143,6 +160,7 @@ async fn main() {
     create(&emu, "chsm-warm").await;
     delete(&emu, "chsm-warm").await;
     let start = settled_rss(&emu).await;
+    let start_parts = rss_parts(&emu);
     println!(
         "cloudHsmClusters created through ARM ({CONCURRENCY} at a time, polled every {} ms), release emulator, --provisioning-delay 10ms, fresh data dir",
         POLL.as_millis()
@@ -221,9 +239,14 @@ async fn main() {
         Some(0),
         "every cluster deleted"
     );
+    let after_parts = rss_parts(&emu);
     println!(
-        "deleted {made} clusters at {delete_rate:.1}/s; RSS {:.1} MiB",
-        mib(after)
+        "deleted {made} clusters at {delete_rate:.1}/s; RSS {:.1} MiB (anonymous {:.1} MiB, was {:.1}; file-backed {:.1} MiB, was {:.1})",
+        mib(after),
+        mib(after_parts.0),
+        mib(start_parts.0),
+        mib(after_parts.1),
+        mib(start_parts.1)
     );
     // More rounds of the same churn show whether what stays is bounded
     // (caches, allocator slack) or grows with every cluster ever made.
