@@ -680,6 +680,19 @@ async fn the_local_socket_serves_the_same_api_and_clients_fall_back_from_it() {
         .await
         .unwrap();
     assert!(matches!(answered, Some(Ok(_))), "{answered:?}");
+
+    // Killed, the emulator leaves its socket file behind; started again on
+    // the same data dir, it replaces it and serves there again.
+    let emu = emu.restart().await;
+    assert!(socket.exists());
+    // (Its TCP port is a new one: the client reads data-plane.json again.)
+    let again = Arc::new(emu.hsm_client(&cluster));
+    again.login("CU", "cu1", "user1234").await.unwrap();
+    let answered = sign_blocking(again.clone(), private, vec![8; 32])
+        .await
+        .unwrap();
+    assert!(matches!(answered, Some(Ok(_))), "{answered:?}");
+    assert_eq!(again.streamed_operations(), 1);
     drop(emu);
 
     let without =
