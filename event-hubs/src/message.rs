@@ -140,23 +140,39 @@ fn checked_body(code: u8, rest: &[u8], depth: usize) -> Result<usize, MalformedM
             return Err(MalformedMessage("a map with a key and no value"));
         }
         let mut items = &contents[width..];
-        if (0xe0..=0xff).contains(&code) && count > 0 {
-            // An array: one constructor, then the elements' bodies.
-            need(items, 1)?;
-            let element = items[0];
-            if element == 0x00 {
-                return Err(MalformedMessage("described array elements"));
+        if code >= 0xe0 {
+            // An array: one constructor (an empty one may leave it out),
+            // then the elements' bodies.
+            if count > 0 || !items.is_empty() {
+                need(items, 1)?;
+                let element = items[0];
+                if element == 0x00 {
+                    return Err(MalformedMessage("described array elements"));
+                }
+                // Elements of no width (null, true, false, 0, an empty
+                // list) say nothing an array needs, and serde_amqp reads
+                // them differently from their encoding's size.
+                if (0x40..=0x45).contains(&element) && count > 0 {
+                    return Err(MalformedMessage("an array of constants"));
+                }
+                items = &items[1..];
+                for _ in 0..count {
+                    let n = checked_body(element, items, depth + 1)?;
+                    items = &items[n..];
+                }
             }
-            items = &items[1..];
-            for _ in 0..count {
-                let n = checked_body(element, items, depth + 1)?;
-                items = &items[n..];
-            }
-        } else if code < 0xe0 {
+        } else {
             for _ in 0..count {
                 let n = checked_len(items, depth + 1)?;
                 items = &items[n..];
             }
+        }
+        // The size must be the items' exactly: bytes left over would be
+        // read by serde_amqp as whatever follows, unchecked.
+        if !items.is_empty() {
+            return Err(MalformedMessage(
+                "bytes left over inside a list, map or array",
+            ));
         }
     }
     Ok(width + size)
@@ -491,6 +507,22 @@ mod tests {
             0x00, 0x53, 0x77, 0xe0, 0x06, 0x02, 0xa1, 0x01, 0x61, 0x01, 0x62,
         ];
         assert!(sections(&array).unwrap()[0].decode().is_ok());
+        // An empty array keeps its constructor; an empty list has none.
+        let empty = [0x00, 0x53, 0x77, 0xc0, 0x05, 0x01, 0xe0, 0x02, 0x00, 0xa3];
+        assert!(sections(&empty).unwrap()[0].decode().is_ok());
+        // A list whose size leaves bytes after its items (found by a 600 s
+        // run of amqp_frames: an array of `false` with three bytes more,
+        // which serde_amqp read as a list8 of size 0, and overflowed).
+        let loose = [0x00, 0x53, 0x77, 0xc0, 0x03, 0x01, 0x40, 0x40];
+        assert!(sections(&loose).unwrap()[0].decode().is_err());
+        let constants = [0x00, 0x53, 0x77, 0xe0, 0x02, 0x05, 0x42];
+        assert!(sections(&constants).unwrap()[0].decode().is_err());
+        let found = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../fuzz/regressions/amqp_frames/crash-01ff2784a2ec5ee2fa2b2e4db0782b5f7375b209"
+        ))
+        .unwrap();
+        assert!(sections(&found).unwrap()[0].decode().is_err());
     }
 
     #[test]
