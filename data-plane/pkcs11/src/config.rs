@@ -61,24 +61,14 @@ fn cluster(file: &Path, json: &Value) -> Result<Cluster, String> {
         .ok_or_else(|| format!("{}: 'hsms' lists no HSM", file.display()))?;
     let ca_pem = match json["caCertificate"].as_str() {
         Some(ca) => {
-            let ca = Path::new(ca);
-            let ca = if ca.is_absolute() {
-                ca.to_path_buf()
-            } else {
-                file.parent().unwrap_or(Path::new(".")).join(ca)
-            };
+            let ca = relative_to(file, ca);
             Some(std::fs::read(&ca).map_err(|e| format!("{}: {e}", ca.display()))?)
         }
         None => None,
     };
-    let local_socket = json["localSocket"].as_str().map(|socket| {
-        let socket = Path::new(socket);
-        if socket.is_absolute() {
-            socket.to_path_buf()
-        } else {
-            file.parent().unwrap_or(Path::new(".")).join(socket)
-        }
-    });
+    let local_socket = json["localSocket"]
+        .as_str()
+        .map(|socket| relative_to(file, socket));
     let label = json["label"]
         .as_str()
         .map(str::to_string)
@@ -92,6 +82,17 @@ fn cluster(file: &Path, json: &Value) -> Result<Cluster, String> {
         },
         label,
     })
+}
+
+/// `path` as the configuration file at `file` means it: relative paths
+/// are relative to the file.
+fn relative_to(file: &Path, path: &str) -> PathBuf {
+    let path = Path::new(path);
+    if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        file.parent().unwrap_or(Path::new(".")).join(path)
+    }
 }
 
 /// The cluster's name from an HSM's address,

@@ -1,5 +1,6 @@
 //! The data plane on a Unix socket in the data dir, for clients on the same
-//! machine (the PKCS#11 module, the utility).
+//! machine (the PKCS#11 module's calling-thread connections; the async
+//! client and the utility stay on the TCP endpoint).
 //!
 //! The real service's HSMs are reached over the network with TLS; here they
 //! are in this process, and a client on the same machine pays for TLS and

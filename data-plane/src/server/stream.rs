@@ -129,30 +129,20 @@ where
             // End of stream, a broken connection or an oversized frame.
             Ok(None) | Err(_) => break,
         }
-        // An injected outage that drops connections drops this one too.
-        if matches!(
-            state.outage.current(),
-            Some((super::faults::OutageMode::Drop, _))
-        ) {
+        let Some(received) = receive(&state, &hsm, &body) else {
             break;
-        }
-        let id = frames::frame_id(&body).unwrap_or(0);
-        let prepared = frames::decode_request(&body)
-            .ok_or_else(|| ApiError::bad_request("malformed frame"))
-            .and_then(|request| prepare(&state, &hsm, &request));
-        watch = match prepared {
-            Ok((_, _, true)) => WATCH_FOR_NEXT_FRAME,
-            _ => Duration::ZERO,
         };
-        match prepared {
+        let id = received.id;
+        watch = received.watch;
+        match received.prepared {
             Err(error) => encode(id, Err(error), &mut inline),
-            Ok((cluster, call, _)) if crypto_ops::cost(call.op, call.mechanism) == Cost::Cheap => {
+            Ok((cluster, call)) if crypto_ops::cost(call.op, call.mechanism) == Cost::Cheap => {
                 // Bounded (16 KiB) and a few microseconds: cheaper here than a task.
                 let result =
                     audit::scope_caller_ip(caller.clone(), crypto_ops::run(cluster, call)).await;
                 encode(id, result, &mut inline);
             }
-            Ok((cluster, call, _)) => {
+            Ok((cluster, call)) => {
                 let answers = answers.clone();
                 let Ok(permit) = in_flight.clone().acquire_owned().await else {
                     break;
@@ -228,23 +218,14 @@ fn serve_blocking(
         if frames::read_frame_blocking(&mut reader, &mut body)?.is_none() {
             return Ok(());
         }
-        if matches!(
-            state.outage.current(),
-            Some((super::faults::OutageMode::Drop, _))
-        ) {
+        let Some(received) = receive(state, hsm, &body) else {
             return Ok(());
-        }
-        let id = frames::frame_id(&body).unwrap_or(0);
-        let prepared = frames::decode_request(&body)
-            .ok_or_else(|| ApiError::bad_request("malformed frame"))
-            .and_then(|request| prepare(state, hsm, &request));
-        watch = match prepared {
-            Ok((_, _, true)) => WATCH_FOR_NEXT_FRAME,
-            _ => Duration::ZERO,
         };
-        let result =
-            prepared.and_then(|(cluster, call, _)| crypto_ops::run_here(&cluster, call, caller));
-        encode(id, result, &mut answers);
+        watch = received.watch;
+        let result = received
+            .prepared
+            .and_then(|(cluster, call)| crypto_ops::run_here(&cluster, call, caller));
+        encode(received.id, result, &mut answers);
         let more_waiting = frames::whole_frame_buffered(reader.buffer());
         if !more_waiting || answers.len() >= frames::WRITE_BATCH {
             writer.write_all(&answers)?;
@@ -302,6 +283,37 @@ where
         }
         batch.clear();
     }
+}
+
+/// A frame's body as both ways of serving a stream take it.
+struct Received {
+    id: u32,
+    prepared: Result<(Arc<Cluster>, CryptoCall), ApiError>,
+    /// How long to watch for the next frame (its sender's caller is alone).
+    watch: Duration,
+}
+
+/// Authorises and decodes a frame's body; `None` when an injected outage
+/// drops connections, this one too.
+fn receive(state: &DataPlaneState, hsm: &str, body: &[u8]) -> Option<Received> {
+    if matches!(
+        state.outage.current(),
+        Some((super::faults::OutageMode::Drop, _))
+    ) {
+        return None;
+    }
+    let prepared = frames::decode_request(body)
+        .ok_or_else(|| ApiError::bad_request("malformed frame"))
+        .and_then(|request| prepare(state, hsm, &request));
+    let watch = match prepared {
+        Ok((_, _, true)) => WATCH_FOR_NEXT_FRAME,
+        _ => Duration::ZERO,
+    };
+    Some(Received {
+        id: frames::frame_id(body).unwrap_or(0),
+        prepared: prepared.map(|(cluster, call, _)| (cluster, call)),
+        watch,
+    })
 }
 
 /// Authorises a frame as the HTTP route authorises a request and decodes
