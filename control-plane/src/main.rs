@@ -119,6 +119,17 @@ struct Flags {
     header_read_timeout: Duration,
 }
 
+/// The allocator and its settings: see `cloudhsm_control_plane::memory`.
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+/// Read by jemalloc before `main` (its prefixed build's name for
+/// `malloc_conf`); `_RJEM_MALLOC_CONF` in the environment adds to it.
+#[cfg(not(target_env = "msvc"))]
+#[export_name = "_rjem_malloc_conf"]
+static JEMALLOC_CONF: &u8 = &cloudhsm_control_plane::memory::JEMALLOC_CONF[0];
+
 fn parse_principal(text: &str) -> Result<(String, String), String> {
     text.split_once(':')
         .map(|(id, secret)| (id.to_string(), secret.to_string()))
