@@ -15,7 +15,7 @@
 //!
 //! So the emulator's allocator is jemalloc (`main.rs`) without thread
 //! caches, in one arena, with unused pages returned by a background thread
-//! half a second after they are freed: 108-109% after the same 1,000. Its
+//! half a second after they are freed: 107-108% after the same 1,000. Its
 //! cost, measured with the data plane's benchmark, is in the README. C
 //! libraries (aws-lc) still allocate from glibc, hence the glibc settings.
 
