@@ -1195,10 +1195,10 @@ async fn kill_9_under_load_loses_nothing() {
         emu = owned.restart().await;
         restarts.fetch_add(1, Ordering::Relaxed);
         verify(&emu, &ledger, &data_cluster, &container).await;
-        let rss = emu.rss_kib();
+        let rss = emu.settled_rss_kib().await;
         rss_after.push(rss);
         println!(
-            "cycle {cycle}: up {uptime} ms, RSS {:.1} MiB loaded / {:.1} MiB after restart and checks; {} operations, {} acknowledged, {} keys, {} backups; losses {}, stuck {}",
+            "cycle {cycle}: up {uptime} ms, RSS {:.1} MiB loaded / {:.1} MiB after restart, checks and 1.5 s idle; {} operations, {} acknowledged, {} keys, {} backups; losses {}, stuck {}",
             *rss_loaded.last().expect("sampled") as f64 / 1024.0,
             rss as f64 / 1024.0,
             ledger.figures.operations.load(Ordering::Relaxed),
@@ -1228,7 +1228,7 @@ async fn kill_9_under_load_loses_nothing() {
         stuck.len()
     );
     println!(
-        "soak: RSS after restart and checks: cycle 1 {:.1} MiB, cycle {cycles} {:.1} MiB ({:.0}%; target within 10%: {}); under load: first {:.1} MiB, last {:.1} MiB",
+        "soak: RSS after restart, checks and 1.5 s idle: cycle 1 {:.1} MiB, cycle {cycles} {:.1} MiB ({:.0}%; target within 10%: {}); under load: first {:.1} MiB, last {:.1} MiB",
         first / 1024.0,
         last / 1024.0,
         last / first.max(1.0) * 100.0,

@@ -109,13 +109,6 @@ fn name(i: usize) -> String {
     format!("chsm-mem-{i:05}")
 }
 
-/// Resident memory after the emulator has been idle a moment (background
-/// flushes and freed pages settle).
-async fn settled_rss(emu: &Emulator) -> u64 {
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    emu.rss_kib()
-}
-
 /// `RssAnon` and `RssFile` of the emulator (KiB): heap and stacks, against
 /// the binary's pages touched so far.
 fn rss_parts(emu: &Emulator) -> (u64, u64) {
@@ -159,7 +152,7 @@ async fn main() {
     // Warm-up, untimed: connections, the operation worker, lazy statics.
     create(&emu, "chsm-warm").await;
     delete(&emu, "chsm-warm").await;
-    let start = settled_rss(&emu).await;
+    let start = emu.settled_rss_kib().await;
     let start_parts = rss_parts(&emu);
     println!(
         "cloudHsmClusters created through ARM ({CONCURRENCY} at a time, polled every {} ms), release emulator, --provisioning-delay 10ms, fresh data dir",
@@ -193,7 +186,7 @@ async fn main() {
         .await;
         let rate = window as f64 / timed.elapsed().as_secs_f64();
         made = level;
-        let rss_kib = settled_rss(&emu).await;
+        let rss_kib = emu.settled_rss_kib().await;
         println!(
             "{level:>6} clusters: RSS {:>8.1} MiB ({:+.1} MiB, {:.3} MiB per cluster); {rate:.1} creates/s over the last {window}",
             mib(rss_kib),
@@ -222,7 +215,7 @@ async fn main() {
     })
     .await;
     let delete_rate = made as f64 / deleting.elapsed().as_secs_f64();
-    let after = settled_rss(&emu).await;
+    let after = emu.settled_rss_kib().await;
     let listed = emu
         .call(
             Method::GET,
@@ -264,7 +257,7 @@ async fn main() {
             delete(&emu, &name(i)).await
         })
         .await;
-        after_rounds = settled_rss(&emu).await;
+        after_rounds = emu.settled_rss_kib().await;
         println!(
             "churn round {round}: {made} more created and deleted; RSS {:.1} MiB",
             mib(after_rounds)

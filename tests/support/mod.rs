@@ -273,6 +273,14 @@ impl Emulator {
         self.pid().map_or(0, rss_kib_of)
     }
 
+    /// Resident memory once the emulator has been idle a moment, KiB: the
+    /// allocator returns freed pages half a second after they are freed
+    /// (see control-plane/src/memory.rs), and background flushes settle.
+    pub async fn settled_rss_kib(&self) -> u64 {
+        tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+        self.rss_kib()
+    }
+
     /// `kill -9`: no chance to flush or clean up.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
