@@ -106,6 +106,12 @@ impl ValidatedBody for RestoreRequest {
 pub struct BackupJob {
     pub container_uri: String,
     pub backup_id: Option<String>,
+    /// Set in the batch that records the job's end, so start-up recovery
+    /// skips ended jobs without reading their operation records (which lie
+    /// among the whole operation history). Jobs stored before this field
+    /// read `false` and are checked against their operation record.
+    #[serde(default)]
+    pub settled: bool,
 }
 
 impl Record for BackupJob {
@@ -247,6 +253,7 @@ async fn start(
     let job = BackupJob {
         container_uri: request.container_uri,
         backup_id: request.backup_id,
+        settled: false,
     };
     let mut writes = WriteSet::new();
     writes.put(&op.id, &op)?;
@@ -460,7 +467,7 @@ async fn run(state: AppState, op: OperationRecord, mut job: BackupJob) {
 async fn settle(
     state: &AppState,
     id: &str,
-    job: BackupJob,
+    mut job: BackupJob,
     result: Result<(), JobFailure>,
 ) -> Result<(), ArmError> {
     let _guard = state.store.lock_writes().await;
@@ -481,6 +488,7 @@ async fn settle(
         }
     }
     op.end_time = Some(Utc::now());
+    job.settled = true;
     let mut writes = WriteSet::new();
     writes.put(id, &op)?;
     writes.put(id, &job)?;
@@ -740,12 +748,16 @@ pub fn interrupted(state: &AppState, op: &OperationRecord) -> Outcome {
 /// the server takes requests.
 pub async fn recover_interrupted(state: &AppState) -> Result<(), String> {
     // Only backup jobs, not the whole operation history: a job and its
-    // operation are written in one batch under the same key.
+    // operation are written in one batch under the same key, and a job
+    // says whether it has ended.
     let jobs = state
         .store
         .list::<BackupJob>("", None, usize::MAX)
         .map_err(|e| e.to_string())?;
     for (id, job) in jobs {
+        if job.settled {
+            continue;
+        }
         let Some(op) = state
             .store
             .get::<OperationRecord>(&id)
