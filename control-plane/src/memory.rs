@@ -29,8 +29,9 @@
 pub const JEMALLOC_CONF: &[u8] =
     b"background_thread:true,narenas:1,tcache:false,dirty_decay_ms:500,muzzy_decay_ms:0\0";
 
-/// Keeps large blocks (password hashes, backup blobs) in mappings of their
-/// own, unmapped when freed: call once, at start-up.
+/// Keeps glibc's large blocks (those of C libraries, and all of them where
+/// the build has no jemalloc) in mappings of their own, unmapped when
+/// freed: call once, at start-up.
 pub fn return_large_blocks_to_the_system() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only sets an allocator parameter; glibc makes it
@@ -40,8 +41,9 @@ pub fn return_large_blocks_to_the_system() {
     }
 }
 
-/// Returns the free pages inside the heap to the system (after clusters
-/// are destroyed, so deleting them gives their memory back).
+/// Returns the free pages inside glibc's heap to the system (after clusters
+/// are destroyed, so deleting them gives their memory back); jemalloc's
+/// background thread does the same for its own pages.
 pub fn trim() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only releases free pages; glibc locks each arena.
