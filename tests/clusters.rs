@@ -576,3 +576,81 @@ async fn unknown_operations_are_404() {
         .await
         .expect_error(StatusCode::NOT_FOUND, "OperationNotFound");
 }
+
+#[tokio::test]
+async fn ended_operations_are_forgotten_after_their_retention() {
+    // Provisioning outlasts the retention: a running operation never expires.
+    let emu =
+        Emulator::start_with(&["--operation-retention", "1s", "--provisioning-delay", "4s"]).await;
+    emu.put_group("rg").await;
+    let created = emu
+        .call(
+            Method::PUT,
+            &cluster_path("rg", "retained"),
+            Some(cluster_body()),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{created:?}");
+    let status_url = created.header("azure-asyncoperation").expect("status URL");
+    tokio::time::sleep(std::time::Duration::from_millis(2000)).await;
+    let running = emu.call(Method::GET, &status_url, None).await;
+    assert_eq!(running.status, StatusCode::OK, "{running:?}");
+    assert_eq!(running.body["status"], "InProgress");
+
+    // Ended: readable at first, then 404 as an id never issued; the
+    // cluster it made stays.
+    assert_eq!(
+        emu.wait_async_operation(&status_url).await["status"],
+        "Succeeded"
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    let gone = loop {
+        let reply = emu.call(Method::GET, &status_url, None).await;
+        if reply.status != StatusCode::OK {
+            break reply;
+        }
+        assert!(std::time::Instant::now() < deadline, "never forgotten");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    gone.expect_error(StatusCode::NOT_FOUND, "OperationNotFound");
+    assert_eq!(
+        emu.status_of(&cluster_path("rg", "retained")).await,
+        StatusCode::OK
+    );
+
+    // A Location URL goes the same way, and the retention holds across a
+    // restart (the index is in the store).
+    let deleted = emu
+        .call(Method::DELETE, &cluster_path("rg", "retained"), None)
+        .await;
+    assert_eq!(deleted.status, StatusCode::ACCEPTED, "{deleted:?}");
+    let location = deleted.header("location").expect("Location");
+    let path = location[location.find("/subscriptions/").expect("path")..].to_string();
+    let ended = emu.wait_location(&location).await;
+    assert!(ended.status.is_success(), "{ended:?}");
+    let emu = emu.restart().await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let reply = emu.call(Method::GET, &path, None).await;
+        if reply.status == StatusCode::NOT_FOUND {
+            reply.expect_error(StatusCode::NOT_FOUND, "OperationNotFound");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never forgotten: {reply:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn operation_retention_below_a_second_is_refused() {
+    let output = std::process::Command::new(cloudhsm_e2e_tests::emulator_binary())
+        .args(["--operation-retention", "10ms"])
+        .output()
+        .expect("runs");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("must be at least 1s"), "{stderr}");
+}

@@ -19,7 +19,8 @@
 //!
 //! Short form (CI): `cargo test -p cloudhsm-e2e-tests --test soak` (5
 //! cycles). Long form: `SOAK_CYCLES=100` (and `SOAK_SEED` to replay a run's
-//! kill timings, `SOAK_UPTIME_MS=min-max` for how long each cycle runs).
+//! kill timings, `SOAK_UPTIME_MS=min-max` for how long each cycle runs,
+//! `SOAK_OPERATION_RETENTION` for the emulator's `--operation-retention`).
 //! Prints cycles, operations, losses, stuck operations and resident memory.
 
 use std::{
@@ -1085,7 +1086,17 @@ async fn kill_9_under_load_loses_nothing() {
     );
     let mut rng = Rng(seed);
 
-    let mut emu = Emulator::start_with(&["--provisioning-delay", "100ms"]).await;
+    // Operations are forgotten 2 minutes after they end (24 hours by
+    // default): the soak's half hour then reaches the steady state a
+    // day-long run reaches, so its memory figures compare like with like.
+    let retention = std::env::var("SOAK_OPERATION_RETENTION").unwrap_or_else(|_| "2m".into());
+    let mut emu = Emulator::start_with(&[
+        "--provisioning-delay",
+        "100ms",
+        "--operation-retention",
+        &retention,
+    ])
+    .await;
     emu.put_group(GROUP).await;
     let backup_identity = emu.put_identity(GROUP, "soak-backup").await;
     let azurite = Azurite::start(&emu).await;

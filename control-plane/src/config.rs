@@ -50,6 +50,9 @@ pub struct EmulatorConfig {
     /// The well-known principal is Owner of the default subscription without
     /// a role assignment (`--no-default-owner` turns that off).
     pub default_owner: bool,
+    /// How long an ended operation's status and result URLs answer (see
+    /// [`crate::arm::lro::retention`]).
+    pub operation_retention: Duration,
 }
 
 impl EmulatorConfig {

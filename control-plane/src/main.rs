@@ -31,6 +31,11 @@ struct Flags {
     /// Simulated time a cluster create or delete takes, e.g. 1s, 250ms.
     #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
     provisioning_delay: Duration,
+    /// How long an ended operation's status and result URLs still answer
+    /// (the Azure REST API guidelines' minimum, 24h, by default); then they
+    /// answer 404 OperationNotFound. At least 1s.
+    #[arg(long, default_value = "24h", value_parser = parse_retention)]
+    operation_retention: Duration,
     #[arg(long, default_value = config::WELL_KNOWN_TENANT_ID)]
     tenant_id: String,
     #[arg(long, default_value = config::WELL_KNOWN_SUBSCRIPTION_ID)]
@@ -130,6 +135,14 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 #[export_name = "_rjem_malloc_conf"]
 static JEMALLOC_CONF: &u8 = &cloudhsm_control_plane::memory::JEMALLOC_CONF[0];
 
+fn parse_retention(text: &str) -> Result<Duration, String> {
+    let retention = humantime::parse_duration(text).map_err(|e| e.to_string())?;
+    if retention < Duration::from_secs(1) {
+        return Err("must be at least 1s: a client polls an operation after it ends".into());
+    }
+    Ok(retention)
+}
+
 fn parse_principal(text: &str) -> Result<(String, String), String> {
     text.split_once(':')
         .map(|(id, secret)| (id.to_string(), secret.to_string()))
@@ -166,6 +179,7 @@ async fn main() -> ExitCode {
         port: flags.port,
         plain_http: flags.http,
         provisioning_delay: flags.provisioning_delay,
+        operation_retention: flags.operation_retention,
         tenant_id: flags.tenant_id,
         subscription_id: flags.subscription_id,
         client_id: flags.client_id,

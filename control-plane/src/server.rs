@@ -26,6 +26,8 @@ pub struct ServerOptions {
     pub port: u16,
     pub plain_http: bool,
     pub provisioning_delay: Duration,
+    /// See [`EmulatorConfig::operation_retention`].
+    pub operation_retention: Duration,
     pub tenant_id: String,
     pub subscription_id: String,
     pub client_id: String,
@@ -126,6 +128,7 @@ pub async fn serve(options: ServerOptions) -> Result<(), String> {
         provisioning_delay: options.provisioning_delay,
         page_size: options.page_size.max(1),
         default_owner: options.default_owner,
+        operation_retention: options.operation_retention,
     };
     let store = Store::open(&data_dir.join("state")).map_err(|e| e.to_string())?;
     let signing_key = SigningKey::load_or_create(&data_dir)?;
@@ -187,6 +190,9 @@ pub async fn serve(options: ServerOptions) -> Result<(), String> {
         throttle: crate::arm::throttling::Throttle::new(options.arm_throttling),
     });
     providers::cloud_hsm::backup::recover_interrupted(&state).await?;
+    lro::retention::index_earlier_history(&state.store)
+        .await
+        .map_err(|e| format!("indexing ended operations: {e}"))?;
     for (app_id, secret) in &options.service_principals {
         crate::identity::service_principals::register(&state, app_id, secret, app_id)
             .await
@@ -229,6 +235,11 @@ pub async fn serve(options: ServerOptions) -> Result<(), String> {
         ),
     );
     tokio::spawn(lro::run_worker(state.clone(), providers::finish_operation));
+    tokio::spawn(lro::retention::run_sweeper(
+        state.store.clone(),
+        state.config.operation_retention,
+        providers::forget_operation,
+    ));
     let amqp_listener = tokio::net::TcpListener::from_std(event_hubs_listener)
         .map_err(|e| format!("configuring the Event Hubs listener: {e}"))?;
     tokio::spawn(cloudhsm_event_hubs::amqp::serve(

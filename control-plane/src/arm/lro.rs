@@ -7,6 +7,8 @@
 //! change that ends them — so an operation interrupted by `kill -9` is found
 //! pending at the next start and finished then: never stuck `InProgress`.
 
+pub mod retention;
+
 use std::time::Duration;
 
 use axum::{
@@ -24,7 +26,7 @@ use super::{
 };
 use crate::{
     state::AppState,
-    store::{Record, Store, WriteSet},
+    store::{Record, Store, StoreError, WriteSet},
 };
 
 pub const AZURE_ASYNC_OPERATION: HeaderName = HeaderName::from_static("azure-asyncoperation");
@@ -161,6 +163,13 @@ impl OperationRecord {
     /// The 202 that answers a request starting a `Location`-polled operation.
     pub fn accepted(&self, base_url: &str) -> Response {
         (StatusCode::ACCEPTED, self.location_headers(base_url)).into_response()
+    }
+
+    /// Ends the operation now: adds it, with its end time, and its entry in
+    /// the retention index to `writes` (see [`retention`]).
+    pub fn stage_end(&mut self, writes: &mut WriteSet) -> Result<(), StoreError> {
+        self.end_time = Some(Utc::now());
+        retention::stage_end(self, writes)
     }
 
     /// Adds the operation and its pending marker to `writes`.
@@ -378,8 +387,7 @@ async fn finish_due(state: &AppState, finish: Finisher) -> Result<Option<DateTim
                 op.error = Some(e.detail());
             }
         }
-        op.end_time = Some(Utc::now());
-        writes.put(&id, &op)?;
+        op.stage_end(&mut writes)?;
         state.store.commit(writes).await?;
         tracing::info!(operation = %op.id, kind = ?op.kind, status = ?op.status, "operation finished");
     }

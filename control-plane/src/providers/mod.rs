@@ -20,7 +20,7 @@ use axum::http::StatusCode;
 use crate::{
     arm::{
         error::ArmError,
-        lro::{OperationKind, OperationRecord, Outcome},
+        lro::{retention::EndedOperation, OperationKind, OperationRecord, Outcome},
     },
     state::AppState,
     store::WriteSet,
@@ -47,6 +47,14 @@ pub fn finish_operation(
         | OperationKind::Backup
         | OperationKind::ValidateRestore
         | OperationKind::Restore => Ok(cloud_hsm::backup::interrupted(state, op)),
+    }
+}
+
+/// The [`crate::arm::lro::retention::Forgetter`]: what providers keep per
+/// operation goes with it.
+pub fn forget_operation(ended: &EndedOperation, writes: &mut WriteSet) {
+    if ended.kind.is_backup_job() {
+        cloud_hsm::backup::forget(&ended.id, writes);
     }
 }
 

@@ -487,10 +487,9 @@ async fn settle(
             });
         }
     }
-    op.end_time = Some(Utc::now());
     job.settled = true;
     let mut writes = WriteSet::new();
-    writes.put(id, &op)?;
+    op.stage_end(&mut writes)?;
     writes.put(id, &job)?;
     state.store.commit(writes).await?;
     tracing::info!(job = %op.id, kind = ?op.kind, status = ?op.status, "backup job finished");
@@ -742,6 +741,11 @@ pub fn interrupted(state: &AppState, op: &OperationRecord) -> Outcome {
         },
         status: StatusCode::INTERNAL_SERVER_ERROR,
     }
+}
+
+/// Removes a job's own record with its operation's (past its retention).
+pub fn forget(id: &str, writes: &mut WriteSet) {
+    writes.delete::<BackupJob>(id);
 }
 
 /// Settles every job left `InProgress` by a crash. Runs at start-up, before
