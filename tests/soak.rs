@@ -1145,6 +1145,7 @@ async fn kill_9_under_load_loses_nothing() {
         stuck: Mutex::default(),
     });
     let mut rss_after: Vec<u64> = Vec::new();
+    let mut anon_after: Vec<u64> = Vec::new();
     let mut rss_loaded: Vec<u64> = Vec::new();
     let restarts = AtomicUsize::new(0);
     let started = Instant::now();
@@ -1207,11 +1208,14 @@ async fn kill_9_under_load_loses_nothing() {
         restarts.fetch_add(1, Ordering::Relaxed);
         verify(&emu, &ledger, &data_cluster, &container).await;
         let rss = emu.settled_rss_kib().await;
+        let anon = emu.anon_kib();
         rss_after.push(rss);
+        anon_after.push(anon);
         println!(
-            "cycle {cycle}: up {uptime} ms, RSS {:.1} MiB loaded / {:.1} MiB after restart, checks and 1.5 s idle; {} operations, {} acknowledged, {} keys, {} backups; losses {}, stuck {}",
+            "cycle {cycle}: up {uptime} ms, RSS {:.1} MiB loaded / {:.1} MiB after restart, checks and 1.5 s idle ({:.1} MiB of it anonymous); {} operations, {} acknowledged, {} keys, {} backups; losses {}, stuck {}",
             *rss_loaded.last().expect("sampled") as f64 / 1024.0,
             rss as f64 / 1024.0,
+            anon as f64 / 1024.0,
             ledger.figures.operations.load(Ordering::Relaxed),
             ledger.figures.acknowledged.load(Ordering::Relaxed),
             ledger.dp.iter().map(|d| d.lock().unwrap().keys.iter().filter(|k| !k.gone()).count()).sum::<usize>(),
@@ -1246,6 +1250,16 @@ async fn kill_9_under_load_loses_nothing() {
         if last <= first * 1.10 { "met" } else { "NOT met" },
         rss_loaded.first().copied().unwrap_or(0) as f64 / 1024.0,
         rss_loaded.last().copied().unwrap_or(0) as f64 / 1024.0,
+    );
+    let (first_anon, last_anon) = (
+        anon_after.first().copied().unwrap_or(0) as f64,
+        anon_after.last().copied().unwrap_or(0) as f64,
+    );
+    println!(
+        "soak: of it anonymous (heap and stacks, without the binary's pages): cycle 1 {:.1} MiB, cycle {cycles} {:.1} MiB ({:.0}%)",
+        first_anon / 1024.0,
+        last_anon / 1024.0,
+        last_anon / first_anon.max(1.0) * 100.0,
     );
     assert!(losses.is_empty(), "acknowledged writes lost: {losses:#?}");
     assert!(stuck.is_empty(), "operations stuck: {stuck:#?}");

@@ -273,6 +273,11 @@ impl Emulator {
         self.pid().map_or(0, rss_kib_of)
     }
 
+    /// See [`anon_kib_of`].
+    pub fn anon_kib(&self) -> u64 {
+        self.pid().map_or(0, anon_kib_of)
+    }
+
     /// Resident memory once the emulator has been idle a moment, KiB: the
     /// allocator returns freed pages half a second after they are freed
     /// (see control-plane/src/memory.rs), and background flushes settle.
@@ -557,12 +562,23 @@ impl Drop for Emulator {
 /// A process's resident memory (`VmRSS` of `/proc/<pid>/status`), KiB; 0
 /// when it cannot be read.
 pub fn rss_kib_of(pid: u32) -> u64 {
+    status_kib(pid, "VmRSS:")
+}
+
+/// Resident anonymous memory (heap, stacks), KiB: the resident memory
+/// without the pages of the binary and libraries, which are bounded by
+/// their size and which the kernel can drop and read again.
+pub fn anon_kib_of(pid: u32) -> u64 {
+    status_kib(pid, "RssAnon:")
+}
+
+fn status_kib(pid: u32, field: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|status| {
             status
                 .lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .find_map(|l| l.strip_prefix(field))
                 .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         })
         .unwrap_or(0)

@@ -122,12 +122,44 @@ impl UserRecord {
     pub fn password_matches(&self, password: &str) -> bool {
         PasswordHash::new(&self.password_hash)
             .map(|hash| {
-                Argon2::default()
-                    .verify_password(password.as_bytes(), &hash)
-                    .is_ok()
+                with_hashing_permit(|| {
+                    Argon2::default()
+                        .verify_password(password.as_bytes(), &hash)
+                        .is_ok()
+                })
             })
             .unwrap_or(false)
     }
+}
+
+/// Argon2 (its defaults, as the hashes stored say) takes 19 MiB for each
+/// hash while it runs. Engine calls run on the blocking pool (up to 512
+/// threads), so a storm of logins across clusters held hundreds of MiB at
+/// once (32 clusters' logins: 550 MiB for a second). At most one hash per
+/// core runs at a time: more would not finish sooner, only take memory.
+fn with_hashing_permit<T>(hash: impl FnOnce() -> T) -> T {
+    static RUNNING: std::sync::Mutex<usize> = std::sync::Mutex::new(0);
+    static FREED: std::sync::Condvar = std::sync::Condvar::new();
+    static LIMIT: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    let limit = *LIMIT.get_or_init(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+    {
+        let mut running = RUNNING.lock().unwrap_or_else(|p| p.into_inner());
+        while *running >= limit {
+            running = FREED.wait(running).unwrap_or_else(|p| p.into_inner());
+        }
+        *running += 1;
+    }
+    // Released on unwind too, so a panic cannot leak a permit.
+    struct Permit;
+    impl Drop for Permit {
+        fn drop(&mut self) {
+            let mut running = RUNNING.lock().unwrap_or_else(|p| p.into_inner());
+            *running -= 1;
+            FREED.notify_one();
+        }
+    }
+    let _permit = Permit;
+    hash()
 }
 
 pub fn hash_password(password: &str) -> Result<String, EngineError> {
@@ -136,8 +168,7 @@ pub fn hash_password(password: &str) -> Result<String, EngineError> {
         .map_err(|_| EngineError::Crypto("random".into()))?;
     let salt = SaltString::encode_b64(&salt_bytes)
         .map_err(|e| EngineError::Crypto(format!("password salt: {e}")))?;
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
+    with_hashing_permit(|| Argon2::default().hash_password(password.as_bytes(), &salt))
         .map(|h| h.to_string())
         .map_err(|e| EngineError::Crypto(format!("hashing a password: {e}")))
 }
@@ -158,5 +189,33 @@ mod tests {
         assert!(UserRecord::new("bad name", Role::CryptoUser, "user1234").is_err());
         assert_eq!(Role::parse("cu").unwrap(), Role::CryptoUser);
         assert!(Role::parse("admin").is_err());
+    }
+
+    #[test]
+    fn no_more_hashes_at_once_than_cores() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static NOW: AtomicUsize = AtomicUsize::new(0);
+        static MOST: AtomicUsize = AtomicUsize::new(0);
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let threads: Vec<_> = (0..cores * 4)
+            .map(|_| {
+                std::thread::spawn(|| {
+                    with_hashing_permit(|| {
+                        let now = NOW.fetch_add(1, Ordering::SeqCst) + 1;
+                        MOST.fetch_max(now, Ordering::SeqCst);
+                        std::thread::sleep(std::time::Duration::from_millis(20));
+                        NOW.fetch_sub(1, Ordering::SeqCst);
+                    })
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let most = MOST.load(Ordering::SeqCst);
+        assert!(
+            most >= 1 && most <= cores,
+            "{most} hashes at once on {cores} cores"
+        );
     }
 }
