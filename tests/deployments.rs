@@ -817,3 +817,76 @@ async fn extension_resources_take_their_scope_and_secure_values_stay_hidden() {
         .unwrap()
         .contains("/cloudHsmClusters/scoped/providers/Microsoft.Authorization/roleAssignments/"));
 }
+
+#[tokio::test]
+async fn the_history_keeps_at_most_800_and_past_700_forgets_the_oldest() {
+    let emu = Emulator::start().await;
+    emu.put_group("rg").await;
+    let empty = body(template(json!([])), json!({}));
+    let name = |i: usize| format!("d{i:04}");
+    let deploy = |i: usize| {
+        let (emu, empty) = (&emu, empty.clone());
+        async move {
+            let reply = emu
+                .call(Method::PUT, &deployment_path("rg", &name(i)), Some(empty))
+                .await;
+            assert_eq!(reply.status, StatusCode::CREATED, "{reply:?}");
+        }
+    };
+    let list = format!("/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Resources/deployments?api-version={DEPLOYMENTS_API}");
+    let settle = || async {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        loop {
+            let all = emu.call(Method::GET, &list, None).await;
+            let values = all.body["value"].as_array().expect("value").clone();
+            let running = values
+                .iter()
+                .filter(|d| d["properties"]["provisioningState"] != "Succeeded")
+                .count();
+            if running == 0 {
+                return values.len();
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{running} never finished"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    };
+    for i in 0..700 {
+        deploy(i).await;
+    }
+    assert_eq!(settle().await, 700, "nothing goes up to 700");
+    // Redeploying a name moves it to the newest place.
+    deploy(0).await;
+    assert_eq!(settle().await, 700);
+
+    // The 701st: the oldest go until 600 are left, their operations with
+    // them; the resources they deployed are not touched (there are none).
+    deploy(700).await;
+    assert_eq!(settle().await, 600);
+    for gone in [1, 50, 101] {
+        emu.call(Method::GET, &deployment_path("rg", &name(gone)), None)
+            .await
+            .expect_error(StatusCode::NOT_FOUND, "DeploymentNotFound");
+    }
+    for kept in [0, 102, 699, 700] {
+        let reply = emu
+            .call(Method::GET, &deployment_path("rg", &name(kept)), None)
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::OK,
+            "{} kept: {reply:?}",
+            name(kept)
+        );
+    }
+    // A deleted deployment leaves the history too: 599, then 600 again
+    // with no grooming.
+    let deleted = emu
+        .call(Method::DELETE, &deployment_path("rg", &name(300)), None)
+        .await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{deleted:?}");
+    deploy(701).await;
+    assert_eq!(settle().await, 600);
+}

@@ -198,6 +198,9 @@ pub async fn serve(options: ServerOptions) -> Result<(), String> {
             .await
             .map_err(|e| format!("--service-principal {app_id}: {e}"))?;
     }
+    providers::deployments::history::index_earlier_deployments(&state.store)
+        .await
+        .map_err(|e| format!("indexing the deployment history: {e}"))?;
     providers::deployments::resume_interrupted(&state).await?;
     if let Some(faults) = options.faults {
         faults.apply(&state).map_err(|e| format!("--faults: {e}"))?;

@@ -4,6 +4,8 @@
 //! (`crate::deployments`) plans the template; every resource it deploys is a
 //! request sent through this emulator's own ARM pipeline as the caller.
 
+pub mod history;
+
 use std::{collections::HashMap, sync::Mutex};
 
 use axum::{
@@ -541,7 +543,8 @@ async fn create(
     let id = deployment_id(&scope, &name);
     let key = storage_key(&id);
     let _guard = state.store.lock_writes().await;
-    if let Some(existing) = state.store.get::<DeploymentRecord>(&key)? {
+    let existing = state.store.get::<DeploymentRecord>(&key)?;
+    if let Some(existing) = &existing {
         if is_active(&existing.provisioning_state) {
             return Err(ArmError::Conflict {
                 code: "DeploymentActive",
@@ -582,6 +585,7 @@ async fn create(
         operation_id: uuid::Uuid::new_v4().to_string(),
     };
     let mut writes = WriteSet::new();
+    history::make_room(&state, &principal, &record, existing.as_ref(), &mut writes)?;
     // A redeployment starts with no operations of the last run.
     state
         .store
@@ -755,6 +759,9 @@ pub fn delete_in_group(
     state
         .store
         .delete_under::<DeploymentRecord>(&prefix, writes)?;
+    state
+        .store
+        .delete_under::<history::HistoryEntry>(&prefix, writes)?;
     Ok(state
         .store
         .delete_under::<DeploymentOperationRecord>(&prefix, writes)?)
@@ -894,6 +901,7 @@ async fn delete(
     }
     let mut writes = WriteSet::new();
     writes.delete::<DeploymentRecord>(&key);
+    history::forget(&existing, &mut writes);
     state
         .store
         .delete_under::<DeploymentOperationRecord>(&format!("{key}/"), &mut writes)?;
