@@ -603,16 +603,9 @@ async fn ended_operations_are_forgotten_after_their_retention() {
         emu.wait_async_operation(&status_url).await["status"],
         "Succeeded"
     );
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
-    let gone = loop {
-        let reply = emu.call(Method::GET, &status_url, None).await;
-        if reply.status != StatusCode::OK {
-            break reply;
-        }
-        assert!(std::time::Instant::now() < deadline, "never forgotten");
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    };
-    gone.expect_error(StatusCode::NOT_FOUND, "OperationNotFound");
+    emu.wait_for_status(&status_url, StatusCode::NOT_FOUND)
+        .await
+        .expect_error(StatusCode::NOT_FOUND, "OperationNotFound");
     assert_eq!(
         emu.status_of(&cluster_path("rg", "retained")).await,
         StatusCode::OK
@@ -629,19 +622,9 @@ async fn ended_operations_are_forgotten_after_their_retention() {
     let ended = emu.wait_location(&location).await;
     assert!(ended.status.is_success(), "{ended:?}");
     let emu = emu.restart().await;
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
-    loop {
-        let reply = emu.call(Method::GET, &path, None).await;
-        if reply.status == StatusCode::NOT_FOUND {
-            reply.expect_error(StatusCode::NOT_FOUND, "OperationNotFound");
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "never forgotten: {reply:?}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    emu.wait_for_status(&path, StatusCode::NOT_FOUND)
+        .await
+        .expect_error(StatusCode::NOT_FOUND, "OperationNotFound");
 }
 
 #[tokio::test]

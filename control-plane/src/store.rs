@@ -193,6 +193,24 @@ fn decode<T: Record>(key: &str, bytes: &[u8]) -> Result<T, StoreError> {
     })
 }
 
+/// Marks a one-time migration of the data dir as done, keyed by its name:
+/// a start-up step that rewrites what an earlier release stored checks
+/// [`Store::migrated`] first and commits [`WriteSet::mark_migrated`] last.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Migrated {}
+
+impl Record for Migrated {
+    const KIND: &'static str = "migrated";
+    const VERSION: u32 = 1;
+}
+
+impl Store {
+    /// Whether the migration `name` has been committed.
+    pub fn migrated(&self, name: &str) -> Result<bool, StoreError> {
+        Ok(self.get::<Migrated>(name)?.is_some())
+    }
+}
+
 /// Writes that must land together.
 #[derive(Default)]
 pub struct WriteSet {
@@ -209,6 +227,11 @@ impl WriteSet {
         self.batch.insert(full_key(T::KIND, key), encode(record)?);
         self.addressing |= T::ADDRESSING;
         Ok(self)
+    }
+
+    /// Records the migration `name` as done (see [`Store::migrated`]).
+    pub fn mark_migrated(&mut self, name: &str) -> Result<&mut Self, StoreError> {
+        self.put(name, &Migrated {})
     }
 
     pub fn delete<T: Record>(&mut self, key: &str) -> &mut Self {

@@ -423,6 +423,23 @@ impl Emulator {
         );
     }
 
+    /// Polls a GET of `url` until it answers `status` (a status monitor
+    /// until it is forgotten, say); returns that answer.
+    pub async fn wait_for_status(&self, url: &str, status: StatusCode) -> Reply {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let reply = self.call(Method::GET, url, None).await;
+            if reply.status == status {
+                return reply;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no {status} after 15 s: {reply:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Polls an `Azure-AsyncOperation` URL until the operation ends; returns its final body.
     pub async fn wait_async_operation(&self, url: &str) -> Value {
         let deadline = Instant::now() + Duration::from_secs(60);

@@ -38,7 +38,7 @@ use crate::{
     },
     identity::tokens::{Principal, TokenIssuer},
     state::AppState,
-    store::{Record, WriteSet},
+    store::{Record, Store, WriteSet},
 };
 
 pub struct Deployments;
@@ -900,13 +900,18 @@ async fn delete(
         });
     }
     let mut writes = WriteSet::new();
-    writes.delete::<DeploymentRecord>(&key);
     history::forget(&existing, &mut writes);
-    state
-        .store
-        .delete_under::<DeploymentOperationRecord>(&format!("{key}/"), &mut writes)?;
+    stage_removal(&state.store, &key, &mut writes)?;
     state.store.commit(writes).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Adds the removal of the deployment stored under `key` and of its
+/// operations to `writes` (a DELETE, or the history making room).
+fn stage_removal(store: &Store, key: &str, writes: &mut WriteSet) -> Result<(), ArmError> {
+    writes.delete::<DeploymentRecord>(key);
+    store.delete_under::<DeploymentOperationRecord>(&format!("{key}/"), writes)?;
+    Ok(())
 }
 
 async fn cancel(

@@ -21,9 +21,6 @@ use serde::{Deserialize, Serialize};
 use super::{OperationKind, OperationRecord};
 use crate::store::{Record, Store, StoreError, WriteSet};
 
-/// The guidelines' minimum, and the default.
-pub const DEFAULT_RETENTION: Duration = Duration::from_secs(24 * 3600);
-
 /// Ended operations are forgotten in batches of this many, each under the
 /// write lock for one commit only.
 const SWEEP_BATCH: usize = 512;
@@ -42,16 +39,8 @@ impl Record for EndedOperation {
     const VERSION: u32 = 1;
 }
 
-/// Written once every operation that ended before the index existed has
-/// been indexed (see [`index_earlier_history`]).
-#[derive(Debug, Serialize, Deserialize)]
-struct IndexComplete {}
-
-impl Record for IndexComplete {
-    const KIND: &'static str = "ended-operation-index";
-    const VERSION: u32 = 1;
-}
-const INDEX_COMPLETE_KEY: &str = "complete";
+/// The migration that indexes operations ended before the index existed.
+const INDEX_MIGRATION: &str = "ended-operation-index";
 
 /// Milliseconds since the epoch, zero-padded so keys sort by time.
 fn index_key(end: DateTime<Utc>, id: &str) -> String {
@@ -83,7 +72,7 @@ pub(super) fn stage_end(op: &OperationRecord, writes: &mut WriteSet) -> Result<(
 /// Indexes operations that ended before this index existed (a data dir
 /// written by an earlier release), once: the only full read of the history.
 pub async fn index_earlier_history(store: &Store) -> Result<(), StoreError> {
-    if store.get::<IndexComplete>(INDEX_COMPLETE_KEY)?.is_some() {
+    if store.migrated(INDEX_MIGRATION)? {
         return Ok(());
     }
     let _guard = store.lock_writes().await;
@@ -101,7 +90,7 @@ pub async fn index_earlier_history(store: &Store) -> Result<(), StoreError> {
         store.commit(writes).await?;
     }
     let mut writes = WriteSet::new();
-    writes.put(INDEX_COMPLETE_KEY, &IndexComplete {})?;
+    writes.mark_migrated(INDEX_MIGRATION)?;
     store.commit(writes).await
 }
 
@@ -225,10 +214,7 @@ mod tests {
         running.stage_end(&mut writes).unwrap();
         store.commit(writes).await.unwrap();
         assert_eq!(store.list::<EndedOperation>("", None, 10).unwrap().len(), 1);
-        assert!(store
-            .get::<IndexComplete>(INDEX_COMPLETE_KEY)
-            .unwrap()
-            .is_some());
+        assert!(store.migrated(INDEX_MIGRATION).unwrap());
         assert_eq!(sweep(&store, ten_seconds, forget_note).await.unwrap(), 0);
     }
 

@@ -14,7 +14,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{is_active, DeploymentOperationRecord, DeploymentRecord, SEGMENT};
+use super::{is_active, stage_removal, DeploymentRecord, SEGMENT};
 use crate::{
     arm::{
         error::ArmError,
@@ -42,15 +42,8 @@ impl Record for HistoryEntry {
     const VERSION: u32 = 1;
 }
 
-/// Written once the deployments stored before the history existed are in it.
-#[derive(Debug, Serialize, Deserialize)]
-struct HistoryComplete {}
-
-impl Record for HistoryComplete {
-    const KIND: &'static str = "deployment-history-index";
-    const VERSION: u32 = 1;
-}
-const HISTORY_COMPLETE_KEY: &str = "complete";
+/// The migration that puts deployments stored before the history in it.
+const HISTORY_MIGRATION: &str = "deployment-history";
 
 /// Where a scope's entries (and records) are stored: they sort by time.
 fn scope_prefix(scope: &DeploymentScope) -> String {
@@ -149,11 +142,7 @@ pub fn make_room(
     for at in doomed {
         let (key, entry) = &held[at];
         writes.delete::<HistoryEntry>(key);
-        writes.delete::<DeploymentRecord>(&entry.deployment_key);
-        state.store.delete_under::<DeploymentOperationRecord>(
-            &format!("{}/", entry.deployment_key),
-            writes,
-        )?;
+        stage_removal(&state.store, &entry.deployment_key, writes)?;
     }
     writes.put(
         &entry_key(record),
@@ -167,10 +156,7 @@ pub fn make_room(
 /// Puts the deployments of a data dir written by an earlier release in the
 /// history, once.
 pub async fn index_earlier_deployments(store: &Store) -> Result<(), StoreError> {
-    if store
-        .get::<HistoryComplete>(HISTORY_COMPLETE_KEY)?
-        .is_some()
-    {
+    if store.migrated(HISTORY_MIGRATION)? {
         return Ok(());
     }
     let _guard = store.lock_writes().await;
@@ -183,7 +169,7 @@ pub async fn index_earlier_deployments(store: &Store) -> Result<(), StoreError> 
             },
         )?;
     }
-    writes.put(HISTORY_COMPLETE_KEY, &HistoryComplete {})?;
+    writes.mark_migrated(HISTORY_MIGRATION)?;
     store.commit(writes).await
 }
 
